@@ -1,0 +1,124 @@
+import os
+
+import pytest
+from django.db import connection
+
+
+@pytest.fixture(autouse=True)
+def _isolate_rule_cache():
+    from dealership.rules import forget_cached_rules
+
+    forget_cached_rules()
+    yield
+    forget_cached_rules()
+
+
+def pytest_report_header(config):
+    return f"database: {os.environ.get('DATABASE_URL') or 'embedded SQLite'}"
+
+
+@pytest.fixture
+def eager():
+    """Celery tasks run in-process (set on the app: its conf is read once, not per test)."""
+    from dealership.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def require_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def make_staff(db):
+    """make_staff("advisor") -> a logged-in-able user with that role."""
+    from dealership.tests.factories import UserFactory
+
+    def make(*roles: str, username: str | None = None):
+        kwargs = {"roles": list(roles)}
+        if username:
+            kwargs["username"] = username
+        return UserFactory(**kwargs)
+
+    return make
+
+
+@pytest.fixture
+def advisor_client(client, make_staff):
+    client.force_login(make_staff("advisor"))
+    return client
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS_DIR = os.environ.get("SCREENSHOT_DIR", "var/screenshots")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Debian Chromium for the session, driven by Playwright."""
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server, request):
+    """A fresh browser tab (desk screen size) in Simplified Chinese against the live server.
+
+    `page.base_url` is the server's address; `page.shot("name")` saves a screenshot.
+    Mark a test with `@pytest.mark.viewport(width, height)` for a tablet, and
+    `@pytest.mark.language("en")` for English.
+    """
+    viewport = request.node.get_closest_marker("viewport")
+    language = request.node.get_closest_marker("language")
+    lang = language.args[0] if language else "zh-hans"
+    context = chromium.new_context(
+        viewport={"width": viewport.args[0], "height": viewport.args[1]}
+        if viewport
+        else {"width": 1366, "height": 900},
+        locale="zh-CN" if lang == "zh-hans" else "en-US",
+    )
+    context.add_cookies([{"name": "django_language", "value": lang, "url": live_server.url}])
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    tab.base_url = live_server.url
+
+    def shot(name: str):
+        os.makedirs(SHOTS_DIR, exist_ok=True)
+        tab.screenshot(path=os.path.join(SHOTS_DIR, f"{name}.png"), full_page=True)
+
+    tab.shot = shot
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def login(page):
+    """login(user) logs the browser tab in through the real log-in form."""
+
+    def do_login(user, password="pw-for-tests-1"):  # noqa: S107 - the test factories' password
+        page.goto(page.base_url + "/login/")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/login/" not in url)
+        return page
+
+    return do_login

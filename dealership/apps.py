@@ -1,0 +1,34 @@
+from datetime import timedelta
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DealershipConfig(AppConfig):
+    name = "dealership"
+    verbose_name = _("Store and master data")
+
+    def ready(self):
+        from .due import register_kind
+        from .navigation import register_nav
+        from .reports import apps_hook  # noqa: F401 - reports: nav, rules, due kinds, tasks
+        from .roles import ALL_STAFF, Role
+
+        register_nav("search", _("Search"), ALL_STAFF, 10)
+        register_nav(
+            "customer_create",
+            _("New customer"),
+            (Role.ADVISOR, Role.SERVICE_MANAGER, Role.CUSTOMER_CARE),
+            15,
+        )
+        register_nav("due_queue", _("My calls"), ALL_STAFF, 800)
+        register_nav("due_ops", _("Scheduled work"), (Role.SERVICE_MANAGER,), 890)
+        register_nav("store_rules", _("Settings"), (Role.SERVICE_MANAGER,), 900)
+
+        # A plain reminder to the customer at a set time (payload: {"note": "..."}).
+        register_kind(
+            "customer.reminder",
+            label=_("Reminder to the customer"),
+            handler="dealership.due_kinds.send_reminder",
+            late_cutoff=timedelta(hours=12),
+        )

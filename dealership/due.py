@@ -1,0 +1,589 @@
+"""Timed duties: one table of due tasks, scheduled by the apps, performed once.
+
+Apps register their kinds at AppConfig.ready() time and schedule rows inside
+the transaction of the event that causes them::
+
+    register_kind("appointment.remind_24h", label=_("24 h reminder"), handler=send_reminder,
+                  late_cutoff=timedelta(hours=6))
+    register_kind("followup.care_call_24h", label=_("24 h care call"), role=Role.CUSTOMER_CARE)
+
+    due_task_schedule(kind="appointment.remind_24h", subject=appointment,
+                      due_at=appointment.starts_at - timedelta(hours=24), customer=customer)
+    due_tasks_cancel_for(appointment)
+
+Machine tasks (a handler) are claimed by the beat dispatcher every minute with
+`select_for_update(skip_locked=True)` and performed by a Celery task that
+re-reads the row under a lock, so two workers, a crashed worker or a broker
+outage never perform a task twice and never lose one. Person tasks (a role, no
+handler) are calls on a work queue, finished with `due_task_complete`.
+
+Each claim counts as one attempt; a worker that dies mid-task leaves the row
+claimed and the dispatcher takes it back after `DUE_TASK_RECLAIM_AFTER_SECONDS`.
+"""
+
+import logging
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .errors import DomainError
+from .models import Customer, DueTask, DueTaskState, User
+
+logger = logging.getLogger(__name__)
+
+State = DueTaskState
+OPEN_STATES = (State.PENDING, State.CLAIMED)
+
+DEFAULT_OUTCOMES = (
+    ("reached", _("Reached the customer")),
+    ("not_reached", _("Could not reach the customer")),
+    ("not_needed", _("Not needed any more")),
+)
+
+
+@dataclass(frozen=True)
+class DueKind:
+    key: str
+    label: str | Promise
+    handler: Callable[[DueTask], dict | None] | str | None = None
+    role: str | None = None
+    late_cutoff: timedelta | None = None
+    max_attempts: int = 5
+    outcomes: Sequence[tuple[str, str | Promise]] = field(default=DEFAULT_OUTCOMES)
+
+    @property
+    def for_person(self) -> bool:
+        return self.handler is None
+
+    def perform(self, task: DueTask) -> dict | None:
+        handler = import_string(self.handler) if isinstance(self.handler, str) else self.handler
+        return handler(task)
+
+    def outcome_label(self, outcome: str):
+        return dict(self.outcomes).get(outcome, outcome)
+
+
+KINDS: dict[str, DueKind] = {}
+
+
+def register_kind(
+    key: str,
+    *,
+    label,
+    handler: Callable[[DueTask], dict | None] | str | None = None,
+    role: str | None = None,
+    late_cutoff: timedelta | None = None,
+    max_attempts: int = 5,
+    outcomes: Sequence[tuple[str, str | Promise]] | None = None,
+) -> DueKind:
+    """Declare a kind of due task: a machine task (`handler`) or a call for a `role`.
+
+    A handler performs the duty (usually `notify(...)`) and returns a result
+    dict; raising makes the task retry with back-off, up to `max_attempts`.
+    Performed later than `due_at + late_cutoff`, a task is not performed but
+    marked missed (a 1 h reminder 3 h late helps nobody).
+    """
+    if (handler is None) == (role is None):
+        raise ValueError(f"due kind {key!r}: give either a handler or a role, not both")
+    if max_attempts < 1:
+        raise ValueError(f"due kind {key!r}: max_attempts must be at least 1")
+    kind = DueKind(
+        key=key,
+        label=label,
+        handler=handler,
+        role=role,
+        late_cutoff=late_cutoff,
+        max_attempts=max_attempts,
+        outcomes=tuple(outcomes) if outcomes else DEFAULT_OUTCOMES,
+    )
+    KINDS[key] = kind
+    return kind
+
+
+def kind_get(key: str) -> DueKind:
+    try:
+        return KINDS[key]
+    except KeyError:
+        raise LookupError(f"due task kind {key!r} is not registered") from None
+
+
+def kind_label(key: str):
+    kind = KINDS.get(key)
+    return kind.label if kind else key
+
+
+# The task being performed in this thread, so `notify` can tie its message to it.
+_running: ContextVar[DueTask | None] = ContextVar("running_due_task", default=None)
+
+
+def running_task() -> DueTask | None:
+    """The due task whose handler is running now, if any."""
+    return _running.get()
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+# ---------------------------------------------------------------- scheduling API
+
+
+def due_task_schedule(
+    *,
+    kind: str,
+    subject: models.Model,
+    due_at: datetime,
+    slot: str = "",
+    customer: Customer | None = None,
+    assigned_to: User | None = None,
+    payload: dict | None = None,
+) -> DueTask:
+    """Schedule a duty for `subject`; call it inside the transaction of the causing event.
+
+    Idempotent on (subject, kind, slot): calling again with the same `due_at`
+    changes nothing but the details; another `due_at` moves the task and opens
+    it again whatever its state (the appointment moved, so its reminder is due
+    again); a cancelled task is re-opened.
+    """
+    spec = kind_get(kind)
+    if timezone.is_naive(due_at):
+        raise ValueError("due_at must be an aware datetime")
+    subject_type = ContentType.objects.get_for_model(subject)
+    with transaction.atomic():
+        task, created = DueTask.objects.select_for_update().get_or_create(
+            subject_type=subject_type,
+            subject_id=subject.pk,
+            kind=kind,
+            slot=slot,
+            defaults={
+                "due_at": due_at,
+                "run_after": due_at,
+                "for_person": spec.for_person,
+                "role": spec.role or "",
+                "customer": customer,
+                "assigned_to": assigned_to,
+                "payload": payload or {},
+            },
+        )
+        if created:
+            return task
+        task.customer = customer if customer is not None else task.customer
+        task.assigned_to = assigned_to if assigned_to is not None else task.assigned_to
+        task.payload = payload if payload is not None else task.payload
+        fields = ["customer", "assigned_to", "payload"]
+        if task.due_at != due_at or task.state == State.CANCELLED:
+            task.due_at = due_at
+            task.run_after = due_at
+            task.state = State.PENDING
+            task.attempts = 0
+            task.last_error = ""
+            task.result = {}
+            task.outcome = ""
+            task.completed_by = None
+            task.claimed_at = None
+            task.finished_at = None
+            fields += [
+                "due_at",
+                "run_after",
+                "state",
+                "attempts",
+                "last_error",
+                "result",
+                "outcome",
+                "completed_by",
+                "claimed_at",
+                "finished_at",
+            ]
+        task.save(update_fields=fields)
+    return task
+
+
+def due_tasks_cancel_for(subject: models.Model, kinds: Iterable[str] | None = None) -> int:
+    """Cancel the subject's open tasks (all, or of `kinds`); returns how many.
+
+    A task a worker is performing at this moment is locked; the update waits
+    for it and then leaves it done.
+    """
+    tasks = DueTask.objects.filter(
+        subject_type=ContentType.objects.get_for_model(subject),
+        subject_id=subject.pk,
+        state__in=(State.PENDING, State.CLAIMED, State.FAILED),
+    )
+    if kinds is not None:
+        tasks = tasks.filter(kind__in=list(kinds))
+    return tasks.update(state=State.CANCELLED, finished_at=timezone.now())
+
+
+def due_task_complete(
+    *, task: DueTask, actor: User, outcome: str, result: dict | None = None
+) -> DueTask:
+    """Record the outcome of a call (a person task). A second completion is refused."""
+    from .services import timeline_record
+
+    spec = kind_get(task.kind)
+    with transaction.atomic():
+        task = DueTask.objects.select_for_update(of=("self",)).get(pk=task.pk)
+        if not task.for_person:
+            raise DomainError(gettext("This duty is done by the system, not by a person."))
+        if task.state == State.DONE:
+            raise DomainError(
+                gettext("Already recorded by %(user)s at %(at)s.")
+                % {
+                    "user": task.completed_by or gettext("system"),
+                    "at": timezone.localtime(task.finished_at).strftime("%Y-%m-%d %H:%M"),
+                },
+                field="outcome",
+                code="already_done",
+            )
+        if task.state == State.CANCELLED:
+            raise DomainError(
+                gettext("This call was cancelled; nothing to record."),
+                field="outcome",
+                code="cancelled",
+            )
+        if outcome not in dict(spec.outcomes):
+            raise DomainError(gettext("Choose an outcome."), field="outcome", code="outcome")
+        task.state = State.DONE
+        task.outcome = outcome
+        task.result = result or {}
+        task.completed_by = actor
+        task.finished_at = timezone.now()
+        task.save(update_fields=["state", "outcome", "result", "completed_by", "finished_at"])
+        timeline_record(
+            kind="due.completed",
+            summary=f"{spec.label}: {spec.outcome_label(outcome)}",
+            customer=task.customer,
+            subject=task.subject,
+            actor=actor,
+            data={"due_task": task.pk, "kind": task.kind, "outcome": outcome},
+        )
+    return task
+
+
+def due_task_retry(*, task: DueTask, actor: User) -> DueTask:
+    """Give a failed machine task a fresh set of attempts from now."""
+    with transaction.atomic():
+        task = DueTask.objects.select_for_update().get(pk=task.pk)
+        if task.state != State.FAILED:
+            raise DomainError(gettext("Only a failed task can be retried."), code="not_failed")
+        task.state = State.PENDING
+        task.attempts = 0
+        task.run_after = timezone.now()
+        task.finished_at = None
+        task.save(update_fields=["state", "attempts", "run_after", "finished_at"])
+    logger.info("due task %s retried by %s", task.pk, actor)
+    return task
+
+
+# ---------------------------------------------------------------- dispatcher
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    base = _setting("DUE_TASK_RETRY_BASE_SECONDS", 60)
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 3600))
+
+
+def _reclaim_lost(*, now: datetime, reclaim_after: timedelta) -> int:
+    """Claimed rows nobody holds a lock on for too long: their worker or message was lost."""
+    with transaction.atomic():
+        lost = list(
+            DueTask.objects.select_for_update(skip_locked=True)
+            .filter(state=State.CLAIMED, for_person=False, claimed_at__lt=now - reclaim_after)
+            .values_list("pk", "kind", "attempts")
+        )
+        if not lost:
+            return 0
+        exhausted = [
+            pk
+            for pk, kind, attempts in lost
+            if attempts >= (KINDS[kind].max_attempts if kind in KINDS else 1)
+        ]
+        note = "worker lost or message not delivered"
+        DueTask.objects.filter(pk__in=exhausted).update(
+            state=State.FAILED, last_error=note, finished_at=now
+        )
+        DueTask.objects.filter(pk__in=[row[0] for row in lost]).exclude(pk__in=exhausted).update(
+            state=State.PENDING, last_error=note, run_after=now
+        )
+    logger.warning("due tasks: took back %s lost claims, %s failed", len(lost), len(exhausted))
+    return len(lost)
+
+
+def _mark_missed_calls(now: datetime) -> int:
+    missed = 0
+    for kind in KINDS.values():
+        if kind.for_person and kind.late_cutoff is not None:
+            missed += DueTask.objects.filter(
+                kind=kind.key, state=State.PENDING, due_at__lt=now - kind.late_cutoff
+            ).update(state=State.MISSED, finished_at=now)
+    return missed
+
+
+def _enqueue(pks: list[int]) -> list[int]:
+    """Hand claimed rows to the workers; rows the broker refused go back to pending.
+
+    Rows travel `DUE_TASK_MESSAGE_SIZE` to a message (`due_tasks_run`), or one
+    per message (`due_task_run`) when that is 1. Returns the refused rows.
+    """
+    from .tasks import due_task_run, due_tasks_run
+
+    size = max(1, _setting("DUE_TASK_MESSAGE_SIZE", 20))
+    chunks = [pks[start : start + size] for start in range(0, len(pks), size)]
+    sent = 0
+
+    def send(chunk, producer=None):
+        if len(chunk) == 1:
+            due_task_run.apply_async((chunk[0],), producer=producer)
+        else:
+            due_tasks_run.apply_async((chunk,), producer=producer)
+
+    try:
+        if due_tasks_run.app.conf.task_always_eager:
+            for chunk in chunks:
+                send(chunk)
+                sent += len(chunk)
+            return []
+        with due_tasks_run.app.producer_or_acquire() as producer:
+            for chunk in chunks:
+                send(chunk, producer)
+                sent += len(chunk)
+    except Exception:
+        logger.exception("due tasks: broker refused %s tasks; they stay due", len(pks) - sent)
+        DueTask.objects.filter(pk__in=pks[sent:], state=State.CLAIMED).update(
+            state=State.PENDING, attempts=F("attempts") - 1, claimed_at=None
+        )
+        return pks[sent:]
+    return []
+
+
+def due_tasks_dispatch(
+    *,
+    now: datetime | None = None,
+    batch_size: int | None = None,
+    reclaim_after: timedelta | None = None,
+) -> int:
+    """Claim every due machine task in batches and enqueue them for the Celery workers.
+
+    Runs every minute from beat. Each batch is claimed with
+    `select_for_update(skip_locked=True)`, so dispatchers running at once
+    split the rows between them; the enqueue happens after the claim commits.
+    Returns the number of rows claimed.
+    """
+    now = now or timezone.now()
+    batch_size = batch_size or _setting("DUE_TASK_BATCH_SIZE", 500)
+    if reclaim_after is None:
+        reclaim_after = timedelta(seconds=_setting("DUE_TASK_RECLAIM_AFTER_SECONDS", 600))
+    _reclaim_lost(now=now, reclaim_after=reclaim_after)
+    _mark_missed_calls(now)
+    claimed = 0
+    refused: list[int] = []
+    while not refused:  # with the broker down, stop rather than claim the same rows again
+        with transaction.atomic():
+            pks = list(
+                DueTask.objects.select_for_update(skip_locked=True)
+                .filter(state=State.PENDING, for_person=False, run_after__lte=now)
+                .order_by("run_after")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not pks:
+                break
+            DueTask.objects.filter(pk__in=pks).update(
+                state=State.CLAIMED, claimed_at=now, attempts=F("attempts") + 1
+            )
+            transaction.on_commit(lambda pks=pks: refused.extend(_enqueue(pks)))
+        claimed += len(pks)
+        if len(pks) < batch_size:
+            break
+    claimed -= len(refused)
+    if claimed:
+        logger.info("due tasks: dispatched %s", claimed)
+    return claimed
+
+
+def due_task_perform(*, task_id: int, now: datetime | None = None) -> str:
+    """Perform one claimed machine task, at most once. Returns what happened.
+
+    The row stays locked while the handler runs, so a second delivery of the
+    same task waits and then finds it done. Anything not claimed (done,
+    cancelled, moved to later) is skipped. The handler's writes and the
+    "done" mark commit together or not at all.
+    """
+    try:
+        with transaction.atomic():
+            try:
+                task = (
+                    DueTask.objects.select_for_update(of=("self",))
+                    .select_related("customer")
+                    .get(pk=task_id, state=State.CLAIMED)
+                )
+            except DueTask.DoesNotExist:
+                return "skipped"
+            now = now or timezone.now()
+            spec = kind_get(task.kind)
+            if spec.late_cutoff is not None and now > task.due_at + spec.late_cutoff:
+                task.state = State.MISSED
+                task.finished_at = now
+                task.last_error = (
+                    f"too late: due {task.due_at.isoformat()}, late cutoff {spec.late_cutoff}"
+                )
+                task.save(update_fields=["state", "finished_at", "last_error"])
+                return "missed"
+            token = _running.set(task)
+            try:
+                result = spec.perform(task)
+            finally:
+                _running.reset(token)
+            task.state = State.DONE
+            task.result = result or {}
+            task.finished_at = timezone.now()
+            task.last_error = ""
+            task.save(update_fields=["state", "result", "finished_at", "last_error"])
+            return "done"
+    except Exception as exc:
+        # Everything the handler wrote is rolled back; the failure is recorded on its own.
+        return _record_failure(task_id, exc)
+
+
+def due_task_perform_now(task_id: int) -> str:
+    """Perform a pending machine task at once, e.g. right after the commit that scheduled it.
+
+    Claims the row the way the dispatcher does (one attempt), so the two never both take it;
+    a failure retries from the row as usual. Never raises: the caller's work is committed.
+    """
+    try:
+        claimed = DueTask.objects.filter(pk=task_id, state=State.PENDING, for_person=False).update(
+            state=State.CLAIMED, claimed_at=timezone.now(), attempts=F("attempts") + 1
+        )
+        if not claimed:
+            return "skipped"  # the dispatcher has it, or it was cancelled
+        return due_task_perform(task_id=task_id)
+    except Exception:
+        logger.exception("due task %s: immediate run failed; the dispatcher will take it", task_id)
+        return "deferred"
+
+
+def _record_failure(task_id: int, exc: Exception) -> str:
+    with transaction.atomic():
+        task = DueTask.objects.select_for_update().filter(pk=task_id).first()
+        if task is None or task.state != State.CLAIMED:
+            return "skipped"  # another delivery finished it in the meantime
+        spec = KINDS.get(task.kind)
+        task.last_error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+        if task.attempts >= (spec.max_attempts if spec else 1):
+            task.state = State.FAILED
+            task.finished_at = timezone.now()
+            logger.error("due task %s failed for good: %s", task.pk, task.last_error)
+        else:
+            task.state = State.PENDING
+            task.run_after = timezone.now() + _retry_delay(task.attempts)
+            logger.warning("due task %s will retry: %s", task.pk, task.last_error)
+        task.save(update_fields=["state", "finished_at", "run_after", "last_error"])
+        return task.state if task.state == State.FAILED else "retry"
+
+
+# ---------------------------------------------------------------- reads for the pages
+
+
+def _end_of_today(now: datetime) -> datetime:
+    local = timezone.localtime(now)
+    return local.replace(hour=23, minute=59, second=59, microsecond=999999)
+
+
+def due_queue(*, user: User, role: str | None = None, now: datetime | None = None, limit=200):
+    """Open calls due by the end of today for the user's roles (or one role), oldest first.
+
+    Overdue calls come first because they are due earliest. A call assigned to
+    one person shows only on that person's list (and the managers').
+    """
+    from .roles import Role, user_roles
+
+    now = now or timezone.now()
+    tasks = DueTask.objects.filter(
+        for_person=True, state=State.PENDING, due_at__lte=_end_of_today(now)
+    )
+    roles = user_roles(user)
+    sees_all = bool(roles & {Role.SERVICE_MANAGER, Role.ADMIN})
+    if role:
+        tasks = tasks.filter(role=role)
+    if not sees_all:
+        tasks = tasks.filter(Q(role__in=roles, assigned_to__isnull=True) | Q(assigned_to=user))
+    return (
+        tasks.select_related("customer", "assigned_to", "subject_type")
+        .prefetch_related("subject")
+        .order_by("due_at", "id")[:limit]
+    )
+
+
+@dataclass
+class OpsSummary:
+    totals: dict
+    by_kind: list[dict]
+    failed: list[DueTask]
+    overdue: list[DueTask]
+    missed: list[DueTask]
+    last_dispatch: datetime | None
+    since: datetime
+
+
+def due_ops_summary(*, now: datetime | None = None, days: int = 7, limit: int = 50) -> OpsSummary:
+    """Counts per kind and state plus the rows a manager acts on; a fixed number of queries."""
+    from django_celery_beat.models import PeriodicTask
+
+    now = now or timezone.now()
+    since = now - timedelta(days=days)
+    recent = DueTask.objects.filter(
+        Q(state__in=(State.PENDING, State.CLAIMED, State.FAILED)) | Q(finished_at__gte=since)
+    )
+    counters = {
+        "upcoming": Count("id", filter=Q(state=State.PENDING, due_at__gte=now)),
+        "overdue": Count("id", filter=Q(state__in=OPEN_STATES, due_at__lt=now)),
+        "claimed": Count("id", filter=Q(state=State.CLAIMED)),
+        "failed": Count("id", filter=Q(state=State.FAILED)),
+        "missed": Count("id", filter=Q(state=State.MISSED)),
+        "done": Count("id", filter=Q(state=State.DONE)),
+        "cancelled": Count("id", filter=Q(state=State.CANCELLED)),
+    }
+    by_kind = list(recent.values("kind").annotate(**counters).order_by("kind"))
+    for row in by_kind:
+        row["label"] = kind_label(row["kind"])
+        row["for_person"] = bool(KINDS.get(row["kind"]) and KINDS[row["kind"]].for_person)
+    totals = {name: sum(row[name] for row in by_kind) for name in counters}
+
+    def rows(queryset, order):
+        return list(
+            queryset.select_related("customer", "subject_type", "completed_by")
+            .prefetch_related("subject")
+            .order_by(*order)[:limit]
+        )
+
+    last_run = (
+        PeriodicTask.objects.filter(task="dealership.dispatch_due_tasks")
+        .values_list("last_run_at", flat=True)
+        .first()
+    )
+    return OpsSummary(
+        totals=totals,
+        by_kind=by_kind,
+        failed=rows(DueTask.objects.filter(state=State.FAILED), ["-finished_at", "-id"]),
+        overdue=rows(
+            DueTask.objects.filter(state__in=OPEN_STATES, due_at__lt=now), ["due_at", "id"]
+        ),
+        missed=rows(
+            DueTask.objects.filter(state=State.MISSED, finished_at__gte=since),
+            ["-due_at", "-id"],
+        ),
+        last_dispatch=last_run,
+        since=since,
+    )

@@ -1,0 +1,529 @@
+"""Master data of the store: people, customers, vehicles, workshop resources, catalogue.
+
+Every model a person edits carries django-simple-history, so the pages can show
+who changed what and when.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .validators import validate_mobile, validate_plate, validate_vin
+
+
+class User(AbstractUser):
+    """A member of staff. Roles are Django groups (see `dealership.roles`)."""
+
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+    def get_full_name(self):
+        # Chinese order: family name first, no space.
+        if self.last_name and any("\u4e00" <= ch <= "\u9fff" for ch in self.last_name):
+            return f"{self.last_name}{self.first_name}"
+        return super().get_full_name()
+
+
+class WorkType(models.TextChoices):
+    """How workshop capacity is split (DOMAIN step 1)."""
+
+    MAINTENANCE = "maintenance", _("Maintenance")
+    REPAIR = "repair", _("General repair")
+    BODY_PAINT = "body_paint", _("Body & paint")
+
+
+class ContactChannel(models.TextChoices):
+    PHONE = "phone", _("Phone call")
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat")
+    EMAIL = "email", _("Email")
+
+
+class Customer(models.Model):
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=100)
+    mobile = models.CharField(
+        _("mobile"), max_length=20, validators=[validate_mobile], db_index=True
+    )
+    mobile_alt = models.CharField(
+        _("second phone"), max_length=20, blank=True, validators=[validate_mobile]
+    )
+    email = models.EmailField(_("email"), blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    company = models.CharField(_("company"), max_length=150, blank=True)
+    preferred_channel = models.CharField(
+        _("preferred contact channel"),
+        max_length=10,
+        choices=ContactChannel.choices,
+        default=ContactChannel.PHONE,
+    )
+    preferred_contact_time = models.CharField(
+        _("preferred contact time"), max_length=100, blank=True
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans"
+    )
+    do_not_call = models.BooleanField(
+        _("asked not to be called"),
+        default=False,
+        help_text=_("Left off every call list when set."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return f"{self.name} {self.mobile}"
+
+    def get_absolute_url(self):
+        return reverse("customer_detail", args=[self.pk])
+
+
+class Vehicle(models.Model):
+    vin = models.CharField(_("VIN"), max_length=17, unique=True, validators=[validate_vin])
+    plate = models.CharField(
+        _("plate"), max_length=10, unique=True, null=True, blank=True, validators=[validate_plate]
+    )
+    owner = models.ForeignKey(
+        Customer, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="vehicles"
+    )
+    brand = models.CharField(_("brand"), max_length=50, blank=True)
+    model = models.CharField(_("model"), max_length=100)
+    colour = models.CharField(_("colour"), max_length=30, blank=True)
+    production_date = models.DateField(_("production date"), null=True, blank=True)
+    registration_date = models.DateField(_("registration date"), null=True, blank=True)
+    handover_date = models.DateField(
+        _("new-car handover date"),
+        null=True,
+        blank=True,
+        help_text=_("Set when the store sold the car new; drives the N+15 call."),
+    )
+    last_odometer_km = models.PositiveIntegerField(_("last odometer (km)"), default=0)
+    last_odometer_at = models.DateTimeField(_("odometer read at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("vehicle")
+        verbose_name_plural = _("vehicles")
+        ordering = ["plate", "id"]
+
+    def __str__(self):
+        return f"{self.plate or self.vin} {self.model}"
+
+    def get_absolute_url(self):
+        return reverse("vehicle_detail", args=[self.pk])
+
+
+class SkillLevel(models.TextChoices):
+    APPRENTICE = "apprentice", _("Apprentice")
+    SEMI_SKILLED = "semi_skilled", _("Semi-skilled")
+    SKILLED = "skilled", _("Skilled")
+    MASTER = "master", _("Master technician")
+
+
+class Technician(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("log-in"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="technician",
+    )
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=100)
+    skill_level = models.CharField(_("skill level"), max_length=20, choices=SkillLevel.choices)
+    team = models.CharField(_("team"), max_length=50, blank=True)
+    work_type = models.CharField(
+        _("main work type"), max_length=20, choices=WorkType.choices, default=WorkType.REPAIR
+    )
+    hours_per_day = models.DecimalField(
+        _("hours per day"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("8.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("technician")
+        verbose_name_plural = _("technicians")
+        ordering = ["team", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Bay(models.Model):
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    work_type = models.CharField(
+        _("work type"), max_length=20, choices=WorkType.choices, default=WorkType.REPAIR
+    )
+    active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("bay")
+        verbose_name_plural = _("bays")
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class BilingualName(models.Model):
+    """Catalogue entries carry a Chinese and an English name; `name` picks by UI language."""
+
+    name_zh = models.CharField(_("name (Chinese)"), max_length=150)
+    name_en = models.CharField(_("name (English)"), max_length=150)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+
+class LabourOperation(BilingualName):
+    code = models.CharField(_("operation code"), max_length=20, unique=True)
+    work_type = models.CharField(_("work type"), max_length=20, choices=WorkType.choices)
+    standard_hours = models.DecimalField(
+        _("standard hours"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    price = models.DecimalField(
+        _("labour price"),
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    care_note_zh = models.TextField(_("care note (Chinese)"), blank=True)
+    care_note_en = models.TextField(_("care note (English)"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("labour operation")
+        verbose_name_plural = _("labour operations")
+        ordering = ["code"]
+
+
+class Part(BilingualName):
+    part_number = models.CharField(_("part number"), max_length=40, unique=True)
+    price = models.DecimalField(
+        _("price"), max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    stock_on_hand = models.IntegerField(_("stock on hand"), default=0)
+    unit = models.CharField(_("unit"), max_length=10, default="pc")
+    active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("part")
+        verbose_name_plural = _("parts")
+        ordering = ["part_number"]
+
+
+class MaintenancePlan(BilingualName):
+    interval_km = models.PositiveIntegerField(_("interval (km)"))
+    interval_months = models.PositiveSmallIntegerField(_("interval (months)"))
+    operations = models.ManyToManyField(
+        LabourOperation, verbose_name=_("labour operations"), blank=True
+    )
+    parts = models.ManyToManyField(
+        Part, verbose_name=_("parts"), through="MaintenancePlanPart", blank=True
+    )
+    history = HistoricalRecords(m2m_fields=[operations])
+
+    class Meta:
+        verbose_name = _("maintenance plan")
+        verbose_name_plural = _("maintenance plans")
+        ordering = ["interval_km"]
+
+
+class MaintenancePlanPart(models.Model):
+    plan = models.ForeignKey(MaintenancePlan, on_delete=models.CASCADE)
+    part = models.ForeignKey(Part, on_delete=models.PROTECT)
+    quantity = models.DecimalField(_("quantity"), max_digits=6, decimal_places=2, default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "part"], name="unique_plan_part"),
+        ]
+
+    def __str__(self):
+        return f"{self.part} × {self.quantity}"
+
+
+class StoreRule(models.Model):
+    """A manager's override of one numbered rule; defaults live in `dealership.rules`."""
+
+    key = models.CharField(_("rule"), max_length=80, unique=True)
+    value = models.JSONField(_("value"))
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("store rule")
+        verbose_name_plural = _("store rules")
+
+    def __str__(self):
+        return f"{self.key}={self.value}"
+
+
+class TimelineEvent(models.Model):
+    """One line on a customer's / vehicle's / visit's timeline (the customer archive)."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("kind"), max_length=40)
+    summary = models.CharField(_("summary"), max_length=300)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="timeline", null=True, blank=True
+    )
+    vehicle = models.ForeignKey(
+        Vehicle, on_delete=models.CASCADE, related_name="timeline", null=True, blank=True
+    )
+    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, null=True, blank=True)
+    subject_id = models.PositiveBigIntegerField(null=True, blank=True)
+    subject = GenericForeignKey("subject_type", "subject_id")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id", "-at"]),
+            models.Index(fields=["customer", "-at"]),
+            models.Index(fields=["vehicle", "-at"]),
+        ]
+
+    def __str__(self):
+        return self.summary
+
+
+class CustomerLink(models.Model):
+    """A signed, expiring, revocable link that lets a customer see or act on one object.
+
+    The URL carries the signed `token`; the row binds it to one object and one
+    purpose, so altering the URL never reaches another customer's data.
+    """
+
+    token = models.UUIDField(unique=True, editable=False)
+    purpose = models.CharField(_("purpose"), max_length=40)
+    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    subject_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("subject_type", "subject_id")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="links", null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("customer link")
+        verbose_name_plural = _("customer links")
+        indexes = [models.Index(fields=["subject_type", "subject_id", "purpose"])]
+
+    def __str__(self):
+        return f"{self.purpose} → {self.subject_type_id}:{self.subject_id}"
+
+
+class DueTaskState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    CLAIMED = "claimed", pgettext_lazy("due task", "In progress")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    MISSED = "missed", _("Missed")
+
+
+class DueTask(models.Model):
+    """One timed duty: a reminder to send (machine) or a call to make (person).
+
+    Written in the same transaction as the event that causes it (see
+    `dealership.due`); unique per (subject, kind, slot), so scheduling twice
+    moves the row instead of adding another.
+    """
+
+    State = DueTaskState
+
+    kind = models.CharField(_("kind"), max_length=80)
+    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    subject_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("subject_type", "subject_id")
+    slot = models.CharField(_("slot"), max_length=40, blank=True, default="")
+    for_person = models.BooleanField(_("done by a person"), default=False)
+    due_at = models.DateTimeField(_("due at"))
+    # When the dispatcher may next pick the row up: due_at at first, later after a retry back-off.
+    run_after = models.DateTimeField(_("next attempt after"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=DueTaskState.choices, default=DueTaskState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    payload = models.JSONField(_("details"), default=dict, blank=True)
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="due_tasks",
+        null=True,
+        blank=True,
+    )
+    role = models.CharField(_("role"), max_length=30, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="due_tasks",
+    )
+    outcome = models.CharField(_("outcome"), max_length=40, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("completed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("due task")
+        verbose_name_plural = _("due tasks")
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_type", "subject_id", "kind", "slot"], name="due_task_once"
+            ),
+        ]
+        indexes = [
+            # The dispatcher's scan: open machine rows by next attempt time.
+            models.Index(
+                fields=["run_after"],
+                name="due_task_dispatch",
+                condition=models.Q(state__in=["pending", "claimed"], for_person=False),
+            ),
+            # Work queues: open person rows by role and due time.
+            models.Index(
+                fields=["role", "due_at"],
+                name="due_task_queue",
+                condition=models.Q(state="pending", for_person=True),
+            ),
+            models.Index(fields=["state", "due_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} @ {self.due_at:%Y-%m-%d %H:%M}"
+
+    def subject_ref(self) -> models.Model:
+        """A stand-in for the subject (its class and pk, nothing read from the database).
+
+        Enough to link a message or a timeline line to the subject; use
+        `task.subject` when the handler needs the subject's fields.
+        """
+        model = ContentType.objects.get_for_id(self.subject_type_id).model_class()
+        return model(pk=self.subject_id)
+
+
+class MessageStatus(models.TextChoices):
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Message(models.Model):
+    """A message sent to a customer, kept as sent (the customer archive)."""
+
+    Status = MessageStatus
+
+    to = models.CharField(_("to"), max_length=254)
+    channel = models.CharField(_("channel"), max_length=10)
+    template = models.CharField(_("template"), max_length=80)
+    language = models.CharField(_("language"), max_length=10)
+    body = models.TextField(_("text"))
+    status = models.CharField(_("status"), max_length=10, choices=MessageStatus.choices)
+    error = models.TextField(_("error"), blank=True)
+    provider_ref = models.CharField(_("provider reference"), max_length=100, blank=True)
+    # Stable per due task, handed to the provider so a resend after a crash is dropped there.
+    idempotency_key = models.CharField(max_length=80, blank=True, db_index=True)
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now, db_index=True)
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="messages",
+        null=True,
+        blank=True,
+    )
+    vehicle = models.ForeignKey(
+        Vehicle,
+        verbose_name=_("vehicle"),
+        on_delete=models.SET_NULL,
+        related_name="messages",
+        null=True,
+        blank=True,
+    )
+    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, null=True, blank=True)
+    subject_id = models.PositiveBigIntegerField(null=True, blank=True)
+    subject = GenericForeignKey("subject_type", "subject_id")
+    due_task = models.ForeignKey(
+        DueTask, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["-sent_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-sent_at"]),
+            models.Index(fields=["subject_type", "subject_id"]),
+        ]
+
+    def __str__(self):
+        return f"{self.channel} → {self.to}: {self.body[:40]}"
+
+
+from .reports.models import *  # noqa: E402,F403 - report targets and deliveries (dealership.reports)

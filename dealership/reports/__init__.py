@@ -1,0 +1,1 @@
+"""Manager reports (DOMAIN "Reports"): figures defined once as database aggregations."""

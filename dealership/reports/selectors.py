@@ -1,0 +1,193 @@
+"""The report as the page, the exports, the PDF and the emails read it."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from delivery.models import SettlementLine
+from reception.models import Visit
+from reception.visit_states import VisitStatus
+
+from . import charts
+from .figures import (
+    FIGURES,
+    HOURS,
+    MONEY,
+    PERCENT,
+    WORK_TYPE_PREFIX,
+    _within_estimate,
+    complaints_by_category,
+    lost_customers,
+    monthly_trend,
+    orders_by_work_type,
+    period_figures,
+    settlements_in,
+    spending_bands,
+    technician_hours,
+)
+from .models import ReportTarget
+from .periods import KINDS, MONTH, Period
+
+
+def display(value, unit: str) -> str:
+    """A figure's value as the page, the PDF and the email show it."""
+    if value is None:
+        return "–"
+    if unit == MONEY:
+        return f"¥{value:,.2f}"
+    if unit == PERCENT:
+        return f"{value}%"
+    if unit == HOURS:
+        return f"{value:,.2f}"
+    return f"{value}"
+
+
+@dataclass
+class Row:
+    figure: object
+    value: object
+    previous: object
+    last_year: object
+    target: Decimal | None
+
+    @property
+    def texts(self) -> list[str]:
+        unit = self.figure.unit
+        return [display(v, unit) for v in (self.value, self.previous, self.last_year)]
+
+    @property
+    def target_text(self) -> str:
+        return "" if self.target is None else display(self.target, self.figure.unit)
+
+    @property
+    def target_met(self) -> bool | None:
+        if self.target is None or self.value is None:
+            return None
+        if self.figure.higher_is_better:
+            return self.value >= self.target
+        return self.value <= self.target
+
+    @property
+    def change(self) -> Decimal | None:
+        """Change against the previous period, in percent."""
+        if self.value is None or not self.previous:
+            return None
+        return (
+            (Decimal(self.value) - Decimal(self.previous)) * 100 / Decimal(self.previous)
+        ).quantize(Decimal("0.1"))
+
+
+@dataclass
+class Report:
+    period: Period
+    previous: Period
+    last_year: Period
+    sections: list[tuple[object, list[Row]]]
+    work_types: list[dict]
+    complaints: list[dict]
+    technicians: list[dict]
+    spending: list[dict]
+    trend: list[dict]
+    charts: dict = field(default_factory=dict)
+
+    @property
+    def rows(self) -> list[Row]:
+        return [row for _section, rows in self.sections for row in rows]
+
+
+def period_from(kind: str | None, day: str | None, *, today: date | None = None) -> Period:
+    """The period a page asks for (?period=day|week|month&date=YYYY-MM-DD); 404 on junk."""
+    kind = kind or MONTH
+    if kind not in KINDS:
+        raise Http404("unknown period")
+    try:
+        chosen = date.fromisoformat(day) if day else (today or timezone.localdate())
+    except ValueError:
+        raise Http404("bad date") from None
+    return Period.containing(kind, chosen)
+
+
+def targets_for(month: date) -> dict[str, Decimal]:
+    return dict(ReportTarget.objects.filter(month=month).values_list("figure", "value"))
+
+
+def report_build(
+    period: Period, *, now: datetime | None = None, with_charts: bool = True
+) -> Report:
+    """All figures of the period with the previous period, last year and the month's target."""
+    now = now or timezone.now()
+    previous, last_year = period.previous(), period.last_year()
+    lost = lost_customers([period, previous, last_year])
+    this_values = period_figures(period, now=now, lost=lost[0])
+    previous_values = period_figures(previous, now=now, lost=lost[1])
+    last_year_values = period_figures(last_year, now=now, lost=lost[2])
+    targets = targets_for(period.first) if period.kind == MONTH else {}
+    sections: dict = {}
+    for key, figure in FIGURES.items():
+        sections.setdefault(figure.section, []).append(
+            Row(
+                figure=figure,
+                value=this_values.get(key),
+                previous=previous_values.get(key),
+                last_year=last_year_values.get(key),
+                target=targets.get(key),
+            )
+        )
+    report = Report(
+        period=period,
+        previous=previous,
+        last_year=last_year,
+        sections=list(sections.items()),
+        work_types=orders_by_work_type(period),
+        complaints=complaints_by_category(period),
+        technicians=technician_hours(period),
+        spending=spending_bands(period),
+        trend=monthly_trend(period, now=now),
+    )
+    if with_charts:
+        report.charts = charts.report_charts(report)
+    return report
+
+
+# ----------------------------------------------------------------------- drill-down
+
+
+def drill_visits(key: str, period: Period) -> QuerySet[Visit]:
+    """The visits behind a figure (404 for a figure that has none)."""
+    start, end = period.bounds
+    base = Visit.objects.select_related("customer", "vehicle", "advisor").order_by(
+        "checked_in_at", "id"
+    )
+    settled = settlements_in(period)
+    checked_in = Q(checked_in_at__gte=start, checked_in_at__lt=end)
+    delivered = Q(delivered_at__gte=start, delivered_at__lt=end)
+    not_cancelled = ~Q(status=VisitStatus.CANCELLED)
+    if key.startswith(WORK_TYPE_PREFIX):
+        job_type = key.removeprefix(WORK_TYPE_PREFIX)
+        lines = SettlementLine.objects.filter(
+            settlement__in=settled, settlement__visit=OuterRef("pk"), job_type=job_type
+        )
+        return base.filter(Exists(lines))
+    filters = {
+        "repair_orders": Q(Exists(settled.filter(visit=OuterRef("pk")))),
+        "checked_in": checked_in & not_cancelled,
+        "cancelled": checked_in & Q(status=VisitStatus.CANCELLED),
+        "comebacks": checked_in & not_cancelled & Q(is_comeback=True),
+        "delivered": delivered,
+        "late": delivered & Q(promised_at__isnull=False) & Q(delivered_at__gt=F("promised_at")),
+        "reworked": delivered & Q(rework_count__gt=0),
+        "estimate_missed": Q(
+            Exists(
+                settled.filter(visit=OuterRef("pk"), estimate_total__gt=0).exclude(
+                    _within_estimate()
+                )
+            )
+        ),
+    }
+    if key not in filters or not FIGURES[key].drill:
+        raise Http404("no visits behind this figure")
+    return base.filter(filters[key])

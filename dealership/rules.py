@@ -1,0 +1,70 @@
+"""Every rule with a number (DOMAIN.md) is a store setting with a default.
+
+Apps register their rules here with `register(...)`; the service manager
+overrides them on the settings page (stored in `StoreRule`). Read with
+`rule("appointments.reminder_hours")`.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+_CACHE_KEY = "store-rules:v1"
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    default: Any
+    label: str | Promise
+    unit: str | Promise = ""
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def register(key: str, default: Any, label, unit="") -> Rule:
+    item = Rule(key=key, default=default, label=label, unit=unit)
+    REGISTRY[key] = item
+    return item
+
+
+def _overrides() -> dict[str, Any]:
+    values = cache.get(_CACHE_KEY)
+    if values is None:
+        from .models import StoreRule
+
+        values = dict(StoreRule.objects.values_list("key", "value"))
+        cache.set(_CACHE_KEY, values, 300)
+    return values
+
+
+def rule(key: str) -> Any:
+    """The store's value of a registered rule (its override, else its default)."""
+    item = REGISTRY[key]
+    value = _overrides().get(key, item.default)
+    if isinstance(item.default, Decimal):
+        return Decimal(str(value))
+    return value
+
+
+def rule_set(key: str, value: Any) -> None:
+    from .models import StoreRule
+
+    item = REGISTRY[key]
+    stored = str(value) if isinstance(item.default, Decimal) else value
+    StoreRule.objects.update_or_create(key=key, defaults={"value": stored})
+    cache.delete(_CACHE_KEY)
+
+
+def forget_cached_rules() -> None:
+    cache.delete(_CACHE_KEY)
+
+
+register("store.name", "星辰汽车4S店", _("Store name"))
+register("store.vat_rate", Decimal("0.13"), _("VAT rate"))
+register("search.min_chars", 2, _("Characters needed before search runs"), _("characters"))

@@ -1,0 +1,158 @@
+"""Writes to master data. Views and the API call these; they hold no rules themselves."""
+
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from .errors import DomainError
+from .models import Customer, TimelineEvent, User, Vehicle
+from .validators import normalize_phone, normalize_plate, normalize_vin
+
+
+def model_update(*, instance: models.Model, data: dict[str, Any]) -> tuple[models.Model, bool]:
+    """Set the named fields, validate the whole row, save only what changed."""
+    changed = [name for name, value in data.items() if getattr(instance, name) != value]
+    for name in changed:
+        setattr(instance, name, data[name])
+    if changed:
+        instance.full_clean()
+        instance.save(update_fields=changed)
+    return instance, bool(changed)
+
+
+def timeline_record(
+    *,
+    kind: str,
+    summary: str,
+    customer: Customer | None = None,
+    vehicle: Vehicle | None = None,
+    subject: models.Model | None = None,
+    actor: User | None = None,
+    data: dict | None = None,
+) -> TimelineEvent:
+    """Add one line to the customer archive's timeline."""
+    if customer is None and vehicle is not None:
+        customer = vehicle.owner
+    return TimelineEvent.objects.create(
+        kind=kind,
+        summary=summary[:300],
+        customer=customer,
+        vehicle=vehicle,
+        subject_type=ContentType.objects.get_for_model(subject) if subject else None,
+        subject_id=subject.pk if subject else None,
+        actor=actor,
+        data=data or {},
+    )
+
+
+def _normalize_customer(data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    for name in ("mobile", "mobile_alt"):
+        if name in data:
+            data[name] = normalize_phone(data[name])
+    if "name" in data:
+        data["name"] = data["name"].strip()
+    return data
+
+
+def customer_create(*, actor: User | None, **data) -> Customer:
+    """Register a customer (mobile normalised to its 11 digits)."""
+    customer = Customer(**_normalize_customer(data))
+    customer.full_clean()
+    with transaction.atomic():
+        customer.save()
+        timeline_record(
+            kind="customer.created",
+            summary=_("Customer registered"),
+            customer=customer,
+            subject=customer,
+            actor=actor,
+        )
+    return customer
+
+
+def customer_update(*, customer: Customer, actor: User | None, **data) -> Customer:
+    """Edit a customer's details; the change is kept in its history."""
+    customer, _changed = model_update(instance=customer, data=_normalize_customer(data))
+    return customer
+
+
+def _normalize_vehicle(data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    if "vin" in data:
+        data["vin"] = normalize_vin(data["vin"])
+    if "plate" in data:
+        data["plate"] = normalize_plate(data["plate"]) or None
+    return data
+
+
+def _refuse_duplicate_vin(vin: str, *, exclude_pk: int | None = None) -> None:
+    existing = Vehicle.objects.filter(vin=vin).exclude(pk=exclude_pk).first()
+    if existing:
+        raise DomainError(
+            format_html(
+                '{} <a href="{}">{}</a>',
+                _("This VIN is already registered:"),
+                reverse("vehicle_detail", args=[existing.pk]),
+                str(existing),
+            ),
+            field="vin",
+            code="duplicate_vin",
+        )
+
+
+def vehicle_create(*, actor: User | None, owner: Customer, **data) -> Vehicle:
+    """Register a vehicle for its owner. A VIN that exists is refused with a link to it."""
+    data = _normalize_vehicle(data)
+    _refuse_duplicate_vin(data.get("vin", ""))
+    vehicle = Vehicle(owner=owner, **data)
+    vehicle.full_clean()
+    with transaction.atomic():
+        vehicle.save()
+        timeline_record(
+            kind="vehicle.created",
+            summary=_("Vehicle %(plate)s registered") % {"plate": vehicle.plate or vehicle.vin},
+            vehicle=vehicle,
+            subject=vehicle,
+            actor=actor,
+        )
+    return vehicle
+
+
+def vehicle_update(*, vehicle: Vehicle, actor: User | None, **data) -> Vehicle:
+    """Edit a vehicle's details. The owner changes only through `vehicle_change_owner`."""
+    data = _normalize_vehicle(data)
+    data.pop("owner", None)
+    if "vin" in data:
+        _refuse_duplicate_vin(data["vin"], exclude_pk=vehicle.pk)
+    vehicle, _changed = model_update(instance=vehicle, data=data)
+    return vehicle
+
+
+def vehicle_change_owner(*, vehicle: Vehicle, new_owner: Customer, actor: User | None) -> Vehicle:
+    """Hand the vehicle to a new owner; the earlier owner stays in its history."""
+    with transaction.atomic():
+        vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+        previous = vehicle.owner
+        if previous.pk == new_owner.pk:
+            raise DomainError(_("This customer already owns the vehicle."), field="owner")
+        vehicle.owner = new_owner
+        vehicle.save(update_fields=["owner"])
+        summary = _("Owner changed from %(old)s to %(new)s") % {
+            "old": previous.name,
+            "new": new_owner.name,
+        }
+        for customer in (previous, new_owner):
+            timeline_record(
+                kind="vehicle.owner_changed",
+                summary=summary,
+                customer=customer,
+                vehicle=vehicle,
+                subject=vehicle,
+                actor=actor,
+            )
+    return vehicle

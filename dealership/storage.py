@@ -1,0 +1,51 @@
+"""Where uploads (damage photos, findings, signatures) are written: the media folder.
+
+A full disk (or a used-up quota) while writing an upload is refused as
+`StorageFull`, a `DomainError`: the views show it next to the upload field in
+the user's language (`dealership.views._apply_errors`), the service's
+transaction rolls back, and the partly written file is removed, so nothing is
+half-saved.
+"""
+
+import contextlib
+import errno
+import logging
+import os
+
+from django.core.files.storage import FileSystemStorage
+from django.utils.translation import gettext_lazy as _
+
+from .errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+class StorageFull(DomainError):
+    """No room left for an upload; nothing of it was kept."""
+
+    def __init__(self):
+        super().__init__(
+            _(
+                "The server's disk is full: the file was not saved and nothing else was "
+                "changed. Tell the administrator, then try again."
+            ),
+            code="storage_full",
+        )
+
+
+class MediaStorage(FileSystemStorage):
+    def _save(self, name, content):
+        path = self.path(name)
+        existed = os.path.lexists(path)
+        try:
+            return super()._save(name, content)
+        except OSError as exc:
+            if exc.errno not in FULL:
+                raise
+            if not existed:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
+            logger.error("upload %s refused: %s", name, exc)
+            raise StorageFull() from exc

@@ -1,0 +1,63 @@
+"""Celery tasks of the store: the due-task dispatcher (beat, every minute) and its worker tasks.
+
+Each task only loads rows and calls `dealership.due`; the rules live there.
+"""
+
+import time
+
+from celery import shared_task
+
+from . import due
+
+# A message of several due tasks stops taking new ones after this long and hands the
+# rest on in a new message, well inside its time limit.
+BATCH_BUDGET_SECONDS = 200
+
+
+@shared_task(name="dealership.dispatch_due_tasks", ignore_result=True)
+def dispatch_due_tasks() -> int:
+    """Beat job: claim every due machine task and enqueue them for the workers."""
+    return due.due_tasks_dispatch()
+
+
+@shared_task(
+    name="dealership.due_task_run",
+    ignore_result=True,
+    acks_late=True,
+    time_limit=120,
+    soft_time_limit=90,
+)
+def due_task_run(task_id: int) -> str:
+    """Perform one claimed due task. Safe to deliver twice: the row is re-read under a lock.
+
+    Retries are scheduled in the row itself (`run_after`, with back-off), not as
+    broker countdowns, so a broker restart cannot lose or repeat them.
+    """
+    return due.due_task_perform(task_id=task_id)
+
+
+@shared_task(
+    name="dealership.due_tasks_run",
+    ignore_result=True,
+    acks_late=True,
+    time_limit=300,
+    soft_time_limit=270,
+)
+def due_tasks_run(task_ids: list[int]) -> dict[str, int]:
+    """Perform several claimed due tasks, each on its own exactly as `due_task_run` does.
+
+    One message per few rows instead of one per row: the broker's cost per
+    message is larger than a reminder's. Each row is still locked, checked,
+    performed and committed alone, so a redelivered or half-done message
+    performs nothing twice, and rows it never reached are taken back by the
+    dispatcher.
+    """
+    started = time.monotonic()
+    outcomes: dict[str, int] = {}
+    for position, task_id in enumerate(task_ids):
+        if time.monotonic() - started > BATCH_BUDGET_SECONDS:
+            due_tasks_run.delay(task_ids[position:])
+            break
+        outcome = due.due_task_perform(task_id=task_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

@@ -1,0 +1,66 @@
+import pytest
+from django.urls import reverse
+
+from dealership.selectors import search
+from dealership.tests.factories import CustomerFactory, VehicleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fleet():
+    zhang = CustomerFactory(name="张伟", mobile="13812345678")
+    li = CustomerFactory(name="李娜", mobile="13987654321")
+    return {
+        "zhang": zhang,
+        "li": li,
+        "corolla": VehicleFactory(owner=zhang, plate="苏E12345", vin="1M8GDM9AXKP042788"),
+        "camry": VehicleFactory(owner=li, plate="苏AD67890", vin="11111111111111111"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_vehicle"),
+    [
+        ("E123", "corolla"),
+        ("e123", "corolla"),
+        ("苏e·123", "corolla"),
+        ("KP0427", "corolla"),
+        ("D678", "camry"),
+    ],
+)
+def test_vehicle_found_by_plate_or_vin_fragment(fleet, query, expected_vehicle):
+    assert search(query).vehicles == [fleet[expected_vehicle]]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_customer"),
+    [("2345678", "zhang"), ("138 1234", "zhang"), ("李娜", "li"), ("张伟", "zhang")],
+)
+def test_customer_found_by_phone_or_name_fragment(fleet, query, expected_customer):
+    assert search(query).customers == [fleet[expected_customer]]
+
+
+def test_one_character_query_asks_for_more():
+    result = search("苏")
+    assert result.too_short and result.empty
+
+
+def test_search_page_query_count_does_not_grow_with_matches(
+    advisor_client, django_assert_max_num_queries
+):
+    for i in range(40):
+        customer = CustomerFactory(name=f"测试客户{i}")
+        VehicleFactory(owner=customer)
+    # session, user, groups, store rules, vehicles, customers, prefetch of their vehicles
+    with django_assert_max_num_queries(8):
+        response = advisor_client.get(reverse("search"), {"q": "测试客户"})
+    assert response.status_code == 200
+    assert response.content.decode().count("测试客户") >= 30
+
+
+def test_htmx_search_returns_only_the_results_fragment(advisor_client, fleet):
+    response = advisor_client.get(reverse("search"), {"q": "E123"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert "苏E12345" in html
+    assert "<html" not in html

@@ -1,0 +1,57 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views, views_due
+from .roles import public_view
+from .security import ThrottledLoginView
+
+handler500 = "dealership.views.server_error"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz/", views.healthz, name="healthz"),
+    path("search/", views.search, name="search"),
+    path("customers/new/", views.customer_create, name="customer_create"),
+    path("customers/<int:pk>/", views.customer_detail, name="customer_detail"),
+    path("customers/<int:pk>/edit/", views.customer_edit, name="customer_edit"),
+    path(
+        "customers/<int:customer_pk>/vehicles/new/",
+        views.vehicle_create,
+        name="vehicle_create",
+    ),
+    path("vehicles/<int:pk>/", views.vehicle_detail, name="vehicle_detail"),
+    path("vehicles/<int:pk>/edit/", views.vehicle_edit, name="vehicle_edit"),
+    path("vehicles/<int:pk>/owner/", views.vehicle_change_owner, name="vehicle_change_owner"),
+    path("settings/", views.store_rules, name="store_rules"),
+    path("due/", views_due.due_queue, name="due_queue"),
+    path("due/<int:pk>/complete/", views_due.due_complete, name="due_complete"),
+    path("due/ops/", views_due.due_ops, name="due_ops"),
+    path("due/<int:pk>/retry/", views_due.due_retry, name="due_retry"),
+    path("appointments/", include("appointments.urls")),
+    path("reception/", include("reception.urls")),
+    path("orders/", include("workorders.urls")),
+    path("workshop/", include("workshop.urls")),
+    path("delivery/", include("delivery.urls")),
+    path("followup/", include("followup.urls")),
+    path("reports/", include("dealership.reports.urls")),
+    path(
+        "login/",
+        public_view(ThrottledLoginView.as_view()),
+        name="login",
+    ),
+    path("logout/", public_view(auth_views.LogoutView.as_view()), name="logout"),
+    path("i18n/setlang/", public_view(set_language), name="set_language"),
+    path("admin/", admin.site.urls),
+    path("api/", include("dealership.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

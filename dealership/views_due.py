@@ -1,0 +1,127 @@
+"""Pages of the due-task mechanism: the call queue for staff and the ops page for managers."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from . import due
+from .models import DueTask
+from .roles import ALL_STAFF, Role, has_role, role_required, user_roles
+
+
+class OutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(label=gettext_lazy("Outcome"))
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=500, required=False)
+
+    def __init__(self, *args, kind: due.DueKind, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = [("", "—"), *kind.outcomes]
+
+
+def _row(task: DueTask, *, form=None, now=None) -> dict:
+    kind = due.KINDS.get(task.kind)
+    return {
+        "task": task,
+        "label": kind.label if kind else task.kind,
+        "outcome_label": kind.outcome_label(task.outcome) if kind and task.outcome else "",
+        "role_label": dict(Role.choices).get(task.role, ""),
+        "overdue": task.due_at < (now or timezone.now()),
+        "form": form or (OutcomeForm(kind=kind, prefix=f"t{task.pk}") if kind else None),
+    }
+
+
+def _may_act(user, task: DueTask) -> bool:
+    if task.assigned_to_id == user.pk:
+        return True
+    if task.assigned_to_id and not has_role(user, (Role.SERVICE_MANAGER,)):
+        return False
+    return has_role(user, (task.role, Role.SERVICE_MANAGER))
+
+
+# The oldest calls due: a day's work for one person, and a page that renders in well under
+# 100 ms (each row carries an outcome form). Done calls leave the list, the next ones come up.
+QUEUE_ROWS = 50
+
+
+@role_required(*ALL_STAFF)
+def due_queue(request):
+    now = timezone.now()
+    role = request.GET.get("role") or None
+    if role not in {None, *Role.values}:
+        role = None
+    tasks = due.due_queue(user=request.user, role=role, now=now, limit=QUEUE_ROWS)
+    sees_all = bool(user_roles(request.user) & {Role.SERVICE_MANAGER, Role.ADMIN})
+    return render(
+        request,
+        "dealership/due_queue.html",
+        {
+            "rows": [_row(task, now=now) for task in tasks],
+            "role": role,
+            "role_choices": Role.choices if sees_all else None,
+        },
+    )
+
+
+@role_required(*ALL_STAFF)
+@require_POST
+def due_complete(request, pk: int):
+    task = get_object_or_404(DueTask.objects.select_related("customer"), pk=pk, for_person=True)
+    if not _may_act(request.user, task):
+        raise PermissionDenied(_("This call is on another person's list."))
+    kind = due.kind_get(task.kind)
+    form = OutcomeForm(request.POST, kind=kind, prefix=f"t{task.pk}")
+    if form.is_valid():
+        try:
+            task = due.due_task_complete(
+                task=task,
+                actor=request.user,
+                outcome=form.cleaned_data["outcome"],
+                result={"note": form.cleaned_data["note"]} if form.cleaned_data["note"] else {},
+            )
+        except ValidationError as error:
+            form.add_error("outcome", error.messages)
+    if request.htmx:
+        return render(request, "dealership/due_row.html", {"row": _row(task, form=form)})
+    if form.errors:
+        messages.error(request, " ".join(form.errors.get("outcome", [_("Check the form.")])))
+    else:
+        messages.success(request, _("Outcome recorded."))
+    return redirect("due_queue")
+
+
+@role_required(Role.SERVICE_MANAGER)
+def due_ops(request):
+    summary = due.due_ops_summary()
+    stale = (
+        summary.last_dispatch is None
+        or (timezone.now() - summary.last_dispatch).total_seconds() > 300
+    )
+    return render(
+        request,
+        "dealership/due_ops.html",
+        {
+            "summary": summary,
+            "dispatch_stale": stale,
+            "failed": [_row(task) for task in summary.failed],
+            "overdue": [_row(task) for task in summary.overdue],
+            "missed": [_row(task) for task in summary.missed],
+        },
+    )
+
+
+@role_required(Role.SERVICE_MANAGER)
+@require_POST
+def due_retry(request, pk: int):
+    task = get_object_or_404(DueTask, pk=pk)
+    try:
+        due.due_task_retry(task=task, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The task will be tried again within a minute."))
+    return redirect("due_ops")
