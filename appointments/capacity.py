@@ -1,0 +1,270 @@
+"""Capacity arithmetic: how many technician-hours and arrivals a day and a slot still take.
+
+Per day and work type:
+    total     = sum over active technicians of that type of min(hours per day, opening span)
+    bookable  = total × (1 − walk-in reserve %)         appointments may fill this;
+                                                          the rest is kept for walk-ins
+    appointed = hours of open and arrived appointments
+Per slot: appointed arrivals ≤ the arrivals cap (heijunka: not everyone at 8:00).
+
+Every function here reads a whole range of days in a fixed number of queries, so
+the board and the slot picker cost the same for a quiet day and a busy week.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from dealership.models import Technician, WorkType
+from dealership.rules import rule
+
+from .models import CAPACITY_STATUSES, Appointment, AppointmentLine, Holiday, OpeningHours
+
+DEFAULT_OPENS = time(8, 30)
+DEFAULT_CLOSES = time(17, 30)
+ZERO = Decimal("0")
+HOURS = Decimal("0.01")
+
+
+def local_tz():
+    return timezone.get_default_timezone()
+
+
+def local_datetime(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=local_tz())
+
+
+def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """UTC-aware instants covering local days first..last inclusive."""
+    return local_datetime(first, time.min), local_datetime(last + timedelta(days=1), time.min)
+
+
+@dataclass
+class TypeLoad:
+    work_type: str
+    label: str
+    total: Decimal = ZERO
+    bookable: Decimal = ZERO
+    appointed: Decimal = ZERO
+
+    @property
+    def free_bookable(self) -> Decimal:
+        return max(self.bookable - self.appointed, ZERO)
+
+    def percent(self, value: Decimal) -> int:
+        if not self.total:
+            return 0
+        return min(int(value * 100 / self.total), 100)
+
+    @property
+    def appointed_percent(self) -> int:
+        return self.percent(self.appointed)
+
+    @property
+    def bookable_percent(self) -> int:
+        return self.percent(self.bookable)
+
+    @property
+    def full(self) -> bool:
+        return self.free_bookable <= ZERO
+
+
+@dataclass
+class Slot:
+    start: datetime  # local time
+    arrivals: int
+    cap: int
+
+    @property
+    def free_arrivals(self) -> int:
+        return max(self.cap - self.arrivals, 0)
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(minutes=rule("appointments.slot_minutes"))
+
+
+@dataclass
+class DayCapacity:
+    day: date
+    opens: time | None
+    closes: time | None
+    holiday: str = ""
+    loads: dict[str, TypeLoad] = field(default_factory=dict)
+    slots: list[Slot] = field(default_factory=list)
+
+    @property
+    def closed(self) -> bool:
+        return self.opens is None
+
+    def slot_at(self, local_start: datetime) -> Slot | None:
+        for slot in self.slots:
+            if slot.start == local_start:
+                return slot
+        return None
+
+    def fits_hours(self, needs: dict[str, Decimal]) -> bool:
+        return all(hours <= self.loads[wt].free_bookable for wt, hours in needs.items())
+
+    def missing_hours(self, needs: dict[str, Decimal]) -> list[TypeLoad]:
+        return [
+            self.loads[wt] for wt, hours in needs.items() if hours > self.loads[wt].free_bookable
+        ]
+
+    @property
+    def load_list(self) -> list[TypeLoad]:
+        return list(self.loads.values())
+
+    @property
+    def arrivals(self) -> int:
+        return sum(slot.arrivals for slot in self.slots)
+
+
+def openings(first: date, last: date) -> dict[date, tuple[time | None, time | None, str]]:
+    """(opens, closes, holiday name) per local day; opens is None on a closed day."""
+    hours = {row.weekday: row for row in OpeningHours.objects.all()}
+    holidays = dict(Holiday.objects.filter(day__range=(first, last)).values_list("day", "name"))
+    result = {}
+    day = first
+    while day <= last:
+        row = hours.get(day.weekday())
+        if day in holidays:
+            result[day] = (None, None, holidays[day])
+        elif row is None:
+            result[day] = (DEFAULT_OPENS, DEFAULT_CLOSES, "")
+        elif row.closed:
+            result[day] = (None, None, "")
+        else:
+            result[day] = (row.opens, row.closes, "")
+        day += timedelta(days=1)
+    return result
+
+
+def _span_hours(opens: time, closes: time) -> Decimal:
+    minutes = (closes.hour * 60 + closes.minute) - (opens.hour * 60 + opens.minute)
+    return Decimal(minutes) / 60
+
+
+def slot_starts(day: date, opens: time, closes: time) -> list[datetime]:
+    """Arrival times of a day: every slot that starts and ends within opening hours."""
+    step = timedelta(minutes=rule("appointments.slot_minutes"))
+    current = local_datetime(day, opens)
+    closing = local_datetime(day, closes)
+    starts = []
+    while current + step <= closing:
+        starts.append(current)
+        current += step
+    return starts
+
+
+def capacity_for_days(
+    first: date, last: date | None = None, *, exclude_appointment: int | None = None
+) -> dict[date, DayCapacity]:
+    """Capacity and load of every local day first..last (five queries, whatever the range)."""
+    last = last or first
+    tz = local_tz()
+    opening = openings(first, last)
+    technicians = list(
+        Technician.objects.filter(active=True).values_list("work_type", "hours_per_day")
+    )
+    reserve = rule("appointments.walk_in_reserve_percent") / 100
+    cap = int(rule("appointments.arrivals_per_slot"))
+
+    lower, upper = day_bounds(first, last)
+    lines = AppointmentLine.objects.filter(
+        appointment__start__gte=lower,
+        appointment__start__lt=upper,
+        appointment__status__in=CAPACITY_STATUSES,
+        operation__isnull=False,
+    )
+    appointments = Appointment.objects.filter(
+        start__gte=lower, start__lt=upper, status__in=CAPACITY_STATUSES
+    )
+    if exclude_appointment:
+        lines = lines.exclude(appointment_id=exclude_appointment)
+        appointments = appointments.exclude(pk=exclude_appointment)
+    hours = defaultdict(lambda: ZERO)
+    for row in (
+        lines.annotate(day=TruncDate("appointment__start", tzinfo=tz))
+        .values("day", "work_type")
+        .annotate(hours=Sum("hours"))
+    ):
+        hours[(row["day"], row["work_type"])] += row["hours"] or ZERO
+    arrivals = defaultdict(int)
+    for row in appointments.values("start").annotate(n=Count("id")):
+        arrivals[timezone.localtime(row["start"], tz)] += row["n"]
+
+    result = {}
+    for day, (opens, closes, holiday) in opening.items():
+        capacity = DayCapacity(day=day, opens=opens, closes=closes, holiday=holiday)
+        span = _span_hours(opens, closes) if opens else ZERO
+        for work_type, label in WorkType.choices:
+            total = sum((min(h, span) for wt, h in technicians if wt == work_type), ZERO).quantize(
+                HOURS
+            )
+            capacity.loads[work_type] = TypeLoad(
+                work_type=work_type,
+                label=str(label),
+                total=total,
+                bookable=(total * (1 - reserve)).quantize(HOURS),
+                appointed=hours[(day, work_type)],
+            )
+        if opens:
+            capacity.slots = [
+                Slot(start=start, arrivals=arrivals.get(start, 0), cap=cap)
+                for start in slot_starts(day, opens, closes)
+            ]
+        result[day] = capacity
+    return result
+
+
+def hours_needed(operations) -> dict[str, Decimal]:
+    """Technician-hours a list of labour operations takes, by work type."""
+    needs = defaultdict(lambda: ZERO)
+    for operation in operations:
+        needs[operation.work_type] += operation.standard_hours
+    return dict(needs)
+
+
+def free_slots(
+    *,
+    needs: dict[str, Decimal],
+    first: date,
+    days: int = 14,
+    earliest: datetime | None = None,
+    exclude_appointment: int | None = None,
+    limit: int = 3,
+    near: datetime | None = None,
+) -> list[datetime]:
+    """The free arrival times that take `needs`, nearest to `near` on its day, else the next days.
+
+    Returned as local datetimes, at most `limit`.
+    """
+    earliest = earliest or timezone.now()
+    horizon = timezone.localdate() + timedelta(days=rule("appointments.max_days_ahead"))
+    last = min(first + timedelta(days=days - 1), horizon)
+    if last < first:
+        return []
+    capacity = capacity_for_days(first, last, exclude_appointment=exclude_appointment)
+    found: list[datetime] = []
+    for day in sorted(capacity):
+        day_capacity = capacity[day]
+        if day_capacity.closed or not day_capacity.fits_hours(needs):
+            continue
+        candidates = [
+            slot.start
+            for slot in day_capacity.slots
+            if slot.free_arrivals and slot.start >= earliest
+        ]
+        if near is not None and day == timezone.localtime(near).date():
+            candidates.sort(key=lambda start: abs((start - near).total_seconds()))
+            candidates = sorted(candidates[:limit])
+        found.extend(candidates[: limit - len(found)])
+        if len(found) >= limit:
+            break
+    return found

@@ -1,0 +1,302 @@
+"""The timed duties of an appointment, through the store's due-task table (`dealership.due`).
+
+Machine duties: reminders (72 h / 24 h / 1 h before, each a rule), the parts check
+(N-1) and the no-show check (slot end + grace). Person duties (calls on a work
+queue): the confirmation call (N-3), the parts alert, the no-show rebooking call
+and the maintenance invitation (N-15, for customer care).
+
+`schedule_for(appointment)` is idempotent and is called again after a reschedule,
+which moves every duty; `cancel_for` cancels them.
+"""
+
+from datetime import datetime, timedelta
+from uuid import uuid4
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy as _
+
+from dealership.due import (
+    due_task_perform_now,
+    due_task_schedule,
+    due_tasks_cancel_for,
+    register_kind,
+)
+from dealership.notifications import notify
+from dealership.roles import Role
+from dealership.rules import rule
+
+REMINDERS = (
+    # kind, rule with the hours before, late cutoff
+    ("appointments.reminder_first", "appointments.reminder_first_hours", timedelta(hours=12)),
+    ("appointments.reminder_second", "appointments.reminder_second_hours", timedelta(hours=4)),
+    ("appointments.reminder_last", "appointments.reminder_last_hours", timedelta(minutes=30)),
+)
+CONFIRM_CALL = "appointments.confirm_call"
+PARTS_CHECK = "appointments.parts_check"
+PARTS_ALERT = "appointments.parts_alert"
+NO_SHOW_CHECK = "appointments.no_show_check"
+REBOOK_CALL = "appointments.rebook_call"
+INVITATION_CALL = "appointments.invitation_call"
+NOTICE = "appointments.notice"
+
+CALL_KINDS = (CONFIRM_CALL, PARTS_ALERT, REBOOK_CALL, INVITATION_CALL)
+
+CONFIRM_OUTCOMES = (
+    ("confirmed", _("Confirmed")),
+    ("rescheduled", _("Rescheduled")),
+    ("cancelled", _("Cancelled")),
+    ("unreachable", _("Unreachable")),
+)
+REBOOK_OUTCOMES = (
+    ("rebooked", _("Rebooked")),
+    ("declined", _("Does not want a new appointment")),
+    ("unreachable", _("Unreachable")),
+)
+PARTS_OUTCOMES = (
+    ("arrived", _("Parts arrived")),
+    ("customer_told", _("Customer told about the delay")),
+    ("rescheduled", _("Appointment moved")),
+)
+INVITATION_OUTCOMES = (
+    ("booked", _("Booked an appointment")),
+    ("later", _("Will come later")),
+    ("declined", _("Not interested")),
+    ("unreachable", _("Unreachable")),
+)
+
+# Outcomes recorded by choosing a new time (moving, rebooking or booking), not by a button.
+OUTCOMES_NEEDING_A_TIME = {
+    CONFIRM_CALL: {"rescheduled"},
+    PARTS_ALERT: {"rescheduled"},
+    REBOOK_CALL: {"rebooked"},
+    INVITATION_CALL: {"booked"},
+}
+
+
+def register_kinds() -> None:
+    """Called from AppointmentsConfig.ready()."""
+    labels = (_("Reminder 72 h before"), _("Reminder 24 h before"), _("Reminder 1 h before"))
+    for (kind, _rule, cutoff), label in zip(REMINDERS, labels, strict=True):
+        register_kind(
+            kind, label=label, handler="appointments.duties.send_reminder", late_cutoff=cutoff
+        )
+    register_kind(
+        NOTICE, label=_("Message about a booking"), handler="appointments.duties.send_notice"
+    )
+    register_kind(
+        CONFIRM_CALL,
+        label=_("Appointment confirmation call"),
+        role=Role.ADVISOR,
+        outcomes=CONFIRM_OUTCOMES,
+    )
+    register_kind(
+        PARTS_CHECK,
+        label=_("Parts ready check for an appointment"),
+        handler="appointments.duties.check_parts",
+        late_cutoff=timedelta(hours=20),
+    )
+    register_kind(
+        PARTS_ALERT,
+        label=_("Ordered parts not arrived for an appointment"),
+        role=Role.ADVISOR,
+        outcomes=PARTS_OUTCOMES,
+    )
+    register_kind(
+        NO_SHOW_CHECK,
+        label=_("No-show check"),
+        handler="appointments.duties.check_no_show",
+    )
+    register_kind(
+        REBOOK_CALL,
+        label=_("No-show rebooking call"),
+        role=Role.ADVISOR,
+        outcomes=REBOOK_OUTCOMES,
+    )
+    register_kind(
+        INVITATION_CALL,
+        label=_("Maintenance invitation call"),
+        role=Role.CUSTOMER_CARE,
+        outcomes=INVITATION_OUTCOMES,
+    )
+
+
+def _calls_allowed(appointment) -> bool:
+    return not appointment.customer.do_not_call
+
+
+def schedule_for(appointment) -> None:
+    """(Re)schedule every duty of an open appointment; duties already past are cancelled."""
+    from .models import StockStatus
+
+    now = timezone.now()
+    start = appointment.start
+    stale = []
+    for kind, hours_rule, _cutoff in REMINDERS:
+        hours = rule(hours_rule)
+        due_at = start - timedelta(hours=hours)
+        if hours and due_at > now:
+            due_task_schedule(
+                kind=kind, subject=appointment, due_at=due_at, customer=appointment.customer
+            )
+        else:
+            stale.append(kind)
+    # One call per arrival date (slot): a call already made for an earlier date keeps its
+    # outcome; a pending one is cancelled and the new date gets its own.
+    due_tasks_cancel_for(appointment, kinds=[CONFIRM_CALL])
+    confirm_at = start - timedelta(days=rule("appointments.confirm_call_days"))
+    if confirm_at > now and _calls_allowed(appointment) and appointment.status == "booked":
+        due_task_schedule(
+            kind=CONFIRM_CALL,
+            subject=appointment,
+            slot=_date_slot(appointment),
+            due_at=confirm_at,
+            customer=appointment.customer,
+            assigned_to=appointment.advisor,
+        )
+    if appointment.lines.filter(stock_status=StockStatus.TO_ORDER).exists():
+        check_at = start - timedelta(days=rule("appointments.parts_check_days"))
+        due_task_schedule(
+            kind=PARTS_CHECK,
+            subject=appointment,
+            due_at=max(check_at, now),
+            customer=appointment.customer,
+        )
+    else:
+        stale.append(PARTS_CHECK)
+    due_task_schedule(
+        kind=NO_SHOW_CHECK,
+        subject=appointment,
+        due_at=no_show_due_at(appointment),
+        customer=appointment.customer,
+    )
+    due_tasks_cancel_for(appointment, kinds=stale)
+
+
+def _date_slot(appointment) -> str:
+    return timezone.localtime(appointment.start).date().isoformat()
+
+
+def no_show_due_at(appointment) -> datetime:
+    return appointment.start + timedelta(
+        minutes=rule("appointments.slot_minutes") + rule("appointments.no_show_grace_minutes")
+    )
+
+
+def cancel_for(appointment, kinds=None) -> int:
+    return due_tasks_cancel_for(appointment, kinds=kinds)
+
+
+def schedule_rebooking_call(appointment) -> None:
+    if _calls_allowed(appointment):
+        due_task_schedule(
+            kind=REBOOK_CALL,
+            subject=appointment,
+            due_at=timezone.now(),
+            customer=appointment.customer,
+            assigned_to=appointment.advisor,
+        )
+
+
+def link_url(token: str, base_url: str = "") -> str:
+    return base_url.rstrip("/") + reverse("appointments:manage", kwargs={"token": token})
+
+
+def _context(appointment) -> dict:
+    local = timezone.localtime(appointment.start)
+    return {
+        "appointment": appointment,
+        "when": formats.date_format(local, "Y-m-d H:i"),
+        "plate": appointment.vehicle.plate or appointment.vehicle.vin,
+    }
+
+
+def notify_on_commit(appointment, template: str, **context) -> None:
+    """Send `template` to the customer once the booking transaction has committed.
+
+    The message is a due task written in the booking's transaction and performed right after
+    the commit, so a send that fails (provider down, worker gone) is retried by the dispatcher
+    and shows on the ops page instead of being lost.
+    """
+    task = due_task_schedule(
+        kind=NOTICE,
+        subject=appointment,
+        slot=f"{template.removeprefix('appointment_')}:{uuid4().hex[:16]}",
+        due_at=timezone.now(),
+        customer=appointment.customer,
+        payload={"template": template, "context": context},
+    )
+    transaction.on_commit(lambda: due_task_perform_now(task.pk))
+
+
+# --- handlers (run by the due-task worker) -----------------------------------------------
+
+
+def _appointment(task):
+    from .models import Appointment
+
+    return Appointment.objects.select_related("customer", "vehicle").get(pk=task.subject_id)
+
+
+def send_reminder(task) -> dict:
+    """Remind the customer of an open appointment by their channel."""
+    appointment = _appointment(task)
+    if not appointment.is_open:
+        return {"skipped": appointment.status}
+    message = notify(
+        customer=appointment.customer,
+        template="appointment_reminder",
+        context=_context(appointment),
+        subject=appointment,
+        vehicle=appointment.vehicle,
+    )
+    return {"message": message.pk}
+
+
+def send_notice(task) -> dict:
+    """A booking / move / cancel message; one about an appointment no longer open is dropped."""
+    appointment = _appointment(task)
+    template = task.payload["template"]
+    if template != "appointment_cancelled" and not appointment.is_open:
+        return {"skipped": appointment.status}
+    message = notify(
+        customer=appointment.customer,
+        template=template,
+        context={**_context(appointment), **task.payload.get("context", {})},
+        subject=appointment,
+        vehicle=appointment.vehicle,
+    )
+    return {"message": message.pk}
+
+
+def check_parts(task) -> dict:
+    """N-1: parts still on order put an alert call on the advisor's list."""
+    from .models import StockStatus
+
+    appointment = _appointment(task)
+    if not appointment.is_open:
+        return {"skipped": appointment.status}
+    missing = appointment.lines.filter(stock_status=StockStatus.TO_ORDER).count()
+    if missing:
+        due_task_schedule(
+            kind=PARTS_ALERT,
+            subject=appointment,
+            slot=_date_slot(appointment),
+            due_at=timezone.now(),
+            customer=appointment.customer,
+            assigned_to=appointment.advisor,
+            payload={"missing": missing},
+        )
+    return {"missing": missing}
+
+
+def check_no_show(task) -> dict:
+    """Not checked in by slot end + grace: a no-show, with a rebooking call."""
+    from .services import appointment_mark_no_show
+
+    appointment = _appointment(task)
+    if not appointment.is_open:
+        return {"skipped": appointment.status}
+    appointment_mark_no_show(appointment=appointment, actor=None)
+    return {"no_show": True}

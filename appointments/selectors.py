@@ -1,0 +1,489 @@
+"""Reads of step 1 shared by the pages, reception and the reports (fixed query counts)."""
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from dealership.models import DueTask, DueTaskState, MaintenancePlan, Vehicle, WorkType
+from dealership.rules import rule
+
+from . import duties
+from .capacity import DayCapacity, capacity_for_days, day_bounds, hours_needed
+from .models import Appointment, AppointmentLine, Campaign, Status, StockStatus
+from .parts import booking_operations, deposit_for, merge_parts, plan_parts, split_part_lines
+
+
+def _with_relations(queryset: QuerySet) -> QuerySet:
+    return queryset.select_related("customer", "vehicle", "advisor").prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=AppointmentLine.objects.select_related("operation", "part").order_by("id"),
+        )
+    )
+
+
+def appointments_for_day(day: date, *, advisor=None) -> QuerySet[Appointment]:
+    """The appointments (and walk-ins) arriving on a local day, by arrival time."""
+    return appointments_between(day, day, advisor=advisor)
+
+
+def appointments_between(first: date, last: date, *, advisor=None) -> QuerySet[Appointment]:
+    lower, upper = day_bounds(first, last)
+    queryset = Appointment.objects.filter(start__gte=lower, start__lt=upper)
+    if advisor is not None:
+        queryset = queryset.filter(advisor=advisor)
+    return _with_relations(queryset).order_by("start", "id")
+
+
+def appointment_detail(pk: int) -> Appointment:
+    return _with_relations(
+        Appointment.objects.select_related("maintenance_plan", "booked_by", "rebooked_from")
+    ).get(pk=pk)
+
+
+def open_calls_for(appointment: Appointment) -> list[DueTask]:
+    """The appointment's calls waiting on someone (confirmation, parts, rebooking)."""
+    return list(
+        DueTask.objects.filter(
+            subject_type=ContentType.objects.get_for_model(Appointment),
+            subject_id=appointment.pk,
+            for_person=True,
+            state=DueTaskState.PENDING,
+        ).order_by("due_at")
+    )
+
+
+def duties_for(appointment: Appointment) -> list[DueTask]:
+    return list(
+        DueTask.objects.filter(
+            subject_type=ContentType.objects.get_for_model(Appointment),
+            subject_id=appointment.pk,
+        ).order_by("due_at", "id")
+    )
+
+
+def open_campaigns_for(vehicle: Vehicle) -> list[Campaign]:
+    """Open recalls and campaigns this vehicle falls under (shown at booking and check-in)."""
+    today = timezone.localdate()
+    campaigns = Campaign.objects.filter(active=True).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=today)
+    )
+    return [campaign for campaign in campaigns if campaign.matches(vehicle)]
+
+
+def vehicle_appointments(vehicle: Vehicle, *, limit: int = 10) -> list[Appointment]:
+    return list(
+        Appointment.objects.filter(vehicle=vehicle)
+        .select_related("advisor")
+        .order_by("-start")[:limit]
+    )
+
+
+# --- board ------------------------------------------------------------------------------
+
+
+@dataclass
+class BoardSlot:
+    start: object
+    arrivals: int
+    cap: int
+    appointments: list
+
+
+@dataclass
+class BoardDay:
+    capacity: DayCapacity
+    appointments: list
+    slots: list[BoardSlot]
+    off_grid: list  # appointments off today's slot grid (opening hours changed since)
+    walk_ins: list  # reception's walk-in visits: not appointments, marked apart
+
+    @property
+    def day(self) -> date:
+        return self.capacity.day
+
+    def count(self, status: str) -> int:
+        return sum(1 for a in self.appointments if a.status == status)
+
+    @property
+    def status_counts(self) -> list[tuple[str, str, int]]:
+        return [(value, label, self.count(value)) for value, label in Status.choices]
+
+
+def check_in_url(appointment: Appointment) -> str:
+    """Reception's check-in page for this appointment (empty until reception provides it)."""
+    try:
+        return reverse("reception:check_in") + f"?appointment={appointment.pk}"
+    except NoReverseMatch:
+        return ""
+
+
+def walk_in_visits(first: date, last: date, *, advisor=None) -> list:
+    """Reception's walk-in visits checked in on the local days first..last (one query)."""
+    try:
+        from reception.selectors import visit_queryset
+    except ImportError:  # pragma: no cover - reception not installed
+        return []
+    lower, upper = day_bounds(first, last)
+    visits = (
+        visit_queryset()
+        .prefetch_related(None)
+        .filter(is_walk_in=True, checked_in_at__gte=lower, checked_in_at__lt=upper)
+    )
+    if advisor is not None:
+        visits = visits.filter(advisor=advisor)
+    return list(visits.order_by("checked_in_at", "id"))
+
+
+def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
+    """Capacity, slots, appointments and walk-ins of a day or a week: a fixed number of queries."""
+    last = first + timedelta(days=days - 1)
+    capacity = capacity_for_days(first, last)
+    by_day: dict[date, list] = {day: [] for day in capacity}
+    walk_ins: dict[date, list] = {day: [] for day in capacity}
+    for visit in walk_in_visits(first, last, advisor=advisor):
+        visit.local_start = timezone.localtime(visit.checked_in_at)
+        walk_ins[visit.local_start.date()].append(visit)
+    today = timezone.localdate()
+    # Translated once per page, not once per appointment (choices are lazy strings).
+    status_labels = {value: str(label) for value, label in Status.choices}
+    if days == 1:
+        appointments = appointments_between(first, last, advisor=advisor)
+    else:  # the week shows time, plate and status only: no lines, customers or advisors to load
+        lower, upper = day_bounds(first, last)
+        appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)
+        if advisor is not None:
+            appointments = appointments.filter(advisor=advisor)
+        appointments = (
+            appointments.select_related("vehicle")
+            .only("id", "start", "status", "vehicle__plate", "vehicle__vin")
+            .order_by("start", "id")
+        )
+    for appointment in appointments:
+        local = timezone.localtime(appointment.start)
+        # Worked out here once, so the board template stays a flat loop (it renders hundreds).
+        appointment.local_start = local
+        appointment.url = appointment.get_absolute_url()
+        appointment.status_label = status_labels.get(appointment.status, appointment.status)
+        if days == 1:
+            appointment.advisor_name = str(appointment.advisor) if appointment.advisor else ""
+            appointment.services = ", ".join(
+                line.operation.name for line in appointment.lines.all() if line.operation_id
+            )
+            appointment.check_in_url = (
+                check_in_url(appointment) if appointment.is_open and local.date() == today else ""
+            )
+        by_day[local.date()].append(appointment)
+    result = []
+    for day, day_capacity in sorted(capacity.items()):
+        appointments = by_day[day]
+        slots = [
+            BoardSlot(start=slot.start, arrivals=slot.arrivals, cap=slot.cap, appointments=[])
+            for slot in day_capacity.slots
+        ]
+        index = {slot.start: slot for slot in slots}
+        off_grid = []
+        for appointment in appointments:
+            slot = index.get(appointment.local_start)
+            if slot is not None:
+                slot.appointments.append(appointment)
+            else:
+                off_grid.append(appointment)
+        result.append(
+            BoardDay(
+                capacity=day_capacity,
+                appointments=appointments,
+                slots=slots,
+                off_grid=off_grid,
+                walk_ins=walk_ins[day],
+            )
+        )
+    return result
+
+
+# --- calls ------------------------------------------------------------------------------
+
+
+def calls_pending(*, kinds=duties.CALL_KINDS, until=None, assigned_to=None) -> list[DueTask]:
+    """Open appointment calls due by `until` (end of today by default), oldest first."""
+    until = until or timezone.localtime().replace(hour=23, minute=59, second=59)
+    tasks = DueTask.objects.filter(
+        kind__in=list(kinds), state=DueTaskState.PENDING, due_at__lte=until
+    )
+    if assigned_to is not None:
+        tasks = tasks.filter(Q(assigned_to__isnull=True) | Q(assigned_to=assigned_to))
+    tasks = list(
+        tasks.select_related("customer", "assigned_to", "subject_type").order_by("due_at", "id")[
+            :300
+        ]
+    )
+    appointment_ids = [t.subject_id for t in tasks if t.kind != duties.INVITATION_CALL]
+    vehicle_ids = [t.subject_id for t in tasks if t.kind == duties.INVITATION_CALL]
+    appointments = {
+        a.pk: a for a in _with_relations(Appointment.objects.filter(pk__in=appointment_ids))
+    }
+    vehicles = {v.pk: v for v in Vehicle.objects.filter(pk__in=vehicle_ids)}
+    for task in tasks:
+        if task.kind == duties.INVITATION_CALL:
+            task.vehicle = vehicles.get(task.subject_id)
+            task.appointment = None
+        else:
+            task.appointment = appointments.get(task.subject_id)
+            task.vehicle = task.appointment.vehicle if task.appointment else None
+    return tasks
+
+
+# --- maintenance invitations ------------------------------------------------------------
+
+
+@dataclass
+class MaintenanceDue:
+    vehicle_id: int
+    due_on: date
+    milestone_km: int
+    plan: MaintenancePlan | None
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def maintenance_due(*, today: date | None = None, within_days: int | None = None):
+    """Vehicles whose next maintenance is due within `within_days` (default: the rule).
+
+    An estimate from what the store knows: the last arrived maintenance appointment
+    (else the assumption that the car was serviced on time at the last km milestone it
+    passed), the odometer and its date, and the daily mileage since registration. The
+    next service is the earlier of the next km milestone of the shortest plan interval
+    and that interval's months after the last service. Overdue vehicles up to 60 days
+    are included (they were never invited).
+    """
+    today = today or timezone.localdate()
+    within_days = within_days if within_days is not None else rule("appointments.invitation_days")
+    plans = list(MaintenancePlan.objects.order_by("interval_km"))
+    if not plans:
+        return []
+    base = plans[0]
+    default_kmpd = Decimal(rule("appointments.default_km_per_day"))
+    last_service = dict(
+        Appointment.objects.filter(status=Status.ARRIVED, lines__work_type=WorkType.MAINTENANCE)
+        .values("vehicle_id")
+        .annotate(last=Max("start"))
+        .values_list("vehicle_id", "last")
+    )
+    booked = set(
+        Appointment.objects.filter(
+            status__in=(Status.BOOKED, Status.CONFIRMED), start__gte=timezone.now()
+        ).values_list("vehicle_id", flat=True)
+    )
+    result = []
+    rows = Vehicle.objects.filter(owner__do_not_call=False).values_list(
+        "id",
+        "registration_date",
+        "handover_date",
+        "created_at",
+        "last_odometer_km",
+        "last_odometer_at",
+    )
+    for pk, registered, handover, created, odometer, odometer_at in rows.iterator(chunk_size=5000):
+        if pk in booked:
+            continue
+        start = handover or registered or timezone.localtime(created).date()
+        serviced = last_service.get(pk)
+        read_on = timezone.localtime(odometer_at).date() if odometer_at else today
+        age = (read_on - start).days
+        kmpd = Decimal(odometer) / age if odometer and age > 30 else default_kmpd
+        kmpd = max(kmpd, Decimal("1"))
+        if serviced:
+            # Serviced here: the next milestone after the km it had then, months after that day.
+            serviced_on = timezone.localtime(serviced).date()
+            km_then = max(Decimal(odometer) - kmpd * (read_on - serviced_on).days, Decimal(0))
+            milestone = (int(km_then) // base.interval_km + 1) * base.interval_km
+        else:
+            # No record here: assume it was serviced on time at the last milestone it passed.
+            milestone = (odometer // base.interval_km + 1) * base.interval_km
+            passed = milestone - base.interval_km
+            serviced_on = (
+                read_on - timedelta(days=int((odometer - passed) / kmpd)) if passed else start
+            )
+        km_due = read_on + timedelta(days=int((milestone - odometer) / kmpd))
+        time_due = _add_months(serviced_on, base.interval_months)
+        due_on = min(km_due, time_due)
+        if today - timedelta(days=60) <= due_on <= today + timedelta(days=within_days):
+            plan = next((p for p in reversed(plans) if milestone % p.interval_km == 0), base)
+            result.append(
+                MaintenanceDue(vehicle_id=pk, due_on=due_on, milestone_km=milestone, plan=plan)
+            )
+    return result
+
+
+# --- KPIs -------------------------------------------------------------------------------
+
+
+@dataclass
+class AppointmentKpis:
+    booked: int  # appointments arriving in the period, every status
+    arrived: int
+    no_show: int
+    cancelled: int
+    walk_ins: int  # reception's walk-in visits in the period
+
+    @property
+    def show_rate(self) -> float | None:
+        """Arrived ÷ (arrived + no-show): of those who did not cancel, how many came."""
+        due = self.arrived + self.no_show
+        return self.arrived / due if due else None
+
+    @property
+    def no_show_rate(self) -> float | None:
+        """No-show ÷ (arrived + no-show), the 失约率."""
+        due = self.arrived + self.no_show
+        return self.no_show / due if due else None
+
+    def appointment_rate(self, visits: int | None = None) -> float | None:
+        """Share of visits that came by appointment. `visits` is the repair-order count if the
+        report has it; otherwise arrived appointments plus reception's walk-ins."""
+        total = visits if visits is not None else self.arrived + self.walk_ins
+        return self.arrived / total if total else None
+
+
+def appointment_kpis(first: date, last: date) -> AppointmentKpis:
+    """Counts for the local days first..last (two queries)."""
+    lower, upper = day_bounds(first, last)
+    counts = Appointment.objects.filter(start__gte=lower, start__lt=upper).aggregate(
+        booked=Count("id"),
+        arrived=Count("id", filter=Q(status=Status.ARRIVED)),
+        no_show=Count("id", filter=Q(status=Status.NO_SHOW)),
+        cancelled=Count("id", filter=Q(status=Status.CANCELLED)),
+    )
+    try:
+        from reception.selectors import visit_queryset
+    except ImportError:  # pragma: no cover - reception not installed
+        walk_ins = 0
+    else:
+        walk_ins = (
+            visit_queryset()
+            .filter(is_walk_in=True, checked_in_at__gte=lower, checked_in_at__lt=upper)
+            .count()
+        )
+    return AppointmentKpis(walk_ins=walk_ins, **counts)
+
+
+def appointment_rate(first: date, last: date, *, visits: int | None = None) -> float | None:
+    return appointment_kpis(first, last).appointment_rate(visits)
+
+
+def show_rate(first: date, last: date) -> float | None:
+    return appointment_kpis(first, last).show_rate
+
+
+def no_show_rate(first: date, last: date) -> float | None:
+    return appointment_kpis(first, last).no_show_rate
+
+
+# --- booking estimate -------------------------------------------------------------------
+
+
+@dataclass
+class Estimate:
+    lines: list
+    hours: dict  # work type label → hours
+    needs: dict  # work type → hours
+    total: Decimal
+    deposit: Decimal
+
+    @property
+    def to_order(self) -> list:
+        return [line for line in self.lines if line.stock_status == StockStatus.TO_ORDER]
+
+
+def booking_estimate(*, operations=(), plan=None, parts=(), expected_on=None) -> Estimate:
+    """Hours, price, stock and deposit of a booking before it is made (no rows locked)."""
+    ops = booking_operations(operations, plan)
+    merged = merge_parts([*plan_parts(plan), *((p, Decimal(1)) for p in parts)])
+    lines = [
+        AppointmentLine(
+            operation=op, work_type=op.work_type, hours=op.standard_hours, price=op.price
+        )
+        for op in ops
+    ] + split_part_lines(merged, parts=[], expected_on=expected_on)
+    needs = hours_needed(ops)
+    labels = dict(WorkType.choices)
+    return Estimate(
+        lines=lines,
+        hours={labels[wt]: hours for wt, hours in needs.items()},
+        needs=needs,
+        total=sum((line.amount for line in lines), Decimal("0")),
+        deposit=deposit_for(lines),
+    )
+
+
+@dataclass
+class SlotChoice:
+    start: object  # local datetime
+    value: str
+    free_arrivals: int
+    available: bool
+    reason: str
+
+
+@dataclass
+class DayChoice:
+    day: date
+    free_slots: int
+    closed: bool
+    holiday: str
+
+
+def slot_picker(
+    *, day: date, needs: dict, earliest, exclude_appointment: int | None = None, days: int = 14
+):
+    """The chosen day's slots (free or why not) and a strip of days with free-slot counts."""
+    from django.utils.translation import gettext as _
+
+    today = timezone.localdate()
+    first = max(min(day, today + timedelta(days=rule("appointments.max_days_ahead"))), today)
+    strip_first = max(today, first - timedelta(days=first.weekday()))
+    last = max(first, strip_first + timedelta(days=days - 1))
+    capacity = capacity_for_days(strip_first, last, exclude_appointment=exclude_appointment)
+    strip = []
+    for d in sorted(capacity):
+        cap = capacity[d]
+        free = 0
+        if not cap.closed and cap.fits_hours(needs):
+            free = sum(1 for s in cap.slots if s.free_arrivals and s.start >= earliest)
+        strip.append(DayChoice(day=d, free_slots=free, closed=cap.closed, holiday=cap.holiday))
+    chosen = capacity[first]
+    fits = chosen.fits_hours(needs)
+    slots = []
+    now = timezone.now()
+    for slot in chosen.slots:
+        if slot.start < now:
+            reason = _("past")
+        elif slot.start < earliest:  # inside the online booking notice period
+            reason = _("too soon")
+        elif not slot.free_arrivals:
+            reason = _("full")
+        elif not fits:
+            reason = _("no hours left")
+        else:
+            reason = ""
+        slots.append(
+            SlotChoice(
+                start=slot.start,
+                value=slot.start.strftime("%Y-%m-%dT%H:%M"),
+                free_arrivals=slot.free_arrivals,
+                available=not reason,
+                reason=reason,
+            )
+        )
+    return {"day": first, "capacity": chosen, "slots": slots, "strip": strip, "fits": fits}
