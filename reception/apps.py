@@ -1,0 +1,23 @@
+"""Step 2: check-in, walk-around, concern, diagnosis."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReceptionConfig(AppConfig):
+    name = "reception"
+    verbose_name = _("Reception")
+
+    def ready(self):
+        from dealership.navigation import register_nav
+        from dealership.roles import Role
+
+        from . import rules  # noqa: F401 - registers the step's store settings
+
+        register_nav("reception:check_in", _("Check-in"), (Role.ADVISOR, Role.SERVICE_MANAGER), 30)
+        register_nav(
+            "reception:on_site",
+            _("Vehicles on site"),
+            (Role.ADVISOR, Role.WORKSHOP_CONTROLLER, Role.CASHIER, Role.SERVICE_MANAGER),
+            35,
+        )

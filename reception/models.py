@@ -1,0 +1,338 @@
+"""Step 2: the visit (the repair order's life), its walk-around, belongings and declined work.
+
+A `Visit` is created at check-in, from an appointment or as a walk-in, and
+follows the car until it leaves. Its status moves only through
+`reception.services.visit_transition` (see `visit_states`).
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from dealership.models import Customer, Vehicle
+
+from .visit_states import ON_SITE_STATUSES, OPEN_STATUSES, HoldReason, VisitStatus
+
+
+class FuelLevel(models.IntegerChoices):
+    EMPTY = 0, _("Empty")
+    EIGHTH = 1, "1/8"
+    QUARTER = 2, "1/4"
+    THREE_EIGHTHS = 3, "3/8"
+    HALF = 4, "1/2"
+    FIVE_EIGHTHS = 5, "5/8"
+    THREE_QUARTERS = 6, "3/4"
+    SEVEN_EIGHTHS = 7, "7/8"
+    FULL = 8, _("Full")
+
+
+class Covers(models.TextChoices):
+    NONE = "none", _("Not fitted")
+    THREE = "three", _("Three-piece (seat, steering wheel, floor mat)")
+    FIVE = "five", _("Five-piece (plus gear knob and handbrake)")
+
+
+class WarningLamp(models.TextChoices):
+    ENGINE = "engine", _("Check engine")
+    ABS = "abs", _("ABS")
+    AIRBAG = "airbag", _("Airbag")
+    OIL = "oil", _("Oil pressure")
+    BATTERY = "battery", _("Battery / charging")
+    BRAKE = "brake", _("Brake system")
+    TYRE = "tyre", _("Tyre pressure")
+    COOLANT = "coolant", _("Coolant temperature")
+    STEERING = "steering", _("Power steering")
+    SERVICE = "service", _("Service due")
+
+
+class Visit(models.Model):
+    number = models.CharField(_("order number"), max_length=20, unique=True)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=VisitStatus.choices,
+        default=VisitStatus.CHECKED_IN,
+        db_index=True,
+    )
+    hold_reason = models.CharField(
+        _("on hold because"), max_length=20, choices=HoldReason.choices, blank=True
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="visits"
+    )
+    vehicle = models.ForeignKey(
+        Vehicle, verbose_name=_("vehicle"), on_delete=models.PROTECT, related_name="visits"
+    )
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("service advisor"),
+        on_delete=models.PROTECT,
+        related_name="advised_visits",
+    )
+    appointment = models.OneToOneField(
+        "appointments.Appointment",
+        verbose_name=_("appointment"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="visit",
+    )
+    is_walk_in = models.BooleanField(_("walk-in"), default=True)
+    is_quick_service = models.BooleanField(
+        _("quick service"),
+        default=False,
+        help_text=_("Express maintenance: exempt from the minimum consultation time."),
+    )
+    is_comeback = models.BooleanField(_("comeback / repeat repair"), default=False)
+    comeback_of = models.ForeignKey(
+        "self",
+        verbose_name=_("earlier visit"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="comebacks",
+    )
+
+    # Walk-around (环车检查)
+    previous_odometer_km = models.PositiveIntegerField(
+        _("odometer on record at check-in (km)"), default=0, editable=False
+    )
+    odometer_km = models.PositiveIntegerField(_("odometer (km)"), null=True, blank=True)
+    odometer_reason = models.CharField(
+        _("reason for a lower reading"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Only when the reading is below the last one, e.g. instrument cluster replaced."
+        ),
+    )
+    fuel_level = models.PositiveSmallIntegerField(
+        _("fuel level"), choices=FuelLevel.choices, null=True, blank=True
+    )
+    covers = models.CharField(
+        _("protective covers"), max_length=10, choices=Covers.choices, default=Covers.NONE
+    )
+    exterior_notes = models.TextField(_("body and paint notes"), blank=True)
+    interior_notes = models.TextField(_("interior notes"), blank=True)
+    instruments_ok = models.BooleanField(_("instruments work"), default=True)
+    warning_lamps = models.JSONField(_("warning lamps on"), default=list, blank=True)
+    registration_received = models.BooleanField(_("registration (行驶证) received"), default=False)
+    service_book_received = models.BooleanField(_("service book received"), default=False)
+    other_documents = models.CharField(_("other documents"), max_length=200, blank=True)
+    key_tag = models.CharField(_("key tag number"), max_length=10, blank=True)
+    parking_spot = models.CharField(_("parking spot"), max_length=20, blank=True)
+    walkaround_signature = models.ImageField(
+        _("customer's walk-around signature"), upload_to="signatures/walkaround/", blank=True
+    )
+    walkaround_signer = models.CharField(_("signed by"), max_length=100, blank=True)
+    walkaround_signed_at = models.DateTimeField(_("walk-around signed at"), null=True, blank=True)
+
+    # Concern and diagnosis
+    concern_text = models.TextField(
+        _("concern in the customer's own words"),
+        blank=True,
+        help_text=_("Write what the customer says, as they say it. Locked once they sign."),
+    )
+    advisor_notes = models.TextField(_("advisor's notes"), blank=True)
+    diagnosis = models.TextField(_("diagnosis"), blank=True)
+    technician_assist_requested = models.BooleanField(
+        _("technician asked to help diagnose"), default=False
+    )
+
+    promised_at = models.DateTimeField(_("promised delivery"), null=True, blank=True)
+    progress_token = models.TextField(_("customer progress link"), blank=True, editable=False)
+
+    # One timestamp per status (see visit_states.TIMESTAMP_FIELD).
+    checked_in_at = models.DateTimeField(_("checked in at"), default=timezone.now)
+    order_signed_at = models.DateTimeField(_("order signed at"), null=True, blank=True)
+    handed_over_at = models.DateTimeField(_("handed to the workshop at"), null=True, blank=True)
+    handed_over_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("received by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    work_started_at = models.DateTimeField(_("work started at"), null=True, blank=True)
+    on_hold_since = models.DateTimeField(_("on hold since"), null=True, blank=True)
+    work_done_at = models.DateTimeField(_("work done at"), null=True, blank=True)
+    qc_passed_at = models.DateTimeField(_("QC passed at"), null=True, blank=True)
+    qc_failed_at = models.DateTimeField(_("QC failed at"), null=True, blank=True)
+    ready_at = models.DateTimeField(_("ready for pick-up at"), null=True, blank=True)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
+    rework_count = models.PositiveSmallIntegerField(_("reworks"), default=0)
+
+    # Raised by every service write; forms send it back so a stale edit is refused.
+    version = models.PositiveIntegerField(default=1)
+    history = HistoricalRecords(excluded_fields=["progress_token"])
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["-checked_in_at", "-id"]
+        indexes = [
+            models.Index(fields=["vehicle", "-checked_in_at"]),
+            models.Index(fields=["status", "checked_in_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key_tag"],
+                condition=Q(status__in=sorted(ON_SITE_STATUSES)) & ~Q(key_tag=""),
+                name="reception_visit_key_tag_unique_on_site",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.vehicle.plate or self.vehicle.vin}"
+
+    def get_absolute_url(self):
+        return reverse("reception:visit", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_on_site(self) -> bool:
+        return self.status in ON_SITE_STATUSES
+
+    @property
+    def walkaround_signed(self) -> bool:
+        return self.walkaround_signed_at is not None
+
+    @property
+    def is_booked(self) -> bool:
+        return not self.is_walk_in
+
+    def warning_lamp_labels(self) -> list[str]:
+        labels = dict(WarningLamp.choices)
+        return [str(labels.get(code, code)) for code in self.warning_lamps]
+
+
+class VisitTransition(models.Model):
+    """One status move of a visit: who, when, from, to, why (reports count reworks here)."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=VisitStatus.choices)
+    to_status = models.CharField(max_length=20, choices=VisitStatus.choices)
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("visit status change")
+        verbose_name_plural = _("visit status changes")
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.visit_id}: {self.from_status} → {self.to_status}"
+
+
+class DamageKind(models.TextChoices):
+    SCRATCH = "scratch", _("Scratch")
+    DENT = "dent", _("Dent")
+    CRACK = "crack", _("Crack")
+    CHIP = "chip", _("Stone chip")
+    OTHER = "other", _("Other")
+
+
+class DamageMark(models.Model):
+    """A damage the advisor tapped on the car outline, in % of the drawing (0–100)."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="damage_marks")
+    kind = models.CharField(_("damage"), max_length=10, choices=DamageKind.choices)
+    x = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    y = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    photo = models.ImageField(_("photo"), upload_to="damage/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("damage mark")
+        verbose_name_plural = _("damage marks")
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.x}, {self.y})"
+
+
+class ValuablesHandling(models.TextChoices):
+    LEFT_IN_CAR = "left_in_car", _("Left in the car")
+    TAKEN_BY_CUSTOMER = "taken", _("Taken by the customer")
+    LOCKED_AT_DESK = "locked", _("Locked at the desk")
+
+
+class Belonging(models.Model):
+    """An item on the belongings list (随车物品清单). Valuables never stay in the car."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="belongings")
+    description = models.CharField(_("item"), max_length=100)
+    is_valuable = models.BooleanField(_("valuable"), default=False)
+    handling = models.CharField(
+        _("kept"),
+        max_length=12,
+        choices=ValuablesHandling.choices,
+        default=ValuablesHandling.LEFT_IN_CAR,
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("belonging")
+        verbose_name_plural = _("belongings")
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.description
+
+
+class DeclinedWork(models.Model):
+    """Work the customer was offered and declined; shown at the next check-in."""
+
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="declined_work")
+    visit = models.ForeignKey(
+        Visit, on_delete=models.SET_NULL, null=True, blank=True, related_name="declined_work"
+    )
+    description = models.CharField(_("work"), max_length=200)
+    estimated_amount = models.DecimalField(
+        _("estimated amount"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    declined_at = models.DateTimeField(_("declined at"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    done_at = models.DateTimeField(_("done later at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("declined work")
+        verbose_name_plural = _("declined work")
+        ordering = ["-declined_at", "-id"]
+
+    def __str__(self):
+        return self.description

@@ -1,0 +1,35 @@
+"""PDF rendering (WeasyPrint) shared by reception and the work order, and the key tag label."""
+
+import base64
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from .models import Visit
+
+
+def render_pdf(template: str, context: dict, *, language: str | None = None) -> bytes:
+    """Render an HTML template to PDF bytes, in `language` when given."""
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    with translation.override(language or translation.get_language()):
+        html = render_to_string(template, context)
+    # Every image is embedded as a data URL: nothing is read from disk or the network.
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=fetcher).write_pdf()
+
+
+def file_data_url(field_file, mime: str = "image/png") -> str:
+    """An image file as a data URL, so the PDF carries it without a web request."""
+    if not field_file:
+        return ""
+    with field_file.open("rb") as handle:
+        encoded = base64.b64encode(handle.read()).decode()
+    return f"data:{mime};base64,{encoded}"
+
+
+def key_tag_pdf(visit: Visit) -> bytes:
+    """The small key tag label (钥匙卡): tag, plate, order number, advisor, model, colour, spot."""
+    return render_pdf("reception/pdf/key_tag.html", {"visit": visit})

@@ -1,0 +1,120 @@
+"""Reads of step 2 shared by the pages and the API, shaped so query counts stay fixed."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from dealership.models import Vehicle
+from dealership.rules import rule
+
+from .models import Belonging, DamageMark, DeclinedWork, Visit
+from .visit_states import ON_SITE_STATUSES, VisitStatus
+
+PAST_VISITS = 10
+
+
+def visit_queryset() -> QuerySet[Visit]:
+    return Visit.objects.select_related(
+        "customer", "vehicle", "advisor", "comeback_of", "handed_over_to"
+    ).prefetch_related(
+        Prefetch("damage_marks", queryset=DamageMark.objects.order_by("id")),
+        Prefetch("belongings", queryset=Belonging.objects.order_by("id")),
+    )
+
+
+def visit_detail(pk: int) -> Visit:
+    return visit_queryset().get(pk=pk)
+
+
+def visits_on_site() -> QuerySet[Visit]:
+    """Cars at the store now, booked customers first (they get better treatment), then oldest."""
+    return (
+        Visit.objects.filter(status__in=ON_SITE_STATUSES)
+        .select_related("customer", "vehicle", "advisor", "handed_over_to")
+        .order_by("is_walk_in", "checked_in_at", "id")
+    )
+
+
+def open_visit_for(vehicle: Vehicle) -> Visit | None:
+    return Visit.objects.filter(vehicle=vehicle, status__in=ON_SITE_STATUSES).first()
+
+
+def open_campaigns_for(vehicle: Vehicle) -> list:
+    """Open recalls and service campaigns that match this vehicle (kept by appointments)."""
+    from appointments.selectors import open_campaigns_for as campaigns_for
+
+    return campaigns_for(vehicle)
+
+
+@dataclass
+class VehicleHistory:
+    vehicle: Vehicle
+    past_visits: list[Visit] = field(default_factory=list)
+    declined: list[DeclinedWork] = field(default_factory=list)
+    campaigns: list = field(default_factory=list)
+    open_visit: Visit | None = None
+    comeback_candidate: Visit | None = None
+
+
+def vehicle_history(vehicle: Vehicle, *, exclude_visit: Visit | None = None) -> VehicleHistory:
+    """What the advisor must see at check-in: past visits, declined work, recalls, odometer."""
+    visits = Visit.objects.filter(vehicle=vehicle).select_related("advisor")
+    if exclude_visit is not None:
+        visits = visits.exclude(pk=exclude_visit.pk)
+    past = list(visits.order_by("-checked_in_at", "-id")[:PAST_VISITS])
+    window = timezone.now() - timedelta(days=rule("reception.comeback_window_days"))
+    candidate = next(
+        (
+            v
+            for v in past
+            if v.status in (VisitStatus.DELIVERED, VisitStatus.CLOSED)
+            and v.delivered_at
+            and v.delivered_at >= window
+        ),
+        None,
+    )
+    return VehicleHistory(
+        vehicle=vehicle,
+        past_visits=past,
+        declined=list(
+            DeclinedWork.objects.filter(vehicle=vehicle, done_at__isnull=True).order_by(
+                "-declined_at"
+            )[:20]
+        ),
+        campaigns=open_campaigns_for(vehicle),
+        open_visit=next((v for v in past if v.status in ON_SITE_STATUSES), None),
+        comeback_candidate=candidate,
+    )
+
+
+def vehicles_by_plate(query: str, *, limit: int = 10) -> list[Vehicle]:
+    """Vehicles whose plate or VIN contains the typed fragment (plate lookup at check-in)."""
+    from dealership.selectors import search
+
+    result = search(query, limit=limit)
+    return result.vehicles
+
+
+def customer_by_mobile(mobile: str):
+    """The customer a walk-in registration reuses when the mobile is known already."""
+    from dealership.models import Customer
+
+    return Customer.objects.filter(mobile=mobile).order_by("id").first()
+
+
+@dataclass
+class Consultation:
+    minutes: int
+    required: int
+    missed: bool
+
+
+def consultation(visit: Visit) -> Consultation:
+    """How long the advisor spent with the customer before the order was signed (rule: 6 min)."""
+    end = visit.order_signed_at or timezone.now()
+    minutes = int((end - visit.checked_in_at).total_seconds() // 60)
+    required = rule("reception.consultation_minutes")
+    missed = bool(visit.order_signed_at) and not visit.is_quick_service and minutes < required
+    return Consultation(minutes=minutes, required=required, missed=missed)

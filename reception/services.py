@@ -1,0 +1,657 @@
+"""Writes of step 2: check-in, walk-around, concern, hand-over, and every visit status move.
+
+`visit_transition` is the one function that changes `Visit.status`; the
+services of later steps (dispatch, QC, settlement, ...) call it.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dealership.errors import DomainError
+from dealership.images import photo_reencode
+from dealership.links import customer_link_create, customer_links_revoke
+from dealership.models import User, Vehicle
+from dealership.roles import Role, has_role
+from dealership.rules import rule
+from dealership.services import timeline_record, vehicle_update
+
+from .models import (
+    Belonging,
+    Covers,
+    DamageKind,
+    DamageMark,
+    ValuablesHandling,
+    Visit,
+    VisitTransition,
+    WarningLamp,
+)
+from .signatures import signature_png
+from .visit_states import (
+    ALLOWED,
+    EXTRA_TIMESTAMP_FIELDS,
+    FIRST_TIME_ONLY,
+    ON_SITE_STATUSES,
+    TIMESTAMP_FIELD,
+    HoldReason,
+    VisitStatus,
+)
+
+PROGRESS_PURPOSE = "visit_progress"
+
+WALKAROUND_FIELDS = (
+    "odometer_km",
+    "odometer_reason",
+    "fuel_level",
+    "covers",
+    "exterior_notes",
+    "interior_notes",
+    "instruments_ok",
+    "warning_lamps",
+    "registration_received",
+    "service_book_received",
+    "other_documents",
+)
+# The key and where the car stands may change while it is on site, even after signing.
+KEY_FIELDS = ("key_tag", "parking_spot")
+CONCERN_FIELDS = (
+    "concern_text",
+    "advisor_notes",
+    "diagnosis",
+    "technician_assist_requested",
+    "is_quick_service",
+    "is_comeback",
+    "comeback_of",
+)
+
+
+def _stale_error(visit: Visit) -> DomainError:
+    return DomainError(
+        _(
+            "Someone else changed visit %(number)s while you were editing. "
+            "Reload the page to see their changes, then enter yours again."
+        )
+        % {"number": visit.number},
+        code="stale",
+    )
+
+
+def _lock(visit: Visit, expected_version: int | None = None) -> Visit:
+    """Re-read the visit under a row lock; refuse when the caller's copy is out of date."""
+    locked = (
+        Visit.objects.select_for_update(of=("self",))
+        .select_related("customer", "vehicle")
+        .get(pk=visit.pk)
+    )
+    if expected_version is not None and int(expected_version) != locked.version:
+        raise _stale_error(locked)
+    return locked
+
+
+def _save(visit: Visit, fields: list[str], *, reason: str = "") -> None:
+    visit.version += 1
+    if reason:
+        visit._change_reason = reason
+    visit.save(update_fields=[*fields, "version"])
+
+
+def _refresh_caller(target: Visit, source: Visit) -> None:
+    """Bring the caller's instance up to date so it is not stale after a service call."""
+    for field in Visit._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+
+
+def visit_transition(
+    *,
+    visit: Visit,
+    to: str,
+    actor: User | None,
+    reason: str = "",
+    hold_reason: str = "",
+    expected_version: int | None = None,
+    **timestamps: datetime,
+) -> Visit:
+    """Move the visit to status `to` if `visit_states.ALLOWED` permits it.
+
+    Writes the status, the status's timestamp (`TIMESTAMP_FIELD`) and any extra
+    timestamps named in `timestamps` (e.g. `promised_at=`), a status-change row,
+    a history entry with the reason and a timeline event. Moving to `on_hold`
+    needs `hold_reason` (a `HoldReason`); moving to `cancelled` needs `reason`.
+    A refused move raises DomainError and changes nothing.
+    """
+    allowed_extra = EXTRA_TIMESTAMP_FIELDS | set(TIMESTAMP_FIELD.values())
+    unknown = set(timestamps) - allowed_extra
+    if unknown:
+        raise TypeError(f"visit_transition() got unknown timestamp fields: {sorted(unknown)}")
+    to = VisitStatus(to)
+    with transaction.atomic():
+        locked = _lock(visit, expected_version)
+        current = VisitStatus(locked.status)
+        if to not in ALLOWED[current]:
+            raise DomainError(
+                _("Visit %(number)s is “%(current)s”; it cannot move to “%(target)s”.")
+                % {"number": locked.number, "current": current.label, "target": to.label},
+                code="transition_not_allowed",
+            )
+        reason = (reason or "").strip()
+        if to == VisitStatus.CANCELLED and not reason:
+            raise DomainError(_("Give the reason for cancelling."), field="reason")
+        if to == VisitStatus.ON_HOLD and hold_reason not in HoldReason.values:
+            raise DomainError(
+                _("Say why the work is on hold: awaiting parts or the customer's approval."),
+                field="hold_reason",
+            )
+        now = timezone.now()
+        changes: dict[str, Any] = {"status": to, "status_changed_at": now}
+        stamp = TIMESTAMP_FIELD.get(to)
+        if stamp and not (stamp in FIRST_TIME_ONLY and getattr(locked, stamp)):
+            changes[stamp] = now
+        if to == VisitStatus.ON_HOLD:
+            changes["hold_reason"] = hold_reason
+        elif current == VisitStatus.ON_HOLD:
+            changes["hold_reason"] = ""
+            changes["on_hold_since"] = None
+        if to == VisitStatus.QC_FAILED:
+            changes["rework_count"] = locked.rework_count + 1
+        if to == VisitStatus.CANCELLED:
+            changes["cancel_reason"] = reason
+        changes.update(timestamps)
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        _save(locked, list(changes), reason=reason or f"{current.value} → {to.value}")
+        VisitTransition.objects.create(
+            visit=locked, from_status=current, to_status=to, at=now, actor=actor, reason=reason
+        )
+        summary = _("%(number)s: %(current)s → %(target)s") % {
+            "number": locked.number,
+            "current": current.label,
+            "target": to.label,
+        }
+        if reason:
+            summary = f"{summary} ({reason})"
+        timeline_record(
+            kind=f"visit.{to.value}",
+            summary=summary,
+            customer=locked.customer,
+            vehicle=locked.vehicle,
+            subject=locked,
+            actor=actor,
+            data={"from": current.value, "to": to.value, "reason": reason},
+        )
+    _refresh_caller(visit, locked)
+    return locked
+
+
+def _visit_number(visit: Visit) -> str:
+    day = timezone.localtime(visit.checked_in_at).date()
+    return f"RO{day:%y%m%d}-{visit.pk:05d}"
+
+
+def _appointment_line_data(line) -> dict[str, Any]:
+    from workorders.models import JobType, LineKind
+
+    job_type = JobType.MAINTENANCE if line.work_type == "maintenance" else JobType.REPAIR
+    if line.operation_id:
+        return {
+            "kind": LineKind.LABOUR,
+            "operation": line.operation,
+            "quantity": line.quantity,
+            "unit_price": line.price,
+            "job_type": job_type,
+        }
+    return {
+        "kind": LineKind.PART,
+        "part": line.part,
+        "quantity": line.quantity,
+        "unit_price": line.price,
+        "job_type": job_type,
+    }
+
+
+def visit_check_in(
+    *,
+    vehicle: Vehicle,
+    actor: User,
+    concern_text: str = "",
+    appointment=None,
+    advisor: User | None = None,
+    is_quick_service: bool = False,
+    is_comeback: bool = False,
+    comeback_of: Visit | None = None,
+    technician_assist_requested: bool = False,
+    advisor_notes: str = "",
+) -> Visit:
+    """Receive the car: create its visit (from the booking, or as a walk-in).
+
+    With an appointment, the booking is marked arrived and its lines become the
+    draft work order, all in this one transaction. A car already on site is
+    refused (one open visit per car).
+    """
+    with transaction.atomic():
+        # Locking the vehicle row serialises two advisors checking in the same car.
+        vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+        already = Visit.objects.filter(vehicle=vehicle, status__in=ON_SITE_STATUSES).first()
+        if already is not None:
+            raise DomainError(
+                _("This car is already checked in on visit %(number)s.")
+                % {"number": already.number},
+                code="already_on_site",
+            )
+        if appointment is not None and appointment.vehicle_id != vehicle.pk:
+            raise DomainError(_("This appointment is for another vehicle."), field="appointment")
+        if appointment is not None and Visit.objects.filter(appointment=appointment).exists():
+            raise DomainError(
+                _("This appointment has been checked in already."), code="appointment_used"
+            )
+        if is_comeback and comeback_of is None:
+            raise DomainError(
+                _("Choose the earlier visit this comeback repeats."), field="comeback_of"
+            )
+        if comeback_of is not None and comeback_of.vehicle_id != vehicle.pk:
+            raise DomainError(
+                _("The earlier visit must be for the same vehicle."), field="comeback_of"
+            )
+        if appointment is not None:
+            concern_text = concern_text or appointment.concern_text
+            advisor = advisor or appointment.advisor
+        now = timezone.now()
+        visit = Visit.objects.create(
+            number=uuid.uuid4().hex[:20],
+            customer=appointment.customer if appointment is not None else vehicle.owner,
+            vehicle=vehicle,
+            appointment=appointment,
+            advisor=advisor or actor,
+            is_walk_in=appointment is None,
+            is_quick_service=is_quick_service,
+            is_comeback=is_comeback or comeback_of is not None,
+            comeback_of=comeback_of,
+            concern_text=(concern_text or "").strip(),
+            advisor_notes=advisor_notes,
+            technician_assist_requested=technician_assist_requested,
+            previous_odometer_km=vehicle.last_odometer_km,
+            checked_in_at=now,
+            status_changed_at=now,
+        )
+        visit.number = _visit_number(visit)
+        Visit.objects.filter(pk=visit.pk).update(number=visit.number)
+        visit.history.update(number=visit.number)
+        if appointment is not None:
+            from appointments.services import appointment_mark_arrived
+
+            appointment_mark_arrived(appointment=appointment, actor=actor)
+            from workorders.services import work_order_start
+
+            lines = [_appointment_line_data(line) for line in appointment.lines.all()]
+            work_order_start(visit=visit, actor=actor, lines=lines)
+        timeline_record(
+            kind="visit.checked_in",
+            summary=(
+                _("%(number)s checked in (booked)")
+                if appointment is not None
+                else _("%(number)s checked in (walk-in)")
+            )
+            % {"number": visit.number},
+            customer=visit.customer,
+            vehicle=vehicle,
+            subject=visit,
+            actor=actor,
+        )
+    return visit
+
+
+def _refuse_if_walkaround_signed(visit: Visit) -> None:
+    if visit.walkaround_signed:
+        raise DomainError(
+            _("The customer signed the walk-around; it can no longer be changed."),
+            code="walkaround_signed",
+        )
+
+
+def _clean_key_tag(visit: Visit, key_tag: str) -> str:
+    key_tag = (key_tag or "").strip().upper()
+    if not key_tag:
+        return ""
+    other = (
+        Visit.objects.filter(key_tag=key_tag, status__in=ON_SITE_STATUSES)
+        .exclude(pk=visit.pk)
+        .select_related("vehicle")
+        .first()
+    )
+    if other is not None:
+        raise DomainError(
+            _("Key tag %(tag)s is on %(plate)s (visit %(number)s). Take another tag.")
+            % {
+                "tag": key_tag,
+                "plate": other.vehicle.plate or other.vehicle.vin,
+                "number": other.number,
+            },
+            field="key_tag",
+            code="key_tag_in_use",
+        )
+    return key_tag
+
+
+def visit_walkaround_update(
+    *, visit: Visit, actor: User, expected_version: int | None = None, **data: Any
+) -> Visit:
+    """Record the walk-around: odometer, fuel, covers, condition, documents, key tag.
+
+    An odometer below the last recorded reading is refused unless a reason is
+    given (e.g. instrument cluster replaced); the vehicle's odometer is updated.
+    After the customer signs, only the key tag and the parking spot may change.
+    """
+    unknown = set(data) - set(WALKAROUND_FIELDS) - set(KEY_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown walk-around fields: {sorted(unknown)}")
+    with transaction.atomic():
+        locked = _lock(visit, expected_version)
+        if not locked.is_on_site:
+            raise DomainError(_("This visit is finished; it can no longer be changed."))
+        changes = {name: value for name, value in data.items() if getattr(locked, name) != value}
+        if locked.walkaround_signed and set(changes) - set(KEY_FIELDS):
+            _refuse_if_walkaround_signed(locked)
+        if "key_tag" in changes:
+            changes["key_tag"] = _clean_key_tag(locked, changes["key_tag"])
+        if "covers" in changes and changes["covers"] not in Covers.values:
+            raise DomainError(_("Choose the covers fitted."), field="covers")
+        if "warning_lamps" in changes:
+            lamps = list(dict.fromkeys(changes["warning_lamps"] or []))
+            if set(lamps) - set(WarningLamp.values):
+                raise DomainError(_("Unknown warning lamp."), field="warning_lamps")
+            changes["warning_lamps"] = lamps
+        odometer = data.get("odometer_km", locked.odometer_km)
+        reason = (data.get("odometer_reason", locked.odometer_reason) or "").strip()
+        if odometer is not None and odometer < locked.previous_odometer_km and not reason:
+            raise DomainError(
+                _(
+                    "The odometer reads %(now)s km, below the %(last)s km recorded before. "
+                    "Check the reading, or give the reason (e.g. instrument cluster replaced)."
+                )
+                % {"now": odometer, "last": locked.previous_odometer_km},
+                field="odometer_km",
+                code="odometer_lower",
+            )
+        if not changes:
+            return locked
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        locked.full_clean(exclude=["walkaround_signature", "comeback_of"])
+        try:
+            with transaction.atomic():
+                _save(locked, list(changes))
+        except IntegrityError as exc:  # two advisors took the same tag at the same moment
+            raise DomainError(
+                _("Key tag %(tag)s was just taken. Take another tag.") % {"tag": locked.key_tag},
+                field="key_tag",
+            ) from exc
+        if "odometer_km" in changes and locked.odometer_km is not None:
+            vehicle_update(
+                vehicle=locked.vehicle,
+                actor=actor,
+                last_odometer_km=locked.odometer_km,
+                last_odometer_at=timezone.now(),
+            )
+    _refresh_caller(visit, locked)
+    return locked
+
+
+def damage_mark_add(
+    *,
+    visit: Visit,
+    actor: User,
+    kind: str,
+    x,
+    y,
+    note: str = "",
+    photo=None,
+) -> DamageMark:
+    """Mark a damage where the advisor tapped the car outline (x, y in % of the drawing)."""
+    if kind not in DamageKind.values:
+        raise DomainError(_("Choose the kind of damage."), field="kind")
+    with transaction.atomic():
+        locked = _lock(visit)
+        _refuse_if_walkaround_signed(locked)
+        mark = DamageMark(
+            visit=locked, kind=kind, x=x, y=y, note=(note or "").strip(), created_by=actor
+        )
+        if photo:
+            mark.photo = photo_reencode(photo, field="photo")
+        mark.full_clean()
+        mark.save()
+    _refresh_caller(visit, locked)
+    return mark
+
+
+def damage_mark_remove(*, mark: DamageMark, actor: User) -> None:
+    """Take back a damage mark made by mistake (before the customer signs)."""
+    with transaction.atomic():
+        locked = _lock(mark.visit)
+        _refuse_if_walkaround_signed(locked)
+        DamageMark.objects.filter(pk=mark.pk, visit=locked).delete()
+
+
+def belonging_add(
+    *,
+    visit: Visit,
+    actor: User,
+    description: str,
+    is_valuable: bool = False,
+    handling: str = ValuablesHandling.LEFT_IN_CAR,
+) -> Belonging:
+    """Add an item to the belongings list; valuables must go with the customer or to the desk."""
+    description = (description or "").strip()
+    if not description:
+        raise DomainError(_("Name the item."), field="description")
+    if handling not in ValuablesHandling.values:
+        raise DomainError(_("Say where the item is kept."), field="handling")
+    if is_valuable and handling == ValuablesHandling.LEFT_IN_CAR:
+        raise DomainError(
+            _(
+                "Valuables do not stay in the car: hand them to the customer "
+                "or lock them at the desk."
+            ),
+            field="handling",
+            code="valuable_in_car",
+        )
+    with transaction.atomic():
+        locked = _lock(visit)
+        _refuse_if_walkaround_signed(locked)
+        item = Belonging.objects.create(
+            visit=locked, description=description, is_valuable=is_valuable, handling=handling
+        )
+    _refresh_caller(visit, locked)
+    return item
+
+
+def belonging_remove(*, belonging: Belonging, actor: User) -> None:
+    """Take an item off the belongings list (before the customer signs)."""
+    with transaction.atomic():
+        locked = _lock(belonging.visit)
+        _refuse_if_walkaround_signed(locked)
+        Belonging.objects.filter(pk=belonging.pk, visit=locked).delete()
+
+
+def visit_walkaround_sign(
+    *,
+    visit: Visit,
+    actor: User,
+    signature: str | bytes,
+    signer_name: str,
+    expected_version: int | None = None,
+) -> Visit:
+    """The customer signs the walk-around; it and their concern are frozen from then on."""
+    with transaction.atomic():
+        locked = _lock(visit, expected_version)
+        _refuse_if_walkaround_signed(locked)
+        missing = []
+        if locked.odometer_km is None:
+            missing.append(("odometer_km", _("Read the odometer.")))
+        if locked.fuel_level is None:
+            missing.append(("fuel_level", _("Record the fuel level.")))
+        if locked.covers == Covers.NONE:
+            missing.append(("covers", _("Fit the protective covers in front of the customer.")))
+        if not locked.key_tag:
+            missing.append(("key_tag", _("Register the key with a key tag.")))
+        if not locked.concern_text.strip():
+            missing.append(("concern_text", _("Write down the customer's concern.")))
+        signer_name = (signer_name or "").strip()
+        if not signer_name:
+            missing.append(("signer_name", _("Enter the name of the person signing.")))
+        if missing:
+            field, message = missing[0]
+            raise DomainError(message, field=field, code="walkaround_incomplete")
+        png = signature_png(signature)
+        locked.walkaround_signature.save(png.name, png, save=False)
+        locked.walkaround_signer = signer_name
+        locked.walkaround_signed_at = timezone.now()
+        _save(
+            locked,
+            ["walkaround_signature", "walkaround_signer", "walkaround_signed_at"],
+            reason="walk-around signed",
+        )
+        timeline_record(
+            kind="visit.walkaround_signed",
+            summary=_("%(number)s: walk-around signed by %(name)s")
+            % {"number": locked.number, "name": signer_name},
+            customer=locked.customer,
+            vehicle=locked.vehicle,
+            subject=locked,
+            actor=actor,
+        )
+    _refresh_caller(visit, locked)
+    return locked
+
+
+def visit_concern_update(
+    *, visit: Visit, actor: User, expected_version: int | None = None, **data: Any
+) -> Visit:
+    """Record the concern (verbatim), notes, diagnosis, assist request and comeback link.
+
+    The concern is the customer's own words: once they signed it is never edited.
+    """
+    unknown = set(data) - set(CONCERN_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown concern fields: {sorted(unknown)}")
+    with transaction.atomic():
+        locked = _lock(visit, expected_version)
+        if locked.status != VisitStatus.CHECKED_IN:
+            raise DomainError(
+                _("The order is signed; record later findings on the job instead."),
+                code="order_signed",
+            )
+        changes = {name: value for name, value in data.items() if getattr(locked, name) != value}
+        if "concern_text" in changes and locked.walkaround_signed:
+            raise DomainError(
+                _("The customer signed their concern; it is kept word for word and cannot change."),
+                field="concern_text",
+                code="concern_signed",
+            )
+        comeback_of = changes.get("comeback_of", locked.comeback_of)
+        is_comeback = changes.get("is_comeback", locked.is_comeback)
+        if is_comeback and comeback_of is None:
+            raise DomainError(
+                _("Choose the earlier visit this comeback repeats."), field="comeback_of"
+            )
+        if comeback_of is not None and (
+            comeback_of.vehicle_id != locked.vehicle_id or comeback_of.pk == locked.pk
+        ):
+            raise DomainError(
+                _("The earlier visit must be for the same vehicle."), field="comeback_of"
+            )
+        if not is_comeback and comeback_of is not None:
+            changes["comeback_of"] = None
+        if not changes:
+            return locked
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        _save(locked, list(changes))
+    _refresh_caller(visit, locked)
+    return locked
+
+
+def visit_cancel(*, visit: Visit, actor: User, reason: str) -> Visit:
+    """Cancel an open visit with a reason; the customer's links to it stop working."""
+    visit = visit_transition(visit=visit, to=VisitStatus.CANCELLED, actor=actor, reason=reason)
+    customer_links_revoke(obj=visit)
+    return visit
+
+
+def visit_hand_over(*, visit: Visit, actor: User) -> Visit:
+    """The workshop controller signs for the order, key and car; the time is recorded."""
+    if not has_role(actor, [Role.WORKSHOP_CONTROLLER, Role.SERVICE_MANAGER]):
+        raise DomainError(_("Only the workshop controller signs for the car."))
+    with transaction.atomic():
+        locked = _lock(visit)
+        if locked.status == VisitStatus.CHECKED_IN:
+            raise DomainError(
+                _("The work order is not signed yet; the car cannot go to the workshop."),
+                code="not_signed",
+            )
+        if locked.handed_over_at is not None or not locked.is_open:
+            raise DomainError(_("This car has already been handed to the workshop."))
+        locked.handed_over_at = timezone.now()
+        locked.handed_over_to = actor
+        _save(locked, ["handed_over_at", "handed_over_to"], reason="handed over")
+        timeline_record(
+            kind="visit.handed_over",
+            summary=_("%(number)s: order, key and car handed to %(name)s")
+            % {"number": locked.number, "name": actor},
+            customer=locked.customer,
+            vehicle=locked.vehicle,
+            subject=locked,
+            actor=actor,
+        )
+    _refresh_caller(visit, locked)
+    return locked
+
+
+def visit_progress_token(*, visit: Visit, actor: User | None) -> str:
+    """The customer's signed progress link for this visit (made once, kept on the visit)."""
+    if visit.progress_token:
+        return visit.progress_token
+    token = customer_link_create(
+        obj=visit,
+        purpose=PROGRESS_PURPOSE,
+        customer=visit.customer,
+        max_age=timedelta(days=rule("reception.progress_link_days")),
+        actor=actor,
+    )
+    Visit.objects.filter(pk=visit.pk).update(progress_token=token)
+    visit.progress_token = token
+    return token
+
+
+def visit_promise_update(
+    *, visit: Visit, actor: User | None, promised_at: datetime, reason: str
+) -> Visit:
+    """Move the promised delivery time; the reason is kept for the customer and the report."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Give the reason for the new promised time."), field="reason")
+    with transaction.atomic():
+        locked = _lock(visit)
+        if not locked.is_open:
+            raise DomainError(_("This visit is finished; its promise cannot change."))
+        previous = locked.promised_at
+        locked.promised_at = promised_at
+        _save(locked, ["promised_at"], reason=reason)
+        timeline_record(
+            kind="visit.promise_changed",
+            summary=_("%(number)s: promised time moved to %(time)s (%(reason)s)")
+            % {
+                "number": locked.number,
+                "time": timezone.localtime(promised_at).strftime("%Y-%m-%d %H:%M"),
+                "reason": reason,
+            },
+            customer=locked.customer,
+            vehicle=locked.vehicle,
+            subject=locked,
+            actor=actor,
+            data={"previous": previous.isoformat() if previous else None},
+        )
+    _refresh_caller(visit, locked)
+    return locked

@@ -1,0 +1,460 @@
+"""Pages of step 2. Thin: forms in, services called, errors shown next to the field."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from dealership.links import LinkInvalid, customer_link_resolve
+from dealership.models import Vehicle
+from dealership.roles import Role, has_role, public_view, role_required
+from dealership.selectors import history_entries
+from dealership.services import customer_create, vehicle_create
+from dealership.views import _apply_errors
+from reception.access import EDITORS, VIEWERS
+
+from . import selectors, services
+from .forms import (
+    BelongingForm,
+    CancelForm,
+    CheckInForm,
+    ConcernForm,
+    DamageForm,
+    PlateLookupForm,
+    SignatureForm,
+    WalkaroundForm,
+    WalkInRegisterForm,
+)
+from .models import Belonging, DamageMark, Visit
+from .pdf import key_tag_pdf
+from .services import KEY_FIELDS, WALKAROUND_FIELDS
+
+
+def _visit_or_404(pk: int) -> Visit:
+    try:
+        return selectors.visit_detail(pk)
+    except Visit.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _appointment_or_404(pk):
+    from appointments.models import Appointment
+    from appointments.selectors import appointment_detail
+
+    try:
+        return appointment_detail(int(pk))
+    except (Appointment.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+
+
+@role_required(*EDITORS)
+@require_http_methods(["GET", "POST"])
+def check_in(request):
+    """Receive a car: from a booking (?appointment=pk) or a walk-in found by plate (?vehicle=pk)."""
+    appointment = None
+    vehicle = None
+    if request.GET.get("appointment") or request.POST.get("appointment"):
+        appointment = _appointment_or_404(
+            request.GET.get("appointment") or request.POST.get("appointment")
+        )
+        vehicle = appointment.vehicle
+    elif request.GET.get("vehicle") or request.POST.get("vehicle"):
+        try:
+            vehicle = Vehicle.objects.select_related("owner").get(
+                pk=int(request.GET.get("vehicle") or request.POST.get("vehicle"))
+            )
+        except (Vehicle.DoesNotExist, ValueError) as exc:
+            raise Http404 from exc
+    if vehicle is None:
+        return _check_in_lookup(request)
+
+    history = selectors.vehicle_history(vehicle)
+    initial = {}
+    if appointment is not None:
+        initial["concern_text"] = appointment.concern_text
+    if history.comeback_candidate is not None:
+        initial["comeback_of"] = history.comeback_candidate.pk
+    form = CheckInForm(request.POST or None, initial=initial, vehicle=vehicle)
+    if request.method == "POST" and form.is_valid():
+        try:
+            visit = services.visit_check_in(
+                vehicle=vehicle, actor=request.user, appointment=appointment, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Visit %(number)s opened.") % {"number": visit.number})
+            return redirect("reception:walkaround", pk=visit.pk)
+    return render(
+        request,
+        "reception/check_in.html",
+        {
+            "form": form,
+            "vehicle": vehicle,
+            "appointment": appointment,
+            "appointment_lines": list(
+                appointment.lines.select_related("operation", "part") if appointment else []
+            ),
+            "history": history,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _check_in_lookup(request):
+    lookup = PlateLookupForm(request.GET or None)
+    vehicles = []
+    query = ""
+    if lookup.is_valid():
+        query = lookup.cleaned_data["q"]
+        vehicles = selectors.vehicles_by_plate(query) if query else []
+    register = WalkInRegisterForm(initial={"plate": query} if query and not vehicles else None)
+    return render(
+        request,
+        "reception/check_in_lookup.html",
+        {"lookup": lookup, "vehicles": vehicles, "query": query, "register": register},
+    )
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def register_walk_in(request):
+    """A walk-in with an unknown car: register (or reuse) the customer and the vehicle."""
+    form = WalkInRegisterForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                customer = selectors.customer_by_mobile(data["mobile"]) or customer_create(
+                    actor=request.user, name=data["name"], mobile=data["mobile"]
+                )
+                vehicle = vehicle_create(
+                    actor=request.user,
+                    owner=customer,
+                    plate=data["plate"],
+                    vin=data["vin"],
+                    brand=data["brand"],
+                    model=data["model"],
+                    colour=data["colour"],
+                )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            return redirect(f"{reverse('reception:check_in')}?vehicle={vehicle.pk}")
+    return render(
+        request,
+        "reception/check_in_lookup.html",
+        {"lookup": PlateLookupForm(), "vehicles": [], "query": "", "register": form},
+        status=400,
+    )
+
+
+def _visit_context(visit: Visit, **extra) -> dict:
+    from workorders.selectors import current_order
+
+    return {
+        "visit": visit,
+        "history": selectors.vehicle_history(visit.vehicle, exclude_visit=visit),
+        "concern_form": ConcernForm(instance=visit),
+        "cancel_form": CancelForm(),
+        "order": current_order(visit),
+        "transitions": list(visit.transitions.select_related("actor")),
+        "consultation": selectors.consultation(visit),
+        "change_history": history_entries(visit),
+        **extra,
+    }
+
+
+@role_required(*VIEWERS)
+def visit_detail(request, pk: int):
+    return render(request, "reception/visit.html", _visit_context(_visit_or_404(pk)))
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def concern_update(request, pk: int):
+    visit = _visit_or_404(pk)
+    form = ConcernForm(request.POST, instance=visit)
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        if visit.walkaround_signed:
+            data.pop("concern_text", None)
+        try:
+            services.visit_concern_update(
+                visit=Visit.objects.get(pk=pk),
+                actor=request.user,
+                expected_version=form.cleaned_data.get("version"),
+                **data,
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Concern and diagnosis saved."))
+            return redirect(visit)
+    return render(
+        request,
+        "reception/visit.html",
+        _visit_context(_visit_or_404(pk), concern_form=form),
+        status=400,
+    )
+
+
+def _walkaround_context(visit, **forms):
+    return {
+        "visit": visit,
+        "form": forms.get("form") or WalkaroundForm(instance=visit),
+        "damage_form": forms.get("damage_form") or DamageForm(),
+        "belonging_form": forms.get("belonging_form") or BelongingForm(),
+        "signature_form": forms.get("signature_form")
+        or SignatureForm(initial={"signer_name": visit.customer.name, "version": visit.version}),
+    }
+
+
+@role_required(*EDITORS)
+@require_http_methods(["GET", "POST"])
+def walkaround(request, pk: int):
+    """The tablet page at the car: condition, damage marks, belongings, key tag, signature."""
+    visit = _visit_or_404(pk)
+    if request.method == "GET":
+        return render(request, "reception/walkaround.html", _walkaround_context(visit))
+    form = WalkaroundForm(request.POST, instance=visit)
+    if form.is_valid():
+        names = KEY_FIELDS if visit.walkaround_signed else (*WALKAROUND_FIELDS, *KEY_FIELDS)
+        data = {name: form.cleaned_data[name] for name in names}
+        try:
+            services.visit_walkaround_update(
+                visit=visit,
+                actor=request.user,
+                expected_version=form.cleaned_data.get("version"),
+                **data,
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Walk-around saved."))
+            return redirect("reception:walkaround", pk=pk)
+    return render(
+        request, "reception/walkaround.html", _walkaround_context(visit, form=form), status=400
+    )
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def walkaround_sign(request, pk: int):
+    visit = _visit_or_404(pk)
+    form = SignatureForm(request.POST)
+    if form.is_valid():
+        try:
+            services.visit_walkaround_sign(
+                visit=visit,
+                actor=request.user,
+                signature=form.cleaned_data["signature"],
+                signer_name=form.cleaned_data["signer_name"],
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except ValidationError as error:
+            if getattr(error, "field", None) not in (None, "signature", "signer_name"):
+                label = WalkaroundForm.base_fields.get(error.field)
+                error = ValidationError(
+                    f"{label.label if label else error.field}: {error.messages[0]}"
+                )
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("The customer signed the walk-around."))
+            from workorders.services import work_order_start
+
+            try:
+                order = work_order_start(visit=visit, actor=request.user)
+            except ValidationError:
+                return redirect(visit)
+            return redirect(order)
+    return render(
+        request,
+        "reception/walkaround.html",
+        _walkaround_context(_visit_or_404(pk), signature_form=form),
+        status=400,
+    )
+
+
+def _render_damage(request, visit, form=None, status=200):
+    visit = _visit_or_404(visit.pk)
+    return render(
+        request,
+        "reception/_damage.html",
+        {"visit": visit, "damage_form": form or DamageForm()},
+        status=status,
+    )
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def damage_add(request, pk: int):
+    visit = _visit_or_404(pk)
+    form = DamageForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.damage_mark_add(visit=visit, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            if request.htmx:
+                return _render_damage(request, visit)
+            return redirect("reception:walkaround", pk=pk)
+    if request.htmx:
+        return _render_damage(request, visit, form, status=400)
+    return render(
+        request,
+        "reception/walkaround.html",
+        _walkaround_context(visit, damage_form=form),
+        status=400,
+    )
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def damage_remove(request, pk: int):
+    mark = get_object_or_404(DamageMark.objects.select_related("visit"), pk=pk)
+    try:
+        services.damage_mark_remove(mark=mark, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    if request.htmx:
+        return _render_damage(request, mark.visit)
+    return redirect("reception:walkaround", pk=mark.visit_id)
+
+
+def _render_belongings(request, visit, form=None, status=200):
+    visit = _visit_or_404(visit.pk)
+    return render(
+        request,
+        "reception/_belongings.html",
+        {"visit": visit, "belonging_form": form or BelongingForm()},
+        status=status,
+    )
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def belonging_add(request, pk: int):
+    visit = _visit_or_404(pk)
+    form = BelongingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.belonging_add(visit=visit, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            if request.htmx:
+                return _render_belongings(request, visit)
+            return redirect("reception:walkaround", pk=pk)
+    if request.htmx:
+        return _render_belongings(request, visit, form, status=400)
+    return render(
+        request,
+        "reception/walkaround.html",
+        _walkaround_context(visit, belonging_form=form),
+        status=400,
+    )
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def belonging_remove(request, pk: int):
+    item = get_object_or_404(Belonging.objects.select_related("visit"), pk=pk)
+    try:
+        services.belonging_remove(belonging=item, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    if request.htmx:
+        return _render_belongings(request, item.visit)
+    return redirect("reception:walkaround", pk=item.visit_id)
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def cancel(request, pk: int):
+    visit = get_object_or_404(Visit, pk=pk)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.visit_cancel(
+                visit=visit, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+        else:
+            messages.success(request, _("Visit cancelled."))
+    else:
+        messages.error(request, _("Give the reason for cancelling."))
+    return redirect(visit)
+
+
+@role_required(Role.WORKSHOP_CONTROLLER, Role.SERVICE_MANAGER)
+@require_http_methods(["POST"])
+def hand_over(request, pk: int):
+    visit = get_object_or_404(Visit, pk=pk)
+    try:
+        services.visit_hand_over(visit=visit, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(
+            request,
+            _("You signed for the order, key and car of %(number)s.") % {"number": visit.number},
+        )
+    return redirect(request.POST.get("next") or reverse("reception:on_site"))
+
+
+@role_required(*VIEWERS)
+def on_site(request):
+    return render(
+        request,
+        "reception/on_site.html",
+        {
+            "visits": selectors.visits_on_site(),
+            "can_hand_over": has_role(
+                request.user, [Role.WORKSHOP_CONTROLLER, Role.SERVICE_MANAGER]
+            ),
+        },
+    )
+
+
+@role_required(*VIEWERS)
+def key_tag(request, pk: int):
+    visit = _visit_or_404(pk)
+    response = HttpResponse(key_tag_pdf(visit), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="key-{visit.number}.pdf"'
+    return response
+
+
+@role_required(*VIEWERS)
+def damage_photo(request, pk: int):
+    mark = get_object_or_404(DamageMark, pk=pk)
+    if not mark.photo:
+        raise Http404
+    return FileResponse(mark.photo.open("rb"))
+
+
+@role_required(*VIEWERS)
+def walkaround_signature(request, pk: int):
+    visit = get_object_or_404(Visit, pk=pk)
+    if not visit.walkaround_signature:
+        raise Http404
+    return FileResponse(visit.walkaround_signature.open("rb"), content_type="image/png")
+
+
+@public_view
+def progress(request, token: str):
+    """The customer's progress page, opened from the QR code on their work order."""
+    try:
+        link = customer_link_resolve(token, purpose=services.PROGRESS_PURPOSE)
+    except LinkInvalid as error:
+        return render(request, "reception/link_invalid.html", {"error": error}, status=404)
+    visit = _visit_or_404(link.subject_id)
+    with translation.override(visit.customer.language):
+        return render(request, "reception/progress.html", {"visit": visit})
