@@ -1,0 +1,47 @@
+"""The work order as a PDF contract (WeasyPrint), in the customer's language."""
+
+import base64
+import io
+
+import qrcode
+import qrcode.image.svg
+
+from dealership.rules import rule
+from reception.pdf import file_data_url, render_pdf
+from reception.visit_states import VisitStatus
+
+from . import selectors
+from .models import WorkOrder
+
+
+def qr_data_url(text: str) -> str:
+    """A QR code of `text` as an SVG data URL (no raster image library needed)."""
+    if not text:
+        return ""
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=1)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def work_order_pdf(order: WorkOrder, *, progress_url: str = "") -> bytes:
+    """One revision of the work order: header, parties, walk-around, jobs, terms, signature."""
+    visit = order.visit
+    context = {
+        "order": order,
+        "visit": visit,
+        "store_name": rule("store.name"),
+        "groups": selectors.grouped_lines(order),
+        "payers": selectors.totals_by_payer(order),
+        "needs_disclaimer": any(line.needs_disclaimer for line in order.lines.all()),
+        "tolerance": rule("workorders.estimate_tolerance_percent"),
+        "marks": list(visit.damage_marks.all()),
+        "belongings": list(visit.belongings.all()),
+        "signature": file_data_url(order.signature),
+        "walkaround_signature": file_data_url(visit.walkaround_signature),
+        "qr": qr_data_url(progress_url),
+        "progress_url": progress_url,
+        "draft": order.is_draft,
+        "cancelled": visit.status == VisitStatus.CANCELLED,
+    }
+    return render_pdf("workorders/pdf/work_order.html", context, language=visit.customer.language)

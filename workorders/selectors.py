@@ -1,0 +1,164 @@
+"""Reads of step 3 shared by the pages, the PDF and the API."""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import F, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+
+from dealership.models import LabourOperation, Part, Technician
+from dealership.rules import rule
+from reception.models import DamageMark, Visit
+from reception.visit_states import VisitStatus
+
+from .models import LineKind, OrderStatus, PricingMethod, WorkOrder, WorkOrderLine
+
+# Visits whose work still lies ahead of the workshop.
+_QUEUED = (
+    VisitStatus.CHECKED_IN,
+    VisitStatus.ORDER_SIGNED,
+    VisitStatus.DISPATCHED,
+    VisitStatus.IN_PROGRESS,
+    VisitStatus.ON_HOLD,
+    VisitStatus.REWORK,
+)
+
+
+def order_queryset() -> QuerySet[WorkOrder]:
+    return WorkOrder.objects.select_related(
+        "visit__customer",
+        "visit__vehicle",
+        "visit__advisor",
+        "visit__handed_over_to",
+        "signed_by_advisor",
+        "updated_by",
+    ).prefetch_related(
+        Prefetch("lines", queryset=WorkOrderLine.objects.order_by("position", "id")),
+        Prefetch("visit__damage_marks", queryset=DamageMark.objects.order_by("id")),
+        "visit__belongings",
+    )
+
+
+def order_detail(pk: int) -> WorkOrder:
+    return order_queryset().get(pk=pk)
+
+
+def current_order(visit: Visit) -> WorkOrder | None:
+    """The newest revision of the visit's order (a draft being prepared, or the one in force)."""
+    return visit.work_orders.order_by("-revision").first()
+
+
+def order_in_force(visit: Visit) -> WorkOrder | None:
+    """The signed revision the workshop works to."""
+    return visit.work_orders.filter(status=OrderStatus.SIGNED).order_by("-revision").first()
+
+
+def revisions(visit: Visit) -> list[WorkOrder]:
+    return list(visit.work_orders.order_by("revision").only("id", "revision", "status", "visit_id"))
+
+
+def workshop_backlog_hours(*, exclude_visit_id: int | None = None) -> Decimal:
+    """Standard hours of the work waiting in or ahead of the workshop."""
+    lines = WorkOrderLine.objects.filter(
+        order__visit__status__in=_QUEUED,
+        kind=LineKind.LABOUR,
+    ).filter(
+        Q(order__status=OrderStatus.SIGNED) | Q(order__status=OrderStatus.DRAFT, order__revision=1)
+    )
+    if exclude_visit_id:
+        lines = lines.exclude(order__visit_id=exclude_visit_id)
+    total = lines.aggregate(hours=Sum(F("hours") * F("quantity")))["hours"]
+    return Decimal(total or 0)
+
+
+def order_hours(order: WorkOrder) -> Decimal:
+    return sum(
+        (line.hours * line.quantity for line in order.lines.all() if line.kind != LineKind.PART),
+        Decimal("0"),
+    )
+
+
+def _add_work_hours(start: datetime, hours: float) -> datetime:
+    """`hours` of workshop time after `start`, counting only the working day."""
+    day_start, day_end = rule("workorders.workday_start_hour"), rule("workorders.workday_end_hour")
+    moment = timezone.localtime(start)
+    remaining = timedelta(hours=hours)
+    for _day in range(366):
+        opens = moment.replace(hour=day_start, minute=0, second=0, microsecond=0)
+        closes = moment.replace(hour=day_end, minute=0, second=0, microsecond=0)
+        moment = max(moment, opens)
+        if moment < closes:
+            available = closes - moment
+            if remaining <= available:
+                return moment + remaining
+            remaining -= available
+        moment = opens + timedelta(days=1)
+    return moment
+
+
+def promise_suggestion(order: WorkOrder, *, now: datetime | None = None) -> datetime:
+    """When the car can be ready: the queue shared by the active technicians, this job's
+    hours and a margin, counted in working hours, rounded up to a quarter hour."""
+    now = now or timezone.now()
+    technicians = Technician.objects.filter(active=True).count() or 1
+    queue = workshop_backlog_hours(exclude_visit_id=order.visit_id) / technicians
+    hours = float(queue + order_hours(order)) + rule("workorders.promise_buffer_minutes") / 60
+    ready = _add_work_hours(now, hours)
+    quarter = 15 * 60
+    seconds = math.ceil(ready.timestamp() / quarter) * quarter
+    return datetime.fromtimestamp(seconds, tz=ready.tzinfo)
+
+
+@dataclass
+class LineGroup:
+    label: str
+    lines: list
+    amount: Decimal
+
+
+def grouped_lines(order: WorkOrder) -> list[LineGroup]:
+    """Lines as priced: one group per system/symptom, or one group per line."""
+    lines = list(order.lines.all())
+    if not lines:
+        return []
+    if order.pricing_method == PricingMethod.PER_OPERATION:
+        return [LineGroup(label="", lines=lines, amount=order.total)]
+    groups: dict[str, list] = {}
+    for line in lines:
+        groups.setdefault(line.group or "—", []).append(line)
+    return [
+        LineGroup(label=label, lines=items, amount=sum((i.amount for i in items), Decimal("0")))
+        for label, items in groups.items()
+    ]
+
+
+def totals_by_payer(order: WorkOrder) -> list[tuple[str, Decimal]]:
+    from .models import Payer
+
+    amounts: dict[str, Decimal] = {}
+    for line in order.lines.all():
+        amounts[line.payer] = amounts.get(line.payer, Decimal("0")) + line.amount
+    return [(Payer(p).label, amounts[p]) for p in Payer.values if p in amounts]
+
+
+@dataclass
+class CatalogueResults:
+    operations: list
+    parts: list
+
+
+def catalogue_search(query: str, *, limit: int = 12) -> CatalogueResults:
+    """Labour operations and parts by code, part number or name (Chinese or English)."""
+    query = (query or "").strip()
+    if not query:
+        return CatalogueResults(operations=[], parts=[])
+    op_q = Q(code__icontains=query) | Q(name_zh__icontains=query) | Q(name_en__icontains=query)
+    part_q = (
+        Q(part_number__icontains=query) | Q(name_zh__icontains=query) | Q(name_en__icontains=query)
+    )
+    return CatalogueResults(
+        operations=list(LabourOperation.objects.filter(op_q, active=True).order_by("code")[:limit]),
+        parts=list(Part.objects.filter(part_q, active=True).order_by("part_number")[:limit]),
+    )

@@ -1,0 +1,248 @@
+"""Pages of step 3. Thin: forms in, services called, errors shown next to the field."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from dealership.roles import role_required
+from dealership.rules import rule
+from dealership.views import _apply_errors
+from reception.access import EDITORS, VIEWERS
+from reception.models import Visit
+
+from . import selectors, services
+from .forms import LineAddForm, LineUpdateForm, ReviseForm, SignForm, TermsForm
+from .models import JobType, OrderStatus, WorkOrder, WorkOrderLine
+from .pdf import work_order_pdf
+
+
+def _order_or_404(pk: int) -> WorkOrder:
+    try:
+        return selectors.order_detail(pk)
+    except WorkOrder.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _order_context(order: WorkOrder, **extra) -> dict:
+    suggestion = selectors.promise_suggestion(order) if order.is_draft else None
+    terms_initial = {}
+    if order.is_draft and order.promised_at is None:
+        terms_initial["promised_at"] = suggestion
+    return {
+        "order": order,
+        "visit": order.visit,
+        "lines": list(order.lines.all()),
+        "groups": selectors.grouped_lines(order),
+        "payers": selectors.totals_by_payer(order),
+        "revisions": selectors.revisions(order.visit),
+        "suggestion": suggestion,
+        "terms_form": TermsForm(instance=order, initial=terms_initial),
+        "manual_form": LineAddForm(initial={"kind": "other", "job_type": JobType.REPAIR}),
+        "revise_form": ReviseForm(),
+        "job_types": JobType.choices,
+        "needs_disclaimer": any(line.needs_disclaimer for line in order.lines.all()),
+        "tolerance": rule("workorders.estimate_tolerance_percent"),
+        **extra,
+    }
+
+
+def _render_order(request, order_pk: int, *, status: int = 200, **extra):
+    order = _order_or_404(order_pk)
+    return render(request, "workorders/order.html", _order_context(order, **extra), status=status)
+
+
+def _error_message(error: ValidationError) -> str:
+    return " ".join(str(m) for m in error.messages)
+
+
+@role_required(*VIEWERS)
+def for_visit(request, visit_pk: int):
+    """The visit's current order; a page to start it when there is none yet."""
+    visit = get_object_or_404(Visit.objects.select_related("vehicle", "customer"), pk=visit_pk)
+    order = selectors.current_order(visit)
+    if order is not None:
+        return redirect(order)
+    return render(request, "workorders/start.html", {"visit": visit})
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def start(request, visit_pk: int):
+    visit = get_object_or_404(Visit, pk=visit_pk)
+    try:
+        order = services.work_order_start(visit=visit, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_message(error))
+        return redirect(visit)
+    return redirect(order)
+
+
+@role_required(*VIEWERS)
+def order_detail(request, pk: int):
+    return _render_order(request, pk)
+
+
+@role_required(*EDITORS)
+def catalogue(request, pk: int):
+    order = get_object_or_404(WorkOrder, pk=pk)
+    results = selectors.catalogue_search(request.GET.get("q", ""))
+    return render(request, "workorders/_catalogue.html", {"order": order, "results": results})
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def line_add(request, pk: int):
+    order = get_object_or_404(WorkOrder, pk=pk)
+    form = LineAddForm(request.POST)
+    if form.is_valid():
+        try:
+            services.work_order_line_add(
+                order=order,
+                actor=request.user,
+                expected_version=form.cleaned_data.get("version"),
+                **form.service_data(),
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            return redirect(f"{order.get_absolute_url()}#lines")
+    if form.data.get("kind") == "other":
+        return _render_order(request, pk, status=400, manual_form=form, open_manual=True)
+    return _render_order(request, pk, status=400, line_errors=form.errors)
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def line_update(request, pk: int):
+    line = get_object_or_404(WorkOrderLine.objects.select_related("order"), pk=pk)
+    form = LineUpdateForm(request.POST)
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        try:
+            services.work_order_line_update(
+                line=line,
+                actor=request.user,
+                expected_version=form.cleaned_data.get("version"),
+                **data,
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            return redirect(f"{line.order.get_absolute_url()}#lines")
+    return _render_order(
+        request, line.order_id, status=400, line_errors=form.errors, error_line=line.pk
+    )
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def line_remove(request, pk: int):
+    line = get_object_or_404(WorkOrderLine.objects.select_related("order"), pk=pk)
+    try:
+        services.work_order_line_remove(
+            line=line, actor=request.user, expected_version=request.POST.get("version") or None
+        )
+    except ValidationError as error:
+        return _render_order(request, line.order_id, status=400, page_error=_error_message(error))
+    return redirect(f"{line.order.get_absolute_url()}#lines")
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def terms(request, pk: int):
+    order = get_object_or_404(WorkOrder, pk=pk)
+    form = TermsForm(request.POST, instance=order)
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        try:
+            services.work_order_update(
+                order=order,
+                actor=request.user,
+                expected_version=form.cleaned_data.get("version"),
+                **data,
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Order saved."))
+            return redirect(order)
+    return _render_order(request, pk, status=400, terms_form=form)
+
+
+@role_required(*EDITORS)
+@require_http_methods(["GET", "POST"])
+def sign(request, pk: int):
+    """The tablet page the customer signs: the order, the five confirmations, the pad."""
+    order = _order_or_404(pk)
+    if order.status != OrderStatus.DRAFT:
+        messages.info(request, _("This order is signed already."))
+        return redirect(order)
+    form = SignForm(
+        request.POST or None,
+        initial={"signer_name": order.visit.customer.name, "version": order.version},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        try:
+            services.work_order_sign(
+                order=order,
+                actor=request.user,
+                expected_version=form.cleaned_data.get("version"),
+                **data,
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("The customer signed the work order."))
+            return redirect(order)
+    return render(
+        request,
+        "workorders/sign.html",
+        _order_context(order, form=form),
+        status=400 if form.errors else 200,
+    )
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def revise(request, pk: int):
+    order = get_object_or_404(WorkOrder, pk=pk)
+    form = ReviseForm(request.POST)
+    if form.is_valid():
+        try:
+            revision = services.work_order_revise(
+                order=order, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            return _render_order(request, pk, status=400, page_error=_error_message(error))
+        messages.success(request, _("Revision %(n)s started.") % {"n": revision.revision})
+        return redirect(revision)
+    return _render_order(request, pk, status=400, revise_form=form)
+
+
+@role_required(*VIEWERS)
+def pdf(request, pk: int):
+    order = _order_or_404(pk)
+    progress_url = ""
+    if order.visit.progress_token:
+        progress_url = request.build_absolute_uri(
+            reverse("reception:progress", args=[order.visit.progress_token])
+        )
+    response = HttpResponse(
+        work_order_pdf(order, progress_url=progress_url), content_type="application/pdf"
+    )
+    disposition = "attachment" if request.GET.get("download") else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="{order.number}.pdf"'
+    return response
+
+
+@role_required(*VIEWERS)
+def signature(request, pk: int):
+    order = get_object_or_404(WorkOrder, pk=pk)
+    if not order.signature:
+        raise Http404
+    return FileResponse(order.signature.open("rb"), content_type="image/png")
