@@ -1,0 +1,31 @@
+"""Steps 4-5: dispatch, clocking, additional work, QC, rework."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class WorkshopConfig(AppConfig):
+    name = "workshop"
+    verbose_name = _("Workshop")
+
+    def ready(self):
+        from dealership.navigation import register_nav
+        from dealership.roles import Role
+
+        from . import duties, rules  # noqa: F401 - registers the step's store settings
+
+        duties.register_kinds()
+        register_nav(
+            "workshop:board",
+            pgettext_lazy("menu", "Job board"),
+            (Role.WORKSHOP_CONTROLLER, Role.ADVISOR, Role.QC_INSPECTOR, Role.SERVICE_MANAGER),
+            40,
+        )
+        register_nav("workshop:my_jobs", pgettext_lazy("menu", "My jobs"), (Role.TECHNICIAN,), 41)
+        register_nav(
+            "workshop:qc",
+            pgettext_lazy("menu", "QC"),
+            (Role.QC_INSPECTOR, Role.WORKSHOP_CONTROLLER, Role.SERVICE_MANAGER),
+            42,
+        )

@@ -1,0 +1,36 @@
+"""The numbered rules of steps 4-5 (DOMAIN.md), editable by the service manager at /settings/."""
+
+from django.utils.translation import gettext_lazy as _
+
+from dealership.rules import register
+
+register(
+    "workshop.progress_check_percent",
+    80,
+    _("The advisor checks progress when this share of the planned time has passed"),
+    "%",
+)
+register(
+    "workshop.promise_alert_minutes",
+    30,
+    _("Alert the advisor at least this long before a same-day promise that will be missed"),
+    _("minutes"),
+)
+register(
+    "workshop.promise_alert_day_before_hour",
+    16,
+    _("For a promise on a later day, check it the day before at"),
+    _("o'clock"),
+)
+register(
+    "workshop.board_refresh_seconds",
+    15,
+    _("The job board refreshes itself every"),
+    _("seconds"),
+)
+register(
+    "workshop.addition_link_days",
+    3,
+    _("The customer's additional-work approval link is valid for"),
+    _("days"),
+)

@@ -1,0 +1,448 @@
+"""Reads of steps 4-5 shared by the pages, shaped so each page's query count is fixed."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import (
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from dealership.models import Bay, DueTask, Technician
+from reception.models import Visit
+from reception.visit_states import HoldReason, VisitStatus
+
+from .models import Addition, ClockEntry, Finding, Job, PromiseWatch, QualityCheck
+from .services import BOARD_STATUSES
+from .states import ASSIGNED_JOB_STATUSES, AdditionStatus, JobStatus
+
+V = VisitStatus
+J = JobStatus
+ZERO = Decimal("0")
+
+LANES = (
+    ("waiting", pgettext_lazy("board lane", "Waiting"), (V.ORDER_SIGNED,)),
+    ("dispatched", pgettext_lazy("board lane", "Dispatched"), (V.DISPATCHED,)),
+    ("in_progress", pgettext_lazy("board lane", "In progress"), (V.IN_PROGRESS,)),
+    ("on_hold", pgettext_lazy("board lane", "On hold"), (V.ON_HOLD,)),
+    ("work_done", pgettext_lazy("board lane", "Work done"), (V.WORK_DONE,)),
+    ("qc", pgettext_lazy("board lane", "QC"), (V.QC_FAILED, V.REWORK, V.QC_PASSED)),
+    ("ready", pgettext_lazy("board lane", "Ready"), (V.READY_FOR_PICKUP,)),
+)
+LANE_OF = {status: key for key, _label, statuses in LANES for status in statuses}
+
+
+def day_start(now: datetime | None = None) -> datetime:
+    local = timezone.localtime(now or timezone.now())
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def projected_finish(visit: Visit, jobs=None, *, now: datetime | None = None) -> datetime:
+    """When the work will be done at this pace: now plus the standard hours still open."""
+    now = now or timezone.now()
+    if jobs is None:
+        jobs = list(visit.jobs.exclude(status=J.CANCELLED))
+    remaining = sum((job.remaining_hours(now) for job in jobs), ZERO)
+    return now + timedelta(hours=float(remaining))
+
+
+def promise_risk(visit: Visit, projected: datetime, *, now: datetime) -> str:
+    """ "missed" when the promised time has passed, "at_risk" when the work will not make it."""
+    if visit.promised_at is None or visit.status == V.READY_FOR_PICKUP:
+        return ""
+    if now > visit.promised_at:
+        return "missed"
+    if visit.status != V.QC_PASSED and projected > visit.promised_at:
+        return "at_risk"
+    return ""
+
+
+def _delivery_url(visit: Visit) -> str:
+    try:
+        return reverse("delivery:visit", args=[visit.pk])
+    except NoReverseMatch:
+        return ""
+
+
+@dataclass
+class Card:
+    visit: Visit
+    jobs: list
+    pending_additions: list
+    hours: Decimal
+    remaining: Decimal
+    projected: datetime
+    risk: str
+    lane: str
+    delivery_url: str = ""
+
+    @property
+    def dispatchable(self) -> list:
+        """Jobs the controller may (re)dispatch: not started, not done, not awaiting approval."""
+        return [j for j in self.jobs if j.status in (J.WAITING, J.DISPATCHED, J.PAUSED)]
+
+    @property
+    def waiting(self) -> list:
+        return [j for j in self.jobs if j.status == J.WAITING]
+
+
+@dataclass
+class Load:
+    technician: Technician
+    assigned: Decimal
+    current: Job | None = None
+
+    @property
+    def available(self) -> Decimal:
+        return self.technician.hours_per_day
+
+    @property
+    def percent(self) -> int:
+        if not self.available:
+            return 100 if self.assigned else 0
+        return min(int(self.assigned * 100 / self.available), 100)
+
+    @property
+    def over(self) -> bool:
+        return self.assigned > self.available
+
+
+@dataclass
+class Lane:
+    key: str
+    label: str
+    cards: list = field(default_factory=list)
+
+
+@dataclass
+class Board:
+    lanes: list
+    loads: list
+    bays: list
+    teams: list
+    now: datetime
+    team: str = ""
+    technician_id: int | None = None
+
+    @property
+    def card_count(self) -> int:
+        return sum(len(lane.cards) for lane in self.lanes)
+
+
+def _board_visits(team: str, technician_id: int | None) -> QuerySet[Visit]:
+    visits = (
+        Visit.objects.filter(status__in=BOARD_STATUSES)
+        .select_related("customer", "vehicle", "advisor")
+        .prefetch_related(
+            Prefetch(
+                "jobs",
+                queryset=Job.objects.exclude(status=J.CANCELLED)
+                .select_related("technician", "bay", "dispatched_by")
+                .order_by("position", "id"),
+            ),
+            Prefetch(
+                "additions",
+                queryset=Addition.objects.filter(status=AdditionStatus.PROPOSED).order_by("id"),
+                to_attr="pending_additions",
+            ),
+        )
+        .order_by("is_walk_in", "promised_at", "id")
+    )
+    if team:
+        visits = visits.filter(
+            Q(status=V.ORDER_SIGNED)
+            | Exists(Job.objects.filter(visit=OuterRef("pk"), technician__team=team))
+        )
+    if technician_id:
+        visits = visits.filter(
+            Q(status=V.ORDER_SIGNED)
+            | Exists(Job.objects.filter(visit=OuterRef("pk"), technician_id=technician_id))
+        )
+    return visits
+
+
+def technician_loads(*, now: datetime | None = None) -> list[Load]:
+    """Each active technician's hours for the day: open jobs plus jobs finished today."""
+    since = day_start(now)
+    # Summed over today's jobs only (index on status, finished_at), not over every job
+    # each technician ever did: a year of a busy store is ~70 000 jobs.
+    assigned = dict(
+        Job.objects.filter(technician__isnull=False)
+        .filter(Q(status__in=ASSIGNED_JOB_STATUSES) | Q(status=J.DONE, finished_at__gte=since))
+        .values("technician_id")
+        .annotate(total=Sum("hours"))
+        .values_list("technician_id", "total")
+    )
+    technicians = list(Technician.objects.filter(active=True).order_by("team", "name"))
+    for technician in technicians:
+        technician.assigned = assigned.get(technician.pk) or ZERO
+    running = {
+        job.technician_id: job
+        for job in Job.objects.filter(status=J.IN_PROGRESS).select_related("visit__vehicle")
+    }
+    return [Load(technician=t, assigned=t.assigned, current=running.get(t.pk)) for t in technicians]
+
+
+def board(*, team: str = "", technician_id: int | None = None, now=None) -> Board:
+    """The dispatch board: cars in lanes by status, each technician's load for the day."""
+    now = now or timezone.now()
+    lanes = {key: Lane(key=key, label=label) for key, label, _statuses in LANES}
+    # Resolved once: a choice label per row costs a translation lookup each time.
+    status_labels = {value: str(label) for value, label in J.choices}
+    hold_labels = {value: str(label) for value, label in HoldReason.choices}
+    for visit in _board_visits(team, technician_id):
+        jobs = list(visit.jobs.all())
+        for job in jobs:
+            job.status_label = status_labels[job.status]
+        visit.hold_label = hold_labels.get(visit.hold_reason, "")
+        remaining = sum((job.remaining_hours(now) for job in jobs), ZERO)
+        projected = now + timedelta(hours=float(remaining))
+        lane = LANE_OF[visit.status]
+        lanes[lane].cards.append(
+            Card(
+                visit=visit,
+                jobs=jobs,
+                pending_additions=visit.pending_additions,
+                hours=sum((job.hours for job in jobs if job.status != J.PROPOSED), ZERO),
+                remaining=remaining,
+                projected=projected,
+                risk=promise_risk(visit, projected, now=now),
+                lane=lane,
+                delivery_url=_delivery_url(visit) if lane == "qc" else "",
+            )
+        )
+    loads = technician_loads(now=now)
+    return Board(
+        lanes=list(lanes.values()),
+        loads=loads,
+        bays=list(Bay.objects.filter(active=True).order_by("code")),
+        teams=sorted({load.technician.team for load in loads if load.technician.team}),
+        now=now,
+        team=team,
+        technician_id=technician_id,
+    )
+
+
+# ---------------------------------------------------------------- technician
+
+
+def technician_for(user) -> Technician | None:
+    return Technician.objects.filter(user=user, active=True).first()
+
+
+_JOB_ORDER = {J.IN_PROGRESS: 0, J.PAUSED: 1, J.DISPATCHED: 2, J.DONE: 3}
+
+
+def technician_jobs(technician: Technician, *, now=None) -> list[Job]:
+    """The technician's jobs: running first, then paused and dispatched, then done today."""
+    jobs = (
+        Job.objects.filter(technician=technician)
+        .filter(
+            Q(status__in=ASSIGNED_JOB_STATUSES) | Q(status=J.DONE, finished_at__gte=day_start(now))
+        )
+        .select_related("visit__vehicle", "visit__customer", "visit__advisor", "bay", "addition")
+        .prefetch_related(
+            Prefetch("findings", queryset=Finding.objects.prefetch_related("photos", "additions")),
+            Prefetch("additions_found", queryset=Addition.objects.order_by("id")),
+        )
+    )
+    return sorted(jobs, key=lambda j: (_JOB_ORDER.get(j.status, 9), j.dispatched_at or now, j.pk))
+
+
+def clocked_hours_by_line(*, order) -> dict[int, Decimal]:
+    """Hours actually clocked per labour line of `order` (for billing by clocked hours).
+
+    A job belongs to the line at its position on the order; revisions keep positions,
+    so this works for the revision in force too.
+    """
+    from workorders.models import LineKind
+
+    clocked = dict(
+        Job.objects.filter(visit_id=order.visit_id, position__isnull=False)
+        .exclude(status__in=(J.CANCELLED, J.PROPOSED))
+        .values_list("position", "actual_hours")
+    )
+    return {
+        line.pk: clocked[line.position]
+        for line in order.lines.all()
+        if line.kind == LineKind.LABOUR and line.position in clocked
+    }
+
+
+# ---------------------------------------------------------------- visit, additions, QC
+
+
+@dataclass
+class VisitWorkshop:
+    visit: Visit
+    jobs: list
+    findings: list
+    additions: list
+    checks: list
+    watch_tasks: list
+    projected: datetime
+    risk: str
+
+
+def visit_workshop(pk: int) -> VisitWorkshop:
+    """Everything the workshop knows about one car: jobs and clocking, findings, additions,
+    inspections and the promise watch."""
+    visit = Visit.objects.select_related("customer", "vehicle", "advisor").get(pk=pk)
+    jobs = list(
+        visit.jobs.select_related("technician", "bay", "dispatched_by")
+        .prefetch_related(
+            Prefetch(
+                "clock_entries",
+                queryset=ClockEntry.objects.select_related("technician").order_by("started_at"),
+            )
+        )
+        .order_by("position", "id")
+    )
+    now = timezone.now()
+    open_jobs = [j for j in jobs if j.status != J.CANCELLED]
+    projected = projected_finish(visit, open_jobs, now=now)
+    watch = PromiseWatch.objects.filter(visit=visit).first()
+    watch_tasks = []
+    if watch is not None:
+        from django.contrib.contenttypes.models import ContentType
+
+        watch_tasks = list(
+            DueTask.objects.filter(
+                subject_type=ContentType.objects.get_for_model(PromiseWatch), subject_id=watch.pk
+            )
+            .select_related("completed_by")
+            .order_by("due_at", "id")
+        )
+    return VisitWorkshop(
+        visit=visit,
+        jobs=jobs,
+        findings=list(
+            visit.findings.select_related("reported_by", "job").prefetch_related("photos")
+        ),
+        additions=list(
+            visit.additions.select_related("proposed_by", "recorded_by").prefetch_related("lines")
+        ),
+        checks=list(
+            visit.quality_checks.select_related("inspector").prefetch_related("rework_jobs")
+        ),
+        watch_tasks=watch_tasks,
+        projected=projected,
+        risk=promise_risk(visit, projected, now=now),
+    )
+
+
+def addition_detail(pk: int) -> Addition:
+    return (
+        Addition.objects.select_related(
+            "visit__customer",
+            "visit__vehicle",
+            "visit__advisor",
+            "finding__job",
+            "proposed_by",
+            "recorded_by",
+            "revision",
+        )
+        .prefetch_related("lines", "finding__photos", "jobs__technician")
+        .get(pk=pk)
+    )
+
+
+def qc_queue() -> list[Visit]:
+    """Cars whose work is done, waiting for the inspector, oldest first."""
+    return list(
+        Visit.objects.filter(status=V.WORK_DONE)
+        .select_related("customer", "vehicle", "advisor")
+        .prefetch_related(
+            Prefetch(
+                "jobs",
+                queryset=Job.objects.exclude(status=J.CANCELLED)
+                .select_related("technician")
+                .order_by("position", "id"),
+            )
+        )
+        .order_by("work_done_at", "id")
+    )
+
+
+def qc_recent(limit: int = 20) -> list[QualityCheck]:
+    return list(
+        QualityCheck.objects.select_related("visit__vehicle", "inspector").order_by("-at", "-id")[
+            :limit
+        ]
+    )
+
+
+# ---------------------------------------------------------------- customer progress
+
+STAGES = (
+    ("received", _("Car received"), (V.CHECKED_IN, V.ORDER_SIGNED)),
+    ("waiting", _("Waiting for a technician"), (V.DISPATCHED,)),
+    ("repair", _("Being repaired"), (V.IN_PROGRESS, V.ON_HOLD, V.QC_FAILED, V.REWORK)),
+    ("inspection", _("Quality check"), (V.WORK_DONE, V.QC_PASSED)),
+    ("ready", _("Ready for pick-up"), (V.READY_FOR_PICKUP,)),
+    ("done", _("Handed over"), (V.SETTLED, V.DELIVERED, V.CLOSED)),
+)
+HOLD_NOTES = {
+    HoldReason.AWAITING_PARTS: _("Waiting for parts."),
+    HoldReason.AWAITING_APPROVAL: _("Waiting for your answer about additional work."),
+}
+
+
+@dataclass
+class Stage:
+    key: str
+    label: str
+    state: str  # "done", "current" or "todo"
+
+
+@dataclass
+class CustomerProgress:
+    visit: Visit
+    stages: list
+    current: str
+    note: str
+    promised_at: datetime | None
+    approvals: list  # (addition, url)
+    cancelled: bool = False
+
+
+def customer_progress(visit: Visit) -> CustomerProgress:
+    """What the customer sees on their progress page: stage, promised time, approvals waiting.
+
+    Only this visit's data; approval links are the customer's own signed links.
+    """
+    index = next((i for i, (_k, _l, statuses) in enumerate(STAGES) if visit.status in statuses), 0)
+    stages = [
+        Stage(
+            key=key, label=label, state="done" if i < index else "current" if i == index else "todo"
+        )
+        for i, (key, label, _statuses) in enumerate(STAGES)
+    ]
+    # A proposal whose link was not sent yet is listed too: the advisor is about to call.
+    approvals = [
+        (
+            addition,
+            reverse("workshop:approve", kwargs={"token": addition.link_token})
+            if addition.link_token
+            else "",
+        )
+        for addition in visit.additions.filter(status=AdditionStatus.PROPOSED).order_by("id")
+    ]
+    return CustomerProgress(
+        visit=visit,
+        stages=stages,
+        current=str(STAGES[index][1]),
+        note=str(HOLD_NOTES.get(visit.hold_reason, "")) if visit.status == V.ON_HOLD else "",
+        promised_at=visit.promised_at,
+        approvals=approvals,
+        cancelled=visit.status == V.CANCELLED,
+    )

@@ -1,0 +1,95 @@
+"""The workshop's state tables: a job's life and an addition's life.
+
+One `ALLOWED = {from: {to, ...}}` table per stateful model, checked by the
+services in `workshop.services` (the visit's own table lives in
+`reception.visit_states`).
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class JobStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Awaiting the customer's approval")
+    WAITING = "waiting", _("Waiting for dispatch")
+    DISPATCHED = "dispatched", _("Dispatched")
+    IN_PROGRESS = "in_progress", _("In progress")
+    PAUSED = "paused", _("Paused")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+J = JobStatus
+
+JOB_ALLOWED: dict[str, frozenset[str]] = {
+    # Approved additional work goes to the technician who found it, or waits for dispatch.
+    J.PROPOSED: frozenset({J.WAITING, J.DISPATCHED, J.CANCELLED}),
+    J.WAITING: frozenset({J.DISPATCHED}),
+    # Re-dispatching a job nobody is working on moves it to another technician or bay.
+    J.DISPATCHED: frozenset({J.DISPATCHED, J.IN_PROGRESS}),
+    J.IN_PROGRESS: frozenset({J.PAUSED, J.DONE}),
+    J.PAUSED: frozenset({J.IN_PROGRESS, J.DISPATCHED}),
+    # QC failed: back to the technician as rework.
+    J.DONE: frozenset({J.DISPATCHED}),
+    J.CANCELLED: frozenset(),
+}
+
+# Jobs still ahead of the workshop (counted in loads and remaining hours).
+OPEN_JOB_STATUSES = frozenset({J.PROPOSED, J.WAITING, J.DISPATCHED, J.IN_PROGRESS, J.PAUSED})
+# Jobs on a technician's plate today.
+ASSIGNED_JOB_STATUSES = frozenset({J.DISPATCHED, J.IN_PROGRESS, J.PAUSED})
+
+
+class PauseReason(models.TextChoices):
+    AWAITING_PARTS = "awaiting_parts", _("Awaiting parts")
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting the customer's approval")
+    BREAK = "break", _("Break")
+    END_OF_SHIFT = "end_of_shift", _("End of shift")
+    OTHER_JOB = "other_job", _("Called to another job")
+    OTHER = "other", _("Other (say why)")
+
+
+# Pauses that put the whole car on hold when nothing else on it is being worked on.
+HOLD_PAUSES = {
+    PauseReason.AWAITING_PARTS: "awaiting_parts",
+    PauseReason.AWAITING_APPROVAL: "awaiting_approval",
+}
+
+
+class AdditionStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Waiting for the customer's answer")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+A = AdditionStatus
+
+ADDITION_ALLOWED: dict[str, frozenset[str]] = {
+    A.PROPOSED: frozenset({A.APPROVED, A.DECLINED, A.WITHDRAWN}),
+    A.APPROVED: frozenset(),
+    A.DECLINED: frozenset(),
+    A.WITHDRAWN: frozenset(),
+}
+
+
+class AnswerChannel(models.TextChoices):
+    PHONE = "phone", _("By phone")
+    LINK = "link", _("Through the customer's link")
+
+
+SELF_CHECK_ITEMS = (
+    ("work_done", _("The work is done as the order describes")),
+    ("parts_fastened", _("Parts fitted and fastened, torque where specified")),
+    ("fluids_leaks", _("Fluid levels and leaks checked")),
+    ("no_warnings", _("No warning lamps or fault codes left")),
+    ("clean", _("Car clean, covers in place, replaced parts bagged if kept")),
+)
+
+QC_ITEMS = (
+    ("work_items_done", _("Every job on the order is done")),
+    ("no_tools_left", _("No tools, rags or loose parts left in the car")),
+    ("torque_checked", _("Torque-critical items (wheels, brakes, suspension) checked to spec")),
+    ("road_test", _("Road test done")),
+)
+ROAD_TEST = "road_test"
