@@ -1,0 +1,21 @@
+"""Steps 6-7: ready notice, final check, settlement, delivery sheet, gate pass."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class DeliveryConfig(AppConfig):
+    name = "delivery"
+    verbose_name = _("Delivery")
+
+    def ready(self):
+        from dealership.navigation import register_nav
+
+        from . import duties, rules  # noqa: F401 - registers the step's store settings
+        from .access import CASHIERS, DELIVERERS
+
+        duties.register_kinds()
+        # A context of their own: "Cashier" is also the role's name (结算员) elsewhere.
+        register_nav("delivery:board", pgettext_lazy("main menu", "Delivery"), DELIVERERS, 60)
+        register_nav("delivery:cashier", pgettext_lazy("main menu", "Cashier"), CASHIERS, 65)

@@ -1,0 +1,474 @@
+"""Reads of steps 6–7 shared by the pages, the PDFs, the API and the services.
+
+`bill_for(visit)` prices the work order in force as the cashier will charge it
+(catalogue hours unless the store bills clocked hours) and compares the
+customer's share with the signed estimate plus approved additional work.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from dealership.models import MaintenancePlan, MaintenancePlanPart
+from dealership.rules import rule
+from reception.models import DeclinedWork, Visit
+from reception.visit_states import VisitStatus
+from workorders.models import LineKind, OrderStatus, Payer, WorkOrder, WorkOrderLine
+
+from .models import Delivery, LabourBasis, Payment, Refund, Settlement, SettlementLine
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+# Where the visit may be before QC has passed: it cannot be settled or checked yet.
+BEFORE_QC = frozenset(
+    {
+        VisitStatus.CHECKED_IN,
+        VisitStatus.ORDER_SIGNED,
+        VisitStatus.DISPATCHED,
+        VisitStatus.IN_PROGRESS,
+        VisitStatus.ON_HOLD,
+        VisitStatus.WORK_DONE,
+        VisitStatus.QC_FAILED,
+        VisitStatus.REWORK,
+    }
+)
+# Visits on the delivery board: from QC passed until the car has left.
+BOARD_STATUSES = (VisitStatus.QC_PASSED, VisitStatus.READY_FOR_PICKUP, VisitStatus.SETTLED)
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def plain_number(value: Decimal) -> str:
+    """10.00 → "10", 1.50 → "1.5" (never "1E+1")."""
+    return f"{value.normalize():f}"
+
+
+# ---------------------------------------------------------------------------- orders
+
+
+def _lines_prefetch() -> Prefetch:
+    return Prefetch(
+        "lines",
+        queryset=WorkOrderLine.objects.select_related("operation").order_by("position", "id"),
+    )
+
+
+def order_in_force(visit: Visit) -> WorkOrder | None:
+    """The signed revision in force, with its lines (and their catalogue operations)."""
+    return (
+        WorkOrder.objects.filter(visit=visit, status=OrderStatus.SIGNED)
+        .prefetch_related(_lines_prefetch())
+        .order_by("-revision")
+        .first()
+    )
+
+
+def pending_revision(visit: Visit) -> WorkOrder | None:
+    """A later revision still waiting for the customer's signature, if any."""
+    return (
+        WorkOrder.objects.filter(visit=visit, status=OrderStatus.DRAFT, revision__gt=1)
+        .order_by("-revision")
+        .first()
+    )
+
+
+def signed_estimate(visit: Visit) -> Decimal:
+    """What the customer agreed to pay when signing the first revision."""
+    value = (
+        WorkOrder.objects.filter(visit=visit, revision=1)
+        .exclude(status=OrderStatus.DRAFT)
+        .values_list("estimate_total", flat=True)
+        .first()
+    )
+    return value if value is not None else ZERO
+
+
+def clocked_hours_by_line(order: WorkOrder) -> dict[int, Decimal] | None:
+    """Hours clocked per work-order line, from the workshop app when it offers them."""
+    try:
+        from workshop.selectors import clocked_hours_by_line as workshop_hours
+    except ImportError:
+        return None
+    return workshop_hours(order=order)
+
+
+# ---------------------------------------------------------------------------- the bill
+
+
+@dataclass
+class BillLine:
+    line: WorkOrderLine
+    hours: Decimal
+    gross: Decimal
+    discount: Decimal
+    amount: Decimal
+
+    @property
+    def payer(self) -> str:
+        return self.line.payer
+
+    @property
+    def payer_label(self):
+        return Payer(self.line.payer).label
+
+
+@dataclass
+class Bill:
+    order: WorkOrder
+    lines: list[BillLine]
+    labour_basis: str
+    labour_total: Decimal
+    parts_total: Decimal
+    discount_total: Decimal
+    total: Decimal
+    by_payer: dict[str, Decimal]
+    estimate_total: Decimal
+    approved_additions: Decimal
+    tolerance_percent: Decimal
+    estimate_limit: Decimal
+    approved_amount: Decimal | None = None
+    clocked_missing: bool = False
+
+    @property
+    def vat_percent(self) -> str:
+        return plain_number(self.order.vat_rate * 100)
+
+    @property
+    def tolerance_text(self) -> str:
+        return plain_number(self.tolerance_percent)
+
+    @property
+    def labour_basis_label(self):
+        return LabourBasis(self.labour_basis).label
+
+    @property
+    def customer_total(self) -> Decimal:
+        return self.by_payer.get(Payer.CUSTOMER, ZERO)
+
+    def due_with(self, adjustment: Decimal = ZERO) -> Decimal:
+        return self.customer_total + adjustment
+
+    def over_limit(self, adjustment: Decimal = ZERO) -> bool:
+        return self.due_with(adjustment) > self.estimate_limit
+
+    def needs_approval(self, adjustment: Decimal = ZERO) -> bool:
+        """Over the limit and not (or not enough) approved by the customer."""
+        due = self.due_with(adjustment)
+        return due > self.estimate_limit and (
+            self.approved_amount is None or due > self.approved_amount
+        )
+
+    def vat_of(self, amount: Decimal) -> Decimal:
+        rate = self.order.vat_rate
+        if not amount:
+            return ZERO
+        return money(amount - amount / (1 + rate))
+
+    def payer_rows(self) -> list[tuple[str, object, Decimal]]:
+        return [(p, Payer(p).label, self.by_payer[p]) for p in Payer.values if p in self.by_payer]
+
+
+def _bill_line(line: WorkOrderLine, clocked: dict[int, Decimal] | None) -> BillLine:
+    hours = line.hours
+    gross = line.gross
+    # A line nobody clocked (no job, or zero hours) stays at its catalogue hours.
+    if clocked and clocked.get(line.pk) and line.kind == LineKind.LABOUR and line.hours:
+        # The catalogue price per standard hour, times the hours actually clocked.
+        hours = clocked[line.pk]
+        gross = money(line.unit_price * hours / line.hours)
+    discount = money(gross * line.discount_percent / 100)
+    return BillLine(line=line, hours=hours, gross=gross, discount=discount, amount=gross - discount)
+
+
+def bill_for(visit: Visit, *, order: WorkOrder | None = None, delivery=None) -> Bill | None:
+    """Price the order in force as it will be charged; None when no order is signed."""
+    order = order or order_in_force(visit)
+    if order is None:
+        return None
+    clocked = None
+    basis = LabourBasis.CATALOGUE
+    clocked_missing = False
+    if rule("delivery.bill_clocked_hours"):
+        clocked = clocked_hours_by_line(order)
+        if clocked is None:
+            clocked_missing = True
+        else:
+            basis = LabourBasis.CLOCKED
+    lines = [_bill_line(line, clocked) for line in order.lines.all()]
+    by_payer: dict[str, Decimal] = {}
+    for item in lines:
+        by_payer[item.payer] = by_payer.get(item.payer, ZERO) + item.amount
+    estimate = signed_estimate(visit)
+    additions = sum(
+        (ln.amount for ln in order.lines.all() if ln.is_additional and ln.payer == Payer.CUSTOMER),
+        ZERO,
+    )
+    tolerance = rule("workorders.estimate_tolerance_percent")
+    limit = money((estimate + additions) * (100 + tolerance) / 100)
+    if delivery is None:
+        delivery = Delivery.objects.filter(visit=visit).first()
+    return Bill(
+        order=order,
+        lines=lines,
+        labour_basis=basis,
+        labour_total=sum((i.amount for i in lines if i.line.kind != LineKind.PART), ZERO),
+        parts_total=sum((i.amount for i in lines if i.line.kind == LineKind.PART), ZERO),
+        discount_total=sum((i.discount for i in lines), ZERO),
+        total=sum((i.amount for i in lines), ZERO),
+        by_payer=by_payer,
+        estimate_total=estimate,
+        approved_additions=additions,
+        tolerance_percent=tolerance,
+        estimate_limit=limit,
+        approved_amount=delivery.overrun_approved_amount if delivery else None,
+        clocked_missing=clocked_missing,
+    )
+
+
+# ---------------------------------------------------------------------------- settlements
+
+
+def settlement_queryset() -> QuerySet[Settlement]:
+    return Settlement.objects.select_related(
+        "visit__customer", "visit__vehicle", "visit__advisor", "settled_by", "voided_by"
+    ).prefetch_related(
+        Prefetch("lines", queryset=SettlementLine.objects.order_by("position", "id")),
+        Prefetch("payments", queryset=Payment.objects.order_by("id")),
+        Prefetch("refunds", queryset=Refund.objects.select_related("approved_by")),
+    )
+
+
+def paid_settlement(visit: Visit) -> Settlement | None:
+    return settlement_queryset().filter(visit=visit, status=Settlement.Status.PAID).first()
+
+
+def settlement_detail(pk: int) -> Settlement:
+    return settlement_queryset().get(pk=pk)
+
+
+def refunded_total(settlement: Settlement) -> Decimal:
+    return sum((r.amount for r in settlement.refunds.all()), ZERO)
+
+
+def settled_on(day: date) -> Q:
+    """Bills settled on `day` in the store's time zone."""
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    return Q(settled_at__gte=start, settled_at__lt=start + timedelta(days=1))
+
+
+def settlements_of_day(day: date | None = None) -> list[Settlement]:
+    """The day's bills with their payments (the cashier's list shows no lines)."""
+    return list(
+        Settlement.objects.select_related("visit__customer", "visit__vehicle", "settled_by")
+        .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("id")))
+        .filter(settled_on(day or timezone.localdate()))
+    )
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+def _visit_queryset() -> QuerySet[Visit]:
+    return Visit.objects.select_related("customer", "vehicle", "advisor", "delivery")
+
+
+def visit_for_delivery(pk: int) -> Visit:
+    return _visit_queryset().prefetch_related("belongings", "damage_marks").get(pk=pk)
+
+
+def delivery_board() -> list[Visit]:
+    """Cars from QC passed until they leave, plus those handed back today."""
+    today = timezone.localdate()
+    start = timezone.make_aware(datetime.combine(today, datetime.min.time()))
+    return list(
+        _visit_queryset()
+        .filter(Q(status__in=BOARD_STATUSES) | Q(delivered_at__gte=start))
+        .prefetch_related(
+            Prefetch(
+                "settlements",
+                queryset=Settlement.objects.filter(status=Settlement.Status.PAID),
+                to_attr="paid_settlements",
+            )
+        )
+        .order_by("promised_at", "id")
+    )
+
+
+def cashier_queue() -> list[Visit]:
+    """Cars ready to settle, and settled cars still waiting for their gate pass."""
+    return list(
+        _visit_queryset()
+        .filter(
+            Q(status=VisitStatus.READY_FOR_PICKUP)
+            | Q(status=VisitStatus.SETTLED, delivery__gate_pass_issued_at__isnull=True)
+        )
+        .prefetch_related(
+            Prefetch(
+                "settlements",
+                queryset=Settlement.objects.filter(status=Settlement.Status.PAID),
+                to_attr="paid_settlements",
+            )
+        )
+        .order_by("ready_at", "id")
+    )
+
+
+def delivery_state(visit: Visit, delivery: Delivery | None, settlement: Settlement | None) -> dict:
+    """Where the visit stands on its way out, step by step (the page and the API)."""
+    status = VisitStatus(visit.status)
+    return {
+        "status": status.value,
+        "status_label": str(status.label),
+        "ready": visit.ready_at is not None,
+        "ready_at": visit.ready_at,
+        "ready_notice_due_at": delivery.ready_notice_due_at if delivery else None,
+        "final_check_done": bool(delivery and delivery.final_check_done),
+        "settled": settlement is not None,
+        "invoice_number": settlement.invoice_number if settlement else "",
+        "gate_pass_issued": bool(delivery and delivery.gate_pass_issued),
+        "gate_pass_number": delivery.gate_pass_number if delivery else "",
+        "delivered": visit.delivered_at is not None,
+        "delivered_at": visit.delivered_at,
+    }
+
+
+# ---------------------------------------------------------------------------- delivery sheet
+
+
+@dataclass
+class NextService:
+    plan: MaintenancePlan
+    due_km: int
+    due_date: date
+    items: list[str] = field(default_factory=list)
+    estimated_cost: Decimal = ZERO
+    estimated_hours: Decimal = ZERO
+
+
+def _add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def next_service(*, odometer_km: int, on: date | None = None) -> NextService | None:
+    """The next maintenance due after `odometer_km`, from the store's maintenance plans.
+
+    The smallest plan is the first service (e.g. 5 000 km) when the car has not
+    reached it; after that services come every interval of the second-smallest
+    plan (e.g. each 10 000 km), and at each milestone the most thorough plan
+    whose interval divides it applies (20 000 km → the 20 000 km plan). The date
+    is the same interval in months from `on`, whichever comes first.
+    """
+    on = on or timezone.localdate()
+    plans = list(
+        MaintenancePlan.objects.prefetch_related(
+            "operations",
+            Prefetch(
+                "maintenanceplanpart_set",
+                queryset=MaintenancePlanPart.objects.select_related("part"),
+            ),
+        ).order_by("interval_km")
+    )
+    if not plans:
+        return None
+    first = plans[0]
+    regular = plans[1:] or plans
+    step = regular[0]
+    if odometer_km < first.interval_km:
+        plan, due_km, months = first, first.interval_km, first.interval_months
+    else:
+        due_km = (odometer_km // step.interval_km + 1) * step.interval_km
+        plan = max((p for p in regular if due_km % p.interval_km == 0), key=lambda p: p.interval_km)
+        months = step.interval_months
+    operations = list(plan.operations.all())
+    plan_parts = list(plan.maintenanceplanpart_set.all())
+    items = [op.name for op in operations] + [
+        f"{pp.part.name} × {plain_number(pp.quantity)}" for pp in plan_parts
+    ]
+    cost = sum((op.price for op in operations), ZERO) + sum(
+        (money(pp.part.price * pp.quantity) for pp in plan_parts), ZERO
+    )
+    hours = sum((op.standard_hours for op in operations), ZERO)
+    return NextService(
+        plan=plan,
+        due_km=due_km,
+        due_date=_add_months(on, months),
+        items=items,
+        estimated_cost=cost,
+        estimated_hours=hours,
+    )
+
+
+@dataclass
+class SheetJob:
+    name: str
+    code: str
+    care_note: str
+    kind: str
+
+
+@dataclass
+class DeliverySheet:
+    visit: Visit
+    order: WorkOrder
+    jobs: list[SheetJob]
+    parts: list[WorkOrderLine]
+    delivery: Delivery | None
+    settlement: Settlement | None
+    next_service: NextService | None
+    declined: list[DeclinedWork]
+    odometer_km: int | None
+
+
+def declined_work(visit: Visit) -> list[DeclinedWork]:
+    """Work the customer declined on this car and has not had done since."""
+    return list(
+        DeclinedWork.objects.filter(vehicle_id=visit.vehicle_id, done_at__isnull=True).order_by(
+            "-declined_at", "-id"
+        )
+    )
+
+
+def delivery_sheet(visit: Visit, *, language: str = "zh-hans") -> DeliverySheet | None:
+    """The 交车说明单's content: jobs with care notes, parts, next service, declined work."""
+    order = order_in_force(visit)
+    if order is None:
+        return None
+    english = language.startswith("en")
+    jobs = []
+    parts = []
+    for line in order.lines.all():
+        if line.kind == LineKind.PART:
+            parts.append(line)
+            continue
+        note = ""
+        if line.operation is not None:
+            note = line.operation.care_note_en if english else line.operation.care_note_zh
+            note = note or (line.operation.care_note_zh if english else "")
+        name = line.name_en if english and line.name_en else line.name_zh
+        jobs.append(SheetJob(name=name, code=line.code, care_note=note, kind=line.kind))
+    delivery = Delivery.objects.filter(visit=visit).first()
+    odometer = (delivery.delivery_odometer_km if delivery else None) or visit.odometer_km
+    return DeliverySheet(
+        visit=visit,
+        order=order,
+        jobs=jobs,
+        parts=parts,
+        delivery=delivery,
+        settlement=paid_settlement(visit),
+        next_service=next_service(odometer_km=odometer or 0) if odometer is not None else None,
+        declined=declined_work(visit),
+        odometer_km=odometer,
+    )

@@ -1,0 +1,31 @@
+from django.urls import include, path
+
+from . import views
+from .api import router
+
+app_name = "delivery"
+
+urlpatterns = [
+    path("", views.board, name="board"),
+    path("cashier/", views.cashier, name="cashier"),
+    path("visits/<int:pk>/", views.visit_page, name="visit"),
+    path("visits/<int:pk>/ready/", views.mark_ready, name="ready"),
+    path("visits/<int:pk>/final-check/", views.final_check, name="final_check"),
+    path("visits/<int:pk>/approval/", views.approve_overrun, name="approve_overrun"),
+    path("visits/<int:pk>/settle/", views.settle, name="settle"),
+    path("visits/<int:pk>/gate-pass/", views.issue_gate_pass, name="gate_pass"),
+    path("visits/<int:pk>/gate-pass.pdf", views.gate_pass_pdf, name="gate_pass_pdf"),
+    path("visits/<int:pk>/sheet.pdf", views.sheet_pdf, name="sheet_pdf"),
+    path("visits/<int:pk>/hand-back/", views.hand_back, name="hand_back"),
+    path(
+        "visits/<int:pk>/hand-back/signature.png",
+        views.handback_signature,
+        name="handback_signature",
+    ),
+    path("settlements/<int:pk>/receipt.pdf", views.receipt_pdf, name="receipt_pdf"),
+    path("settlements/<int:pk>/void/", views.void, name="void"),
+    path("settlements/<int:pk>/refund/", views.refund, name="refund"),
+]
+
+# The API, included at /api/delivery/ by the project's URL conf (dealership/api_urls.py).
+api_urlpatterns = [path("", include(router.urls))]

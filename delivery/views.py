@@ -1,0 +1,375 @@
+"""Pages of steps 6–7. Thin: forms in, services called, errors shown next to the field."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from dealership.roles import Role, has_role, role_required
+from dealership.views import _apply_errors
+from reception.models import Visit
+from reception.visit_states import VisitStatus
+
+from . import pdf, selectors, services
+from .access import CASHIERS, DELIVERERS, READY_MARKERS, VIEWERS
+from .forms import (
+    FinalCheckForm,
+    HandBackForm,
+    OverrunApprovalForm,
+    ReadyForm,
+    RefundForm,
+    SettlementForm,
+    VoidForm,
+)
+from .models import Delivery, OldPartsHandling, Settlement
+
+
+def _visit_or_404(pk: int) -> Visit:
+    try:
+        return selectors.visit_for_delivery(pk)
+    except Visit.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _settlement_or_404(pk: int) -> Settlement:
+    try:
+        return selectors.settlement_detail(pk)
+    except Settlement.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _delivery_of(visit: Visit) -> Delivery | None:
+    try:
+        return visit.delivery
+    except Delivery.DoesNotExist:
+        return None
+
+
+def _final_check_initial(visit: Visit, delivery: Delivery | None, order) -> dict:
+    if delivery and delivery.final_check_done:
+        return {
+            "lines": delivery.checked_line_ids,
+            "odometer_km": delivery.delivery_odometer_km,
+            "exterior_matches": delivery.exterior_matches,
+            "no_tools_left": delivery.no_tools_left,
+            "settings_restored": delivery.settings_restored,
+            "belongings_present": delivery.belongings_present,
+            "old_parts_handling": delivery.old_parts_handling,
+            "notes": delivery.final_check_notes,
+        }
+    initial = {"odometer_km": visit.odometer_km}
+    if order is not None:
+        has_parts = any(ln.kind == "part" and not ln.customer_supplied for ln in order.lines.all())
+        expected = services.expected_old_parts(
+            keep_old_parts=order.keep_old_parts, has_parts=has_parts
+        )
+        initial["old_parts_handling"] = next(
+            value for value in OldPartsHandling.values if value in expected
+        )
+    return initial
+
+
+def _page_context(request, visit: Visit, **forms) -> dict:
+    delivery = _delivery_of(visit)
+    order = selectors.order_in_force(visit)
+    bill = selectors.bill_for(visit, order=order, delivery=delivery) if order else None
+    settlement = selectors.paid_settlement(visit)
+    all_settlements = list(
+        selectors.settlement_queryset().filter(visit=visit).order_by("settled_at", "id")
+    )
+    expected_parts = None
+    if order is not None:
+        has_parts = any(ln.kind == "part" and not ln.customer_supplied for ln in order.lines.all())
+        expected_parts = services.expected_old_parts(
+            keep_old_parts=order.keep_old_parts, has_parts=has_parts
+        )
+    status = visit.status
+    return {
+        "visit": visit,
+        "delivery": delivery,
+        "order": order,
+        "bill": bill,
+        "settlement": settlement,
+        "settlements": all_settlements,
+        "state": selectors.delivery_state(visit, delivery, settlement),
+        "pending_revision": selectors.pending_revision(visit),
+        "declined": selectors.declined_work(visit),
+        "expected_parts": [OldPartsHandling(v).label for v in OldPartsHandling.values]
+        if expected_parts is None
+        else [OldPartsHandling(v).label for v in OldPartsHandling.values if v in expected_parts],
+        "before_qc": status in selectors.BEFORE_QC,
+        "can_ready": status == VisitStatus.QC_PASSED,
+        "can_check": status in (VisitStatus.QC_PASSED, VisitStatus.READY_FOR_PICKUP),
+        "can_settle": status in (VisitStatus.READY_FOR_PICKUP, VisitStatus.SETTLED)
+        and settlement is None,
+        "is_manager": has_role(request.user, [Role.SERVICE_MANAGER]),
+        "may_deliver": has_role(request.user, DELIVERERS),
+        "may_cash": has_role(request.user, CASHIERS),
+        "may_ready": has_role(request.user, READY_MARKERS),
+        "ready_form": forms.get("ready_form") or ReadyForm(),
+        "check_form": forms.get("check_form")
+        or FinalCheckForm(order=order, initial=_final_check_initial(visit, delivery, order)),
+        "approval_form": forms.get("approval_form")
+        or OverrunApprovalForm(initial={"amount": bill.customer_total if bill else None}),
+        "settle_form": forms.get("settle_form") or SettlementForm(),
+        "void_form": forms.get("void_form") or VoidForm(),
+        "refund_form": forms.get("refund_form") or RefundForm(),
+        "open_section": forms.get("open_section", ""),
+    }
+
+
+def _render_page(request, visit_pk: int, *, status: int = 200, **forms):
+    visit = _visit_or_404(visit_pk)
+    return render(
+        request, "delivery/visit.html", _page_context(request, visit, **forms), status=status
+    )
+
+
+# ---------------------------------------------------------------------------- lists
+
+
+@role_required(*DELIVERERS)
+def board(request):
+    return render(request, "delivery/board.html", {"visits": selectors.delivery_board()})
+
+
+@role_required(*CASHIERS)
+def cashier(request):
+    return render(
+        request,
+        "delivery/cashier.html",
+        {"visits": selectors.cashier_queue(), "settlements": selectors.settlements_of_day()},
+    )
+
+
+# ---------------------------------------------------------------------------- the visit page
+
+
+@role_required(*VIEWERS)
+def visit_page(request, pk: int):
+    return _render_page(request, pk)
+
+
+@role_required(*READY_MARKERS)
+@require_http_methods(["POST"])
+def mark_ready(request, pk: int):
+    visit = _visit_or_404(pk)
+    form = ReadyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.visit_mark_ready(
+                visit=visit, actor=request.user, wash_done=form.cleaned_data["wash_done"]
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("The car is ready; the customer will be told."))
+            return redirect("delivery:visit", pk=pk)
+    return _render_page(request, pk, status=400, ready_form=form, open_section="ready")
+
+
+@role_required(*DELIVERERS)
+@require_http_methods(["POST"])
+def final_check(request, pk: int):
+    visit = _visit_or_404(pk)
+    form = FinalCheckForm(request.POST, order=selectors.order_in_force(visit))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.final_check_record(
+                visit=visit,
+                actor=request.user,
+                checked_line_ids=data["lines"],
+                odometer_km=data["odometer_km"],
+                exterior_matches=data["exterior_matches"],
+                no_tools_left=data["no_tools_left"],
+                settings_restored=data["settings_restored"],
+                belongings_present=data["belongings_present"],
+                old_parts_handling=data["old_parts_handling"],
+                notes=data["notes"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Final check recorded."))
+            return redirect("delivery:visit", pk=pk)
+    return _render_page(request, pk, status=400, check_form=form, open_section="check")
+
+
+@role_required(*DELIVERERS)
+@require_http_methods(["POST"])
+def approve_overrun(request, pk: int):
+    visit = _visit_or_404(pk)
+    form = OverrunApprovalForm(request.POST)
+    if form.is_valid():
+        try:
+            services.overrun_approve(visit=visit, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("The customer's approval is recorded."))
+            return redirect("delivery:visit", pk=pk)
+    return _render_page(request, pk, status=400, approval_form=form, open_section="settle")
+
+
+@role_required(*CASHIERS)
+@require_http_methods(["POST"])
+def settle(request, pk: int):
+    visit = _visit_or_404(pk)
+    form = SettlementForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            settlement = services.settlement_create(
+                visit=visit,
+                actor=request.user,
+                payments=form.payments(),
+                adjustment_amount=data["adjustment_amount"] or "0",
+                adjustment_reason=data["adjustment_reason"],
+                cash_tendered=data["cash_tendered"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            text = _("Settled: invoice %(invoice)s.") % {"invoice": settlement.invoice_number}
+            if settlement.change_given:
+                text += " " + _("Change to give: ¥%(change)s.") % {
+                    "change": settlement.change_given
+                }
+            messages.success(request, text)
+            return redirect("delivery:visit", pk=pk)
+    return _render_page(request, pk, status=400, settle_form=form, open_section="settle")
+
+
+@role_required(*CASHIERS)
+@require_http_methods(["POST"])
+def void(request, pk: int):
+    settlement = _settlement_or_404(pk)
+    form = VoidForm(request.POST)
+    if form.is_valid():
+        try:
+            services.settlement_void(
+                settlement=settlement, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(
+                request, _("Invoice %(invoice)s voided.") % {"invoice": settlement.invoice_number}
+            )
+            return redirect("delivery:visit", pk=settlement.visit_id)
+    return _render_page(
+        request, settlement.visit_id, status=400, void_form=form, open_section="money"
+    )
+
+
+@role_required(*CASHIERS)
+@require_http_methods(["POST"])
+def refund(request, pk: int):
+    settlement = _settlement_or_404(pk)
+    form = RefundForm(request.POST)
+    if form.is_valid():
+        try:
+            services.settlement_refund(
+                settlement=settlement, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Refund recorded."))
+            return redirect("delivery:visit", pk=settlement.visit_id)
+    return _render_page(
+        request, settlement.visit_id, status=400, refund_form=form, open_section="money"
+    )
+
+
+@role_required(*CASHIERS)
+@require_http_methods(["POST"])
+def issue_gate_pass(request, pk: int):
+    visit = _visit_or_404(pk)
+    try:
+        delivery = services.gate_pass_issue(visit=visit, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return _render_page(request, pk, status=400)
+    messages.success(
+        request, _("Gate pass %(number)s issued.") % {"number": delivery.gate_pass_number}
+    )
+    return redirect("delivery:visit", pk=pk)
+
+
+# ---------------------------------------------------------------------------- hand-back (tablet)
+
+
+@role_required(*DELIVERERS)
+@require_http_methods(["GET", "POST"])
+def hand_back(request, pk: int):
+    visit = _visit_or_404(pk)
+    form = HandBackForm(request.POST or None, initial={"signer_name": visit.customer.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.visit_hand_back(visit=visit, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(number)s delivered. Walk the customer out.") % {"number": visit.number},
+            )
+            return redirect("delivery:visit", pk=pk)
+    return render(
+        request,
+        "delivery/hand_back.html",
+        {
+            "visit": visit,
+            "delivery": _delivery_of(visit),
+            "settlement": selectors.paid_settlement(visit),
+            "form": form,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@role_required(*VIEWERS)
+def handback_signature(request, pk: int):
+    delivery = Delivery.objects.filter(visit_id=pk).first()
+    if delivery is None or not delivery.handback_signature:
+        raise Http404
+    return FileResponse(delivery.handback_signature.open("rb"), content_type="image/png")
+
+
+# ---------------------------------------------------------------------------- PDFs
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@role_required(*VIEWERS)
+def sheet_pdf(request, pk: int):
+    visit = _visit_or_404(pk)
+    if selectors.order_in_force(visit) is None:
+        raise Http404
+    return _pdf(pdf.delivery_sheet_pdf(visit), f"delivery-sheet-{visit.number}.pdf")
+
+
+@role_required(*VIEWERS)
+def receipt_pdf(request, pk: int):
+    settlement = _settlement_or_404(pk)
+    return _pdf(pdf.receipt_pdf(settlement), f"receipt-{settlement.invoice_number}.pdf")
+
+
+@role_required(*VIEWERS)
+def gate_pass_pdf(request, pk: int):
+    visit = _visit_or_404(pk)
+    delivery = _delivery_of(visit)
+    settlement = selectors.paid_settlement(visit)
+    if delivery is None or not delivery.gate_pass_issued or settlement is None:
+        messages.error(request, _("No gate pass has been issued for this car."))
+        return redirect(reverse("delivery:visit", args=[pk]))
+    return _pdf(pdf.gate_pass_pdf(visit, delivery, settlement), f"gate-pass-{visit.number}.pdf")
