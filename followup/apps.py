@@ -1,0 +1,24 @@
+"""Step 8: call lists, surveys, complaints, archive."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FollowupConfig(AppConfig):
+    name = "followup"
+    verbose_name = _("Follow-up")
+
+    def ready(self):
+        from dealership.navigation import register_nav
+        from dealership.roles import Role
+
+        from . import kinds, rules  # noqa: F401 - registers the rules
+
+        kinds.register_kinds()
+        register_nav("followup:calls", _("Follow-up calls"), kinds.LIST_ROLES, 700)
+        register_nav(
+            "followup:complaints",
+            _("Complaints"),
+            (Role.ADVISOR, Role.CUSTOMER_CARE, Role.SERVICE_MANAGER),
+            710,
+        )

@@ -1,0 +1,109 @@
+"""Follow-up work for the demo store, made through the real services. Idempotent.
+
+    from followup.demo import seed_followup_demo
+    seed_followup_demo()          # or: python manage.py shell -c "..."
+
+Three cars are settled and handed back through the delivery services, so their
+24 h care calls and 7-day advisor calls are planned as in real life; the demo
+then brings those calls forward to today so the lists have work: one care call
+overdue, one due later today, one advisor call due now. A fourth customer was
+already called: a low score on the survey opened a complaint; and an important
+(safety) complaint came in by phone. Each car is found again by its VIN, so a
+second run adds nothing.
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from dealership.demo import seed_store
+from dealership.models import DueTask, User
+from delivery import demo as delivery_demo
+from delivery import services as delivery_services
+from delivery.selectors import bill_for
+
+from . import kinds as K
+from .services import call_record, complaint_open
+
+# name, model, colour, operation codes, part numbers; indexes after the delivery demo's cars.
+CARS = [
+    ("钱国栋", "雷凌 Levin", "极地白", ["M-OIL", "M-INSP"], ["90915-YZZD4", "08880-83324"]),
+    ("孙美玲", "威兰达 Wildlander", "星耀黑", ["R-BRPF"], ["04465-02220"]),
+    ("李振华", "亚洲龙 Avalon", "琥珀棕", ["M-OIL"], ["90915-YZZD4"]),
+    ("周婷婷", "C-HR", "赤焰红", ["M-OIL", "M-BRFL"], ["90915-YZZD4", "08823-80010"]),
+]
+FIRST_INDEX = 20
+LOW_SCORES = {"overall": 5, "explanation": 8, "on_time": 4, "car_clean": 9, "would_recommend": 6}
+
+
+def _deliver(vehicle, advisor: User, cashier: User, codes, numbers):
+    visit = delivery_demo._make_visit(vehicle, advisor, codes, numbers, False, False)
+    delivery_services.visit_mark_ready(visit=visit, actor=advisor)
+    delivery_demo._final_check(visit, advisor, False)
+    due = bill_for(visit).customer_total
+    delivery_services.settlement_create(
+        visit=visit, actor=cashier, payments=[{"method": "alipay", "amount": due}]
+    )
+    delivery_services.gate_pass_issue(visit=visit, actor=cashier)
+    return delivery_services.visit_hand_back(
+        visit=visit,
+        actor=advisor,
+        signature=delivery_demo._signature(),
+        signer_name=vehicle.owner.name,
+        belongings_returned=True,
+        keys_returned=True,
+        covers_removed=True,
+    )
+
+
+def _call(kind: str, visit) -> DueTask:
+    return DueTask.objects.get(kind=kind, subject_id=visit.pk, state="pending")
+
+
+def _due(task: DueTask, when) -> None:
+    """Bring a planned call forward so today's list shows it (demo only)."""
+    DueTask.objects.filter(pk=task.pk).update(due_at=when, run_after=when)
+
+
+@transaction.atomic
+def seed_followup_demo() -> list:
+    """Four delivered cars with calls on today's lists, a survey and two complaints."""
+    if not User.objects.filter(username="advisor").exists():
+        seed_store()
+    advisor = User.objects.get(username="advisor")
+    cashier = User.objects.get(username="cashier")
+    care = User.objects.get(username="care")
+    now = timezone.now()
+    visits = []
+    for offset, (name, model, colour, codes, numbers) in enumerate(CARS):
+        vehicle = delivery_demo._car(FIRST_INDEX + offset, name, model, colour)
+        existing = vehicle.visits.order_by("-checked_in_at").first()
+        if existing is not None:
+            visits.append(existing)
+            continue
+        visits.append(_deliver(vehicle, advisor, cashier, codes, numbers))
+        visit = visits[-1]
+        if offset == 0:
+            _due(_call(K.CARE_CALL, visit), now - timedelta(hours=3))
+        elif offset == 1:
+            _due(_call(K.CARE_CALL, visit), now + timedelta(hours=1))
+        elif offset == 2:
+            _due(_call(K.ADVISOR_CALL, visit), now)
+        else:
+            call_record(
+                task=_call(K.CARE_CALL, visit),
+                actor=care,
+                outcome="surveyed",
+                survey={**LOW_SCORES, "customer_words": "说好下午四点取车，六点才好"},
+            )
+            complaint_open(
+                customer=visit.customer,
+                actor=care,
+                source="phone",
+                category="quality",
+                description="刹车踩下去有异响，交车第二天就出现了",
+                visit=visit,
+                safety_related=True,
+            )
+    return visits

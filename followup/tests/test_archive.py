@@ -1,0 +1,175 @@
+"""The customer archive (客户档案): the whole story per customer and per vehicle."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from dealership.models import DueTask
+from dealership.notifications import notify
+from dealership.services import customer_update, vehicle_update
+from dealership.tests.factories import VehicleFactory
+from followup import kinds as K
+from followup import selectors
+from followup.services import call_record, complaint_open
+from followup.tests.factories import delivered_visit
+
+pytestmark = pytest.mark.django_db
+
+GOOD = {"overall": 9, "explanation": 9, "on_time": 9, "car_clean": 9, "would_recommend": 9}
+
+
+def _story(care, *, customer=None, vehicle=None):
+    """One visit with everything that happens around it."""
+    visit = delivered_visit(customer=customer, vehicle=vehicle)
+    task = DueTask.objects.get(kind=K.CARE_CALL, subject_id=visit.pk)
+    call_record(task=task, actor=care, outcome="unreachable", attempts_seen=0)
+    call_record(
+        task=task,
+        actor=care,
+        outcome="surveyed",
+        survey={**GOOD, "customer_words": "洗车很干净"},
+    )
+    notify(
+        customer=visit.customer,
+        template="reminder",
+        context={"note": "保养提醒"},
+        subject=visit,
+        vehicle=visit.vehicle,
+    )
+    complaint_open(
+        customer=visit.customer,
+        actor=care,
+        source="phone",
+        category="attitude",
+        description="前台态度不好",
+        visit=visit,
+    )
+    return visit
+
+
+def test_the_customer_archive_shows_visits_calls_surveys_messages_complaints_and_edits(
+    client, care
+):
+    visit = _story(care)
+    customer = visit.customer
+    customer_update(customer=customer, actor=care, preferred_contact_time="晚上七点后")
+    client.force_login(care)
+
+    page = client.get(reverse("followup:customer_archive", args=[customer.pk])).content.decode()
+
+    assert visit.number in page  # the visit's steps and the visits table
+    assert "洗车很干净" in page  # the survey, in the customer's words
+    assert "保养提醒" in page  # the message sent
+    assert "前台态度不好" in page  # the complaint
+    assert "晚上七点后" in page  # the edit history
+    archive = selectors.archive(customer_id=customer.pk)
+    categories = {entry.category for entry in archive.entries}
+    assert {"visits", "calls", "messages", "complaints", "edits"} <= categories
+    call = next(e for e in archive.entries if e.category == "calls" and e.title)
+    assert any("洗车很干净" in line for line in call.details)
+    assert any("未接通" in line or "Not reached" in line for line in call.details)
+
+
+def test_the_vehicle_archive_keeps_to_its_own_vehicle(client, care):
+    first = _story(care)
+    second_vehicle = VehicleFactory(owner=first.customer)
+    second = _story(care, vehicle=second_vehicle)
+    vehicle_update(vehicle=first.vehicle, actor=care, colour="珍珠白")
+    client.force_login(care)
+
+    page = client.get(reverse("followup:vehicle_archive", args=[first.vehicle.pk])).content
+    page = page.decode()
+
+    assert first.number in page and second.number not in page
+    assert "珍珠白" in page
+    archive = selectors.archive(vehicle_id=first.vehicle.pk)
+    assert all(e.vehicle in (None, first.vehicle) for e in archive.entries)
+
+
+def test_the_archive_filters_by_category(client, care):
+    visit = _story(care)
+    client.force_login(care)
+    url = reverse("followup:customer_archive", args=[visit.customer.pk])
+    page = client.get(url, {"show": "complaints"}).content.decode()
+    assert "前台态度不好" in page and "保养提醒" not in page
+
+
+def test_the_archive_answers_in_a_fixed_number_of_queries(
+    client, care, django_assert_max_num_queries
+):
+    visit = _story(care)
+    customer = visit.customer
+    client.force_login(care)
+    urls = [
+        reverse("followup:customer_archive", args=[customer.pk]),
+        reverse("followup:vehicle_archive", args=[visit.vehicle.pk]),
+    ]
+    counts = []
+    for url in urls:
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        counts.append(len(queries.captured_queries))
+    for _ in range(4):
+        _story(care, vehicle=visit.vehicle)
+        _story(care, vehicle=VehicleFactory(owner=customer))
+        customer_update(customer=customer, actor=care, notes=f"note {_}")
+    for url, count in zip(urls, counts, strict=True):
+        with django_assert_max_num_queries(count):
+            assert client.get(url).status_code == 200
+
+
+def test_a_missing_customer_or_vehicle_is_404(client, care):
+    client.force_login(care)
+    assert client.get(reverse("followup:customer_archive", args=[999999])).status_code == 404
+    assert client.get(reverse("followup:vehicle_archive", args=[999999])).status_code == 404
+
+
+def test_the_customer_and_vehicle_pages_link_to_the_archive_for_roles_that_may_open_it(
+    client, care, make_staff
+):
+    vehicle = VehicleFactory()
+    pages = {
+        reverse("customer_detail", args=[vehicle.owner.pk]): reverse(
+            "followup:customer_archive", args=[vehicle.owner.pk]
+        ),
+        reverse("vehicle_detail", args=[vehicle.pk]): reverse(
+            "followup:vehicle_archive", args=[vehicle.pk]
+        ),
+    }
+    client.force_login(care)
+    for page, archive_url in pages.items():
+        assert f'href="{archive_url}"' in client.get(page).content.decode()
+        assert client.get(archive_url).status_code == 200
+
+    # A technician may see the details but not the archive: no link that would answer 403.
+    client.force_login(make_staff("technician"))
+    for page, archive_url in pages.items():
+        response = client.get(page)
+        assert response.status_code == 200
+        assert archive_url not in response.content.decode()
+        assert client.get(archive_url).status_code == 403
+
+
+def test_edits_read_as_staff_see_them_labels_and_local_times(care):
+    import datetime as dt
+
+    vehicle = VehicleFactory()
+    vehicle_update(
+        vehicle=vehicle,
+        actor=care,
+        last_odometer_at=dt.datetime(2026, 3, 1, 2, 30, tzinfo=dt.UTC),
+    )
+    customer_update(customer=vehicle.owner, actor=care, preferred_channel="wechat")
+
+    lines = [
+        entry.text
+        for entry in selectors.archive(vehicle_id=vehicle.pk).entries
+        if entry.category == "edits"
+    ]
+    text = " ".join(lines)
+    assert "2026-03-01 10:30" in text  # Asia/Shanghai, to the minute
+    assert "+00:00" not in text and not re.search(r"\d:\d\d\.\d", text)
+    assert "微信" in text and "wechat" not in text  # the choice's label, not its code
