@@ -1,0 +1,65 @@
+import io
+import os
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from tests.bench import timing
+
+SCALE = int(os.environ.get("BENCH_SCALE", "50000"))  # a busy store's year: 50 000 customers
+
+
+@pytest.fixture(scope="session")
+def scale_data(django_db_setup, django_db_blocker):
+    """Seed a large store once per bench session into the test database (committed)."""
+    with django_db_blocker.unblock():
+        out = io.StringIO()
+        started = time.monotonic()
+        call_command("seed_demo", "--scale", str(SCALE), stdout=out)
+        seconds = time.monotonic() - started
+    summary = next((line for line in out.getvalue().splitlines() if "year of visits" in line), "")
+    if seconds > 5:  # the first bench to ask seeds; the rest find the data
+        print(f"\nseed_demo --scale {SCALE}: {seconds:.0f} s. {summary}")
+        timing.record(
+            "data",
+            timing.Measurement(
+                f"seed_demo --scale {SCALE}",
+                float("nan"),
+                float("nan"),
+                None,
+                note=f"{seconds:.0f} s wall. {summary}",
+            ),
+        )
+    yield SCALE
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Order of the bench session: first the benchmarks with their own small data sets,
+    then those on the shared large store (seeded once, committed), and last those that
+    commit and flush the database (transactional_db), whose flush would take the large
+    store with it. (Sorting is stable: within a group, the usual order.)"""
+
+    def group(item) -> int:
+        names = getattr(item, "fixturenames", ())
+        if "transactional_db" in names or "live_server" in names:
+            return 2
+        return 1 if "scale_data" in names else 0
+
+    items.sort(key=group)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not timing.RESULTS:
+        return
+    table = timing.markdown_table(timing.RESULTS)
+    header = f"Benchmark table ({timing.machine()})"
+    terminalreporter.write_sep("=", "make bench: the table")
+    terminalreporter.write_line(header)
+    terminalreporter.write_line(table)
+    var_dir = Path(os.environ.get("VAR_DIR", Path(__file__).resolve().parents[2] / "var"))
+    out = var_dir / "bench" / "table.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(f"{header}\n\n{table}\n")
+    terminalreporter.write_line(f"(written to {out})")

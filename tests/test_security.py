@@ -1,0 +1,270 @@
+"""Log-in throttling, CSRF on every form, session settings, secrets from the environment,
+personal data masked in lists and logs, and the API's error format."""
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.template import Context, Template
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from dealership import security
+from dealership.security import PersonalDataFilter, mask_personal_data, mask_phone
+from dealership.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(settings.BASE_DIR)
+APPS = ("dealership", "appointments", "reception", "workorders", "workshop", "delivery", "followup")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _log_in(client, username, password, ip="10.0.0.1"):
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip
+    )
+
+
+# ----------------------------------------------------------------------- log-in throttling
+
+
+def test_log_in_is_locked_after_repeated_failures_with_a_clear_message():
+    user = UserFactory(username="zhang")
+    user.set_password("right-pass-123")
+    user.save()
+    client = Client()
+    locked_text = "登录失败次数过多"  # the UI speaks Chinese by default
+    for _ in range(security.LOGIN_MAX_FAILURES - 1):
+        response = _log_in(client, "zhang", "wrong")
+        assert response.status_code == 200
+        assert locked_text not in response.content.decode()
+    locked = _log_in(client, "zhang", "wrong")
+    assert locked_text in locked.content.decode()
+    # Locked: even the right password is refused, the form says why.
+    refused = _log_in(client, "zhang", "right-pass-123")
+    assert refused.status_code == 200
+    assert locked_text in refused.content.decode()
+    assert "_auth_user_id" not in client.session
+    # Another address (another person at another desk) is not locked out.
+    other = _log_in(Client(), "zhang", "right-pass-123", ip="10.0.0.2")
+    assert other.status_code == 302
+
+
+def test_the_lockout_message_is_translated():
+    with translation.override("zh-hans"):
+        assert security.lockout_message() != translation.override("en")(security.lockout_message)()
+
+
+def test_a_successful_log_in_clears_the_failures():
+    user = UserFactory(username="li")
+    user.set_password("right-pass-123")
+    user.save()
+    client = Client()
+    for _ in range(security.LOGIN_MAX_FAILURES - 1):
+        _log_in(client, "li", "wrong")
+    assert _log_in(client, "li", "right-pass-123").status_code == 302
+    assert security.login_failures("li", "10.0.0.1") == 0
+
+
+# ------------------------------------------------------------------------------ CSRF
+
+
+def test_no_view_of_ours_is_csrf_exempt():
+    offenders = [
+        str(path.relative_to(ROOT))
+        for app in APPS
+        for path in (ROOT / app).rglob("*.py")
+        if "tests" not in path.parts and "csrf_exempt" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+
+
+def test_every_template_form_that_posts_carries_the_token():
+    missing = []
+    for app in (*APPS, "templates"):
+        for path in (ROOT / app).rglob("*.html"):
+            text = path.read_text(encoding="utf-8")
+            for form in re.findall(r"<form\b[^>]*>.*?</form>", text, flags=re.S | re.I):
+                if re.search(r"method=[\"']?post", form, flags=re.I) and "csrf_token" not in form:
+                    missing.append(str(path.relative_to(ROOT)))
+    assert missing == []
+
+
+def test_a_post_without_the_token_is_refused(make_staff):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_staff("advisor"))
+    response = client.post(reverse("customer_create"), {"name": "x", "mobile": "13812345678"})
+    assert response.status_code == 403
+    anonymous = Client(enforce_csrf_checks=True)
+    assert anonymous.post(reverse("login"), {"username": "a", "password": "b"}).status_code == 403
+
+
+def test_the_api_with_a_session_needs_the_token_too(make_staff):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_staff("advisor"))
+    response = client.post(
+        "/api/customers/", {"name": "x", "mobile": "13812345678"}, content_type="application/json"
+    )
+    assert response.status_code == 403
+
+
+# -------------------------------------------------------------------- session, secrets
+
+
+def test_session_cookies_are_short_lived_and_out_of_reach_of_scripts():
+    assert settings.SESSION_COOKIE_HTTPONLY
+    assert settings.SESSION_COOKIE_AGE <= 12 * 3600
+    assert settings.X_FRAME_OPTIONS == "DENY"
+
+
+def test_secrets_come_from_the_environment():
+    text = (ROOT / "dealership" / "settings.py").read_text(encoding="utf-8")
+    for name in ("SECRET_KEY", "NOTIFICATION_SMS_TOKEN"):
+        assert re.search(rf"^{name} = os\.environ\.get\(", text, flags=re.M), name
+    assert not re.search(r"^(?!_DEFAULT_)\w*(PASSWORD|TOKEN|SECRET)\w* = [\"']", text, flags=re.M)
+
+
+# ------------------------------------------------------------------ personal data
+
+
+def test_mask_phone_hides_the_middle_digits():
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone("") == ""
+    assert mask_phone(None) == ""
+    rendered = Template("{% load pii %}{{ m|mask_phone }}").render(Context({"m": "13912340000"}))
+    assert rendered == "139****0000"
+
+
+def test_personal_data_is_masked_in_log_records():
+    text = (
+        "sms to 13812345678 (+86 139-1234-5678) for wang.fang@example.com "
+        "id 110101199003071234 address=北京市朝阳区建国路88号, ok"
+    )
+    masked = mask_personal_data(text)
+    assert "13812345678" not in masked and "138****5678" in masked
+    assert "1234-5678" not in masked
+    assert "wang.fang" not in masked
+    assert "199003071234" not in masked
+    assert "建国路" not in masked and masked.endswith(", ok")
+
+
+def test_the_log_filter_masks_messages_and_arguments():
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(self.format(record))
+
+    handler = Keep()
+    handler.addFilter(PersonalDataFilter())
+    logger = logging.getLogger("tests.pii")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("message to %s: %s", "13812345678", "您好")
+        try:
+            raise ValueError("bad mobile 13912345678")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    joined = "\n".join(records)
+    assert "13812345678" not in joined and "138****5678" in joined
+    assert "13912345678" not in joined
+
+
+def test_customer_link_tokens_are_masked_in_logs():
+    from dealership.links import customer_link_create
+    from dealership.tests.factories import CustomerFactory
+
+    token = customer_link_create(obj=CustomerFactory(), purpose="progress")
+    masked = mask_personal_data(f"sms: open /progress/{token}/ to see your car")
+    assert token not in masked
+    assert token.split(":")[-1] not in masked  # not even the signature part
+    assert masked.startswith("sms: open /progress/") and masked.endswith("/ to see your car")
+
+
+def test_the_configured_log_handler_masks_personal_data():
+    """settings.LOGGING puts the filter on the console handler every process logs through."""
+    import io
+
+    handlers = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler]
+    assert handlers, "the console handler of settings.LOGGING is missing"
+    for handler in handlers:
+        assert any(isinstance(f, PersonalDataFilter) for f in handler.filters)
+        stream = io.StringIO()
+        previous = handler.setStream(stream)
+        try:
+            logging.getLogger("dealership.notifications").warning(
+                "message [sms] to %s: %s", "13812345678", "您好"
+            )
+        finally:
+            handler.setStream(previous)
+        assert "138****5678" in stream.getvalue()
+        assert "13812345678" not in stream.getvalue()
+
+
+# ------------------------------------------------------------------- API error format
+
+
+def test_domain_errors_become_field_messages():
+    from rest_framework.views import exception_handler  # noqa: F401 - DRF is configured
+
+    from dealership.api import api_exception_handler
+    from dealership.errors import DomainError
+
+    response = api_exception_handler(DomainError("Slot is full.", field="start"), {})
+    assert response.status_code == 400 and response.data == {"start": ["Slot is full."]}
+    response = api_exception_handler(DomainError("Not now."), {})
+    assert response.data == {"non_field_errors": ["Not now."]}
+
+
+def test_phones_are_masked_for_the_workshop_and_shown_to_the_front_desk(client, make_staff):
+    from reception.tests.factories import VisitFactory
+
+    visit = VisitFactory(vehicle__owner__mobile="13812345678")
+    url = reverse("reception:visit", kwargs={"pk": visit.pk})
+    client.force_login(make_staff("workshop_controller"))
+    page = client.get(url).content.decode()
+    assert "138****5678" in page and "13812345678" not in page
+    client.force_login(make_staff("advisor"))
+    assert "13812345678" in client.get(url).content.decode()
+
+
+def test_the_web_servers_access_log_masks_link_tokens_and_phones():
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from dealership.gunicorn_log import MaskingLogger
+
+    token = (
+        "eyJ0IjoiMjE3NmZiODEtOWQ4OC00NzQ4LWI0MjktZDA2NDA1YThkMTExIn0"
+        ":1xVSHr:-tHFqXn5ms1lffIpIPZP89CT7lkzzZp7UQwu67BFG7w"
+    )
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/appointments/my/{token}/?q=13812345678",
+        "PATH_INFO": f"/appointments/my/{token}/",
+        "QUERY_STRING": "q=13812345678",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    response = SimpleNamespace(status="200 OK", sent=10, headers=[])
+    atoms = MaskingLogger(Config()).atoms(response, [], environ, timedelta(milliseconds=5))
+    logged = " ".join(str(value) for value in atoms.values())
+    assert token[-20:] not in logged
+    assert "13812345678" not in logged and "138****5678" in atoms["q"]
+    assert atoms["U"].startswith("/appointments/my/") and atoms["s"] == "200"
