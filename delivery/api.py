@@ -54,7 +54,7 @@ class RefundSerializer(serializers.ModelSerializer):
 class SettlementSerializer(serializers.ModelSerializer):
     visit_number = serializers.CharField(source="visit.number", read_only=True)
     settled_by = serializers.StringRelatedField()
-    voided_by = serializers.StringRelatedField()
+    voided_by = serializers.CharField(read_only=True, allow_null=True)  # null unless voided
     lines = SettlementLineSerializer(many=True, read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)
     refunds = RefundSerializer(many=True, read_only=True)

@@ -31,7 +31,7 @@ class FollowupCallSerializer(serializers.Serializer):
     customer = serializers.IntegerField(source="task.customer_id", allow_null=True)
     vehicle = serializers.IntegerField(source="vehicle.pk", allow_null=True, default=None)
     overdue = serializers.BooleanField()
-    attempts = serializers.IntegerField(source="attempts.__len__")
+    attempts = serializers.IntegerField(source="attempt_count")
     reason = serializers.CharField()
 
 

@@ -176,6 +176,10 @@ class CallRow:
     due_text: str = ""
     delivered_text: str = ""
 
+    @property
+    def attempt_count(self) -> int:
+        return len(self.attempts)
+
 
 def _reason(task: DueTask) -> str:
     payload = task.payload or {}

@@ -288,3 +288,19 @@ def test_an_invitation_is_booked_on_the_appointments_page_not_ticked_here(client
     page = client.get(reverse("followup:call", args=[task.pk])).content.decode()
     assert f"{reverse('appointments:new')}?vehicle={vehicle.pk}" in page
     assert 'value="booked"' not in page
+
+
+def test_the_api_lists_the_calls_due_with_their_attempts(client, care):
+    now = timezone.now()
+    visit = delivered_visit()
+    task = _make_due(_care_call(visit), now - timedelta(hours=1))
+    task.payload = {**task.payload, "attempts": [{"at": now.isoformat(), "outcome": "no_answer"}]}
+    task.save(update_fields=["payload"])
+    client.force_login(care)
+
+    response = client.get("/api/followup/calls/", {"list": "care"})
+
+    assert response.status_code == 200
+    [row] = response.json()
+    assert (row["id"], row["attempts"], row["overdue"]) == (task.pk, 1, True)
+    assert row["vehicle"] == visit.vehicle_id and row["customer"] == visit.customer_id
