@@ -274,6 +274,9 @@ def test_postgres_restart_fails_requests_in_flight_cleanly_and_the_web_recovers(
     # Worker and beat hold their own connections through the restart as well.
     procs.track(start_worker("fault-pg", env=env, log_dir=procs.dir, concurrency=2))
     beat = procs.track(start_beat(env=env, log_dir=procs.dir))
+    # Beat up and dispatching before the restart (one that boots into the restart exits,
+    # and a supervisor would start it again: not what this drill is about).
+    beat.wait_for_output("Sending due task", timeout=60)
 
     desk = WebSession(web.base_url)
     desk.login(advisor.username)
