@@ -1,8 +1,19 @@
+from functools import cache
+
 import factory
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 
 from dealership.demo import make_mobile, make_plate, make_vin
 from dealership.models import Bay, Customer, LabourOperation, Part, Technician, User, Vehicle
+
+TEST_PASSWORD = "pw-for-tests-1"  # noqa: S105 - the test users' password
+
+
+@cache
+def _test_password_hash() -> str:
+    """Hashed once per run with the real hasher: PBKDF2 costs 0.3 s a user, every user."""
+    return make_password(TEST_PASSWORD)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -14,7 +25,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"staff{n}")
     first_name = "芳"
     last_name = "王"
-    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-1")
+    password = factory.LazyFunction(_test_password_hash)
 
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
