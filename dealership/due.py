@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
@@ -519,11 +519,30 @@ def due_queue(*, user: User, role: str | None = None, now: datetime | None = Non
         tasks = tasks.filter(role=role)
     if not sees_all:
         tasks = tasks.filter(Q(role__in=roles, assigned_to__isnull=True) | Q(assigned_to=user))
-    return (
+    rows = list(
         tasks.select_related("customer", "assigned_to", "subject_type")
         .prefetch_related("subject")
         .order_by("due_at", "id")[:limit]
     )
+    _prefetch_subject_relations(rows)
+    return rows
+
+
+def _prefetch_subject_relations(tasks: list[DueTask]) -> None:
+    """Load what the subjects' names show (a visit's or appointment's car) in one query each."""
+    by_model: dict[type, list] = {}
+    for task in tasks:
+        if task.subject is not None:
+            by_model.setdefault(type(task.subject), []).append(task.subject)
+    for model, subjects in by_model.items():
+        fields = {f.name for f in model._meta.concrete_fields if f.many_to_one or f.one_to_one}
+        lookups = [
+            lookup
+            for name, lookup in (("vehicle", "vehicle"), ("visit", "visit__vehicle"))
+            if name in fields
+        ]
+        if lookups:
+            prefetch_related_objects(subjects, *lookups)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,15 +24,33 @@ class OutcomeForm(forms.Form):
         self.fields["outcome"].choices = [("", "—"), *kind.outcomes]
 
 
-def _row(task: DueTask, *, form=None, now=None) -> dict:
+def _complete_url():
+    """due_complete's URL for any pk, reversed once (a 50-row list reversed it 100 times)."""
+    head, tail = reverse("due_complete", args=[987654321]).split("987654321")
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def _row(task: DueTask, *, form=None, now=None, complete_url=None, role_labels=None) -> dict:
+    """One call of the queue; the outcome form is plain HTML from the kind's outcomes.
+
+    A bound form (a refused POST) brings back what was entered and its errors.
+    """
     kind = due.KINDS.get(task.kind)
+    prefix = f"t{task.pk}"
+    data = form.data if form is not None and form.is_bound else {}
     return {
         "task": task,
         "label": kind.label if kind else task.kind,
         "outcome_label": kind.outcome_label(task.outcome) if kind and task.outcome else "",
-        "role_label": dict(Role.choices).get(task.role, ""),
+        "role_label": (role_labels or dict(Role.choices)).get(task.role, ""),
         "overdue": task.due_at < (now or timezone.now()),
-        "form": form or (OutcomeForm(kind=kind, prefix=f"t{task.pk}") if kind else None),
+        "complete_url": (complete_url or _complete_url())(task.pk),
+        "choices": [("", "—"), *kind.outcomes] if kind else None,
+        "outcome_name": f"{prefix}-outcome",
+        "note_name": f"{prefix}-note",
+        "outcome_value": data.get(f"{prefix}-outcome", ""),
+        "note_value": data.get(f"{prefix}-note", ""),
+        "errors": form.errors.get("outcome", []) if form is not None else [],
     }
 
 
@@ -56,11 +75,15 @@ def due_queue(request):
         role = None
     tasks = due.due_queue(user=request.user, role=role, now=now, limit=QUEUE_ROWS)
     sees_all = bool(user_roles(request.user) & {Role.SERVICE_MANAGER, Role.ADMIN})
+    complete_url, role_labels = _complete_url(), dict(Role.choices)
     return render(
         request,
         "dealership/due_queue.html",
         {
-            "rows": [_row(task, now=now) for task in tasks],
+            "rows": [
+                _row(task, now=now, complete_url=complete_url, role_labels=role_labels)
+                for task in tasks
+            ],
             "role": role,
             "role_choices": Role.choices if sees_all else None,
         },

@@ -44,6 +44,8 @@ def _pages() -> list[tuple[str, str, dict]]:
         ("care", f"/followup/archive/customer/{busiest.pk}/", {}),
         ("care", f"/followup/archive/vehicle/{vehicle.pk}/", {}),
         ("care", "/due/", {}),
+        ("advisor", "/due/", {}),  # 7-day calls on visits: the car in each row
+        ("manager", "/due/", {}),  # every kind of call, every kind of subject
         ("manager", "/reports/", {"period": "month", "date": today}),
     ]
 
