@@ -4,14 +4,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from delivery.models import SettlementLine
 from reception.models import Visit
 from reception.visit_states import VisitStatus
 
+from . import cache as report_cache
 from . import charts
 from .figures import (
     FIGURES,
@@ -118,8 +121,27 @@ def targets_for(month: date) -> dict[str, Decimal]:
 def report_build(
     period: Period, *, now: datetime | None = None, with_charts: bool = True
 ) -> Report:
-    """All figures of the period with the previous period, last year and the month's target."""
-    now = now or timezone.now()
+    """All figures of the period with the previous period, last year and the month's target.
+
+    Without `now` (the pages, the API, the exports) the report comes from the cache while
+    no data behind it changed (see `reports.cache`).
+    """
+    if now is None:
+        key = ":".join(
+            [
+                "reports:report",
+                period.kind,
+                period.first.isoformat(),
+                get_language() or "",
+                str(with_charts),
+                report_cache.data_version(),
+            ]
+        )
+        report = cache.get(key)
+        if report is None:
+            report = report_build(period, now=timezone.now(), with_charts=with_charts)
+            cache.set(key, report, report_cache.TTL)
+        return report
     previous, last_year = period.previous(), period.last_year()
     lost = lost_customers([period, previous, last_year])
     this_values = period_figures(period, now=now, lost=lost[0])

@@ -416,3 +416,22 @@ def test_lost_customers_of_three_periods_in_one_query_match_each_period_alone(st
     together = lost_customers(periods)
     assert together == [lost_customers([period])[0] for period in periods]
     assert together[0] == {"lost_3": 4, "lost_6": 2, "lost_12": 1}
+
+
+def test_the_report_is_reused_until_a_row_behind_it_changes(store, django_assert_max_num_queries):
+    from dealership.reports.selectors import report_build
+
+    def checked_in(report):
+        return next(row.value for row in report.rows if row.figure.key == "checked_in")
+
+    first = report_build(JAN)
+    assert checked_in(first) == 5
+    with django_assert_max_num_queries(0):  # from the cache: no query at all
+        assert checked_in(report_build(JAN)) == 5
+
+    extra = visit(at(2026, 1, 20, 9))  # one more car in January
+    with django_assert_max_num_queries(60):
+        assert checked_in(report_build(JAN)) == 6
+
+    extra.delete()
+    assert checked_in(report_build(JAN)) == 5
