@@ -29,7 +29,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import selectors, services
 from .models import Customer, Vehicle
-from .roles import ALL_STAFF, has_role
+from .pii import mask_phone
+from .roles import ALL_STAFF, has_role, sees_contact_details
 from .views import CUSTOMER_EDITORS
 
 
@@ -240,6 +241,17 @@ class CustomerSerializer(serializers.ModelSerializer):
             "mobile": {"validators": []},
             "mobile_alt": {"validators": []},
         }
+
+    def to_representation(self, instance):
+        """The phones masked and the address empty for the roles that do not see them, as
+        on the pages (dealership.roles.sees_contact_details)."""
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is None or not sees_contact_details(request.user):
+            data["mobile"] = mask_phone(data["mobile"])
+            data["mobile_alt"] = mask_phone(data["mobile_alt"])
+            data["address"] = ""
+        return data
 
 
 class CustomerViewSet(

@@ -49,6 +49,16 @@ def has_role(user, roles: Iterable[str]) -> bool:
     return Role.ADMIN in names or bool(names & set(roles))
 
 
+def sees_contact_details(user) -> bool:
+    """Whether the user sees customers' mobile numbers and addresses in full.
+
+    The roles that phone or bill customers do (the front desk and the administrator); the
+    workshop (technician, workshop controller, QC inspector) sees masked numbers and no
+    address (`dealership.pii.mask_phone`).
+    """
+    return has_role(user, FRONT_DESK)
+
+
 def check_role(user, roles: Iterable[str]) -> None:
     if not has_role(user, roles):
         raise PermissionDenied(_("Your role may not use this page."))

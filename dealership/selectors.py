@@ -6,10 +6,16 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, Q, QuerySet
 
 from .models import Customer, Vehicle
+from .pii import mask_phone
 from .rules import rule
 from .validators import normalize_phone, normalize_plate
 
 SEARCH_LIMIT = 30
+
+# A customer's contact details in their change history: the phones masked and the address
+# left out for the roles that do not see them (dealership.roles.sees_contact_details).
+HISTORY_MASKED_PHONES = frozenset({"mobile", "mobile_alt"})
+HISTORY_HIDDEN_FIELDS = frozenset({"address"})
 
 
 @dataclass
@@ -77,8 +83,13 @@ class HistoryEntry:
     changes: list[tuple[str, object, object]]
 
 
-def history_entries(instance, *, limit: int = 20) -> list[HistoryEntry]:
-    """Who changed what and when, newest first, with the fields each change touched."""
+def history_entries(
+    instance, *, limit: int = 20, contact_details: bool = True
+) -> list[HistoryEntry]:
+    """Who changed what and when, newest first, with the fields each change touched.
+
+    Without `contact_details`, changed phone numbers are masked and address changes left out.
+    """
     records = list(
         instance.history.select_related("history_user").order_by("-history_id")[: limit + 1]
     )
@@ -91,8 +102,14 @@ def history_entries(instance, *, limit: int = 20) -> list[HistoryEntry]:
         if older is not None:
             delta = newer.diff_against(older)
             for change in delta.changes:
+                old, new = change.old, change.new
+                if not contact_details:
+                    if change.field in HISTORY_HIDDEN_FIELDS:
+                        continue
+                    if change.field in HISTORY_MASKED_PHONES:
+                        old, new = mask_phone(old), mask_phone(new)
                 label = model._meta.get_field(change.field).verbose_name
-                changes.append((label, change.old, change.new))
+                changes.append((label, old, new))
         entries.append(
             HistoryEntry(
                 at=newer.history_date,

@@ -1,5 +1,8 @@
 """Where uploads (damage photos, findings, signatures) are written: the media folder.
 
+A stored file that is gone (deleted by hand, lost with a disk, a restore without the media
+folder) is a 404 on the page that serves it (`stored_file_response`), never a 500.
+
 A full disk (or a used-up quota) while writing an upload is refused as
 `StorageFull`, a `DomainError`: the views show it next to the upload field in
 the user's language (`dealership.views._apply_errors`), the service's
@@ -13,6 +16,7 @@ import logging
 import os
 
 from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext_lazy as _
 
 from .errors import DomainError
@@ -49,3 +53,15 @@ class MediaStorage(FileSystemStorage):
                     os.remove(path)
             logger.error("upload %s refused: %s", name, exc)
             raise StorageFull() from exc
+
+
+def stored_file_response(field_file, *, content_type: str | None = None) -> FileResponse:
+    """The upload as a response; 404 when the field is empty or its file is missing."""
+    if not field_file:
+        raise Http404
+    try:
+        handle = field_file.open("rb")
+    except FileNotFoundError as exc:
+        logger.warning("stored file %s is missing", field_file.name)
+        raise Http404 from exc
+    return FileResponse(handle, content_type=content_type)

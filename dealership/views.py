@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from . import selectors, services
 from .forms import ChangeOwnerForm, CustomerForm, VehicleForm
 from .models import Customer, Vehicle
-from .roles import ALL_STAFF, Role, public_view, role_required
+from .roles import ALL_STAFF, Role, public_view, role_required, sees_contact_details
 from .rules import REGISTRY, rule, rule_set
 from .storage import StorageFull
 
@@ -99,7 +99,12 @@ def customer_detail(request, pk: int):
     return render(
         request,
         "dealership/customer_detail.html",
-        {"customer": customer, "history": selectors.history_entries(customer)},
+        {
+            "customer": customer,
+            "history": selectors.history_entries(
+                customer, contact_details=sees_contact_details(request.user)
+            ),
+        },
     )
 
 

@@ -2,13 +2,14 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from dealership.roles import Role, has_role, role_required
+from dealership.storage import stored_file_response
 from dealership.views import _apply_errors
 from reception.models import Visit
 from reception.visit_states import VisitStatus
@@ -336,9 +337,9 @@ def hand_back(request, pk: int):
 @role_required(*VIEWERS)
 def handback_signature(request, pk: int):
     delivery = Delivery.objects.filter(visit_id=pk).first()
-    if delivery is None or not delivery.handback_signature:
+    if delivery is None:
         raise Http404
-    return FileResponse(delivery.handback_signature.open("rb"), content_type="image/png")
+    return stored_file_response(delivery.handback_signature, content_type="image/png")
 
 
 # ---------------------------------------------------------------------------- PDFs

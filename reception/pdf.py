@@ -1,12 +1,15 @@
 """PDF rendering (WeasyPrint) shared by reception and the work order, and the key tag label."""
 
 import base64
+import logging
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from .models import Visit
+
+logger = logging.getLogger(__name__)
 
 
 def render_pdf(template: str, context: dict, *, language: str | None = None) -> bytes:
@@ -22,11 +25,19 @@ def render_pdf(template: str, context: dict, *, language: str | None = None) -> 
 
 
 def file_data_url(field_file, mime: str = "image/png") -> str:
-    """An image file as a data URL, so the PDF carries it without a web request."""
+    """An image file as a data URL, so the PDF carries it without a web request.
+
+    "" when there is no file, and when the stored file is missing: the PDF is printed
+    without the image (its template says the image is missing) rather than not at all.
+    """
     if not field_file:
         return ""
-    with field_file.open("rb") as handle:
-        encoded = base64.b64encode(handle.read()).decode()
+    try:
+        with field_file.open("rb") as handle:
+            encoded = base64.b64encode(handle.read()).decode()
+    except FileNotFoundError:
+        logger.warning("stored file %s is missing: the PDF is printed without it", field_file.name)
+        return ""
     return f"data:{mime};base64,{encoded}"
 
 

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -15,6 +15,7 @@ from dealership.models import Vehicle
 from dealership.roles import Role, has_role, public_view, role_required
 from dealership.selectors import history_entries
 from dealership.services import customer_create, vehicle_create
+from dealership.storage import stored_file_response
 from dealership.views import _apply_errors
 from reception.access import EDITORS, VIEWERS
 
@@ -435,17 +436,13 @@ def key_tag(request, pk: int):
 @role_required(*VIEWERS)
 def damage_photo(request, pk: int):
     mark = get_object_or_404(DamageMark, pk=pk)
-    if not mark.photo:
-        raise Http404
-    return FileResponse(mark.photo.open("rb"))
+    return stored_file_response(mark.photo)
 
 
 @role_required(*VIEWERS)
 def walkaround_signature(request, pk: int):
     visit = get_object_or_404(Visit, pk=pk)
-    if not visit.walkaround_signature:
-        raise Http404
-    return FileResponse(visit.walkaround_signature.open("rb"), content_type="image/png")
+    return stored_file_response(visit.walkaround_signature, content_type="image/png")
 
 
 @public_view

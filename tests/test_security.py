@@ -242,6 +242,97 @@ def test_phones_are_masked_for_the_workshop_and_shown_to_the_front_desk(client, 
     assert "13812345678" in client.get(url).content.decode()
 
 
+WORKSHOP_ROLES = ("technician", "qc_inspector", "workshop_controller")
+FRONT_DESK_ROLES = ("advisor", "customer_care", "cashier", "service_manager", "admin")
+ADDRESS = "苏州市工业园区星湖街328号"
+
+
+@pytest.fixture
+def known_customer():
+    """A customer with two phones and an address, whose number and address were edited once
+    (so the change history carries the old ones too), and a car."""
+    from dealership.services import customer_update
+    from dealership.tests.factories import CustomerFactory, VehicleFactory
+
+    customer = CustomerFactory(
+        name="赵敏", mobile="13912340689", mobile_alt="13700001111", address="苏州市旧地址1号"
+    )
+    customer = customer_update(customer=customer, actor=None, mobile="13912340689", address=ADDRESS)
+    customer = customer_update(customer=customer, actor=None, mobile="13800002222")
+    customer = customer_update(customer=customer, actor=None, mobile="13912340689")
+    vehicle = VehicleFactory(owner=customer, plate="苏E6A0689")
+    return customer, vehicle
+
+
+def _customer_pages(client, customer, vehicle) -> dict[str, str]:
+    search = reverse("search")
+    return {
+        "search": client.get(search, {"q": "赵敏"}).content.decode(),
+        "search by plate": client.get(search, {"q": "E6A068"}).content.decode(),
+        "search partial": client.get(
+            search, {"q": "赵敏"}, HTTP_HX_REQUEST="true"
+        ).content.decode(),
+        "customer": client.get(reverse("customer_detail", args=[customer.pk])).content.decode(),
+        "vehicle": client.get(reverse("vehicle_detail", args=[vehicle.pk])).content.decode(),
+        "home": client.get(reverse("home")).content.decode(),
+    }
+
+
+@pytest.mark.parametrize("role", WORKSHOP_ROLES)
+def test_the_workshop_sees_masked_phones_and_no_address_on_the_customer_pages(
+    client, make_staff, known_customer, role
+):
+    customer, vehicle = known_customer
+    client.force_login(make_staff(role))
+    for name, page in _customer_pages(client, customer, vehicle).items():
+        assert "赵敏" in page, name
+        assert "139****0689" in page, name
+        for secret in ("13912340689", "13700001111", "13800002222", ADDRESS, "旧地址"):
+            assert secret not in page, (name, secret)
+    customer_page = _customer_pages(client, customer, vehicle)["customer"]
+    assert "137****1111" in customer_page and "138****2222" in customer_page  # and in history
+
+
+@pytest.mark.parametrize("role", FRONT_DESK_ROLES)
+def test_the_front_desk_sees_phones_and_addresses_in_full(client, make_staff, known_customer, role):
+    customer, vehicle = known_customer
+    client.force_login(make_staff(role))
+    pages = _customer_pages(client, customer, vehicle)
+    for name, page in pages.items():
+        assert "13912340689" in page and "139****0689" not in page, name
+    assert ADDRESS in pages["customer"] and "苏州市旧地址1号" in pages["customer"]
+    assert "13700001111" in pages["customer"] and "13800002222" in pages["customer"]
+
+
+def test_the_customers_api_masks_phones_and_empties_the_address_for_the_workshop(
+    make_staff, known_customer
+):
+    from rest_framework.test import APIClient
+
+    customer, _vehicle = known_customer
+    technician, advisor = APIClient(), APIClient()
+    technician.force_authenticate(make_staff("technician"))
+    advisor.force_authenticate(make_staff("advisor"))
+
+    masked = technician.get(f"/api/customers/{customer.pk}/").json()
+    assert (masked["mobile"], masked["mobile_alt"], masked["address"]) == (
+        "139****0689",
+        "137****1111",
+        "",
+    )
+    listed = technician.get("/api/customers/", {"q": "赵敏"}).json()["results"]
+    assert [row["mobile"] for row in listed] == ["139****0689"]
+    assert ADDRESS not in technician.get("/api/customers/").content.decode()
+    assert "13912340689" not in technician.get("/api/vehicles/").content.decode()
+
+    full = advisor.get(f"/api/customers/{customer.pk}/").json()
+    assert (full["mobile"], full["mobile_alt"], full["address"]) == (
+        "13912340689",
+        "13700001111",
+        ADDRESS,
+    )
+
+
 def test_the_web_servers_access_log_masks_link_tokens_and_phones():
     from datetime import timedelta
     from types import SimpleNamespace

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from dealership.roles import role_required
 from dealership.rules import rule
+from dealership.storage import stored_file_response
 from dealership.views import _apply_errors
 from reception.access import EDITORS, VIEWERS
 from reception.models import Visit
@@ -243,6 +244,4 @@ def pdf(request, pk: int):
 @role_required(*VIEWERS)
 def signature(request, pk: int):
     order = get_object_or_404(WorkOrder, pk=pk)
-    if not order.signature:
-        raise Http404
-    return FileResponse(order.signature.open("rb"), content_type="image/png")
+    return stored_file_response(order.signature, content_type="image/png")

@@ -1,7 +1,10 @@
-"""`{% load pii %}` then `{{ customer.mobile|mask_phone }}` for roles that need no phone."""
+"""`{% load pii %}` then `{{ customer.mobile|mask_phone_for:request.user }}`: customers'
+contact details in full for the roles that phone or bill them, masked for the others
+(`dealership.roles.sees_contact_details`)."""
 
 from django import template
 
+from dealership.roles import sees_contact_details as _sees_contact_details
 from dealership.security import mask_phone as _mask_phone
 
 register = template.Library()
@@ -16,8 +19,12 @@ def mask_phone(value):
 def mask_phone_for(value, user):
     """The number in full for the roles that call customers, masked for the others
     (technicians, workshop controller, QC inspector)."""
-    from dealership.roles import FRONT_DESK, has_role
-
-    if user is not None and has_role(user, FRONT_DESK):
+    if user and _sees_contact_details(user):
         return value
     return _mask_phone(value)
+
+
+@register.filter
+def sees_contact_details(user) -> bool:
+    """`{% if request.user|sees_contact_details %}` around an address."""
+    return bool(user) and _sees_contact_details(user)

@@ -166,6 +166,28 @@ def test_hand_back_page_signs_and_delivers(client, as_role):
     assert png.status_code == 200 and png["Content-Type"] == "image/png"
 
 
+def test_a_missing_hand_back_signature_file_is_a_404_not_a_500(client, as_role):
+    from delivery.services import gate_pass_issue, visit_hand_back
+
+    visit, _order, _settlement = settled_visit()
+    gate_pass_issue(visit=visit, actor=staff("cashier"))
+    visit_hand_back(
+        visit=visit,
+        actor=visit.advisor,
+        signature=signature_data_url(),
+        signer_name="张三",
+        belongings_returned=True,
+        keys_returned=True,
+        covers_removed=True,
+    )
+    stored = Delivery.objects.get(visit=visit).handback_signature
+    assert stored
+    stored.storage.delete(stored.name)
+    as_role("advisor")
+    response = client.get(reverse("delivery:handback_signature", args=[visit.pk]))
+    assert response.status_code == 404
+
+
 def test_pdfs_are_served(client, as_role):
     from delivery.services import gate_pass_issue
 

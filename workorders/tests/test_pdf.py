@@ -69,6 +69,27 @@ def test_english_customer_gets_the_order_in_english(make_staff):
     assert "Five confirmations" in text and "Customer" in text
 
 
+def test_missing_signature_files_leave_a_note_in_the_pdf_and_404_on_the_images(
+    advisor_client, make_staff, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    order = _signed_order(make_staff("advisor"))
+    visit = order.visit
+    for stored in (order.signature, visit.walkaround_signature):
+        stored.storage.delete(stored.name)  # lost with a disk, or a restore without media/
+
+    response = advisor_client.get(reverse("workorders:pdf", args=[order.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = _text(response.content)
+    assert text.count("签字图片缺失") == 2  # the order's signature and the walk-around's
+    assert "陈静" in text and order.number in text
+    for name, pk in (
+        ("workorders:signature", order.pk),
+        ("reception:walkaround_signature", visit.pk),
+    ):
+        assert advisor_client.get(reverse(name, args=[pk])).status_code == 404, name
+
+
 @pytest.mark.bench
 def test_bench_work_order_pdf_render_time(make_staff):
     order = _signed_order(make_staff("advisor"))
