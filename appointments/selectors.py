@@ -124,21 +124,44 @@ def check_in_url(appointment: Appointment) -> str:
         return ""
 
 
-def walk_in_visits(first: date, last: date, *, advisor=None) -> list:
-    """Reception's walk-in visits checked in on the local days first..last (one query)."""
-    try:
-        from reception.selectors import visit_queryset
-    except ImportError:  # pragma: no cover - reception not installed
-        return []
+def walk_in_visits(first: date, last: date, *, advisor=None, brief: bool = False) -> list:
+    """Reception's walk-in visits checked in on the local days first..last (one query).
+
+    `brief`: only when they came (the week counts them; the day lists them).
+    """
+    from reception.models import Visit
+
     lower, upper = day_bounds(first, last)
-    visits = (
-        visit_queryset()
-        .prefetch_related(None)
-        .filter(is_walk_in=True, checked_in_at__gte=lower, checked_in_at__lt=upper)
+    visits = Visit.objects.filter(
+        is_walk_in=True, checked_in_at__gte=lower, checked_in_at__lt=upper
     )
     if advisor is not None:
         visits = visits.filter(advisor=advisor)
+    if brief:
+        visits = visits.only("id", "checked_in_at")
+    else:
+        visits = visits.select_related("customer", "vehicle", "advisor")
     return list(visits.order_by("checked_in_at", "id"))
+
+
+BOARD_CARD_FIELDS = (
+    "id",
+    "start",
+    "status",
+    "waiting",
+    "customer__name",
+    "vehicle__plate",
+    "vehicle__vin",
+    "advisor__username",
+    "advisor__first_name",
+    "advisor__last_name",
+)
+
+
+def _url_for_pk(name: str):
+    """`reverse(name, args=[pk])` for many pks, reversed once."""
+    head, tail = reverse(name, args=[987654321]).split("987654321")
+    return lambda pk: f"{head}{pk}{tail}"
 
 
 def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
@@ -147,14 +170,38 @@ def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
     capacity = capacity_for_days(first, last)
     by_day: dict[date, list] = {day: [] for day in capacity}
     walk_ins: dict[date, list] = {day: [] for day in capacity}
-    for visit in walk_in_visits(first, last, advisor=advisor):
+    visit_url = _url_for_pk("reception:visit") if days == 1 else None
+    for visit in walk_in_visits(first, last, advisor=advisor, brief=days > 1):
         visit.local_start = timezone.localtime(visit.checked_in_at)
+        if visit_url:  # the day lists them: worked out once here, as for the appointments
+            visit.url = visit_url(visit.pk)
+            visit.time_text = f"{visit.local_start:%H:%M}"
+            visit.status_label = visit.get_status_display()
+            visit.advisor_name = str(visit.advisor) if visit.advisor_id else ""
         walk_ins[visit.local_start.date()].append(visit)
     today = timezone.localdate()
     # Translated once per page, not once per appointment (choices are lazy strings).
     status_labels = {value: str(label) for value, label in Status.choices}
-    if days == 1:
-        appointments = appointments_between(first, last, advisor=advisor)
+    detail_url = _url_for_pk("appointments:detail")
+    if days == 1:  # only the columns the cards show: the day has ~90 cards, each 4 rows
+        lower, upper = day_bounds(first, last)
+        appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)
+        if advisor is not None:
+            appointments = appointments.filter(advisor=advisor)
+        appointments = (
+            appointments.select_related("customer", "vehicle", "advisor")
+            .only(*BOARD_CARD_FIELDS)
+            .prefetch_related(
+                Prefetch(
+                    "lines",
+                    queryset=AppointmentLine.objects.filter(operation__isnull=False)
+                    .select_related("operation")
+                    .only("id", "appointment_id", "operation__name_zh", "operation__name_en")
+                    .order_by("id"),
+                )
+            )
+            .order_by("start", "id")
+        )
     else:  # the week shows time, plate and status only: no lines, customers or advisors to load
         lower, upper = day_bounds(first, last)
         appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)
@@ -169,7 +216,9 @@ def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
         local = timezone.localtime(appointment.start)
         # Worked out here once, so the board template stays a flat loop (it renders hundreds).
         appointment.local_start = local
-        appointment.url = appointment.get_absolute_url()
+        appointment.time_text = f"{local:%H:%M}"
+        appointment.plate_text = appointment.vehicle.plate or appointment.vehicle.vin
+        appointment.url = detail_url(appointment.pk)
         appointment.status_label = status_labels.get(appointment.status, appointment.status)
         if days == 1:
             appointment.advisor_name = str(appointment.advisor) if appointment.advisor else ""
