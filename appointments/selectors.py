@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, Vehicle, WorkType
 from dealership.rules import rule
+from dealership.urltools import url_for_pk
 
 from . import duties
 from .capacity import DayCapacity, capacity_for_days, day_bounds, hours_needed
@@ -158,19 +159,13 @@ BOARD_CARD_FIELDS = (
 )
 
 
-def _url_for_pk(name: str):
-    """`reverse(name, args=[pk])` for many pks, reversed once."""
-    head, tail = reverse(name, args=[987654321]).split("987654321")
-    return lambda pk: f"{head}{pk}{tail}"
-
-
 def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
     """Capacity, slots, appointments and walk-ins of a day or a week: a fixed number of queries."""
     last = first + timedelta(days=days - 1)
     capacity = capacity_for_days(first, last)
     by_day: dict[date, list] = {day: [] for day in capacity}
     walk_ins: dict[date, list] = {day: [] for day in capacity}
-    visit_url = _url_for_pk("reception:visit") if days == 1 else None
+    visit_url = url_for_pk("reception:visit") if days == 1 else None
     for visit in walk_in_visits(first, last, advisor=advisor, brief=days > 1):
         visit.local_start = timezone.localtime(visit.checked_in_at)
         if visit_url:  # the day lists them: worked out once here, as for the appointments
@@ -182,7 +177,7 @@ def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
     today = timezone.localdate()
     # Translated once per page, not once per appointment (choices are lazy strings).
     status_labels = {value: str(label) for value, label in Status.choices}
-    detail_url = _url_for_pk("appointments:detail")
+    detail_url = url_for_pk("appointments:detail")
     if days == 1:  # only the columns the cards show: the day has ~90 cards, each 4 rows
         lower, upper = day_bounds(first, last)
         appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)

@@ -11,7 +11,7 @@ from datetime import datetime
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db.models import Count, Prefetch, Q
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -19,6 +19,7 @@ from django.utils.translation import pgettext_lazy
 from dealership.due import KINDS, State
 from dealership.models import Customer, DueTask, Message, TimelineEvent, User, Vehicle
 from dealership.roles import Role, user_roles
+from dealership.urltools import url_for_pk
 
 from . import kinds as K
 from .models import Complaint, ComplaintAction, ComplaintStatus, Survey
@@ -155,12 +156,6 @@ class SubjectUrls:
         return tuple(sample.split(self.SENTINEL))
 
 
-def _pk_url(name: str):
-    """A URL maker for `name` with one pk argument, reversed once."""
-    head, tail = reverse(name, args=[int(SubjectUrls.SENTINEL)]).split(SubjectUrls.SENTINEL)
-    return lambda pk: f"{head}{pk}{tail}"
-
-
 @dataclass
 class CallRow:
     task: DueTask
@@ -257,10 +252,10 @@ def call_list_rows(
     )
     _attach_vehicles(tasks)
     urls = {
-        "call": _pk_url("followup:call"),
-        "not_reached": _pk_url("followup:call_not_reached"),
-        "vehicle": _pk_url("followup:vehicle_archive"),
-        "customer": _pk_url("followup:customer_archive"),
+        "call": url_for_pk("followup:call"),
+        "not_reached": url_for_pk("followup:call_not_reached"),
+        "vehicle": url_for_pk("followup:vehicle_archive"),
+        "customer": url_for_pk("followup:customer_archive"),
     }
     return [_call_row(task, now, urls) for task in tasks]
 
