@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from dealership.links import LinkInvalid, customer_link_resolve
 from dealership.roles import Role, has_role, public_view, role_required
 from dealership.rules import rule
+from dealership.storage import stored_file_response
 from dealership.views import _apply_errors
 from reception.models import Visit
 
@@ -284,7 +285,7 @@ def finding_new(request, pk: int):
 @role_required(*VIEWERS)
 def photo(request, pk: int):
     item = get_object_or_404(FindingPhoto, pk=pk)
-    return FileResponse(item.image.open("rb"))
+    return stored_file_response(item.image)
 
 
 # ---------------------------------------------------------------------------- additions
@@ -607,4 +608,4 @@ def approve_photo(request, token: str, pk: int):
     ).first()
     if item is None:
         raise Http404
-    return FileResponse(item.image.open("rb"))
+    return stored_file_response(item.image)

@@ -215,6 +215,9 @@ def test_finding_with_photo_then_proposal_then_phone_answer(client, tech, on_job
     assert finding.photos.count() == 1
     photo_url = reverse("workshop:photo", args=[finding.photos.get().pk])
     assert client.get(photo_url).status_code == 200
+    stored = finding.photos.get().image
+    stored.storage.delete(stored.name)  # the file lost on disk: a 404, not a 500
+    assert client.get(photo_url).status_code == 404
 
     operation = LabourOperationFactory(standard_hours="1.00", price="300.00")
     client.post(
