@@ -4,6 +4,14 @@ import pytest
 from django.db import connection
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_cache():
+    """A run starts from an empty cache: no log-in lock-out or report left by an earlier run."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _isolate_rule_cache():
     from dealership.reports.cache import forget as forget_cached_reports

@@ -1,7 +1,7 @@
 from functools import cache
 
 import factory
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import get_hasher, make_password
 from django.contrib.auth.models import Group
 
 from dealership.demo import make_mobile, make_plate, make_vin
@@ -10,10 +10,15 @@ from dealership.models import Bay, Customer, LabourOperation, Part, Technician, 
 TEST_PASSWORD = "pw-for-tests-1"  # noqa: S105 - the test users' password
 
 
-@cache
 def _test_password_hash() -> str:
-    """Hashed once per run with the real hasher: PBKDF2 costs 0.3 s a user, every user."""
-    return make_password(TEST_PASSWORD)
+    """The test password hashed with the hasher in force (some suites use a fast one)."""
+    return _hashed(get_hasher().algorithm)
+
+
+@cache
+def _hashed(algorithm: str) -> str:
+    """Once per run and hasher: PBKDF2 costs 0.3 s a user, every user."""
+    return make_password(TEST_PASSWORD, hasher=algorithm)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
