@@ -10,6 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.bench.timing import production_rendering
+
 from .factories import BayFactory, make_technician
 from .test_views import _active_jobs
 
@@ -25,12 +27,13 @@ def test_board_server_time_with_100_active_jobs(client, make_staff):
     url = reverse("workshop:board")
     client.get(url)  # warm caches and connections
     timings, cpu = [], []
-    for _run in range(RUNS):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        response = client.get(url, HTTP_HX_REQUEST="true")
-        timings.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
-        assert response.status_code == 200
+    with production_rendering():  # without the test client's copy of every context
+        for _run in range(RUNS):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            response = client.get(url, HTTP_HX_REQUEST="true")
+            timings.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
+            assert response.status_code == 200
     with CaptureQueriesContext(connection) as queries:
         client.get(url, HTTP_HX_REQUEST="true")
     median = statistics.median(timings)
