@@ -287,10 +287,14 @@ def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login,
     page.locator(f"#field-operations input[value='{store['oil'].pk}']").check()
     page.locator("#estimate").wait_for()
     page.click(f".day-strip button[data-day='{today.isoformat()}']")
+    # The day's slots are swapped in by htmx: pick one only once the swap is over, or the
+    # click lands on the list being replaced and the form goes without a time.
+    page.wait_for_load_state("networkidle")
     slot = page.locator("#slots label:not(.unavailable)").first
     slot.wait_for()
     start = slot.get_attribute("data-start")
     slot.click()
+    assert slot.locator("input").is_checked()
     concern = "做保养，刹车时前面有吱吱声" if zh else "Service due; the brakes squeak"
     page.fill("#id_concern_text", concern)
     flow.shot("self-service-booking")
