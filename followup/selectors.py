@@ -19,7 +19,7 @@ from django.utils.translation import pgettext_lazy
 from dealership.due import KINDS, State
 from dealership.models import Customer, DueTask, Message, TimelineEvent, User, Vehicle
 from dealership.roles import Role, user_roles
-from dealership.urltools import url_for_pk
+from dealership.urltools import SENTINEL, url_for_pk
 
 from . import kinds as K
 from .models import Complaint, ComplaintAction, ComplaintStatus, Survey
@@ -130,7 +130,7 @@ class SubjectUrls:
     """The page of a row's subject without loading it: `get_absolute_url` of a model is
     asked once with a stand-in primary key, then filled in per row."""
 
-    SENTINEL = "987654321"
+    SENTINEL = SENTINEL
 
     def __init__(self):
         self._makers = {}

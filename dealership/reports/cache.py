@@ -12,7 +12,7 @@ Bulk `QuerySet.update()` calls send no signal: what they change shows within `TT
 from uuid import uuid4
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 
 TTL = 300  # seconds
@@ -48,10 +48,18 @@ def forget() -> None:
     cache.delete(_version_key())
 
 
-def data_changed(sender, **kwargs) -> None:
+def _new_version() -> None:
+    cache.set(_version_key(), uuid4().hex, None)
+
+
+def data_changed(sender, using=None, **kwargs) -> None:
+    """A new version at once (the saving request sees its own change) and again on commit:
+    a report another request computed between the save and the commit, without the row,
+    must not outlive the commit."""
     meta = sender._meta
     if meta.app_label in WATCHED_APPS or meta.label_lower in WATCHED_MODELS:
-        cache.set(_version_key(), uuid4().hex, None)
+        _new_version()
+        transaction.on_commit(_new_version, using=using)
 
 
 def connect() -> None:

@@ -435,3 +435,19 @@ def test_the_report_is_reused_until_a_row_behind_it_changes(store, django_assert
 
     extra.delete()
     assert checked_in(report_build(JAN)) == 5
+
+
+def test_a_report_computed_before_the_commit_is_not_reused_after_it(
+    store, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dealership.reports.selectors import report_build
+
+    with django_capture_on_commit_callbacks(execute=True):
+        visit(at(2026, 1, 21, 9))
+        report_build(JAN)  # another request between the save and the commit
+    with CaptureQueriesContext(connection) as queries:
+        report_build(JAN)
+    assert len(queries) > 0  # computed afresh after the commit, not taken from the cache
