@@ -1,5 +1,6 @@
 """Pages of step 1. Thin: forms in, services out, selectors for reads."""
 
+import hashlib
 from datetime import date, timedelta
 
 from django.contrib import messages
@@ -28,6 +29,8 @@ from dealership.models import (
 )
 from dealership.roles import Role, has_role, public_view, role_required
 from dealership.rules import rule
+from dealership.security import client_ip
+from dealership.validators import normalize_phone, normalize_plate
 
 from . import duties, selectors, services
 from .capacity import hours_needed
@@ -593,21 +596,29 @@ def campaign_edit(request, pk: int | None = None):
 # --- customer self-service (no log-in) ------------------------------------------------
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
-
-
-def _rate_limited(request, bucket: str) -> bool:
-    """Count one attempt; True once the visitor used up the hour's allowance."""
+def _rate_limited(request, bucket: str, *, plate: str = "", mobile: str = "") -> bool:
+    """Count one attempt against the visitor's address, the plate and the mobile; True once
+    any of them used up the hour's allowance. Per plate and per mobile as well, so guessing
+    one car's owner from many addresses stops; per address only, the whole store would
+    share one allowance behind a proxy (dealership.security.client_ip reads it right)."""
     limit = rule("appointments.self_service_attempts_per_hour")
-    key = f"appointments:rate:{bucket}:{_client_ip(request)}:{timezone.now():%Y%m%d%H}"
-    cache.add(key, 0, 3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, 3600)
-        count = 1
-    return count > limit
+    hour = f"{timezone.now():%Y%m%d%H}"
+    subjects = [("ip", client_ip(request) or "unknown")]
+    if plate:
+        subjects.append(("plate", plate))
+    if mobile:
+        subjects.append(("mobile", mobile))
+    counts = []
+    for kind, value in subjects:
+        digest = hashlib.sha256(value.encode()).hexdigest()[:32]
+        key = f"appointments:rate:{bucket}:{kind}:{digest}:{hour}"
+        cache.add(key, 0, 3600)
+        try:
+            counts.append(cache.incr(key))
+        except ValueError:
+            cache.set(key, 1, 3600)
+            counts.append(1)
+    return max(counts) > limit
 
 
 def _too_many(request):
@@ -637,7 +648,12 @@ def self_book(request):
     if vehicle is None:
         form = SelfServiceIdentifyForm(request.POST or None)
         if request.method == "POST":
-            if _rate_limited(request, "identify"):
+            if _rate_limited(
+                request,
+                "identify",
+                plate=normalize_plate(request.POST.get("plate", "")),
+                mobile=normalize_phone(request.POST.get("mobile", "")),
+            ):
                 return _too_many(request)
             if form.is_valid():
                 try:
@@ -659,7 +675,9 @@ def self_book(request):
     form = SelfServiceBookingForm(request.POST or None, initial={"day": day})
     alternatives = []
     if request.method == "POST":
-        if _rate_limited(request, "book"):
+        if _rate_limited(
+            request, "book", plate=vehicle.plate or "", mobile=vehicle.owner.mobile or ""
+        ):
             return _too_many(request)
         if form.is_valid():
             data = form.cleaned_data

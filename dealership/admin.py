@@ -16,7 +16,10 @@ from .models import (
     User,
     Vehicle,
 )
+from .security import ThrottledAdminAuthenticationForm
 
+# The admin's log-in is throttled like the app's (django-axes) and says so when locked.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 admin.site.register(User, UserAdmin)
 
 

@@ -1,9 +1,12 @@
-"""Log-in throttling and personal data kept out of logs and lists.
+"""Log-in throttling, the client's address, and personal data kept out of logs and lists.
 
-- `ThrottledLoginView`: after `LOGIN_MAX_FAILURES` failed log-ins for one user name from
-  one address, that pair is locked for `LOGIN_LOCKOUT_SECONDS` (cache-based, so it holds
-  across web processes when the cache is Redis). The form says so and for how long; a
-  locked pair is refused without checking the password, so guessing goes no further.
+- Log-in throttling is django-axes (settings `AXES_*`): every log-in form, the admin's
+  included, counts failures per user name AND client address; at `AXES_FAILURE_LIMIT` that
+  pair is locked for `AXES_COOLOFF_TIME`. Here: the forms that say so in the user's language
+  (`ThrottledAuthenticationForm`, `ThrottledAdminAuthenticationForm`) and the 429 answer
+  (`lockout_response`, django-axes' `AXES_LOCKOUT_CALLABLE`).
+- `client_ip`: the one place that decides a request's client address (log-in throttling
+  and the self-service booking limit), trusting `TRUSTED_PROXY_COUNT` proxies.
 - `PersonalDataFilter`: a logging filter that masks mobile numbers, e-mail addresses,
   ID-card numbers, `address=...` values and customers' signed link tokens in every record
   it sees; settings.LOGGING puts it on every handler.
@@ -11,57 +14,63 @@
   dealership/templatetags/pii.py).
 """
 
-import hashlib
+import ipaddress
 
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
-from django.core.cache import cache
 from django.core.exceptions import BadRequest, ValidationError
+from django.http import HttpResponse
 from django.utils.translation import ngettext
 
 # The personal-data helpers live in .pii, which logging loads before the apps are ready.
 from .pii import PersonalDataFilter, mask_personal_data, mask_phone  # noqa: F401
 
-LOGIN_MAX_FAILURES = getattr(settings, "LOGIN_MAX_FAILURES", 5)
-LOGIN_LOCKOUT_SECONDS = getattr(settings, "LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# ---------------------------------------------------------------------- client address
+
+
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request) -> str:
+    """The caller's address.
+
+    Without a trusted proxy (`TRUSTED_PROXY_COUNT` 0) it is REMOTE_ADDR and headers are
+    ignored. Behind N trusted proxies each appends the address it received from to
+    X-Forwarded-For, so the client is the N-th entry from the right; entries further left
+    were written by the client itself and are not believed. A request that did not come
+    through all N proxies (too few entries, or not an address) counts as REMOTE_ADDR.
+    """
+    if request is None:
+        return ""
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if proxies <= 0:
+        return remote
+    forwarded = [
+        item.strip()
+        for item in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if item.strip()
+    ]
+    if len(forwarded) < proxies:
+        return remote
+    return _valid_ip(forwarded[-proxies]) or remote
 
 
 # ---------------------------------------------------------------------- log-in throttling
 
 
-def client_ip(request) -> str:
-    """The caller's address (REMOTE_ADDR: a proxy in front must set it, not a header)."""
-    return request.META.get("REMOTE_ADDR", "") if request else ""
-
-
-def _key(username: str, ip: str) -> str:
-    digest = hashlib.sha256(f"{username.strip().lower()}|{ip}".encode()).hexdigest()[:32]
-    return f"login-failures:{digest}"
-
-
-def login_failures(username: str, ip: str) -> int:
-    return cache.get(_key(username, ip), 0)
-
-
-def login_locked(username: str, ip: str) -> bool:
-    return login_failures(username, ip) >= LOGIN_MAX_FAILURES
-
-
-def login_failed(username: str, ip: str) -> int:
-    """Count one failure; the count lives for the lock-out period after the last one."""
-    key = _key(username, ip)
-    count = cache.get(key, 0) + 1
-    cache.set(key, count, LOGIN_LOCKOUT_SECONDS)
-    return count
-
-
-def login_succeeded(username: str, ip: str) -> None:
-    cache.delete(_key(username, ip))
+def lockout_minutes() -> int:
+    return max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
 
 
 def lockout_message() -> str:
-    minutes = max(1, LOGIN_LOCKOUT_SECONDS // 60)
+    minutes = lockout_minutes()
     return ngettext(
         "Too many failed log-ins. Try again in %(minutes)d minute or ask the administrator.",
         "Too many failed log-ins. Try again in %(minutes)d minutes or ask the administrator.",
@@ -69,25 +78,38 @@ def lockout_message() -> str:
     ) % {"minutes": minutes}
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
+class _LockoutMessageMixin:
+    """A refused log-in of a locked-out pair says so next to the form, not "wrong password"."""
+
     def clean(self):
-        username = self.cleaned_data.get("username") or ""
-        ip = client_ip(self.request)
-        if login_locked(username, ip):
-            raise ValidationError(lockout_message(), code="locked")
         try:
-            cleaned = super().clean()
+            return super().clean()
         except ValidationError:
-            if login_failed(username, ip) >= LOGIN_MAX_FAILURES:
+            if getattr(self.request, "axes_locked_out", False):
                 raise ValidationError(lockout_message(), code="locked") from None
             raise
-        login_succeeded(username, ip)
-        return cleaned
+
+
+class ThrottledAuthenticationForm(_LockoutMessageMixin, AuthenticationForm):
+    pass
+
+
+class ThrottledAdminAuthenticationForm(_LockoutMessageMixin, AdminAuthenticationForm):
+    pass
 
 
 class ThrottledLoginView(LoginView):
     authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out attempt: the log-in page the view rendered (its
+    form carries `lockout_message`) with status 429; a plain message if there is none."""
+    if original_response is not None and original_response.status_code == 200:
+        original_response.status_code = 429
+        return original_response
+    return HttpResponse(lockout_message(), status=429, content_type="text/plain; charset=utf-8")
 
 
 class RefuseNulCharactersMiddleware:

@@ -6,6 +6,7 @@ variable.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "simple_history",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out log-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dealership.urls"
@@ -146,6 +150,28 @@ else:
             "LOCATION": VAR_DIR / "cache",
         }
     }
+
+# Log-in throttling (django-axes) on every log-in form, the admin's included: 5 failed
+# log-ins for one user name from one client address lock that pair (only) for 15 minutes;
+# the same user from another desk still gets in. Attempts live in the database (admin:
+# Axes > Access attempts; `manage.py axes_reset` unlocks everyone).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A refused attempt during the lock-out does not start the 15 minutes again.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "dealership.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "dealership.security.client_ip"
+AXES_VERBOSE = False  # no start-up banner in every manage.py command's output
+# The client address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies (the compose TLS
+# proxy: 1) the address the outermost trusted proxy saw, read from X-Forwarded-For counting
+# from the right, so a client cannot choose its own address by sending the header.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

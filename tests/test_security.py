@@ -38,26 +38,104 @@ def _log_in(client, username, password, ip="10.0.0.1"):
 # ----------------------------------------------------------------------- log-in throttling
 
 
-def test_log_in_is_locked_after_repeated_failures_with_a_clear_message():
-    user = UserFactory(username="zhang")
-    user.set_password("right-pass-123")
+def _user(username, password="right-pass-123", **kwargs):  # noqa: S107 - a test password
+    user = UserFactory(username=username, **kwargs)
+    user.set_password(password)
     user.save()
+    return user
+
+
+def test_log_in_is_locked_after_repeated_failures_with_a_clear_message():
+    _user("zhang")
     client = Client()
     locked_text = "登录失败次数过多"  # the UI speaks Chinese by default
-    for _ in range(security.LOGIN_MAX_FAILURES - 1):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         response = _log_in(client, "zhang", "wrong")
         assert response.status_code == 200
         assert locked_text not in response.content.decode()
     locked = _log_in(client, "zhang", "wrong")
+    assert locked.status_code == 429
     assert locked_text in locked.content.decode()
+    assert '<form method="post"' in locked.content.decode()  # the log-in page, with the message
     # Locked: even the right password is refused, the form says why.
     refused = _log_in(client, "zhang", "right-pass-123")
-    assert refused.status_code == 200
+    assert refused.status_code == 429
     assert locked_text in refused.content.decode()
     assert "_auth_user_id" not in client.session
-    # Another address (another person at another desk) is not locked out.
-    other = _log_in(Client(), "zhang", "right-pass-123", ip="10.0.0.2")
-    assert other.status_code == 302
+
+
+def test_failures_from_one_address_do_not_lock_the_account_out_at_another():
+    """Someone guessing the manager's password at desk A does not lock the manager out at B."""
+    _user("manager")
+    attacker = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT + 2):
+        _log_in(attacker, "manager", "guess", ip="10.0.0.66")
+    assert _log_in(attacker, "manager", "right-pass-123", ip="10.0.0.66").status_code == 429
+    manager = Client()
+    assert _log_in(manager, "manager", "right-pass-123", ip="10.0.0.2").status_code == 302
+    # And another user at the attacker's address is not locked out either.
+    _user("wang")
+    assert _log_in(Client(), "wang", "right-pass-123", ip="10.0.0.66").status_code == 302
+
+
+def test_behind_the_trusted_proxy_the_forwarded_address_counts(settings):
+    """Behind the compose TLS proxy every request comes from the proxy's address; the
+    client's address is the one the proxy wrote into X-Forwarded-For."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    _user("manager")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        Client().post(
+            reverse("login"),
+            {"username": "manager", "password": "guess"},
+            REMOTE_ADDR="172.18.0.2",
+            HTTP_X_FORWARDED_FOR="203.0.113.66",
+        )
+    # The real manager comes through the same proxy from another address: not locked.
+    response = Client().post(
+        reverse("login"),
+        {"username": "manager", "password": "right-pass-123"},
+        REMOTE_ADDR="172.18.0.2",
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )
+    assert response.status_code == 302
+    # The attacker cannot pick a fresh address by sending the header itself: the proxy
+    # appends the address it saw, and only that one is believed.
+    response = Client().post(
+        reverse("login"),
+        {"username": "manager", "password": "guess"},
+        REMOTE_ADDR="172.18.0.2",
+        HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.66",
+    )
+    assert response.status_code == 429
+
+
+def test_client_address_ignores_forwarded_headers_without_a_trusted_proxy(rf, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    request = rf.get("/", REMOTE_ADDR="10.1.1.1", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    assert security.client_ip(request) == "10.1.1.1"
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert security.client_ip(request) == "6.6.6.6"
+    garbage = rf.get("/", REMOTE_ADDR="10.1.1.1", HTTP_X_FORWARDED_FOR="<script>")
+    assert security.client_ip(garbage) == "10.1.1.1"
+
+
+def test_the_admin_log_in_is_throttled_too():
+    _user("boss", is_staff=True, is_superuser=True)
+    client = Client()
+    url = reverse("admin:login")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(
+            url, {"username": "boss", "password": "wrong"}, REMOTE_ADDR="10.0.0.9"
+        )
+        assert response.status_code == 200
+    locked = client.post(url, {"username": "boss", "password": "wrong"}, REMOTE_ADDR="10.0.0.9")
+    assert locked.status_code == 429
+    assert "登录失败次数过多" in locked.content.decode()
+    refused = client.post(
+        url, {"username": "boss", "password": "right-pass-123"}, REMOTE_ADDR="10.0.0.9"
+    )
+    assert refused.status_code == 429
+    assert "_auth_user_id" not in client.session
 
 
 def test_the_lockout_message_is_translated():
@@ -66,14 +144,14 @@ def test_the_lockout_message_is_translated():
 
 
 def test_a_successful_log_in_clears_the_failures():
-    user = UserFactory(username="li")
-    user.set_password("right-pass-123")
-    user.save()
+    _user("li")
     client = Client()
-    for _ in range(security.LOGIN_MAX_FAILURES - 1):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         _log_in(client, "li", "wrong")
     assert _log_in(client, "li", "right-pass-123").status_code == 302
-    assert security.login_failures("li", "10.0.0.1") == 0
+    client.logout()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert _log_in(Client(), "li", "wrong").status_code == 200
 
 
 # ------------------------------------------------------------------------------ CSRF

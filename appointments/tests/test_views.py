@@ -361,6 +361,36 @@ def test_self_service_attempts_are_rate_limited(client, workshop):
     assert response.status_code == 429
 
 
+def test_self_service_limit_counts_per_plate_and_mobile_not_only_per_address(client, workshop):
+    """Guessing one car's owner from many addresses stops at the plate's allowance, and one
+    visitor using up their address's allowance does not stop anybody else booking."""
+    rule_set("appointments.self_service_attempts_per_hour", 3)
+    url = reverse("appointments:self_book")
+    for i in range(3):
+        response = client.post(
+            url, {"plate": "苏E7K2M9", "mobile": f"1361234567{i}"}, REMOTE_ADDR=f"10.9.0.{i}"
+        )
+        assert response.status_code == 400
+    refused = client.post(
+        url, {"plate": "苏E7K2M9", "mobile": "13612345679"}, REMOTE_ADDR="10.9.0.9"
+    )
+    assert refused.status_code == 429
+    # The same mobile from many addresses, each time with another plate: refused as well.
+    for i in range(3):
+        client.post(
+            url, {"plate": f"苏E7K2N{i}", "mobile": "13700000001"}, REMOTE_ADDR=f"10.8.0.{i}"
+        )
+    assert (
+        client.post(url, {"plate": "苏E7K2N9", "mobile": "13700000001"}, REMOTE_ADDR="10.8.0.9")
+    ).status_code == 429
+    # A real customer at another address books as usual.
+    vehicle = make_vehicle()
+    response = client.post(
+        url, {"plate": vehicle.plate, "mobile": vehicle.owner.mobile}, REMOTE_ADDR="10.7.0.1"
+    )
+    assert response.status_code == 302
+
+
 def test_online_bookings_need_the_notice_period(client, workshop):
     vehicle = make_vehicle()
     session = client.session
