@@ -30,6 +30,7 @@ from dealership.models import (
 from dealership.roles import Role, has_role, public_view, role_required
 from dealership.rules import rule
 from dealership.security import client_ip
+from dealership.urltools import safe_next
 from dealership.validators import normalize_phone, normalize_plate
 
 from . import duties, selectors, services
@@ -476,10 +477,7 @@ def call_outcome(request, task_pk: int):
                 messages.error(request, message)
         else:
             messages.success(request, _("Call recorded."))
-    next_url = request.POST.get("next", "")
-    if next_url.startswith("/") and not next_url.startswith("//"):
-        return redirect(next_url)
-    return redirect("appointments:calls")
+    return redirect(safe_next(request, reverse("appointments:calls")))
 
 
 # --- store settings (service manager) ---------------------------------------------------

@@ -318,5 +318,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes: lock-outs are warnings; every log-in's bookkeeping is not news.
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -16,6 +16,7 @@ from dealership.roles import Role, has_role, public_view, role_required
 from dealership.selectors import history_entries
 from dealership.services import customer_create, vehicle_create
 from dealership.storage import stored_file_response
+from dealership.urltools import safe_next
 from dealership.views import _apply_errors
 from reception.access import EDITORS, VIEWERS
 
@@ -408,7 +409,7 @@ def hand_over(request, pk: int):
             request,
             _("You signed for the order, key and car of %(number)s.") % {"number": visit.number},
         )
-    return redirect(request.POST.get("next") or reverse("reception:on_site"))
+    return redirect(safe_next(request, reverse("reception:on_site")))
 
 
 @role_required(*VIEWERS)
