@@ -115,8 +115,21 @@ def page(chromium, live_server, request):
         tab.screenshot(path=os.path.join(SHOTS_DIR, f"{name}.png"), full_page=True)
 
     tab.shot = shot
+    # Every page must run under the Content-Security-Policy: a refused inline script,
+    # handler or style sheet is a console error in Chromium, and fails the test.
+    violations = []
+    tab.csp_violations = violations
+
+    def on_console(message):
+        text = message.text
+        if message.type == "error" and ("Content Security Policy" in text or "Refused to" in text):
+            violations.append(f"{tab.url}: {text}")
+
+    tab.on("console", on_console)
     yield tab
     context.close()
+    if violations:
+        pytest.fail("CSP violations in the browser console:\n" + "\n".join(violations))
 
 
 @pytest.fixture

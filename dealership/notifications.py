@@ -6,7 +6,8 @@ renders `notifications/<template>.txt` in the customer's language, sends it
 through the backend of the channel, stores a `Message` and a timeline line.
 
 Settings: `NOTIFICATION_BACKENDS` maps a channel ("sms", "email") to a backend
-class. `LogBackend` (the default) only writes the message to the log;
+class. `LogBackend` (the default) only logs that a message went out (masked address,
+length: never the text);
 `EmailBackend` sends through Django's email backend; `SmsBackend` hands the
 text to the provider named by `NOTIFICATION_SMS_PROVIDER`: `HttpSmsProvider`
 (a JSON POST to `NOTIFICATION_SMS_URL`) or `RecordingSmsProvider`, the test
@@ -29,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .due import running_task
 from .models import ContactChannel, Customer, Message, MessageStatus, Vehicle
+from .pii import mask_personal_data
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,15 @@ class LogBackend:
         return customer.email if self.channel == EMAIL else customer.mobile
 
     def send(self, *, to: str, body: str, title: str, key: str) -> str:
-        logger.info("message [%s] to %s (%s): %s", self.channel, to, key or "-", body)
+        # The text stays out of the log (it names the customer, the car, the link); the
+        # stored Message keeps it for those allowed to see it.
+        logger.info(
+            "message [%s] to %s (%s): %d characters",
+            self.channel,
+            mask_personal_data(to),
+            key or "-",
+            len(body),
+        )
         return ""
 
 
@@ -182,7 +192,12 @@ def notify(
         ref = backend.send(to=to, body=body, title=title, key=key)
     except Exception as exc:
         error = str(exc) or exc.__class__.__name__
-        logger.warning("message to %s on %s failed: %s", to or customer.pk, channel, error)
+        logger.warning(
+            "message to %s on %s failed: %s",
+            mask_personal_data(to) if to else customer.pk,
+            channel,
+            mask_personal_data(error),
+        )
         if due_task is not None:
             raise DeliveryFailed(error) from exc
     # Inside a due task this joins its transaction; a savepoint here would only cost time.

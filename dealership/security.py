@@ -22,6 +22,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import BadRequest, ValidationError
 from django.http import HttpResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import ngettext
 
 # The personal-data helpers live in .pii, which logging loads before the apps are ready.
@@ -110,6 +111,47 @@ def lockout_response(request, original_response=None, credentials=None):
         original_response.status_code = 429
         return original_response
     return HttpResponse(lockout_message(), status=429, content_type="text/plain; charset=utf-8")
+
+
+# Files that hold a customer's data: never kept by a browser or a proxy on the way.
+_PRIVATE_TYPES = (
+    "application/pdf",
+    "image/",
+    "text/csv",
+    "application/vnd.openxmlformats",
+    "application/octet-stream",
+)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` (Django's never-cache headers) on every response to a
+    logged-in user, on customer-link pages (a URL with a token), on anonymous pages whose
+    session holds something (the online booking after the plate matched), and on files
+    (PDFs, images such as signatures and photos, exports). Static files never get here:
+    WhiteNoise answers them earlier with its long cache lifetimes."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self._private(request, response):
+            add_never_cache_headers(response)
+        return response
+
+    @staticmethod
+    def _private(request, response) -> bool:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return True
+        match = getattr(request, "resolver_match", None)
+        if match is not None and "token" in match.kwargs:
+            return True
+        session = getattr(request, "session", None)
+        if session is not None and not session.is_empty():
+            return True
+        content_type = response.get("Content-Type", "")
+        return response.has_header("Content-Disposition") or content_type.startswith(_PRIVATE_TYPES)
 
 
 class RefuseNulCharactersMiddleware:

@@ -374,9 +374,7 @@ def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login,
     card.locator("select[name=bay]").select_option(str(store["bay"].pk))
     flow.shot("workshop-board")
     card.locator("form button[type=submit]").click()
-    page.wait_for_function(
-        f"document.querySelector('#visit-{visit.pk}').parentElement.id === 'lane-dispatched'"
-    )
+    page.wait_for_selector(f"#lane-dispatched > #visit-{visit.pk}")
     flow.shot("workshop-board-dispatched")
 
     # 4. The technician clocks on, finds worn pads and proposes replacing them.

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from appointments.models import Appointment, AppointmentLine
@@ -46,9 +47,7 @@ def _mark_damage(page, x, y, kind, note, count):
     page.locator(f"#damage-form input[name=kind][value={kind}]").check()
     page.fill("#damage-form input[name=note]", note)
     page.click("#damage-save")
-    page.wait_for_function(
-        f"document.querySelectorAll('#damage-list .damage-item').length === {count}"
-    )
+    expect(page.locator("#damage-list .damage-item")).to_have_count(count)
 
 
 @pytest.mark.viewport(1024, 768)

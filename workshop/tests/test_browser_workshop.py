@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from dealership.tests.factories import LabourOperationFactory, PartFactory
 from reception.models import Visit
@@ -115,9 +116,9 @@ def test_dispatch_clock_on_finding_link_approval_clock_off_qc_fail_rework_qc_pas
     assert "前刹车片剩余2mm" in page.content() and "¥530.00" in page.content()
     assert "30" in page.locator(".approve-box").inner_text()
     photo = page.locator(".photos img").first
-    page.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=photo.element_handle()
-    )
+    # (no wait_for_function: Playwright builds its predicate with eval, which the CSP refuses)
+    expect(photo).to_have_js_property("complete", True)
+    assert photo.evaluate("img => img.naturalWidth") > 0
     page.shot("workshop-customer-approve")
     page.get_by_role("button", name="同意，请维修").click()
     page.wait_for_selector("#answer")

@@ -6,6 +6,12 @@ function pickDay(value) {
   input.dispatchEvent(new Event("change", { bubbles: true }));
 }
 
+// The strip's buttons carry their day (data-day); htmx swaps the strip, so listen above it.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest(".day-strip button[data-day]");
+  if (button && !button.disabled) pickDay(button.dataset.day);
+});
+
 // A link to #reschedule (from a call list) opens that section.
 document.addEventListener("DOMContentLoaded", () => {
   const target = location.hash && document.querySelector(location.hash);
