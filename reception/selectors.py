@@ -41,24 +41,36 @@ def open_visit_for(vehicle: Vehicle) -> Visit | None:
     return Visit.objects.filter(vehicle=vehicle, status__in=ON_SITE_STATUSES).first()
 
 
-def booking_of_the_day(vehicle: Vehicle, *, day=None):
-    """The car's open appointment (booked or confirmed) of the local day, earliest first.
-
-    Every check-in path takes it over, so a booked car found by plate is not a walk-in.
-    """
+def _bookings_of_the_day(day=None):
     from appointments.capacity import day_bounds
     from appointments.models import OPEN_STATUSES, Appointment
 
     day = day or timezone.localdate()
     lower, upper = day_bounds(day, day)
+    return Appointment.objects.filter(
+        status__in=OPEN_STATUSES, start__gte=lower, start__lt=upper
+    ).order_by("start", "id")
+
+
+def booking_of_the_day(vehicle: Vehicle, *, day=None):
+    """The car's open appointment (booked or confirmed) of the local day, earliest first.
+
+    Every check-in path takes it over, so a booked car found by plate is not a walk-in.
+    """
     return (
-        Appointment.objects.filter(
-            vehicle=vehicle, status__in=OPEN_STATUSES, start__gte=lower, start__lt=upper
-        )
+        _bookings_of_the_day(day)
+        .filter(vehicle=vehicle)
         .select_related("customer", "vehicle", "advisor")
-        .order_by("start", "id")
         .first()
     )
+
+
+def bookings_of_the_day_for(vehicles: list[Vehicle]) -> dict[int, object]:
+    """Per vehicle id, its booking of the day (one query), for the plate lookup's hints."""
+    found: dict[int, object] = {}
+    for appointment in _bookings_of_the_day().filter(vehicle__in=[v.pk for v in vehicles]):
+        found.setdefault(appointment.vehicle_id, appointment)
+    return found
 
 
 def open_campaigns_for(vehicle: Vehicle) -> list:

@@ -572,11 +572,12 @@ def visit_walkaround_sign(
         missing = []
         if locked.odometer_km is None:
             missing.append(("odometer_km", _("Read the odometer.")))
-        if locked.vehicle.is_battery_electric:
-            if locked.charge_percent is None:
+        if locked.fuel_level is None and locked.charge_percent is None:
+            # A battery-electric car's page asks the charge level (%), any other the fuel.
+            if locked.vehicle.is_battery_electric:
                 missing.append(("charge_percent", _("Record the charge level.")))
-        elif locked.fuel_level is None:
-            missing.append(("fuel_level", _("Record the fuel level.")))
+            else:
+                missing.append(("fuel_level", _("Record the fuel level.")))
         if locked.covers == Covers.NONE:
             missing.append(("covers", _("Fit the protective covers in front of the customer.")))
         if not locked.key_tag:

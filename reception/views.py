@@ -119,6 +119,9 @@ def _check_in_lookup(request):
     if lookup.is_valid():
         query = lookup.cleaned_data["q"]
         vehicles = selectors.vehicles_by_plate(query) if query else []
+        bookings = selectors.bookings_of_the_day_for(vehicles)
+        for vehicle in vehicles:
+            vehicle.booking_today = bookings.get(vehicle.pk)
     register = WalkInRegisterForm(initial={"plate": query} if query and not vehicles else None)
     return render(
         request,

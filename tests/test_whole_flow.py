@@ -634,9 +634,9 @@ def _booked_car_found_by_plate_with_a_waiting_customer(flow, store):
     flow.as_user(people[Role.ADVISOR])
     flow.go("/")
     flow.menu("/reception/check-in/")
-    page.fill("input[name=q]", "5n8q")
+    page.fill("main form.search-box input[name=q]", "5n8q")
     with page.expect_navigation():
-        page.click("form.search-box button[type=submit]")
+        page.click("main form.search-box button[type=submit]")
     page.click(f"#lookup-results a[href$='?vehicle={car.pk}']")
     page.wait_for_url("**/reception/check-in/?vehicle=*")
     assert f"{start:%H:%M}" in page.inner_text("#booked-at")  # the booking, not a walk-in

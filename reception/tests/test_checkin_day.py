@@ -46,6 +46,7 @@ def test_the_plate_search_check_in_takes_over_the_booking_of_the_day(advisor_cli
     appointment = _booking(vehicle)
     found = advisor_client.get(reverse("reception:check_in"), {"q": "B12345"}).content.decode()
     assert f"?vehicle={vehicle.pk}" in found
+    assert "booked-today" in found  # the hint is there before the car is opened
     url = reverse("reception:check_in") + f"?vehicle={vehicle.pk}"
     page = advisor_client.get(url).content.decode()
     local_start = timezone.localtime(appointment.start)
