@@ -2,7 +2,7 @@
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
@@ -301,11 +301,44 @@ def _add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def _last_services() -> dict[int, tuple[datetime, int | None]]:
+    """Per vehicle, its last maintenance here and the odometer read then (None: not read).
+
+    A maintenance is any visit (booked or walk-in, not cancelled) whose work order has a
+    maintenance line, and any arrived maintenance appointment (bookings from before visits).
+    """
+    from reception.models import Visit
+    from reception.visit_states import VisitStatus
+    from workorders.models import JobType
+
+    last: dict[int, tuple[datetime, int | None]] = {
+        vehicle_id: (start, None)
+        for vehicle_id, start in Appointment.objects.filter(
+            status=Status.ARRIVED, lines__work_type=WorkType.MAINTENANCE
+        )
+        .values("vehicle_id")
+        .annotate(last=Max("start"))
+        .values_list("vehicle_id", "last")
+    }
+    visits = (
+        Visit.objects.filter(work_orders__lines__job_type=JobType.MAINTENANCE)
+        .exclude(status=VisitStatus.CANCELLED)
+        .order_by("vehicle_id", "-checked_in_at")
+        .distinct("vehicle_id")
+        .values_list("vehicle_id", "checked_in_at", "odometer_km")
+    )
+    for vehicle_id, checked_in_at, odometer_km in visits.iterator(chunk_size=5000):
+        earlier = last.get(vehicle_id)
+        if earlier is None or earlier[0] <= checked_in_at:
+            last[vehicle_id] = (checked_in_at, odometer_km)
+    return last
+
+
 def maintenance_due(*, today: date | None = None, within_days: int | None = None):
     """Vehicles whose next maintenance is due within `within_days` (default: the rule).
 
-    An estimate from what the store knows: the last arrived maintenance appointment
-    (else the assumption that the car was serviced on time at the last km milestone it
+    An estimate from what the store knows: the last maintenance visit or arrived maintenance
+    appointment (else the assumption that the car was serviced on time at the last km milestone it
     passed), the odometer and its date, and the daily mileage since registration. The
     next service is the earlier of the next km milestone of the shortest plan interval
     and that interval's months after the last service. Overdue vehicles up to 60 days
@@ -318,12 +351,7 @@ def maintenance_due(*, today: date | None = None, within_days: int | None = None
         return []
     base = plans[0]
     default_kmpd = Decimal(rule("appointments.default_km_per_day"))
-    last_service = dict(
-        Appointment.objects.filter(status=Status.ARRIVED, lines__work_type=WorkType.MAINTENANCE)
-        .values("vehicle_id")
-        .annotate(last=Max("start"))
-        .values_list("vehicle_id", "last")
-    )
+    last_service = _last_services()
     booked = set(
         Appointment.objects.filter(
             status__in=(Status.BOOKED, Status.CONFIRMED), start__gte=timezone.now()
@@ -348,10 +376,16 @@ def maintenance_due(*, today: date | None = None, within_days: int | None = None
         kmpd = Decimal(odometer) / age if odometer and age > 30 else default_kmpd
         kmpd = max(kmpd, Decimal("1"))
         if serviced:
-            # Serviced here: the next milestone after the km it had then, months after that day.
+            # Serviced here: the milestone after the one nearest the km it had then (a service at
+            # 9 600 km was the 10 000 km one), and the interval's months after that day.
+            serviced, km_read = serviced
             serviced_on = timezone.localtime(serviced).date()
-            km_then = max(Decimal(odometer) - kmpd * (read_on - serviced_on).days, Decimal(0))
-            milestone = (int(km_then) // base.interval_km + 1) * base.interval_km
+            km_then = (
+                Decimal(km_read)
+                if km_read
+                else max(Decimal(odometer) - kmpd * (read_on - serviced_on).days, Decimal(0))
+            )
+            milestone = (round(km_then / base.interval_km) + 1) * base.interval_km
         else:
             # No record here: assume it was serviced on time at the last milestone it passed.
             milestone = (odometer // base.interval_km + 1) * base.interval_km

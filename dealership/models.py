@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -100,7 +101,11 @@ class Customer(models.Model):
 
 
 class Vehicle(models.Model):
-    vin = models.CharField(_("VIN"), max_length=17, unique=True, validators=[validate_vin])
+    # Empty (NULL) only while the registration is not at hand: flagged until completed, and the
+    # work order cannot be signed without it (workorders.services.work_order_sign).
+    vin = models.CharField(
+        _("VIN"), max_length=17, unique=True, null=True, blank=True, validators=[validate_vin]
+    )
     plate = models.CharField(
         _("plate"), max_length=10, unique=True, null=True, blank=True, validators=[validate_plate]
     )
@@ -133,6 +138,32 @@ class Vehicle(models.Model):
 
     def get_absolute_url(self):
         return reverse("vehicle_detail", args=[self.pk])
+
+    def clean(self):
+        super().clean()
+        if not self.vin and not self.plate:
+            raise ValidationError(
+                {"vin": _("Enter the VIN, or the plate when the registration is not at hand.")}
+            )
+
+    def unique_error_message(self, model_class, unique_check):
+        if tuple(unique_check) == ("plate",):
+            return ValidationError(
+                _("Plate %(plate)s is already registered on another vehicle."),
+                code="unique",
+                params={"plate": self.plate},
+            )
+        return super().unique_error_message(model_class, unique_check)
+
+    @property
+    def is_battery_electric(self) -> bool:
+        """A green plate with D (纯电动): 粤BD12345 (small) or 粤B12345D (large)."""
+        plate = self.plate or ""
+        return len(plate) == 8 and (plate[2] == "D" or plate[-1] == "D")
+
+    @property
+    def vin_missing(self) -> bool:
+        return not self.vin
 
 
 class SkillLevel(models.TextChoices):

@@ -84,13 +84,15 @@ def customer_update(*, customer: Customer, actor: User | None, **data) -> Custom
 def _normalize_vehicle(data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data)
     if "vin" in data:
-        data["vin"] = normalize_vin(data["vin"])
+        data["vin"] = normalize_vin(data["vin"]) or None
     if "plate" in data:
         data["plate"] = normalize_plate(data["plate"]) or None
     return data
 
 
-def _refuse_duplicate_vin(vin: str, *, exclude_pk: int | None = None) -> None:
+def _refuse_duplicate_vin(vin: str | None, *, exclude_pk: int | None = None) -> None:
+    if not vin:
+        return
     existing = Vehicle.objects.filter(vin=vin).exclude(pk=exclude_pk).first()
     if existing:
         raise DomainError(
@@ -108,7 +110,7 @@ def _refuse_duplicate_vin(vin: str, *, exclude_pk: int | None = None) -> None:
 def vehicle_create(*, actor: User | None, owner: Customer, **data) -> Vehicle:
     """Register a vehicle for its owner. A VIN that exists is refused with a link to it."""
     data = _normalize_vehicle(data)
-    _refuse_duplicate_vin(data.get("vin", ""))
+    _refuse_duplicate_vin(data.get("vin"))
     vehicle = Vehicle(owner=owner, **data)
     vehicle.full_clean()
     with transaction.atomic():

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dealership.due import kind_get
 from dealership.models import Customer, DueTask, Vehicle
 from dealership.roles import Role, has_role, role_required
-from dealership.validators import normalize_phone, normalize_plate
+from dealership.selectors import search
 
 from . import kinds as K
 from . import selectors, services
@@ -231,14 +231,13 @@ def complaints(request):
     )
 
 
-def _find_customer(text: str) -> Customer | None:
-    mobile = normalize_phone(text)
-    if mobile.isdigit():
-        customer = Customer.objects.filter(mobile=mobile).order_by("id").first()
-        if customer:
-            return customer
-    vehicle = Vehicle.objects.filter(plate=normalize_plate(text)).select_related("owner").first()
-    return vehicle.owner if vehicle else None
+def _find_customers(text: str) -> list[Customer]:
+    """The customers the main search finds (by phone, name, or their car's plate / VIN)."""
+    result = search(text)
+    found = {customer.pk: customer for customer in result.customers}
+    for vehicle in result.vehicles:
+        found.setdefault(vehicle.owner_id, vehicle.owner)
+    return list(found.values())
 
 
 @role_required(*COMPLAINT_ROLES)
@@ -248,12 +247,14 @@ def complaint_new(request):
     customer_id = request.GET.get("customer", "")
     if not customer_id.isdigit():
         find = FindCustomerForm(request.GET if "find" in request.GET else None)
+        found = []
         if find.is_valid():
-            customer = _find_customer(find.cleaned_data["find"])
-            if customer is not None:
-                return redirect(f"{reverse('followup:complaint_new')}?customer={customer.pk}")
-            find.add_error("find", _("No customer has this mobile number or plate."))
-        return render(request, "followup/complaint_new.html", {"find": find})
+            found = _find_customers(find.cleaned_data["find"])
+            if len(found) == 1:
+                return redirect(f"{reverse('followup:complaint_new')}?customer={found[0].pk}")
+            if not found:
+                find.add_error("find", _("No customer has this mobile number or plate."))
+        return render(request, "followup/complaint_new.html", {"find": find, "found": found})
     customer = get_object_or_404(Customer, pk=int(customer_id))
     initial = {}
     visit_id = request.GET.get("visit", "")

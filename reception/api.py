@@ -62,6 +62,7 @@ class VisitSerializer(serializers.ModelSerializer):
             "advisor_name",
             "appointment",
             "is_walk_in",
+            "customer_waits",
             "is_quick_service",
             "is_comeback",
             "comeback_of",
@@ -71,6 +72,7 @@ class VisitSerializer(serializers.ModelSerializer):
             "technician_assist_requested",
             "odometer_km",
             "fuel_level",
+            "charge_percent",
             "covers",
             "warning_lamps",
             "key_tag",
@@ -97,6 +99,7 @@ class CheckInSerializer(serializers.Serializer):
     appointment = serializers.IntegerField(required=False)
     concern_text = serializers.CharField(required=False, allow_blank=True, default="")
     is_quick_service = serializers.BooleanField(required=False, default=False)
+    customer_waits = serializers.BooleanField(required=False, default=False)
     technician_assist_requested = serializers.BooleanField(required=False, default=False)
     advisor_notes = serializers.CharField(required=False, allow_blank=True, default="")
     comeback_of = serializers.PrimaryKeyRelatedField(

@@ -36,6 +36,11 @@ class WalkInRegisterForm(forms.Form):
     vin = forms.CharField(
         label=_("VIN"),
         max_length=25,
+        required=False,
+        help_text=_(
+            "Registration not at hand? Leave it empty: the car is flagged and the VIN must be "
+            "completed before the customer signs the work order."
+        ),
         widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
     )
     brand = forms.CharField(label=_("Brand"), max_length=50, required=False)
@@ -49,7 +54,19 @@ class WalkInRegisterForm(forms.Form):
         return normalize_plate(self.cleaned_data["plate"])
 
     def clean_vin(self):
-        return normalize_vin(self.cleaned_data["vin"])
+        return normalize_vin(self.cleaned_data["vin"]) or None
+
+    def clean(self):
+        """Check the customer and the car as the service will: every error in one round."""
+        from .services import walk_in_errors
+
+        data = super().clean()
+        fields = ("name", "mobile", "plate", "vin", "brand", "model", "colour")
+        errors = walk_in_errors(**{name: data.get(name) or "" for name in fields})
+        for name, messages in errors.items():
+            if name in self.fields and name not in self.errors:
+                self.add_error(name, messages)
+        return data
 
 
 class CheckInForm(forms.Form):
@@ -58,6 +75,11 @@ class CheckInForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         help_text=_("Write what the customer says, as they say it. Locked once they sign."),
+    )
+    customer_waits = forms.BooleanField(
+        label=_("Customer waits at the store"),
+        required=False,
+        help_text=_("Their car goes first on the workshop board."),
     )
     is_quick_service = forms.BooleanField(label=_("Quick service"), required=False)
     is_comeback = forms.BooleanField(label=_("Comeback / repeat repair"), required=False)
@@ -87,6 +109,7 @@ class ConcernForm(VersionMixin, forms.ModelForm):
             "diagnosis",
             "technician_assist_requested",
             "is_quick_service",
+            "customer_waits",
             "is_comeback",
             "comeback_of",
         ]
@@ -131,6 +154,9 @@ class WalkaroundForm(VersionMixin, forms.ModelForm):
             "exterior_notes": forms.Textarea(attrs={"rows": 2}),
             "interior_notes": forms.Textarea(attrs={"rows": 2}),
             "odometer_km": forms.NumberInput(attrs={"inputmode": "numeric", "min": 0}),
+            "charge_percent": forms.NumberInput(
+                attrs={"inputmode": "numeric", "min": 0, "max": 100}
+            ),
             "key_tag": forms.TextInput(attrs={"autocapitalize": "characters"}),
         }
 
@@ -138,9 +164,18 @@ class WalkaroundForm(VersionMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         visit = self.instance
         self.fields["version"].initial = visit.version
+        # A battery-electric car has a charge level and no engine oil: no fuel, no oil lamp.
+        if visit.vehicle.is_battery_electric:
+            del self.fields["fuel_level"]
+            self.fields["warning_lamps"].choices = [
+                choice for choice in WarningLamp.choices if choice[0] != WarningLamp.OIL
+            ]
+        else:
+            del self.fields["charge_percent"]
         if visit.walkaround_signed:
             for name in WALKAROUND_FIELDS:
-                self.fields[name].disabled = True
+                if name in self.fields:
+                    self.fields[name].disabled = True
 
     def _post_clean(self):
         # The service validates and saves; the form only converts the input.

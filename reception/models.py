@@ -83,6 +83,11 @@ class Visit(models.Model):
         related_name="visit",
     )
     is_walk_in = models.BooleanField(_("walk-in"), default=True)
+    customer_waits = models.BooleanField(
+        _("customer waits"),
+        default=False,
+        help_text=_("The customer waits at the store: their car goes first."),
+    )
     is_quick_service = models.BooleanField(
         _("quick service"),
         default=False,
@@ -113,6 +118,13 @@ class Visit(models.Model):
     )
     fuel_level = models.PositiveSmallIntegerField(
         _("fuel level"), choices=FuelLevel.choices, null=True, blank=True
+    )
+    charge_percent = models.PositiveSmallIntegerField(
+        _("charge level (%)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text=_("Battery-electric cars: the state of charge shown on the dashboard."),
     )
     covers = models.CharField(
         _("protective covers"), max_length=10, choices=Covers.choices, default=Covers.NONE

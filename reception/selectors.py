@@ -29,16 +29,48 @@ def visit_detail(pk: int) -> Visit:
 
 
 def visits_on_site() -> QuerySet[Visit]:
-    """Cars at the store now, booked customers first (they get better treatment), then oldest."""
+    """Cars at the store now: customers waiting first, then booked ones, then the oldest."""
     return (
         Visit.objects.filter(status__in=ON_SITE_STATUSES)
         .select_related("customer", "vehicle", "advisor", "handed_over_to")
-        .order_by("is_walk_in", "checked_in_at", "id")
+        .order_by("-customer_waits", "is_walk_in", "checked_in_at", "id")
     )
 
 
 def open_visit_for(vehicle: Vehicle) -> Visit | None:
     return Visit.objects.filter(vehicle=vehicle, status__in=ON_SITE_STATUSES).first()
+
+
+def _bookings_of_the_day(day=None):
+    from appointments.capacity import day_bounds
+    from appointments.models import OPEN_STATUSES, Appointment
+
+    day = day or timezone.localdate()
+    lower, upper = day_bounds(day, day)
+    return Appointment.objects.filter(
+        status__in=OPEN_STATUSES, start__gte=lower, start__lt=upper
+    ).order_by("start", "id")
+
+
+def booking_of_the_day(vehicle: Vehicle, *, day=None):
+    """The car's open appointment (booked or confirmed) of the local day, earliest first.
+
+    Every check-in path takes it over, so a booked car found by plate is not a walk-in.
+    """
+    return (
+        _bookings_of_the_day(day)
+        .filter(vehicle=vehicle)
+        .select_related("customer", "vehicle", "advisor")
+        .first()
+    )
+
+
+def bookings_of_the_day_for(vehicles: list[Vehicle]) -> dict[int, object]:
+    """Per vehicle id, its booking of the day (one query), for the plate lookup's hints."""
+    found: dict[int, object] = {}
+    for appointment in _bookings_of_the_day().filter(vehicle__in=[v.pk for v in vehicles]):
+        found.setdefault(appointment.vehicle_id, appointment)
+    return found
 
 
 def open_campaigns_for(vehicle: Vehicle) -> list:
@@ -95,6 +127,17 @@ def vehicles_by_plate(query: str, *, limit: int = 10) -> list[Vehicle]:
 
     result = search(query, limit=limit)
     return result.vehicles
+
+
+def vehicle_known(*, plate: str = "", vin: str = "") -> Vehicle | None:
+    """The vehicle on file with exactly this plate (else this VIN), for the walk-in form."""
+    if plate:
+        found = Vehicle.objects.filter(plate=plate).select_related("owner").first()
+        if found is not None:
+            return found
+    if vin:
+        return Vehicle.objects.filter(vin=vin).select_related("owner").first()
+    return None
 
 
 def customer_by_mobile(mobile: str):

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,10 +16,10 @@ from django.utils.translation import gettext as _
 from dealership.errors import DomainError
 from dealership.images import photo_reencode
 from dealership.links import customer_link_create, customer_links_revoke
-from dealership.models import User, Vehicle
+from dealership.models import Customer, User, Vehicle
 from dealership.roles import Role, has_role
 from dealership.rules import rule
-from dealership.services import timeline_record, vehicle_update
+from dealership.services import customer_create, timeline_record, vehicle_create, vehicle_update
 
 from .models import (
     Belonging,
@@ -47,6 +48,7 @@ WALKAROUND_FIELDS = (
     "odometer_km",
     "odometer_reason",
     "fuel_level",
+    "charge_percent",
     "covers",
     "exterior_notes",
     "interior_notes",
@@ -64,6 +66,7 @@ CONCERN_FIELDS = (
     "diagnosis",
     "technician_assist_requested",
     "is_quick_service",
+    "customer_waits",
     "is_comeback",
     "comeback_of",
 )
@@ -224,16 +227,24 @@ def visit_check_in(
     comeback_of: Visit | None = None,
     technician_assist_requested: bool = False,
     advisor_notes: str = "",
+    customer_waits: bool = False,
 ) -> Visit:
     """Receive the car: create its visit (from the booking, or as a walk-in).
 
-    With an appointment, the booking is marked arrived and its lines become the
-    draft work order, all in this one transaction. A car already on site is
-    refused (one open visit per car).
+    Without an appointment, the car's booking of the day (if any) is taken over:
+    however the car was found, a booked car is not a walk-in. With an appointment,
+    the booking is marked arrived, its concern and "customer waits" carried over
+    and its lines become the draft work order, all in this one transaction. A car
+    already on site is refused (one open visit per car). Any open maintenance
+    invitation of the car is cancelled: it is being serviced now.
     """
+    from .selectors import booking_of_the_day
+
     with transaction.atomic():
         # Locking the vehicle row serialises two advisors checking in the same car.
         vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+        if appointment is None:
+            appointment = booking_of_the_day(vehicle)
         already = Visit.objects.filter(vehicle=vehicle, status__in=ON_SITE_STATUSES).first()
         if already is not None:
             raise DomainError(
@@ -258,6 +269,7 @@ def visit_check_in(
         if appointment is not None:
             concern_text = concern_text or appointment.concern_text
             advisor = advisor or appointment.advisor
+            customer_waits = customer_waits or appointment.waiting
         now = timezone.now()
         visit = Visit.objects.create(
             number=uuid.uuid4().hex[:20],
@@ -267,6 +279,7 @@ def visit_check_in(
             advisor=advisor or actor,
             is_walk_in=appointment is None,
             is_quick_service=is_quick_service,
+            customer_waits=customer_waits,
             is_comeback=is_comeback or comeback_of is not None,
             comeback_of=comeback_of,
             concern_text=(concern_text or "").strip(),
@@ -287,6 +300,11 @@ def visit_check_in(
 
             lines = [_appointment_line_data(line) for line in appointment.lines.all()]
             work_order_start(visit=visit, actor=actor, lines=lines)
+        # The car is here: an open maintenance invitation would call about this very service.
+        from appointments.duties import INVITATION_CALL
+        from dealership.due import due_tasks_cancel_for
+
+        due_tasks_cancel_for(vehicle, kinds=[INVITATION_CALL])
         timeline_record(
             kind="visit.checked_in",
             summary=(
@@ -301,6 +319,70 @@ def visit_check_in(
             actor=actor,
         )
     return visit
+
+
+def _add_errors(errors: dict[str, list], error: ValidationError) -> None:
+    for name, found in error.error_dict.items():
+        errors.setdefault(name, []).extend(found)
+
+
+def walk_in_errors(
+    *,
+    name: str = "",
+    mobile: str = "",
+    plate: str | None = "",
+    vin: str | None = "",
+    brand: str = "",
+    model: str = "",
+    colour: str = "",
+) -> dict[str, list[ValidationError]]:
+    """Every error of a walk-in registration at once (customer and car), by field; nothing saved.
+
+    A mobile already on file reuses its customer, so only a new customer is validated. The VIN
+    may be left empty when the registration is not at hand; the plate then identifies the car.
+    """
+    from .selectors import customer_by_mobile
+
+    errors: dict[str, list[ValidationError]] = {}
+    if customer_by_mobile(mobile) is None:
+        try:
+            Customer(name=name, mobile=mobile).full_clean(exclude=["language"])
+        except ValidationError as error:
+            _add_errors(errors, error)
+    vehicle = Vehicle(plate=plate or None, vin=vin or None, brand=brand, model=model, colour=colour)
+    try:
+        vehicle.full_clean(exclude=["owner"])
+    except ValidationError as error:
+        _add_errors(errors, error)
+    return errors
+
+
+def walk_in_register(
+    *,
+    actor: User,
+    name: str,
+    mobile: str,
+    plate: str | None,
+    vin: str | None = None,
+    brand: str = "",
+    model: str = "",
+    colour: str = "",
+) -> Vehicle:
+    """A walk-in with an unknown car: register (or reuse) the customer and the vehicle.
+
+    Every error comes back in one DomainError-like ValidationError (by field), nothing saved.
+    """
+    data = {"plate": plate, "vin": vin, "brand": brand, "model": model, "colour": colour}
+    errors = walk_in_errors(name=name, mobile=mobile, **data)
+    if errors:
+        raise ValidationError(errors)
+    from .selectors import customer_by_mobile
+
+    with transaction.atomic():
+        customer = customer_by_mobile(mobile) or customer_create(
+            actor=actor, name=name, mobile=mobile
+        )
+        return vehicle_create(actor=actor, owner=customer, **data)
 
 
 def _refuse_if_walkaround_signed(visit: Visit) -> None:
@@ -490,8 +572,12 @@ def visit_walkaround_sign(
         missing = []
         if locked.odometer_km is None:
             missing.append(("odometer_km", _("Read the odometer.")))
-        if locked.fuel_level is None:
-            missing.append(("fuel_level", _("Record the fuel level.")))
+        if locked.fuel_level is None and locked.charge_percent is None:
+            # A battery-electric car's page asks the charge level (%), any other the fuel.
+            if locked.vehicle.is_battery_electric:
+                missing.append(("charge_percent", _("Record the charge level.")))
+            else:
+                missing.append(("fuel_level", _("Record the fuel level.")))
         if locked.covers == Covers.NONE:
             missing.append(("covers", _("Fit the protective covers in front of the customer.")))
         if not locked.key_tag:

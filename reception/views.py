@@ -2,11 +2,10 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -14,9 +13,12 @@ from dealership.links import LinkInvalid, customer_link_resolve
 from dealership.models import Vehicle
 from dealership.roles import Role, has_role, public_view, role_required
 from dealership.selectors import history_entries
-from dealership.services import customer_create, vehicle_create
 from dealership.storage import stored_file_response
+<<<<<<< HEAD
 from dealership.urltools import safe_next
+=======
+from dealership.validators import normalize_plate, normalize_vin
+>>>>>>> h-checkin
 from dealership.views import _apply_errors
 from reception.access import EDITORS, VIEWERS
 
@@ -74,11 +76,15 @@ def check_in(request):
             raise Http404 from exc
     if vehicle is None:
         return _check_in_lookup(request)
+    if appointment is None:
+        # Found by plate, from the vehicle page or the walk-in form: a booked car is not a walk-in.
+        appointment = selectors.booking_of_the_day(vehicle)
 
     history = selectors.vehicle_history(vehicle)
     initial = {}
     if appointment is not None:
         initial["concern_text"] = appointment.concern_text
+        initial["customer_waits"] = appointment.waiting
     if history.comeback_candidate is not None:
         initial["comeback_of"] = history.comeback_candidate.pk
     form = CheckInForm(request.POST or None, initial=initial, vehicle=vehicle)
@@ -99,6 +105,8 @@ def check_in(request):
             "form": form,
             "vehicle": vehicle,
             "appointment": appointment,
+            "appointment_is_today": appointment is not None
+            and timezone.localtime(appointment.start).date() == timezone.localdate(),
             "appointment_lines": list(
                 appointment.lines.select_related("operation", "part") if appointment else []
             ),
@@ -115,6 +123,9 @@ def _check_in_lookup(request):
     if lookup.is_valid():
         query = lookup.cleaned_data["q"]
         vehicles = selectors.vehicles_by_plate(query) if query else []
+        bookings = selectors.bookings_of_the_day_for(vehicles)
+        for vehicle in vehicles:
+            vehicle.booking_today = bookings.get(vehicle.pk)
     register = WalkInRegisterForm(initial={"plate": query} if query and not vehicles else None)
     return render(
         request,
@@ -127,23 +138,22 @@ def _check_in_lookup(request):
 @require_http_methods(["POST"])
 def register_walk_in(request):
     """A walk-in with an unknown car: register (or reuse) the customer and the vehicle."""
+    known = selectors.vehicle_known(
+        plate=normalize_plate(request.POST.get("plate", "")),
+        vin=normalize_vin(request.POST.get("vin", "")),
+    )
+    if known is not None:
+        # The car is on file: its own check-in page (which takes over its booking of the day).
+        messages.info(
+            request,
+            _("%(vehicle)s is registered already (owner %(owner)s); check it in here.")
+            % {"vehicle": known.plate or known.vin, "owner": known.owner.name},
+        )
+        return redirect(f"{reverse('reception:check_in')}?vehicle={known.pk}")
     form = WalkInRegisterForm(request.POST)
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            with transaction.atomic():
-                customer = selectors.customer_by_mobile(data["mobile"]) or customer_create(
-                    actor=request.user, name=data["name"], mobile=data["mobile"]
-                )
-                vehicle = vehicle_create(
-                    actor=request.user,
-                    owner=customer,
-                    plate=data["plate"],
-                    vin=data["vin"],
-                    brand=data["brand"],
-                    model=data["model"],
-                    colour=data["colour"],
-                )
+            vehicle = services.walk_in_register(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
             _apply_errors(form, error)
         else:
@@ -227,7 +237,7 @@ def walkaround(request, pk: int):
     form = WalkaroundForm(request.POST, instance=visit)
     if form.is_valid():
         names = KEY_FIELDS if visit.walkaround_signed else (*WALKAROUND_FIELDS, *KEY_FIELDS)
-        data = {name: form.cleaned_data[name] for name in names}
+        data = {name: form.cleaned_data[name] for name in names if name in form.fields}
         try:
             services.visit_walkaround_update(
                 visit=visit,

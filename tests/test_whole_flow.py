@@ -594,3 +594,68 @@ def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login,
     page.wait_for_url("**/reports/visits/**")
     assert visit.number in page.inner_text("main")
     flow.shot("report-drill")
+
+    _booked_car_found_by_plate_with_a_waiting_customer(flow, store)
+
+
+def _booked_car_found_by_plate_with_a_waiting_customer(flow, store):
+    """Issue 15 items 2 and 15: a car booked by phone for later today comes in early; the advisor
+    finds it by plate (not on the appointment board): the check-in takes the booking over, the
+    customer waits, and the controller sees the waiting customer on the board."""
+    from datetime import timedelta
+
+    from appointments.models import Appointment, AppointmentLine
+    from reception.models import Visit
+    from reception.services import visit_transition
+
+    page, zh = flow.page, flow.lang == "zh-hans"
+    people = store["people"]
+    owner = CustomerFactory(name="林峰", mobile="13912345678")
+    car = VehicleFactory(owner=owner, plate="苏E5N8Q1", brand="本田", model="雅阁 Accord")
+    start = (timezone.localtime() + timedelta(hours=2)).replace(second=0, microsecond=0)
+    concern = "空调不制冷，在店里等" if zh else "The air conditioning blows warm; I will wait"
+    booking = Appointment.objects.create(
+        customer=owner,
+        vehicle=car,
+        start=start,
+        end=start + timedelta(hours=1),
+        concern_text=concern,
+        waiting=True,
+    )
+    AppointmentLine.objects.create(
+        appointment=booking,
+        operation=store["oil"],
+        work_type="maintenance",
+        hours="0.5",
+        price="120.00",
+    )
+    flow.as_user(people[Role.ADVISOR])
+    flow.go("/")
+    flow.menu("/reception/check-in/")
+    page.fill("main form.search-box input[name=q]", "5n8q")
+    with page.expect_navigation():
+        page.click("main form.search-box button[type=submit]")
+    page.click(f"#lookup-results a[href$='?vehicle={car.pk}']")
+    page.wait_for_url("**/reception/check-in/?vehicle=*")
+    assert f"{start:%H:%M}" in page.inner_text("#booked-at")  # the booking, not a walk-in
+    assert page.input_value("textarea[name=concern_text]") == concern
+    assert page.is_checked("input[name=customer_waits]")
+    flow.shot("check-in-booked-car-by-plate")
+    page.click("#check-in-submit")
+    page.wait_for_url("**/walkaround/")
+    visit = Visit.objects.get(vehicle=car)
+    booking.refresh_from_db()
+    assert (visit.appointment_id, visit.is_walk_in, visit.customer_waits) == (
+        booking.pk,
+        False,
+        True,
+    )
+    assert booking.status == "arrived"
+    assert page.locator("#customer-waits").is_visible()
+    # The walk-around and signing are shown above; here the order is taken as signed.
+    visit_transition(visit=visit, to="order_signed", actor=people[Role.ADVISOR])
+    flow.as_user(people[Role.WORKSHOP_CONTROLLER])
+    flow.go("/workshop/")
+    card = page.locator(f"#visit-{visit.pk}")
+    assert card.locator(".waits").is_visible()
+    flow.shot("board-waiting-customer")

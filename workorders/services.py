@@ -504,6 +504,14 @@ def work_order_sign(
             )
         if not visit.is_open:
             raise DomainError(_("This visit is closed; its order cannot be signed."))
+        if not visit.vehicle.vin:
+            raise DomainError(
+                _(
+                    "The car's VIN is still missing: complete it from the registration "
+                    "(行驶证) on the vehicle page before the customer signs."
+                ),
+                code="vin_missing",
+            )
         signer_name = (signer_name or "").strip()
         if not signer_name:
             raise DomainError(_("Enter the name of the person signing."), field="signer_name")

@@ -148,6 +148,7 @@ BOARD_VISIT_FIELDS = (
     "status",
     "hold_reason",
     "is_walk_in",
+    "customer_waits",
     "promised_at",
     "rework_count",
     "vehicle__plate",
@@ -175,7 +176,8 @@ def _board_visits(team: str, technician_id: int | None) -> QuerySet[Visit]:
                 to_attr="pending_additions",
             ),
         )
-        .order_by("is_walk_in", "promised_at", "id")
+        # Customers waiting at the store first, then booked before walk-ins, then by promise.
+        .order_by("-customer_waits", "is_walk_in", "promised_at", "id")
     )
     if team:
         visits = visits.filter(
