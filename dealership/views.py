@@ -21,9 +21,10 @@ from django.views.decorators.http import require_http_methods
 from . import selectors, services
 from .forms import ChangeOwnerForm, CustomerForm, VehicleForm
 from .models import Customer, Vehicle
-from .roles import ALL_STAFF, Role, public_view, role_required, sees_contact_details
+from .roles import ALL_STAFF, Role, public_view, role_required
 from .rules import REGISTRY, rule, rule_set
 from .storage import StorageFull
+from .visibility import can_search_by_phone
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def home(request):
 
 @role_required(*ALL_STAFF)
 def search(request):
-    result = selectors.search(request.GET.get("q", ""))
+    result = selectors.search(request.GET.get("q", ""), by_phone=can_search_by_phone(request.user))
     template = "dealership/_search_results.html" if request.htmx else "dealership/search.html"
     return render(request, template, {"result": result})
 
@@ -101,9 +102,7 @@ def customer_detail(request, pk: int):
         "dealership/customer_detail.html",
         {
             "customer": customer,
-            "history": selectors.history_entries(
-                customer, contact_details=sees_contact_details(request.user)
-            ),
+            "history": selectors.history_entries(customer, viewer=request.user),
         },
     )
 

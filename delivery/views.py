@@ -356,13 +356,17 @@ def sheet_pdf(request, pk: int):
     visit = _visit_or_404(pk)
     if selectors.order_in_force(visit) is None:
         raise Http404
-    return _pdf(pdf.delivery_sheet_pdf(visit), f"delivery-sheet-{visit.number}.pdf")
+    return _pdf(
+        pdf.delivery_sheet_pdf(visit, viewer=request.user), f"delivery-sheet-{visit.number}.pdf"
+    )
 
 
 @role_required(*VIEWERS)
 def receipt_pdf(request, pk: int):
     settlement = _settlement_or_404(pk)
-    return _pdf(pdf.receipt_pdf(settlement), f"receipt-{settlement.invoice_number}.pdf")
+    return _pdf(
+        pdf.receipt_pdf(settlement, viewer=request.user), f"receipt-{settlement.invoice_number}.pdf"
+    )
 
 
 @role_required(*VIEWERS)

@@ -20,6 +20,7 @@ from dealership.due import KINDS, State
 from dealership.models import Customer, DueTask, Message, TimelineEvent, User, Vehicle
 from dealership.roles import Role, user_roles
 from dealership.urltools import SENTINEL, url_for_pk
+from dealership.visibility import CONTACT_FIELDS, HIDDEN, field_level, sees_money, shown
 
 from . import kinds as K
 from .models import Complaint, ComplaintAction, ComplaintStatus, Survey
@@ -452,8 +453,11 @@ def _shown(model_field, value) -> str:
     return str(value)
 
 
-def _history_entries(model, ids, *, title, limit, vehicles=None) -> list[Entry]:
-    """Edits from django-simple-history, one query for all the rows, diffs computed here."""
+def _history_entries(model, ids, *, title, limit, vehicles=None, viewer=None) -> list[Entry]:
+    """Edits from django-simple-history, one query for all the rows, diffs computed here.
+
+    With a `viewer`, a customer's contact details are shown as that user's role may see them
+    (dealership.visibility): masked, or the change left out."""
     records = list(
         model.history.filter(id__in=ids)
         .select_related("history_user")
@@ -469,9 +473,14 @@ def _history_entries(model, ids, *, title, limit, vehicles=None) -> list[Entry]:
         changes = []
         for change in record.diff_against(older).changes:
             model_field = model._meta.get_field(change.field)
+            old, new = change.old, change.new
+            if viewer is not None and model is Customer and change.field in CONTACT_FIELDS:
+                if field_level(viewer, change.field) == HIDDEN:
+                    continue
+                old, new = shown(viewer, change.field, old), shown(viewer, change.field, new)
             changes.append(
-                f"{model_field.verbose_name}: {_shown(model_field, change.old)} → "
-                f"{_shown(model_field, change.new)}"
+                f"{model_field.verbose_name}: {_shown(model_field, old)} → "
+                f"{_shown(model_field, new)}"
             )
         if not changes:
             continue
@@ -489,6 +498,13 @@ def _history_entries(model, ids, *, title, limit, vehicles=None) -> list[Entry]:
     return entries
 
 
+def _recipient_for(viewer, to: str) -> str:
+    """A message's address as the viewer may see it: an e-mail or a phone number."""
+    if viewer is None:
+        return to
+    return shown(viewer, "email" if "@" in (to or "") else "mobile", to)
+
+
 def _keep_for_vehicle(row, vehicle: Vehicle | None) -> bool:
     """On a vehicle's page: rows about this vehicle and rows about no vehicle at all."""
     if vehicle is None:
@@ -497,13 +513,21 @@ def _keep_for_vehicle(row, vehicle: Vehicle | None) -> bool:
 
 
 def archive(
-    *, customer_id: int | None = None, vehicle_id: int | None = None, limit: int = ARCHIVE_LIMIT
+    *,
+    customer_id: int | None = None,
+    vehicle_id: int | None = None,
+    limit: int = ARCHIVE_LIMIT,
+    viewer=None,
 ) -> Archive:
     """Everything the store knows happened with a customer (or one vehicle), newest first.
 
     Built from the timeline events the apps write, the messages sent, the
     calls (due tasks) with their outcomes and attempts, surveys, complaints and
     the edit history. Nothing is typed into the archive by hand.
+
+    With a `viewer`, what that user's role may see (dealership.visibility): contact details
+    masked or left out, and payments (invoice numbers, amounts) only for the roles that
+    handle money.
     """
     from reception.models import Visit
 
@@ -591,7 +615,7 @@ def archive(
                 at=message.sent_at,
                 category="messages",
                 title=_("Message to %(to)s (%(channel)s)")
-                % {"to": message.to, "channel": message.channel},
+                % {"to": _recipient_for(viewer, message.to), "channel": message.channel},
                 text=message.body,
                 vehicle=message.archive_vehicle,
                 tag=message.get_status_display(),
@@ -642,7 +666,13 @@ def archive(
             )
         )
     entries.extend(
-        _history_entries(Customer, [customer.pk], title=_("Customer details changed"), limit=limit)
+        _history_entries(
+            Customer,
+            [customer.pk],
+            title=_("Customer details changed"),
+            limit=limit,
+            viewer=viewer,
+        )
     )
     entries.extend(
         _history_entries(
@@ -653,6 +683,8 @@ def archive(
             vehicles=vehicle_map,
         )
     )
+    if viewer is not None and not sees_money(viewer):
+        entries = [entry for entry in entries if entry.category != "payments"]
     entries.sort(key=lambda entry: entry.at, reverse=True)
     truncated = len(entries) > limit
     entries = entries[:limit]
