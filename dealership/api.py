@@ -29,8 +29,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import selectors, services
 from .models import Customer, Vehicle
-from .roles import ALL_STAFF, has_role
-from .views import CUSTOMER_EDITORS
+from .roles import has_role
+from .views import CUSTOMER_EDITORS, CUSTOMER_VIEWERS
 from .visibility import can_search_by_phone, serialize_customer_fields
 
 
@@ -260,7 +260,7 @@ class CustomerViewSet(
     """Customers by name; `?q=` finds by name or mobile. Writes go through the services."""
 
     serializer_class = CustomerSerializer
-    read_roles = ALL_STAFF
+    read_roles = CUSTOMER_VIEWERS
     write_roles = CUSTOMER_EDITORS
 
     def get_queryset(self):
@@ -345,7 +345,7 @@ class VehicleViewSet(
     """Vehicles by plate; `?owner=` one customer's, `?q=` plate or VIN."""
 
     serializer_class = VehicleSerializer
-    read_roles = ALL_STAFF
+    read_roles = CUSTOMER_VIEWERS
     write_roles = CUSTOMER_EDITORS
 
     def get_queryset(self):

@@ -4,6 +4,7 @@ Every function here answers in a fixed number of queries whatever the number
 of rows (the tests assert it).
 """
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,14 +12,14 @@ from datetime import datetime
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db.models import Count, Prefetch, Q
-from django.urls import NoReverseMatch
+from django.urls import NoReverseMatch, Resolver404, resolve
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from dealership.due import KINDS, State
 from dealership.models import Customer, DueTask, Message, TimelineEvent, User, Vehicle
-from dealership.roles import Role, user_roles
+from dealership.roles import Role, has_role, user_roles
 from dealership.urltools import SENTINEL, url_for_pk
 from dealership.visibility import CONTACT_FIELDS, HIDDEN, field_level, sees_money, shown
 
@@ -498,6 +499,39 @@ def _history_entries(model, ids, *, title, limit, vehicles=None, viewer=None) ->
     return entries
 
 
+_AMOUNT = re.compile(r"[¥￥]\s?-?[0-9][0-9,]*(?:\.[0-9]+)?")
+
+
+def _for_viewer(entries: list[Entry], viewer) -> list[Entry]:
+    """The entries as `viewer` may see them: payments and amounts only for the roles that
+    handle money, links only to pages the viewer's role may open."""
+    money = sees_money(viewer)
+    allowed: dict = {}
+    kept = []
+    for entry in entries:
+        if not money:
+            if entry.category == "payments":
+                continue
+            entry.text = _AMOUNT.sub("¥…", str(entry.text))
+            entry.title = _AMOUNT.sub("¥…", str(entry.title)) if entry.title else entry.title
+            entry.details = [_AMOUNT.sub("¥…", str(line)) for line in entry.details]
+        if entry.url:
+            if entry.url not in allowed:
+                allowed[entry.url] = _may_open(viewer, entry.url)
+            if not allowed[entry.url]:
+                entry.url = ""
+        kept.append(entry)
+    return kept
+
+
+def _may_open(viewer, url: str) -> bool:
+    try:
+        roles = getattr(resolve(url.split("?")[0]).func, "allowed_roles", None)
+    except Resolver404:
+        return False
+    return roles is None or has_role(viewer, roles)
+
+
 def _recipient_for(viewer, to: str) -> str:
     """A message's address as the viewer may see it: an e-mail or a phone number."""
     if viewer is None:
@@ -683,8 +717,8 @@ def archive(
             vehicles=vehicle_map,
         )
     )
-    if viewer is not None and not sees_money(viewer):
-        entries = [entry for entry in entries if entry.category != "payments"]
+    if viewer is not None:
+        entries = _for_viewer(entries, viewer)
     entries.sort(key=lambda entry: entry.at, reverse=True)
     truncated = len(entries) > limit
     entries = entries[:limit]
