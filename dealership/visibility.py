@@ -14,9 +14,10 @@ shown to the advisor (estimates and the bill), the cashier, the service manager 
 administrator only.
 """
 
+import re
 from dataclasses import dataclass
 
-from .pii import mask_phone
+from .pii import mask_personal_data, mask_phone
 from .roles import Role, user_roles
 
 FULL, MASKED, HIDDEN = "full", "masked", "hidden"
@@ -111,6 +112,34 @@ def can_search_by_phone(user) -> bool:
 def sees_money(user) -> bool:
     names = user_roles(user) if user is not None else frozenset()
     return bool(names & set(MONEY_ROLES))
+
+
+_AMOUNT = re.compile(r"[¥￥]\s?-?[0-9][0-9,]*(?:\.[0-9]+)?")
+_INVOICE = re.compile(r"\bJS[0-9]{4}-[0-9]{6}\b")
+
+
+def money_hidden(user, text) -> str:
+    """Free text (an event, a message, a reason) without amounts and invoice numbers for the
+    roles that do not handle money."""
+    text = "" if text is None else str(text)
+    if sees_money(user):
+        return text
+    return _INVOICE.sub("JS…", _AMOUNT.sub("¥…", text))
+
+
+def text_shown(user, text) -> str:
+    """Free text as `user` may read it: contact details and customers' link tokens masked
+    for the roles that see them masked, amounts hidden from those that do not handle money."""
+    text = "" if text is None else str(text)
+    if not can_search_by_phone(user):
+        text = mask_personal_data(text)
+    return money_hidden(user, text)
+
+
+def recipient_shown(user, to) -> str:
+    """A message's address (a phone number or an e-mail) as `user` may see it."""
+    to = "" if to is None else str(to)
+    return shown(user, "email" if "@" in to else "mobile", to)
 
 
 @dataclass(frozen=True)

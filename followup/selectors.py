@@ -4,7 +4,6 @@ Every function here answers in a fixed number of queries whatever the number
 of rows (the tests assert it).
 """
 
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +20,15 @@ from dealership.due import KINDS, State
 from dealership.models import Customer, DueTask, Message, TimelineEvent, User, Vehicle
 from dealership.roles import Role, has_role, user_roles
 from dealership.urltools import SENTINEL, url_for_pk
-from dealership.visibility import CONTACT_FIELDS, HIDDEN, field_level, sees_money, shown
+from dealership.visibility import (
+    CONTACT_FIELDS,
+    HIDDEN,
+    field_level,
+    money_hidden,
+    recipient_shown,
+    sees_money,
+    shown,
+)
 
 from . import kinds as K
 from .models import Complaint, ComplaintAction, ComplaintStatus, Survey
@@ -499,9 +506,6 @@ def _history_entries(model, ids, *, title, limit, vehicles=None, viewer=None) ->
     return entries
 
 
-_AMOUNT = re.compile(r"[¥￥]\s?-?[0-9][0-9,]*(?:\.[0-9]+)?")
-
-
 def _for_viewer(entries: list[Entry], viewer) -> list[Entry]:
     """The entries as `viewer` may see them: payments and amounts only for the roles that
     handle money, links only to pages the viewer's role may open."""
@@ -512,9 +516,9 @@ def _for_viewer(entries: list[Entry], viewer) -> list[Entry]:
         if not money:
             if entry.category == "payments":
                 continue
-            entry.text = _AMOUNT.sub("¥…", str(entry.text))
-            entry.title = _AMOUNT.sub("¥…", str(entry.title)) if entry.title else entry.title
-            entry.details = [_AMOUNT.sub("¥…", str(line)) for line in entry.details]
+            entry.text = money_hidden(viewer, entry.text)
+            entry.title = money_hidden(viewer, entry.title) if entry.title else entry.title
+            entry.details = [money_hidden(viewer, line) for line in entry.details]
         if entry.url:
             if entry.url not in allowed:
                 allowed[entry.url] = _may_open(viewer, entry.url)
@@ -533,10 +537,7 @@ def _may_open(viewer, url: str) -> bool:
 
 
 def _recipient_for(viewer, to: str) -> str:
-    """A message's address as the viewer may see it: an e-mail or a phone number."""
-    if viewer is None:
-        return to
-    return shown(viewer, "email" if "@" in (to or "") else "mobile", to)
+    return to if viewer is None else recipient_shown(viewer, to)
 
 
 def _keep_for_vehicle(row, vehicle: Vehicle | None) -> bool:

@@ -227,14 +227,42 @@ def test_the_work_order_pdf_masks_the_customer_for_the_workshop(client, make_sta
     assert MOBILE in text and COMPANY in text
 
 
-def test_the_delivery_sheet_masks_the_customer_for_the_controller(client, make_staff):
+def test_the_delivery_sheet_prints_the_customer_as_the_viewer_may_see_it(make_staff):
+    from delivery import pdf
     from delivery.tests.factories import checked_visit
 
     visit, _order = checked_visit()
     mobile = visit.customer.mobile
-    url = reverse("delivery:sheet_pdf", args=[visit.pk])
-    client.force_login(make_staff("workshop_controller"))
-    text = re.sub(r"\s+", "", _pdf_text(client.get(url).content))
-    assert mobile not in text and f"{mobile[:3]}****{mobile[-4:]}" in text
-    client.force_login(make_staff("advisor"))
-    assert mobile in re.sub(r"\s+", "", _pdf_text(client.get(url).content))
+    masked = re.sub(
+        r"\s+", "", _pdf_text(pdf.delivery_sheet_pdf(visit, viewer=make_staff("qc_inspector")))
+    )
+    assert mobile not in masked and f"{mobile[:3]}****{mobile[-4:]}" in masked
+    full = re.sub(
+        r"\s+", "", _pdf_text(pdf.delivery_sheet_pdf(visit, viewer=make_staff("advisor")))
+    )
+    assert mobile in full
+    assert mobile in re.sub(r"\s+", "", _pdf_text(pdf.delivery_sheet_pdf(visit)))  # the customer's
+
+
+def test_messages_on_the_visit_page_are_masked_for_the_workshop(client, make_staff):
+    from dealership.models import Message
+    from delivery.tests.factories import checked_visit
+
+    visit, _order = checked_visit()
+    mobile = visit.customer.mobile
+    Message.objects.create(
+        to=mobile,
+        channel="sms",
+        template="test",
+        language="zh-hans",
+        body=f"您的车已可取，如有疑问请致电 {mobile}。",
+        status="sent",
+        customer=visit.customer,
+        vehicle=visit.vehicle,
+    )
+    url = reverse("reception:visit", args=[visit.pk])
+    client.force_login(make_staff("qc_inspector"))
+    page = client.get(url).content.decode()
+    assert mobile not in page and f"{mobile[:3]}****{mobile[-4:]}" in page
+    client.force_login(make_staff("cashier"))
+    assert mobile in client.get(url).content.decode()

@@ -6,7 +6,7 @@ from django import template
 
 from dealership.roles import sees_contact_details as _sees_contact_details
 from dealership.security import mask_phone as _mask_phone
-from dealership.visibility import customer_view, sees_money, shown
+from dealership.visibility import customer_view, money_hidden, sees_money, shown
 
 register = template.Library()
 
@@ -33,6 +33,12 @@ def contact_for(customer, user):
 def sees_contact_details(user) -> bool:
     """`{% if request.user|sees_contact_details %}` around an address."""
     return bool(user) and _sees_contact_details(user)
+
+
+@register.filter
+def money_hidden_for(text, user) -> str:
+    """Free text without amounts and invoice numbers for roles that do not handle money."""
+    return money_hidden(user, text)
 
 
 @register.filter
