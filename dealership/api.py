@@ -29,9 +29,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import selectors, services
 from .models import Customer, Vehicle
-from .pii import mask_phone
-from .roles import ALL_STAFF, has_role, sees_contact_details
-from .views import CUSTOMER_EDITORS
+from .roles import has_role
+from .views import CUSTOMER_EDITORS, CUSTOMER_VIEWERS
+from .visibility import can_search_by_phone, serialize_customer_fields
 
 
 def validation_detail(error: ValidationError) -> dict[str, list[str]]:
@@ -243,15 +243,11 @@ class CustomerSerializer(serializers.ModelSerializer):
         }
 
     def to_representation(self, instance):
-        """The phones masked and the address empty for the roles that do not see them, as
-        on the pages (dealership.roles.sees_contact_details)."""
+        """Each contact field as the caller's role may see it, as on the pages
+        (dealership.visibility: phones and e-mail masked, the rest empty for the workshop)."""
         data = super().to_representation(instance)
         request = self.context.get("request")
-        if request is None or not sees_contact_details(request.user):
-            data["mobile"] = mask_phone(data["mobile"])
-            data["mobile_alt"] = mask_phone(data["mobile_alt"])
-            data["address"] = ""
-        return data
+        return serialize_customer_fields(request.user if request else None, data)
 
 
 class CustomerViewSet(
@@ -264,17 +260,26 @@ class CustomerViewSet(
     """Customers by name; `?q=` finds by name or mobile. Writes go through the services."""
 
     serializer_class = CustomerSerializer
-    read_roles = ALL_STAFF
+    read_roles = CUSTOMER_VIEWERS
     write_roles = CUSTOMER_EDITORS
 
     def get_queryset(self):
         queryset = Customer.objects.prefetch_related("vehicles").order_by("name", "id")
         query = (self.request.query_params.get("q") or "").strip()
         if query:
-            queryset = queryset.filter(Q(name__icontains=query) | Q(mobile__contains=query))
+            found = Q(name__icontains=query)
+            if can_search_by_phone(self.request.user):
+                found |= Q(mobile__contains=query)
+            queryset = queryset.filter(found)
         return queryset
 
-    @extend_schema(parameters=[OpenApiParameter("q", str, description="Name or mobile")])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "q", str, description="Name, or mobile for the roles that see it in full"
+            )
+        ]
+    )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -340,7 +345,7 @@ class VehicleViewSet(
     """Vehicles by plate; `?owner=` one customer's, `?q=` plate or VIN."""
 
     serializer_class = VehicleSerializer
-    read_roles = ALL_STAFF
+    read_roles = CUSTOMER_VIEWERS
     write_roles = CUSTOMER_EDITORS
 
     def get_queryset(self):

@@ -13,8 +13,9 @@ class DealershipConfig(AppConfig):
         from .navigation import register_nav
         from .reports import apps_hook  # noqa: F401 - reports: nav, rules, due kinds, tasks
         from .roles import ALL_STAFF, Role
+        from .views import CUSTOMER_VIEWERS
 
-        register_nav("search", _("Search"), ALL_STAFF, 10)
+        register_nav("search", _("Search"), CUSTOMER_VIEWERS, 10)
         register_nav(
             "customer_create",
             _("New customer"),

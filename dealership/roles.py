@@ -52,11 +52,13 @@ def has_role(user, roles: Iterable[str]) -> bool:
 def sees_contact_details(user) -> bool:
     """Whether the user sees customers' mobile numbers and addresses in full.
 
-    The roles that phone or bill customers do (the front desk and the administrator); the
-    workshop (technician, workshop controller, QC inspector) sees masked numbers and no
-    address (`dealership.pii.mask_phone`).
+    Decided by `dealership.visibility` (the one table of what each role sees of a customer):
+    the front desk and the administrator do; the workshop (technician, workshop controller,
+    QC inspector) sees masked numbers and no address.
     """
-    return has_role(user, FRONT_DESK)
+    from .visibility import sees_in_full
+
+    return sees_in_full(user, "mobile") and sees_in_full(user, "address")
 
 
 def check_role(user, roles: Iterable[str]) -> None:

@@ -6,16 +6,11 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, Q, QuerySet
 
 from .models import Customer, Vehicle
-from .pii import mask_phone
 from .rules import rule
 from .validators import normalize_phone, normalize_plate
+from .visibility import CONTACT_FIELDS, HIDDEN, field_level, shown
 
 SEARCH_LIMIT = 30
-
-# A customer's contact details in their change history: the phones masked and the address
-# left out for the roles that do not see them (dealership.roles.sees_contact_details).
-HISTORY_MASKED_PHONES = frozenset({"mobile", "mobile_alt"})
-HISTORY_HIDDEN_FIELDS = frozenset({"address"})
 
 
 @dataclass
@@ -31,12 +26,13 @@ class SearchResult:
         return not self.vehicles and not self.customers
 
 
-def search(query: str, *, limit: int = SEARCH_LIMIT) -> SearchResult:
+def search(query: str, *, limit: int = SEARCH_LIMIT, by_phone: bool = True) -> SearchResult:
     """Find vehicles by plate / VIN fragment and customers by phone / name fragment.
 
     Plates and VINs are stored upper-case without separators and phones as
     digits, so a fragment is matched with a plain LIKE that the trigram indexes
-    on PostgreSQL answer (see migration 0003).
+    on PostgreSQL answer (see migration 0003). Without `by_phone` (a role that sees the
+    numbers masked, `dealership.visibility.can_search_by_phone`) digits never match a phone.
     """
     query = (query or "").strip()
     result = SearchResult(query=query)
@@ -48,7 +44,7 @@ def search(query: str, *, limit: int = SEARCH_LIMIT) -> SearchResult:
     vehicle_q = Q(plate__contains=code) | Q(vin__contains=code)
     customer_q = Q(name__icontains=query)
     digits = normalize_phone(query)
-    if re.fullmatch(r"[0-9]{3,}", digits):
+    if by_phone and re.fullmatch(r"[0-9]{3,}", digits):
         customer_q |= Q(mobile__contains=digits) | Q(mobile_alt__contains=digits)
 
     # No ORDER BY in SQL: with it PostgreSQL walks the whole plate index instead of using the
@@ -83,12 +79,11 @@ class HistoryEntry:
     changes: list[tuple[str, object, object]]
 
 
-def history_entries(
-    instance, *, limit: int = 20, contact_details: bool = True
-) -> list[HistoryEntry]:
+def history_entries(instance, *, limit: int = 20, viewer=None) -> list[HistoryEntry]:
     """Who changed what and when, newest first, with the fields each change touched.
 
-    Without `contact_details`, changed phone numbers are masked and address changes left out.
+    With a `viewer`, a customer's contact details are shown as that user's role may see them
+    (dealership.visibility): masked, or the change left out.
     """
     records = list(
         instance.history.select_related("history_user").order_by("-history_id")[: limit + 1]
@@ -103,11 +98,10 @@ def history_entries(
             delta = newer.diff_against(older)
             for change in delta.changes:
                 old, new = change.old, change.new
-                if not contact_details:
-                    if change.field in HISTORY_HIDDEN_FIELDS:
+                if viewer is not None and change.field in CONTACT_FIELDS:
+                    if field_level(viewer, change.field) == HIDDEN:
                         continue
-                    if change.field in HISTORY_MASKED_PHONES:
-                        old, new = mask_phone(old), mask_phone(new)
+                    old, new = shown(viewer, change.field, old), shown(viewer, change.field, new)
                 label = model._meta.get_field(change.field).verbose_name
                 changes.append((label, old, new))
         entries.append(

@@ -21,13 +21,17 @@ from django.views.decorators.http import require_http_methods
 from . import selectors, services
 from .forms import ChangeOwnerForm, CustomerForm, VehicleForm
 from .models import Customer, Vehicle
-from .roles import ALL_STAFF, Role, public_view, role_required, sees_contact_details
+from .roles import ALL_STAFF, Role, has_role, public_view, role_required
 from .rules import REGISTRY, rule, rule_set
 from .storage import StorageFull
+from .visibility import can_search_by_phone
 
 logger = logging.getLogger(__name__)
 
 CUSTOMER_EDITORS = (Role.ADVISOR, Role.SERVICE_MANAGER, Role.CUSTOMER_CARE)
+# Customer and vehicle records and the search: every staff role but the technician, who works
+# on the jobs dispatched to them (the workshop's pages show the car they need).
+CUSTOMER_VIEWERS = tuple(role for role in ALL_STAFF if role != Role.TECHNICIAN)
 
 
 def _upload_field(form) -> str | None:
@@ -80,17 +84,18 @@ def healthz(request):
 
 @role_required(*ALL_STAFF)
 def home(request):
-    return render(request, "dealership/home.html", {"recent": selectors.customers_recent(10)})
+    recent = selectors.customers_recent(10) if has_role(request.user, CUSTOMER_VIEWERS) else []
+    return render(request, "dealership/home.html", {"recent": recent})
 
 
-@role_required(*ALL_STAFF)
+@role_required(*CUSTOMER_VIEWERS)
 def search(request):
-    result = selectors.search(request.GET.get("q", ""))
+    result = selectors.search(request.GET.get("q", ""), by_phone=can_search_by_phone(request.user))
     template = "dealership/_search_results.html" if request.htmx else "dealership/search.html"
     return render(request, template, {"result": result})
 
 
-@role_required(*ALL_STAFF)
+@role_required(*CUSTOMER_VIEWERS)
 def customer_detail(request, pk: int):
     try:
         customer = selectors.customer_detail(pk)
@@ -101,9 +106,7 @@ def customer_detail(request, pk: int):
         "dealership/customer_detail.html",
         {
             "customer": customer,
-            "history": selectors.history_entries(
-                customer, contact_details=sees_contact_details(request.user)
-            ),
+            "history": selectors.history_entries(customer, viewer=request.user),
         },
     )
 
@@ -141,7 +144,7 @@ def customer_edit(request, pk: int):
     return render(request, "dealership/customer_form.html", {"form": form, "customer": customer})
 
 
-@role_required(*ALL_STAFF)
+@role_required(*CUSTOMER_VIEWERS)
 def vehicle_detail(request, pk: int):
     try:
         vehicle = selectors.vehicle_detail(pk)

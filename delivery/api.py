@@ -8,10 +8,11 @@ from rest_framework import routers, serializers, viewsets
 from rest_framework.response import Response
 
 from dealership.api import ApiViewMixin
+from dealership.roles import has_role
 from reception.models import Visit
 
 from . import selectors
-from .access import VIEWERS
+from .access import MONEY_VIEWERS, VIEWERS
 from .models import Delivery, Payment, Refund, Settlement, SettlementLine
 
 
@@ -111,7 +112,7 @@ class SettlementViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """Settlements, newest first."""
 
     serializer_class = SettlementSerializer
-    read_roles = VIEWERS
+    read_roles = MONEY_VIEWERS
     lookup_value_regex = r"[0-9]{1,9}"
 
     def get_queryset(self):
@@ -205,13 +206,25 @@ class DeliveryStateViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
             )
         return row
 
+    def _money_hidden(self, row: dict) -> dict:
+        """The workshop controller follows the car, not the money: no invoice, no bill."""
+        if not has_role(self.request.user, MONEY_VIEWERS):
+            row["invoice_number"] = ""
+            row["bill"] = None
+        return row
+
     def list(self, request, *args, **kwargs):
-        rows = [self._row(visit, with_bill=False) for visit in selectors.delivery_board()]
+        rows = [
+            self._money_hidden(self._row(visit, with_bill=False))
+            for visit in selectors.delivery_board()
+        ]
         return Response(self.get_serializer(rows, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
         visit = self.get_object()
-        return Response(self.get_serializer(self._row(visit, with_bill=True)).data)
+        with_bill = has_role(request.user, MONEY_VIEWERS)
+        row = self._money_hidden(self._row(visit, with_bill=with_bill))
+        return Response(self.get_serializer(row).data)
 
 
 router = routers.SimpleRouter()

@@ -3,6 +3,7 @@
 from django.utils import timezone, translation
 
 from dealership.rules import rule
+from dealership.visibility import printed_view
 from reception.models import Visit
 from reception.pdf import file_data_url, render_pdf
 
@@ -14,16 +15,21 @@ def _common() -> dict:
     return {"store_name": rule("store.name"), "printed_at": timezone.now()}
 
 
-def delivery_sheet_pdf(visit: Visit, *, language: str | None = None) -> bytes:
+def delivery_sheet_pdf(visit: Visit, *, language: str | None = None, viewer=None) -> bytes:
     """交车说明单: the work done with its care notes; next service; declined work."""
     language = language or visit.customer.language
     with translation.override(language):
         sheet = selectors.delivery_sheet(visit, language=language)
-        context = {**_common(), "sheet": sheet, "visit": visit}
+        context = {
+            **_common(),
+            "sheet": sheet,
+            "visit": visit,
+            "contact": printed_view(visit.customer, viewer),
+        }
         return render_pdf("delivery/pdf/sheet.html", context, language=language)
 
 
-def receipt_pdf(settlement: Settlement, *, language: str | None = None) -> bytes:
+def receipt_pdf(settlement: Settlement, *, language: str | None = None, viewer=None) -> bytes:
     """The customer's receipt of a settlement: lines by payer, VAT, payments, refunds."""
     visit = settlement.visit
     language = language or visit.customer.language
@@ -31,6 +37,7 @@ def receipt_pdf(settlement: Settlement, *, language: str | None = None) -> bytes
         **_common(),
         "settlement": settlement,
         "visit": visit,
+        "contact": printed_view(visit.customer, viewer),
         "refunded": selectors.refunded_total(settlement),
     }
     return render_pdf("delivery/pdf/receipt.html", context, language=language)

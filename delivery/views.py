@@ -15,7 +15,7 @@ from reception.models import Visit
 from reception.visit_states import VisitStatus
 
 from . import pdf, selectors, services
-from .access import CASHIERS, DELIVERERS, READY_MARKERS, VIEWERS
+from .access import CASHIERS, DELIVERERS, MONEY_VIEWERS, READY_MARKERS, VIEWERS
 from .forms import (
     FinalCheckForm,
     HandBackForm,
@@ -110,6 +110,7 @@ def _page_context(request, visit: Visit, **forms) -> dict:
         "may_deliver": has_role(request.user, DELIVERERS),
         "may_cash": has_role(request.user, CASHIERS),
         "may_ready": has_role(request.user, READY_MARKERS),
+        "may_see_money": has_role(request.user, MONEY_VIEWERS),
         "ready_form": forms.get("ready_form") or ReadyForm(),
         "check_form": forms.get("check_form")
         or FinalCheckForm(order=order, initial=_final_check_initial(visit, delivery, order)),
@@ -334,7 +335,7 @@ def hand_back(request, pk: int):
     )
 
 
-@role_required(*VIEWERS)
+@role_required(*MONEY_VIEWERS)
 def handback_signature(request, pk: int):
     delivery = Delivery.objects.filter(visit_id=pk).first()
     if delivery is None:
@@ -351,21 +352,25 @@ def _pdf(content: bytes, filename: str) -> HttpResponse:
     return response
 
 
-@role_required(*VIEWERS)
+@role_required(*MONEY_VIEWERS)
 def sheet_pdf(request, pk: int):
     visit = _visit_or_404(pk)
     if selectors.order_in_force(visit) is None:
         raise Http404
-    return _pdf(pdf.delivery_sheet_pdf(visit), f"delivery-sheet-{visit.number}.pdf")
+    return _pdf(
+        pdf.delivery_sheet_pdf(visit, viewer=request.user), f"delivery-sheet-{visit.number}.pdf"
+    )
 
 
-@role_required(*VIEWERS)
+@role_required(*MONEY_VIEWERS)
 def receipt_pdf(request, pk: int):
     settlement = _settlement_or_404(pk)
-    return _pdf(pdf.receipt_pdf(settlement), f"receipt-{settlement.invoice_number}.pdf")
+    return _pdf(
+        pdf.receipt_pdf(settlement, viewer=request.user), f"receipt-{settlement.invoice_number}.pdf"
+    )
 
 
-@role_required(*VIEWERS)
+@role_required(*MONEY_VIEWERS)
 def gate_pass_pdf(request, pk: int):
     visit = _visit_or_404(pk)
     delivery = _delivery_of(visit)

@@ -11,15 +11,24 @@ from datetime import datetime
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db.models import Count, Prefetch, Q
-from django.urls import NoReverseMatch
+from django.urls import NoReverseMatch, Resolver404, resolve
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from dealership.due import KINDS, State
 from dealership.models import Customer, DueTask, Message, TimelineEvent, User, Vehicle
-from dealership.roles import Role, user_roles
+from dealership.roles import Role, has_role, user_roles
 from dealership.urltools import SENTINEL, url_for_pk
+from dealership.visibility import (
+    CONTACT_FIELDS,
+    HIDDEN,
+    field_level,
+    money_hidden,
+    recipient_shown,
+    sees_money,
+    shown,
+)
 
 from . import kinds as K
 from .models import Complaint, ComplaintAction, ComplaintStatus, Survey
@@ -452,8 +461,11 @@ def _shown(model_field, value) -> str:
     return str(value)
 
 
-def _history_entries(model, ids, *, title, limit, vehicles=None) -> list[Entry]:
-    """Edits from django-simple-history, one query for all the rows, diffs computed here."""
+def _history_entries(model, ids, *, title, limit, vehicles=None, viewer=None) -> list[Entry]:
+    """Edits from django-simple-history, one query for all the rows, diffs computed here.
+
+    With a `viewer`, a customer's contact details are shown as that user's role may see them
+    (dealership.visibility): masked, or the change left out."""
     records = list(
         model.history.filter(id__in=ids)
         .select_related("history_user")
@@ -469,9 +481,14 @@ def _history_entries(model, ids, *, title, limit, vehicles=None) -> list[Entry]:
         changes = []
         for change in record.diff_against(older).changes:
             model_field = model._meta.get_field(change.field)
+            old, new = change.old, change.new
+            if viewer is not None and model is Customer and change.field in CONTACT_FIELDS:
+                if field_level(viewer, change.field) == HIDDEN:
+                    continue
+                old, new = shown(viewer, change.field, old), shown(viewer, change.field, new)
             changes.append(
-                f"{model_field.verbose_name}: {_shown(model_field, change.old)} → "
-                f"{_shown(model_field, change.new)}"
+                f"{model_field.verbose_name}: {_shown(model_field, old)} → "
+                f"{_shown(model_field, new)}"
             )
         if not changes:
             continue
@@ -489,6 +506,40 @@ def _history_entries(model, ids, *, title, limit, vehicles=None) -> list[Entry]:
     return entries
 
 
+def _for_viewer(entries: list[Entry], viewer) -> list[Entry]:
+    """The entries as `viewer` may see them: payments and amounts only for the roles that
+    handle money, links only to pages the viewer's role may open."""
+    money = sees_money(viewer)
+    allowed: dict = {}
+    kept = []
+    for entry in entries:
+        if not money:
+            if entry.category == "payments":
+                continue
+            entry.text = money_hidden(viewer, entry.text)
+            entry.title = money_hidden(viewer, entry.title) if entry.title else entry.title
+            entry.details = [money_hidden(viewer, line) for line in entry.details]
+        if entry.url:
+            if entry.url not in allowed:
+                allowed[entry.url] = _may_open(viewer, entry.url)
+            if not allowed[entry.url]:
+                entry.url = ""
+        kept.append(entry)
+    return kept
+
+
+def _may_open(viewer, url: str) -> bool:
+    try:
+        roles = getattr(resolve(url.split("?")[0]).func, "allowed_roles", None)
+    except Resolver404:
+        return False
+    return roles is None or has_role(viewer, roles)
+
+
+def _recipient_for(viewer, to: str) -> str:
+    return to if viewer is None else recipient_shown(viewer, to)
+
+
 def _keep_for_vehicle(row, vehicle: Vehicle | None) -> bool:
     """On a vehicle's page: rows about this vehicle and rows about no vehicle at all."""
     if vehicle is None:
@@ -497,13 +548,21 @@ def _keep_for_vehicle(row, vehicle: Vehicle | None) -> bool:
 
 
 def archive(
-    *, customer_id: int | None = None, vehicle_id: int | None = None, limit: int = ARCHIVE_LIMIT
+    *,
+    customer_id: int | None = None,
+    vehicle_id: int | None = None,
+    limit: int = ARCHIVE_LIMIT,
+    viewer=None,
 ) -> Archive:
     """Everything the store knows happened with a customer (or one vehicle), newest first.
 
     Built from the timeline events the apps write, the messages sent, the
     calls (due tasks) with their outcomes and attempts, surveys, complaints and
     the edit history. Nothing is typed into the archive by hand.
+
+    With a `viewer`, what that user's role may see (dealership.visibility): contact details
+    masked or left out, and payments (invoice numbers, amounts) only for the roles that
+    handle money.
     """
     from reception.models import Visit
 
@@ -591,7 +650,7 @@ def archive(
                 at=message.sent_at,
                 category="messages",
                 title=_("Message to %(to)s (%(channel)s)")
-                % {"to": message.to, "channel": message.channel},
+                % {"to": _recipient_for(viewer, message.to), "channel": message.channel},
                 text=message.body,
                 vehicle=message.archive_vehicle,
                 tag=message.get_status_display(),
@@ -642,7 +701,13 @@ def archive(
             )
         )
     entries.extend(
-        _history_entries(Customer, [customer.pk], title=_("Customer details changed"), limit=limit)
+        _history_entries(
+            Customer,
+            [customer.pk],
+            title=_("Customer details changed"),
+            limit=limit,
+            viewer=viewer,
+        )
     )
     entries.extend(
         _history_entries(
@@ -653,6 +718,8 @@ def archive(
             vehicles=vehicle_map,
         )
     )
+    if viewer is not None:
+        entries = _for_viewer(entries, viewer)
     entries.sort(key=lambda entry: entry.at, reverse=True)
     truncated = len(entries) > limit
     entries = entries[:limit]

@@ -136,7 +136,7 @@ def call(request, pk: int):
     customer = task.customer
     recent = []
     if customer is not None:
-        recent = selectors.archive(customer_id=customer.pk, limit=8).entries
+        recent = selectors.archive(customer_id=customer.pk, limit=8, viewer=request.user).entries
     return render(
         request,
         "followup/call.html",
@@ -413,7 +413,7 @@ def _archive_page(request, **kwargs):
     everything = bool(request.GET.get("all"))
     limit = selectors.ARCHIVE_LIMIT_ALL if everything else selectors.ARCHIVE_LIMIT
     try:
-        archive = selectors.archive(limit=limit, **kwargs)
+        archive = selectors.archive(limit=limit, viewer=request.user, **kwargs)
     except (Customer.DoesNotExist, Vehicle.DoesNotExist) as exc:
         raise Http404 from exc
     show = request.GET.get("show", "")

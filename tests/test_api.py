@@ -66,9 +66,10 @@ def test_a_duplicate_vin_is_refused_with_the_pages_message_by_field(api):
 
 def test_roles_are_the_pages_roles(api):
     customer = CustomerFactory()
-    technician = api("technician")
-    assert technician.get(f"/api/customers/{customer.pk}/").status_code == 200
-    refused = technician.patch(f"/api/customers/{customer.pk}/", {"name": "X"}, format="json")
+    inspector = api("qc_inspector")
+    assert inspector.get(f"/api/customers/{customer.pk}/").status_code == 200
+    assert api("technician").get("/api/customers/").status_code == 403  # not their job
+    refused = inspector.patch(f"/api/customers/{customer.pk}/", {"name": "X"}, format="json")
     assert refused.status_code == 403
     assert set(refused.data) == {"detail"}
     assert api("cashier").get("/api/workshop/qc/").status_code == 403

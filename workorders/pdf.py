@@ -7,6 +7,7 @@ import qrcode
 import qrcode.image.svg
 
 from dealership.rules import rule
+from dealership.visibility import printed_view
 from reception.pdf import file_data_url, render_pdf
 from reception.visit_states import VisitStatus
 
@@ -24,12 +25,13 @@ def qr_data_url(text: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def work_order_pdf(order: WorkOrder, *, progress_url: str = "") -> bytes:
+def work_order_pdf(order: WorkOrder, *, progress_url: str = "", viewer=None) -> bytes:
     """One revision of the work order: header, parties, walk-around, jobs, terms, signature."""
     visit = order.visit
     context = {
         "order": order,
         "visit": visit,
+        "contact": printed_view(visit.customer, viewer),
         "store_name": rule("store.name"),
         "groups": selectors.grouped_lines(order),
         "payers": selectors.totals_by_payer(order),

@@ -234,7 +234,8 @@ def pdf(request, pk: int):
             reverse("reception:progress", args=[order.visit.progress_token])
         )
     response = HttpResponse(
-        work_order_pdf(order, progress_url=progress_url), content_type="application/pdf"
+        work_order_pdf(order, progress_url=progress_url, viewer=request.user),
+        content_type="application/pdf",
     )
     disposition = "attachment" if request.GET.get("download") else "inline"
     response["Content-Disposition"] = f'{disposition}; filename="{order.number}.pdf"'

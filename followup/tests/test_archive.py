@@ -144,8 +144,8 @@ def test_the_customer_and_vehicle_pages_link_to_the_archive_for_roles_that_may_o
         assert f'href="{archive_url}"' in client.get(page).content.decode()
         assert client.get(archive_url).status_code == 200
 
-    # A technician may see the details but not the archive: no link that would answer 403.
-    client.force_login(make_staff("technician"))
+    # A QC inspector may see the details but not the archive: no link that would answer 403.
+    client.force_login(make_staff("qc_inspector"))
     for page, archive_url in pages.items():
         response = client.get(page)
         assert response.status_code == 200

@@ -1,0 +1,676 @@
+"""Issue 14 item 5: the access table of DOMAIN.md's roles, written by hand.
+
+Every page (URL pattern) and every API route × method gets, per role, the outcome a user
+should meet: allowed, 403, or (anonymous) the log-in page. The table is data in this file;
+it does NOT read the views' own declarations (`allowed_roles`, `read_roles` …), so a view
+that lets in a role the table does not is caught. A real object of every kind is built, so
+each URL resolves to something that exists and "allowed" means the page answers (not 404).
+
+Who does what (DOMAIN.md "Who uses it"):
+- advisor: books, receives, writes the order, calls about extra work, delivers (and the bill);
+- workshop controller: dispatches, watches the board, handles delays, marks the car ready;
+  no money, customers' contact details masked;
+- technician: their jobs (clock on/off, findings, extra work proposed), the workshop visit;
+  no customer or vehicle records, no customer list;
+- QC inspector: re-checks the work; sees the visit and the order, no money pages;
+- cashier: settles, gate pass, receipts, voids/refunds with the manager;
+- customer care: follow-up calls, complaints, appointments; no bills or receipts;
+- service manager: everything of the store; admin: every page.
+"""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+from html.parser import HTMLParser
+from io import BytesIO
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
+from PIL import Image
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+ADV, CTL, TECH, QC, CASH, CARE, MGR, ADMIN = (
+    "advisor",
+    "workshop_controller",
+    "technician",
+    "qc_inspector",
+    "cashier",
+    "customer_care",
+    "service_manager",
+    "admin",
+)
+STAFF = (ADV, CTL, TECH, QC, CASH, CARE, MGR, ADMIN)
+ROLES = (*STAFF, "anonymous")
+PUBLIC = "public"  # anybody, anonymous included
+
+
+def roles(*names: str) -> frozenset:
+    """The staff roles allowed; the administrator is allowed everywhere staff go."""
+    return frozenset(names) | {ADMIN}
+
+
+ALL = roles(*STAFF)
+NOT_TECH = roles(ADV, CTL, QC, CASH, CARE, MGR)
+CUSTOMER_DESK = roles(ADV, CARE, MGR)  # edit customers, book, follow up, complaints
+APPOINTMENT_VIEW = roles(ADV, CARE, CTL, MGR)
+RECEPTION = roles(ADV, MGR)
+VISIT_VIEW = roles(ADV, CASH, CTL, QC, MGR)
+WORKSHOP_VIEW = roles(ADV, CTL, QC, TECH, MGR)
+MONEY = roles(ADV, CASH, MGR)
+CASHIER = roles(CASH, MGR)
+MANAGER = roles(MGR)
+
+# ------------------------------------------------------------------ pages: name -> allowed
+
+PAGES: dict[str, frozenset | str] = {
+    "home": ALL,
+    "healthz": PUBLIC,
+    "search": NOT_TECH,
+    "customer_create": CUSTOMER_DESK,
+    "customer_detail": NOT_TECH,
+    "customer_edit": CUSTOMER_DESK,
+    "vehicle_create": CUSTOMER_DESK,
+    "vehicle_detail": NOT_TECH,
+    "vehicle_edit": CUSTOMER_DESK,
+    "vehicle_change_owner": CUSTOMER_DESK,
+    "store_rules": MANAGER,
+    "due_queue": ALL,
+    "due_complete": ALL,
+    "due_ops": MANAGER,
+    "due_retry": MANAGER,
+    # appointments (step 1): the controller sees the bookings to plan the load
+    "appointments:board": APPOINTMENT_VIEW,
+    "appointments:new": CUSTOMER_DESK,
+    "appointments:quick_customer": CUSTOMER_DESK,
+    "appointments:preview": CUSTOMER_DESK,
+    "appointments:detail": APPOINTMENT_VIEW,
+    "appointments:confirm": CUSTOMER_DESK,
+    "appointments:cancel": CUSTOMER_DESK,
+    "appointments:reschedule": CUSTOMER_DESK,
+    "appointments:deposit": CUSTOMER_DESK,
+    "appointments:parts_received": CUSTOMER_DESK,
+    "appointments:calls": CUSTOMER_DESK,
+    "appointments:call_outcome": CUSTOMER_DESK,
+    "appointments:opening_hours": MANAGER,
+    "appointments:holiday_add": MANAGER,
+    "appointments:holiday_remove": MANAGER,
+    "appointments:campaigns": APPOINTMENT_VIEW,
+    "appointments:campaign_new": MANAGER,
+    "appointments:campaign_edit": MANAGER,
+    "appointments:self_book": PUBLIC,
+    "appointments:self_book_slots": PUBLIC,
+    "appointments:manage": PUBLIC,
+    "appointments:manage_slots": PUBLIC,
+    # reception (step 2)
+    "reception:check_in": RECEPTION,
+    "reception:register_walk_in": RECEPTION,
+    "reception:on_site": VISIT_VIEW,
+    "reception:visit": VISIT_VIEW,
+    "reception:concern": RECEPTION,
+    "reception:walkaround": RECEPTION,
+    "reception:walkaround_sign": RECEPTION,
+    "reception:walkaround_signature": VISIT_VIEW,
+    "reception:damage_add": RECEPTION,
+    "reception:damage_remove": RECEPTION,
+    "reception:damage_photo": VISIT_VIEW,
+    "reception:belonging_add": RECEPTION,
+    "reception:belonging_remove": RECEPTION,
+    "reception:cancel": RECEPTION,
+    "reception:hand_over": roles(CTL, MGR),
+    "reception:key_tag": VISIT_VIEW,
+    "reception:progress": PUBLIC,
+    # work order (step 3)
+    "workorders:for_visit": VISIT_VIEW,
+    "workorders:start": RECEPTION,
+    "workorders:order": VISIT_VIEW,
+    "workorders:catalogue": RECEPTION,
+    "workorders:line_add": RECEPTION,
+    "workorders:line_update": RECEPTION,
+    "workorders:line_remove": RECEPTION,
+    "workorders:terms": RECEPTION,
+    "workorders:sign": RECEPTION,
+    "workorders:revise": RECEPTION,
+    "workorders:pdf": VISIT_VIEW,
+    "workorders:signature": VISIT_VIEW,
+    # workshop (steps 4-5)
+    "workshop:board": roles(ADV, CTL, QC, MGR),
+    "workshop:dispatch": roles(CTL, MGR),
+    "workshop:visit": WORKSHOP_VIEW,
+    "workshop:promise": RECEPTION,
+    "workshop:my_jobs": roles(TECH),
+    "workshop:clock_on": roles(TECH),
+    "workshop:pause": roles(TECH),
+    "workshop:clock_off": roles(TECH),
+    "workshop:finding_new": roles(TECH),
+    "workshop:photo": WORKSHOP_VIEW,
+    "workshop:addition_new": roles(ADV, CTL, TECH, MGR),
+    "workshop:addition": WORKSHOP_VIEW,
+    "workshop:addition_answer": RECEPTION,
+    "workshop:addition_send_link": RECEPTION,
+    "workshop:addition_withdraw": roles(ADV, CTL, MGR),
+    "workshop:qc": roles(CTL, QC, MGR),
+    "workshop:qc_inspect": roles(CTL, QC, MGR),
+    "workshop:approve": PUBLIC,
+    "workshop:approve_photo": PUBLIC,
+    # delivery (steps 6-7): the controller marks the car ready, never sees the money
+    "delivery:board": RECEPTION,
+    "delivery:cashier": CASHIER,
+    "delivery:visit": roles(ADV, CASH, CTL, MGR),
+    "delivery:ready": roles(ADV, CTL, MGR),
+    "delivery:final_check": RECEPTION,
+    "delivery:approve_overrun": RECEPTION,
+    "delivery:settle": CASHIER,
+    "delivery:gate_pass": CASHIER,
+    "delivery:gate_pass_pdf": MONEY,
+    "delivery:sheet_pdf": MONEY,
+    "delivery:hand_back": RECEPTION,
+    "delivery:handback_signature": MONEY,
+    "delivery:receipt_pdf": MONEY,
+    "delivery:void": CASHIER,
+    "delivery:refund": CASHIER,
+    # follow-up (step 8)
+    "followup:calls": CUSTOMER_DESK,
+    "followup:call_list": roles(CARE, MGR),  # the 24 h care list
+    "followup:call": roles(CARE, MGR),  # a care call
+    # POST only: a GET meets the page's rule (405), not the call list's.
+    "followup:call_not_reached": CUSTOMER_DESK,
+    "followup:complaints": CUSTOMER_DESK,
+    "followup:complaint_new": CUSTOMER_DESK,
+    "followup:complaint": CUSTOMER_DESK,
+    "followup:complaint_act": CUSTOMER_DESK,
+    "followup:complaint_assign": CUSTOMER_DESK,
+    "followup:complaint_edit": CUSTOMER_DESK,
+    "followup:complaint_close": CUSTOMER_DESK,
+    "followup:complaint_reopen": CUSTOMER_DESK,
+    "followup:customer_archive": roles(ADV, CASH, CTL, CARE, MGR),
+    "followup:vehicle_archive": roles(ADV, CASH, CTL, CARE, MGR),
+    "followup:customer_opt_out": CUSTOMER_DESK,
+    # reports
+    "reports:report": MANAGER,
+    "reports:drill": MANAGER,
+    "reports:targets": MANAGER,
+    "reports:export_csv": MANAGER,
+    "reports:export_xlsx": MANAGER,
+    "reports:pdf": MANAGER,
+    "login": PUBLIC,
+    "logout": PUBLIC,
+    "set_language": PUBLIC,
+}
+
+# ------------------------------------------------------------------ API: (route name, method)
+
+API: dict[tuple[str, str], frozenset] = {
+    ("customer-list", "get"): NOT_TECH,
+    ("customer-list", "post"): CUSTOMER_DESK,
+    ("customer-detail", "get"): NOT_TECH,
+    ("customer-detail", "put"): CUSTOMER_DESK,
+    ("customer-detail", "patch"): CUSTOMER_DESK,
+    ("vehicle-list", "get"): NOT_TECH,
+    ("vehicle-list", "post"): CUSTOMER_DESK,
+    ("vehicle-detail", "get"): NOT_TECH,
+    ("vehicle-detail", "put"): CUSTOMER_DESK,
+    ("vehicle-detail", "patch"): CUSTOMER_DESK,
+    ("vehicle-change-owner", "post"): CUSTOMER_DESK,
+    ("report-figures-list", "get"): MANAGER,
+    ("report-visits-list", "get"): MANAGER,
+    ("report-targets-list", "get"): MANAGER,
+    ("report-targets-list", "post"): MANAGER,
+    ("appointment-list", "get"): APPOINTMENT_VIEW,
+    ("appointment-list", "post"): CUSTOMER_DESK,
+    ("appointment-figures", "get"): APPOINTMENT_VIEW,
+    ("appointment-free-slots", "get"): APPOINTMENT_VIEW,
+    ("appointment-detail", "get"): APPOINTMENT_VIEW,
+    ("appointment-cancel", "post"): CUSTOMER_DESK,
+    ("appointment-confirm", "post"): CUSTOMER_DESK,
+    ("appointment-reschedule", "post"): CUSTOMER_DESK,
+    ("appointment-call-list", "get"): CUSTOMER_DESK,
+    ("appointment-call-outcome", "post"): CUSTOMER_DESK,
+    ("visit-list", "get"): VISIT_VIEW,
+    ("visit-list", "post"): RECEPTION,
+    ("visit-detail", "get"): VISIT_VIEW,
+    ("visit-cancel", "post"): RECEPTION,
+    ("visit-hand-over", "post"): roles(CTL, MGR),
+    ("work-order-list", "get"): VISIT_VIEW,
+    ("work-order-list", "post"): RECEPTION,
+    ("work-order-detail", "get"): VISIT_VIEW,
+    ("work-order-lines", "post"): RECEPTION,
+    ("job-list", "get"): WORKSHOP_VIEW,
+    ("job-dispatch-jobs", "post"): roles(CTL, MGR),
+    ("job-detail", "get"): WORKSHOP_VIEW,
+    ("job-clock-off", "post"): roles(TECH),
+    ("job-clock-on", "post"): roles(TECH),
+    ("job-pause", "post"): roles(TECH),
+    ("addition-list", "get"): WORKSHOP_VIEW,
+    ("addition-list", "post"): roles(ADV, CTL, TECH, MGR),
+    ("addition-detail", "get"): WORKSHOP_VIEW,
+    ("addition-answer", "post"): RECEPTION,
+    ("addition-withdraw", "post"): roles(ADV, CTL, MGR),
+    ("qc-list", "get"): roles(CTL, QC, MGR),
+    ("qc-inspect", "post"): roles(CTL, QC, MGR),
+    ("board-list", "get"): roles(ADV, CTL, QC, MGR),
+    ("delivery-settlement-list", "get"): MONEY,
+    ("delivery-settlement-detail", "get"): MONEY,
+    ("delivery-state-list", "get"): roles(ADV, CASH, CTL, MGR),
+    ("delivery-state-detail", "get"): roles(ADV, CASH, CTL, MGR),
+    ("followup-call-list", "get"): CUSTOMER_DESK,
+    ("followup-call-detail", "get"): roles(CARE, MGR),  # a care call
+    ("followup-call-outcome", "post"): roles(CARE, MGR),
+    ("complaint-list", "get"): CUSTOMER_DESK,
+    ("complaint-list", "post"): CUSTOMER_DESK,
+    ("complaint-detail", "get"): CUSTOMER_DESK,
+    ("complaint-actions", "post"): CUSTOMER_DESK,
+    ("complaint-close", "post"): CUSTOMER_DESK,
+    ("complaint-reopen", "post"): CUSTOMER_DESK,
+}
+# Not resources: the schema and its docs (log-in), the router root, the JSON 404.
+API_EXEMPT = {"api-schema", "api-docs", "api-root", "api-not-found"}
+
+
+# ------------------------------------------------------------------ the URL conf, walked
+
+
+def _walk(patterns, prefix="", namespace=None):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(
+                entry.url_patterns, prefix + str(entry.pattern), entry.namespace or namespace
+            )
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry, namespace
+
+
+def _pages():
+    for route, pattern, namespace in _walk(get_resolver().url_patterns):
+        if route.startswith(("admin/", "api/", "^")):
+            continue
+        yield (f"{namespace}:{pattern.name}" if namespace else pattern.name), pattern
+
+
+def _api_routes():
+    for route, pattern, _namespace in _walk(get_resolver().url_patterns):
+        if not route.startswith("api/") or pattern.name in API_EXEMPT:
+            continue
+        if "format" in pattern.pattern.regex.groupindex:
+            continue
+        yield route, pattern
+
+
+# ------------------------------------------------------------------ a store with one of each
+
+
+def _png() -> SimpleUploadedFile:
+    buffer = BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, "PNG")
+    return SimpleUploadedFile("photo.png", buffer.getvalue(), content_type="image/png")
+
+
+@pytest.fixture
+def store(settings, tmp_path):
+    """One real object of every kind a URL names."""
+    from appointments.duties import CALL_KINDS
+    from appointments.models import Campaign, Holiday
+    from appointments.services import appointment_book
+    from appointments.tests.factories import local, make_workshop
+    from dealership.models import DueTask
+    from delivery.tests.factories import settled_visit, staff
+    from followup.kinds import CARE_CALL
+    from followup.services import complaint_open
+    from followup.tests.factories import delivered_visit
+    from reception.models import Belonging, DamageMark
+    from workshop.models import Addition, Finding, FindingPhoto, Job
+    from workshop.tests.factories import make_technician
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    advisor = staff("advisor")
+    visit, order, settlement = settled_visit()
+    customer, vehicle = visit.customer, visit.vehicle
+    damage = DamageMark.objects.create(
+        visit=visit, kind="scratch", x=Decimal(10), y=Decimal(20), photo=_png()
+    )
+    visit.delivery.handback_signature = _png()
+    visit.delivery.save(update_fields=["handback_signature"])
+    belonging = Belonging.objects.create(visit=visit, description="雨伞")
+    line = order.lines.order_by("position").first()
+    technician = make_technician()
+    job = Job.objects.create(
+        visit=visit, order_line=line, name_zh="换刹车片", technician=technician
+    )
+    finding = Finding.objects.create(
+        visit=visit, job=job, note="刹车盘磨损", reported_by=technician.user
+    )
+    photo = FindingPhoto.objects.create(finding=finding, image=_png())
+    addition = Addition.objects.create(
+        visit=visit, finding=finding, title="换刹车盘", proposed_by=technician.user
+    )
+    delivered_visit(customer=customer, vehicle=vehicle, advisor=advisor)
+    care_call = DueTask.objects.filter(kind=CARE_CALL).first()
+    complaint = complaint_open(
+        customer=customer, actor=advisor, source="desk", category="quality", description="噪音"
+    )
+    day = timezone.localdate() + timedelta(days=6)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    workshop = make_workshop()
+    appointment = appointment_book(
+        customer=customer,
+        vehicle=vehicle,
+        start=local(day, 10),
+        operations=[workshop["oil"]],
+        actor=advisor,
+    )
+    appointment_call = DueTask.objects.filter(kind__in=CALL_KINDS).first()
+    holiday = Holiday.objects.create(day=day + timedelta(days=30), name="店庆")
+    campaign = Campaign.objects.create(code="RC-1", name_zh="召回", name_en="Recall")
+    assert care_call is not None and appointment_call is not None
+    return {
+        "customer": customer,
+        "vehicle": vehicle,
+        "visit": visit,
+        "order": order,
+        "line": line,
+        "settlement": settlement,
+        "damage": damage,
+        "belonging": belonging,
+        "job": job,
+        "finding": finding,
+        "photo": photo,
+        "addition": addition,
+        "care_call": care_call,
+        "complaint": complaint,
+        "appointment": appointment,
+        "appointment_call": appointment_call,
+        "holiday": holiday,
+        "campaign": campaign,
+    }
+
+
+# Which object each page's id names (pages without ids need none; tokens are junk: the
+# public pages answer them themselves).
+PAGE_OBJECT = {
+    "customer_detail": "customer",
+    "customer_edit": "customer",
+    "vehicle_create": "customer",
+    "vehicle_detail": "vehicle",
+    "vehicle_edit": "vehicle",
+    "vehicle_change_owner": "vehicle",
+    "due_complete": "care_call",
+    "due_retry": "care_call",
+    "appointments:call_outcome": "appointment_call",
+    "appointments:holiday_remove": "holiday",
+    "appointments:campaign_edit": "campaign",
+    "reception:damage_remove": "damage",
+    "reception:damage_photo": "damage",
+    "reception:belonging_remove": "belonging",
+    "workorders:order": "order",
+    "workorders:catalogue": "order",
+    "workorders:line_add": "order",
+    "workorders:line_update": "line",
+    "workorders:line_remove": "line",
+    "workorders:terms": "order",
+    "workorders:sign": "order",
+    "workorders:revise": "order",
+    "workorders:pdf": "order",
+    "workorders:signature": "order",
+    "workshop:clock_on": "job",
+    "workshop:pause": "job",
+    "workshop:clock_off": "job",
+    "workshop:finding_new": "job",
+    "workshop:photo": "photo",
+    "workshop:addition_new": "finding",
+    "workshop:addition": "addition",
+    "workshop:addition_answer": "addition",
+    "workshop:addition_send_link": "addition",
+    "workshop:addition_withdraw": "addition",
+    "delivery:receipt_pdf": "settlement",
+    "delivery:void": "settlement",
+    "delivery:refund": "settlement",
+    "followup:call": "care_call",
+    "followup:call_not_reached": "care_call",
+    "followup:complaint": "complaint",
+    "followup:complaint_act": "complaint",
+    "followup:complaint_assign": "complaint",
+    "followup:complaint_edit": "complaint",
+    "followup:complaint_close": "complaint",
+    "followup:complaint_reopen": "complaint",
+    "followup:customer_archive": "customer",
+    "followup:vehicle_archive": "vehicle",
+    "followup:customer_opt_out": "customer",
+}
+PAGE_QUERY = {"reports:drill": "?figure=repair_orders"}
+# Pages under appointments/<pk>/ name the appointment, everything else's <pk> the visit.
+PREFIX_OBJECT = {"appointments": "appointment"}
+
+
+def _page_url(name: str, pattern: URLPattern, store: dict) -> str:
+    kwargs = {}
+    for key in pattern.pattern.converters:
+        if key == "token":
+            kwargs[key] = "junk-token"
+        elif key == "slug":
+            kwargs[key] = "care"
+        else:
+            kind = PAGE_OBJECT.get(name) or PREFIX_OBJECT.get(name.split(":")[0], "visit")
+            if key in ("visit_pk",):
+                kind = "visit"
+            if key in ("customer_pk",):
+                kind = "customer"
+            kwargs[key] = store[kind].pk if key != "pk" or name != "workshop:approve_photo" else 1
+    url = reverse(name, kwargs=kwargs)
+    return url + PAGE_QUERY.get(name, "")
+
+
+API_OBJECT = {
+    "customer": "customer",
+    "vehicle": "vehicle",
+    "appointment": "appointment",
+    "appointment-call": "appointment_call",
+    "visit": "visit",
+    "work-order": "order",
+    "job": "job",
+    "addition": "addition",
+    "qc": "visit",
+    "delivery-settlement": "settlement",
+    "delivery-state": "visit",
+    "followup-call": "care_call",
+    "complaint": "complaint",
+}
+
+
+def _api_path(route: str, name: str, store: dict) -> str:
+    base = name.rsplit("-", 1)[0]
+    for prefix in sorted(API_OBJECT, key=len, reverse=True):
+        if base == prefix or base.startswith(prefix + "-"):
+            obj = store[API_OBJECT[prefix]]
+            break
+    else:
+        obj = None
+    path = route.replace("^", "").replace("$", "").replace("\\.", ".")
+    if "(?P<pk>" in path:
+        assert obj is not None, name
+        path = re.sub(r"\(\?P<pk>[^)]*\)", str(obj.pk), path)
+    return "/" + path
+
+
+# ------------------------------------------------------------------ the table is complete
+
+
+def test_every_page_and_api_route_is_in_the_table():
+    pages = {name for name, _pattern in _pages()}
+    assert sorted(pages - set(PAGES)) == [], "pages missing from the access table"
+    assert sorted(set(PAGES) - pages) == [], "pages in the table that no longer exist"
+    routes = {
+        (pattern.name, method)
+        for _route, pattern in _api_routes()
+        for method in (pattern.callback.actions or {})
+        if method not in ("head", "options")
+    }
+    assert sorted(routes - set(API)) == [], "API routes missing from the access table"
+    assert sorted(set(API) - routes) == [], "API routes in the table that no longer exist"
+
+
+# ------------------------------------------------------------------ every page × role
+
+
+def _client_for(client, make_staff, role):
+    if role != "anonymous":
+        client.force_login(make_staff(role))
+    return client
+
+
+def _outcome(response) -> str:
+    if response.status_code == 403:
+        return "403"
+    if response.status_code in (301, 302) and response["Location"].startswith(reverse("login")):
+        return "login"
+    return "allowed"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_page_answers_each_role_as_the_table_says(client, make_staff, store, role):
+    client = _client_for(client, make_staff, role)
+    wrong = []
+    for name, pattern in _pages():
+        allowed = PAGES[name]
+        url = _page_url(name, pattern, store)
+        response = client.get(url)
+        assert response.status_code < 500, (role, url, response.status_code)
+        if allowed == PUBLIC:
+            expected = "allowed"
+        elif role == "anonymous":
+            expected = "login"
+        else:
+            expected = "allowed" if role in allowed else "403"
+        got = _outcome(response)
+        if got != expected:
+            wrong.append((name, url, response.status_code, f"expected {expected}"))
+        elif expected == "allowed" and allowed != PUBLIC and response.status_code == 404:
+            wrong.append((name, url, 404, "the object was not found"))
+    assert wrong == [], f"{role}: {wrong}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_api_route_answers_each_role_as_the_table_says(make_staff, store, role):
+    client = APIClient()
+    if role != "anonymous":
+        client.force_authenticate(make_staff(role))
+    wrong = []
+    for route, pattern in _api_routes():
+        path = _api_path(route, pattern.name, store)
+        for method in list(pattern.callback.actions or {}):
+            if method in ("head", "options"):
+                continue
+            allowed = API[(pattern.name, method)]
+            status = getattr(client, method)(path, {}, format="json").status_code
+            assert status < 500, (role, method, path, status)
+            if role == "anonymous":
+                ok = status in (401, 403)
+            elif role in allowed:
+                ok = status not in (401, 403, 404)
+            else:
+                ok = status == 403
+            if not ok:
+                wrong.append((method.upper(), path, status))
+    assert wrong == [], f"{role}: {wrong}"
+
+
+# ------------------------------------------------------------------ no link that answers 403
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls = set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("href", "action", "hx-get", "hx-post", "src"):
+            value = attrs.get(key) or ""
+            if value.startswith("/") and not value.startswith(("/static/", "//")):
+                self.urls.add((value.split("?")[0].split("#")[0], key))
+
+
+# Follow-up call lists: each list has its own roles (the table's row is the care list's).
+PER_LIST = {"followup:call_list", "followup:call", "followup:call_not_reached"}
+
+
+@pytest.mark.parametrize("role", [r for r in STAFF if r != ADMIN])
+def test_no_page_shows_a_role_a_link_or_form_it_may_not_use(client, make_staff, store, role):
+    client.force_login(make_staff(role))
+    names = dict(_pages())
+    wrong = set()
+    for name, pattern in names.items():
+        allowed = PAGES[name]
+        if allowed == PUBLIC or role not in allowed:
+            continue
+        response = client.get(_page_url(name, pattern, store))
+        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+            continue
+        parser = _Links()
+        parser.feed(response.content.decode())
+        for url, attribute in parser.urls:
+            try:
+                match = resolve(url)
+            except Resolver404:  # not one of ours (media files, …)
+                continue
+            target = match.view_name
+            if target in PER_LIST:
+                continue
+            rule = PAGES.get(target)
+            if rule is None or rule == PUBLIC:
+                continue
+            if role not in rule:
+                wrong.add((name, attribute, target))
+    assert sorted(wrong) == [], f"{role} is shown links that answer 403: {sorted(wrong)}"
+
+
+# ------------------------------------------------------------------ money only for money roles
+
+
+MONEY_PAGES = {
+    "followup:customer_archive": "customer",
+    "followup:vehicle_archive": "vehicle",
+    "delivery:visit": "visit",
+    "reception:visit": "visit",
+    "workorders:order": "order",
+    "workshop:visit": "visit",
+    "workshop:addition": "addition",
+}
+AMOUNT = re.compile(r"[¥￥]\s?-?[0-9]")
+
+
+@pytest.mark.parametrize("role", (CTL, QC, TECH, CARE))
+def test_roles_that_do_not_handle_money_see_no_invoice_or_amount(client, make_staff, store, role):
+    settlement = store["settlement"]
+    client.force_login(make_staff(role))
+    seen = 0
+    for name, kind in MONEY_PAGES.items():
+        if role not in PAGES[name]:
+            continue
+        response = client.get(reverse(name, args=[store[kind].pk]))
+        assert response.status_code == 200, name
+        page = response.content.decode()
+        assert settlement.invoice_number not in page, name
+        assert not AMOUNT.search(page), (name, AMOUNT.search(page).group(0))
+        seen += 1
+    assert seen >= 2
+    if role == CTL:
+        api = APIClient()
+        api.force_authenticate(make_staff(role))
+        data = api.get(f"/api/delivery/visits/{store['visit'].pk}/").json()
+        assert data["invoice_number"] == "" and data["bill"] is None
+
+
+@pytest.mark.parametrize("role", (ADV, CASH, MGR))
+def test_money_roles_see_the_invoice_and_the_amounts(client, make_staff, store, role):
+    client.force_login(make_staff(role))
+    page = client.get(reverse("delivery:visit", args=[store["visit"].pk])).content.decode()
+    assert store["settlement"].invoice_number in page
+    order = client.get(reverse("workorders:order", args=[store["order"].pk])).content.decode()
+    assert f"¥{store['order'].estimate_total}" in order
+    archive = reverse("followup:customer_archive", args=[store["customer"].pk])
+    assert store["settlement"].invoice_number in client.get(archive).content.decode()
