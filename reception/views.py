@@ -14,11 +14,8 @@ from dealership.models import Vehicle
 from dealership.roles import Role, has_role, public_view, role_required
 from dealership.selectors import history_entries
 from dealership.storage import stored_file_response
-<<<<<<< HEAD
 from dealership.urltools import safe_next
-=======
 from dealership.validators import normalize_plate, normalize_vin
->>>>>>> h-checkin
 from dealership.views import _apply_errors
 from reception.access import EDITORS, VIEWERS
 
