@@ -317,6 +317,26 @@ def clocked_hours_by_line(*, order) -> dict[int, Decimal]:
     }
 
 
+def workshop_lines_not_done(*, order) -> list:
+    """The labour lines of `order` whose job is not finished (or was never made).
+
+    Labour is work for the workshop: the final check cannot tick off a line that
+    no finished job stands behind.
+    """
+    from workorders.models import LineKind
+
+    done = set(
+        Job.objects.filter(
+            visit_id=order.visit_id, position__isnull=False, status=J.DONE
+        ).values_list("position", flat=True)
+    )
+    return [
+        line
+        for line in order.lines.all()
+        if line.kind == LineKind.LABOUR and line.position not in done
+    ]
+
+
 # ---------------------------------------------------------------- visit, additions, QC
 
 

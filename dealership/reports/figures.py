@@ -8,7 +8,13 @@ Definitions (the manager reads them on the page as the figure's help text):
 * Labour / parts revenue: billed labour / part lines of those bills after line
   discounts, all outside payers (customer, manufacturer for warranty, insurer);
   internal (store-paid) lines are not revenue. Warranty revenue is the
-  manufacturer's share of it. Average ticket = (labour + parts) ÷ repair orders.
+  manufacturer's share of it. Fees and other revenue: the bills' lines that are
+  neither labour nor parts (fees, sublet, consumables, old untyped manual
+  lines). Average ticket = (labour + parts + other) ÷ repair orders.
+* Payments received: what the customers paid on those bills. It equals the
+  customers' share of labour + parts + other, plus the cashier's adjustments
+  (rounding, goodwill); the manufacturer's and insurers' shares are billed to
+  them, not paid at the till. `revenue_by_category` shows the sum to the cent.
 * Hours sold: billed labour hours (internal lines left out). Hours clocked:
   technicians' clock entries started in the period. Hours available: each active
   technician's hours per day × the days the store is open. Productivity = sold ÷
@@ -57,7 +63,7 @@ from appointments.capacity import local_tz, openings
 from appointments.selectors import appointment_kpis
 from dealership.models import Technician, Vehicle
 from dealership.rules import rule
-from delivery.models import Settlement, SettlementLine, SettlementStatus
+from delivery.models import Payment, Settlement, SettlementLine, SettlementStatus
 from followup.models import Complaint, ComplaintCategory, ComplaintSeverity, Survey
 from followup.rules import lost_months
 from reception.models import Visit
@@ -99,7 +105,10 @@ FIGURES: dict[str, Figure] = {
         Figure("cancelled", _("Visits cancelled"), COUNT, S_SALES, False, drill=True),
         Figure("labour_revenue", _("Labour revenue"), MONEY, S_SALES),
         Figure("parts_revenue", _("Parts revenue"), MONEY, S_SALES),
+        Figure("other_revenue", _("Fees and other revenue"), MONEY, S_SALES),
         Figure("warranty_revenue", _("of which warranty"), MONEY, S_SALES),
+        Figure("adjustments", _("Adjustments at the till"), MONEY, S_SALES),
+        Figure("payments_received", _("Payments received"), MONEY, S_SALES),
         Figure("average_ticket", _("Average ticket"), MONEY, S_SALES),
         Figure("hours_sold", _("Hours sold"), HOURS, S_WORKSHOP),
         Figure("hours_clocked", _("Hours clocked"), HOURS, S_WORKSHOP),
@@ -196,7 +205,11 @@ def sales_figures(period: Period) -> dict:
         repair_orders=Count("id"),
         estimated=Count("id", filter=Q(estimate_total__gt=0)),
         within=Count("id", filter=_within_estimate()),
+        adjustments=Sum("adjustment_amount"),
     )
+    paid = Payment.objects.filter(settlement__in=settlements_in(period)).aggregate(
+        total=Sum("amount")
+    )["total"]
     outside = [Payer.CUSTOMER, Payer.MANUFACTURER, Payer.INSURER]
     lines = (
         _revenue_lines(period)
@@ -204,6 +217,7 @@ def sales_figures(period: Period) -> dict:
         .aggregate(
             labour=Sum("amount", filter=Q(kind=LineKind.LABOUR)),
             parts=Sum("amount", filter=Q(kind=LineKind.PART)),
+            other=Sum("amount", filter=~Q(kind__in=[LineKind.LABOUR, LineKind.PART])),
             warranty=Sum(
                 "amount",
                 filter=Q(payer=Payer.MANUFACTURER, kind__in=[LineKind.LABOUR, LineKind.PART]),
@@ -212,13 +226,17 @@ def sales_figures(period: Period) -> dict:
         )
     )
     labour, parts = _money(lines["labour"]), _money(lines["parts"])
+    other = _money(lines["other"])
     count = orders["repair_orders"]
     return {
         "repair_orders": count,
         "labour_revenue": labour,
         "parts_revenue": parts,
+        "other_revenue": other,
         "warranty_revenue": _money(lines["warranty"]),
-        "average_ticket": _money((labour + parts) / count) if count else None,
+        "adjustments": _money(orders["adjustments"]),
+        "payments_received": _money(paid),
+        "average_ticket": _money((labour + parts + other) / count) if count else None,
         "hours_sold": _hours(lines["hours"]),
         "estimate_accuracy": _ratio(orders["within"], orders["estimated"]),
         "estimate_missed": orders["estimated"] - orders["within"],
@@ -402,6 +420,57 @@ def orders_by_work_type(period: Period) -> list[dict]:
         }
         for value, label in JobType.choices
     ]
+
+
+ADJUSTMENT = "adjustment"
+PAYER_COLUMNS = (Payer.CUSTOMER, Payer.MANUFACTURER, Payer.INSURER)
+
+
+def revenue_by_category(period: Period) -> dict:
+    """Revenue of the period's paid bills by kind of line and payer, to the cent.
+
+    Rows: each kind of line (labour, parts, fees, sublet, consumables, old untyped
+    manual lines), then the cashier's adjustments (rounding, goodwill: the customer's
+    only). The customers' column adds up to the payments received; the manufacturer's
+    and insurers' columns are billed to them. Internal (store-paid) lines are not
+    revenue and are left out.
+    """
+    cells = {
+        (row["kind"], row["payer"]): _money(row["amount"])
+        for row in _revenue_lines(period)
+        .filter(payer__in=PAYER_COLUMNS)
+        .values("kind", "payer")
+        .annotate(amount=Sum("amount"))
+    }
+    adjustments = _money(settlements_in(period).aggregate(total=Sum("adjustment_amount"))["total"])
+    paid = _money(
+        Payment.objects.filter(settlement__in=settlements_in(period)).aggregate(
+            total=Sum("amount")
+        )["total"]
+    )
+    rows = []
+    for kind, label in LineKind.choices:
+        amounts = [cells.get((kind, payer), ZERO) for payer in PAYER_COLUMNS]
+        if kind == LineKind.OTHER and not any(amounts):
+            continue
+        rows.append({"key": kind, "label": label, "amounts": amounts, "total": sum(amounts)})
+    rows.append(
+        {
+            "key": ADJUSTMENT,
+            "label": _("Adjustments at the till (rounding, goodwill)"),
+            "amounts": [adjustments, ZERO, ZERO],
+            "total": adjustments,
+        }
+    )
+    totals = [sum((row["amounts"][i] for row in rows), ZERO) for i in range(len(PAYER_COLUMNS))]
+    return {
+        "payers": [Payer(p).label for p in PAYER_COLUMNS],
+        "rows": rows,
+        "totals": totals,
+        "total": sum(totals, ZERO),
+        "payments_received": paid,
+        "balanced": totals[0] == paid,
+    }
 
 
 def complaints_by_category(period: Period) -> list[dict]:

@@ -28,6 +28,7 @@ from .figures import (
     monthly_trend,
     orders_by_work_type,
     period_figures,
+    revenue_by_category,
     settlements_in,
     spending_bands,
     technician_hours,
@@ -96,6 +97,7 @@ class Report:
     spending: list[dict]
     trend: list[dict]
     charts: dict = field(default_factory=dict)
+    revenue: dict = field(default_factory=dict)
 
     @property
     def rows(self) -> list[Row]:
@@ -169,6 +171,7 @@ def report_build(
         technicians=technician_hours(period),
         spending=spending_bands(period),
         trend=monthly_trend(period, now=now),
+        revenue=revenue_by_category(period),
     )
     if with_charts:
         report.charts = charts.report_charts(report)
