@@ -69,7 +69,7 @@ from followup.rules import lost_months
 from reception.models import Visit
 from reception.visit_states import VisitStatus
 from workorders.models import JobType, LineKind, Payer
-from workshop.models import ClockEntry, Job
+from workshop.models import ClockEntry, Job, QualityCheck
 
 from .periods import Period, add_months
 
@@ -88,6 +88,11 @@ class Figure:
     section: object
     higher_is_better: bool = True
     drill: bool = False
+
+    @property
+    def definition(self) -> str:
+        """Where the page explains the figure: the anchor of its definition."""
+        return DEFINITION_OF.get(self.key, "")
 
 
 S_SALES = _("Orders and revenue")
@@ -124,6 +129,8 @@ FIGURES: dict[str, Figure] = {
         Figure("late", _("Delivered late"), COUNT, S_QUALITY, False, drill=True),
         Figure("rework_rate", _("Rework rate"), PERCENT, S_QUALITY, False),
         Figure("reworked", _("Delivered after rework"), COUNT, S_QUALITY, False, drill=True),
+        Figure("qc_fail_rate", _("QC failure rate"), PERCENT, S_QUALITY, False),
+        Figure("qc_failed", _("Cars failed at QC"), COUNT, S_QUALITY, False, drill=True),
         Figure("comebacks", _("Comebacks"), COUNT, S_QUALITY, False, drill=True),
         Figure("estimate_accuracy", _("Estimate accuracy (±10 %)"), PERCENT, S_QUALITY),
         Figure("estimate_missed", _("Bills outside ±10 %"), COUNT, S_QUALITY, False, drill=True),
@@ -142,6 +149,97 @@ FIGURES: dict[str, Figure] = {
 }
 
 WORK_TYPE_PREFIX = "orders_"
+
+# What each figure means, as the page shows it (one definition per group of figures).
+DEFINITIONS = {
+    "orders": _(
+        "Repair orders: visits with a paid bill settled in the period, by the time of "
+        "settlement. Cars checked in and visits cancelled: by the time of check-in."
+    ),
+    "revenue": _(
+        "Labour, parts, fees and other revenue: the lines of those bills after line "
+        "discounts, for every outside payer (customer, manufacturer for warranty, insurer); "
+        "internal lines are not revenue. Adjustments at the till: the cashier's changes to "
+        "the amount due (rounding, goodwill). Payments received: what the customers paid on "
+        "those bills, which is the customers' share of the lines plus the adjustments (see "
+        "Revenue by category). Average ticket = (labour + parts + other) ÷ repair orders."
+    ),
+    "hours": _(
+        "Hours sold: billed labour hours. Hours clocked: technicians' clock entries started "
+        "in the period. Hours available: each active technician's hours per day × the days "
+        "the store is open. Productivity = sold ÷ clocked, shown only when enough hours were "
+        "clocked (rule reports.min_clocked_hours), else “too little data”. Utilisation = "
+        "clocked ÷ available."
+    ),
+    "booking": _(
+        "Appointments due: appointments of the period that arrived or did not show. "
+        "Appointment rate: visits that came from an appointment ÷ all visits. Show and "
+        "no-show rates: of the appointments due."
+    ),
+    "delivery": _(
+        "Cars delivered in the period. On-time delivery: delivered at or before the promised "
+        "time, out of those delivered with a promise."
+    ),
+    "rework": _(
+        "Rework rate: cars delivered in the period that went through rework at least once ÷ "
+        "cars delivered; a car still in the workshop counts only once it is delivered. QC "
+        "failure rate: cars with a failed QC check in the period ÷ cars QC checked in the "
+        "period, delivered or not. Comebacks: check-ins flagged as a repeat repair."
+    ),
+    "estimate": _(
+        "Estimate accuracy: bills with a signed estimate whose customer amount is within "
+        "±10 % of the estimate plus the additional work the customer approved."
+    ),
+    "care": _(
+        "CSI: the mean of the five survey answers (1–10) × 10. Complaints received in the "
+        "period; answered and closed within the deadline, out of those answered or closed "
+        "or past their deadline."
+    ),
+    "retention": _(
+        "First-service return: new cars handed over one first-service interval before the "
+        "period that came back by its end. Customers not seen: their last visit is older "
+        "than 3 / 6 / 12 months at the period's end."
+    ),
+}
+DEFINITION_OF = {
+    **dict.fromkeys(["repair_orders", "checked_in", "cancelled"], "orders"),
+    **dict.fromkeys(
+        [
+            "labour_revenue",
+            "parts_revenue",
+            "other_revenue",
+            "warranty_revenue",
+            "adjustments",
+            "payments_received",
+            "average_ticket",
+        ],
+        "revenue",
+    ),
+    **dict.fromkeys(
+        ["hours_sold", "hours_clocked", "hours_available", "productivity", "utilisation"],
+        "hours",
+    ),
+    **dict.fromkeys(["appointments", "appointment_rate", "show_rate", "no_show_rate"], "booking"),
+    **dict.fromkeys(["delivered", "on_time_rate", "late"], "delivery"),
+    **dict.fromkeys(
+        ["rework_rate", "reworked", "qc_fail_rate", "qc_failed", "comebacks"], "rework"
+    ),
+    **dict.fromkeys(["estimate_accuracy", "estimate_missed"], "estimate"),
+    **dict.fromkeys(
+        [
+            "csi",
+            "surveys",
+            "complaints",
+            "complaints_important",
+            "response_in_time",
+            "closure_in_time",
+        ],
+        "care",
+    ),
+    **dict.fromkeys(
+        ["new_cars_due", "first_service_rate", "lost_3", "lost_6", "lost_12"], "retention"
+    ),
+}
 
 
 def _ratio(part, whole) -> Decimal | None:
@@ -256,8 +354,14 @@ def visit_figures(period: Period) -> dict:
         on_time=Count("id", filter=Q(delivered_at__lte=F("promised_at"))),
         reworked=Count("id", filter=Q(rework_count__gt=0)),
     )
+    checks = QualityCheck.objects.filter(at__gte=start, at__lt=end).aggregate(
+        inspected=Count("visit", distinct=True),
+        failed=Count("visit", distinct=True, filter=Q(passed=False)),
+    )
     return {
         **arrived,
+        "qc_failed": checks["failed"],
+        "qc_fail_rate": _ratio(checks["failed"], checks["inspected"]),
         "delivered": left["delivered"],
         "on_time_rate": _ratio(left["on_time"], left["promised"]),
         "late": left["promised"] - left["on_time"],
@@ -280,12 +384,26 @@ def workshop_figures(period: Period, hours_sold: Decimal) -> dict:
     per_day = Technician.objects.filter(active=True).aggregate(total=Sum("hours_per_day"))["total"]
     clocked = _hours(clocked)
     available = _hours(Decimal(per_day or 0) * open_days(period))
+    productivity, note = _productivity(hours_sold, clocked)
     return {
         "hours_clocked": clocked,
         "hours_available": available,
-        "productivity": _ratio(hours_sold, clocked),
+        "productivity": productivity,
+        "productivity_note": note,
         "utilisation": _ratio(clocked, available),
     }
+
+
+def _productivity(sold, clocked) -> tuple[Decimal | None, str]:
+    """sold ÷ clocked, or (None, why) when too few hours were clocked for it to mean
+    anything (a job clocked for minutes against hours sold made 81 000 %)."""
+    least = rule("reports.min_clocked_hours")
+    if clocked < least:
+        return None, str(
+            _("Too little data: %(clocked)s h clocked, fewer than the %(least)s h needed.")
+            % {"clocked": clocked, "least": least}
+        )
+    return _ratio(sold, clocked), ""
 
 
 def booking_figures(period: Period) -> dict:
@@ -517,13 +635,15 @@ def technician_hours(period: Period) -> list[dict]:
     rows = []
     for tech in Technician.objects.filter(Q(active=True) | Q(pk__in=[*clocked, *standard])):
         done, worked = _hours(standard.get(tech.pk)), _hours(clocked.get(tech.pk))
+        productivity, note = _productivity(done, worked)
         rows.append(
             {
                 "name": tech.name,
                 "team": tech.team,
                 "standard": done,
                 "clocked": worked,
-                "productivity": _ratio(done, worked),
+                "productivity": productivity,
+                "productivity_note": note,
             }
         )
     return rows
