@@ -94,6 +94,10 @@ class Figure:
         """Where the page explains the figure: the anchor of its definition."""
         return DEFINITION_OF.get(self.key, "")
 
+    @property
+    def definition_text(self):
+        return DEFINITIONS.get(self.definition, "")
+
 
 S_SALES = _("Orders and revenue")
 S_WORKSHOP = _("Workshop hours")

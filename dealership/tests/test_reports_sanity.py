@@ -81,6 +81,9 @@ def test_a_car_failed_at_qc_counts_before_it_is_delivered(client):
 
     client.force_login(staff("service_manager"))
     page = client.get(reverse("reports:report")).content.decode()
-    assert 'href="#definition-rework"' in page and 'id="definition-rework"' in page
+    start = page.index('data-figure="rework_rate"')
+    row = page[start : page.index("</tr>", start)]
+    assert '<details class="figure-definition" data-definition="rework">' in row
+    assert "仍在车间的车辆交车后才计入" in row and 'id="definition-rework"' in page
     drill = client.get(reverse("reports:drill") + "?figure=qc_failed&period=month")
     assert visit.number in drill.content.decode()
