@@ -173,6 +173,11 @@ def _workshop(visit: Visit) -> None:
     )
     for job in jobs:
         workshop.job_clock_on(job=job, actor=technician.user)
+        # The demo car was worked on for its standard hours, not for a second (which the
+        # controller's board would rightly flag).
+        began = timezone.now() - timedelta(hours=float(job.hours or 1))
+        ClockEntry.objects.filter(job=job, ended_at__isnull=True).update(started_at=began)
+        Job.objects.filter(pk=job.pk).update(clocked_on_at=began, started_at=began)
         workshop.job_clock_off(
             job=job, actor=technician.user, self_check=[k for k, _l in SELF_CHECK_ITEMS]
         )
