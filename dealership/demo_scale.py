@@ -23,6 +23,7 @@ import random
 import time
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
@@ -44,6 +45,16 @@ from .models import (
 )
 
 PREFIX = "RY"  # visit numbers of the bulk year: RYyymmdd-nnnnnn
+# A hand-typed fee on some orders (cents in it, so the cashier's rounding shows).
+DIAGNOSTIC_FEE = SimpleNamespace(
+    code="",
+    part_number="",
+    name_zh="电脑诊断费",
+    name_en="Diagnostic fee",
+    price=Decimal("49.90"),
+    standard_hours=Decimal(0),
+    manual_reason="目录外收费",
+)
 BATCH = 5000
 ON_SITE_TODAY = [
     # status, how many cars
@@ -137,6 +148,7 @@ def seed_year(visits: int, *, seed: int = 11, prefix: str = PREFIX, log=None) ->
     log = log or (lambda message: None)
     started = time.monotonic()
     rng = random.Random(seed)
+    extras = random.Random(seed + 1)  # fees and rounding, without moving rng's sequence
     now = timezone.now()
     today = timezone.localdate()
     advisors = list(User.objects.filter(groups__name="advisor").order_by("id"))
@@ -396,7 +408,9 @@ def seed_year(visits: int, *, seed: int = 11, prefix: str = PREFIX, log=None) ->
             (LineKind.LABOUR, op) for op in rng.sample(operations, rng.choice([1, 1, 2, 2, 3]))
         ]
         chosen += [(LineKind.PART, p) for p in rng.sample(parts, rng.choice([0, 1, 2, 2, 3]))]
-        labour = sum((i.price for k, i in chosen if k == LineKind.LABOUR), Decimal(0))
+        if extras.random() < 0.15:  # a hand-typed fee, billed without a workshop job
+            chosen.append((LineKind.FEE, DIAGNOSTIC_FEE))
+        labour = sum((i.price for k, i in chosen if k != LineKind.PART), Decimal(0))
         parts_total = sum((i.price for k, i in chosen if k == LineKind.PART), Decimal(0))
         order.labour_total, order.parts_total = labour, parts_total
         order.total = order.estimate_total = labour + parts_total
@@ -413,8 +427,9 @@ def seed_year(visits: int, *, seed: int = 11, prefix: str = PREFIX, log=None) ->
                     kind=kind,
                     job_type=job_type,
                     operation=item if labour_line else None,
-                    part=None if labour_line else item,
+                    part=item if kind == LineKind.PART else None,
                     code=item.code if labour_line else item.part_number,
+                    manual_reason=getattr(item, "manual_reason", ""),
                     name_zh=item.name_zh,
                     name_en=item.name_en,
                     hours=item.standard_hours if labour_line else Decimal(0),
@@ -516,6 +531,8 @@ def seed_year(visits: int, *, seed: int = 11, prefix: str = PREFIX, log=None) ->
         job_type, payer, labour, parts_total = order_totals[order.pk]
         total = labour + parts_total
         customer_total = total if payer == Payer.CUSTOMER else Decimal(0)
+        # The cashier sometimes rounds the fen off the bill (抹零).
+        adjustment = -(customer_total % 1) if extras.random() < 0.5 else Decimal(0)
         bills.append(
             Settlement(
                 visit_id=visit.id,
@@ -531,8 +548,10 @@ def seed_year(visits: int, *, seed: int = 11, prefix: str = PREFIX, log=None) ->
                 vat_rate=Decimal("0.13"),
                 vat_amount=(total * Decimal("0.13") / Decimal("1.13")).quantize(Decimal("0.01")),
                 estimate_total=order.estimate_total,
-                amount_due=customer_total,
-                paid_total=customer_total,
+                adjustment_amount=adjustment,
+                adjustment_reason="抹零" if adjustment else "",
+                amount_due=customer_total + adjustment,
+                paid_total=customer_total + adjustment,
                 settled_by=cashier,
                 settled_at=visit.settled_at,
             )
@@ -566,12 +585,12 @@ def seed_year(visits: int, *, seed: int = 11, prefix: str = PREFIX, log=None) ->
                     amount=amount,
                 )
             )
-        if bill.customer_total:
+        if bill.amount_due:
             payments.append(
                 Payment(
                     settlement_id=bill.pk,
                     method=order.payment_method or "wechat",
-                    amount=bill.customer_total,
+                    amount=bill.amount_due,
                 )
             )
         deliveries.append(

@@ -17,6 +17,7 @@ from dealership.rules import rule
 from reception.models import DeclinedWork, Visit
 from reception.visit_states import VisitStatus
 from workorders.models import LineKind, OrderStatus, Payer, WorkOrder, WorkOrderLine
+from workshop import selectors as workshop_selectors
 
 from .models import Delivery, LabourBasis, Payment, Refund, Settlement, SettlementLine
 
@@ -96,6 +97,11 @@ def clocked_hours_by_line(order: WorkOrder) -> dict[int, Decimal] | None:
     except ImportError:
         return None
     return workshop_hours(order=order)
+
+
+def workshop_lines_not_done(order: WorkOrder) -> list[WorkOrderLine]:
+    """Labour lines of the order with no finished job behind them (see workshop.selectors)."""
+    return workshop_selectors.workshop_lines_not_done(order=order)
 
 
 # ---------------------------------------------------------------------------- the bill

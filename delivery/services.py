@@ -258,6 +258,17 @@ def final_check_record(
         if order is None:
             raise DomainError(_("This visit has no signed work order."), code="no_order")
         lines = list(order.lines.all())
+        not_done = selectors.workshop_lines_not_done(order)
+        if not_done:
+            raise DomainError(
+                _(
+                    "The workshop has not finished: %(jobs)s. Labour on the order is "
+                    "dispatched, clocked and passed by QC before the final check."
+                )
+                % {"jobs": "、".join(line.name for line in not_done)},
+                field="lines",
+                code="workshop_not_done",
+            )
         checked = {int(pk) for pk in checked_line_ids}
         missing = [line for line in lines if line.pk not in checked]
         if missing:

@@ -347,6 +347,19 @@ def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login,
     page.wait_for_url("**/orders/*/")
 
     # The work order: the booked service, payment, the five confirmations, the signature.
+    # The customer also asks for a job that is not in the catalogue: typed by hand as labour,
+    # it goes to the workshop like any job (issue 15, item 1).
+    ozone_name = "车内臭氧消毒" if zh else "Ozone cabin treatment"
+    page.click("#manual-line summary")
+    manual = page.locator("#manual-line form")
+    manual.locator("select[name=kind]").select_option("labour")
+    manual.locator("input[name=name]").fill(ozone_name)
+    manual.locator("input[name=manual_reason]").fill("目录中没有" if zh else "not in the catalogue")
+    manual.locator("input[name=hours]").fill("0.3")
+    manual.locator("input[name=unit_price]").fill("80")
+    with page.expect_navigation():
+        manual.locator("button[type=submit]").click()
+    assert ozone_name in page.inner_text("#lines")
     page.select_option("select[name=payment_method]", "wechat")
     flow.submit("#terms-save")
     flow.shot("work-order")
@@ -378,7 +391,9 @@ def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login,
     flow.shot("workshop-board-dispatched")
 
     # 4. The technician clocks on, finds worn pads and proposes replacing them.
-    (job,) = Job.objects.filter(visit=visit)
+    job = Job.objects.get(visit=visit, order_line__operation=store["oil"])
+    ozone = Job.objects.get(visit=visit, name_zh=ozone_name)
+    assert ozone.technician == tech  # dispatched with the order
     flow.as_user(tech.user)
     flow.menu("/workshop/my-jobs/")
     page.click(f"#job-{job.pk} form[action$='/clock-on/'] button")
@@ -441,6 +456,8 @@ def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login,
     clock_on(extra)
     flow.shot("my-jobs-extra-running")
     clock_off(extra)
+    clock_on(ozone)
+    clock_off(ozone)
     visit.refresh_from_db()
     assert visit.status == "work_done"
 

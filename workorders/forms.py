@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dealership.models import LabourOperation, Part
 
-from .models import JobType, LineKind, WorkOrder
+from .models import MANUAL_KINDS, JobType, LineKind, WorkOrder
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
@@ -39,9 +39,13 @@ class LineAddForm(VersionForm):
     job_type = forms.ChoiceField(label=_("Work type"), choices=JobType.choices)
     group = forms.CharField(label=_("System / symptom"), max_length=60, required=False)
 
+    @property
+    def is_manual(self) -> bool:
+        return not (self.data.get("operation") or self.data.get("part"))
+
     def service_data(self) -> dict:
         data = {k: v for k, v in self.cleaned_data.items() if k != "version"}
-        if data["kind"] != LineKind.OTHER:
+        if data["operation"] is not None or data["part"] is not None:
             data.pop("name")
             data.pop("manual_reason")
             if data["hours"] is None:
@@ -49,6 +53,20 @@ class LineAddForm(VersionForm):
         if data["discount_percent"] is None:
             data["discount_percent"] = 0
         return data
+
+
+class ManualLineForm(LineAddForm):
+    """A hand-typed line: the advisor says what it is. Labour goes to the workshop as a job."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[("", "---------"), *((k.value, k.label) for k in MANUAL_KINDS)],
+        help_text=_(
+            "Labour is work for the workshop: it is dispatched, clocked and checked like "
+            "any job. Fees, sublet and consumables are billed without a job."
+        ),
+    )
+    field_order = ["kind", "name", "manual_reason", "hours", "quantity", "unit_price"]
 
 
 class LineUpdateForm(VersionForm):

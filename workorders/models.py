@@ -67,9 +67,26 @@ PAYER_OF_JOB = {
 
 
 class LineKind(models.TextChoices):
+    """What a billed line is. Labour is work for the workshop (a job that is dispatched,
+    clocked and QC-checked); the others are not workshop work and are revenue of their own
+    category. `other` is only on lines typed before a manual line had to say its kind."""
+
     LABOUR = "labour", _("Labour")
     PART = "part", _("Part")
+    FEE = "fee", _("Fee (diagnosis, service charge)")
+    SUBLET = "sublet", _("Sublet (work done outside)")
+    CONSUMABLE = "consumable", _("Consumables")
     OTHER = "other", _("Other (manual)")
+
+
+# The kinds an advisor picks from for a hand-typed line.
+MANUAL_KINDS = (
+    LineKind.LABOUR,
+    LineKind.PART,
+    LineKind.FEE,
+    LineKind.SUBLET,
+    LineKind.CONSUMABLE,
+)
 
 
 class SignedVia(models.TextChoices):
@@ -289,6 +306,16 @@ class WorkOrderLine(models.Model):
     @property
     def payer(self) -> str:
         return PAYER_OF_JOB[self.job_type]
+
+    @property
+    def is_manual(self) -> bool:
+        """Typed by hand, not taken from the catalogue."""
+        return self.operation_id is None and self.part_id is None
+
+    @property
+    def is_workshop(self) -> bool:
+        """Work for the workshop: it becomes a job that must be done before delivery."""
+        return self.kind == LineKind.LABOUR
 
     @property
     def needs_disclaimer(self) -> bool:

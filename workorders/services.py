@@ -25,6 +25,7 @@ from reception.signatures import signature_png
 from reception.visit_states import VisitStatus
 
 from .models import (
+    MANUAL_KINDS,
     JobType,
     LineKind,
     OrderStatus,
@@ -138,14 +139,31 @@ def _check_discount(percent: Decimal, actor: User | None) -> None:
         )
 
 
-def _line_from_data(order: WorkOrder, actor: User | None, data: dict[str, Any]) -> WorkOrderLine:
-    """Validate one line's data (catalogue or manual) and build it, unsaved."""
+def _line_from_data(
+    order: WorkOrder, actor: User | None, data: dict[str, Any], *, keep_other: bool = False
+) -> WorkOrderLine:
+    """Validate one line's data (catalogue or manual) and build it, unsaved.
+
+    A hand-typed line says what it is (`MANUAL_KINDS`): labour is work for the
+    workshop (it needs its standard hours and becomes a job), the other kinds
+    are billed without a job. `keep_other`: an old line of kind "other" being
+    edited keeps its kind; a new line never gets it.
+    """
     data = dict(data)
     kind = data.pop("kind", None)
     operation: LabourOperation | None = data.pop("operation", None)
     part: Part | None = data.pop("part", None)
     if kind is None:
-        kind = LineKind.LABOUR if operation else LineKind.PART if part else LineKind.OTHER
+        kind = LineKind.LABOUR if operation else LineKind.PART if part else ""
+    manual = operation is None and part is None
+    if manual and kind not in MANUAL_KINDS and not (keep_other and kind == LineKind.OTHER):
+        raise DomainError(
+            _(
+                "Choose what the line is: labour (work for the workshop), part, fee, "
+                "sublet or consumables."
+            ),
+            field="kind",
+        )
     if kind not in LineKind.values:
         raise DomainError(_("Unknown kind of line."), field="kind")
     quantity = _decimal(data.pop("quantity", 1) or 0, field="quantity")
@@ -173,19 +191,17 @@ def _line_from_data(order: WorkOrder, actor: User | None, data: dict[str, Any]) 
     hours = data.pop("hours", None)
     if data:
         raise TypeError(f"unknown line fields: {sorted(data)}")
-    if kind == LineKind.LABOUR:
-        if operation is None:
-            raise DomainError(_("Choose a labour operation."), field="operation")
+    if kind == LineKind.LABOUR and operation is not None:
         line.operation = operation
         line.code, line.name_zh, line.name_en = operation.code, operation.name_zh, operation.name_en
         line.hours = _decimal(operation.standard_hours if hours is None else hours, field="hours")
         price = Decimal(str(operation.price))
-    elif kind == LineKind.PART:
-        if part is None:
-            raise DomainError(_("Choose a part."), field="part")
+    elif kind == LineKind.PART and part is not None:
         line.part = part
         line.code, line.name_zh, line.name_en = part.part_number, part.name_zh, part.name_en
         price = ZERO if line.customer_supplied else Decimal(str(part.price))
+    elif kind not in (LineKind.LABOUR, LineKind.PART) and not manual:
+        raise DomainError(_("A catalogue item is labour or a part."), field="kind")
     else:
         if not name:
             raise DomainError(_("Describe the work on a manual line."), field="name")
@@ -198,6 +214,14 @@ def _line_from_data(order: WorkOrder, actor: User | None, data: dict[str, Any]) 
         line.name_zh = name
         line.name_en = name
         line.hours = _decimal(hours or 0, field="hours")
+        if kind == LineKind.LABOUR and line.hours <= 0:
+            raise DomainError(
+                _(
+                    "Labour is work for the workshop: enter its standard hours, or choose "
+                    "another kind if nobody in the workshop does it."
+                ),
+                field="hours",
+            )
         price = ZERO
     if unit_price is not None and unit_price != "":
         price = _decimal(unit_price, field="unit_price")
@@ -297,7 +321,7 @@ def work_order_line_update(
         ):
             # The customer brings the part (free) or no longer does (catalogue price again).
             merged["unit_price"] = None
-        rebuilt = _line_from_data(locked, actor, merged)
+        rebuilt = _line_from_data(locked, actor, merged, keep_other=line.kind == LineKind.OTHER)
         rebuilt.pk, rebuilt.position = line.pk, line.position
         rebuilt.save()
         _touch(locked, actor, _recompute_totals(locked))

@@ -16,7 +16,7 @@ from reception.access import EDITORS, VIEWERS
 from reception.models import Visit
 
 from . import selectors, services
-from .forms import LineAddForm, LineUpdateForm, ReviseForm, SignForm, TermsForm
+from .forms import LineAddForm, LineUpdateForm, ManualLineForm, ReviseForm, SignForm, TermsForm
 from .models import JobType, OrderStatus, WorkOrder, WorkOrderLine
 from .pdf import work_order_pdf
 
@@ -42,7 +42,7 @@ def _order_context(order: WorkOrder, **extra) -> dict:
         "revisions": selectors.revisions(order.visit),
         "suggestion": suggestion,
         "terms_form": TermsForm(instance=order, initial=terms_initial),
-        "manual_form": LineAddForm(initial={"kind": "other", "job_type": JobType.REPAIR}),
+        "manual_form": ManualLineForm(initial={"job_type": JobType.REPAIR}),
         "revise_form": ReviseForm(),
         "job_types": JobType.choices,
         "needs_disclaimer": any(line.needs_disclaimer for line in order.lines.all()),
@@ -99,6 +99,8 @@ def catalogue(request, pk: int):
 def line_add(request, pk: int):
     order = get_object_or_404(WorkOrder, pk=pk)
     form = LineAddForm(request.POST)
+    if form.is_manual:
+        form = ManualLineForm(request.POST)
     if form.is_valid():
         try:
             services.work_order_line_add(
@@ -111,7 +113,7 @@ def line_add(request, pk: int):
             _apply_errors(form, error)
         else:
             return redirect(f"{order.get_absolute_url()}#lines")
-    if form.data.get("kind") == "other":
+    if form.is_manual:
         return _render_order(request, pk, status=400, manual_form=form, open_manual=True)
     return _render_order(request, pk, status=400, line_errors=form.errors)
 

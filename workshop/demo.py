@@ -28,7 +28,7 @@ from workorders.services import (
 )
 
 from . import services
-from .models import Job
+from .models import ClockEntry, Job
 from .states import QC_ITEMS, SELF_CHECK_ITEMS, PauseReason
 
 DEMO_NOTE = "workshop demo"
@@ -146,6 +146,10 @@ def _work(visit, stage, tech, bay, controller, inspector):
     for index, job in enumerate(jobs):
         if index:
             services.job_clock_on(job=job, actor=tech.user)
+        # Worked for its standard hours, not for a second (the board flags that).
+        began = timezone.now() - timedelta(hours=float(job.hours or 1))
+        ClockEntry.objects.filter(job=job, ended_at__isnull=True).update(started_at=began)
+        Job.objects.filter(pk=job.pk).update(clocked_on_at=began, started_at=began)
         services.job_clock_off(job=job, actor=tech.user, self_check=checks)
     if stage == "qc_passed":
         services.qc_pass(visit=visit, actor=inspector, checked=[k for k, _l in QC_ITEMS])

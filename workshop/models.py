@@ -20,7 +20,7 @@ from dealership.models import Bay, LabourOperation, Part, Technician, WorkType
 from reception.models import Visit
 from workorders.models import WorkOrder, WorkOrderLine
 
-from .states import AdditionStatus, AnswerChannel, JobStatus, PauseReason
+from .states import AdditionStatus, AnswerChannel, ClockFlag, JobStatus, PauseReason
 
 ZERO = Decimal("0")
 
@@ -102,6 +102,10 @@ class Job(BilingualLine):
     self_check = models.JSONField(_("self-check"), default=list, blank=True)
     self_checked_at = models.DateTimeField(_("self-checked at"), null=True, blank=True)
     rework_count = models.PositiveSmallIntegerField(_("reworks"), default=0)
+    # Set at clock-off when the clocked time is implausible against the standard hours.
+    clock_flag = models.CharField(
+        _("clocking to check"), max_length=12, choices=ClockFlag.choices, blank=True
+    )
     created_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
     history = HistoricalRecords()

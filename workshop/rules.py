@@ -34,3 +34,21 @@ register(
     _("The customer's additional-work approval link is valid for"),
     _("days"),
 )
+register(
+    "workshop.clock_min_minutes",
+    1,
+    _("A job clocked off after less than this is flagged to the controller"),
+    _("minutes"),
+)
+register(
+    "workshop.clock_low_percent",
+    10,
+    _("A job clocked below this share of its standard hours is flagged to the controller"),
+    "%",
+)
+register(
+    "workshop.clock_high_percent",
+    300,
+    _("A job clocked above this share of its standard hours is flagged to the controller"),
+    "%",
+)

@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import (
     Exists,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -24,7 +25,7 @@ from reception.visit_states import HoldReason, VisitStatus
 
 from .models import Addition, ClockEntry, Finding, Job, PromiseWatch, QualityCheck
 from .services import BOARD_STATUSES
-from .states import ASSIGNED_JOB_STATUSES, AdditionStatus, JobStatus
+from .states import ASSIGNED_JOB_STATUSES, AdditionStatus, ClockFlag, JobStatus
 
 V = VisitStatus
 J = JobStatus
@@ -219,21 +220,61 @@ def _one_decimal(value: Decimal) -> str:
     return str(Decimal(value).quantize(Decimal("0.1"), ROUND_HALF_UP))
 
 
+def rework_reasons_attach(jobs) -> None:
+    """Set `job.rework_check` on each job: the failed QC check that sent it back, while
+    that rework has not passed QC yet (else None). Two queries, whatever the number of jobs.
+
+    The technician redoing the job and the controller's board see what must be redone.
+    """
+    reworked = [job for job in jobs if job.rework_count]
+    for job in jobs:
+        job.rework_check = None
+    if not reworked:
+        return
+    through = QualityCheck.rework_jobs.through
+    latest: dict[int, QualityCheck] = {}
+    rows = (
+        through.objects.filter(job_id__in=[job.pk for job in reworked])
+        .select_related("qualitycheck__inspector")
+        .order_by("qualitycheck__at", "qualitycheck_id")
+    )
+    for row in rows:
+        latest[row.job_id] = row.qualitycheck
+    passed = dict(
+        QualityCheck.objects.filter(visit_id__in={job.visit_id for job in reworked}, passed=True)
+        .values("visit_id")
+        .annotate(last=Max("at"))
+        .values_list("visit_id", "last")
+    )
+    for job in reworked:
+        check = latest.get(job.pk)
+        last_pass = passed.get(job.visit_id)
+        if check is not None and (last_pass is None or last_pass < check.at):
+            job.rework_check = check
+
+
 def board(*, team: str = "", technician_id: int | None = None, now=None) -> Board:
     """The dispatch board: cars in lanes by status, each technician's load for the day."""
     now = now or timezone.now()
     lanes = {key: Lane(key=key, label=label) for key, label, _statuses in LANES}
     # Resolved once: a choice label per row costs a translation lookup each time.
     status_labels = {value: str(label) for value, label in J.choices}
+    flag_labels = {value: str(label) for value, label in ClockFlag.choices}
     hold_labels = {value: str(label) for value, label in HoldReason.choices}
     # Worked out here once per card: a board of 60 cars spent more in `{% url %}`, `date`
     # and `floatformat` than in its queries.
     visit_url, dispatch_url = url_for_pk("workshop:visit"), url_for_pk("workshop:dispatch")
     addition_url = url_for_pk("workshop:addition")
-    for visit in _board_visits(team, technician_id):
+    visits = list(_board_visits(team, technician_id))
+    rework_reasons_attach([job for visit in visits for job in visit.board_jobs])
+    for visit in visits:
         jobs = visit.board_jobs
+        visit.rework_reason = next(
+            (job.rework_check.reason for job in jobs if job.rework_check), ""
+        )
         for job in jobs:
             job.status_label = status_labels[job.status]
+            job.clock_flag_label = flag_labels.get(job.clock_flag, "")
             job.hours_text = _one_decimal(job.hours)
         visit.hold_label = hold_labels.get(visit.hold_reason, "")
         visit.board_url, visit.dispatch_url = visit_url(visit.pk), dispatch_url(visit.pk)
@@ -296,7 +337,9 @@ def technician_jobs(technician: Technician, *, now=None) -> list[Job]:
             Prefetch("additions_found", queryset=Addition.objects.order_by("id")),
         )
     )
-    return sorted(jobs, key=lambda j: (_JOB_ORDER.get(j.status, 9), j.dispatched_at or now, j.pk))
+    jobs = sorted(jobs, key=lambda j: (_JOB_ORDER.get(j.status, 9), j.dispatched_at or now, j.pk))
+    rework_reasons_attach(jobs)
+    return jobs
 
 
 def clocked_hours_by_line(*, order) -> dict[int, Decimal]:
@@ -317,6 +360,26 @@ def clocked_hours_by_line(*, order) -> dict[int, Decimal]:
         for line in order.lines.all()
         if line.kind == LineKind.LABOUR and line.position in clocked
     }
+
+
+def workshop_lines_not_done(*, order) -> list:
+    """The labour lines of `order` whose job is not finished (or was never made).
+
+    Labour is work for the workshop: the final check cannot tick off a line that
+    no finished job stands behind.
+    """
+    from workorders.models import LineKind
+
+    done = set(
+        Job.objects.filter(
+            visit_id=order.visit_id, position__isnull=False, status=J.DONE
+        ).values_list("position", flat=True)
+    )
+    return [
+        line
+        for line in order.lines.all()
+        if line.kind == LineKind.LABOUR and line.position not in done
+    ]
 
 
 # ---------------------------------------------------------------- visit, additions, QC

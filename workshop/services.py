@@ -58,6 +58,7 @@ from .states import (
     SELF_CHECK_ITEMS,
     AdditionStatus,
     AnswerChannel,
+    ClockFlag,
     JobStatus,
     PauseReason,
 )
@@ -498,6 +499,19 @@ def job_pause(*, job: Job, actor: User, reason: str, note: str = "") -> Job:
     return job
 
 
+def clock_flag_of(job: Job, *, seconds: float) -> str:
+    """Whether `seconds` clocked on `job` is implausible against its standard hours."""
+    if seconds < rule("workshop.clock_min_minutes") * 60:
+        return ClockFlag.UNDER_A_MINUTE
+    if job.hours:
+        percent = Decimal(str(seconds)) / 36 / job.hours
+        if percent < rule("workshop.clock_low_percent"):
+            return ClockFlag.TOO_SHORT
+        if percent > rule("workshop.clock_high_percent"):
+            return ClockFlag.TOO_LONG
+    return ""
+
+
 def job_clock_off(*, job: Job, actor: User, self_check: Iterable[str], note: str = "") -> Job:
     """The technician finishes a job after ticking every item of the self-check.
 
@@ -520,8 +534,23 @@ def job_clock_off(*, job: Job, actor: User, self_check: Iterable[str], note: str
         job.finished_at = now
         job.self_check = [key for key, _label in SELF_CHECK_ITEMS]
         job.self_checked_at = now
+        seconds = sum(
+            (e.ended_at - e.started_at).total_seconds()
+            for e in ClockEntry.objects.filter(job=job, ended_at__isnull=False).only(
+                "started_at", "ended_at"
+            )
+        )
+        job.clock_flag = clock_flag_of(job, seconds=seconds)
         _save_job(
-            job, ["actual_hours", "clocked_on_at", "finished_at", "self_check", "self_checked_at"]
+            job,
+            [
+                "actual_hours",
+                "clocked_on_at",
+                "finished_at",
+                "self_check",
+                "self_checked_at",
+                "clock_flag",
+            ],
         )
         summary = _("%(tech)s finished %(job)s in %(hours)s h (standard %(std)s h)") % {
             "tech": technician,
@@ -531,6 +560,22 @@ def job_clock_off(*, job: Job, actor: User, self_check: Iterable[str], note: str
         }
         _visit_follow_jobs(visit, actor=actor, reason=summary)
         _record(visit, kind="workshop.clocked_off", summary=summary, actor=actor)
+        if job.clock_flag:
+            _record(
+                visit,
+                kind="workshop.clock_flagged",
+                summary=_(
+                    "Clocking of %(job)s to check: %(flag)s (%(hours)s h clocked, "
+                    "standard %(std)s h)"
+                )
+                % {
+                    "job": job,
+                    "flag": ClockFlag(job.clock_flag).label,
+                    "hours": job.actual_hours,
+                    "std": job.hours,
+                },
+                actor=actor,
+            )
     return job
 
 

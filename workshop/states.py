@@ -40,6 +40,14 @@ OPEN_JOB_STATUSES = frozenset({J.PROPOSED, J.WAITING, J.DISPATCHED, J.IN_PROGRES
 ASSIGNED_JOB_STATUSES = frozenset({J.DISPATCHED, J.IN_PROGRESS, J.PAUSED})
 
 
+class ClockFlag(models.TextChoices):
+    """An implausible clock-off, flagged to the controller (the rules `workshop.clock_*`)."""
+
+    UNDER_A_MINUTE = "under_minute", _("Clocked for less than a minute")
+    TOO_SHORT = "too_short", _("Clocked far below the standard hours")
+    TOO_LONG = "too_long", _("Clocked far above the standard hours")
+
+
 class PauseReason(models.TextChoices):
     AWAITING_PARTS = "awaiting_parts", _("Awaiting parts")
     AWAITING_APPROVAL = "awaiting_approval", _("Awaiting the customer's approval")

@@ -8,7 +8,13 @@ Definitions (the manager reads them on the page as the figure's help text):
 * Labour / parts revenue: billed labour / part lines of those bills after line
   discounts, all outside payers (customer, manufacturer for warranty, insurer);
   internal (store-paid) lines are not revenue. Warranty revenue is the
-  manufacturer's share of it. Average ticket = (labour + parts) ÷ repair orders.
+  manufacturer's share of it. Fees and other revenue: the bills' lines that are
+  neither labour nor parts (fees, sublet, consumables, old untyped manual
+  lines). Average ticket = (labour + parts + other) ÷ repair orders.
+* Payments received: what the customers paid on those bills. It equals the
+  customers' share of labour + parts + other, plus the cashier's adjustments
+  (rounding, goodwill); the manufacturer's and insurers' shares are billed to
+  them, not paid at the till. `revenue_by_category` shows the sum to the cent.
 * Hours sold: billed labour hours (internal lines left out). Hours clocked:
   technicians' clock entries started in the period. Hours available: each active
   technician's hours per day × the days the store is open. Productivity = sold ÷
@@ -57,13 +63,13 @@ from appointments.capacity import local_tz, openings
 from appointments.selectors import appointment_kpis
 from dealership.models import Technician, Vehicle
 from dealership.rules import rule
-from delivery.models import Settlement, SettlementLine, SettlementStatus
+from delivery.models import Payment, Settlement, SettlementLine, SettlementStatus
 from followup.models import Complaint, ComplaintCategory, ComplaintSeverity, Survey
 from followup.rules import lost_months
 from reception.models import Visit
 from reception.visit_states import VisitStatus
 from workorders.models import JobType, LineKind, Payer
-from workshop.models import ClockEntry, Job
+from workshop.models import ClockEntry, Job, QualityCheck
 
 from .periods import Period, add_months
 
@@ -83,6 +89,15 @@ class Figure:
     higher_is_better: bool = True
     drill: bool = False
 
+    @property
+    def definition(self) -> str:
+        """Where the page explains the figure: the anchor of its definition."""
+        return DEFINITION_OF.get(self.key, "")
+
+    @property
+    def definition_text(self):
+        return DEFINITIONS.get(self.definition, "")
+
 
 S_SALES = _("Orders and revenue")
 S_WORKSHOP = _("Workshop hours")
@@ -99,7 +114,10 @@ FIGURES: dict[str, Figure] = {
         Figure("cancelled", _("Visits cancelled"), COUNT, S_SALES, False, drill=True),
         Figure("labour_revenue", _("Labour revenue"), MONEY, S_SALES),
         Figure("parts_revenue", _("Parts revenue"), MONEY, S_SALES),
+        Figure("other_revenue", _("Fees and other revenue"), MONEY, S_SALES),
         Figure("warranty_revenue", _("of which warranty"), MONEY, S_SALES),
+        Figure("adjustments", _("Adjustments at the till"), MONEY, S_SALES),
+        Figure("payments_received", _("Payments received"), MONEY, S_SALES),
         Figure("average_ticket", _("Average ticket"), MONEY, S_SALES),
         Figure("hours_sold", _("Hours sold"), HOURS, S_WORKSHOP),
         Figure("hours_clocked", _("Hours clocked"), HOURS, S_WORKSHOP),
@@ -115,6 +133,8 @@ FIGURES: dict[str, Figure] = {
         Figure("late", _("Delivered late"), COUNT, S_QUALITY, False, drill=True),
         Figure("rework_rate", _("Rework rate"), PERCENT, S_QUALITY, False),
         Figure("reworked", _("Delivered after rework"), COUNT, S_QUALITY, False, drill=True),
+        Figure("qc_fail_rate", _("QC failure rate"), PERCENT, S_QUALITY, False),
+        Figure("qc_failed", _("Cars failed at QC"), COUNT, S_QUALITY, False, drill=True),
         Figure("comebacks", _("Comebacks"), COUNT, S_QUALITY, False, drill=True),
         Figure("estimate_accuracy", _("Estimate accuracy (±10 %)"), PERCENT, S_QUALITY),
         Figure("estimate_missed", _("Bills outside ±10 %"), COUNT, S_QUALITY, False, drill=True),
@@ -133,6 +153,97 @@ FIGURES: dict[str, Figure] = {
 }
 
 WORK_TYPE_PREFIX = "orders_"
+
+# What each figure means, as the page shows it (one definition per group of figures).
+DEFINITIONS = {
+    "orders": _(
+        "Repair orders: visits with a paid bill settled in the period, by the time of "
+        "settlement. Cars checked in and visits cancelled: by the time of check-in."
+    ),
+    "revenue": _(
+        "Labour, parts, fees and other revenue: the lines of those bills after line "
+        "discounts, for every outside payer (customer, manufacturer for warranty, insurer); "
+        "internal lines are not revenue. Adjustments at the till: the cashier's changes to "
+        "the amount due (rounding, goodwill). Payments received: what the customers paid on "
+        "those bills, which is the customers' share of the lines plus the adjustments (see "
+        "Revenue by category). Average ticket = (labour + parts + other) ÷ repair orders."
+    ),
+    "hours": _(
+        "Hours sold: billed labour hours. Hours clocked: technicians' clock entries started "
+        "in the period. Hours available: each active technician's hours per day × the days "
+        "the store is open. Productivity = sold ÷ clocked, shown only when enough hours were "
+        "clocked (rule reports.min_clocked_hours), else “too little data”. Utilisation = "
+        "clocked ÷ available."
+    ),
+    "booking": _(
+        "Appointments due: appointments of the period that arrived or did not show. "
+        "Appointment rate: visits that came from an appointment ÷ all visits. Show and "
+        "no-show rates: of the appointments due."
+    ),
+    "delivery": _(
+        "Cars delivered in the period. On-time delivery: delivered at or before the promised "
+        "time, out of those delivered with a promise."
+    ),
+    "rework": _(
+        "Rework rate: cars delivered in the period that went through rework at least once ÷ "
+        "cars delivered; a car still in the workshop counts only once it is delivered. QC "
+        "failure rate: cars with a failed QC check in the period ÷ cars QC checked in the "
+        "period, delivered or not. Comebacks: check-ins flagged as a repeat repair."
+    ),
+    "estimate": _(
+        "Estimate accuracy: bills with a signed estimate whose customer amount is within "
+        "±10 % of the estimate plus the additional work the customer approved."
+    ),
+    "care": _(
+        "CSI: the mean of the five survey answers (1–10) × 10. Complaints received in the "
+        "period; answered and closed within the deadline, out of those answered or closed "
+        "or past their deadline."
+    ),
+    "retention": _(
+        "First-service return: new cars handed over one first-service interval before the "
+        "period that came back by its end. Customers not seen: their last visit is older "
+        "than 3 / 6 / 12 months at the period's end."
+    ),
+}
+DEFINITION_OF = {
+    **dict.fromkeys(["repair_orders", "checked_in", "cancelled"], "orders"),
+    **dict.fromkeys(
+        [
+            "labour_revenue",
+            "parts_revenue",
+            "other_revenue",
+            "warranty_revenue",
+            "adjustments",
+            "payments_received",
+            "average_ticket",
+        ],
+        "revenue",
+    ),
+    **dict.fromkeys(
+        ["hours_sold", "hours_clocked", "hours_available", "productivity", "utilisation"],
+        "hours",
+    ),
+    **dict.fromkeys(["appointments", "appointment_rate", "show_rate", "no_show_rate"], "booking"),
+    **dict.fromkeys(["delivered", "on_time_rate", "late"], "delivery"),
+    **dict.fromkeys(
+        ["rework_rate", "reworked", "qc_fail_rate", "qc_failed", "comebacks"], "rework"
+    ),
+    **dict.fromkeys(["estimate_accuracy", "estimate_missed"], "estimate"),
+    **dict.fromkeys(
+        [
+            "csi",
+            "surveys",
+            "complaints",
+            "complaints_important",
+            "response_in_time",
+            "closure_in_time",
+        ],
+        "care",
+    ),
+    **dict.fromkeys(
+        ["new_cars_due", "first_service_rate", "lost_3", "lost_6", "lost_12"], "retention"
+    ),
+}
 
 
 def _ratio(part, whole) -> Decimal | None:
@@ -196,7 +307,11 @@ def sales_figures(period: Period) -> dict:
         repair_orders=Count("id"),
         estimated=Count("id", filter=Q(estimate_total__gt=0)),
         within=Count("id", filter=_within_estimate()),
+        adjustments=Sum("adjustment_amount"),
     )
+    paid = Payment.objects.filter(settlement__in=settlements_in(period)).aggregate(
+        total=Sum("amount")
+    )["total"]
     outside = [Payer.CUSTOMER, Payer.MANUFACTURER, Payer.INSURER]
     lines = (
         _revenue_lines(period)
@@ -204,6 +319,7 @@ def sales_figures(period: Period) -> dict:
         .aggregate(
             labour=Sum("amount", filter=Q(kind=LineKind.LABOUR)),
             parts=Sum("amount", filter=Q(kind=LineKind.PART)),
+            other=Sum("amount", filter=~Q(kind__in=[LineKind.LABOUR, LineKind.PART])),
             warranty=Sum(
                 "amount",
                 filter=Q(payer=Payer.MANUFACTURER, kind__in=[LineKind.LABOUR, LineKind.PART]),
@@ -212,13 +328,17 @@ def sales_figures(period: Period) -> dict:
         )
     )
     labour, parts = _money(lines["labour"]), _money(lines["parts"])
+    other = _money(lines["other"])
     count = orders["repair_orders"]
     return {
         "repair_orders": count,
         "labour_revenue": labour,
         "parts_revenue": parts,
+        "other_revenue": other,
         "warranty_revenue": _money(lines["warranty"]),
-        "average_ticket": _money((labour + parts) / count) if count else None,
+        "adjustments": _money(orders["adjustments"]),
+        "payments_received": _money(paid),
+        "average_ticket": _money((labour + parts + other) / count) if count else None,
         "hours_sold": _hours(lines["hours"]),
         "estimate_accuracy": _ratio(orders["within"], orders["estimated"]),
         "estimate_missed": orders["estimated"] - orders["within"],
@@ -238,8 +358,14 @@ def visit_figures(period: Period) -> dict:
         on_time=Count("id", filter=Q(delivered_at__lte=F("promised_at"))),
         reworked=Count("id", filter=Q(rework_count__gt=0)),
     )
+    checks = QualityCheck.objects.filter(at__gte=start, at__lt=end).aggregate(
+        inspected=Count("visit", distinct=True),
+        failed=Count("visit", distinct=True, filter=Q(passed=False)),
+    )
     return {
         **arrived,
+        "qc_failed": checks["failed"],
+        "qc_fail_rate": _ratio(checks["failed"], checks["inspected"]),
         "delivered": left["delivered"],
         "on_time_rate": _ratio(left["on_time"], left["promised"]),
         "late": left["promised"] - left["on_time"],
@@ -262,12 +388,26 @@ def workshop_figures(period: Period, hours_sold: Decimal) -> dict:
     per_day = Technician.objects.filter(active=True).aggregate(total=Sum("hours_per_day"))["total"]
     clocked = _hours(clocked)
     available = _hours(Decimal(per_day or 0) * open_days(period))
+    productivity, note = _productivity(hours_sold, clocked)
     return {
         "hours_clocked": clocked,
         "hours_available": available,
-        "productivity": _ratio(hours_sold, clocked),
+        "productivity": productivity,
+        "productivity_note": note,
         "utilisation": _ratio(clocked, available),
     }
+
+
+def _productivity(sold, clocked) -> tuple[Decimal | None, str]:
+    """sold ÷ clocked, or (None, why) when too few hours were clocked for it to mean
+    anything (a job clocked for minutes against hours sold made 81 000 %)."""
+    least = rule("reports.min_clocked_hours")
+    if clocked < least:
+        return None, str(
+            _("Too little data: %(clocked)s h clocked, fewer than the %(least)s h needed.")
+            % {"clocked": clocked, "least": least}
+        )
+    return _ratio(sold, clocked), ""
 
 
 def booking_figures(period: Period) -> dict:
@@ -404,6 +544,57 @@ def orders_by_work_type(period: Period) -> list[dict]:
     ]
 
 
+ADJUSTMENT = "adjustment"
+PAYER_COLUMNS = (Payer.CUSTOMER, Payer.MANUFACTURER, Payer.INSURER)
+
+
+def revenue_by_category(period: Period) -> dict:
+    """Revenue of the period's paid bills by kind of line and payer, to the cent.
+
+    Rows: each kind of line (labour, parts, fees, sublet, consumables, old untyped
+    manual lines), then the cashier's adjustments (rounding, goodwill: the customer's
+    only). The customers' column adds up to the payments received; the manufacturer's
+    and insurers' columns are billed to them. Internal (store-paid) lines are not
+    revenue and are left out.
+    """
+    cells = {
+        (row["kind"], row["payer"]): _money(row["amount"])
+        for row in _revenue_lines(period)
+        .filter(payer__in=PAYER_COLUMNS)
+        .values("kind", "payer")
+        .annotate(amount=Sum("amount"))
+    }
+    adjustments = _money(settlements_in(period).aggregate(total=Sum("adjustment_amount"))["total"])
+    paid = _money(
+        Payment.objects.filter(settlement__in=settlements_in(period)).aggregate(
+            total=Sum("amount")
+        )["total"]
+    )
+    rows = []
+    for kind, label in LineKind.choices:
+        amounts = [cells.get((kind, payer), ZERO) for payer in PAYER_COLUMNS]
+        if kind == LineKind.OTHER and not any(amounts):
+            continue
+        rows.append({"key": kind, "label": label, "amounts": amounts, "total": sum(amounts)})
+    rows.append(
+        {
+            "key": ADJUSTMENT,
+            "label": _("Adjustments at the till (rounding, goodwill)"),
+            "amounts": [adjustments, ZERO, ZERO],
+            "total": adjustments,
+        }
+    )
+    totals = [sum((row["amounts"][i] for row in rows), ZERO) for i in range(len(PAYER_COLUMNS))]
+    return {
+        "payers": [Payer(p).label for p in PAYER_COLUMNS],
+        "rows": rows,
+        "totals": totals,
+        "total": sum(totals, ZERO),
+        "payments_received": paid,
+        "balanced": totals[0] == paid,
+    }
+
+
 def complaints_by_category(period: Period) -> list[dict]:
     start, end = period.bounds
     rows = (
@@ -448,13 +639,15 @@ def technician_hours(period: Period) -> list[dict]:
     rows = []
     for tech in Technician.objects.filter(Q(active=True) | Q(pk__in=[*clocked, *standard])):
         done, worked = _hours(standard.get(tech.pk)), _hours(clocked.get(tech.pk))
+        productivity, note = _productivity(done, worked)
         rows.append(
             {
                 "name": tech.name,
                 "team": tech.team,
                 "standard": done,
                 "clocked": worked,
-                "productivity": _ratio(done, worked),
+                "productivity": productivity,
+                "productivity_note": note,
             }
         )
     return rows

@@ -23,3 +23,9 @@ register(
     _("Customer spending bands (yuan a year, comma-separated limits)"),
     "",
 )
+register(
+    "reports.min_clocked_hours",
+    Decimal("1"),
+    _("Productivity is shown from this many clocked hours on (fewer: too little data)"),
+    _("hours"),
+)

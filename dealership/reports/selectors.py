@@ -13,6 +13,7 @@ from django.utils.translation import get_language
 from delivery.models import SettlementLine
 from reception.models import Visit
 from reception.visit_states import VisitStatus
+from workshop.models import QualityCheck
 
 from . import cache as report_cache
 from . import charts
@@ -28,6 +29,7 @@ from .figures import (
     monthly_trend,
     orders_by_work_type,
     period_figures,
+    revenue_by_category,
     settlements_in,
     spending_bands,
     technician_hours,
@@ -56,11 +58,18 @@ class Row:
     previous: object
     last_year: object
     target: Decimal | None
+    # Why a value is not shown (too little data), per value: this period, previous, last year.
+    notes: tuple = ("", "", "")
 
     @property
     def texts(self) -> list[str]:
         unit = self.figure.unit
         return [display(v, unit) for v in (self.value, self.previous, self.last_year)]
+
+    @property
+    def cells(self) -> list[tuple[str, str]]:
+        """(text, why it is not a number) for this period, the previous one and last year."""
+        return list(zip(self.texts, self.notes, strict=True))
 
     @property
     def target_text(self) -> str:
@@ -96,6 +105,7 @@ class Report:
     spending: list[dict]
     trend: list[dict]
     charts: dict = field(default_factory=dict)
+    revenue: dict = field(default_factory=dict)
 
     @property
     def rows(self) -> list[Row]:
@@ -157,6 +167,10 @@ def report_build(
                 previous=previous_values.get(key),
                 last_year=last_year_values.get(key),
                 target=targets.get(key),
+                notes=tuple(
+                    values.get(f"{key}_note") or ""
+                    for values in (this_values, previous_values, last_year_values)
+                ),
             )
         )
     report = Report(
@@ -169,6 +183,7 @@ def report_build(
         technicians=technician_hours(period),
         spending=spending_bands(period),
         trend=monthly_trend(period, now=now),
+        revenue=revenue_by_category(period),
     )
     if with_charts:
         report.charts = charts.report_charts(report)
@@ -202,6 +217,13 @@ def drill_visits(key: str, period: Period) -> QuerySet[Visit]:
         "delivered": delivered,
         "late": delivered & Q(promised_at__isnull=False) & Q(delivered_at__gt=F("promised_at")),
         "reworked": delivered & Q(rework_count__gt=0),
+        "qc_failed": Q(
+            Exists(
+                QualityCheck.objects.filter(
+                    visit=OuterRef("pk"), passed=False, at__gte=start, at__lt=end
+                )
+            )
+        ),
         "estimate_missed": Q(
             Exists(
                 settled.filter(visit=OuterRef("pk"), estimate_total__gt=0).exclude(

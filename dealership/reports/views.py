@@ -13,7 +13,7 @@ from dealership.roles import Role, role_required
 from workorders.models import JobType
 
 from . import exports, selectors, services
-from .figures import FIGURES, WORK_TYPE_PREFIX
+from .figures import DEFINITIONS, FIGURES, WORK_TYPE_PREFIX
 from .pdf import report_pdf
 from .periods import KINDS, MONTH, Period
 
@@ -38,6 +38,7 @@ def report(request):
             "prev": period.previous(),
             "next": period.next(),
             "tables": exports.report_tables(data),
+            "definitions": DEFINITIONS,
         },
     )
 

@@ -117,8 +117,23 @@ def reprice_labour(order, actor, price: str):
     return revision
 
 
+def finish_jobs(visit):
+    """The workshop's side of `walk`: every labour line of the order in force has a
+    finished job (the final check refuses labour that no finished job stands behind)."""
+    from workshop.models import Job
+    from workshop.services import jobs_materialise
+    from workshop.states import JobStatus
+
+    jobs_materialise(visit_ids=[visit.pk])
+    Job.objects.filter(visit=visit).exclude(status=JobStatus.CANCELLED).update(
+        status=JobStatus.DONE, finished_at=timezone.now()
+    )
+
+
 def walk(visit, statuses, actor):
     for status in statuses:
+        if status == S.WORK_DONE:
+            finish_jobs(visit)
         visit_transition(visit=visit, to=status, actor=actor)
     return visit
 

@@ -56,7 +56,7 @@ def test_lines_copy_the_catalogue_and_totals_are_decimal_with_vat_included(advis
     work_order_line_add(
         order=order,
         actor=advisor,
-        kind="other",
+        kind="sublet",
         name="拖车服务",
         manual_reason="目录中没有",
         unit_price="150",
@@ -79,14 +79,17 @@ def test_lines_copy_the_catalogue_and_totals_are_decimal_with_vat_included(advis
         ({"kind": "part", "quantity": "-1"}, "quantity"),
         ({"kind": "part", "quantity": "0"}, "quantity"),
         ({"kind": "part", "unit_price": "-5"}, "unit_price"),
-        ({"kind": "other", "name": "", "manual_reason": "x", "unit_price": "1"}, "name"),
-        ({"kind": "other", "name": "洗车", "unit_price": "1"}, "manual_reason"),
+        ({"kind": "fee", "name": "", "manual_reason": "x", "unit_price": "1"}, "name"),
+        ({"kind": "fee", "name": "洗车", "unit_price": "1"}, "manual_reason"),
+        ({"kind": "other", "name": "洗车", "manual_reason": "x", "unit_price": "1"}, "kind"),
+        ({"name": "洗车", "manual_reason": "x", "unit_price": "1"}, "kind"),
+        ({"kind": "labour", "name": "臭氧消毒", "manual_reason": "x", "unit_price": "80"}, "hours"),
         ({"kind": "part", "discount_percent": "15"}, "discount_percent"),
     ],
 )
 def test_bad_lines_are_refused_and_nothing_changes(advisor, data, field):
     order = work_order_start(visit=VisitFactory(), actor=advisor)
-    if data["kind"] == "part":
+    if data.get("kind") == "part":
         data = {**data, "part": PartFactory()}
     with pytest.raises(DomainError) as error:
         work_order_line_add(order=order, actor=advisor, **data)
