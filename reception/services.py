@@ -30,7 +30,7 @@ from .models import (
     VisitTransition,
     WarningLamp,
 )
-from .signatures import signature_png
+from .signatures import signature_png, signature_refuse_oversized
 from .visit_states import (
     ALLOWED,
     EXTRA_TIMESTAMP_FIELDS,
@@ -484,6 +484,7 @@ def visit_walkaround_sign(
     expected_version: int | None = None,
 ) -> Visit:
     """The customer signs the walk-around; it and their concern are frozen from then on."""
+    signature_refuse_oversized(signature)  # before the row lock: a bomb must not hold it
     with transaction.atomic():
         locked = _lock(visit, expected_version)
         _refuse_if_walkaround_signed(locked)

@@ -21,7 +21,7 @@ from dealership.rules import rule
 from dealership.services import timeline_record
 from reception.models import Visit
 from reception.services import visit_progress_token, visit_promise_update, visit_transition
-from reception.signatures import signature_png
+from reception.signatures import signature_png, signature_refuse_oversized
 from reception.visit_states import VisitStatus
 
 from .models import (
@@ -487,6 +487,7 @@ def work_order_sign(
     The order is frozen (content hash stored). The first revision moves the
     visit to `order_signed`; a later one replaces the revision it revises.
     """
+    signature_refuse_oversized(signature)  # before the row lock: a bomb must not hold it
     with transaction.atomic():
         locked = _lock_draft(order, expected_version)
         visit = locked.visit
