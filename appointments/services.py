@@ -29,6 +29,7 @@ from dealership.models import (
 )
 from dealership.rules import rule
 from dealership.services import model_update, timeline_record
+from dealership.text import CONCERN_MAX_LENGTH, clean_text
 from dealership.validators import normalize_phone, normalize_plate
 
 from . import duties
@@ -247,6 +248,7 @@ def appointment_book(
     goes on order with an expected date; expensive ordered parts set a deposit.
     Reminders and calls are scheduled in the same transaction.
     """
+    concern_text = clean_text(concern_text, field="concern_text", max_length=CONCERN_MAX_LENGTH)
     if vehicle.owner_id != customer.pk:
         raise DomainError(_("This vehicle belongs to another customer."), field="vehicle")
     operations = booking_operations(operations, plan)
@@ -273,7 +275,7 @@ def appointment_book(
             channel=channel,
             start=start,
             end=end,
-            concern_text=concern_text.strip(),
+            concern_text=concern_text,
             waiting=waiting,
             maintenance_plan=plan,
             deposit_required=deposit_for(lines),

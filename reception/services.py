@@ -19,6 +19,7 @@ from dealership.models import User, Vehicle
 from dealership.roles import Role, has_role
 from dealership.rules import rule
 from dealership.services import timeline_record, vehicle_update
+from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH, clean_text, clean_texts
 
 from .models import (
     Belonging,
@@ -231,6 +232,8 @@ def visit_check_in(
     draft work order, all in this one transaction. A car already on site is
     refused (one open visit per car).
     """
+    concern_text = clean_text(concern_text, field="concern_text", max_length=CONCERN_MAX_LENGTH)
+    advisor_notes = clean_text(advisor_notes, field="advisor_notes", max_length=NOTE_MAX_LENGTH)
     with transaction.atomic():
         # Locking the vehicle row serialises two advisors checking in the same car.
         vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
@@ -269,7 +272,7 @@ def visit_check_in(
             is_quick_service=is_quick_service,
             is_comeback=is_comeback or comeback_of is not None,
             comeback_of=comeback_of,
-            concern_text=(concern_text or "").strip(),
+            concern_text=concern_text,
             advisor_notes=advisor_notes,
             technician_assist_requested=technician_assist_requested,
             previous_odometer_km=vehicle.last_odometer_km,
@@ -537,6 +540,12 @@ def visit_concern_update(
     unknown = set(data) - set(CONCERN_FIELDS)
     if unknown:
         raise TypeError(f"unknown concern fields: {sorted(unknown)}")
+    data = clean_texts(
+        data,
+        concern_text=CONCERN_MAX_LENGTH,
+        advisor_notes=NOTE_MAX_LENGTH,
+        diagnosis=NOTE_MAX_LENGTH,
+    )
     with transaction.atomic():
         locked = _lock(visit, expected_version)
         if locked.status != VisitStatus.CHECKED_IN:

@@ -5,6 +5,7 @@ fitting its use, amounts fit their columns, and exported cells never start a for
 """
 
 import io
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -169,3 +170,210 @@ def test_a_49_megapixel_png_is_refused_as_it_would_be_decoded_whole():
     with pytest.raises(DomainError) as error:
         photo_reencode(SimpleUploadedFile("big.png", buffer.getvalue()))
     assert error.value.error_dict["photo"][0].code == "photo_too_many_pixels"
+
+
+# ------------------------------------------------------------------------ text
+
+
+def _api(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_a_concern_over_the_limit_is_refused_by_the_api_and_nothing_is_stored(make_staff):
+    from dealership.tests.factories import VehicleFactory
+    from dealership.text import CONCERN_MAX_LENGTH
+
+    vehicle = VehicleFactory()
+    response = _api(make_staff("advisor")).post(
+        "/api/reception/visits/",
+        {"vehicle": vehicle.pk, "concern_text": "异" * (CONCERN_MAX_LENGTH + 1)},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["concern_text"]
+    assert not Visit.objects.filter(vehicle=vehicle).exists()
+
+
+def test_a_concern_over_the_limit_is_refused_on_the_check_in_page(advisor_client):
+    from dealership.tests.factories import VehicleFactory
+    from dealership.text import CONCERN_MAX_LENGTH
+
+    vehicle = VehicleFactory()
+    response = advisor_client.post(
+        reverse("reception:check_in") + f"?vehicle={vehicle.pk}",
+        {"vehicle": vehicle.pk, "concern_text": "异" * (CONCERN_MAX_LENGTH + 1)},
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["concern_text"]
+    assert not Visit.objects.filter(vehicle=vehicle).exists()
+
+
+def test_a_concern_over_the_limit_is_refused_on_the_concern_page(advisor_client):
+    from dealership.text import CONCERN_MAX_LENGTH
+    from reception.tests.factories import VisitFactory
+
+    visit = VisitFactory()
+    response = advisor_client.post(
+        reverse("reception:concern", args=[visit.pk]),
+        {"version": visit.version, "concern_text": "异" * (CONCERN_MAX_LENGTH + 1)},
+    )
+    assert response.status_code == 400
+    assert Visit.objects.get(pk=visit.pk).concern_text == visit.concern_text
+
+
+@pytest.mark.parametrize("bad", ["刹车\x00异响", "刹车\ud800异响"])
+def test_nul_and_lone_surrogates_are_refused_with_a_message(make_staff, bad):
+    from dealership.tests.factories import VehicleFactory
+    from reception.services import visit_check_in
+
+    vehicle = VehicleFactory()
+    with pytest.raises(DomainError) as error:
+        visit_check_in(vehicle=vehicle, actor=make_staff("advisor"), concern_text=bad)
+    assert error.value.field == "concern_text"
+    assert not Visit.objects.filter(vehicle=vehicle).exists()
+
+
+def test_a_lone_surrogate_in_a_complaint_is_a_400_by_field(make_staff):
+    from dealership.tests.factories import CustomerFactory
+    from followup.models import Complaint
+
+    customer = CustomerFactory()
+    body = {"customer": customer.pk, "source": "phone", "category": "other"}
+    body["description"] = "服务差\ud800"
+    response = _api(make_staff("customer_care")).post(
+        "/api/followup/complaints/",
+        json.dumps(body),  # ASCII with \ud800 escaped, as a browser's JSON.stringify sends it
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["description"]
+    assert not Complaint.objects.filter(customer=customer).exists()
+
+
+@pytest.mark.parametrize(
+    "words", [12345, ["a", "b"], "很好\x00", "很" * 5001], ids=["number", "list", "nul", "long"]
+)
+def test_survey_words_that_are_not_fit_text_are_refused_by_field(words):
+    from followup.models import Survey
+    from followup.services import survey_clean
+
+    answers = dict.fromkeys(Survey.QUESTIONS, 9)
+    with pytest.raises(DomainError) as error:
+        survey_clean({**answers, "customer_words": words})
+    assert error.value.field == "customer_words"
+
+
+def test_a_five_thousand_digit_score_is_refused_by_field():
+    from followup.models import Survey
+    from followup.services import survey_clean
+
+    name = Survey.QUESTIONS[0]
+    answers = {**dict.fromkeys(Survey.QUESTIONS, 9), name: "9" * 5000}
+    with pytest.raises(DomainError) as error:
+        survey_clean(answers)
+    assert error.value.field == name
+
+
+def test_any_save_of_text_that_does_not_fit_is_a_message_by_field_not_a_database_error():
+    from dealership.tests.factories import CustomerFactory
+
+    customer = CustomerFactory()
+    customer.name = "张" * 500
+    with pytest.raises(DomainError) as error:
+        customer.save()
+    assert error.value.field == "name"
+
+
+def test_the_longest_allowed_concern_prints_the_work_order_in_under_two_seconds(make_staff):
+    import time
+
+    from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH
+    from workorders.pdf import work_order_pdf
+
+    order = ready_to_sign_order(advisor=make_staff("advisor"))
+    # Written straight to the rows: the signed concern is frozen for the services.
+    Visit.objects.filter(pk=order.visit_id).update(
+        concern_text="刹车时有异响而且方向盘抖动"[:13] * (CONCERN_MAX_LENGTH // 13),  # no spaces
+        advisor_notes="x" * NOTE_MAX_LENGTH,
+        diagnosis="诊断" * (NOTE_MAX_LENGTH // 2),
+        exterior_notes="划" * NOTE_MAX_LENGTH,
+    )
+    WorkOrder.objects.filter(pk=order.pk).update(notes="备注" * (NOTE_MAX_LENGTH // 2))
+    order = WorkOrder.objects.select_related("visit").get(pk=order.pk)
+    work_order_pdf(order, progress_url="https://service.example.com/p/x")  # warm fonts
+    # CPU time: eight test runs share two cores here, so wall time measures the neighbours.
+    started = time.process_time()
+    pdf = work_order_pdf(order, progress_url="https://service.example.com/p/x")
+    elapsed = time.process_time() - started
+    print(f"work-order PDF with the longest allowed texts: {elapsed:.2f} s CPU, {len(pdf)} bytes")
+    assert elapsed < 2
+
+
+# --------------------------------------------------------------------- amounts
+
+
+OVERFLOW = {"quantity": "999999.99", "unit_price": "99999999.99"}
+
+
+def test_a_line_that_would_overflow_is_refused_by_the_service_with_messages_by_field(make_staff):
+    from dealership.tests.factories import PartFactory
+    from reception.tests.factories import VisitFactory
+    from workorders.services import work_order_line_add, work_order_start
+
+    advisor = make_staff("advisor")
+    order = work_order_start(visit=VisitFactory(), actor=advisor)
+    part = PartFactory(price="398")
+    for field, value in OVERFLOW.items():
+        with pytest.raises(DomainError) as error:
+            work_order_line_add(order=order, actor=advisor, part=part, **{field: value})
+        assert error.value.field == field
+    # Each within bounds, but together over what an order may come to.
+    work_order_line_add(order=order, actor=advisor, part=part, quantity="9999", unit_price="9999")
+    with pytest.raises(DomainError) as error:
+        work_order_line_add(
+            order=order, actor=advisor, part=part, quantity="9999", unit_price="999999.99"
+        )
+    assert error.value.error_list[0].code == "total_too_large"
+    assert order.lines.count() == 1
+
+
+def test_a_line_that_would_overflow_is_a_400_by_field_on_the_api(make_staff):
+    from dealership.tests.factories import PartFactory
+    from reception.tests.factories import VisitFactory
+    from workorders.services import work_order_start
+
+    advisor = make_staff("advisor")
+    order = work_order_start(visit=VisitFactory(), actor=advisor)
+    response = _api(advisor).post(
+        f"/api/orders/work-orders/{order.pk}/lines/",
+        {"part": PartFactory(price="398").pk, **OVERFLOW},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert {"quantity", "unit_price"} <= set(response.json())
+    assert order.lines.count() == 0
+
+
+def test_a_line_that_would_overflow_is_refused_next_to_the_field_on_the_page(
+    advisor_client, make_staff
+):
+    from dealership.tests.factories import PartFactory
+    from reception.tests.factories import VisitFactory
+    from workorders.services import work_order_line_add, work_order_start
+
+    advisor = make_staff("advisor")
+    order = work_order_start(visit=VisitFactory(), actor=advisor)
+    line = work_order_line_add(order=order, actor=advisor, part=PartFactory(price="300"))
+    order.refresh_from_db()
+    response = advisor_client.post(
+        reverse("workorders:line_update", args=[line.pk]),
+        {"version": order.version, "discount_percent": "0", "job_type": "repair", **OVERFLOW},
+    )
+    assert response.status_code == 400
+    assert {"quantity", "unit_price"} <= set(response.context["line_errors"])
+    line.refresh_from_db()
+    assert (line.quantity, line.unit_price) == (1, 300)
