@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dealership.models import LabourOperation, MaintenancePlan, Part, User, WorkType
 from dealership.roles import Role
+from dealership.text import CONCERN_MAX_LENGTH
 from dealership.validators import normalize_phone, normalize_plate, validate_mobile, validate_plate
 
 from .models import Campaign, Channel, Holiday, OpeningHours
@@ -94,6 +95,7 @@ class BookingForm(ServicesMixin):
     start = StartField(label=_("Arrival time"))
     concern_text = forms.CharField(
         label=_("Request in the customer's own words"),
+        max_length=CONCERN_MAX_LENGTH,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )

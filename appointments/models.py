@@ -26,6 +26,7 @@ from dealership.models import (
     Vehicle,
     WorkType,
 )
+from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH
 
 
 class Weekday(models.IntegerChoices):
@@ -107,7 +108,7 @@ class Campaign(BilingualName):
     )
     vin_from = models.CharField(_("VIN from"), max_length=17, blank=True)
     vin_to = models.CharField(_("VIN to"), max_length=17, blank=True)
-    instructions = models.TextField(_("what to do"), blank=True)
+    instructions = models.TextField(_("what to do"), blank=True, max_length=NOTE_MAX_LENGTH)
     labour_operation = models.ForeignKey(
         LabourOperation,
         verbose_name=_("labour operation"),
@@ -198,6 +199,7 @@ class Appointment(models.Model):
     )
     concern_text = models.TextField(
         _("request in the customer's own words"),
+        max_length=CONCERN_MAX_LENGTH,
         blank=True,
         help_text=_("Write down what the customer says, as they say it."),
     )

@@ -6,7 +6,7 @@ vehicle row → day rows (`DayLock`, by date) → part rows (by id) → appointm
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -29,6 +29,7 @@ from dealership.models import (
 )
 from dealership.rules import rule
 from dealership.services import model_update, timeline_record
+from dealership.text import CONCERN_MAX_LENGTH, clean_text
 from dealership.validators import normalize_phone, normalize_plate
 
 from . import duties
@@ -247,6 +248,7 @@ def appointment_book(
     goes on order with an expected date; expensive ordered parts set a deposit.
     Reminders and calls are scheduled in the same transaction.
     """
+    concern_text = clean_text(concern_text, field="concern_text", max_length=CONCERN_MAX_LENGTH)
     if vehicle.owner_id != customer.pk:
         raise DomainError(_("This vehicle belongs to another customer."), field="vehicle")
     operations = booking_operations(operations, plan)
@@ -273,7 +275,7 @@ def appointment_book(
             channel=channel,
             start=start,
             end=end,
-            concern_text=concern_text.strip(),
+            concern_text=concern_text,
             waiting=waiting,
             maintenance_plan=plan,
             deposit_required=deposit_for(lines),
@@ -508,17 +510,29 @@ def appointment_rebook(
     return new
 
 
+MAX_DEPOSIT = Decimal("999999.99")  # far above any parts deposit, well inside the column
+
+
 def appointment_record_deposit(
     *, appointment: Appointment, amount: Decimal, actor: User | None
 ) -> Appointment:
     """Record a deposit paid for ordered parts (adds to what was paid before)."""
-    amount = Decimal(amount)
-    if amount <= 0:
+    try:
+        amount = Decimal(str(amount))
+    except (InvalidOperation, ValueError) as exc:
+        raise DomainError(_("Enter an amount above zero."), field="amount") from exc
+    if not amount.is_finite() or amount <= 0:
         raise DomainError(_("Enter an amount above zero."), field="amount")
     with transaction.atomic():
         appointment = _locked(appointment)
         if appointment.status not in OPEN_STATUSES:
             raise DomainError(_("This appointment is closed."), code="status")
+        if appointment.deposit_paid + amount > MAX_DEPOSIT:
+            raise DomainError(
+                _("A deposit of at most ¥%(max)s can be recorded.") % {"max": f"{MAX_DEPOSIT:,}"},
+                field="amount",
+                code="too_large",
+            )
         appointment.deposit_paid += amount
         appointment.deposit_paid_at = timezone.now()
         appointment.save(update_fields=["deposit_paid", "deposit_paid_at"])

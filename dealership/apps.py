@@ -9,6 +9,11 @@ class DealershipConfig(AppConfig):
     verbose_name = _("Store and master data")
 
     def ready(self):
+        from django.db.models.signals import pre_save
+
+        from .text import refuse_unfit_text
+
+        pre_save.connect(refuse_unfit_text, dispatch_uid="dealership.text.refuse_unfit_text")
         from .due import register_kind
         from .navigation import register_nav
         from .reports import apps_hook  # noqa: F401 - reports: nav, rules, due kinds, tasks

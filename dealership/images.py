@@ -21,6 +21,10 @@ from .errors import DomainError
 MAX_PHOTO_BYTES = 12 * 1024 * 1024
 MAX_PHOTO_SIDE = 2048
 MAX_PHOTO_PIXELS = 50_000_000  # a 50-megapixel phone photo; more is refused, not decoded
+# Only a JPEG can be decoded at a fraction of its size (`Image.draft`); a PNG, WebP or GIF
+# is decoded whole, so it gets a lower cap to keep a worker's memory in bounds.
+MAX_LOSSLESS_PIXELS = 16_000_000
+DRAFT_FORMATS = {"JPEG", "MPO"}
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "MPO"}  # MPO: some phones' JPEGs
 
 
@@ -51,13 +55,20 @@ def photo_reencode(upload, *, field: str = "photo") -> ContentFile:
             image = Image.open(io.BytesIO(raw))
             if image.format not in ACCEPTED_FORMATS:
                 raise not_a_photo
-            if image.width * image.height > MAX_PHOTO_PIXELS:
+            cap = MAX_PHOTO_PIXELS if image.format in DRAFT_FORMATS else MAX_LOSSLESS_PIXELS
+            if image.width * image.height > cap:
                 raise DomainError(
                     _("This photo has too many pixels; take it at a lower resolution."),
                     field=field,
                     code="photo_too_many_pixels",
                 )
+            if image.format in DRAFT_FORMATS:
+                # Decode a big JPEG at 1/2, 1/4 or 1/8 scale straight away: a 49 MP
+                # photo then never sits in memory at full size.
+                image.draft("RGB", (MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))
             image.load()
+            # Scale down before turning upright, so the turn copies the small image.
+            image.thumbnail((MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))
             image = ImageOps.exif_transpose(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise not_a_photo from exc
@@ -67,7 +78,6 @@ def photo_reencode(upload, *, field: str = "photo") -> ContentFile:
             field=field,
             code="photo_too_many_pixels",
         ) from exc
-    image.thumbnail((MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))
     if image.mode != "RGB":
         background = Image.new("RGB", image.size, (255, 255, 255))
         rgba = image.convert("RGBA")

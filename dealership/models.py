@@ -19,6 +19,7 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .text import NOTE_MAX_LENGTH
 from .validators import validate_mobile, validate_plate, validate_vin
 
 
@@ -84,7 +85,7 @@ class Customer(models.Model):
         default=False,
         help_text=_("Left off every call list when set."),
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=NOTE_MAX_LENGTH)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     history = HistoricalRecords()
 
@@ -257,8 +258,12 @@ class LabourOperation(BilingualName):
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0"))],
     )
-    care_note_zh = models.TextField(_("care note (Chinese)"), blank=True)
-    care_note_en = models.TextField(_("care note (English)"), blank=True)
+    care_note_zh = models.TextField(
+        _("care note (Chinese)"), blank=True, max_length=NOTE_MAX_LENGTH
+    )
+    care_note_en = models.TextField(
+        _("care note (English)"), blank=True, max_length=NOTE_MAX_LENGTH
+    )
     active = models.BooleanField(_("active"), default=True)
     history = HistoricalRecords()
 

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from dealership.text import NOTE_MAX_LENGTH
 from workorders.models import PaymentMethod
 
 from .models import ApprovalVia, OldPartsHandling
@@ -44,7 +45,10 @@ class FinalCheckForm(forms.Form):
         label=_("Replaced parts"), choices=OldPartsHandling.choices
     )
     notes = forms.CharField(
-        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Notes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=NOTE_MAX_LENGTH,
     )
 
     def __init__(self, *args, order=None, **kwargs):
@@ -59,7 +63,9 @@ class OverrunApprovalForm(forms.Form):
     amount = _amount(_("Customer agrees to pay up to (¥)"))
     via = forms.ChoiceField(label=_("Approved how"), choices=ApprovalVia.choices)
     note = forms.CharField(
-        label=_("What the customer said"), widget=forms.Textarea(attrs={"rows": 2})
+        label=_("What the customer said"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=NOTE_MAX_LENGTH,
     )
 
     def __init__(self, *args, **kwargs):

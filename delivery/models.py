@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dealership.models import LabourOperation
+from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
 from workorders.models import JobType, LineKind, Payer, PaymentMethod, WorkOrder
 
@@ -75,14 +76,18 @@ class Delivery(models.Model):
     old_parts_handling = models.CharField(
         _("replaced parts"), max_length=20, choices=OldPartsHandling.choices, blank=True
     )
-    final_check_notes = models.TextField(_("final check notes"), blank=True)
+    final_check_notes = models.TextField(
+        _("final check notes"), blank=True, max_length=NOTE_MAX_LENGTH
+    )
 
     # A customer-pay total above the estimate's limit needs the customer's recorded approval.
     overrun_approved_amount = _money(_("approved amount"), null=True, blank=True, default=None)
     overrun_approved_via = models.CharField(
         _("approved how"), max_length=10, choices=ApprovalVia.choices, blank=True
     )
-    overrun_approval_note = models.TextField(_("what the customer said"), blank=True)
+    overrun_approval_note = models.TextField(
+        _("what the customer said"), blank=True, max_length=NOTE_MAX_LENGTH
+    )
     overrun_approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     overrun_recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -23,7 +23,7 @@ from dealership.rules import rule
 from dealership.services import timeline_record, vehicle_update
 from reception.models import Visit
 from reception.services import visit_transition
-from reception.signatures import signature_png
+from reception.signatures import signature_png, signature_refuse_oversized
 from reception.visit_states import VisitStatus
 from workorders.models import LineKind, PaymentMethod
 
@@ -824,6 +824,7 @@ def visit_hand_back(
 ) -> Visit:
     """The customer signs for the car on the tablet: the visit becomes delivered and the
     follow-up calls are scheduled, in one transaction."""
+    signature_refuse_oversized(signature)  # before the row lock: a bomb must not hold it
     with transaction.atomic():
         locked = _lock_visit(visit)
         _refuse_delivered(locked)

@@ -4,6 +4,7 @@ from django.utils.translation import pgettext_lazy
 
 from dealership.due import DueKind
 from dealership.models import Vehicle
+from dealership.text import NOTE_MAX_LENGTH
 
 from . import kinds as K
 from .models import (
@@ -194,7 +195,7 @@ class ComplaintActionForm(forms.Form):
         initial=ActionKind.RESPONSE,
     )
     text = forms.CharField(
-        label=_("Details"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000
+        label=_("Details"), widget=forms.Textarea(attrs={"rows": 2}), max_length=NOTE_MAX_LENGTH
     )
 
 
@@ -213,7 +214,7 @@ class ComplaintCloseForm(forms.Form):
     resolution = forms.CharField(
         label=_("Resolution"),
         required=False,
-        max_length=4000,
+        max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     customer_satisfied = forms.TypedChoiceField(

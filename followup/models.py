@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from dealership.models import Customer, DueTask, Vehicle
+from dealership.text import COMPLAINT_MAX_LENGTH, NOTE_MAX_LENGTH
 
 SCORE_MIN = 1
 SCORE_MAX = 10
@@ -58,7 +59,9 @@ class Survey(models.Model):
     on_time = _score(_("the car was ready on time"))
     car_clean = _score(_("the car came back clean"))
     would_recommend = _score(_("would recommend us"))
-    customer_words = models.TextField(_("in the customer's own words"), blank=True)
+    customer_words = models.TextField(
+        _("in the customer's own words"), blank=True, max_length=COMPLAINT_MAX_LENGTH
+    )
     taken_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("taken by"),
@@ -156,7 +159,9 @@ class Complaint(models.Model):
     )
     source = models.CharField(_("received"), max_length=10, choices=ComplaintSource.choices)
     category = models.CharField(_("category"), max_length=10, choices=ComplaintCategory.choices)
-    description = models.TextField(_("the complaint in the customer's own words"))
+    description = models.TextField(
+        _("the complaint in the customer's own words"), max_length=COMPLAINT_MAX_LENGTH
+    )
     safety_related = models.BooleanField(_("safety-related"), default=False)
     amount = models.DecimalField(
         _("amount in dispute (yuan)"),
@@ -211,7 +216,7 @@ class Complaint(models.Model):
     responded_at = models.DateTimeField(_("first response at"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     closed_at = models.DateTimeField(pgettext_lazy("complaint", "closed at"), null=True, blank=True)
-    resolution = models.TextField(_("resolution"), blank=True)
+    resolution = models.TextField(_("resolution"), blank=True, max_length=NOTE_MAX_LENGTH)
     customer_satisfied = models.BooleanField(
         _("customer satisfied with the answer"), null=True, blank=True
     )
@@ -268,7 +273,7 @@ class ComplaintAction(models.Model):
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="actions")
     kind = models.CharField(_("action"), max_length=10, choices=ActionKind.choices)
-    text = models.TextField(_("text"), blank=True)
+    text = models.TextField(_("text"), blank=True, max_length=NOTE_MAX_LENGTH)
     at = models.DateTimeField(_("at"), default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -31,6 +31,7 @@ from dealership.models import Customer, DueTask, User, Vehicle
 from dealership.roles import Role, has_role
 from dealership.rules import rule
 from dealership.services import customer_update, timeline_record
+from dealership.text import COMPLAINT_MAX_LENGTH, clean_text
 
 from . import kinds as K
 from .models import (
@@ -199,7 +200,9 @@ def survey_clean(answers: dict) -> dict:
         value = answers.get(name)
         label = Survey._meta.get_field(name).verbose_name
         text = str(value).strip() if value is not None else ""
-        score = int(text) if text.lstrip("-").isdigit() else None
+        # A few digits at most: int() of thousands of digits is refused by Python itself.
+        digits = text.lstrip("-")
+        score = int(text) if digits.isdigit() and len(digits) <= 3 else None
         if score is None or isinstance(value, bool):
             raise DomainError(
                 _("“%(question)s”: answer with a score from %(min)s to %(max)s.")
@@ -215,7 +218,9 @@ def survey_clean(answers: dict) -> dict:
                 code="score_range",
             )
         cleaned[name] = score
-    cleaned["customer_words"] = (answers.get("customer_words") or "").strip()
+    cleaned["customer_words"] = clean_text(
+        answers.get("customer_words"), field="customer_words", max_length=COMPLAINT_MAX_LENGTH
+    )
     return cleaned
 
 
@@ -471,7 +476,9 @@ def service_manager() -> User | None:
 def _clean_complaint_fields(data: dict, *, customer: Customer) -> dict:
     data = dict(data)
     if "description" in data:
-        data["description"] = (data["description"] or "").strip()
+        data["description"] = clean_text(
+            data["description"], field="description", max_length=COMPLAINT_MAX_LENGTH
+        )
         if not data["description"]:
             raise DomainError(
                 _("Write down the complaint in the customer's own words."), field="description"

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from dealership.api import ApiViewMixin, RolePermission
 from dealership.models import Vehicle
 from dealership.roles import Role
+from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH
 from reception.access import EDITORS, VIEWERS
 
 from . import selectors, services
@@ -97,11 +98,15 @@ class VisitSerializer(serializers.ModelSerializer):
 class CheckInSerializer(serializers.Serializer):
     vehicle = serializers.PrimaryKeyRelatedField(queryset=Vehicle.objects.all(), required=False)
     appointment = serializers.IntegerField(required=False)
-    concern_text = serializers.CharField(required=False, allow_blank=True, default="")
+    concern_text = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=CONCERN_MAX_LENGTH
+    )
     is_quick_service = serializers.BooleanField(required=False, default=False)
     customer_waits = serializers.BooleanField(required=False, default=False)
     technician_assist_requested = serializers.BooleanField(required=False, default=False)
-    advisor_notes = serializers.CharField(required=False, allow_blank=True, default="")
+    advisor_notes = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH
+    )
     comeback_of = serializers.PrimaryKeyRelatedField(
         queryset=Visit.objects.all(), required=False, allow_null=True
     )

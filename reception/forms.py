@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from dealership.models import Vehicle
+from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH
 from dealership.validators import normalize_phone, normalize_plate, normalize_vin
 
 from .models import Belonging, DamageKind, DamageMark, FuelLevel, Visit, WarningLamp
@@ -72,6 +73,7 @@ class WalkInRegisterForm(forms.Form):
 class CheckInForm(forms.Form):
     concern_text = forms.CharField(
         label=_("Concern in the customer's own words"),
+        max_length=CONCERN_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         help_text=_("Write what the customer says, as they say it. Locked once they sign."),
@@ -90,7 +92,10 @@ class CheckInForm(forms.Form):
         label=_("Ask a technician to help diagnose"), required=False
     )
     advisor_notes = forms.CharField(
-        label=_("Advisor's notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label=_("Advisor's notes"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
     )
 
     def __init__(self, *args, vehicle: Vehicle, **kwargs):

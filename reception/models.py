@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dealership.models import Customer, Vehicle
+from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
 from .visit_states import ON_SITE_STATUSES, OPEN_STATUSES, HoldReason, VisitStatus
 
@@ -129,8 +130,10 @@ class Visit(models.Model):
     covers = models.CharField(
         _("protective covers"), max_length=10, choices=Covers.choices, default=Covers.NONE
     )
-    exterior_notes = models.TextField(_("body and paint notes"), blank=True)
-    interior_notes = models.TextField(_("interior notes"), blank=True)
+    exterior_notes = models.TextField(
+        _("body and paint notes"), blank=True, max_length=NOTE_MAX_LENGTH
+    )
+    interior_notes = models.TextField(_("interior notes"), blank=True, max_length=NOTE_MAX_LENGTH)
     instruments_ok = models.BooleanField(_("instruments work"), default=True)
     warning_lamps = models.JSONField(_("warning lamps on"), default=list, blank=True)
     registration_received = models.BooleanField(_("registration (行驶证) received"), default=False)
@@ -147,11 +150,12 @@ class Visit(models.Model):
     # Concern and diagnosis
     concern_text = models.TextField(
         _("concern in the customer's own words"),
+        max_length=CONCERN_MAX_LENGTH,
         blank=True,
         help_text=_("Write what the customer says, as they say it. Locked once they sign."),
     )
-    advisor_notes = models.TextField(_("advisor's notes"), blank=True)
-    diagnosis = models.TextField(_("diagnosis"), blank=True)
+    advisor_notes = models.TextField(_("advisor's notes"), blank=True, max_length=NOTE_MAX_LENGTH)
+    diagnosis = models.TextField(_("diagnosis"), blank=True, max_length=NOTE_MAX_LENGTH)
     technician_assist_requested = models.BooleanField(
         _("technician asked to help diagnose"), default=False
     )
@@ -182,7 +186,9 @@ class Visit(models.Model):
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    cancel_reason = models.TextField(
+        _("reason for cancelling"), blank=True, max_length=REASON_MAX_LENGTH
+    )
     status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
     rework_count = models.PositiveSmallIntegerField(_("reworks"), default=0)
 

@@ -20,6 +20,7 @@ from dealership.models import Customer, User, Vehicle
 from dealership.roles import Role, has_role
 from dealership.rules import rule
 from dealership.services import customer_create, timeline_record, vehicle_create, vehicle_update
+from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH, clean_text, clean_texts
 
 from .models import (
     Belonging,
@@ -31,7 +32,7 @@ from .models import (
     VisitTransition,
     WarningLamp,
 )
-from .signatures import signature_png
+from .signatures import signature_png, signature_refuse_oversized
 from .visit_states import (
     ALLOWED,
     EXTRA_TIMESTAMP_FIELDS,
@@ -240,6 +241,8 @@ def visit_check_in(
     """
     from .selectors import booking_of_the_day
 
+    concern_text = clean_text(concern_text, field="concern_text", max_length=CONCERN_MAX_LENGTH)
+    advisor_notes = clean_text(advisor_notes, field="advisor_notes", max_length=NOTE_MAX_LENGTH)
     with transaction.atomic():
         # Locking the vehicle row serialises two advisors checking in the same car.
         vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
@@ -282,7 +285,7 @@ def visit_check_in(
             customer_waits=customer_waits,
             is_comeback=is_comeback or comeback_of is not None,
             comeback_of=comeback_of,
-            concern_text=(concern_text or "").strip(),
+            concern_text=concern_text,
             advisor_notes=advisor_notes,
             technician_assist_requested=technician_assist_requested,
             previous_odometer_km=vehicle.last_odometer_km,
@@ -566,6 +569,7 @@ def visit_walkaround_sign(
     expected_version: int | None = None,
 ) -> Visit:
     """The customer signs the walk-around; it and their concern are frozen from then on."""
+    signature_refuse_oversized(signature)  # before the row lock: a bomb must not hold it
     with transaction.atomic():
         locked = _lock(visit, expected_version)
         _refuse_if_walkaround_signed(locked)
@@ -622,6 +626,12 @@ def visit_concern_update(
     unknown = set(data) - set(CONCERN_FIELDS)
     if unknown:
         raise TypeError(f"unknown concern fields: {sorted(unknown)}")
+    data = clean_texts(
+        data,
+        concern_text=CONCERN_MAX_LENGTH,
+        advisor_notes=NOTE_MAX_LENGTH,
+        diagnosis=NOTE_MAX_LENGTH,
+    )
     with transaction.atomic():
         locked = _lock(visit, expected_version)
         if locked.status != VisitStatus.CHECKED_IN:

@@ -103,9 +103,15 @@ class LineCreateSerializer(serializers.Serializer):
     part = serializers.PrimaryKeyRelatedField(queryset=Part.objects.all(), required=False)
     name = serializers.CharField(required=False, allow_blank=True)
     manual_reason = serializers.CharField(required=False, allow_blank=True)
-    quantity = serializers.DecimalField(max_digits=8, decimal_places=2, required=False)
-    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2, required=False)
-    hours = serializers.DecimalField(max_digits=6, decimal_places=2, required=False)
+    quantity = serializers.DecimalField(
+        max_digits=8, decimal_places=2, required=False, max_value=services.MAX_QUANTITY
+    )
+    unit_price = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, max_value=services.MAX_UNIT_PRICE
+    )
+    hours = serializers.DecimalField(
+        max_digits=6, decimal_places=2, required=False, max_value=services.MAX_HOURS
+    )
     discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
     job_type = serializers.ChoiceField(choices=JobType.choices, required=False)
     group = serializers.CharField(required=False, allow_blank=True)

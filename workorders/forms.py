@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from dealership.models import LabourOperation, Part
 
 from .models import MANUAL_KINDS, JobType, LineKind, WorkOrder
+from .services import MAX_HOURS, MAX_QUANTITY, MAX_UNIT_PRICE
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
@@ -28,11 +29,19 @@ class LineAddForm(VersionForm):
     )
     name = forms.CharField(label=_("Work"), max_length=150, required=False)
     manual_reason = forms.CharField(label=_("Why a manual line"), max_length=200, required=False)
-    quantity = forms.DecimalField(label=_("Quantity"), initial=1, max_digits=8, decimal_places=2)
-    unit_price = forms.DecimalField(
-        label=_("Unit price"), required=False, max_digits=10, decimal_places=2
+    quantity = forms.DecimalField(
+        label=_("Quantity"), initial=1, max_digits=8, decimal_places=2, max_value=MAX_QUANTITY
     )
-    hours = forms.DecimalField(label=_("Hours"), required=False, max_digits=6, decimal_places=2)
+    unit_price = forms.DecimalField(
+        label=_("Unit price"),
+        required=False,
+        max_digits=10,
+        decimal_places=2,
+        max_value=MAX_UNIT_PRICE,
+    )
+    hours = forms.DecimalField(
+        label=_("Hours"), required=False, max_digits=6, decimal_places=2, max_value=MAX_HOURS
+    )
     discount_percent = forms.DecimalField(
         label=_("Discount %"), initial=0, required=False, max_digits=5, decimal_places=2
     )
@@ -70,8 +79,12 @@ class ManualLineForm(LineAddForm):
 
 
 class LineUpdateForm(VersionForm):
-    quantity = forms.DecimalField(label=_("Quantity"), max_digits=8, decimal_places=2)
-    unit_price = forms.DecimalField(label=_("Unit price"), max_digits=10, decimal_places=2)
+    quantity = forms.DecimalField(
+        label=_("Quantity"), max_digits=8, decimal_places=2, max_value=MAX_QUANTITY
+    )
+    unit_price = forms.DecimalField(
+        label=_("Unit price"), max_digits=10, decimal_places=2, max_value=MAX_UNIT_PRICE
+    )
     discount_percent = forms.DecimalField(label=_("Discount %"), max_digits=5, decimal_places=2)
     job_type = forms.ChoiceField(label=_("Work type"), choices=JobType.choices)
     group = forms.CharField(label=_("System / symptom"), max_length=60, required=False)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dealership.models import ContactChannel, LabourOperation, Part
+from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
 
 CENT = Decimal("0.01")
@@ -123,7 +124,7 @@ class WorkOrder(models.Model):
         default=ContactChannel.PHONE,
     )
     followup_time = models.CharField(_("preferred follow-up time"), max_length=100, blank=True)
-    notes = models.TextField(_("remarks"), blank=True)
+    notes = models.TextField(_("remarks"), blank=True, max_length=NOTE_MAX_LENGTH)
 
     # The five confirmations (五项确认), required before signing.
     confirm_items = models.BooleanField(_("items confirmed"), default=False)
@@ -150,7 +151,9 @@ class WorkOrder(models.Model):
     signed_via = models.CharField(
         _("signed how"), max_length=10, choices=SignedVia.choices, blank=True
     )
-    approval_note = models.TextField(_("customer's approval"), blank=True)
+    approval_note = models.TextField(
+        _("customer's approval"), blank=True, max_length=NOTE_MAX_LENGTH
+    )
     signed_by_advisor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("advisor"),

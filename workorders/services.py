@@ -21,7 +21,7 @@ from dealership.rules import rule
 from dealership.services import timeline_record
 from reception.models import Visit
 from reception.services import visit_progress_token, visit_promise_update, visit_transition
-from reception.signatures import signature_png
+from reception.signatures import signature_png, signature_refuse_oversized
 from reception.visit_states import VisitStatus
 
 from .models import (
@@ -110,7 +110,27 @@ def _recompute_totals(order: WorkOrder) -> list[str]:
     order.total = order.labour_total + order.parts_total
     order.estimate_total = sum((ln.amount for ln in lines if ln.payer == Payer.CUSTOMER), ZERO)
     order.vat_rate = rule("store.vat_rate")
+    if order.total > MAX_ORDER_TOTAL:
+        raise DomainError(
+            _("The order would come to more than ¥%(max)s; check the quantities and prices.")
+            % {"max": f"{MAX_ORDER_TOTAL:,}"},
+            code="total_too_large",
+        )
     return ["labour_total", "parts_total", "discount_total", "total", "estimate_total", "vat_rate"]
+
+
+# Bounds that keep a line and the order's totals inside their columns (12 digits).
+MAX_QUANTITY = Decimal("9999")
+MAX_UNIT_PRICE = Decimal("999999.99")
+MAX_HOURS = Decimal("999")
+MAX_ORDER_TOTAL = Decimal("99999999.99")
+
+
+def _refuse_above(number: Decimal, limit: Decimal, *, field: str) -> None:
+    if number > limit:
+        raise DomainError(
+            _("At most %(max)s here.") % {"max": f"{limit:,}"}, field=field, code="too_large"
+        )
 
 
 def _decimal(value, *, field: str) -> Decimal:
@@ -169,6 +189,7 @@ def _line_from_data(
     quantity = _decimal(data.pop("quantity", 1) or 0, field="quantity")
     if quantity <= 0:
         raise DomainError(_("The quantity must be more than zero."), field="quantity")
+    _refuse_above(quantity, MAX_QUANTITY, field="quantity")
     discount = _decimal(data.pop("discount_percent", 0) or 0, field="discount_percent")
     _check_discount(discount, actor)
     job_type = data.pop("job_type", None) or JobType.REPAIR
@@ -229,6 +250,8 @@ def _line_from_data(
         raise DomainError(_("A price cannot be negative."), field="unit_price")
     if line.hours < 0:
         raise DomainError(_("Hours cannot be negative."), field="hours")
+    _refuse_above(price, MAX_UNIT_PRICE, field="unit_price")
+    _refuse_above(line.hours, MAX_HOURS, field="hours")
     line.unit_price = price
     line.full_clean(exclude=["order"])
     return line
@@ -511,6 +534,7 @@ def work_order_sign(
     The order is frozen (content hash stored). The first revision moves the
     visit to `order_signed`; a later one replaces the revision it revises.
     """
+    signature_refuse_oversized(signature)  # before the row lock: a bomb must not hold it
     with transaction.atomic():
         locked = _lock_draft(order, expected_version)
         visit = locked.visit

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from dealership.models import Bay, LabourOperation, Part, Technician
+from dealership.text import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
 from .states import QC_ITEMS, SELF_CHECK_ITEMS, AnswerChannel, PauseReason
 
@@ -83,6 +84,7 @@ class AdditionForm(forms.Form):
     title = forms.CharField(label=_("Work proposed"), max_length=150)
     explanation = forms.CharField(
         label=_("Cause and risk, for the customer"),
+        max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         help_text=_("What was found, why it matters, what happens if it is not done."),
@@ -115,6 +117,7 @@ class PhoneAnswerForm(forms.Form):
     answered_by = forms.CharField(label=_("Answered by"), max_length=100)
     note = forms.CharField(
         label=_("What the customer said"),
+        max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
     )
@@ -160,6 +163,7 @@ class QCForm(forms.Form):
     )
     reason = forms.CharField(
         label=_("What must be redone"),
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
     )

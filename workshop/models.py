@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dealership.models import Bay, LabourOperation, Part, Technician, WorkType
+from dealership.text import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 from reception.models import Visit
 from workorders.models import WorkOrder, WorkOrderLine
 
@@ -189,7 +190,7 @@ class Finding(models.Model):
     job = models.ForeignKey(
         Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="findings"
     )
-    note = models.TextField(_("what was found"))
+    note = models.TextField(_("what was found"), max_length=NOTE_MAX_LENGTH)
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -232,6 +233,7 @@ class Addition(models.Model):
     title = models.CharField(_("work proposed"), max_length=150)
     explanation = models.TextField(
         _("cause and risk, for the customer"),
+        max_length=NOTE_MAX_LENGTH,
         blank=True,
         help_text=_("What was found, why it matters, what happens if it is not done."),
     )
@@ -265,7 +267,9 @@ class Addition(models.Model):
         blank=True,
         related_name="+",
     )
-    answer_note = models.TextField(_("what the customer said"), blank=True)
+    answer_note = models.TextField(
+        _("what the customer said"), blank=True, max_length=NOTE_MAX_LENGTH
+    )
     decline_reason = models.CharField(_("reason for declining"), max_length=200, blank=True)
     promised_before = models.DateTimeField(_("promise before"), null=True, blank=True)
     promised_after = models.DateTimeField(_("promise after"), null=True, blank=True)
@@ -331,7 +335,7 @@ class QualityCheck(models.Model):
     passed = models.BooleanField(_("passed"))
     checklist = models.JSONField(_("checklist"), default=dict)
     road_test_needed = models.BooleanField(_("road test needed"), default=False)
-    reason = models.TextField(_("what must be redone"), blank=True)
+    reason = models.TextField(_("what must be redone"), blank=True, max_length=REASON_MAX_LENGTH)
     rework_jobs = models.ManyToManyField(Job, blank=True, related_name="+")
 
     class Meta:

@@ -127,6 +127,28 @@ def test_expensive_ordered_parts_need_a_deposit_of_half_their_price(workshop, ad
     assert appointment.deposit_due == 0
 
 
+def test_a_deposit_that_would_overflow_is_refused_next_to_the_amount(workshop, advisor, client):
+    from django.urls import reverse
+
+    appointment = book(
+        workshop, advisor, local(days_ahead(5), 9), parts=[(workshop["windscreen"], 1)]
+    )
+    for amount in ("99999999.99", "NaN", "1e999"):
+        with pytest.raises(DomainError) as error:
+            services.appointment_record_deposit(
+                appointment=appointment, amount=amount, actor=advisor
+            )
+        assert error.value.field == "amount"
+    client.force_login(advisor)
+    response = client.post(
+        reverse("appointments:deposit", args=[appointment.pk]), {"amount": "99999999.99"}
+    )
+    assert response.status_code == 400
+    assert "999,999.99" in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.deposit_paid == 0
+
+
 def test_booking_in_the_past_is_refused_with_free_times(workshop, advisor):
     before = nothing_saved()
     with pytest.raises(SlotUnavailable) as refusal:

@@ -5,6 +5,24 @@ import io
 
 from django.utils.translation import gettext as _
 
+# A text cell starting with one of these is run as a formula by Excel, WPS or LibreOffice
+# (`=HYPERLINK(...)` leaking data, `@SUM(...)`, `+cmd|...`); OWASP's rule is to prefix a quote.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value):
+    """The value as a spreadsheet shows it: text that would start a formula gets a `'` first.
+
+    Numbers stay numbers (a negative amount is not a formula).
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _row(values) -> list:
+    return [spreadsheet_cell(value) for value in values]
+
 
 def _display(value):
     return "" if value is None else value
@@ -71,8 +89,8 @@ def table_csv(report, key: str) -> str:
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese text only with the BOM
     writer = csv.writer(out)
-    writer.writerow(headers)
-    writer.writerows(rows)
+    writer.writerow(_row(headers))
+    writer.writerows(_row(row) for row in rows)
     return out.getvalue()
 
 
@@ -84,11 +102,11 @@ def report_xlsx(report) -> bytes:
     book.remove(book.active)
     for title, headers, rows in report_tables(report).values():
         sheet = book.create_sheet(title=title[:31])
-        sheet.append(headers)
+        sheet.append(_row(headers))
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append(row)
+            sheet.append(_row(row))
         for column in sheet.columns:
             width = max(len(str(c.value or "")) for c in column)
             sheet.column_dimensions[column[0].column_letter].width = min(max(width + 4, 10), 50)

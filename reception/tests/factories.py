@@ -38,3 +38,32 @@ def signature_data_url(*, blank: bool = False) -> str:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def bomb_png(side: int = 13_000) -> bytes:
+    """A 1-bit PNG of side x side white pixels: about 36 KB on the wire, gigabytes once decoded.
+
+    Written row by row with zlib, so making it costs the test no memory.
+    """
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
+
+    row = b"\x00" + b"\xff" * ((side + 7) // 8)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+def bomb_data_url(side: int = 13_000) -> str:
+    return "data:image/png;base64," + base64.b64encode(bomb_png(side)).decode()
