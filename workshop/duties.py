@@ -244,14 +244,25 @@ def send_promise_notice(task: DueTask) -> dict:
     """`workshop.promise_notice`: tell the customer the new time and the reason."""
     visit = Visit.objects.select_related("customer", "vehicle").get(pk=task.subject_id)
     promised = datetime.fromisoformat(task.payload["promised_at"])
+    context = {
+        "plate": visit.vehicle.plate or visit.vehicle.vin,
+        "when": _local(promised),
+        "reason": task.payload.get("reason", ""),
+    }
+    template = "workshop_promise_moved"
+    addition = Addition.objects.filter(pk=task.payload.get("addition") or 0).first()
+    if addition is not None:
+        # The customer approved additional work: thank them and give the new time.
+        template = "workshop_addition_promise"
+        previous = task.payload.get("previous")
+        context.update(
+            title=addition.title,
+            before=_local(datetime.fromisoformat(previous)) if previous else "",
+        )
     message = notify(
         customer=visit.customer,
-        template="workshop_promise_moved",
-        context={
-            "plate": visit.vehicle.plate or visit.vehicle.vin,
-            "when": _local(promised),
-            "reason": task.payload.get("reason", ""),
-        },
+        template=template,
+        context=context,
         subject=visit,
         vehicle=visit.vehicle,
     )

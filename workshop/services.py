@@ -764,6 +764,12 @@ def addition_approve(
         if order is None:
             raise DomainError(_("This visit has no signed order to add the work to."))
         added = list(locked.lines.select_related("operation", "part"))
+        now = timezone.now()
+        before = visit.promised_at
+        after = before
+        promise_reason = _("additional work approved: %(title)s") % {"title": locked.title}
+        if locked.extra_minutes:
+            after = max(before or now, now) + timedelta(minutes=locked.extra_minutes)
         revision = work_order_revise(
             order=order,
             actor=actor,
@@ -781,6 +787,9 @@ def addition_approve(
             ],
             signed_via=channel,
             approval_note=note,
+            # The revision the customer agreed to carries the promise it moves to.
+            promised_at=after if after != before else None,
+            promised_reason=promise_reason,
         )
         locked_visit = _lock_visit(visit.pk)
         new_lines = list(revision.lines.order_by("-position")[: len(added)])[::-1]
@@ -790,7 +799,6 @@ def addition_approve(
         finder = (
             Job.objects.select_related("technician", "bay").filter(pk=locked.found_on_id).first()
         )
-        now = timezone.now()
         for job, line in zip(jobs, labour_lines, strict=True):
             job.order_line, job.position = line, line.position
             if finder is not None and finder.technician and finder.technician.active:
@@ -803,15 +811,22 @@ def addition_approve(
                 job,
                 ["order_line", "position", "technician", "bay", "dispatched_by", "dispatched_at"],
             )
-        before = locked_visit.promised_at
-        after = before
-        if locked.extra_minutes:
-            after = max(before or now, now) + timedelta(minutes=locked.extra_minutes)
+        if after != before:
             locked_visit = visit_promise_update(
-                visit=locked_visit,
-                actor=actor,
-                promised_at=after,
-                reason=_("additional work approved: %(title)s") % {"title": locked.title},
+                visit=locked_visit, actor=actor, promised_at=after, reason=promise_reason
+            )
+            # One message to the customer with the new time (sent by the due-task worker).
+            due_task_schedule(
+                kind=duties.PROMISE_NOTICE,
+                subject=locked_visit,
+                slot=str(int(after.timestamp())),
+                due_at=now,
+                customer=locked_visit.customer,
+                payload={
+                    "promised_at": after.isoformat(),
+                    "previous": before.isoformat() if before else None,
+                    "addition": locked.pk,
+                },
             )
         _move_addition(locked, AdditionStatus.APPROVED)
         locked.answered_at, locked.answer_channel = now, channel
