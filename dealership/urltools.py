@@ -1,5 +1,6 @@
 """URL helpers for pages that list hundreds of rows."""
 
+from django.conf import settings
 from django.urls import reverse
 
 SENTINEL = "987654321"
@@ -12,3 +13,8 @@ def url_for_pk(name: str):
     """
     head, tail = reverse(name, args=[int(SENTINEL)]).split(SENTINEL)
     return lambda pk: f"{head}{pk}{tail}"
+
+
+def absolute_url(path: str, base_url: str = "") -> str:
+    """`path` on the request's site (`base_url`), else on `settings.SITE_URL`: never relative."""
+    return (base_url or settings.SITE_URL).rstrip("/") + path
