@@ -459,6 +459,18 @@ class DueTask(models.Model):
     def __str__(self):
         return f"{self.kind} @ {self.due_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def note_text(self) -> str:
+        """The task's note in the reader's language (a stored code), or the note as written."""
+        from .stored_text import stored_text_render
+
+        payload = self.payload or {}
+        if payload.get("note_code"):
+            return stored_text_render(
+                payload["note_code"], payload.get("note_params"), payload.get("note", "")
+            )
+        return payload.get("note", "")
+
     def subject_ref(self) -> models.Model:
         """A stand-in for the subject (its class and pk, nothing read from the database).
 

@@ -669,7 +669,6 @@ def addition_propose(
             actor=actor,
         )
         addition.save(update_fields=["hours", "price", "extra_minutes", "link_token"])
-        flag = " [{}]".format(_("safety-related")) if addition.safety_related else ""
         due_task_schedule(
             kind=duties.ADDITION_CALL,
             subject=addition,
@@ -677,8 +676,14 @@ def addition_propose(
             customer=locked.customer,
             assigned_to=locked.advisor,
             payload={
-                "note": f"{_plate(locked)} · {title} · ¥{addition.price} · "
-                f"+{addition.extra_minutes} min{flag}"
+                "note_code": duties.ADDITION_NOTE,
+                "note_params": {
+                    "plate": _plate(locked),
+                    "title": title,
+                    "price": str(addition.price),
+                    "minutes": addition.extra_minutes,
+                    "safety": bool(addition.safety_related),
+                },
             },
         )
         summary = _("additional work proposed: %(title)s, ¥%(price)s, +%(min)s min") % {

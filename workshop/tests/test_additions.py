@@ -108,7 +108,7 @@ def test_a_proposal_prices_the_work_alerts_the_advisor_and_makes_a_customer_link
     assert job.status == J.PROPOSED and job.technician is None
     call = DueTask.objects.get(kind=duties.ADDITION_CALL)
     assert call.for_person and call.assigned_to == visit.advisor and call.state == "pending"
-    assert "更换前刹车片" in call.payload["note"]
+    assert "更换前刹车片" in call.note_text
     link = customer_link_resolve(addition.link_token, purpose=services.ADDITION_PURPOSE)
     assert link.subject == addition
 
