@@ -331,6 +331,18 @@ class TimelineEvent(models.Model):
         ]
 
     def __str__(self):
+        return self.summary_text
+
+    @property
+    def summary_text(self) -> str:
+        """The summary in the reader's language when the system worded it (a stored code)."""
+        data = self.data or {}
+        if data.get("summary_code"):
+            from .stored_text import stored_text_render
+
+            return stored_text_render(
+                data["summary_code"], data.get("summary_params"), self.summary
+            )
         return self.summary
 
 

@@ -83,3 +83,23 @@ def test_an_addition_call_note_reads_in_the_readers_language(client, manager):
     assert "[safety-related]" in english and "涉及安全" not in english
     chinese = _get(client, manager, reverse("due_queue"), "zh-hans")
     assert "[涉及安全]" in chinese and "更换前刹车片" in chinese
+
+
+def test_a_call_outcome_on_the_timeline_reads_in_the_readers_language(care):
+    from django.utils import translation
+
+    from dealership.due import due_task_complete
+    from dealership.models import TimelineEvent
+    from followup.tests.factories import delivered_visit
+
+    visit = delivered_visit()
+    task = DueTask.objects.get(kind=K.CARE_CALL, subject_id=visit.pk)
+    with translation.override("zh-hans"):  # the care agent works in Chinese
+        due_task_complete(task=task, actor=care, outcome="no_survey")
+    event = TimelineEvent.objects.get(kind="due.completed")
+    assert event.summary.startswith("24小时客服回访")
+
+    with translation.override("en"):
+        assert event.summary_text == "24 h care call: Reached, did not want the survey"
+    with translation.override("zh-hans"):
+        assert event.summary_text.startswith("24小时客服回访")
