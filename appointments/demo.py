@@ -100,3 +100,92 @@ def _seed_campaigns() -> None:
             "instructions": "免费升级混动控制软件,约40分钟。",
         },
     )
+
+
+def _first_free_slot(after):
+    """A bookable slot within the next two weeks (the booking is then moved to today)."""
+    first = timezone.localdate()
+    capacity = capacity_for_days(first, first + timedelta(days=14))
+    for day in sorted(capacity):
+        for slot in capacity[day].slots:
+            if slot.start > after:
+                return slot.start
+    return None
+
+
+def seed_today_appointments(*, seed: int = 2) -> list:
+    """Today's bookings as a day in progress, relative to now (safe to run twice).
+
+    One car arrived 90 min ago and is checked in from its booking, one booking was a
+    no-show this morning, one is due in a few minutes and one later today: the
+    appointment board has a booking to check in from, whatever the time of day.
+    """
+    from django.db import transaction
+
+    from reception.services import visit_check_in
+
+    from .models import Status
+    from .services import appointment_mark_no_show
+
+    today = timezone.localdate()
+    if Appointment.objects.filter(
+        start__date=today, status__in=(Status.ARRIVED, Status.NO_SHOW)
+    ).exists():
+        return []
+    advisors = list(User.objects.filter(groups__name="advisor").order_by("username"))
+    plan = MaintenancePlan.objects.prefetch_related("operations").order_by("interval_km").first()
+    vehicles = list(
+        Vehicle.objects.select_related("owner")
+        .filter(appointments__isnull=True, visits__isnull=True)
+        .order_by("-id")[:4]
+    )
+    if not advisors or plan is None or len(vehicles) < 4:
+        return []
+    now = timezone.now()
+    end_of_day = timezone.localtime(now).replace(hour=23, minute=30, second=0, microsecond=0)
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=30, second=0, microsecond=0)
+    rng = random.Random(seed)
+    plans = [
+        # (minutes from now, what happens, the customer waits)
+        (-90, "arrive", True),
+        (-180, "no_show", False),
+        (10, "due", True),
+        (150, "due", False),
+    ]
+    made = []
+    with transaction.atomic():
+        for vehicle, (minutes, what, waiting) in zip(vehicles, plans, strict=True):
+            slot = _first_free_slot(now + timedelta(hours=1))
+            if slot is None:
+                break
+            advisor = rng.choice(advisors)
+            appointment = appointment_book(
+                customer=vehicle.owner,
+                vehicle=vehicle,
+                start=slot,
+                operations=[],
+                plan=plan,
+                concern_text=rng.choice(CONCERNS),
+                advisor=advisor,
+                waiting=waiting,
+                channel=Channel.PHONE,
+                actor=advisor,
+            )
+            start = min(max(now + timedelta(minutes=minutes), start_of_day), end_of_day)
+            length = appointment.end - appointment.start
+            Appointment.objects.filter(pk=appointment.pk).update(start=start, end=start + length)
+            appointment.refresh_from_db()
+            if what == "arrive":
+                visit_check_in(
+                    vehicle=vehicle,
+                    actor=advisor,
+                    concern_text=appointment.concern_text,
+                    appointment=appointment,
+                    advisor=advisor,
+                )
+            elif what == "no_show":
+                appointment_mark_no_show(appointment=appointment, actor=None)
+            else:
+                appointment_confirm(appointment=appointment, actor=advisor)
+            made.append(appointment)
+    return made

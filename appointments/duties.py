@@ -26,6 +26,7 @@ from dealership.due import (
 from dealership.notifications import notify
 from dealership.roles import Role
 from dealership.rules import rule
+from dealership.urltools import absolute_url
 
 REMINDERS = (
     # kind, rule with the hours before, late cutoff
@@ -200,7 +201,7 @@ def schedule_rebooking_call(appointment) -> None:
 
 
 def link_url(token: str, base_url: str = "") -> str:
-    return base_url.rstrip("/") + reverse("appointments:manage", kwargs={"token": token})
+    return absolute_url(reverse("appointments:manage", kwargs={"token": token}), base_url)
 
 
 def _context(appointment) -> dict:

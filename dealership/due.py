@@ -40,6 +40,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .errors import DomainError
 from .models import Customer, DueTask, DueTaskState, User
+from .stored_text import stored_text
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,18 @@ def kind_get(key: str) -> DueKind:
 def kind_label(key: str):
     kind = KINDS.get(key)
     return kind.label if kind else key
+
+
+DUE_COMPLETED = "due.completed"
+
+
+@stored_text(DUE_COMPLETED)
+def _render_completed(params: dict) -> str:
+    """A call's outcome on the timeline: "24 h care call: Reached the customer"."""
+    kind = kind_get(params["kind"]) if params["kind"] in KINDS else None
+    if kind is None:
+        raise KeyError(params["kind"])
+    return f"{kind.label}: {kind.outcome_label(params['outcome'])}"
 
 
 # The task being performed in this thread, so `notify` can tie its message to it.
@@ -264,6 +277,8 @@ def due_task_complete(
         timeline_record(
             kind="due.completed",
             summary=f"{spec.label}: {spec.outcome_label(outcome)}",
+            summary_code=DUE_COMPLETED,
+            summary_params={"kind": task.kind, "outcome": outcome},
             customer=task.customer,
             subject=task.subject,
             actor=actor,

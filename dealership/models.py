@@ -367,6 +367,18 @@ class TimelineEvent(models.Model):
         ]
 
     def __str__(self):
+        return self.summary_text
+
+    @property
+    def summary_text(self) -> str:
+        """The summary in the reader's language when the system worded it (a stored code)."""
+        data = self.data or {}
+        if data.get("summary_code"):
+            from .stored_text import stored_text_render
+
+            return stored_text_render(
+                data["summary_code"], data.get("summary_params"), self.summary
+            )
         return self.summary
 
 
@@ -494,6 +506,18 @@ class DueTask(models.Model):
 
     def __str__(self):
         return f"{self.kind} @ {self.due_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def note_text(self) -> str:
+        """The task's note in the reader's language (a stored code), or the note as written."""
+        from .stored_text import stored_text_render
+
+        payload = self.payload or {}
+        if payload.get("note_code"):
+            return stored_text_render(
+                payload["note_code"], payload.get("note_params"), payload.get("note", "")
+            )
+        return payload.get("note", "")
 
     def subject_ref(self) -> models.Model:
         """A stand-in for the subject (its class and pk, nothing read from the database).

@@ -33,19 +33,29 @@ def timeline_record(
     subject: models.Model | None = None,
     actor: User | None = None,
     data: dict | None = None,
+    summary_code: str = "",
+    summary_params: dict | None = None,
 ) -> TimelineEvent:
-    """Add one line to the customer archive's timeline."""
+    """Add one line to the customer archive's timeline.
+
+    A line the system words itself passes `summary_code` (+ `summary_params`, see
+    `dealership.stored_text`): it is read in the reader's language; `summary` stays as
+    the fallback.
+    """
     if customer is None and vehicle is not None:
         customer = vehicle.owner
+    data = dict(data or {})
+    if summary_code:
+        data.update(summary_code=summary_code, summary_params=summary_params or {})
     return TimelineEvent.objects.create(
         kind=kind,
-        summary=summary[:300],
+        summary=str(summary)[:300],
         customer=customer,
         vehicle=vehicle,
         subject_type=ContentType.objects.get_for_model(subject) if subject else None,
         subject_id=subject.pk if subject else None,
         actor=actor,
-        data=data or {},
+        data=data,
     )
 
 

@@ -47,6 +47,9 @@ if PRODUCTION and (SECRET_KEY == _DEFAULT_SECRET_KEY or not _strong_secret_key(S
 DEBUG = env_bool("DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# Where customers reach the store's site: links in messages are absolute with it
+# (a message sent by a worker or `seed_demo` has no request to take the host from).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Our apps first: their templates and translations take precedence over third-party ones.
 INSTALLED_APPS = [

@@ -1,5 +1,6 @@
 """URL helpers: pages that list hundreds of rows, and the one check of a `next` address."""
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -25,3 +26,8 @@ def safe_next(request, default: str) -> str:
     ):
         return candidate
     return default
+
+
+def absolute_url(path: str, base_url: str = "") -> str:
+    """`path` on the request's site (`base_url`), else on `settings.SITE_URL`: never relative."""
+    return (base_url or settings.SITE_URL).rstrip("/") + path

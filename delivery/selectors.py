@@ -9,16 +9,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from dealership.models import MaintenancePlan, MaintenancePlanPart
+from dealership.models import DueTask, DueTaskState, MaintenancePlan, MaintenancePlanPart, Message
 from dealership.rules import rule
 from reception.models import DeclinedWork, Visit
 from reception.visit_states import VisitStatus
 from workorders.models import LineKind, OrderStatus, Payer, WorkOrder, WorkOrderLine
 from workshop import selectors as workshop_selectors
 
+from .duties import READY_NOTICE
 from .models import Delivery, LabourBasis, Payment, Refund, Settlement, SettlementLine
 
 CENT = Decimal("0.01")
@@ -325,6 +327,42 @@ def cashier_queue() -> list[Visit]:
     )
 
 
+@dataclass
+class ReadyNoticeState:
+    """What the customer was told that the car is ready, and what is still to go."""
+
+    sent: list  # Message rows, oldest first
+    due_at: datetime | None  # a notice still to go (not after delivery)
+    failed: bool
+    cancelled: bool
+
+
+def ready_notice_state(visit: Visit) -> ReadyNoticeState:
+    """The ready notice from the Message rows and the due task, in two queries."""
+    visit_type = ContentType.objects.get_for_model(Visit)
+    sent = list(
+        Message.objects.filter(
+            subject_type=visit_type, subject_id=visit.pk, template="delivery_ready"
+        ).order_by("sent_at", "id")
+    )
+    task = DueTask.objects.filter(
+        subject_type=visit_type, subject_id=visit.pk, kind=READY_NOTICE
+    ).first()
+    open_states = (DueTaskState.PENDING, DueTaskState.CLAIMED)
+    pending = (
+        task is not None
+        and task.state in open_states
+        and visit.delivered_at is None
+        and visit.status != VisitStatus.DELIVERED
+    )
+    return ReadyNoticeState(
+        sent=sent,
+        due_at=task.due_at if pending else None,
+        failed=bool(task and task.state == DueTaskState.FAILED),
+        cancelled=bool(task and task.state == DueTaskState.CANCELLED and not sent),
+    )
+
+
 def delivery_state(visit: Visit, delivery: Delivery | None, settlement: Settlement | None) -> dict:
     """Where the visit stands on its way out, step by step (the page and the API)."""
     status = VisitStatus(visit.status)
@@ -333,7 +371,9 @@ def delivery_state(visit: Visit, delivery: Delivery | None, settlement: Settleme
         "status_label": str(status.label),
         "ready": visit.ready_at is not None,
         "ready_at": visit.ready_at,
-        "ready_notice_due_at": delivery.ready_notice_due_at if delivery else None,
+        "ready_notice_due_at": delivery.ready_notice_due_at
+        if delivery and visit.delivered_at is None
+        else None,
         "final_check_done": bool(delivery and delivery.final_check_done),
         "settled": settlement is not None,
         "invoice_number": settlement.invoice_number if settlement else "",

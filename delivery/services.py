@@ -142,14 +142,38 @@ def _timeline(visit: Visit, kind: str, summary: str, actor: User | None, **data)
 # ---------------------------------------------------------------------------- ready
 
 
+def customer_waits(visit: Visit) -> bool:
+    """The customer waits on site for the car (the visit's flag, else the booking's)."""
+    for name in ("customer_waits", "waiting"):
+        flag = getattr(visit, name, None)
+        if flag is not None:
+            return bool(flag)
+    appointment = visit.appointment if visit.appointment_id else None
+    return bool(appointment and appointment.waiting)
+
+
+def store_open_at(moment: datetime) -> bool:
+    """Is the store open at `moment` (its opening hours and holidays)?"""
+    from appointments.capacity import openings
+
+    local = timezone.localtime(moment)
+    opens, closes, _holiday = openings(local.date(), local.date())[local.date()]
+    return opens is not None and opens <= local.time() < closes
+
+
 def ready_notice_time(*, visit: Visit, now: datetime | None = None) -> tuple[datetime, datetime]:
     """(when the car is ready for the customer, when to tell them).
 
     The ready time is the promised time (or now, if that has passed). The
     notice goes out 1 h before it for a job of up to 2 days, 4 h before for a
-    longer one (rules); a moment already past means at once.
+    longer one (rules). It goes at once when the customer waits on site (and
+    the car is theirs from now), when that moment has passed, or when it falls
+    outside the store's opening hours (nobody would be there to hand the car over
+    when the customer reacts, and a notice held overnight comes after the customer).
     """
     now = now or timezone.now()
+    if customer_waits(visit):
+        return now, now
     pickup_at = max(visit.promised_at or now, now)
     long_job = pickup_at - visit.checked_in_at > timedelta(days=rule("delivery.long_job_days"))
     key = (
@@ -158,6 +182,8 @@ def ready_notice_time(*, visit: Visit, now: datetime | None = None) -> tuple[dat
         else "delivery.ready_notice_hours_short_job"
     )
     notice_at = max(pickup_at - timedelta(hours=rule(key)), now)
+    if notice_at > now and not store_open_at(notice_at):
+        notice_at = now
     return pickup_at, notice_at
 
 

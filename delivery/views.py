@@ -97,6 +97,7 @@ def _page_context(request, visit: Visit, **forms) -> dict:
         "settlements": all_settlements,
         "state": selectors.delivery_state(visit, delivery, settlement),
         "pending_revision": selectors.pending_revision(visit),
+        "ready_notice": selectors.ready_notice_state(visit),
         "declined": selectors.declined_work(visit),
         "expected_parts": [OldPartsHandling(v).label for v in OldPartsHandling.values]
         if expected_parts is None

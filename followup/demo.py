@@ -5,8 +5,8 @@
 
 Three cars are settled and handed back through the delivery services, so their
 24 h care calls and 7-day advisor calls are planned as in real life; the demo
-then brings those calls forward to today so the lists have work: one care call
-overdue, one due later today, one advisor call due now. A fourth customer was
+then moves each delivery back in time so its calls fall due today: two care calls
+due later today, one advisor call due now (that car left a week ago). A fourth customer was
 already called: a low score on the survey opened a complaint; and an important
 (safety) complaint came in by phone. Each car is found again by its VIN, so a
 second run adds nothing.
@@ -34,6 +34,13 @@ CARS = [
     ("周婷婷", "C-HR", "赤焰红", ["M-OIL", "M-BRFL"], ["90915-YZZD4", "08823-80010"]),
 ]
 FIRST_INDEX = 20
+GOOD_SCORES = {
+    "overall": 10,
+    "explanation": 9,
+    "on_time": 10,
+    "car_clean": 9,
+    "would_recommend": 10,
+}
 LOW_SCORES = {"overall": 5, "explanation": 8, "on_time": 4, "car_clean": 9, "would_recommend": 6}
 
 
@@ -61,9 +68,42 @@ def _call(kind: str, visit) -> DueTask:
     return DueTask.objects.get(kind=kind, subject_id=visit.pk, state="pending")
 
 
-def _due(task: DueTask, when) -> None:
-    """Bring a planned call forward so today's list shows it (demo only)."""
-    DueTask.objects.filter(pk=task.pk).update(due_at=when, run_after=when)
+def _delivered_earlier(visit, delivered_at) -> None:
+    """Move a car delivered just now back to `delivered_at`, calls and all (demo only).
+
+    The visit's times and its follow-up calls move together, so a 24 h care call is due
+    24 h after the car left, never before it.
+    """
+    from delivery.models import Delivery
+    from reception.models import Visit
+
+    shift = delivered_at - visit.delivered_at
+    for field in ("checked_in_at", "promised_at", "ready_at", "delivered_at", "status_changed_at"):
+        value = getattr(visit, field, None)
+        if value is not None:
+            setattr(visit, field, value + shift)
+    Visit.objects.filter(pk=visit.pk).update(
+        checked_in_at=visit.checked_in_at,
+        promised_at=visit.promised_at,
+        ready_at=visit.ready_at,
+        delivered_at=visit.delivered_at,
+        status_changed_at=visit.status_changed_at,
+    )
+    Delivery.objects.filter(visit=visit, handed_back_at__isnull=False).update(
+        handed_back_at=visit.delivered_at
+    )
+    for task in DueTask.objects.filter(
+        subject_type__model="visit", subject_id=visit.pk, state="pending"
+    ):
+        DueTask.objects.filter(pk=task.pk).update(
+            due_at=task.due_at + shift, run_after=task.due_at + shift
+        )
+
+
+def _today_at_latest(moment):
+    """`moment`, or a little before midnight when it would fall on tomorrow."""
+    end = timezone.localtime(timezone.now()).replace(hour=23, minute=50, second=0, microsecond=0)
+    return min(moment, end)
 
 
 @transaction.atomic
@@ -84,12 +124,23 @@ def seed_followup_demo() -> list:
             continue
         visits.append(_deliver(vehicle, advisor, cashier, codes, numbers))
         visit = visits[-1]
+        # Each car left the store when its call falls due today: a call list with work,
+        # nothing overdue and no call due before its car was delivered.
         if offset == 0:
-            _due(_call(K.CARE_CALL, visit), now - timedelta(hours=3))
+            care_due = _today_at_latest(now + timedelta(minutes=30))
+            _delivered_earlier(visit, care_due - timedelta(hours=24))
         elif offset == 1:
-            _due(_call(K.CARE_CALL, visit), now + timedelta(hours=1))
+            care_due = _today_at_latest(now + timedelta(hours=2))
+            _delivered_earlier(visit, care_due - timedelta(hours=24))
         elif offset == 2:
-            _due(_call(K.ADVISOR_CALL, visit), now)
+            # Delivered a week ago: the care call was made the next day; the advisor's is due.
+            call_record(
+                task=_call(K.CARE_CALL, visit),
+                actor=care,
+                outcome="surveyed",
+                survey={**GOOD_SCORES, "customer_words": "服务很好"},
+            )
+            _delivered_earlier(visit, now - timedelta(days=7))
         else:
             call_record(
                 task=_call(K.CARE_CALL, visit),
@@ -106,4 +157,5 @@ def seed_followup_demo() -> list:
                 visit=visit,
                 safety_related=True,
             )
+            _delivered_earlier(visit, now - timedelta(days=1, hours=2))
     return visits

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dealership.due import KINDS, register_kind
 from dealership.roles import Role
+from dealership.stored_text import stored_text
 
 CARE_CALL = "followup.care_call"
 ADVISOR_CALL = "followup.advisor_call"
@@ -167,3 +168,18 @@ def run_daily_scan(task) -> dict:
     from .services import followup_daily_scan
 
     return followup_daily_scan(scan=DailyScan.objects.get(pk=task.subject_id))
+
+
+# Texts the complaint deadlines write (actions log, the manager's call), as codes.
+NO_FIRST_RESPONSE = "followup.no_first_response"
+NOT_CLOSED = "followup.not_closed"
+
+
+@stored_text(NO_FIRST_RESPONSE)
+def _no_first_response(params: dict) -> str:
+    return _("No first response within %(hours)s h.") % {"hours": params["hours"]}
+
+
+@stored_text(NOT_CLOSED)
+def _not_closed(params: dict) -> str:
+    return _("Not closed within %(hours)s h.") % {"hours": params["hours"]}

@@ -274,6 +274,10 @@ class ComplaintAction(models.Model):
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="actions")
     kind = models.CharField(_("action"), max_length=10, choices=ActionKind.choices)
     text = models.TextField(_("text"), blank=True, max_length=NOTE_MAX_LENGTH)
+    # A text the system wrote: its code and parameters, rendered in the reader's language
+    # (`text` then holds nothing the reader needs; see dealership.stored_text).
+    code = models.CharField(_("text code"), max_length=40, blank=True)
+    params = models.JSONField(_("text parameters"), default=dict, blank=True)
     at = models.DateTimeField(_("at"), default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -291,6 +295,14 @@ class ComplaintAction(models.Model):
 
     def __str__(self):
         return f"{self.complaint_id} {self.kind}"
+
+    @property
+    def display_text(self) -> str:
+        if self.code:
+            from dealership.stored_text import stored_text_render
+
+            return stored_text_render(self.code, self.params, self.text)
+        return self.text
 
 
 class DailyScan(models.Model):

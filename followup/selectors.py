@@ -637,7 +637,7 @@ def archive(
                 at=event.at,
                 category=category_of(event.kind),
                 title="",
-                text=event.summary,
+                text=event.summary_text,
                 actor=event.actor,
                 vehicle=event.archive_vehicle,
                 url=subject_url(event.subject_type_id, event.subject_id),

@@ -31,6 +31,7 @@ from dealership.models import Customer, DueTask, User, Vehicle
 from dealership.roles import Role, has_role
 from dealership.rules import rule
 from dealership.services import customer_update, timeline_record
+from dealership.stored_text import stored_text_render
 from dealership.text import COMPLAINT_MAX_LENGTH, clean_text
 
 from . import kinds as K
@@ -512,8 +513,18 @@ def _clean_complaint_fields(data: dict, *, customer: Customer) -> dict:
     return data
 
 
-def _action(complaint: Complaint, kind: str, text: str, actor: User | None) -> ComplaintAction:
-    return ComplaintAction.objects.create(complaint=complaint, kind=kind, text=text, actor=actor)
+def _action(
+    complaint: Complaint,
+    kind: str,
+    text: str,
+    actor: User | None,
+    *,
+    code: str = "",
+    params: dict | None = None,
+) -> ComplaintAction:
+    return ComplaintAction.objects.create(
+        complaint=complaint, kind=kind, text=text, actor=actor, code=code, params=params or {}
+    )
 
 
 def _complaint_timeline(complaint: Complaint, kind: str, summary: str, actor, **data) -> None:
@@ -565,7 +576,15 @@ def _move(complaint: Complaint, to: str) -> None:
     complaint.status = to
 
 
-def _escalate(complaint: Complaint, *, reason: str, text: str, actor: User | None) -> DueTask:
+def _escalate(
+    complaint: Complaint,
+    *,
+    reason: str,
+    text: str,
+    actor: User | None,
+    code: str = "",
+    params: dict | None = None,
+) -> DueTask:
     """Put the complaint on the service manager's queue (a person task) and log it.
 
     The store's messages go to customers only, so the manager is told by the
@@ -576,20 +595,26 @@ def _escalate(complaint: Complaint, *, reason: str, text: str, actor: User | Non
         complaint.escalated_at = now
         _save(complaint, ["escalated_at"])
     manager = service_manager()
-    _action(complaint, ActionKind.ESCALATED, text, actor)
+    _action(complaint, ActionKind.ESCALATED, text, actor, code=code, params=params)
+    payload = {"reason": reason, "note": text, "number": complaint.number}
+    if code:
+        payload.update(note_code=code, note_params=params or {})
     task = due_task_schedule(
         kind=K.ESCALATION,
         subject=complaint,
         slot=reason,
         due_at=now,
         customer=complaint.customer,
-        payload={"reason": reason, "note": text, "number": complaint.number},
+        payload=payload,
     )
     _complaint_timeline(
         complaint,
         "escalated",
         _("escalated to the service manager%(name)s: %(text)s")
-        % {"name": f" ({manager})" if manager else "", "text": text},
+        % {
+            "name": f" ({manager})" if manager else "",
+            "text": stored_text_render(code, params, text) if code else text,
+        },
         actor,
         reason=reason,
     )
@@ -919,11 +944,13 @@ def complaint_deadline_check(*, complaint: Complaint, deadline: str) -> dict:
             if complaint.responded_at is not None:
                 return {"met": True}
             hours = round((complaint.respond_by - complaint.opened_at).total_seconds() / 3600)
-            text = _("No first response within %(hours)s h.") % {"hours": hours}
+            code = K.NO_FIRST_RESPONSE
         else:
             hours = round((complaint.close_by - complaint.opened_at).total_seconds() / 3600)
-            text = _("Not closed within %(hours)s h.") % {"hours": hours}
-        task = _escalate(complaint, reason=deadline, text=text, actor=None)
+            code = K.NOT_CLOSED
+        task = _escalate(
+            complaint, reason=deadline, text="", actor=None, code=code, params={"hours": hours}
+        )
     return {"escalated": deadline, "manager_task": task.pk}
 
 

@@ -46,4 +46,9 @@ def work_order_pdf(order: WorkOrder, *, progress_url: str = "", viewer=None) -> 
         "draft": order.is_draft,
         "cancelled": visit.status == VisitStatus.CANCELLED,
     }
-    return render_pdf("workorders/pdf/work_order.html", context, language=visit.customer.language)
+    return render_pdf(
+        "workorders/pdf/work_order.html",
+        context,
+        language=visit.customer.language,
+        compact_if_longer_than=1,
+    )

@@ -7,6 +7,7 @@ is never edited; `work_order_revise` makes the next one.
 
 import hashlib
 import json
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -632,8 +633,13 @@ def work_order_revise(
     add_lines: list[dict[str, Any]] | tuple = (),
     signed_via: str = "",
     approval_note: str = "",
+    promised_at: datetime | None = None,
+    promised_reason: str = "",
 ) -> WorkOrder:
     """Make the next revision of a signed order, e.g. for approved additional work.
+
+    `promised_at` (with `promised_reason`) is the promise the customer agreed to with
+    this revision; without it the signed revision's promise carries over.
 
     The new revision copies the signed one's terms and lines and adds
     `add_lines` (same keys as `work_order_line_add`), flagged as additional.
@@ -667,7 +673,14 @@ def work_order_revise(
             visit=visit,
             revision=locked.revision + 1,
             revision_reason=reason,
-            **{name: getattr(locked, name) for name in HEADER_FIELDS},
+            **{
+                **{name: getattr(locked, name) for name in HEADER_FIELDS},
+                **(
+                    {"promised_at": promised_at, "promised_reason": promised_reason[:200]}
+                    if promised_at is not None
+                    else {}
+                ),
+            },
             suggested_promised_at=locked.suggested_promised_at,
             confirm_items=locked.confirm_items,
             confirm_cost=locked.confirm_cost,

@@ -26,6 +26,8 @@ from dealership.models import DueTask, DueTaskState
 from dealership.notifications import notify
 from dealership.roles import Role
 from dealership.rules import rule
+from dealership.stored_text import stored_text
+from dealership.urltools import absolute_url
 from reception.models import Visit
 
 from .models import Addition, PromiseWatch
@@ -36,6 +38,10 @@ PROGRESS_CHECK = "workshop.progress_check"
 PROMISE_CHECK = "workshop.promise_check"
 PROMISE_ALERT = "workshop.promise_alert"
 PROMISE_NOTICE = "workshop.promise_notice"
+
+# Codes of the notes on the advisor's calls (rendered in the reader's language).
+ADDITION_NOTE = "workshop.addition_note"
+PROMISE_NOTE = "workshop.promise_note"
 
 SAME_DAY = "same_day"
 DAY_BEFORE = "day_before"
@@ -101,7 +107,7 @@ def _local(moment: datetime) -> str:
 
 
 def addition_link_url(token: str, base_url: str = "") -> str:
-    return base_url.rstrip("/") + reverse("workshop:approve", kwargs={"token": token})
+    return absolute_url(reverse("workshop:approve", kwargs={"token": token}), base_url)
 
 
 # ---------------------------------------------------------------- scheduling
@@ -138,7 +144,7 @@ def watch_schedule(*, visit: Visit, now: datetime | None = None) -> PromiseWatch
         due_at=progress_at,
         customer=visit.customer,
         assigned_to=visit.advisor,
-        payload={"note": _promise_note(visit)},
+        payload=_promise_note(visit),
     )
     checks = promise_check_times(planned_from=watch.planned_from, promised_at=visit.promised_at)
     for slot, due_at in checks.items():
@@ -155,10 +161,37 @@ def watch_schedule(*, visit: Visit, now: datetime | None = None) -> PromiseWatch
     return watch
 
 
-def _promise_note(visit: Visit) -> str:
-    plate = visit.vehicle.plate or visit.vehicle.vin
-    promised = _("promised %(when)s") % {"when": _local(visit.promised_at)}
-    return f"{plate} · {visit.number} · {promised}"
+def _promise_note(visit: Visit, projected: datetime | None = None) -> dict:
+    """The note of a progress check or promise alert, as a code and its parameters."""
+    params = {
+        "plate": visit.vehicle.plate or visit.vehicle.vin,
+        "number": visit.number,
+        "promised": visit.promised_at.isoformat(),
+    }
+    if projected is not None:
+        params["projected"] = projected.isoformat()
+    return {"note_code": PROMISE_NOTE, "note_params": params}
+
+
+@stored_text(PROMISE_NOTE)
+def _render_promise_note(params: dict) -> str:
+    parts = [
+        params["plate"],
+        params["number"],
+        _("promised %(when)s") % {"when": _local(datetime.fromisoformat(params["promised"]))},
+    ]
+    if params.get("projected"):
+        when = _local(datetime.fromisoformat(params["projected"]))
+        parts.append(_("projected %(when)s") % {"when": when})
+    return " · ".join(str(part) for part in parts)
+
+
+@stored_text(ADDITION_NOTE)
+def _render_addition_note(params: dict) -> str:
+    text = f"{params['plate']} · {params['title']} · ¥{params['price']} · +{params['minutes']} min"
+    if params.get("safety"):
+        text += " [{}]".format(_("safety-related"))
+    return text
 
 
 def watch_work_done(*, visit: Visit) -> None:
@@ -230,12 +263,7 @@ def check_promise(task: DueTask) -> dict:
         due_at=timezone.now(),
         customer=visit.customer,
         assigned_to=visit.advisor,
-        payload={
-            "note": " · ".join(
-                [_promise_note(visit), _("projected %(when)s") % {"when": _local(projected)}]
-            ),
-            "projected": projected.isoformat(),
-        },
+        payload={**_promise_note(visit, projected), "projected": projected.isoformat()},
     )
     return {"alerted": True, "projected": projected.isoformat()}
 
@@ -244,14 +272,25 @@ def send_promise_notice(task: DueTask) -> dict:
     """`workshop.promise_notice`: tell the customer the new time and the reason."""
     visit = Visit.objects.select_related("customer", "vehicle").get(pk=task.subject_id)
     promised = datetime.fromisoformat(task.payload["promised_at"])
+    context = {
+        "plate": visit.vehicle.plate or visit.vehicle.vin,
+        "when": _local(promised),
+        "reason": task.payload.get("reason", ""),
+    }
+    template = "workshop_promise_moved"
+    addition = Addition.objects.filter(pk=task.payload.get("addition") or 0).first()
+    if addition is not None:
+        # The customer approved additional work: thank them and give the new time.
+        template = "workshop_addition_promise"
+        previous = task.payload.get("previous")
+        context.update(
+            title=addition.title,
+            before=_local(datetime.fromisoformat(previous)) if previous else "",
+        )
     message = notify(
         customer=visit.customer,
-        template="workshop_promise_moved",
-        context={
-            "plate": visit.vehicle.plate or visit.vehicle.vin,
-            "when": _local(promised),
-            "reason": task.payload.get("reason", ""),
-        },
+        template=template,
+        context=context,
         subject=visit,
         vehicle=visit.vehicle,
     )

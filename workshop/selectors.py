@@ -24,7 +24,7 @@ from reception.models import Visit
 from reception.visit_states import HoldReason, VisitStatus
 
 from .models import Addition, ClockEntry, Finding, Job, PromiseWatch, QualityCheck
-from .services import BOARD_STATUSES
+from .services import BOARD_STATUSES, DISPATCHABLE_VISIT
 from .states import ASSIGNED_JOB_STATUSES, AdditionStatus, ClockFlag, JobStatus
 
 V = VisitStatus
@@ -91,7 +91,12 @@ class Card:
 
     @property
     def dispatchable(self) -> list:
-        """Jobs the controller may (re)dispatch: not started, not done, not awaiting approval."""
+        """Jobs the controller may (re)dispatch: not started, not done, not awaiting approval.
+
+        None once the car is past the workshop (QC passed, ready): the service would refuse.
+        """
+        if self.visit.status not in DISPATCHABLE_VISIT:
+            return []
         return [j for j in self.jobs if j.status in (J.WAITING, J.DISPATCHED, J.PAUSED)]
 
     @property

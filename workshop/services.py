@@ -714,7 +714,6 @@ def addition_propose(
             actor=actor,
         )
         addition.save(update_fields=["hours", "price", "extra_minutes", "link_token"])
-        flag = " [{}]".format(_("safety-related")) if addition.safety_related else ""
         due_task_schedule(
             kind=duties.ADDITION_CALL,
             subject=addition,
@@ -722,8 +721,14 @@ def addition_propose(
             customer=locked.customer,
             assigned_to=locked.advisor,
             payload={
-                "note": f"{_plate(locked)} · {title} · ¥{addition.price} · "
-                f"+{addition.extra_minutes} min{flag}"
+                "note_code": duties.ADDITION_NOTE,
+                "note_params": {
+                    "plate": _plate(locked),
+                    "title": title,
+                    "price": str(addition.price),
+                    "minutes": addition.extra_minutes,
+                    "safety": bool(addition.safety_related),
+                },
             },
         )
         summary = _("additional work proposed: %(title)s, ¥%(price)s, +%(min)s min") % {
@@ -809,6 +814,12 @@ def addition_approve(
         if order is None:
             raise DomainError(_("This visit has no signed order to add the work to."))
         added = list(locked.lines.select_related("operation", "part"))
+        now = timezone.now()
+        before = visit.promised_at
+        after = before
+        promise_reason = _("additional work approved: %(title)s") % {"title": locked.title}
+        if locked.extra_minutes:
+            after = max(before or now, now) + timedelta(minutes=locked.extra_minutes)
         revision = work_order_revise(
             order=order,
             actor=actor,
@@ -826,6 +837,9 @@ def addition_approve(
             ],
             signed_via=channel,
             approval_note=note,
+            # The revision the customer agreed to carries the promise it moves to.
+            promised_at=after if after != before else None,
+            promised_reason=promise_reason,
         )
         locked_visit = _lock_visit(visit.pk)
         new_lines = list(revision.lines.order_by("-position")[: len(added)])[::-1]
@@ -835,7 +849,6 @@ def addition_approve(
         finder = (
             Job.objects.select_related("technician", "bay").filter(pk=locked.found_on_id).first()
         )
-        now = timezone.now()
         for job, line in zip(jobs, labour_lines, strict=True):
             job.order_line, job.position = line, line.position
             if finder is not None and finder.technician and finder.technician.active:
@@ -848,15 +861,22 @@ def addition_approve(
                 job,
                 ["order_line", "position", "technician", "bay", "dispatched_by", "dispatched_at"],
             )
-        before = locked_visit.promised_at
-        after = before
-        if locked.extra_minutes:
-            after = max(before or now, now) + timedelta(minutes=locked.extra_minutes)
+        if after != before:
             locked_visit = visit_promise_update(
-                visit=locked_visit,
-                actor=actor,
-                promised_at=after,
-                reason=_("additional work approved: %(title)s") % {"title": locked.title},
+                visit=locked_visit, actor=actor, promised_at=after, reason=promise_reason
+            )
+            # One message to the customer with the new time (sent by the due-task worker).
+            due_task_schedule(
+                kind=duties.PROMISE_NOTICE,
+                subject=locked_visit,
+                slot=str(int(after.timestamp())),
+                due_at=now,
+                customer=locked_visit.customer,
+                payload={
+                    "promised_at": after.isoformat(),
+                    "previous": before.isoformat() if before else None,
+                    "addition": locked.pk,
+                },
             )
         _move_addition(locked, AdditionStatus.APPROVED)
         locked.answered_at, locked.answer_channel = now, channel

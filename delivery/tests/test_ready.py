@@ -21,6 +21,14 @@ pytestmark = pytest.mark.django_db
 S = VisitStatus
 
 
+@pytest.fixture(autouse=True)
+def _store_open_around_the_clock():
+    """These tests are about the hours before the promise, not about opening hours."""
+    from delivery.tests.test_ready_notice import _open_around_the_clock
+
+    _open_around_the_clock()
+
+
 def _notice(visit) -> DueTask:
     return DueTask.objects.get(
         kind=READY_NOTICE,

@@ -86,7 +86,7 @@ def test_an_important_complaint_escalates_on_its_deadline(care, manager, run_dis
     complaint.refresh_from_db()
     escalation = _tasks(complaint, kind=K.ESCALATION, slot="response").get()
     assert escalation.state == "pending" and escalation.role == "service_manager"
-    assert "24" in escalation.payload["note"]
+    assert "24" in escalation.note_text
     assert complaint.actions.filter(kind="escalated").count() == 2  # at once, then at 24 h
     assert TimelineEvent.objects.filter(kind="complaint.escalated").count() == 2
     assert _tasks(complaint, kind=K.RESPONSE_DEADLINE).get().state == "done"

@@ -108,7 +108,7 @@ def test_a_proposal_prices_the_work_alerts_the_advisor_and_makes_a_customer_link
     assert job.status == J.PROPOSED and job.technician is None
     call = DueTask.objects.get(kind=duties.ADDITION_CALL)
     assert call.for_person and call.assigned_to == visit.advisor and call.state == "pending"
-    assert "更换前刹车片" in call.payload["note"]
+    assert "更换前刹车片" in call.note_text
     link = customer_link_resolve(addition.link_token, purpose=services.ADDITION_PURPOSE)
     assert link.subject == addition
 
@@ -284,3 +284,82 @@ def test_sending_the_link_messages_the_customer_with_it(proposed, make_staff):
     message = Message.objects.get(template="workshop_addition_link")
     assert url in message.body and "更换前刹车片" in message.body
     assert message.customer == visit.customer
+
+
+def _perform_due(kind):
+    from django.utils import timezone
+
+    from dealership.due import due_task_perform, due_tasks_dispatch
+
+    due_tasks_dispatch(now=timezone.now())
+    for task in DueTask.objects.filter(kind=kind, state="claimed"):
+        due_task_perform(task_id=task.pk)
+
+
+def test_approval_through_the_link_prints_the_new_promise_and_tells_the_customer_once(proposed):
+    """Issue 15 item 6: the revision carries the promise in force; one message with the time."""
+    from django.utils import formats, timezone
+
+    from workorders.pdf import work_order_pdf
+
+    visit, _job, addition = proposed
+    promised_before = visit.promised_at
+    services.addition_approve(addition=addition, actor=None, channel=AnswerChannel.LINK)
+    _perform_due(duties.PROMISE_NOTICE)
+    _perform_due(duties.PROMISE_NOTICE)  # a second round sends nothing more
+
+    visit.refresh_from_db()
+    assert visit.promised_at == promised_before + timedelta(minutes=45)
+    revision = WorkOrder.objects.get(visit=visit, revision=2)
+    assert revision.promised_at == visit.promised_at
+    when = formats.date_format(timezone.localtime(visit.promised_at), "Y-m-d H:i")
+    before = formats.date_format(timezone.localtime(promised_before), "Y-m-d H:i")
+    (message,) = Message.objects.filter(customer=visit.customer, body__contains=when)
+    assert message.status == "sent" and "更换前刹车片" in message.body
+    assert before in message.body and "感谢您同意" in message.body
+    import io
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(work_order_pdf(revision)))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert when in text and before not in text.replace(when, "")
+
+
+def test_a_long_revision_still_prints_on_one_page(proposed):
+    """Issue 15 item 6: the signature block never spills onto a second sheet."""
+    import io
+
+    from pypdf import PdfReader
+
+    from reception.models import Visit
+    from workorders.models import WorkOrderLine
+    from workorders.pdf import work_order_pdf
+
+    visit, _job, addition = proposed
+    order = WorkOrder.objects.get(visit=visit, revision=1)
+    for i in range(5):
+        WorkOrderLine.objects.create(
+            order=order,
+            position=order.lines.count() + 1,
+            kind="labour",
+            code=f"X{i}",
+            name_zh=f"检查项目{i}",
+            name_en=f"Check {i}",
+            hours=Decimal("0.5"),
+            unit_price=Decimal("100"),
+        )
+    Visit.objects.filter(pk=visit.pk).update(
+        concern_text="冷车启动有异响\n刹车时有异响\n空调不凉",
+        diagnosis="前刹车片磨损到极限，需要更换；空调滤芯堵塞",
+        exterior_notes="左前门划痕",
+        interior_notes="座椅有污渍",
+    )
+    services.addition_approve(addition=addition, actor=None, channel=AnswerChannel.LINK)
+    revision = WorkOrder.objects.get(visit=visit, revision=2)
+
+    reader = PdfReader(io.BytesIO(work_order_pdf(revision, progress_url="https://x.test/p/a")))
+
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    assert "客户签字" in text and "服务顾问" in text and "通过链接" in text

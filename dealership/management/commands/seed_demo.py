@@ -3,7 +3,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from appointments.demo import seed_appointments
+from appointments.demo import seed_appointments, seed_today_appointments
 from dealership.demo import seed_customers, seed_store
 from dealership.demo_scale import seed_year
 from delivery.demo import seed_delivery_demo
@@ -27,6 +27,7 @@ class Command(BaseCommand):
         if scale:
             self.stdout.write(f"  customers and vehicles: {time.monotonic() - started:.1f} s")
         seed_appointments()  # idempotent: books only when no appointment from today on exists
+        seed_today_appointments()  # today in progress: arrived, no-show, due soon and later
         seed_visits()  # idempotent: checks in 3 demo cars only when there is no visit yet
         # Each step's demo rows, all idempotent: a car in every workshop lane, four cars at the
         # delivery steps, four delivered cars with calls due today, a survey and complaints.
