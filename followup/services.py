@@ -199,7 +199,8 @@ def survey_clean(answers: dict) -> dict:
         value = answers.get(name)
         label = Survey._meta.get_field(name).verbose_name
         text = str(value).strip() if value is not None else ""
-        score = int(text) if text.lstrip("-").isdigit() else None
+        # At most a few digits: int() of thousands of digits is refused by Python itself.
+        score = int(text) if text.lstrip("-").isdigit() and len(text) <= 4 else None
         if score is None or isinstance(value, bool):
             raise DomainError(
                 _("“%(question)s”: answer with a score from %(min)s to %(max)s.")
@@ -215,7 +216,14 @@ def survey_clean(answers: dict) -> dict:
                 code="score_range",
             )
         cleaned[name] = score
-    cleaned["customer_words"] = (answers.get("customer_words") or "").strip()
+    words = answers.get("customer_words") or ""
+    if not isinstance(words, str) or "\x00" in words:
+        raise DomainError(
+            _("Write the customer's words as plain text."),
+            field="customer_words",
+            code="customer_words",
+        )
+    cleaned["customer_words"] = words.strip()
     return cleaned
 
 
@@ -334,7 +342,16 @@ def call_record(
 
         answers = None
         if task.kind == K.CARE_CALL and outcome == "surveyed":
-            answers = survey_clean(survey or {})
+            if not survey:
+                raise DomainError(
+                    _(
+                        "“Survey taken” needs the customer's answers: record this call "
+                        "on the care call page, with the survey."
+                    ),
+                    field="outcome",
+                    code="survey_required",
+                )
+            answers = survey_clean(survey)
         if outcome == K.ISSUE and not note:
             raise DomainError(
                 _("Write down the customer's problem in their own words."),

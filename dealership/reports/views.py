@@ -12,6 +12,7 @@ from dealership.errors import DomainError
 from dealership.roles import Role, role_required
 from workorders.models import JobType
 
+from ..daterange import refuses_bad_query
 from . import exports, selectors, services
 from .figures import FIGURES, WORK_TYPE_PREFIX
 from .pdf import report_pdf
@@ -26,6 +27,7 @@ def _period(request) -> Period:
 
 
 @role_required(*MANAGERS)
+@refuses_bad_query
 def report(request):
     period = _period(request)
     data = selectors.report_build(period)
@@ -43,6 +45,7 @@ def report(request):
 
 
 @role_required(*MANAGERS)
+@refuses_bad_query
 def drill(request):
     period = _period(request)
     key = request.GET.get("figure", "")
@@ -69,6 +72,7 @@ def drill(request):
 
 
 @role_required(*MANAGERS)
+@refuses_bad_query
 def targets(request):
     period = selectors.period_from(MONTH, request.GET.get("date") or request.POST.get("date"))
     current = selectors.targets_for(period.first)
@@ -118,6 +122,7 @@ def _download(content, content_type: str, filename: str) -> HttpResponse:
 
 
 @role_required(*MANAGERS)
+@refuses_bad_query
 def export_csv(request):
     period = _period(request)
     table = request.GET.get("table", "summary")
@@ -132,6 +137,7 @@ def export_csv(request):
 
 
 @role_required(*MANAGERS)
+@refuses_bad_query
 def export_xlsx(request):
     period = _period(request)
     data = selectors.report_build(period, with_charts=False)
@@ -143,6 +149,7 @@ def export_xlsx(request):
 
 
 @role_required(*MANAGERS)
+@refuses_bad_query
 def report_pdf_view(request):
     period = _period(request)
     response = HttpResponse(
