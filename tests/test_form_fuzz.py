@@ -3,8 +3,9 @@
 The short cut (in `make test`) crawls a few pages per role and sends the most telling
 hostile values to every form found, all fields at once. The long run (`make form-fuzz`,
 FORM_FUZZ_LONG=1) crawls up to FORM_FUZZ_PAGES pages per role and tries every value on
-every field one at a time, at most FORM_FUZZ_SECONDS per role. Both print what was tried and fail on any finding that is not
-in KNOWN (findings owned by other parts of issue 14, listed with their item).
+every field one at a time, at most FORM_FUZZ_SECONDS per role. Both print what was
+tried and fail on any finding that is not in KNOWN (findings owned by other parts of
+issue 14, listed with their item).
 """
 
 import os
