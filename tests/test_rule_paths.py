@@ -173,3 +173,29 @@ def test_the_vehicle_record_does_not_lower_the_odometer(client, make_staff, path
     )
     assert raised.status_code == 200
     assert Decimal(raised.json()["last_odometer_km"]) == 60_000
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcome"),
+    [("workshop.addition_call", "answered"), ("workshop.promise_alert", "moved")],
+)
+def test_a_workshop_outcome_recorded_by_its_own_service_is_refused_on_the_queue(
+    client, make_staff, kind, outcome
+):
+    from django.utils import timezone
+
+    from dealership.due import due_task_schedule
+
+    advisor = make_staff("advisor")
+    visit = VisitFactory()
+    task = due_task_schedule(
+        kind=kind, subject=visit, due_at=timezone.now(), customer=visit.customer
+    )
+    client.force_login(advisor)
+    response = _complete(client, task, outcome)
+    assert 'role="alert"' in response.content.decode()
+    task.refresh_from_db()
+    assert task.state == DueTaskState.PENDING
+    _complete(client, task, "not_reached")
+    task.refresh_from_db()
+    assert (task.state, task.outcome) == (DueTaskState.DONE, "not_reached")
