@@ -289,7 +289,8 @@ def call_record(
                 code="not_pending",
             )
         attempts = list(task.payload.get("attempts", []))
-        if attempts_seen is not None and int(attempts_seen) != len(attempts):
+        # The page's hidden count comes back as text: anything but the count shown is stale.
+        if attempts_seen is not None and str(attempts_seen) != str(len(attempts)):
             last = attempts[-1] if attempts else {}
             raise DomainError(
                 _("Already recorded by %(user)s at %(at)s. Reload the list.")

@@ -90,3 +90,18 @@ def test_an_unexpected_api_error_is_a_json_500_and_logged(manager_client, monkey
     assert response["Content-Type"] == "application/json"
     assert "detail" in response.json() and "disk on fire" not in response.json()["detail"]
     assert any("disk on fire" in (record.exc_text or "") for record in caplog.records)
+
+
+@pytest.mark.parametrize("seen", ["<script>", "9" * 5000, "-1", "１"])
+def test_not_reached_with_a_bad_attempt_count_is_refused_with_a_message(client, make_staff, seen):
+    """Found by the page-form fuzzer: the hidden attempt count was read with int()."""
+    care = make_staff("customer_care")
+    task = DueTask.objects.get(kind=K.CARE_CALL, subject_id=delivered_visit().pk)
+    client.force_login(care)
+    response = client.post(
+        reverse("followup:call_not_reached", args=[task.pk]), {"attempts_seen": seen}, follow=True
+    )
+    assert response.status_code == 200
+    assert "请刷新列表" in response.content.decode()  # "… Reload the list."
+    task.refresh_from_db()
+    assert task.payload.get("attempts", []) == [] and task.state == "pending"
