@@ -234,6 +234,7 @@ class Fuzzer:
         deadline: float | None = None,
     ):
         self.client = client
+        client.raise_request_exception = False  # a 500 is a finding, not the end of the run
         self.role = role
         self.max_pages = max_pages
         self.per_shape = per_shape
