@@ -105,3 +105,19 @@ def test_not_reached_with_a_bad_attempt_count_is_refused_with_a_message(client, 
     assert "请刷新列表" in response.content.decode()  # "… Reload the list."
     task.refresh_from_db()
     assert task.payload.get("attempts", []) == [] and task.state == "pending"
+
+
+@pytest.mark.parametrize("value", ["1" + "0" * 30, "NaN", "Infinity"])
+def test_a_target_too_large_is_refused_next_to_it_and_nothing_is_saved(manager_client, value):
+    """Found by the page-form fuzzer: 10^30 overflowed the column (a 500), and the targets
+    before it in the form were saved already."""
+    from dealership.reports.figures import FIGURES
+    from dealership.reports.models import ReportTarget
+
+    first, second = list(FIGURES)[:2]
+    response = manager_client.post(
+        "/reports/targets/?date=2026-11-01", {first: "100", second: value}
+    )
+    assert response.status_code == 400
+    assert 'role="alert"' in response.content.decode() or "error" in response.content.decode()
+    assert not ReportTarget.objects.exists()

@@ -3,6 +3,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -87,11 +88,12 @@ def targets(request):
                 errors[key] = _("Enter a number.")
         if not errors:
             try:
-                for key, value in parsed.items():
-                    if value != current.get(key):
-                        services.report_target_set(
-                            month=period.first, figure=key, value=value, actor=request.user
-                        )
+                with transaction.atomic():  # all targets of the form, or none
+                    for key, value in parsed.items():
+                        if value != current.get(key):
+                            services.report_target_set(
+                                month=period.first, figure=key, value=value, actor=request.user
+                            )
             except DomainError as error:
                 errors[getattr(error, "field", None) or "__all__"] = error.messages[0]
             else:
