@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 APPS := dealership appointments reception workorders workshop delivery followup
 PORT ?= 8000
 
-.PHONY: run test install system-deps messages compilemessages migrate seed lint format bench drills clean fuzz
+.PHONY: run test install system-deps messages compilemessages migrate seed lint format bench drills clean fuzz form-fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ bench: install
 # Fuzz the API with schemathesis (PostgreSQL in DATABASE_URL; it is migrated and seeded).
 fuzz: install
 	bash scripts/fuzz.sh $(or $(EXAMPLES),30) $(or $(SECONDS_MAX),600)
+
+# Submit every page form with hostile values as every role (PostgreSQL in DATABASE_URL;
+# PAGES per role, default 150). The short cut of it runs in `make test`.
+form-fuzz: install
+	FORM_FUZZ_LONG=1 FORM_FUZZ_PAGES=$(or $(PAGES),150) $(BIN)/pytest tests/test_form_fuzz.py \
+		-k long -p no:cacheprovider -p no:logging -s --timeout 7200
 
 clean:
 	rm -rf var/db.sqlite3 var/broker var/cache

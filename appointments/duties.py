@@ -76,6 +76,11 @@ OUTCOMES_NEEDING_A_TIME = {
 }
 
 
+# The generic due queue records these calls through the appointment's service (a
+# "cancelled" confirmation call cancels the booking), never around it.
+RECORDER = "appointments.services.call_record"
+
+
 def register_kinds() -> None:
     """Called from AppointmentsConfig.ready()."""
     labels = (_("Reminder 72 h before"), _("Reminder 24 h before"), _("Reminder 1 h before"))
@@ -91,6 +96,7 @@ def register_kinds() -> None:
         label=_("Appointment confirmation call"),
         role=Role.ADVISOR,
         outcomes=CONFIRM_OUTCOMES,
+        recorder=RECORDER,
     )
     register_kind(
         PARTS_CHECK,
@@ -103,6 +109,7 @@ def register_kinds() -> None:
         label=_("Ordered parts not arrived for an appointment"),
         role=Role.ADVISOR,
         outcomes=PARTS_OUTCOMES,
+        recorder=RECORDER,
     )
     register_kind(
         NO_SHOW_CHECK,
@@ -114,12 +121,14 @@ def register_kinds() -> None:
         label=_("No-show rebooking call"),
         role=Role.ADVISOR,
         outcomes=REBOOK_OUTCOMES,
+        recorder=RECORDER,
     )
     register_kind(
         INVITATION_CALL,
         label=_("Maintenance invitation call"),
         role=Role.CUSTOMER_CARE,
         outcomes=INVITATION_OUTCOMES,
+        recorder=RECORDER,
     )
 
 

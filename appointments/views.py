@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from dealership import selectors as store_selectors
 from dealership import services as store_services
+from dealership.daterange import day_in_range, refuses_bad_query
 from dealership.due import KINDS
 from dealership.links import LinkInvalid, customer_link_resolve
 from dealership.models import (
@@ -70,10 +71,13 @@ def _apply_errors(form, error: ValidationError) -> None:
 
 
 def _parse_day(value, default: date | None = None) -> date:
+    """The `day` asked for; junk falls back to the default, a far date is a DomainError
+    (the page answers 400 with the message, see `refuses_bad_query`)."""
     try:
-        return date.fromisoformat(value or "")
+        day = date.fromisoformat(value or "")
     except ValueError:
         return default or timezone.localdate()
+    return day_in_range(day, field="day")
 
 
 def _ids(values) -> list[int]:
@@ -101,6 +105,7 @@ def _base_url(request) -> str:
 
 
 @role_required(*BOARD_ROLES)
+@refuses_bad_query
 def board(request):
     day = _parse_day(request.GET.get("day"))
     view = "week" if request.GET.get("view") == "week" else "day"
@@ -138,6 +143,7 @@ def board(request):
 
 @role_required(*BOOKING_ROLES)
 @require_http_methods(["GET", "POST"])
+@refuses_bad_query
 def new(request):
     vehicle_id = request.POST.get("vehicle") or request.GET.get("vehicle")
     if not (vehicle_id and str(vehicle_id).isdigit()):
@@ -243,6 +249,7 @@ def _preview_context(params, *, day: date, exclude: int | None = None, earliest=
 
 
 @role_required(*BOOKING_ROLES)
+@refuses_bad_query
 def preview(request):
     """htmx: the estimate and the slot picker for the services chosen so far."""
     exclude = request.GET.get("exclude", "")

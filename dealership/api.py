@@ -14,17 +14,20 @@ Every app's API builds on these classes, so the whole API behaves alike:
 `ApiViewMixin` bundles these for a view or viewset.
 """
 
+import logging
+
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q
 from django.http import Http404
+from django.utils.translation import gettext
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework.views import APIView, set_rollback
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import selectors, services
@@ -32,6 +35,8 @@ from .models import Customer, Vehicle
 from .roles import has_role
 from .views import CUSTOMER_EDITORS, CUSTOMER_VIEWERS
 from .visibility import can_search_by_phone, serialize_customer_fields
+
+logger = logging.getLogger("django.request")
 
 
 def validation_detail(error: ValidationError) -> dict[str, list[str]]:
@@ -46,12 +51,30 @@ def validation_detail(error: ValidationError) -> dict[str, list[str]]:
 
 
 def api_exception_handler(exc, context):
-    """DRF's handler, plus Django's ValidationError/DomainError as field messages (400)."""
+    """DRF's handler, plus Django's ValidationError/DomainError as field messages (400).
+
+    Any other error is logged with its traceback and answered as a JSON 500
+    (`{"detail": ...}`, no internals), so an API client always gets JSON.
+    """
     if isinstance(exc, ValidationError):
         exc = exceptions.ValidationError(validation_detail(exc))
     elif isinstance(exc, ObjectDoesNotExist):
         exc = Http404()
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        request = context.get("request")
+        logger.error(
+            "Internal Server Error: %s",
+            getattr(request, "path", "?"),
+            exc_info=(type(exc), exc, exc.__traceback__),
+            extra={"status_code": 500, "request": getattr(request, "_request", request)},
+        )
+        set_rollback()
+        response = Response(
+            {"detail": gettext("The server failed on this request. It was logged; try again.")},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    return response
 
 
 class RolePermission(permissions.BasePermission):

@@ -63,6 +63,9 @@ class DueKind:
     late_cutoff: timedelta | None = None
     max_attempts: int = 5
     outcomes: Sequence[tuple[str, str | Promise]] = field(default=DEFAULT_OUTCOMES)
+    # The kind's own service that records an outcome and does what it means
+    # (task=, actor=, outcome=, note=); the generic queue goes through it.
+    recorder: Callable[..., object] | str | None = None
 
     @property
     def for_person(self) -> bool:
@@ -88,13 +91,16 @@ def register_kind(
     late_cutoff: timedelta | None = None,
     max_attempts: int = 5,
     outcomes: Sequence[tuple[str, str | Promise]] | None = None,
+    recorder: Callable[..., object] | str | None = None,
 ) -> DueKind:
     """Declare a kind of due task: a machine task (`handler`) or a call for a `role`.
 
     A handler performs the duty (usually `notify(...)`) and returns a result
     dict; raising makes the task retry with back-off, up to `max_attempts`.
     Performed later than `due_at + late_cutoff`, a task is not performed but
-    marked missed (a 1 h reminder 3 h late helps nobody).
+    marked missed (a 1 h reminder 3 h late helps nobody). A call whose outcome
+    does something (cancels a booking, takes a survey) names its app's service as
+    `recorder`: the generic queue records through it, never around it.
     """
     if (handler is None) == (role is None):
         raise ValueError(f"due kind {key!r}: give either a handler or a role, not both")
@@ -108,6 +114,7 @@ def register_kind(
         late_cutoff=late_cutoff,
         max_attempts=max_attempts,
         outcomes=tuple(outcomes) if outcomes else DEFAULT_OUTCOMES,
+        recorder=recorder,
     )
     KINDS[key] = kind
     return kind
@@ -285,6 +292,19 @@ def due_task_complete(
             data={"due_task": task.pk, "kind": task.kind, "outcome": outcome},
         )
     return task
+
+
+def due_task_record(*, task: DueTask, actor: User, outcome: str, note: str = "") -> DueTask:
+    """Record a call's outcome from the generic queue: through the kind's own service
+    when it has one (so the outcome does what it means there), else `due_task_complete`."""
+    spec = kind_get(task.kind)
+    if spec.recorder is None:
+        return due_task_complete(
+            task=task, actor=actor, outcome=outcome, result={"note": note} if note else {}
+        )
+    recorder = import_string(spec.recorder) if isinstance(spec.recorder, str) else spec.recorder
+    recorder(task=task, actor=actor, outcome=outcome, note=note)
+    return DueTask.objects.get(pk=task.pk)
 
 
 def due_task_retry(*, task: DueTask, actor: User) -> DueTask:

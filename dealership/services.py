@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
@@ -135,13 +136,38 @@ def vehicle_create(*, actor: User | None, owner: Customer, **data) -> Vehicle:
     return vehicle
 
 
-def vehicle_update(*, vehicle: Vehicle, actor: User | None, **data) -> Vehicle:
-    """Edit a vehicle's details. The owner changes only through `vehicle_change_owner`."""
+def vehicle_update(
+    *, vehicle: Vehicle, actor: User | None, odometer_reason: str = "", **data
+) -> Vehicle:
+    """Edit a vehicle's details. The owner changes only through `vehicle_change_owner`.
+
+    The odometer never goes down without a reason (check-in's rule): the vehicle's page
+    and API have no reason to give, so only the walk-around lowers it.
+    """
     data = _normalize_vehicle(data)
     data.pop("owner", None)
     if "vin" in data:
         _refuse_duplicate_vin(data["vin"], exclude_pk=vehicle.pk)
-    vehicle, _changed = model_update(instance=vehicle, data=data)
+    with transaction.atomic():
+        vehicle = Vehicle.objects.select_for_update(of=("self",)).get(pk=vehicle.pk)
+        odometer = data.get("last_odometer_km", vehicle.last_odometer_km)
+        last = vehicle.last_odometer_km
+        if odometer != last:
+            # Check-in's rule: a lower reading needs a reason (a replaced cluster), and the
+            # reason is written on the walk-around, not on the vehicle record.
+            lowered = last is not None and (odometer is None or odometer < last)
+            if lowered and not odometer_reason.strip():
+                raise DomainError(
+                    _(
+                        "The odometer cannot go below the last reading (%(last)s km) here. "
+                        "A lower reading is recorded at check-in, with the reason."
+                    )
+                    % {"last": last},
+                    field="last_odometer_km",
+                    code="odometer_lower",
+                )
+            data.setdefault("last_odometer_at", timezone.now())
+        vehicle, _changed = model_update(instance=vehicle, data=data)
     return vehicle
 
 

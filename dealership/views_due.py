@@ -94,11 +94,11 @@ def due_complete(request, pk: int):
     form = OutcomeForm(request.POST, kind=kind, prefix=f"t{task.pk}")
     if form.is_valid():
         try:
-            task = due.due_task_complete(
+            task = due.due_task_record(
                 task=task,
                 actor=request.user,
                 outcome=form.cleaned_data["outcome"],
-                result={"note": form.cleaned_data["note"]} if form.cleaned_data["note"] else {},
+                note=form.cleaned_data["note"],
             )
         except ValidationError as error:
             form.add_error("outcome", error.messages)

@@ -66,25 +66,40 @@ ESCALATION_OUTCOMES = (
 )
 
 
+# The generic due queue records these calls through the follow-up service (survey,
+# complaint, closing the visit), never around it.
+RECORDER = "followup.services.call_record"
+
+
 def register_kinds() -> None:
     """Called from FollowupConfig.ready()."""
     register_kind(
-        CARE_CALL, label=_("24 h care call"), role=Role.CUSTOMER_CARE, outcomes=CARE_OUTCOMES
+        CARE_CALL,
+        label=_("24 h care call"),
+        role=Role.CUSTOMER_CARE,
+        outcomes=CARE_OUTCOMES,
+        recorder=RECORDER,
     )
     register_kind(
-        ADVISOR_CALL, label=_("7-day advisor call"), role=Role.ADVISOR, outcomes=ADVISOR_OUTCOMES
+        ADVISOR_CALL,
+        label=_("7-day advisor call"),
+        role=Role.ADVISOR,
+        outcomes=ADVISOR_OUTCOMES,
+        recorder=RECORDER,
     )
     register_kind(
         NEW_CAR_CALL,
         label=_("New-car call (N+15)"),
         role=Role.CUSTOMER_CARE,
         outcomes=NEW_CAR_OUTCOMES,
+        recorder=RECORDER,
     )
     register_kind(
         LOST_CALL,
         label=_("Lost-customer call"),
         role=Role.CUSTOMER_CARE,
         outcomes=LOST_OUTCOMES,
+        recorder=RECORDER,
     )
     register_kind(
         ESCALATION,

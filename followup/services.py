@@ -287,7 +287,8 @@ def call_record(
                 code="not_pending",
             )
         attempts = list(task.payload.get("attempts", []))
-        if attempts_seen is not None and int(attempts_seen) != len(attempts):
+        # The page's hidden count comes back as text: anything but the count shown is stale.
+        if attempts_seen is not None and str(attempts_seen) != str(len(attempts)):
             last = attempts[-1] if attempts else {}
             raise DomainError(
                 _("Already recorded by %(user)s at %(at)s. Reload the list.")
@@ -340,7 +341,16 @@ def call_record(
 
         answers = None
         if task.kind == K.CARE_CALL and outcome == "surveyed":
-            answers = survey_clean(survey or {})
+            if not survey:
+                raise DomainError(
+                    _(
+                        "“Survey taken” needs the customer's answers: record this call "
+                        "on the care call page, with the survey."
+                    ),
+                    field="outcome",
+                    code="survey_required",
+                )
+            answers = survey_clean(survey)
         if outcome == K.ISSUE and not note:
             raise DomainError(
                 _("Write down the customer's problem in their own words."),

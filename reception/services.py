@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dealership.constraints import constraint_message, domain_constraints
 from dealership.errors import DomainError
 from dealership.images import photo_reencode
 from dealership.links import customer_link_create, customer_links_revoke
@@ -205,6 +206,7 @@ def _appointment_line_data(line) -> dict[str, Any]:
             "operation": line.operation,
             "quantity": line.quantity,
             "unit_price": line.price,
+            "list_price": line.price,  # the price booked is the one to compare with
             "job_type": job_type,
         }
     return {
@@ -212,6 +214,7 @@ def _appointment_line_data(line) -> dict[str, Any]:
         "part": line.part,
         "quantity": line.quantity,
         "unit_price": line.price,
+        "list_price": line.price,
         "job_type": job_type,
     }
 
@@ -420,6 +423,17 @@ def _clean_key_tag(visit: Visit, key_tag: str) -> str:
     return key_tag
 
 
+constraint_message(
+    "reception_visit_key_tag_unique_on_site",
+    field="key_tag",
+    code="key_tag_in_use",
+    message=lambda visit: (
+        _("Key tag %(tag)s was just taken. Take another tag.")
+        % {"tag": getattr(visit, "key_tag", "")}
+    ),
+)
+
+
 def visit_walkaround_update(
     *, visit: Visit, actor: User, expected_version: int | None = None, **data: Any
 ) -> Visit:
@@ -464,21 +478,19 @@ def visit_walkaround_update(
             return locked
         for name, value in changes.items():
             setattr(locked, name, value)
-        locked.full_clean(exclude=["walkaround_signature", "comeback_of"])
-        try:
-            with transaction.atomic():
-                _save(locked, list(changes))
-        except IntegrityError as exc:  # two advisors took the same tag at the same moment
-            raise DomainError(
-                _("Key tag %(tag)s was just taken. Take another tag.") % {"tag": locked.key_tag},
-                field="key_tag",
-            ) from exc
+        # Two advisors taking the same tag at the same moment both pass `_clean_key_tag`:
+        # the constraint stops the second (in full_clean or in the database) with the
+        # message registered below, never the constraint's name.
+        with domain_constraints(locked):
+            locked.full_clean(exclude=["walkaround_signature", "comeback_of"])
+            _save(locked, list(changes))
         if "odometer_km" in changes and locked.odometer_km is not None:
             vehicle_update(
                 vehicle=locked.vehicle,
                 actor=actor,
                 last_odometer_km=locked.odometer_km,
                 last_odometer_at=timezone.now(),
+                odometer_reason=locked.odometer_reason,
             )
     _refresh_caller(visit, locked)
     return locked

@@ -4,18 +4,20 @@
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/fuzzdb scripts/fuzz.sh [EXAMPLES] [SECONDS]
 #
 # Migrates and seeds (seed_demo) the PostgreSQL database, starts gunicorn on FUZZ_PORT
-# (8110), logs in as FUZZ_USER (admin: every role's rights) with a DRF token, and runs
-# schemathesis over /api/schema/: every operation, EXAMPLES cases each (30), at most
-# SECONDS (600). Fails unless there are zero 5xx answers and zero schema violations
-# (status codes, content types, headers and bodies as documented). Figures come from the
-# server's own access log; reports land in $FUZZ_OUT (default $VAR_DIR/fuzz or var/fuzz).
+# (8110), and for each user of FUZZ_USERS (default: one per role of the demo store, admin
+# last) logs in with a DRF token and runs schemathesis over /api/schema/: every operation,
+# EXAMPLES cases each (30), at most SECONDS (600) per user. A role's 403s are documented
+# answers, so every role must also see zero 5xx and zero schema violations (status codes,
+# content types, headers and bodies as documented). Figures come from the server's own
+# access log, per user and in all; reports land in $FUZZ_OUT (default $VAR_DIR/fuzz or
+# var/fuzz), one schemathesis log and junit report per user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PORT="${FUZZ_PORT:-8110}"
 EXAMPLES="${1:-${FUZZ_EXAMPLES:-30}}"
 MAX_TIME="${2:-${FUZZ_MAX_TIME:-600}}"
-FUZZ_USER="${FUZZ_USER:-admin}"
+FUZZ_USERS="${FUZZ_USERS:-${FUZZ_USER:-advisor controller tech1 qc cashier care manager admin}}"
 OUT="${FUZZ_OUT:-${VAR_DIR:-var}/fuzz}"
 : "${DATABASE_URL:?set DATABASE_URL to the PostgreSQL database the fuzz run may fill}"
 case "$DATABASE_URL" in
@@ -30,11 +32,15 @@ $BIN/python manage.py migrate --noinput -v0
 if [ -z "${FUZZ_SKIP_SEED:-}" ]; then
   $BIN/python manage.py seed_demo >"$OUT/seed.log" 2>&1
 fi
-TOKEN=$($BIN/python manage.py shell -v 0 -c "
+declare -A TOKENS
+while read -r name token; do
+  [ -n "$name" ] && TOKENS[$name]=$token
+done < <($BIN/python manage.py shell -v 0 -c "
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
-print(Token.objects.get_or_create(user=get_user_model().objects.get(username='$FUZZ_USER'))[0].key)
-" | tail -n 1 | tr -d '[:space:]')
+for name in '$FUZZ_USERS'.split():
+    print(name, Token.objects.get_or_create(user=get_user_model().objects.get(username=name))[0].key)
+" | grep -E '^[A-Za-z0-9_]+ [0-9a-f]{40}$')
 
 $BIN/gunicorn dealership.wsgi -b "127.0.0.1:$PORT" -w 2 --timeout 60 \
   --access-logfile "$OUT/access.log" --access-logformat '%(s)s %(m)s %(U)s' \
@@ -47,22 +53,38 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 
-set +e
-$BIN/schemathesis run "http://127.0.0.1:$PORT/api/schema/" \
-  -H "Authorization: Token $TOKEN" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
-  --max-examples "$EXAMPLES" --max-time "$MAX_TIME" --seed "${FUZZ_SEED:-20261123}" \
-  --report junit --report-dir "$OUT" --no-color >"$OUT/schemathesis.log" 2>&1
-STATUS=$?
-set -e
-
 # One request per line that starts with its status (a fuzzed path may hold a newline and
 # spill onto the next line, which then does not start with three digits).
-SENT=$(awk '$1 ~ /^[0-9][0-9][0-9]$/ && index($3, "/api/") == 1' "$OUT/access.log" | wc -l)
-SERVER_ERRORS=$(awk '$1 ~ /^[0-9][0-9][0-9]$/ && $1 + 0 >= 500' "$OUT/access.log" | wc -l)
-tail -n 25 "$OUT/schemathesis.log"
-echo "fuzz: ${SENT} API requests sent, ${SERVER_ERRORS} server errors (5xx), schemathesis exit ${STATUS}"
-if [ "$SERVER_ERRORS" -ne 0 ] || [ "$STATUS" -ne 0 ]; then
-  echo "fuzz: FAILED — see $OUT/schemathesis.log and $OUT/server.log" >&2
+count_sent() { awk '$1 ~ /^[0-9][0-9][0-9]$/ && index($3, "/api/") == 1' | wc -l; }
+count_errors() { awk '$1 ~ /^[0-9][0-9][0-9]$/ && $1 + 0 >= 500' | wc -l; }
+
+FAILED=0
+for user in $FUZZ_USERS; do
+  before=$(wc -l <"$OUT/access.log")
+  set +e
+  $BIN/schemathesis run "http://127.0.0.1:$PORT/api/schema/" \
+    -H "Authorization: Token ${TOKENS[$user]}" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+    --max-examples "$EXAMPLES" --max-time "$MAX_TIME" --seed "${FUZZ_SEED:-20261123}" \
+    --report junit --report-dir "$OUT/$user" --no-color >"$OUT/schemathesis-$user.log" 2>&1
+  status=$?
+  set -e
+  mine=$(tail -n +"$((before + 1))" "$OUT/access.log")
+  sent=$(count_sent <<<"$mine")
+  errors=$(count_errors <<<"$mine")
+  echo "fuzz as $user: ${sent} API requests, ${errors} server errors (5xx), statuses:" \
+    "$(awk '$1 ~ /^[0-9][0-9][0-9]$/ {print $1}' <<<"$mine" | sort | uniq -c | awk '{printf "%s×%s ", $2, $1}')" \
+    "schemathesis exit ${status}"
+  if [ "$status" -ne 0 ]; then
+    FAILED=1
+    tail -n 25 "$OUT/schemathesis-$user.log"
+  fi
+done
+
+SENT=$(count_sent <"$OUT/access.log")
+SERVER_ERRORS=$(count_errors <"$OUT/access.log")
+echo "fuzz: ${SENT} API requests sent, ${SERVER_ERRORS} server errors (5xx), users: ${FUZZ_USERS}"
+if [ "$SERVER_ERRORS" -ne 0 ] || [ "$FAILED" -ne 0 ]; then
+  echo "fuzz: FAILED — see $OUT/schemathesis-<user>.log and $OUT/server.log" >&2
   exit 1
 fi

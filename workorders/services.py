@@ -148,7 +148,7 @@ def _check_discount(percent: Decimal, actor: User | None) -> None:
     if percent < 0 or percent > 100:
         raise DomainError(_("A discount is between 0 and 100 %."), field="discount_percent")
     limit = rule("workorders.advisor_discount_limit_percent")
-    if percent > limit and not (actor and has_role(actor, [Role.SERVICE_MANAGER])):
+    if percent > limit and not _is_manager(actor):
         raise DomainError(
             _(
                 "A discount above %(limit)s %% needs the service manager. "
@@ -160,6 +160,35 @@ def _check_discount(percent: Decimal, actor: User | None) -> None:
         )
 
 
+def _is_manager(actor: User | None) -> bool:
+    return bool(actor and has_role(actor, [Role.SERVICE_MANAGER]))
+
+
+def _check_price_discount(
+    *, list_price: Decimal, price: Decimal, percent: Decimal, allowed: Decimal, actor
+) -> None:
+    """A catalogue line priced below its list price is a discount, and counts with the
+    line's discount against the advisor's limit (`allowed`: a discount already accepted
+    on this line, e.g. a booked price, that an edit may keep but not deepen)."""
+    if list_price <= 0 or price >= list_price or _is_manager(actor):
+        return
+    paid = price * (100 - percent) / 100
+    total = ((list_price - paid) * 100 / list_price).quantize(Decimal("0.1"))
+    limit = rule("workorders.advisor_discount_limit_percent")
+    if total <= limit or total <= allowed:
+        return
+    raise DomainError(
+        _(
+            "A price of %(price)s below the list price %(list)s is a discount "
+            "(%(total)s %% in all). An advisor may give up to %(limit)s %%; "
+            "ask the service manager, or keep the list price."
+        )
+        % {"price": price, "list": list_price, "total": total, "limit": limit},
+        field="unit_price",
+        code="discount_limit",
+    )
+
+
 def _line_from_data(
     order: WorkOrder, actor: User | None, data: dict[str, Any], *, keep_other: bool = False
 ) -> WorkOrderLine:
@@ -169,8 +198,14 @@ def _line_from_data(
     workshop (it needs its standard hours and becomes a job), the other kinds
     are billed without a job. `keep_other`: an old line of kind "other" being
     edited keeps its kind; a new line never gets it.
+
+    `list_price` (optional) replaces the catalogue price the discount rule compares with
+    (a booked price); `accepted_discount` is a discount already on the line that an edit
+    may keep.
     """
     data = dict(data)
+    reference = data.pop("list_price", None)
+    accepted = data.pop("accepted_discount", ZERO)
     kind = data.pop("kind", None)
     operation: LabourOperation | None = data.pop("operation", None)
     part: Part | None = data.pop("part", None)
@@ -217,11 +252,11 @@ def _line_from_data(
         line.operation = operation
         line.code, line.name_zh, line.name_en = operation.code, operation.name_zh, operation.name_en
         line.hours = _decimal(operation.standard_hours if hours is None else hours, field="hours")
-        price = Decimal(str(operation.price))
+        price = list_price = Decimal(str(operation.price))
     elif kind == LineKind.PART and part is not None:
         line.part = part
         line.code, line.name_zh, line.name_en = part.part_number, part.name_zh, part.name_en
-        price = ZERO if line.customer_supplied else Decimal(str(part.price))
+        price = list_price = ZERO if line.customer_supplied else Decimal(str(part.price))
     elif kind not in (LineKind.LABOUR, LineKind.PART) and not manual:
         raise DomainError(_("A catalogue item is labour or a part."), field="kind")
     else:
@@ -244,11 +279,16 @@ def _line_from_data(
                 ),
                 field="hours",
             )
-        price = ZERO
+        price = list_price = ZERO
     if unit_price is not None and unit_price != "":
         price = _decimal(unit_price, field="unit_price")
     if price < 0:
         raise DomainError(_("A price cannot be negative."), field="unit_price")
+    if reference is not None and not line.customer_supplied:
+        list_price = min(list_price, Decimal(str(reference)))
+    _check_price_discount(
+        list_price=list_price, price=price, percent=discount, allowed=accepted, actor=actor
+    )
     if line.hours < 0:
         raise DomainError(_("Hours cannot be negative."), field="hours")
     _refuse_above(price, MAX_UNIT_PRICE, field="unit_price")
@@ -256,6 +296,18 @@ def _line_from_data(
     line.unit_price = price
     line.full_clean(exclude=["order"])
     return line
+
+
+def _line_discount_percent(line: WorkOrderLine) -> Decimal:
+    """How far below the catalogue list price the line is charged, in percent, all in."""
+    catalogue = line.operation or line.part
+    if catalogue is None or line.customer_supplied:
+        return ZERO
+    list_price = Decimal(str(catalogue.price))
+    if list_price <= 0:
+        return ZERO
+    paid = line.unit_price * (100 - line.discount_percent) / 100
+    return ((list_price - paid) * 100 / list_price).quantize(Decimal("0.1"))
 
 
 def _next_position(order: WorkOrder) -> int:
@@ -340,6 +392,9 @@ def work_order_line_update(
             **{name: getattr(line, name) for name in LINE_EDIT_FIELDS},
             **data,
         }
+        # An edit may keep the discount the line already has (a booked price, a manager's
+        # price) but not deepen it past the advisor's limit.
+        merged["accepted_discount"] = _line_discount_percent(line)
         if line.part_id and bool(data.get("customer_supplied", line.customer_supplied)) != (
             line.customer_supplied
         ):

@@ -62,6 +62,33 @@ PROMISE_ALERT_OUTCOMES = (
 )
 
 
+# Outcomes that a service records when the work is done (the customer's answer on the
+# additional work, the new promised time); the generic due queue refuses them.
+RECORDED_ELSEWHERE = {
+    ADDITION_CALL: {
+        "answered": _(
+            "Record the customer's answer on the additional work; the call is then closed."
+        )
+    },
+    PROMISE_ALERT: {
+        "moved": _("Enter the new promised time on the visit; the call is then closed.")
+    },
+}
+
+
+def record_call(*, task: DueTask, actor, outcome: str, note: str = "") -> DueTask:
+    """The generic queue's way to record a workshop call (see `RECORDED_ELSEWHERE`)."""
+    from dealership.due import due_task_complete
+    from dealership.errors import DomainError
+
+    message = RECORDED_ELSEWHERE.get(task.kind, {}).get(outcome)
+    if message:
+        raise DomainError(str(message), field="outcome", code="recorded_elsewhere")
+    return due_task_complete(
+        task=task, actor=actor, outcome=outcome, result={"note": note} if note else {}
+    )
+
+
 def register_kinds() -> None:
     """Called from WorkshopConfig.ready()."""
     register_kind(
@@ -69,6 +96,7 @@ def register_kinds() -> None:
         label=_("Call the customer about additional work"),
         role=Role.ADVISOR,
         outcomes=ADDITION_CALL_OUTCOMES,
+        recorder="workshop.duties.record_call",
     )
     register_kind(
         ADDITION_LINK,
@@ -93,6 +121,7 @@ def register_kinds() -> None:
         label=_("Promise at risk: tell the customer a new time"),
         role=Role.ADVISOR,
         outcomes=PROMISE_ALERT_OUTCOMES,
+        recorder="workshop.duties.record_call",
     )
     register_kind(
         PROMISE_NOTICE,

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from dealership.daterange import day_in_range
 from delivery.models import SettlementLine
 from reception.models import Visit
 from reception.visit_states import VisitStatus
@@ -113,7 +114,8 @@ class Report:
 
 
 def period_from(kind: str | None, day: str | None, *, today: date | None = None) -> Period:
-    """The period a page asks for (?period=day|week|month&date=YYYY-MM-DD); 404 on junk."""
+    """The period a page asks for (?period=day|week|month&date=YYYY-MM-DD); 404 on junk,
+    DomainError (400) for a date outside the range reports cover."""
     kind = kind or MONTH
     if kind not in KINDS:
         raise Http404("unknown period")
@@ -121,7 +123,7 @@ def period_from(kind: str | None, day: str | None, *, today: date | None = None)
         chosen = date.fromisoformat(day) if day else (today or timezone.localdate())
     except ValueError:
         raise Http404("bad date") from None
-    return Period.containing(kind, chosen)
+    return Period.containing(kind, day_in_range(chosen, field="date"))
 
 
 def targets_for(month: date) -> dict[str, Decimal]:

@@ -24,14 +24,24 @@ from .periods import DAY, KINDS, MONTH, WEEK, Period, month_last_day
 DELIVERY_KIND = "reports.deliver"
 
 
+# The column holds 12 digits before the point.
+TARGET_LIMIT = Decimal(10) ** 12
+
+
 def report_target_set(
     *, month: date, figure: str, value: Decimal | None, actor: User | None
 ) -> ReportTarget | None:
     """Set (or with `value=None` clear) the target of one figure for one month."""
     if figure not in FIGURES:
         raise DomainError(_("There is no such figure."), field="figure")
+    if value is not None and not value.is_finite():
+        raise DomainError(_("Enter a number."), field=figure)
     if value is not None and value < 0:
         raise DomainError(_("Enter a target of zero or more."), field=figure)
+    if value is not None and value >= TARGET_LIMIT:
+        raise DomainError(
+            _("Enter a target below %(limit)s.") % {"limit": TARGET_LIMIT}, field=figure
+        )
     month = month.replace(day=1)
     with transaction.atomic():
         if value is None:

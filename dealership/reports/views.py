@@ -3,6 +3,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,6 +13,7 @@ from dealership.errors import DomainError
 from dealership.roles import Role, role_required
 from workorders.models import JobType
 
+from ..daterange import refuses_bad_query
 from . import exports, selectors, services
 from .figures import DEFINITIONS, FIGURES, WORK_TYPE_PREFIX
 from .pdf import report_pdf
@@ -26,6 +28,7 @@ def _period(request) -> Period:
 
 
 @role_required(*MANAGERS)
+@refuses_bad_query
 def report(request):
     period = _period(request)
     data = selectors.report_build(period)
@@ -44,6 +47,7 @@ def report(request):
 
 
 @role_required(*MANAGERS)
+@refuses_bad_query
 def drill(request):
     period = _period(request)
     key = request.GET.get("figure", "")
@@ -70,6 +74,7 @@ def drill(request):
 
 
 @role_required(*MANAGERS)
+@refuses_bad_query
 def targets(request):
     period = selectors.period_from(MONTH, request.GET.get("date") or request.POST.get("date"))
     current = selectors.targets_for(period.first)
@@ -84,11 +89,12 @@ def targets(request):
                 errors[key] = _("Enter a number.")
         if not errors:
             try:
-                for key, value in parsed.items():
-                    if value != current.get(key):
-                        services.report_target_set(
-                            month=period.first, figure=key, value=value, actor=request.user
-                        )
+                with transaction.atomic():  # all targets of the form, or none
+                    for key, value in parsed.items():
+                        if value != current.get(key):
+                            services.report_target_set(
+                                month=period.first, figure=key, value=value, actor=request.user
+                            )
             except DomainError as error:
                 errors[getattr(error, "field", None) or "__all__"] = error.messages[0]
             else:
@@ -119,6 +125,7 @@ def _download(content, content_type: str, filename: str) -> HttpResponse:
 
 
 @role_required(*MANAGERS)
+@refuses_bad_query
 def export_csv(request):
     period = _period(request)
     table = request.GET.get("table", "summary")
@@ -133,6 +140,7 @@ def export_csv(request):
 
 
 @role_required(*MANAGERS)
+@refuses_bad_query
 def export_xlsx(request):
     period = _period(request)
     data = selectors.report_build(period, with_charts=False)
@@ -144,6 +152,7 @@ def export_xlsx(request):
 
 
 @role_required(*MANAGERS)
+@refuses_bad_query
 def report_pdf_view(request):
     period = _period(request)
     response = HttpResponse(

@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from dealership.errors import DomainError
 from dealership.tests.factories import PartFactory
@@ -67,12 +67,81 @@ def test_the_same_car_checked_in_twice_at_once_gives_one_visit(require_postgres,
     assert Visit.objects.filter(vehicle=vehicle, status="checked_in").count() == 1
 
 
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _wait_until_blocked(pid: int) -> None:
+    """Return once backend `pid` waits for a lock another transaction holds."""
+    with connection.cursor() as cursor:
+        for _ in range(10_000):
+            cursor.execute("SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted", [pid])
+            if cursor.fetchone():
+                return
+            threading.Event().wait(0.01)
+    raise AssertionError("the second advisor never waited for the first one's tag")
+
+
 def test_one_key_tag_taken_by_two_advisors_at_once(require_postgres, make_staff):
+    """Both advisors pass the tag check before either commits (the first one's transaction
+    is held open until the second one waits on the database's unique index): the second
+    gets the domain's message, not the constraint's name."""
     advisor = make_staff("advisor")
     one, two = VisitFactory(), VisitFactory()
-    results = _race(
-        lambda: visit_walkaround_update(visit=one, actor=advisor, key_tag="K1"),
-        lambda: visit_walkaround_update(visit=two, actor=advisor, key_tag="K1"),
-    )
-    assert sum(isinstance(r, DomainError) for r in results) == 1
-    assert Visit.objects.filter(key_tag="K1").count() == 1
+    first_wrote, second_blocked = threading.Event(), threading.Event()
+    second_pid: list[int] = []
+    results: dict[str, object] = {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                results["first"] = visit_walkaround_update(visit=one, actor=advisor, key_tag="K1")
+                first_wrote.set()
+                assert second_blocked.wait(30)
+        finally:
+            first_wrote.set()
+            connection.close()
+
+    def second():
+        try:
+            assert first_wrote.wait(30)
+            second_pid.append(_backend_pid())
+            results["second"] = visit_walkaround_update(visit=two, actor=advisor, key_tag="K1")
+        except DomainError as error:
+            results["second"] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    assert first_wrote.wait(30)
+    while not second_pid:
+        threading.Event().wait(0.01)
+    _wait_until_blocked(second_pid[0])
+    second_blocked.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    refused = results["second"]
+    assert isinstance(refused, DomainError), refused
+    assert list(refused.message_dict) == ["key_tag"]
+    assert "K1" in refused.messages[0] and "reception_visit" not in refused.messages[0]
+    assert Visit.objects.get(key_tag="K1") == one
+
+
+def test_a_tag_committed_between_the_check_and_the_save_gets_the_domains_message(
+    require_postgres, make_staff
+):
+    """The other path of the same race: the first advisor commits after the second one's
+    tag check but before its full_clean, whose constraint check then sees the tag."""
+    from dealership.constraints import domain_constraints
+
+    VisitFactory(key_tag="K2")
+    two = VisitFactory()
+    two.key_tag = "K2"
+    with pytest.raises(DomainError) as error, domain_constraints(two):
+        two.full_clean(exclude=["walkaround_signature", "comeback_of"])
+    assert list(error.value.message_dict) == ["key_tag"]
+    assert "K2" in error.value.messages[0] and "reception_visit" not in error.value.messages[0]

@@ -1,0 +1,49 @@
+"""The dates a page or API call may ask about, and the 400 page for a bad query.
+
+Reports and the appointment board compute neighbouring periods (the previous one, the
+same period last year, 12 months of trend); at year 1 or 9999 that arithmetic leaves
+Python's date range and ended in a 500. A store's data lies between 2000 and 2099, so a
+date outside is refused with a message naming the range.
+"""
+
+from datetime import date
+from functools import wraps
+
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from .errors import DomainError
+
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+
+
+def day_in_range(day: date, *, field: str = "date") -> date:
+    """`day`, or a DomainError on `field` when it lies outside FIRST_DAY..LAST_DAY."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise DomainError(
+            _("Choose a date between %(first)s and %(last)s.")
+            % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+            field=field,
+            code="date_range",
+        )
+    return day
+
+
+def refuses_bad_query(view):
+    """A page view whose query parameters break a rule (a DomainError escaping the view,
+    e.g. a date out of range) answers 400 with the message instead of a 500."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except DomainError as error:
+            return render(
+                request,
+                "dealership/bad_request.html",
+                {"errors": error.messages},
+                status=400,
+            )
+
+    return wrapped
