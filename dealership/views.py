@@ -48,6 +48,21 @@ def _apply_errors(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
+def refusal_text(*forms) -> str:
+    """Every message of the refused forms, for the top of a page that no longer shows them.
+
+    A form submitted from a stale page (the order was signed, the visit settled meanwhile) is
+    answered with the page as it is now, without that form: its refusal is said at the top.
+    """
+    return " ".join(
+        str(message)
+        for form in forms
+        if form is not None
+        for messages_of_field in form.errors.values()
+        for message in messages_of_field
+    )
+
+
 def server_error(request):
     """handler500: a database that is down or restarting gives 503 and says nothing was saved.
 

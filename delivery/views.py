@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from dealership.roles import Role, has_role, role_required
 from dealership.storage import stored_file_response
-from dealership.views import _apply_errors
+from dealership.views import _apply_errors, refusal_text
 from reception.models import Visit
 from reception.visit_states import VisitStatus
 
@@ -122,11 +122,17 @@ def _page_context(request, visit: Visit, **forms) -> dict:
     }
 
 
+# A refused form whose section the page no longer offers (settled, checked meanwhile).
+_SECTION_SHOWN = {"ready_form": "can_ready", "check_form": "can_check", "settle_form": "can_settle"}
+
+
 def _render_page(request, visit_pk: int, *, status: int = 200, **forms):
     visit = _visit_or_404(visit_pk)
-    return render(
-        request, "delivery/visit.html", _page_context(request, visit, **forms), status=status
+    context = _page_context(request, visit, **forms)
+    context["page_error"] = refusal_text(
+        *(forms.get(name) for name, shown in _SECTION_SHOWN.items() if not context[shown])
     )
+    return render(request, "delivery/visit.html", context, status=status)
 
 
 # ---------------------------------------------------------------------------- lists

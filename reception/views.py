@@ -282,12 +282,12 @@ def walkaround_sign(request, pk: int):
     )
 
 
-def _render_damage(request, visit, form=None, status=200):
+def _render_damage(request, visit, form=None, status=200, panel_error=""):
     visit = _visit_or_404(visit.pk)
     return render(
         request,
         "reception/_damage.html",
-        {"visit": visit, "damage_form": form or DamageForm()},
+        {"visit": visit, "damage_form": form or DamageForm(), "panel_error": panel_error},
         status=status,
     )
 
@@ -323,18 +323,20 @@ def damage_remove(request, pk: int):
     try:
         services.damage_mark_remove(mark=mark, actor=request.user)
     except ValidationError as error:
+        if request.htmx:
+            return _render_damage(request, mark.visit, panel_error=error.messages[0], status=409)
         messages.error(request, error.messages[0])
     if request.htmx:
         return _render_damage(request, mark.visit)
     return redirect("reception:walkaround", pk=mark.visit_id)
 
 
-def _render_belongings(request, visit, form=None, status=200):
+def _render_belongings(request, visit, form=None, status=200, panel_error=""):
     visit = _visit_or_404(visit.pk)
     return render(
         request,
         "reception/_belongings.html",
-        {"visit": visit, "belonging_form": form or BelongingForm()},
+        {"visit": visit, "belonging_form": form or BelongingForm(), "panel_error": panel_error},
         status=status,
     )
 
@@ -370,6 +372,10 @@ def belonging_remove(request, pk: int):
     try:
         services.belonging_remove(belonging=item, actor=request.user)
     except ValidationError as error:
+        if request.htmx:
+            return _render_belongings(
+                request, item.visit, panel_error=error.messages[0], status=409
+            )
         messages.error(request, error.messages[0])
     if request.htmx:
         return _render_belongings(request, item.visit)
