@@ -11,10 +11,18 @@ class AppointmentsConfig(AppConfig):
     def ready(self):
         from dealership.navigation import register_nav
         from dealership.roles import Role
+        from dealership.start import register_start_panel
 
-        from . import duties, rules  # noqa: F401 - registers the rules
+        from . import duties, rules, start_panels  # noqa: F401 - registers the rules
 
         duties.register_kinds()
+        register_start_panel(
+            "arrivals",
+            template="appointments/_start_arrivals.html",
+            roles=(Role.ADVISOR, Role.SERVICE_MANAGER),
+            context=start_panels.arrivals,
+            order=10,
+        )
         register_nav(
             "appointments:board",
             _("Appointment board"),

@@ -21,7 +21,12 @@ class DealershipConfig(AppConfig):
             (Role.ADVISOR, Role.SERVICE_MANAGER, Role.CUSTOMER_CARE),
             15,
         )
-        register_nav("due_queue", _("My calls"), ALL_STAFF, 800)
+        register_nav(
+            "due_queue",
+            _("My calls"),
+            (Role.ADVISOR, Role.CUSTOMER_CARE, Role.SERVICE_MANAGER),
+            800,
+        )
         register_nav("due_ops", _("Scheduled work"), (Role.SERVICE_MANAGER,), 890)
         register_nav("store_rules", _("Settings"), (Role.SERVICE_MANAGER,), 900)
 

@@ -23,6 +23,7 @@ from .forms import ChangeOwnerForm, CustomerForm, VehicleForm
 from .models import Customer, Vehicle
 from .roles import ALL_STAFF, Role, public_view, role_required, sees_contact_details
 from .rules import REGISTRY, rule, rule_set
+from .start import panels_for, start_url_for
 from .storage import StorageFull
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,11 @@ def healthz(request):
 
 @role_required(*ALL_STAFF)
 def home(request):
-    return render(request, "dealership/home.html", {"recent": selectors.customers_recent(10)})
+    """Each role starts on its own work (`dealership.start`)."""
+    url = start_url_for(request.user)
+    if url:
+        return redirect(url)
+    return render(request, "dealership/home.html", {"panels": panels_for(request)})
 
 
 @role_required(*ALL_STAFF)

@@ -11,8 +11,17 @@ class ReceptionConfig(AppConfig):
     def ready(self):
         from dealership.navigation import register_nav
         from dealership.roles import Role
+        from dealership.start import register_start_panel
 
-        from . import rules  # noqa: F401 - registers the step's store settings
+        from . import rules, start_panels  # noqa: F401 - registers the step's store settings
+
+        register_start_panel(
+            "on_site",
+            template="reception/_start_on_site.html",
+            roles=(Role.ADVISOR, Role.SERVICE_MANAGER),
+            context=start_panels.on_site,
+            order=20,
+        )
 
         register_nav("reception:check_in", _("Check-in"), (Role.ADVISOR, Role.SERVICE_MANAGER), 30)
         register_nav(
