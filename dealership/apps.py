@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class DealershipConfig(AppConfig):
@@ -17,7 +18,7 @@ class DealershipConfig(AppConfig):
         register_nav("search", _("Search"), ALL_STAFF, 10)
         register_nav(
             "customer_create",
-            _("New customer"),
+            pgettext_lazy("menu", "New customer"),
             (Role.ADVISOR, Role.SERVICE_MANAGER, Role.CUSTOMER_CARE),
             15,
         )
@@ -27,7 +28,7 @@ class DealershipConfig(AppConfig):
             (Role.ADVISOR, Role.CUSTOMER_CARE, Role.SERVICE_MANAGER),
             800,
         )
-        register_nav("due_ops", _("Scheduled work"), (Role.SERVICE_MANAGER,), 890)
+        register_nav("due_ops", pgettext_lazy("menu", "Scheduled"), (Role.SERVICE_MANAGER,), 890)
         register_nav("store_rules", _("Settings"), (Role.SERVICE_MANAGER,), 900)
 
         # A plain reminder to the customer at a set time (payload: {"note": "..."}).

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
+from .actions import vehicle_actions
 from .forms import ChangeOwnerForm, CustomerForm, VehicleForm
 from .models import Customer, Vehicle
 from .roles import ALL_STAFF, Role, public_view, role_required, sees_contact_details
@@ -121,6 +122,10 @@ def customer_detail(request, pk: int):
         "dealership/customer_detail.html",
         {
             "customer": customer,
+            "vehicles": [
+                (vehicle, vehicle_actions(request.user, vehicle))
+                for vehicle in customer.vehicles.all()
+            ],
             "history": selectors.history_entries(
                 customer, contact_details=sees_contact_details(request.user)
             ),
@@ -172,6 +177,7 @@ def vehicle_detail(request, pk: int):
         "dealership/vehicle_detail.html",
         {
             "vehicle": vehicle,
+            "actions": vehicle_actions(request.user, vehicle),
             "history": selectors.history_entries(vehicle),
             "owner_form": ChangeOwnerForm(),
         },
@@ -235,7 +241,12 @@ def vehicle_change_owner(request, pk: int):
     return render(
         request,
         "dealership/vehicle_detail.html",
-        {"vehicle": vehicle, "history": selectors.history_entries(vehicle), "owner_form": form},
+        {
+            "vehicle": vehicle,
+            "actions": vehicle_actions(request.user, vehicle),
+            "history": selectors.history_entries(vehicle),
+            "owner_form": form,
+        },
         status=400,
     )
 

@@ -2,6 +2,7 @@
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class FollowupConfig(AppConfig):
@@ -17,7 +18,7 @@ class FollowupConfig(AppConfig):
 
         kinds.register_kinds()
         register_start_page(Role.CUSTOMER_CARE, "followup:calls", 60)
-        register_nav("followup:calls", _("Follow-up calls"), kinds.LIST_ROLES, 700)
+        register_nav("followup:calls", pgettext_lazy("menu", "Follow-up"), kinds.LIST_ROLES, 700)
         register_nav(
             "followup:complaints",
             _("Complaints"),
