@@ -457,7 +457,7 @@ def progress(request, token: str):
     try:
         link = customer_link_resolve(token, purpose=services.PROGRESS_PURPOSE)
     except LinkInvalid as error:
-        return render(request, "reception/link_invalid.html", {"error": error}, status=404)
+        return render(request, "link_invalid.html", {"error": error}, status=404)
     visit = _visit_or_404(link.subject_id)
     with translation.override(visit.customer.language):
         return render(request, "reception/progress.html", {"visit": visit})
