@@ -18,7 +18,7 @@ from dealership import selectors as store_selectors
 from dealership import services as store_services
 from dealership.daterange import day_in_range, refuses_bad_query
 from dealership.due import KINDS
-from dealership.links import LinkInvalid, customer_link_resolve
+from dealership.links import LinkInvalid, customer_link_page, customer_link_resolve
 from dealership.models import (
     Customer,
     DueTask,
@@ -734,20 +734,18 @@ def self_book_slots(request):
 
 
 def _resolve(token: str) -> Appointment:
-    try:
-        link = customer_link_resolve(token, purpose=services.LINK_PURPOSE)
-    except LinkInvalid as exc:
-        raise Http404 from exc
+    link = customer_link_resolve(token, purpose=services.LINK_PURPOSE)
     if link.subject_type.model_class() is not Appointment:
-        raise Http404
+        raise LinkInvalid
     try:
         return selectors.appointment_detail(link.subject_id)
     except Appointment.DoesNotExist as exc:
-        raise Http404 from exc
+        raise LinkInvalid from exc
 
 
 @public_view
 @require_http_methods(["GET", "POST"])
+@customer_link_page
 def manage(request, token: str):
     """The customer's own appointment behind the signed link: view, move or cancel."""
     appointment = _resolve(token)
@@ -812,6 +810,7 @@ def manage(request, token: str):
 
 
 @public_view
+@customer_link_page
 def manage_slots(request, token: str):
     """htmx: free times to move the customer's own appointment to."""
     appointment = _resolve(token)

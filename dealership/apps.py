@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class DealershipConfig(AppConfig):
@@ -17,18 +18,23 @@ class DealershipConfig(AppConfig):
         from .due import register_kind
         from .navigation import register_nav
         from .reports import apps_hook  # noqa: F401 - reports: nav, rules, due kinds, tasks
-        from .roles import ALL_STAFF, Role
+        from .roles import Role
         from .views import CUSTOMER_VIEWERS
 
         register_nav("search", _("Search"), CUSTOMER_VIEWERS, 10)
         register_nav(
             "customer_create",
-            _("New customer"),
+            pgettext_lazy("menu", "New customer"),
             (Role.ADVISOR, Role.SERVICE_MANAGER, Role.CUSTOMER_CARE),
             15,
         )
-        register_nav("due_queue", _("My calls"), ALL_STAFF, 800)
-        register_nav("due_ops", _("Scheduled work"), (Role.SERVICE_MANAGER,), 890)
+        register_nav(
+            "due_queue",
+            _("My calls"),
+            (Role.ADVISOR, Role.CUSTOMER_CARE, Role.SERVICE_MANAGER),
+            800,
+        )
+        register_nav("due_ops", pgettext_lazy("menu", "Scheduled"), (Role.SERVICE_MANAGER,), 890)
         register_nav("store_rules", _("Settings"), (Role.SERVICE_MANAGER,), 900)
 
         # A plain reminder to the customer at a set time (payload: {"note": "..."}).

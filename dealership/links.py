@@ -7,11 +7,13 @@ customer_links_revoke(obj=appointment, purpose="booking")
 
 import uuid
 from datetime import timedelta
+from functools import wraps
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.db import models
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -83,3 +85,17 @@ def customer_links_revoke(*, obj: models.Model, purpose: str | None = None) -> i
     if purpose:
         links = links.filter(purpose=purpose)
     return links.update(revoked_at=timezone.now())
+
+
+def customer_link_page(view):
+    """A customer's page behind a link: a LinkInvalid raised anywhere in it answers the one
+    "link not valid" page (the store's name and phone, no staff header), never a staff 404."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except LinkInvalid as error:
+            return render(request, "link_invalid.html", {"error": error}, status=404)
+
+    return wrapped

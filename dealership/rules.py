@@ -66,5 +66,7 @@ def forget_cached_rules() -> None:
 
 
 register("store.name", "星辰汽车4S店", _("Store name"))
+register("store.phone", "0512-6688 9900", _("Store phone (shown to customers)"))
+register("store.address", "苏州市工业园区星湖街 88 号", _("Store address (shown to customers)"))
 register("store.vat_rate", Decimal("0.13"), _("VAT rate"))
 register("search.min_chars", 2, _("Characters needed before search runs"), _("characters"))

@@ -203,6 +203,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# `make run` runs with DEBUG off (the real 404 page): WhiteNoise serves from the source folders.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", False)
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"

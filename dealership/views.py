@@ -19,10 +19,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
+from .actions import vehicle_actions
 from .forms import ChangeOwnerForm, CustomerForm, VehicleForm
 from .models import Customer, Vehicle
-from .roles import ALL_STAFF, Role, has_role, public_view, role_required
+from .roles import ALL_STAFF, Role, public_view, role_required
 from .rules import REGISTRY, rule, rule_set
+from .start import panels_for, start_url_for
 from .storage import StorageFull
 from .visibility import can_search_by_phone
 
@@ -50,6 +52,21 @@ def _apply_errors(form, error: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+def refusal_text(*forms) -> str:
+    """Every message of the refused forms, for the top of a page that no longer shows them.
+
+    A form submitted from a stale page (the order was signed, the visit settled meanwhile) is
+    answered with the page as it is now, without that form: its refusal is said at the top.
+    """
+    return " ".join(
+        str(message)
+        for form in forms
+        if form is not None
+        for messages_of_field in form.errors.values()
+        for message in messages_of_field
+    )
 
 
 def server_error(request):
@@ -84,8 +101,11 @@ def healthz(request):
 
 @role_required(*ALL_STAFF)
 def home(request):
-    recent = selectors.customers_recent(10) if has_role(request.user, CUSTOMER_VIEWERS) else []
-    return render(request, "dealership/home.html", {"recent": recent})
+    """Each role starts on its own work (`dealership.start`)."""
+    url = start_url_for(request.user)
+    if url:
+        return redirect(url)
+    return render(request, "dealership/home.html", {"panels": panels_for(request)})
 
 
 @role_required(*CUSTOMER_VIEWERS)
@@ -106,6 +126,10 @@ def customer_detail(request, pk: int):
         "dealership/customer_detail.html",
         {
             "customer": customer,
+            "vehicles": [
+                (vehicle, vehicle_actions(request.user, vehicle))
+                for vehicle in customer.vehicles.all()
+            ],
             "history": selectors.history_entries(customer, viewer=request.user),
         },
     )
@@ -155,6 +179,7 @@ def vehicle_detail(request, pk: int):
         "dealership/vehicle_detail.html",
         {
             "vehicle": vehicle,
+            "actions": vehicle_actions(request.user, vehicle),
             "history": selectors.history_entries(vehicle),
             "owner_form": ChangeOwnerForm(),
         },
@@ -218,7 +243,12 @@ def vehicle_change_owner(request, pk: int):
     return render(
         request,
         "dealership/vehicle_detail.html",
-        {"vehicle": vehicle, "history": selectors.history_entries(vehicle), "owner_form": form},
+        {
+            "vehicle": vehicle,
+            "actions": vehicle_actions(request.user, vehicle),
+            "history": selectors.history_entries(vehicle),
+            "owner_form": form,
+        },
         status=400,
     )
 

@@ -11,11 +11,14 @@ class DeliveryConfig(AppConfig):
 
     def ready(self):
         from dealership.navigation import register_nav
+        from dealership.roles import Role
+        from dealership.start import register_start_page
 
         from . import duties, rules  # noqa: F401 - registers the step's store settings
         from .access import CASHIERS, DELIVERERS
 
         duties.register_kinds()
+        register_start_page(Role.CASHIER, "delivery:cashier", 50)
         # A context of their own: "Cashier" is also the role's name (结算员) elsewhere.
         register_nav("delivery:board", pgettext_lazy("main menu", "Delivery"), DELIVERERS, 60)
         register_nav("delivery:cashier", pgettext_lazy("main menu", "Cashier"), CASHIERS, 65)

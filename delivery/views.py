@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from dealership.roles import Role, has_role, role_required
 from dealership.storage import stored_file_response
-from dealership.views import _apply_errors
+from dealership.views import _apply_errors, refusal_text
 from reception.models import Visit
 from reception.visit_states import VisitStatus
 
@@ -117,18 +117,32 @@ def _page_context(request, visit: Visit, **forms) -> dict:
         or FinalCheckForm(order=order, initial=_final_check_initial(visit, delivery, order)),
         "approval_form": forms.get("approval_form")
         or OverrunApprovalForm(initial={"amount": bill.customer_total if bill else None}),
-        "settle_form": forms.get("settle_form") or SettlementForm(),
+        "settle_form": forms.get("settle_form")
+        or SettlementForm(initial=_settle_initial(order, bill)),
         "void_form": forms.get("void_form") or VoidForm(),
         "refund_form": forms.get("refund_form") or RefundForm(),
         "open_section": forms.get("open_section", ""),
     }
 
 
+# A refused form whose section the page no longer offers (settled, checked meanwhile).
+_SECTION_SHOWN = {"ready_form": "can_ready", "check_form": "can_check", "settle_form": "can_settle"}
+
+
+def _settle_initial(order, bill) -> dict:
+    """The amount due under the payment method agreed on the order, for the cashier to confirm."""
+    if order is None or bill is None or not order.payment_method or not bill.customer_total:
+        return {}
+    return {f"{order.payment_method}_amount": bill.customer_total}
+
+
 def _render_page(request, visit_pk: int, *, status: int = 200, **forms):
     visit = _visit_or_404(visit_pk)
-    return render(
-        request, "delivery/visit.html", _page_context(request, visit, **forms), status=status
+    context = _page_context(request, visit, **forms)
+    context["page_error"] = refusal_text(
+        *(forms.get(name) for name, shown in _SECTION_SHOWN.items() if not context[shown])
     )
+    return render(request, "delivery/visit.html", context, status=status)
 
 
 # ---------------------------------------------------------------------------- lists

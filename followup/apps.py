@@ -2,6 +2,7 @@
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class FollowupConfig(AppConfig):
@@ -11,11 +12,13 @@ class FollowupConfig(AppConfig):
     def ready(self):
         from dealership.navigation import register_nav
         from dealership.roles import Role
+        from dealership.start import register_start_page
 
         from . import kinds, rules  # noqa: F401 - registers the rules
 
         kinds.register_kinds()
-        register_nav("followup:calls", _("Follow-up calls"), kinds.LIST_ROLES, 700)
+        register_start_page(Role.CUSTOMER_CARE, "followup:calls", 60)
+        register_nav("followup:calls", pgettext_lazy("menu", "Follow-up"), kinds.LIST_ROLES, 700)
         register_nav(
             "followup:complaints",
             _("Complaints"),

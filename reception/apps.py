@@ -2,6 +2,7 @@
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ReceptionConfig(AppConfig):
@@ -9,15 +10,27 @@ class ReceptionConfig(AppConfig):
     verbose_name = _("Reception")
 
     def ready(self):
+        from dealership.actions import register_vehicle_actions
         from dealership.navigation import register_nav
         from dealership.roles import Role
+        from dealership.start import register_start_panel
 
-        from . import rules  # noqa: F401 - registers the step's store settings
+        from . import actions, rules, start_panels  # noqa: F401 - registers the step's store settings
+
+        register_vehicle_actions(actions.vehicle_actions, 10)
+
+        register_start_panel(
+            "on_site",
+            template="reception/_start_on_site.html",
+            roles=(Role.ADVISOR, Role.SERVICE_MANAGER),
+            context=start_panels.on_site,
+            order=20,
+        )
 
         register_nav("reception:check_in", _("Check-in"), (Role.ADVISOR, Role.SERVICE_MANAGER), 30)
         register_nav(
             "reception:on_site",
-            _("Vehicles on site"),
+            pgettext_lazy("menu", "On site"),
             (Role.ADVISOR, Role.WORKSHOP_CONTROLLER, Role.CASHIER, Role.SERVICE_MANAGER),
             35,
         )

@@ -290,12 +290,12 @@ def walkaround_sign(request, pk: int):
     )
 
 
-def _render_damage(request, visit, form=None, status=200):
+def _render_damage(request, visit, form=None, status=200, panel_error=""):
     visit = _visit_or_404(visit.pk)
     return render(
         request,
         "reception/_damage.html",
-        {"visit": visit, "damage_form": form or DamageForm()},
+        {"visit": visit, "damage_form": form or DamageForm(), "panel_error": panel_error},
         status=status,
     )
 
@@ -331,18 +331,20 @@ def damage_remove(request, pk: int):
     try:
         services.damage_mark_remove(mark=mark, actor=request.user)
     except ValidationError as error:
+        if request.htmx:
+            return _render_damage(request, mark.visit, panel_error=error.messages[0], status=409)
         messages.error(request, error.messages[0])
     if request.htmx:
         return _render_damage(request, mark.visit)
     return redirect("reception:walkaround", pk=mark.visit_id)
 
 
-def _render_belongings(request, visit, form=None, status=200):
+def _render_belongings(request, visit, form=None, status=200, panel_error=""):
     visit = _visit_or_404(visit.pk)
     return render(
         request,
         "reception/_belongings.html",
-        {"visit": visit, "belonging_form": form or BelongingForm()},
+        {"visit": visit, "belonging_form": form or BelongingForm(), "panel_error": panel_error},
         status=status,
     )
 
@@ -378,6 +380,10 @@ def belonging_remove(request, pk: int):
     try:
         services.belonging_remove(belonging=item, actor=request.user)
     except ValidationError as error:
+        if request.htmx:
+            return _render_belongings(
+                request, item.visit, panel_error=error.messages[0], status=409
+            )
         messages.error(request, error.messages[0])
     if request.htmx:
         return _render_belongings(request, item.visit)
@@ -459,7 +465,7 @@ def progress(request, token: str):
     try:
         link = customer_link_resolve(token, purpose=services.PROGRESS_PURPOSE)
     except LinkInvalid as error:
-        return render(request, "reception/link_invalid.html", {"error": error}, status=404)
+        return render(request, "link_invalid.html", {"error": error}, status=404)
     visit = _visit_or_404(link.subject_id)
     with translation.override(visit.customer.language):
         return render(request, "reception/progress.html", {"visit": visit})

@@ -353,7 +353,6 @@ def _customer_pages(client, customer, vehicle) -> dict[str, str]:
         ).content.decode(),
         "customer": client.get(reverse("customer_detail", args=[customer.pk])).content.decode(),
         "vehicle": client.get(reverse("vehicle_detail", args=[vehicle.pk])).content.decode(),
-        "home": client.get(reverse("home")).content.decode(),
     }
 
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from dealership.roles import role_required
 from dealership.rules import rule
 from dealership.storage import stored_file_response
-from dealership.views import _apply_errors
+from dealership.views import _apply_errors, refusal_text
 from reception.access import EDITORS, VIEWERS
 from reception.models import Visit
 
@@ -53,6 +53,9 @@ def _order_context(order: WorkOrder, **extra) -> dict:
 
 def _render_order(request, order_pk: int, *, status: int = 200, **extra):
     order = _order_or_404(order_pk)
+    if not order.is_draft and not extra.get("page_error"):
+        # The draft's forms are not on a signed order's page: their refusal goes on top.
+        extra["page_error"] = refusal_text(extra.get("terms_form"), extra.get("manual_form"))
     return render(request, "workorders/order.html", _order_context(order, **extra), status=status)
 
 

@@ -12,10 +12,21 @@ class WorkshopConfig(AppConfig):
     def ready(self):
         from dealership.navigation import register_nav
         from dealership.roles import Role
+        from dealership.start import register_start_page, register_start_panel
 
-        from . import duties, rules  # noqa: F401 - registers the step's store settings
+        from . import duties, rules, start_panels  # noqa: F401 - registers the step's store settings
 
         duties.register_kinds()
+        register_start_page(Role.WORKSHOP_CONTROLLER, "workshop:board", 30)
+        register_start_page(Role.QC_INSPECTOR, "workshop:qc", 35)
+        register_start_page(Role.TECHNICIAN, "workshop:my_jobs", 40)
+        register_start_panel(
+            "approvals_waiting",
+            template="workshop/_start_approvals.html",
+            roles=(Role.ADVISOR, Role.SERVICE_MANAGER),
+            context=start_panels.approvals_waiting,
+            order=30,
+        )
         register_nav(
             "workshop:board",
             pgettext_lazy("menu", "Job board"),

@@ -546,7 +546,7 @@ def _addition_from_token(token: str) -> Addition:
 
 
 def _link_invalid(request, error, status=404):
-    return render(request, "workshop/link_invalid.html", {"error": error}, status=status)
+    return render(request, "link_invalid.html", {"error": error}, status=status)
 
 
 @public_view

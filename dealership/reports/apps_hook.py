@@ -5,11 +5,26 @@ from django.utils.translation import gettext_lazy as _
 from dealership.due import register_kind
 from dealership.navigation import register_nav
 from dealership.roles import Role
+from dealership.start import register_start_panel
 
-from . import cache, rules, tasks  # noqa: F401 - registers the settings and the Celery task
+from . import cache, rules, start_panels, tasks  # noqa: F401 - registers the settings and the Celery task
 from .services import DELIVERY_KIND
 
 register_nav("reports:report", _("Reports"), (Role.SERVICE_MANAGER,), 880)
+register_start_panel(
+    "day_figures",
+    template="reports/_start_day.html",
+    roles=(Role.SERVICE_MANAGER,),
+    context=start_panels.day_figures,
+    order=1,
+)
+register_start_panel(
+    "alerts",
+    template="reports/_start_alerts.html",
+    roles=(Role.SERVICE_MANAGER,),
+    context=start_panels.alerts,
+    order=2,
+)
 register_kind(
     DELIVERY_KIND,
     label=_("Report emailed to the managers"),

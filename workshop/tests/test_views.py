@@ -404,10 +404,10 @@ def test_the_header_menu_has_the_workshop_entries(make_staff):
     from django.utils import translation
 
     with translation.override("zh-hans"):
-        assert "看板" in labels("workshop_controller")
+        assert "车间看板" in labels("workshop_controller")
         assert "质检" in labels("qc_inspector")
         assert "我的任务" in labels("technician")
-        assert "看板" not in labels("technician")
+        assert "车间看板" not in labels("technician")
 
 
 def test_clock_entries_never_overlap_for_one_technician(tech, on_job):

@@ -1,0 +1,53 @@
+"""The manager's start page: the day's figures and what needs a manager now.
+
+On the top floor with the reports: it reads every step's selectors.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from appointments.models import Appointment
+from appointments.models import Status as AppointmentStatus
+from dealership.due import due_ops_summary
+from delivery import selectors as delivery_selectors
+from delivery.models import Settlement, SettlementStatus
+from reception.models import Visit
+from workshop import selectors as workshop_selectors
+
+
+def _today_bounds():
+    today = timezone.localdate()
+    start = timezone.make_aware(datetime.combine(today, datetime.min.time()))
+    return today, start, start + timedelta(days=1)
+
+
+def day_figures(request) -> dict:
+    today, start, end = _today_bounds()
+    appointments = Appointment.objects.filter(start__gte=start, start__lt=end).aggregate(
+        booked=Count("id", filter=~Q(status=AppointmentStatus.CANCELLED)),
+        arrived=Count("id", filter=Q(status=AppointmentStatus.ARRIVED)),
+        no_show=Count("id", filter=Q(status=AppointmentStatus.NO_SHOW)),
+    )
+    visits = Visit.objects.aggregate(
+        checked_in=Count("id", filter=Q(checked_in_at__gte=start, checked_in_at__lt=end)),
+        delivered=Count("id", filter=Q(delivered_at__gte=start, delivered_at__lt=end)),
+    )
+    money = Settlement.objects.filter(
+        delivery_selectors.settled_on(today), status=SettlementStatus.PAID
+    ).aggregate(count=Count("id"), total=Sum("customer_total"))
+    return {"today": today, **appointments, **visits, "settled": money["count"], **money}
+
+
+def alerts(request) -> dict:
+    board = workshop_selectors.board()
+    promises = [
+        card for lane in board.lanes for card in lane.cards if card.risk in ("missed", "at_risk")
+    ]
+    summary = due_ops_summary()
+    return {
+        "promises": promises,
+        "overdue": summary.totals.get("overdue", 0),
+        "failed": summary.totals.get("failed", 0),
+    }

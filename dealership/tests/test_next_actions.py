@@ -1,0 +1,45 @@
+"""Issue 15 item 9: customer and vehicle pages carry the desk's next actions; the owner change
+sits behind a button; a visit waiting for an addition's approval links to that addition."""
+
+import pytest
+
+from dealership.tests.factories import VehicleFactory
+from reception.tests.factories import VisitFactory
+from workshop.models import Addition
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_vehicle_page_offers_booking_check_in_and_archive(advisor_client):
+    vehicle = VehicleFactory()
+    page = advisor_client.get(f"/vehicles/{vehicle.pk}/").content.decode()
+    assert f'href="/appointments/new/?vehicle={vehicle.pk}"' in page
+    assert f'href="/reception/check-in/?vehicle={vehicle.pk}"' in page
+    assert 'id="archive-link"' in page
+    # The owner change is behind a button, not half the page.
+    assert '<details id="change-owner">' in page
+
+
+def test_a_car_on_site_offers_its_open_visit_instead_of_a_check_in(advisor_client):
+    visit = VisitFactory()
+    page = advisor_client.get(f"/vehicles/{visit.vehicle.pk}/").content.decode()
+    assert f'href="/reception/visits/{visit.pk}/"' in page and visit.number in page
+    assert "/reception/check-in/?vehicle=" not in page
+    customer_page = advisor_client.get(f"/customers/{visit.customer.pk}/").content.decode()
+    assert f'href="/reception/visits/{visit.pk}/"' in customer_page
+    assert f'href="/appointments/new/?vehicle={visit.vehicle.pk}"' in customer_page
+
+
+def test_a_technician_is_not_offered_actions_of_the_desk(client, make_staff):
+    vehicle = VehicleFactory()
+    client.force_login(make_staff("technician"))
+    page = client.get(f"/vehicles/{vehicle.pk}/").content.decode()
+    assert "/appointments/new/" not in page and "/reception/check-in/" not in page
+
+
+def test_a_visit_waiting_for_approval_links_to_the_addition(advisor_client):
+    visit = VisitFactory(status="on_hold", hold_reason="awaiting_approval")
+    addition = Addition.objects.create(visit=visit, title="更换雨刮片")
+    page = advisor_client.get(f"/reception/visits/{visit.pk}/").content.decode()
+    assert f'href="/workshop/additions/{addition.pk}/"' in page
+    assert "发送确认链接" in page

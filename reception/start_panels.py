@@ -1,0 +1,7 @@
+"""The advisor's and manager's start page: cars on site (see `dealership.start`)."""
+
+from . import selectors
+
+
+def on_site(request) -> dict:
+    return {"visits": list(selectors.visits_on_site())}
