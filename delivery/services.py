@@ -143,13 +143,8 @@ def _timeline(visit: Visit, kind: str, summary: str, actor: User | None, **data)
 
 
 def customer_waits(visit: Visit) -> bool:
-    """The customer waits on site for the car (the visit's flag, else the booking's)."""
-    for name in ("customer_waits", "waiting"):
-        flag = getattr(visit, name, None)
-        if flag is not None:
-            return bool(flag)
-    appointment = visit.appointment if visit.appointment_id else None
-    return bool(appointment and appointment.waiting)
+    """The customer waits on site for the car (the visit's flag, carried from the booking)."""
+    return visit.customer_waits
 
 
 def store_open_at(moment: datetime) -> bool:

@@ -41,7 +41,7 @@ def _make_waiting(visit):
         end=visit.checked_in_at + timedelta(hours=2),
         waiting=True,
     )
-    Visit.objects.filter(pk=visit.pk).update(appointment=appointment)
+    Visit.objects.filter(pk=visit.pk).update(appointment=appointment, customer_waits=True)
     visit.refresh_from_db()
 
 
