@@ -129,8 +129,20 @@ def vehicles_by_plate(query: str, *, limit: int = 10) -> list[Vehicle]:
     return result.vehicles
 
 
+def _can_be_on_file(text: str, max_length: int) -> bool:
+    """Short enough, no NUL, no lone surrogate: a value the database could hold."""
+    if len(text) > max_length or "\x00" in text:
+        return False
+    return not any("\ud800" <= char <= "\udfff" for char in text)
+
+
 def vehicle_known(*, plate: str = "", vin: str = "") -> Vehicle | None:
-    """The vehicle on file with exactly this plate (else this VIN), for the walk-in form."""
+    """The vehicle on file with exactly this plate (else this VIN), for the walk-in form.
+
+    A plate or VIN longer than any real one (or holding a NUL) cannot be on file.
+    """
+    plate = plate if _can_be_on_file(plate, 20) else ""
+    vin = vin if _can_be_on_file(vin, 17) else ""
     if plate:
         found = Vehicle.objects.filter(plate=plate).select_related("owner").first()
         if found is not None:

@@ -332,6 +332,10 @@ def _add_errors(errors: dict[str, list], error: ValidationError) -> None:
         errors.setdefault(name, []).extend(found)
 
 
+# Longer than any name, plate or model a person types; the fields' own limits say more.
+WALK_IN_FIELD_MAX_LENGTH = 200
+
+
 def walk_in_errors(
     *,
     name: str = "",
@@ -350,6 +354,14 @@ def walk_in_errors(
     from .selectors import customer_by_mobile
 
     errors: dict[str, list[ValidationError]] = {}
+    typed = {"name": name, "mobile": mobile, "plate": plate, "vin": vin, "brand": brand}
+    for field, value in {**typed, "model": model, "colour": colour}.items():
+        try:  # a NUL or a lone surrogate cannot even be looked up: say so before any query
+            clean_text(value, field=field, max_length=WALK_IN_FIELD_MAX_LENGTH)
+        except DomainError as error:
+            _add_errors(errors, error)
+    if errors:
+        return errors
     if customer_by_mobile(mobile) is None:
         try:
             Customer(name=name, mobile=mobile).full_clean(exclude=["language"])

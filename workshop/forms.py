@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from dealership.models import Bay, LabourOperation, Part, Technician
 from dealership.text import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
+from .services import MAX_EXTRA_MINUTES
 from .states import QC_ITEMS, SELF_CHECK_ITEMS, AnswerChannel, PauseReason
 
 APPROVE, DECLINE = "approve", "decline"
@@ -104,6 +105,7 @@ class AdditionForm(forms.Form):
     extra_minutes = forms.IntegerField(
         label=_("Extra time (minutes)"),
         min_value=0,
+        max_value=MAX_EXTRA_MINUTES,
         required=False,
         help_text=_("Leave empty to use the operations' standard hours."),
     )

@@ -65,6 +65,8 @@ from .states import (
 
 ADDITION_PURPOSE = "workshop_addition"
 MAX_PHOTOS = 6
+# The most extra time an addition may ask the customer for: a week of the workshop.
+MAX_EXTRA_MINUTES = 7 * 24 * 60
 
 V = VisitStatus
 J = JobStatus
@@ -644,6 +646,12 @@ def addition_propose(
         raise DomainError(_("Choose at least one operation or part."), field="operations")
     if extra_minutes is not None and extra_minutes < 0:
         raise DomainError(_("The extra time cannot be negative."), field="extra_minutes")
+    if extra_minutes is not None and extra_minutes > MAX_EXTRA_MINUTES:
+        raise DomainError(
+            _("The extra time can be at most %(max)s minutes (a week).")
+            % {"max": MAX_EXTRA_MINUTES},
+            field="extra_minutes",
+        )
     if finding is not None and finding.visit_id != visit.pk:
         raise DomainError(_("This finding belongs to another visit."), field="finding")
     with transaction.atomic():

@@ -68,11 +68,17 @@ def _base_url(request) -> str:
 
 # ---------------------------------------------------------------------------- board
 
+TEAM_FILTER_MAX_LENGTH = 40
+
 
 def _filters(params) -> tuple[str, int | None]:
+    """The board's filters; anything that cannot be a team or a technician's id is ignored."""
     team = (params.get("team") or "").strip()
-    technician = params.get("technician_filter") or params.get("technician_id") or ""
-    return team, int(technician) if str(technician).isdigit() else None
+    if len(team) > TEAM_FILTER_MAX_LENGTH or "\x00" in team:
+        team = ""
+    technician = str(params.get("technician_filter") or params.get("technician_id") or "")
+    known = technician.isascii() and technician.isdigit() and len(technician) <= 9
+    return team, int(technician) if known else None
 
 
 def _render_board(request, *, team: str, technician_id: int | None):
