@@ -44,7 +44,7 @@ test: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
