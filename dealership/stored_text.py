@@ -38,3 +38,48 @@ def stored_text_render(code: str, params: dict | None, fallback: str = "") -> st
     except (KeyError, TypeError, ValueError):
         logger.warning("stored text %s: cannot render %r", code, params)
         return fallback
+
+
+MESSAGE = "message"
+
+
+class StoredMessage:
+    """A message id + parameters: `str()` is the text now, `.params` what a row keeps.
+
+    `timeline_record(summary=StoredMessage(gettext_noop("Vehicle %(plate)s registered"),
+    plate=...))` stores the code and renders in the reader's language. A parameter that is
+    itself a StoredMessage is translated too when read.
+    """
+
+    code = MESSAGE
+
+    def __init__(self, msgid: str, *, suffix: str = "", **params):
+        self.msgid = msgid
+        self.suffix = suffix  # appended as written (e.g. a person's own words)
+        self.kwargs = params
+
+    @property
+    def params(self) -> dict:
+        return {
+            "msgid": self.msgid,
+            "suffix": self.suffix,
+            "params": {
+                key: (value.params if isinstance(value, StoredMessage) else str(value))
+                for key, value in self.kwargs.items()
+            },
+        }
+
+    def __str__(self) -> str:
+        return _render_message(self.params)
+
+
+@stored_text(MESSAGE)
+def _render_message(params: dict) -> str:
+    from django.utils.translation import gettext
+
+    values = {
+        key: (_render_message(value) if isinstance(value, dict) else value)
+        for key, value in (params.get("params") or {}).items()
+    }
+    text = gettext(params["msgid"])
+    return (text % values if values else text) + str(params.get("suffix") or "")

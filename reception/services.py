@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from dealership.constraints import constraint_message, domain_constraints
 from dealership.errors import DomainError
@@ -21,6 +22,7 @@ from dealership.models import Customer, User, Vehicle
 from dealership.roles import Role, has_role
 from dealership.rules import rule
 from dealership.services import customer_create, timeline_record, vehicle_create, vehicle_update
+from dealership.stored_text import StoredMessage
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH, clean_text, clean_texts
 
 from .models import (
@@ -761,12 +763,12 @@ def visit_promise_update(
         _save(locked, ["promised_at"], reason=reason)
         timeline_record(
             kind="visit.promise_changed",
-            summary=_("%(number)s: promised time moved to %(time)s (%(reason)s)")
-            % {
-                "number": locked.number,
-                "time": timezone.localtime(promised_at).strftime("%Y-%m-%d %H:%M"),
-                "reason": reason,
-            },
+            summary=StoredMessage(
+                gettext_noop("%(number)s: promised time moved to %(time)s (%(reason)s)"),
+                number=locked.number,
+                time=timezone.localtime(promised_at).strftime("%Y-%m-%d %H:%M"),
+                reason=reason,
+            ),
             customer=locked.customer,
             vehicle=locked.vehicle,
             subject=locked,
