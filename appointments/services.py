@@ -289,8 +289,13 @@ def appointment_book(
         AppointmentLine.objects.bulk_create(lines)
         timeline_record(
             kind="appointment.booked",
-            summary=_("Appointment booked for %(start)s (%(channel)s)")
-            % {**_summary(appointment), "channel": appointment.get_channel_display()},
+            summary=StoredMessage(
+                N_("Appointment booked for %(start)s (%(channel)s)"),
+                **_summary(appointment),
+                channel=Channel(appointment.channel).label
+                if appointment.channel in Channel.values
+                else appointment.channel,
+            ),
             customer=customer,
             vehicle=vehicle,
             subject=appointment,
@@ -375,11 +380,11 @@ def appointment_reschedule(
         appointment.save(update_fields=["start", "end"])
         timeline_record(
             kind="appointment.rescheduled",
-            summary=_("Appointment moved from %(old)s to %(start)s")
-            % {
+            summary=StoredMessage(
+                N_("Appointment moved from %(old)s to %(start)s"),
                 **_summary(appointment),
-                "old": formats.date_format(timezone.localtime(previous), "Y-m-d H:i"),
-            },
+                old=formats.date_format(timezone.localtime(previous), "Y-m-d H:i"),
+            ),
             vehicle=appointment.vehicle,
             subject=appointment,
             actor=actor,

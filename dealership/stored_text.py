@@ -13,6 +13,9 @@ instead, and pages render them in the reader's language:
 import logging
 from collections.abc import Callable
 
+from django.utils import translation
+from django.utils.functional import Promise
+
 logger = logging.getLogger(__name__)
 
 RENDERERS: dict[str, Callable[[dict], str]] = {}
@@ -63,14 +66,21 @@ class StoredMessage:
         return {
             "msgid": self.msgid,
             "suffix": self.suffix,
-            "params": {
-                key: (value.params if isinstance(value, StoredMessage) else str(value))
-                for key, value in self.kwargs.items()
-            },
+            "params": {key: _param(value) for key, value in self.kwargs.items()},
         }
 
     def __str__(self) -> str:
         return _render_message(self.params)
+
+
+def _param(value) -> dict | str:
+    """A parameter as kept: a nested message, a lazy label by its message id, or text."""
+    if isinstance(value, StoredMessage):
+        return value.params
+    if isinstance(value, Promise):  # e.g. a choice label: translated again when read
+        with translation.override(None):
+            return {"msgid": str(value), "params": {}}
+    return str(value)
 
 
 @stored_text(MESSAGE)

@@ -173,13 +173,13 @@ def visit_transition(
         VisitTransition.objects.create(
             visit=locked, from_status=current, to_status=to, at=now, actor=actor, reason=reason
         )
-        summary = _("%(number)s: %(current)s → %(target)s") % {
-            "number": locked.number,
-            "current": current.label,
-            "target": to.label,
-        }
-        if reason:
-            summary = f"{summary} ({reason})"
+        summary = StoredMessage(
+            gettext_noop("%(number)s: %(current)s → %(target)s"),
+            number=locked.number,
+            current=current.label,
+            target=to.label,
+            suffix=f" ({reason})" if reason else "",
+        )
         timeline_record(
             kind=f"visit.{to.value}",
             summary=summary,
@@ -315,12 +315,12 @@ def visit_check_in(
         due_tasks_cancel_for(vehicle, kinds=[INVITATION_CALL])
         timeline_record(
             kind="visit.checked_in",
-            summary=(
-                _("%(number)s checked in (booked)")
+            summary=StoredMessage(
+                gettext_noop("%(number)s checked in (booked)")
                 if appointment is not None
-                else _("%(number)s checked in (walk-in)")
-            )
-            % {"number": visit.number},
+                else gettext_noop("%(number)s checked in (walk-in)"),
+                number=visit.number,
+            ),
             customer=visit.customer,
             vehicle=vehicle,
             subject=visit,
@@ -631,8 +631,11 @@ def visit_walkaround_sign(
         )
         timeline_record(
             kind="visit.walkaround_signed",
-            summary=_("%(number)s: walk-around signed by %(name)s")
-            % {"number": locked.number, "name": signer_name},
+            summary=StoredMessage(
+                gettext_noop("%(number)s: walk-around signed by %(name)s"),
+                number=locked.number,
+                name=signer_name,
+            ),
             customer=locked.customer,
             vehicle=locked.vehicle,
             subject=locked,
@@ -720,8 +723,11 @@ def visit_hand_over(*, visit: Visit, actor: User) -> Visit:
         _save(locked, ["handed_over_at", "handed_over_to"], reason="handed over")
         timeline_record(
             kind="visit.handed_over",
-            summary=_("%(number)s: order, key and car handed to %(name)s")
-            % {"number": locked.number, "name": actor},
+            summary=StoredMessage(
+                gettext_noop("%(number)s: order, key and car handed to %(name)s"),
+                number=locked.number,
+                name=actor,
+            ),
             customer=locked.customer,
             vehicle=locked.vehicle,
             subject=locked,
