@@ -754,10 +754,15 @@ def visit_progress_token(*, visit: Visit, actor: User | None) -> str:
 
 
 def visit_promise_update(
-    *, visit: Visit, actor: User | None, promised_at: datetime, reason: str
+    *, visit: Visit, actor: User | None, promised_at: datetime, reason: "str | StoredMessage"
 ) -> Visit:
-    """Move the promised delivery time; the reason is kept for the customer and the report."""
-    reason = (reason or "").strip()
+    """Move the promised delivery time; the reason is kept for the customer and the report.
+
+    A reason the system words itself comes as a `StoredMessage`: the timeline reads it in
+    the reader's language.
+    """
+    worded = reason if isinstance(reason, StoredMessage) else None
+    reason = str(reason or "").strip()
     if not reason:
         raise DomainError(_("Give the reason for the new promised time."), field="reason")
     with transaction.atomic():
@@ -773,7 +778,7 @@ def visit_promise_update(
                 gettext_noop("%(number)s: promised time moved to %(time)s (%(reason)s)"),
                 number=locked.number,
                 time=timezone.localtime(promised_at).strftime("%Y-%m-%d %H:%M"),
-                reason=reason,
+                reason=worded or reason,
             ),
             customer=locked.customer,
             vehicle=locked.vehicle,
