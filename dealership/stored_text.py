@@ -73,10 +73,22 @@ class StoredMessage:
         return _render_message(self.params)
 
 
+class StoredCode:
+    """A text already kept as a code (see `stored_text`), used as a StoredMessage parameter."""
+
+    def __init__(self, code: str, params: dict | None, fallback: str = ""):
+        self.code, self.code_params, self.fallback = code, params or {}, fallback
+
+    def __str__(self) -> str:
+        return stored_text_render(self.code, self.code_params, self.fallback)
+
+
 def _param(value) -> dict | str:
     """A parameter as kept: a nested message, a lazy label by its message id, or text."""
     if isinstance(value, StoredMessage):
         return value.params
+    if isinstance(value, StoredCode):
+        return {"code": value.code, "params": value.code_params, "fallback": value.fallback}
     if isinstance(value, Promise):  # e.g. a choice label: translated again when read
         with translation.override(None):
             return {"msgid": str(value), "params": {}}
@@ -87,9 +99,14 @@ def _param(value) -> dict | str:
 def _render_message(params: dict) -> str:
     from django.utils.translation import gettext
 
-    values = {
-        key: (_render_message(value) if isinstance(value, dict) else value)
-        for key, value in (params.get("params") or {}).items()
-    }
+    values = {}
+    for key, value in (params.get("params") or {}).items():
+        if isinstance(value, dict) and "code" in value:
+            value = stored_text_render(
+                value["code"], value.get("params"), value.get("fallback", "")
+            )
+        elif isinstance(value, dict):
+            value = _render_message(value)
+        values[key] = value
     text = gettext(params["msgid"])
     return (text % values if values else text) + str(params.get("suffix") or "")
