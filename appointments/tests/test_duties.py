@@ -295,3 +295,15 @@ def test_the_cancel_line_reads_in_the_readers_language_with_the_given_reason(wor
     with translation.override("zh-hans"):
         assert "Appointment" not in line.summary_text
         assert line.summary_text.endswith(": 出差")
+
+
+def test_the_cancel_message_gives_the_stores_phone_number(
+    workshop, advisor, django_capture_on_commit_callbacks
+):
+    from dealership.rules import rule
+
+    appointment = book(workshop, advisor, local(days_ahead(5), 9))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.appointment_cancel(appointment=appointment, actor=advisor, reason="出差")
+    message = Message.objects.get(template="appointment_cancelled")
+    assert rule("store.phone") in message.body
