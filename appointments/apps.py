@@ -37,4 +37,5 @@ class AppointmentsConfig(AppConfig):
             pgettext_lazy("menu", "Book"),
             (Role.ADVISOR, Role.SERVICE_MANAGER, Role.CUSTOMER_CARE),
             21,
+            more_for=(Role.SERVICE_MANAGER,),
         )

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from dealership.due import due_task_complete, due_task_schedule
 from dealership.errors import DomainError
@@ -29,6 +30,7 @@ from dealership.models import (
 )
 from dealership.rules import rule
 from dealership.services import model_update, timeline_record
+from dealership.stored_text import StoredMessage
 from dealership.text import CONCERN_MAX_LENGTH, clean_text
 from dealership.validators import normalize_phone, normalize_plate
 
@@ -287,8 +289,13 @@ def appointment_book(
         AppointmentLine.objects.bulk_create(lines)
         timeline_record(
             kind="appointment.booked",
-            summary=_("Appointment booked for %(start)s (%(channel)s)")
-            % {**_summary(appointment), "channel": appointment.get_channel_display()},
+            summary=StoredMessage(
+                N_("Appointment booked for %(start)s (%(channel)s)"),
+                **_summary(appointment),
+                channel=Channel(appointment.channel).label
+                if appointment.channel in Channel.values
+                else appointment.channel,
+            ),
             customer=customer,
             vehicle=vehicle,
             subject=appointment,
@@ -373,11 +380,11 @@ def appointment_reschedule(
         appointment.save(update_fields=["start", "end"])
         timeline_record(
             kind="appointment.rescheduled",
-            summary=_("Appointment moved from %(old)s to %(start)s")
-            % {
+            summary=StoredMessage(
+                N_("Appointment moved from %(old)s to %(start)s"),
                 **_summary(appointment),
-                "old": formats.date_format(timezone.localtime(previous), "Y-m-d H:i"),
-            },
+                old=formats.date_format(timezone.localtime(previous), "Y-m-d H:i"),
+            ),
             vehicle=appointment.vehicle,
             subject=appointment,
             actor=actor,
@@ -402,7 +409,9 @@ def appointment_confirm(*, appointment: Appointment, actor: User | None) -> Appo
         appointment.save(update_fields=["status", "confirmed_at"])
         timeline_record(
             kind="appointment.confirmed",
-            summary=_("Appointment for %(start)s confirmed") % _summary(appointment),
+            summary=StoredMessage(
+                N_("Appointment for %(start)s confirmed"), **_summary(appointment)
+            ),
             vehicle=appointment.vehicle,
             subject=appointment,
             actor=actor,
@@ -424,8 +433,11 @@ def appointment_cancel(
         appointment.save(update_fields=["status", "cancelled_at", "cancel_reason"])
         timeline_record(
             kind="appointment.cancelled",
-            summary=_("Appointment for %(start)s cancelled") % _summary(appointment)
-            + (f": {appointment.cancel_reason}" if appointment.cancel_reason else ""),
+            summary=StoredMessage(
+                N_("Appointment for %(start)s cancelled"),
+                suffix=f": {appointment.cancel_reason}" if appointment.cancel_reason else "",
+                **_summary(appointment),
+            ),
             vehicle=appointment.vehicle,
             subject=appointment,
             actor=actor,
@@ -448,7 +460,9 @@ def appointment_mark_arrived(*, appointment: Appointment, actor: User | None) ->
         appointment.save(update_fields=["status", "arrived_at"])
         timeline_record(
             kind="appointment.arrived",
-            summary=_("Arrived for the appointment of %(start)s") % _summary(appointment),
+            summary=StoredMessage(
+                N_("Arrived for the appointment of %(start)s"), **_summary(appointment)
+            ),
             vehicle=appointment.vehicle,
             subject=appointment,
             actor=actor,
@@ -467,7 +481,9 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: User | None) ->
         appointment.save(update_fields=["status", "no_show_at"])
         timeline_record(
             kind="appointment.no_show",
-            summary=_("Did not come to the appointment of %(start)s") % _summary(appointment),
+            summary=StoredMessage(
+                N_("Did not come to the appointment of %(start)s"), **_summary(appointment)
+            ),
             vehicle=appointment.vehicle,
             subject=appointment,
             actor=actor,
@@ -538,7 +554,9 @@ def appointment_record_deposit(
         appointment.save(update_fields=["deposit_paid", "deposit_paid_at"])
         timeline_record(
             kind="appointment.deposit",
-            summary=_("Deposit of ¥%(amount)s received for ordered parts") % {"amount": amount},
+            summary=StoredMessage(
+                N_("Deposit of ¥%(amount)s received for ordered parts"), amount=amount
+            ),
             vehicle=appointment.vehicle,
             subject=appointment,
             actor=actor,
@@ -557,8 +575,10 @@ def appointment_parts_received(*, appointment: Appointment, actor: User | None) 
             raise DomainError(_("No part of this appointment is waiting for delivery."))
         timeline_record(
             kind="appointment.parts_received",
-            summary=_("Ordered parts received for the appointment of %(start)s")
-            % _summary(appointment),
+            summary=StoredMessage(
+                N_("Ordered parts received for the appointment of %(start)s"),
+                **_summary(appointment),
+            ),
             vehicle=appointment.vehicle,
             subject=appointment,
             actor=actor,

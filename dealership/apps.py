@@ -27,6 +27,7 @@ class DealershipConfig(AppConfig):
             pgettext_lazy("menu", "New customer"),
             (Role.ADVISOR, Role.SERVICE_MANAGER, Role.CUSTOMER_CARE),
             15,
+            more_for=(Role.SERVICE_MANAGER,),
         )
         register_nav(
             "due_queue",
@@ -34,8 +35,10 @@ class DealershipConfig(AppConfig):
             (Role.ADVISOR, Role.CUSTOMER_CARE, Role.SERVICE_MANAGER),
             800,
         )
-        register_nav("due_ops", pgettext_lazy("menu", "Scheduled"), (Role.SERVICE_MANAGER,), 890)
-        register_nav("store_rules", _("Settings"), (Role.SERVICE_MANAGER,), 900)
+        register_nav(
+            "due_ops", pgettext_lazy("menu", "Scheduled"), (Role.SERVICE_MANAGER,), 890, more=True
+        )
+        register_nav("store_rules", _("Settings"), (Role.SERVICE_MANAGER,), 900, more=True)
 
         # A plain reminder to the customer at a set time (payload: {"note": "..."}).
         register_kind(

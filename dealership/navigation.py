@@ -13,13 +13,24 @@ class NavItem:
     label: object
     roles: tuple[str, ...]
     order: int
+    more: bool = False  # a less frequent entry: under the menu's "More" dropdown
+    more_for: tuple[str, ...] = ()  # ... for users with one of these roles only
 
 
 _ITEMS: dict[str, NavItem] = {}
 
 
-def register_nav(url_name: str, label, roles, order: int) -> None:
-    _ITEMS[url_name] = NavItem(url_name=url_name, label=label, roles=tuple(roles), order=order)
+def register_nav(
+    url_name: str, label, roles, order: int, *, more: bool = False, more_for=()
+) -> None:
+    _ITEMS[url_name] = NavItem(
+        url_name=url_name,
+        label=label,
+        roles=tuple(roles),
+        order=order,
+        more=more,
+        more_for=tuple(more_for),
+    )
 
 
 def nav_for(user) -> list[dict]:
@@ -31,5 +42,12 @@ def nav_for(user) -> list[dict]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
-        entries.append({"url": url, "label": item.label, "url_name": item.url_name})
+        entries.append(
+            {
+                "url": url,
+                "label": item.label,
+                "url_name": item.url_name,
+                "more": item.more or bool(item.more_for and has_role(user, item.more_for)),
+            }
+        )
     return entries

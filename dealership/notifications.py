@@ -180,7 +180,13 @@ def notify(
         store_name = rule("store.name")
         body = render_to_string(
             f"notifications/{template}.txt",
-            {"customer": customer, "vehicle": vehicle, "store_name": store_name, **context},
+            {
+                "customer": customer,
+                "vehicle": vehicle,
+                "store_name": store_name,
+                "store_phone": rule("store.phone"),
+                **context,
+            },
         ).strip()
         title = gettext("Message from %(store)s") % {"store": store_name}
     to = backend.address(customer)

@@ -8,9 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .errors import DomainError
 from .models import Customer, TimelineEvent, User, Vehicle
+from .stored_text import StoredMessage
 from .validators import normalize_phone, normalize_plate, normalize_vin
 
 
@@ -46,6 +48,8 @@ def timeline_record(
     if customer is None and vehicle is not None:
         customer = vehicle.owner
     data = dict(data or {})
+    if isinstance(summary, StoredMessage) and not summary_code:
+        summary_code, summary_params = summary.code, summary.params
     if summary_code:
         data.update(summary_code=summary_code, summary_params=summary_params or {})
     return TimelineEvent.objects.create(
@@ -78,7 +82,7 @@ def customer_create(*, actor: User | None, **data) -> Customer:
         customer.save()
         timeline_record(
             kind="customer.created",
-            summary=_("Customer registered"),
+            summary=StoredMessage(gettext_noop("Customer registered")),
             customer=customer,
             subject=customer,
             actor=actor,
@@ -128,7 +132,9 @@ def vehicle_create(*, actor: User | None, owner: Customer, **data) -> Vehicle:
         vehicle.save()
         timeline_record(
             kind="vehicle.created",
-            summary=_("Vehicle %(plate)s registered") % {"plate": vehicle.plate or vehicle.vin},
+            summary=StoredMessage(
+                gettext_noop("Vehicle %(plate)s registered"), plate=vehicle.plate or vehicle.vin
+            ),
             vehicle=vehicle,
             subject=vehicle,
             actor=actor,

@@ -21,4 +21,10 @@ class DeliveryConfig(AppConfig):
         register_start_page(Role.CASHIER, "delivery:cashier", 50)
         # A context of their own: "Cashier" is also the role's name (结算员) elsewhere.
         register_nav("delivery:board", pgettext_lazy("main menu", "Delivery"), DELIVERERS, 60)
-        register_nav("delivery:cashier", pgettext_lazy("main menu", "Cashier"), CASHIERS, 65)
+        register_nav(
+            "delivery:cashier",
+            pgettext_lazy("main menu", "Cashier"),
+            CASHIERS,
+            65,
+            more_for=(Role.SERVICE_MANAGER,),
+        )

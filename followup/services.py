@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from dealership.due import (
     OPEN_STATES,
@@ -31,7 +32,7 @@ from dealership.models import Customer, DueTask, User, Vehicle
 from dealership.roles import Role, has_role
 from dealership.rules import rule
 from dealership.services import customer_update, timeline_record
-from dealership.stored_text import stored_text_render
+from dealership.stored_text import StoredCode, StoredMessage
 from dealership.text import COMPLAINT_MAX_LENGTH, clean_text
 
 from . import kinds as K
@@ -537,10 +538,12 @@ def _action(
     )
 
 
-def _complaint_timeline(complaint: Complaint, kind: str, summary: str, actor, **data) -> None:
+def _complaint_timeline(
+    complaint: Complaint, kind: str, summary: StoredMessage, actor, **data
+) -> None:
     timeline_record(
         kind=f"complaint.{kind}",
-        summary=f"{complaint.number}: {summary}",
+        summary=StoredMessage("%(number)s: %(text)s", number=complaint.number, text=summary),
         customer=complaint.customer,
         vehicle=complaint.vehicle,
         subject=complaint,
@@ -620,11 +623,11 @@ def _escalate(
     _complaint_timeline(
         complaint,
         "escalated",
-        _("escalated to the service manager%(name)s: %(text)s")
-        % {
-            "name": f" ({manager})" if manager else "",
-            "text": stored_text_render(code, params, text) if code else text,
-        },
+        StoredMessage(
+            N_("escalated to the service manager%(name)s: %(text)s"),
+            name=f" ({manager})" if manager else "",
+            text=StoredCode(code, params, text) if code else text,
+        ),
         actor,
         reason=reason,
     )
@@ -729,12 +732,12 @@ def complaint_open(
         _complaint_timeline(
             complaint,
             "opened",
-            _("complaint logged (%(category)s, %(severity)s): %(text)s")
-            % {
-                "category": complaint.get_category_display(),
-                "severity": complaint.get_severity_display(),
-                "text": complaint.description,
-            },
+            StoredMessage(
+                N_("complaint logged (%(category)s, %(severity)s): %(text)s"),
+                category=ComplaintCategory(complaint.category).label,
+                severity=ComplaintSeverity(complaint.severity).label,
+                text=complaint.description,
+            ),
             actor,
             severity=severity,
         )
@@ -822,7 +825,7 @@ def complaint_assign(*, complaint: Complaint, owner: User, actor: User | None) -
         _save(complaint, ["owner"])
         _action(complaint, ActionKind.ASSIGNED, str(owner), actor)
         _complaint_timeline(
-            complaint, "assigned", _("now handled by %(owner)s") % {"owner": owner}, actor
+            complaint, "assigned", StoredMessage(N_("now handled by %(owner)s"), owner=owner), actor
         )
     return complaint
 
@@ -853,8 +856,12 @@ def complaint_action_add(
             _complaint_timeline(
                 complaint,
                 "responded",
-                (_("first response (late): %(text)s") if late else _("first response: %(text)s"))
-                % {"text": text},
+                StoredMessage(
+                    N_("first response (late): %(text)s")
+                    if late
+                    else N_("first response: %(text)s"),
+                    text=text,
+                ),
                 actor,
                 late=late,
             )
@@ -913,8 +920,13 @@ def complaint_close(
         _complaint_timeline(
             complaint,
             "closed",
-            _("closed, %(satisfied)s: %(resolution)s")
-            % {"satisfied": satisfied, "resolution": resolution},
+            StoredMessage(
+                N_("closed, %(satisfied)s: %(resolution)s"),
+                satisfied=StoredMessage(
+                    N_("customer satisfied") if customer_satisfied else N_("customer not satisfied")
+                ),
+                resolution=resolution,
+            ),
             actor,
             satisfied=customer_satisfied,
             late=complaint.close_late(),
@@ -939,7 +951,7 @@ def complaint_reopen(*, complaint: Complaint, actor: User, reason: str) -> Compl
         _action(complaint, ActionKind.REOPENED, reason, actor)
         _schedule_deadlines(complaint)
         _complaint_timeline(
-            complaint, "reopened", _("reopened: %(reason)s") % {"reason": reason}, actor
+            complaint, "reopened", StoredMessage(N_("reopened: %(reason)s"), reason=reason), actor
         )
     return complaint
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from dealership.constraints import constraint_message, domain_constraints
 from dealership.errors import DomainError
@@ -21,6 +22,7 @@ from dealership.models import Customer, User, Vehicle
 from dealership.roles import Role, has_role
 from dealership.rules import rule
 from dealership.services import customer_create, timeline_record, vehicle_create, vehicle_update
+from dealership.stored_text import StoredMessage
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH, clean_text, clean_texts
 
 from .models import (
@@ -171,13 +173,13 @@ def visit_transition(
         VisitTransition.objects.create(
             visit=locked, from_status=current, to_status=to, at=now, actor=actor, reason=reason
         )
-        summary = _("%(number)s: %(current)s → %(target)s") % {
-            "number": locked.number,
-            "current": current.label,
-            "target": to.label,
-        }
-        if reason:
-            summary = f"{summary} ({reason})"
+        summary = StoredMessage(
+            gettext_noop("%(number)s: %(current)s → %(target)s"),
+            number=locked.number,
+            current=current.label,
+            target=to.label,
+            suffix=f" ({reason})" if reason else "",
+        )
         timeline_record(
             kind=f"visit.{to.value}",
             summary=summary,
@@ -313,12 +315,12 @@ def visit_check_in(
         due_tasks_cancel_for(vehicle, kinds=[INVITATION_CALL])
         timeline_record(
             kind="visit.checked_in",
-            summary=(
-                _("%(number)s checked in (booked)")
+            summary=StoredMessage(
+                gettext_noop("%(number)s checked in (booked)")
                 if appointment is not None
-                else _("%(number)s checked in (walk-in)")
-            )
-            % {"number": visit.number},
+                else gettext_noop("%(number)s checked in (walk-in)"),
+                number=visit.number,
+            ),
             customer=visit.customer,
             vehicle=vehicle,
             subject=visit,
@@ -629,8 +631,11 @@ def visit_walkaround_sign(
         )
         timeline_record(
             kind="visit.walkaround_signed",
-            summary=_("%(number)s: walk-around signed by %(name)s")
-            % {"number": locked.number, "name": signer_name},
+            summary=StoredMessage(
+                gettext_noop("%(number)s: walk-around signed by %(name)s"),
+                number=locked.number,
+                name=signer_name,
+            ),
             customer=locked.customer,
             vehicle=locked.vehicle,
             subject=locked,
@@ -718,8 +723,11 @@ def visit_hand_over(*, visit: Visit, actor: User) -> Visit:
         _save(locked, ["handed_over_at", "handed_over_to"], reason="handed over")
         timeline_record(
             kind="visit.handed_over",
-            summary=_("%(number)s: order, key and car handed to %(name)s")
-            % {"number": locked.number, "name": actor},
+            summary=StoredMessage(
+                gettext_noop("%(number)s: order, key and car handed to %(name)s"),
+                number=locked.number,
+                name=actor,
+            ),
             customer=locked.customer,
             vehicle=locked.vehicle,
             subject=locked,
@@ -746,10 +754,15 @@ def visit_progress_token(*, visit: Visit, actor: User | None) -> str:
 
 
 def visit_promise_update(
-    *, visit: Visit, actor: User | None, promised_at: datetime, reason: str
+    *, visit: Visit, actor: User | None, promised_at: datetime, reason: "str | StoredMessage"
 ) -> Visit:
-    """Move the promised delivery time; the reason is kept for the customer and the report."""
-    reason = (reason or "").strip()
+    """Move the promised delivery time; the reason is kept for the customer and the report.
+
+    A reason the system words itself comes as a `StoredMessage`: the timeline reads it in
+    the reader's language.
+    """
+    worded = reason if isinstance(reason, StoredMessage) else None
+    reason = str(reason or "").strip()
     if not reason:
         raise DomainError(_("Give the reason for the new promised time."), field="reason")
     with transaction.atomic():
@@ -761,12 +774,12 @@ def visit_promise_update(
         _save(locked, ["promised_at"], reason=reason)
         timeline_record(
             kind="visit.promise_changed",
-            summary=_("%(number)s: promised time moved to %(time)s (%(reason)s)")
-            % {
-                "number": locked.number,
-                "time": timezone.localtime(promised_at).strftime("%Y-%m-%d %H:%M"),
-                "reason": reason,
-            },
+            summary=StoredMessage(
+                gettext_noop("%(number)s: promised time moved to %(time)s (%(reason)s)"),
+                number=locked.number,
+                time=timezone.localtime(promised_at).strftime("%Y-%m-%d %H:%M"),
+                reason=worded or reason,
+            ),
             customer=locked.customer,
             vehicle=locked.vehicle,
             subject=locked,

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_noop, pgettext
 
 from dealership.due import due_task_complete, due_task_schedule, due_tasks_cancel_for
 from dealership.errors import DomainError
@@ -40,6 +40,7 @@ from dealership.models import (
 )
 from dealership.rules import rule
 from dealership.services import timeline_record
+from dealership.stored_text import StoredMessage
 from reception.models import DeclinedWork, Visit
 from reception.services import visit_hand_over, visit_promise_update, visit_transition
 from reception.visit_states import HoldReason, VisitStatus
@@ -825,7 +826,9 @@ def addition_approve(
         now = timezone.now()
         before = visit.promised_at
         after = before
-        promise_reason = _("additional work approved: %(title)s") % {"title": locked.title}
+        promise_reason = StoredMessage(
+            gettext_noop("additional work approved: %(title)s"), title=locked.title
+        )
         if locked.extra_minutes:
             after = max(before or now, now) + timedelta(minutes=locked.extra_minutes)
         revision = work_order_revise(
@@ -847,7 +850,7 @@ def addition_approve(
             approval_note=note,
             # The revision the customer agreed to carries the promise it moves to.
             promised_at=after if after != before else None,
-            promised_reason=promise_reason,
+            promised_reason=str(promise_reason),
         )
         locked_visit = _lock_visit(visit.pk)
         new_lines = list(revision.lines.order_by("-position")[: len(added)])[::-1]

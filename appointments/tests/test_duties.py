@@ -278,3 +278,32 @@ def test_every_status_move_is_allowed_or_refused_by_the_table(workshop, advisor,
             MOVES[target](appointment, advisor)
         appointment.refresh_from_db()
         assert appointment.status == source
+
+
+def test_the_cancel_line_reads_in_the_readers_language_with_the_given_reason(workshop, advisor):
+    from django.utils import translation
+
+    from dealership.models import TimelineEvent
+
+    appointment = book(workshop, advisor, local(days_ahead(5), 9))
+    with translation.override("zh-hans"):
+        services.appointment_cancel(appointment=appointment, actor=advisor, reason="出差")
+    line = TimelineEvent.objects.get(kind="appointment.cancelled")
+    with translation.override("en"):
+        assert line.summary_text.startswith("Appointment for ")
+        assert line.summary_text.endswith("cancelled: 出差")
+    with translation.override("zh-hans"):
+        assert "Appointment" not in line.summary_text
+        assert line.summary_text.endswith(": 出差")
+
+
+def test_the_cancel_message_gives_the_stores_phone_number(
+    workshop, advisor, django_capture_on_commit_callbacks
+):
+    from dealership.rules import rule
+
+    appointment = book(workshop, advisor, local(days_ahead(5), 9))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.appointment_cancel(appointment=appointment, actor=advisor, reason="出差")
+    message = Message.objects.get(template="appointment_cancelled")
+    assert rule("store.phone") in message.body

@@ -10,7 +10,7 @@ from dealership.start import register_start_panel
 from . import cache, rules, start_panels, tasks  # noqa: F401 - registers the settings and the Celery task
 from .services import DELIVERY_KIND
 
-register_nav("reports:report", _("Reports"), (Role.SERVICE_MANAGER,), 880)
+register_nav("reports:report", _("Reports"), (Role.SERVICE_MANAGER,), 880, more=True)
 register_start_panel(
     "day_figures",
     template="reports/_start_day.html",

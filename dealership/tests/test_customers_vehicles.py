@@ -115,3 +115,25 @@ def test_services_record_the_registration_on_the_timeline():
     vehicle_create(actor=None, owner=customer, vin=GOOD_VIN, plate="京A12345", model="卡罗拉")
     kinds = list(TimelineEvent.objects.filter(customer=customer).values_list("kind", flat=True))
     assert sorted(kinds) == ["customer.created", "vehicle.created"]
+
+
+def test_timeline_lines_written_in_chinese_read_in_the_readers_language():
+    with translation.override("zh-hans"):
+        customer = customer_create(actor=None, name="赵六", mobile="13900000002")
+        vehicle_create(actor=None, owner=customer, vin=GOOD_VIN, plate="京A12345", model="卡罗拉")
+    created = TimelineEvent.objects.get(kind="vehicle.created")
+    registered = TimelineEvent.objects.get(kind="customer.created")
+    with translation.override("en"):
+        assert created.summary_text == "Vehicle 京A12345 registered"
+        assert registered.summary_text == "Customer registered"
+    with translation.override("zh-hans"):
+        assert "京A12345" in created.summary_text
+        assert "Vehicle" not in created.summary_text
+        assert "registered" not in registered.summary_text
+
+
+def test_an_old_timeline_line_without_a_code_still_reads_as_stored():
+    customer = CustomerFactory()
+    TimelineEvent.objects.create(kind="customer.created", summary="客户已登记", customer=customer)
+    with translation.override("en"):
+        assert TimelineEvent.objects.get(customer=customer).summary_text == "客户已登记"

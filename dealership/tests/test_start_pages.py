@@ -64,3 +64,17 @@ def test_a_technicians_menu_has_no_calls_and_the_boards_say_what_they_are(client
     advisor_menu = _menu(client, make_staff, "advisor")
     assert "车间看板" in advisor_menu and "预约看板" in advisor_menu
     assert "我的待办电话" in advisor_menu
+
+
+def test_the_managers_less_frequent_entries_sit_under_more_and_the_advisors_do_not(
+    client, make_staff
+):
+    manager_menu = _menu(client, make_staff, "service_manager")
+    inline, more = manager_menu.split('<details id="nav-more">', 1)
+    assert "更多" in more
+    for label in ("设置", "报表", "接车"):
+        assert (label in more) == (label != "接车"), label
+    assert "接车" in inline
+    client.logout()
+    advisor_menu = _menu(client, make_staff, "advisor")
+    assert 'id="nav-more"' not in advisor_menu

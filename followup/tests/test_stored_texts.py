@@ -103,3 +103,26 @@ def test_a_call_outcome_on_the_timeline_reads_in_the_readers_language(care):
         assert event.summary_text == "24 h care call: Reached, did not want the survey"
     with translation.override("zh-hans"):
         assert event.summary_text.startswith("24小时客服回访")
+
+
+def test_the_complaint_timeline_reads_in_the_readers_language(care, manager, run_dispatch):
+    from django.utils import translation
+
+    from dealership.models import TimelineEvent
+
+    with translation.override("zh-hans"):
+        complaint = _open(care, safety_related=True, description="刹车失灵")
+        run_dispatch(now=complaint.opened_at + timedelta(hours=24, minutes=1))
+    escalated = TimelineEvent.objects.filter(
+        kind="complaint.escalated", subject_id=complaint.pk
+    ).latest("at")
+    opened = TimelineEvent.objects.get(kind="complaint.opened", subject_id=complaint.pk)
+    with translation.override("en"):
+        assert escalated.summary_text.startswith(f"{complaint.number}: escalated to the service")
+        assert escalated.summary_text.endswith("No first response within 24 h.")
+        assert opened.summary_text.startswith(f"{complaint.number}: complaint logged (")
+        assert opened.summary_text.endswith(": 刹车失灵")
+    with translation.override("zh-hans"):
+        assert "24 小时内未首次响应。" in escalated.summary_text
+        assert "escalated" not in escalated.summary_text
+        assert "complaint logged" not in opened.summary_text

@@ -143,3 +143,23 @@ def test_unknown_timestamp_names_are_a_programming_error(make_staff):
         visit_transition(
             visit=VisitFactory(), to=S.ORDER_SIGNED, actor=make_staff("advisor"), status="closed"
         )
+
+
+def test_a_status_line_written_in_chinese_reads_in_english_with_english_status_names(make_staff):
+    from django.utils import translation
+
+    actor = make_staff("advisor")
+    visit = VisitFactory()
+    with translation.override("zh-hans"):
+        visit_cancel(visit=visit, actor=actor, reason="客户改约下周")
+    line = TimelineEvent.objects.filter(subject_id=visit.pk, kind="visit.cancelled").get()
+    with translation.override("en"):
+        english = line.summary_text
+    with translation.override("zh-hans"):
+        chinese = line.summary_text
+    assert english.startswith(f"{visit.number}: ")
+    assert str(S.CANCELLED.label) not in chinese or english != chinese
+    with translation.override("en"):
+        assert str(S.CANCELLED.label) in english
+    assert english.endswith("(客户改约下周)") and chinese.endswith("(客户改约下周)")
+    assert english != chinese

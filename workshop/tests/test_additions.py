@@ -363,3 +363,28 @@ def test_a_long_revision_still_prints_on_one_page(proposed):
     assert len(reader.pages) == 1
     text = reader.pages[0].extract_text()
     assert "客户签字" in text and "服务顾问" in text and "通过链接" in text
+
+
+def test_the_promise_move_for_approved_work_reads_in_the_readers_language(proposed, tech):
+    from django.utils import translation
+
+    from dealership.models import TimelineEvent
+
+    visit, job, addition = proposed
+    services.job_clock_off(job=job, actor=tech.user, self_check=ALL_CHECKS)
+    with translation.override("zh-hans"):
+        services.addition_approve(
+            addition=addition,
+            actor=visit.advisor,
+            channel=AnswerChannel.PHONE,
+            answered_by="车主",
+            note="同意",
+        )
+    line = TimelineEvent.objects.get(kind="visit.promise_changed", subject_id=visit.pk)
+    with translation.override("en"):
+        english = line.summary_text
+    with translation.override("zh-hans"):
+        chinese = line.summary_text
+    assert f"additional work approved: {addition.title}" in english
+    assert "promised time moved to" in english
+    assert addition.title in chinese and "additional work approved" not in chinese
