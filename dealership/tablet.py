@@ -69,7 +69,9 @@ def locked(request):
             return redirect(settings.LOGIN_URL)
         request.session[FAILURES_KEY] = failures
         form.add_error("password", _("Wrong password."))
-    return render(request, "tablet_locked.html", {"form": form}, status=400 if form.errors else 200)
+    # The staff's messages ("delivered, walk the customer out") wait for the staff page.
+    context = {"form": form, "messages": ()}
+    return render(request, "tablet_locked.html", context, status=400 if form.errors else 200)
 
 
 class TabletLockMiddleware:

@@ -109,8 +109,10 @@ def test_after_the_hand_back_signature_the_tablet_waits_for_the_staff_password(
         follow=True,
     )
     _assert_hand_back_screen(response)
+    assert "送客户离店" not in response.content.decode()  # the staff's message waits for them
     right = client.post("/tablet/hand-back/", {"password": TEST_PASSWORD})
     assert right["Location"] == f"/delivery/visits/{visit.pk}/"
+    assert "已交车，请送客户离店" in client.get(right["Location"]).content.decode()
 
 
 def test_five_wrong_passwords_log_the_tablet_out(client):
