@@ -565,8 +565,11 @@ def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login,
     page.fill("input[name=signer_name]", customer.name)
     _draw(page, "#handback-pad")
     flow.shot("hand-back")
-    flow.submit("#hand-back-form button[type=submit]")
+    with page.expect_navigation():
+        page.click("#hand-back-form button[type=submit]")
+    flow.shot("hand-back-to-staff")
     flow.unlock_tablet()
+    assert page.inner_text(".messages")  # the staff's "delivered" message, after the password
     flow.shot("delivered")
     visit.refresh_from_db()
     assert visit.status == "delivered"
