@@ -93,6 +93,9 @@ MIDDLEWARE = [
     # answered by WhiteNoise above and stay cacheable).
     "dealership.security.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After a customer signed on the staff tablet: only the hand-back screen until the staff
+    # member's password (dealership/tablet.py).
+    "dealership.tablet.TabletLockMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from dealership import tablet
 from dealership.roles import Role, has_role, role_required
 from dealership.storage import stored_file_response
 from dealership.views import _apply_errors, refusal_text
@@ -336,7 +337,7 @@ def hand_back(request, pk: int):
                 request,
                 _("%(number)s delivered. Walk the customer out.") % {"number": visit.number},
             )
-            return redirect("delivery:visit", pk=pk)
+            return tablet.lock(request, reverse("delivery:visit", args=[pk]))
     return render(
         request,
         "delivery/hand_back.html",

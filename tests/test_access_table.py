@@ -69,6 +69,7 @@ MANAGER = roles(MGR)
 PAGES: dict[str, frozenset | str] = {
     "home": ALL,
     "healthz": PUBLIC,
+    "tablet_locked": ALL,
     "search": NOT_TECH,
     "customer_create": CUSTOMER_DESK,
     "customer_detail": NOT_TECH,

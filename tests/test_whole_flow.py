@@ -193,6 +193,16 @@ class Flow:
             self.login(user)
         return page
 
+    def unlock_tablet(self, password="pw-for-tests-1"):  # noqa: S107 - the factories' password
+        """The staff member takes the tablet back from the customer: their own password."""
+        page = self.page
+        page.wait_for_url("**/tablet/hand-back/")
+        page.click("#tablet-unlock summary")
+        page.fill("#tablet-unlock input[name=password]", password)
+        with page.expect_navigation():
+            page.click("#tablet-unlock button[type=submit]")
+        return page
+
     def go(self, path):
         self.page.goto(path if path.startswith("http") else self.page.base_url + path)
         return self.page
@@ -372,6 +382,9 @@ def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login,
     _draw(page, "#sign-form canvas")
     flow.shot("work-order-sign")
     page.click("#sign-submit")
+    page.wait_for_url("**/tablet/hand-back/")
+    flow.shot("work-order-hand-back")
+    flow.unlock_tablet()
     page.wait_for_selector("#download-pdf")
     flow.shot("work-order-signed")
     visit.refresh_from_db()
@@ -552,7 +565,11 @@ def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login,
     page.fill("input[name=signer_name]", customer.name)
     _draw(page, "#handback-pad")
     flow.shot("hand-back")
-    flow.submit("#hand-back-form button[type=submit]")
+    with page.expect_navigation():
+        page.click("#hand-back-form button[type=submit]")
+    flow.shot("hand-back-to-staff")
+    flow.unlock_tablet()
+    assert page.inner_text(".messages")  # the staff's "delivered" message, after the password
     flow.shot("delivered")
     visit.refresh_from_db()
     assert visit.status == "delivered"

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from dealership import tablet
 from dealership.roles import role_required
 from dealership.rules import rule
 from dealership.storage import stored_file_response
@@ -204,7 +205,7 @@ def sign(request, pk: int):
             _apply_errors(form, error)
         else:
             messages.success(request, _("The customer signed the work order."))
-            return redirect(order)
+            return tablet.lock(request, order.get_absolute_url())
     return render(
         request,
         "workorders/sign.html",

@@ -43,3 +43,18 @@ def test_a_visit_waiting_for_approval_links_to_the_addition(advisor_client):
     page = advisor_client.get(f"/reception/visits/{visit.pk}/").content.decode()
     assert f'href="/workshop/additions/{addition.pk}/"' in page
     assert "发送确认链接" in page
+
+
+def test_the_work_order_page_links_each_pending_addition_too(advisor_client):
+    from django.utils import timezone
+
+    from workshop.tests.factories import make_signed_visit
+
+    visit = make_signed_visit(jobs=1, status="on_hold", hold_reason="awaiting_approval")
+    unsent = Addition.objects.create(visit=visit, title="更换雨刮片")
+    sent = Addition.objects.create(visit=visit, title="更换空调滤芯", link_sent_at=timezone.now())
+    order = visit.work_orders.get()
+    page = advisor_client.get(f"/orders/{order.pk}/").content.decode()
+    assert "等待客户确认" in page
+    assert f'href="/workshop/additions/{unsent.pk}/"' in page and "发送确认链接" in page
+    assert f'href="/workshop/additions/{sent.pk}/"' in page and "已发送链接" in page

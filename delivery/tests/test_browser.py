@@ -7,6 +7,7 @@ import os
 import pytest
 from pypdf import PdfReader
 
+from dealership.tests.factories import TEST_PASSWORD
 from delivery.tests.factories import ready_visit, staff
 from reception.models import Belonging, Visit
 from reception.visit_states import VisitStatus
@@ -111,6 +112,12 @@ def test_final_check_settlement_sheet_gate_pass_and_signature(page, login, plans
     page.mouse.up()
     page.shot("delivery-5-signing")
     page.click("#hand-back-form button[type=submit]")
+    # The tablet waits for the staff member's password before any staff page.
+    page.wait_for_url("**/tablet/hand-back/")
+    assert "签名完成，请将平板交还服务顾问" in page.inner_text("main")
+    page.click("#tablet-unlock summary")
+    page.fill("#tablet-unlock input[name=password]", TEST_PASSWORD)
+    page.click("#tablet-unlock button[type=submit]")
     page.wait_for_selector("text=已交车，请送客户离店")
     assert page.locator("#visit-status").inner_text() == "已交车"
     page.shot("delivery-6-delivered")

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from dealership.tests.factories import TEST_PASSWORD
 from delivery.models import Delivery, Settlement
 from delivery.tests.factories import (
     checked_visit,
@@ -162,6 +163,9 @@ def test_hand_back_page_signs_and_delivers(client, as_role):
     response = client.post(url, {**data, "signature": signature_data_url()})
     assert response.status_code == 302
     assert Visit.objects.get(pk=visit.pk).status == S.DELIVERED
+    # The tablet waits on the hand-back screen for the staff member's password.
+    assert response["Location"] == reverse("tablet_locked")
+    client.post(reverse("tablet_locked"), {"password": TEST_PASSWORD})
     png = client.get(reverse("delivery:handback_signature", args=[visit.pk]))
     assert png.status_code == 200 and png["Content-Type"] == "image/png"
 

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from appointments.models import Appointment, AppointmentLine
 from dealership.roles import Role
 from dealership.tests.factories import (
+    TEST_PASSWORD,
     CustomerFactory,
     LabourOperationFactory,
     PartFactory,
@@ -121,6 +122,18 @@ def test_booked_car_is_checked_in_walked_around_signed_and_printed(page, login, 
     _draw(page, "#sign-form canvas")
     page.shot("tablet-4-sign")
     page.click("#sign-submit")
+    # The customer hands the tablet back: no menu, no 退出; only the staff password returns.
+    page.wait_for_url("**/tablet/hand-back/")
+    assert "签名完成，请将平板交还服务顾问" in page.inner_text("main")
+    assert page.locator("header.site a, a[href*='logout']").count() == 0
+    page.shot("tablet-5-hand-back")
+    page.click("#tablet-unlock summary")
+    page.fill("#tablet-unlock input[name=password]", "wrong-password")
+    page.click("#tablet-unlock button[type=submit]")
+    page.wait_for_selector("#field-password .errorlist")
+    assert "/tablet/hand-back/" in page.url
+    page.fill("#tablet-unlock input[name=password]", TEST_PASSWORD)
+    page.click("#tablet-unlock button[type=submit]")
     page.wait_for_selector("#download-pdf")
     page.shot("tablet-5-signed")
 
