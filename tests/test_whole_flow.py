@@ -208,8 +208,14 @@ class Flow:
         return self.page
 
     def menu(self, path):
-        """Open a page from the header menu, as its user does (the entry must be there)."""
-        self.page.click(f"header.site nav a[href='{path}']")
+        """Open a page from the header menu, as its user does (the entry must be there).
+
+        Less frequent entries sit under "More": the user opens it first.
+        """
+        entry = self.page.locator(f"header.site nav a[href='{path}']")
+        if self.page.locator(f"#nav-more a[href='{path}']").count():
+            self.page.click("#nav-more > summary")
+        entry.click()
         self.page.wait_for_url(lambda url: path in url)
         return self.page
 
