@@ -92,11 +92,11 @@ class _LockoutMessageMixin:
 
 
 class ThrottledAuthenticationForm(_LockoutMessageMixin, AuthenticationForm):
-    pass
+    """The staff log-in form, saying so when django-axes has locked the attempt out."""
 
 
 class ThrottledAdminAuthenticationForm(_LockoutMessageMixin, AdminAuthenticationForm):
-    pass
+    """The admin log-in form, with the same lock-out message."""
 
 
 class ThrottledLoginView(LoginView):
