@@ -24,6 +24,7 @@ from dealership.rules import rule
 from dealership.services import customer_create, timeline_record, vehicle_create, vehicle_update
 from dealership.stored_text import StoredMessage
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH, clean_text, clean_texts
+from dealership.transitions import lock_row, save_versioned
 
 from .models import (
     Belonging,
@@ -76,34 +77,24 @@ CONCERN_FIELDS = (
 )
 
 
-def _stale_error(visit: Visit) -> DomainError:
-    return DomainError(
-        _(
-            "Someone else changed visit %(number)s while you were editing. "
-            "Reload the page to see their changes, then enter yours again."
-        )
-        % {"number": visit.number},
-        code="stale",
-    )
+def _stale_message(visit: Visit) -> str:
+    return _(
+        "Someone else changed visit %(number)s while you were editing. "
+        "Reload the page to see their changes, then enter yours again."
+    ) % {"number": visit.number}
 
 
-def _lock(visit: Visit, expected_version: int | None = None) -> Visit:
-    """Re-read the visit under a row lock; refuse when the caller's copy is out of date."""
-    locked = (
-        Visit.objects.select_for_update(of=("self",))
-        .select_related("customer", "vehicle")
-        .get(pk=visit.pk)
-    )
-    if expected_version is not None and int(expected_version) != locked.version:
-        raise _stale_error(locked)
-    return locked
+def visit_lock(
+    visit: Visit,
+    expected_version: int | None = None,
+    *,
+    related: tuple[str, ...] = ("customer", "vehicle"),
+) -> Visit:
+    """Re-read the visit under a row lock (the one visit lock every app uses).
 
-
-def _save(visit: Visit, fields: list[str], *, reason: str = "") -> None:
-    visit.version += 1
-    if reason:
-        visit._change_reason = reason
-    visit.save(update_fields=[*fields, "version"])
+    With `expected_version`, refuse (code `stale`) when the caller's copy is out of date.
+    """
+    return lock_row(visit, related=related, expected_version=expected_version, stale=_stale_message)
 
 
 def _refresh_caller(target: Visit, source: Visit) -> None:
@@ -136,7 +127,7 @@ def visit_transition(
         raise TypeError(f"visit_transition() got unknown timestamp fields: {sorted(unknown)}")
     to = VisitStatus(to)
     with transaction.atomic():
-        locked = _lock(visit, expected_version)
+        locked = visit_lock(visit, expected_version)
         current = VisitStatus(locked.status)
         if to not in ALLOWED[current]:
             raise DomainError(
@@ -169,7 +160,7 @@ def visit_transition(
         changes.update(timestamps)
         for name, value in changes.items():
             setattr(locked, name, value)
-        _save(locked, list(changes), reason=reason or f"{current.value} → {to.value}")
+        save_versioned(locked, list(changes), reason=reason or f"{current.value} → {to.value}")
         VisitTransition.objects.create(
             visit=locked, from_status=current, to_status=to, at=now, actor=actor, reason=reason
         )
@@ -461,7 +452,7 @@ def visit_walkaround_update(
     if unknown:
         raise TypeError(f"unknown walk-around fields: {sorted(unknown)}")
     with transaction.atomic():
-        locked = _lock(visit, expected_version)
+        locked = visit_lock(visit, expected_version)
         if not locked.is_on_site:
             raise DomainError(_("This visit is finished; it can no longer be changed."))
         changes = {name: value for name, value in data.items() if getattr(locked, name) != value}
@@ -497,7 +488,7 @@ def visit_walkaround_update(
         # message registered below, never the constraint's name.
         with domain_constraints(locked):
             locked.full_clean(exclude=["walkaround_signature", "comeback_of"])
-            _save(locked, list(changes))
+            save_versioned(locked, list(changes))
         if "odometer_km" in changes and locked.odometer_km is not None:
             vehicle_update(
                 vehicle=locked.vehicle,
@@ -524,7 +515,7 @@ def damage_mark_add(
     if kind not in DamageKind.values:
         raise DomainError(_("Choose the kind of damage."), field="kind")
     with transaction.atomic():
-        locked = _lock(visit)
+        locked = visit_lock(visit)
         _refuse_if_walkaround_signed(locked)
         mark = DamageMark(
             visit=locked, kind=kind, x=x, y=y, note=(note or "").strip(), created_by=actor
@@ -540,7 +531,7 @@ def damage_mark_add(
 def damage_mark_remove(*, mark: DamageMark, actor: User) -> None:
     """Take back a damage mark made by mistake (before the customer signs)."""
     with transaction.atomic():
-        locked = _lock(mark.visit)
+        locked = visit_lock(mark.visit)
         _refuse_if_walkaround_signed(locked)
         DamageMark.objects.filter(pk=mark.pk, visit=locked).delete()
 
@@ -569,7 +560,7 @@ def belonging_add(
             code="valuable_in_car",
         )
     with transaction.atomic():
-        locked = _lock(visit)
+        locked = visit_lock(visit)
         _refuse_if_walkaround_signed(locked)
         item = Belonging.objects.create(
             visit=locked, description=description, is_valuable=is_valuable, handling=handling
@@ -581,7 +572,7 @@ def belonging_add(
 def belonging_remove(*, belonging: Belonging, actor: User) -> None:
     """Take an item off the belongings list (before the customer signs)."""
     with transaction.atomic():
-        locked = _lock(belonging.visit)
+        locked = visit_lock(belonging.visit)
         _refuse_if_walkaround_signed(locked)
         Belonging.objects.filter(pk=belonging.pk, visit=locked).delete()
 
@@ -597,7 +588,7 @@ def visit_walkaround_sign(
     """The customer signs the walk-around; it and their concern are frozen from then on."""
     signature_refuse_oversized(signature)  # before the row lock: a bomb must not hold it
     with transaction.atomic():
-        locked = _lock(visit, expected_version)
+        locked = visit_lock(visit, expected_version)
         _refuse_if_walkaround_signed(locked)
         missing = []
         if locked.odometer_km is None:
@@ -624,7 +615,7 @@ def visit_walkaround_sign(
         locked.walkaround_signature.save(png.name, png, save=False)
         locked.walkaround_signer = signer_name
         locked.walkaround_signed_at = timezone.now()
-        _save(
+        save_versioned(
             locked,
             ["walkaround_signature", "walkaround_signer", "walkaround_signed_at"],
             reason="walk-around signed",
@@ -662,7 +653,7 @@ def visit_concern_update(
         diagnosis=NOTE_MAX_LENGTH,
     )
     with transaction.atomic():
-        locked = _lock(visit, expected_version)
+        locked = visit_lock(visit, expected_version)
         if locked.status != VisitStatus.CHECKED_IN:
             raise DomainError(
                 _("The order is signed; record later findings on the job instead."),
@@ -693,7 +684,7 @@ def visit_concern_update(
             return locked
         for name, value in changes.items():
             setattr(locked, name, value)
-        _save(locked, list(changes))
+        save_versioned(locked, list(changes))
     _refresh_caller(visit, locked)
     return locked
 
@@ -710,7 +701,7 @@ def visit_hand_over(*, visit: Visit, actor: User) -> Visit:
     if not has_role(actor, [Role.WORKSHOP_CONTROLLER, Role.SERVICE_MANAGER]):
         raise DomainError(_("Only the workshop controller signs for the car."))
     with transaction.atomic():
-        locked = _lock(visit)
+        locked = visit_lock(visit)
         if locked.status == VisitStatus.CHECKED_IN:
             raise DomainError(
                 _("The work order is not signed yet; the car cannot go to the workshop."),
@@ -720,7 +711,7 @@ def visit_hand_over(*, visit: Visit, actor: User) -> Visit:
             raise DomainError(_("This car has already been handed to the workshop."))
         locked.handed_over_at = timezone.now()
         locked.handed_over_to = actor
-        _save(locked, ["handed_over_at", "handed_over_to"], reason="handed over")
+        save_versioned(locked, ["handed_over_at", "handed_over_to"], reason="handed over")
         timeline_record(
             kind="visit.handed_over",
             summary=StoredMessage(
@@ -766,12 +757,12 @@ def visit_promise_update(
     if not reason:
         raise DomainError(_("Give the reason for the new promised time."), field="reason")
     with transaction.atomic():
-        locked = _lock(visit)
+        locked = visit_lock(visit)
         if not locked.is_open:
             raise DomainError(_("This visit is finished; its promise cannot change."))
         previous = locked.promised_at
         locked.promised_at = promised_at
-        _save(locked, ["promised_at"], reason=reason)
+        save_versioned(locked, ["promised_at"], reason=reason)
         timeline_record(
             kind="visit.promise_changed",
             summary=StoredMessage(
