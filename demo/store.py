@@ -1,4 +1,4 @@
-"""Deterministic demo data: a realistic store, and a large one for benchmarks."""
+"""Deterministic demo data: a realistic store (staff, catalogue, customers and their cars)."""
 
 import random
 from datetime import date, timedelta
@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
-from .models import (
+from dealership.models import (
     Bay,
     Customer,
     LabourOperation,
@@ -20,8 +20,8 @@ from .models import (
     Vehicle,
     WorkType,
 )
-from .roles import Role
-from .validators import vin_check_digit
+from dealership.roles import Role
+from dealership.validators import vin_check_digit
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed for the quick-start; seed refuses production
 

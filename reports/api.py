@@ -1,6 +1,6 @@
 """API of the manager reports: the figures, the visits behind a figure, the monthly targets.
 
-The same selectors and services as the report pages (dealership.reports.views), the same
+The same selectors and services as the report pages (reports.views), the same
 role (the service manager). Mounted at /api/reports/ by dealership.api_urls.
 """
 
@@ -13,6 +13,7 @@ from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
 from dealership.api import ApiViewSet
+from workorders.models import JobType
 
 from . import selectors, services
 from .figures import FIGURES, WORK_TYPE_PREFIX
@@ -166,8 +167,6 @@ class DrillQuerySerializer(PeriodQuerySerializer):
 
 
 def _job_types() -> set[str]:
-    from workorders.models import JobType
-
     return set(JobType.values)
 
 

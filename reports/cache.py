@@ -23,7 +23,7 @@ WATCHED_MODELS = {
     "dealership.vehicle",
     "dealership.technician",
     "dealership.storerule",
-    "dealership.reporttarget",
+    "reports.reporttarget",
 }
 
 

@@ -4,6 +4,8 @@ import csv
 import io
 
 from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
 
 # A text cell starting with one of these is run as a formula by Excel, WPS or LibreOffice
 # (`=HYPERLINK(...)` leaking data, `@SUM(...)`, `+cmd|...`); OWASP's rule is to prefix a quote.
@@ -95,9 +97,6 @@ def table_csv(report, key: str) -> str:
 
 
 def report_xlsx(report) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     book = Workbook()
     book.remove(book.active)
     for title, headers, rows in report_tables(report).values():

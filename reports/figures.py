@@ -55,13 +55,16 @@ from django.db.models import (
     Q,
     Sum,
 )
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from appointments.capacity import local_tz, openings
 from appointments.selectors import appointment_kpis
+from dealership.daterange import add_months
 from dealership.models import Technician, Vehicle
+from dealership.money import cents
 from dealership.rules import rule
 from delivery.models import Payment, Settlement, SettlementLine, SettlementStatus
 from followup.models import Complaint, ComplaintCategory, ComplaintSeverity, Survey
@@ -71,10 +74,9 @@ from reception.visit_states import VisitStatus
 from workorders.models import JobType, LineKind, Payer
 from workshop.models import ClockEntry, Job, QualityCheck
 
-from .periods import Period, add_months
+from .periods import Period
 
 ZERO = Decimal("0")
-CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
 
 COUNT, MONEY, HOURS, PERCENT, SCORE = "count", "money", "hours", "percent", "score"
@@ -254,13 +256,13 @@ def _ratio(part, whole) -> Decimal | None:
 
 
 def _money(value) -> Decimal:
-    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+    return cents(value)
 
 
 def _hours(value) -> Decimal:
     if isinstance(value, timedelta):
         value = Decimal(value.total_seconds()) / 3600
-    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+    return cents(value)
 
 
 # ----------------------------------------------------------------------- querysets
@@ -693,8 +695,6 @@ def _trend_rows(first_month, months: int) -> dict:
     """{month: {orders, labour, parts}} for `months` months from `first_month`, in two
     grouped queries (bills per month, line sums per month): no COUNT(DISTINCT ...) over
     the lines, which would sort every line of the year."""
-    from django.db.models.functions import TruncMonth
-
     start = datetime.combine(first_month, time.min, tzinfo=local_tz())
     end = datetime.combine(add_months(first_month, months), time.min, tzinfo=local_tz())
     outside = [Payer.CUSTOMER, Payer.MANUFACTURER, Payer.INSURER]

@@ -19,10 +19,10 @@ class ReportTarget(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(table_name="dealership_historicalreporttarget")
 
     class Meta:
-        app_label = "dealership"
+        db_table = "dealership_reporttarget"  # created under dealership; kept (no data moves)
         verbose_name = _("report target")
         verbose_name_plural = _("report targets")
         ordering = ["-month", "figure"]
@@ -45,7 +45,7 @@ class ReportDelivery(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        app_label = "dealership"
+        db_table = "dealership_reportdelivery"  # created under dealership; kept
         verbose_name = _("report delivery")
         verbose_name_plural = _("report deliveries")
         ordering = ["-first", "kind"]

@@ -8,17 +8,10 @@ from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from appointments.capacity import day_bounds
+from dealership.daterange import add_months
 
 DAY, WEEK, MONTH = "day", "week", "month"
 KINDS = {DAY: _("Daily"), WEEK: _("Weekly"), MONTH: _("Monthly")}
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later (or earlier), clipped to the month's last day."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def month_last_day(day: date) -> date:

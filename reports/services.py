@@ -19,7 +19,9 @@ from dealership.rules import REGISTRY, rule
 
 from .figures import FIGURES
 from .models import ReportDelivery, ReportTarget
+from .pdf import report_pdf
 from .periods import DAY, KINDS, MONTH, WEEK, Period, month_last_day
+from .selectors import report_build
 
 DELIVERY_KIND = "reports.deliver"
 
@@ -118,9 +120,6 @@ def manager_emails() -> list[str]:
 
 def report_delivery_send(*, delivery: ReportDelivery, now: datetime | None = None) -> dict:
     """Email the report to every active service manager, once (a resend is a no-op)."""
-    from .pdf import report_pdf
-    from .selectors import report_build
-
     with transaction.atomic():
         delivery = ReportDelivery.objects.select_for_update().get(pk=delivery.pk)
         if delivery.sent_at:

@@ -2,9 +2,9 @@
 
 from celery import shared_task
 
+from .services import report_deliveries_ensure
+
 
 @shared_task(name="reports.ensure_deliveries", ignore_result=True)
 def ensure_deliveries() -> int:
-    from .services import report_deliveries_ensure
-
     return len(report_deliveries_ensure())

@@ -9,11 +9,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from dealership.daterange import refuses_bad_query
 from dealership.errors import DomainError
 from dealership.roles import Role, role_required
 from workorders.models import JobType
 
-from ..daterange import refuses_bad_query
 from . import exports, selectors, services
 from .figures import DEFINITIONS, FIGURES, WORK_TYPE_PREFIX
 from .pdf import report_pdf

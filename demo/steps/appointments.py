@@ -2,7 +2,7 @@
 
 Called from `seed_demo` after the store and customers exist:
 
-    from appointments.demo import seed_appointments
+    from demo.steps.appointments import seed_appointments
     seed_appointments()
 """
 
@@ -10,13 +10,18 @@ import random
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
+from appointments.capacity import capacity_for_days
+from appointments.models import Appointment, Campaign, CampaignKind, Channel, Status
+from appointments.services import (
+    appointment_book,
+    appointment_confirm,
+    appointment_mark_no_show,
+)
 from dealership.models import LabourOperation, MaintenancePlan, User, Vehicle
-
-from .capacity import capacity_for_days
-from .models import Appointment, Campaign, CampaignKind, Channel
-from .services import appointment_book, appointment_confirm
+from reception.services import visit_check_in
 
 CONCERNS = [
     "",
@@ -120,13 +125,6 @@ def seed_today_appointments(*, seed: int = 2) -> list:
     no-show this morning, one is due in a few minutes and one later today: the
     appointment board has a booking to check in from, whatever the time of day.
     """
-    from django.db import transaction
-
-    from reception.services import visit_check_in
-
-    from .models import Status
-    from .services import appointment_mark_no_show
-
     today = timezone.localdate()
     if Appointment.objects.filter(
         start__date=today, status__in=(Status.ARRIVED, Status.NO_SHOW)

@@ -1,9 +1,9 @@
 """Demo cars at each delivery step, made through the real services. Idempotent.
 
-    from delivery.demo import seed_delivery_demo
+    from demo.steps.delivery import seed_delivery_demo
     seed_delivery_demo()          # or: python manage.py shell -c "..."
 
-Needs the store's staff and catalogue (`dealership.demo.seed_store`, run here
+Needs the store's staff and catalogue (`demo.store.seed_store`, run here
 when missing). Each demo car is found again by its VIN, so a second run adds
 nothing. The cars: one just past QC (to mark ready), one ready with its final
 check done (to settle), one above the estimate's +10 % (needs the customer's
@@ -17,18 +17,29 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
-from dealership.demo import make_mobile, make_plate, make_vin, seed_store
-from dealership.models import Customer, LabourOperation, Part, User, Vehicle
+from dealership.models import Customer, LabourOperation, Part, Technician, User, Vehicle
+from delivery import services
+from delivery.models import OldPartsHandling
+from delivery.selectors import bill_for, order_in_force
+from demo.store import make_mobile, make_plate, make_vin, seed_store
 from reception.models import DeclinedWork, Visit
 from reception.services import (
     visit_check_in,
     visit_walkaround_sign,
     visit_walkaround_update,
 )
-
-from . import services
-from .models import OldPartsHandling
+from workorders.services import (
+    work_order_line_update,
+    work_order_revise,
+    work_order_sign,
+    work_order_start,
+    work_order_update,
+)
+from workshop import services as workshop
+from workshop.models import ClockEntry, Job
+from workshop.states import QC_ITEMS, SELF_CHECK_ITEMS
 
 # name, model, colour, operation codes, part numbers, stage, keep old parts, wash
 CARS = [
@@ -67,7 +78,6 @@ CARS = [
 
 
 def _signature() -> str:
-    from PIL import Image, ImageDraw
 
     image = Image.new("RGBA", (300, 120), (0, 0, 0, 0))
     ImageDraw.Draw(image).line([(20, 80), (90, 30), (160, 85), (270, 40)], fill="black", width=4)
@@ -108,7 +118,6 @@ def _lines(codes, numbers):
 
 
 def _make_visit(vehicle, advisor, codes, numbers, keep, wash) -> Visit:
-    from workorders.services import work_order_sign, work_order_start, work_order_update
 
     visit = visit_check_in(
         vehicle=vehicle, actor=advisor, concern_text="到保养里程了，顺便检查刹车"
@@ -151,11 +160,6 @@ def _make_visit(vehicle, advisor, codes, numbers, keep, wash) -> Visit:
 def _workshop(visit: Visit) -> None:
     """The car's jobs go through the workshop (dispatch, clocking, self-check, QC pass):
     the final check only passes labour that a finished job stands behind."""
-    from dealership.models import Technician
-    from workshop import services as workshop
-    from workshop.models import ClockEntry, Job
-    from workshop.states import QC_ITEMS, SELF_CHECK_ITEMS
-
     busy = ClockEntry.objects.filter(ended_at__isnull=True).values("technician")
     technician = (
         Technician.objects.filter(active=True, user__isnull=False)
@@ -187,7 +191,6 @@ def _workshop(visit: Visit) -> None:
 
 
 def _final_check(visit: Visit, advisor: User, keep: bool) -> None:
-    from delivery.selectors import order_in_force
 
     order = order_in_force(visit)
     services.final_check_record(
@@ -207,9 +210,6 @@ def _final_check(visit: Visit, advisor: User, keep: bool) -> None:
 
 def _raise_labour(visit: Visit, advisor: User) -> None:
     """The brake disc took longer: a revision the customer signs, 20 % above the estimate."""
-    from workorders.services import work_order_line_update, work_order_revise, work_order_sign
-
-    from .selectors import order_in_force
 
     order = order_in_force(visit)
     revision = work_order_revise(order=order, actor=advisor, reason="制动盘拆卸困难，工时增加")
@@ -260,8 +260,6 @@ def seed_delivery_demo() -> list[Visit]:
             recorded_by=advisor,
         )
         if stage == "gate":
-            from .selectors import bill_for
-
             due = bill_for(visit).customer_total
             services.settlement_create(
                 visit=visit, actor=cashier, payments=[{"method": "wechat", "amount": due}]

@@ -1,6 +1,6 @@
 """Follow-up work for the demo store, made through the real services. Idempotent.
 
-    from followup.demo import seed_followup_demo
+    from demo.steps.followup import seed_followup_demo
     seed_followup_demo()          # or: python manage.py shell -c "..."
 
 Three cars are settled and handed back through the delivery services, so their
@@ -17,14 +17,15 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from dealership.demo import seed_store
 from dealership.models import DueTask, User
-from delivery import demo as delivery_demo
 from delivery import services as delivery_services
+from delivery.models import Delivery
 from delivery.selectors import bill_for
-
-from . import kinds as K
-from .services import call_record, complaint_open
+from demo.steps import delivery as delivery_demo
+from demo.store import seed_store
+from followup import kinds as K
+from followup.services import call_record, complaint_open
+from reception.models import Visit
 
 # name, model, colour, operation codes, part numbers; indexes after the delivery demo's cars.
 CARS = [
@@ -74,9 +75,6 @@ def _delivered_earlier(visit, delivered_at) -> None:
     The visit's times and its follow-up calls move together, so a 24 h care call is due
     24 h after the car left, never before it.
     """
-    from delivery.models import Delivery
-    from reception.models import Visit
-
     shift = delivered_at - visit.delivered_at
     for field in ("checked_in_at", "promised_at", "ready_at", "delivered_at", "status_changed_at"):
         value = getattr(visit, field, None)

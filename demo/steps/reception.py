@@ -10,14 +10,19 @@ from django.utils import timezone
 
 from dealership.models import LabourOperation, Part, User, Vehicle
 from dealership.rules import rule
-
-from .models import Visit
-from .services import (
+from reception.models import Visit
+from reception.services import (
     belonging_add,
     damage_mark_add,
     visit_check_in,
     visit_walkaround_sign,
     visit_walkaround_update,
+)
+from workorders.services import (
+    work_order_line_add,
+    work_order_sign,
+    work_order_start,
+    work_order_update,
 )
 
 DEMO_CONCERNS = [
@@ -53,13 +58,6 @@ def seed_visits(count: int = 3) -> int:
     advisor = User.objects.filter(username="advisor").first()
     if advisor is None:
         return 0
-    from workorders.services import (
-        work_order_line_add,
-        work_order_sign,
-        work_order_start,
-        work_order_update,
-    )
-
     created = 0
     for index, vehicle in enumerate(_demo_vehicles(count)):
         concern, op_code, part_numbers = DEMO_CONCERNS[index % len(DEMO_CONCERNS)]

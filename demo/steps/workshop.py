@@ -1,6 +1,6 @@
 """A small workshop floor for the demo: six cars, one in each lane of the job board.
 
-    from workshop.demo import seed_workshop_demo
+    from demo.steps.workshop import seed_workshop_demo
     seed_workshop_demo()        # after `manage.py seed_demo`; safe to run twice
 
 Every car goes through the real services (check-in, walk-around, signed order,
@@ -12,6 +12,7 @@ import base64
 import io
 from datetime import timedelta
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
@@ -26,10 +27,9 @@ from workorders.services import (
     work_order_start,
     work_order_update,
 )
-
-from . import services
-from .models import ClockEntry, Job
-from .states import QC_ITEMS, SELF_CHECK_ITEMS, PauseReason
+from workshop import services
+from workshop.models import ClockEntry, Job
+from workshop.states import QC_ITEMS, SELF_CHECK_ITEMS, PauseReason
 
 DEMO_NOTE = "workshop demo"
 
@@ -53,8 +53,6 @@ def _signature() -> str:
 
 
 def _photo():
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     image = Image.new("RGB", (320, 240), (60, 60, 60))
     ImageDraw.Draw(image).rectangle([60, 90, 260, 150], fill=(150, 40, 40))
     buffer = io.BytesIO()

@@ -2,13 +2,13 @@
 
 import pytest
 
-from dealership.demo import seed_store
-from delivery.demo import seed_delivery_demo
 from delivery.models import Settlement
+from demo.steps.delivery import seed_delivery_demo
+from demo.store import seed_store
 from reception.models import Visit
 from reception.visit_states import VisitStatus
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english_messages")]
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,10 @@
 import pytest
 from django.utils import timezone
 
-from dealership.demo import seed_store
 from dealership.models import User
+from demo.steps.followup import seed_followup_demo
+from demo.store import seed_store
 from followup import selectors
-from followup.demo import seed_followup_demo
 from followup.kinds import CALL_LISTS
 from followup.models import Complaint, Survey
 from reception.visit_states import VisitStatus

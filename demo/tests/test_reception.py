@@ -1,7 +1,7 @@
 import pytest
 
-from dealership.demo import seed_customers, seed_store
-from reception.demo import seed_visits
+from demo.steps.reception import seed_visits
+from demo.store import seed_customers, seed_store
 from reception.models import Visit
 from workorders.models import WorkOrder
 

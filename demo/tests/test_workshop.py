@@ -2,10 +2,10 @@
 
 import pytest
 
-from dealership.demo import seed_customers, seed_store
+from demo.steps.workshop import DEMO_NOTE, seed_workshop_demo
+from demo.store import seed_customers, seed_store
 from reception.models import Visit
 from reception.visit_states import VisitStatus
-from workshop.demo import DEMO_NOTE, seed_workshop_demo
 from workshop.models import Addition
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("role_groups")]

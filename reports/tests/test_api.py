@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from dealership.reports.models import ReportTarget
-from dealership.tests.test_reports_figures import build_store
+from reports.models import ReportTarget
+from reports.tests.test_figures import build_store
 
 pytestmark = pytest.mark.django_db
 

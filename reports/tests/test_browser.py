@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from dealership.tests import test_reports_figures as data
+from reports.tests import test_figures as data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -17,16 +17,6 @@ from django.contrib.contenttypes.models import ContentType
 from appointments.models import Appointment, Holiday, OpeningHours
 from appointments.models import Status as AppointmentStatus
 from dealership.models import DueTask
-from dealership.reports.figures import (
-    complaints_by_category,
-    monthly_trend,
-    orders_by_work_type,
-    period_figures,
-    spending_bands,
-    technician_hours,
-)
-from dealership.reports.periods import MONTH, Period
-from dealership.reports.selectors import drill_visits
 from dealership.tests.factories import (
     CustomerFactory,
     TechnicianFactory,
@@ -38,6 +28,16 @@ from followup.models import Complaint, Survey
 from reception.models import Visit
 from reception.tests.factories import VisitFactory
 from reception.visit_states import VisitStatus
+from reports.figures import (
+    complaints_by_category,
+    monthly_trend,
+    orders_by_work_type,
+    period_figures,
+    spending_bands,
+    technician_hours,
+)
+from reports.periods import MONTH, Period
+from reports.selectors import drill_visits
 from workorders.models import JobType, LineKind, Payer, WorkOrder
 from workshop.models import ClockEntry, Job
 
@@ -410,7 +410,7 @@ def test_the_trend_of_ended_months_is_cached_until_a_bill_changes(store):
 
 
 def test_lost_customers_of_three_periods_in_one_query_match_each_period_alone(store):
-    from dealership.reports.figures import lost_customers
+    from reports.figures import lost_customers
 
     periods = [JAN, DEC, JAN_LAST_YEAR]
     together = lost_customers(periods)
@@ -419,7 +419,7 @@ def test_lost_customers_of_three_periods_in_one_query_match_each_period_alone(st
 
 
 def test_the_report_is_reused_until_a_row_behind_it_changes(store, django_assert_max_num_queries):
-    from dealership.reports.selectors import report_build
+    from reports.selectors import report_build
 
     def checked_in(report):
         return next(row.value for row in report.rows if row.figure.key == "checked_in")
@@ -443,7 +443,7 @@ def test_a_report_computed_before_the_commit_is_not_reused_after_it(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from dealership.reports.selectors import report_build
+    from reports.selectors import report_build
 
     with django_capture_on_commit_callbacks(execute=True):
         visit(at(2026, 1, 21, 9))

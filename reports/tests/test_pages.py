@@ -13,17 +13,17 @@ from django.urls import reverse
 from django.utils import translation
 
 from dealership.models import DueTask
-from dealership.reports.models import ReportDelivery, ReportTarget
-from dealership.reports.periods import DAY, MONTH, WEEK, Period
-from dealership.reports.services import (
+from dealership.rules import rule_set
+from reports.models import ReportDelivery, ReportTarget
+from reports.periods import DAY, MONTH, WEEK, Period
+from reports.services import (
     DELIVERY_KIND,
     deliveries_due_on,
     report_deliveries_ensure,
     report_delivery_send,
 )
-from dealership.rules import rule_set
-from dealership.tests import test_reports_figures as data
-from dealership.tests.test_reports_figures import at
+from reports.tests import test_figures as data
+from reports.tests.test_figures import at
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,6 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from dealership.reports.figures import revenue_by_category, sales_figures
-from dealership.reports.periods import MONTH, Period
 from dealership.tests.factories import LabourOperationFactory, PartFactory
 from delivery import services as delivery
 from delivery.models import Payment, Settlement, SettlementLine
@@ -26,6 +24,8 @@ from delivery.tests.factories import (
     staff,
     walk,
 )
+from reports.figures import revenue_by_category, sales_figures
+from reports.periods import MONTH, Period
 from workorders.selectors import order_in_force
 from workorders.services import work_order_revise
 

@@ -10,9 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dealership.reports.figures import period_figures, technician_hours
-from dealership.reports.periods import MONTH, Period
 from delivery.tests.factories import settled_visit, staff
+from reports.figures import period_figures, technician_hours
+from reports.periods import MONTH, Period
 from workshop import services as workshop
 from workshop.models import ClockEntry, Job
 from workshop.states import SELF_CHECK_ITEMS

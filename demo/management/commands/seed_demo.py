@@ -3,13 +3,13 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from appointments.demo import seed_appointments, seed_today_appointments
-from dealership.demo import seed_customers, seed_store
-from dealership.demo_scale import seed_year
-from delivery.demo import seed_delivery_demo
-from followup.demo import seed_followup_demo
-from reception.demo import seed_visits
-from workshop.demo import seed_workshop_demo
+from demo.scale import seed_year
+from demo.steps.appointments import seed_appointments, seed_today_appointments
+from demo.steps.delivery import seed_delivery_demo
+from demo.steps.followup import seed_followup_demo
+from demo.steps.reception import seed_visits
+from demo.steps.workshop import seed_workshop_demo
+from demo.store import seed_customers, seed_store
 
 
 class Command(BaseCommand):
