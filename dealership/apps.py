@@ -11,7 +11,7 @@ class DealershipConfig(AppConfig):
     verbose_name = _("Store and master data")
 
     def ready(self):
-        # Imported here, as Django requires: models and views load only once the apps are.
+        # Imported here, as Django requires: the registries and models load after the apps.
         from . import tasks  # noqa: F401 - hands the due-task runners to dealership.due
         from .due import register_kind
         from .navigation import register_nav

@@ -9,7 +9,7 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self):
-        # Imported here, as Django requires: the registries and the models are ready only now.
+        # Imported here, as Django requires: the registries and models load after the apps.
         from dealership.due import register_kind
         from dealership.navigation import register_nav
         from dealership.roles import Role
