@@ -8,6 +8,7 @@ and demo on top.
 """
 
 import ast
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -65,15 +66,21 @@ def _source_files():
                 yield path
 
 
-def _ready_bodies(tree: ast.Module) -> set[int]:
-    """ids of the import nodes inside an AppConfig's `ready()` (Django requires those)."""
-    exempt = set()
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef) and item.name == "ready":
-                    exempt |= {id(inner) for inner in ast.walk(item)}
-    return exempt
+def _import_statements(statements: list) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement at any depth (only statements can hold one), but those in a
+    class's `ready()` (an AppConfig's: Django requires those)."""
+    for node in statements:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.ClassDef):
+            yield from _import_statements(
+                [item for item in node.body if getattr(item, "name", None) != "ready"]
+            )
+        else:
+            for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+                inner = getattr(node, block, None)
+                if isinstance(inner, list):
+                    yield from _import_statements(inner)
 
 
 def _imported(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -> list[str]:
@@ -90,12 +97,9 @@ def _imported(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) 
 
 def module_imports(source: str, module: str, *, is_package: bool, known: set[str]) -> set[str]:
     """The modules of `known` that `module` imports anywhere but in a `ready()`."""
-    tree = ast.parse(source)
-    exempt = _ready_bodies(tree)
     targets = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in exempt:
-            targets |= {name for name in _imported(node, module, is_package) if name in known}
+    for node in _import_statements(ast.parse(source).body):
+        targets |= {name for name in _imported(node, module, is_package) if name in known}
     return targets - {module}
 
 
