@@ -18,7 +18,7 @@ COPY pyproject.toml ./
 RUN pip install --upgrade pip && pip install .
 COPY . .
 # Build-time steps need a key; the real one comes from the environment at run time.
-RUN for app in dealership appointments reception workorders workshop delivery followup; do \
+RUN for app in dealership appointments reception workorders workshop delivery followup reports demo; do \
       (cd $app && [ -d locale ] && python ../manage.py compilemessages -v0 || true); done \
  && python manage.py compilemessages -v0 --ignore var || true
 RUN SECRET_KEY=build-only-build-only-build-only-build-only-build-only \

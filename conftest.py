@@ -14,8 +14,8 @@ def _fresh_cache():
 
 @pytest.fixture(autouse=True)
 def _isolate_rule_cache():
-    from dealership.reports.cache import forget as forget_cached_reports
     from dealership.rules import forget_cached_rules
+    from reports.cache import forget as forget_cached_reports
 
     forget_cached_rules()
     forget_cached_reports()  # a rolled-back test's rows left no signal behind

@@ -1,6 +1,5 @@
 """Reads of step 1 shared by the pages, reception and the reports (fixed query counts)."""
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -10,6 +9,7 @@ from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from dealership.daterange import add_months
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, Vehicle, WorkType
 from dealership.rules import rule
 from dealership.urltools import url_for_pk
@@ -294,13 +294,6 @@ class MaintenanceDue:
     plan: MaintenancePlan | None
 
 
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year = day.year + month // 12
-    month = month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def _last_services() -> dict[int, tuple[datetime, int | None]]:
     """Per vehicle, its last maintenance here and the odometer read then (None: not read).
 
@@ -394,7 +387,7 @@ def maintenance_due(*, today: date | None = None, within_days: int | None = None
                 read_on - timedelta(days=int((odometer - passed) / kmpd)) if passed else start
             )
         km_due = read_on + timedelta(days=int((milestone - odometer) / kmpd))
-        time_due = _add_months(serviced_on, base.interval_months)
+        time_due = add_months(serviced_on, base.interval_months)
         due_on = min(km_due, time_due)
         if today - timedelta(days=60) <= due_on <= today + timedelta(days=within_days):
             plan = next((p for p in reversed(plans) if milestone % p.interval_km == 0), base)

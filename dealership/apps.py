@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.apps import AppConfig
+from django.db.models.signals import pre_save
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -10,16 +11,15 @@ class DealershipConfig(AppConfig):
     verbose_name = _("Store and master data")
 
     def ready(self):
-        from django.db.models.signals import pre_save
-
-        from .text import refuse_unfit_text
-
-        pre_save.connect(refuse_unfit_text, dispatch_uid="dealership.text.refuse_unfit_text")
+        # Imported here, as Django requires: the registries and models load after the apps.
+        from . import tasks  # noqa: F401 - hands the due-task runners to dealership.due
         from .due import register_kind
         from .navigation import register_nav
-        from .reports import apps_hook  # noqa: F401 - reports: nav, rules, due kinds, tasks
         from .roles import Role
+        from .text import refuse_unfit_text
         from .views import CUSTOMER_VIEWERS
+
+        pre_save.connect(refuse_unfit_text, dispatch_uid="dealership.text.refuse_unfit_text")
 
         register_nav("search", _("Search"), CUSTOMER_VIEWERS, 10)
         register_nav(

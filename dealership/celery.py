@@ -3,6 +3,7 @@ import os
 
 from celery import Celery
 from celery.signals import setup_logging
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealership.settings")
 
@@ -16,8 +17,6 @@ def use_the_site_logging(loglevel=None, **kwargs):
     """The worker and beat log through settings.LOGGING, like the web processes: the same
     handlers with the personal-data filter (dealership.pii), instead of the handlers Celery
     would otherwise put on the root logger without it. `--loglevel` still sets the level."""
-    from django.conf import settings
-
     logging.config.dictConfig(settings.LOGGING)
     if loglevel:
         logging.getLogger().setLevel(loglevel)

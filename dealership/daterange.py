@@ -6,6 +6,7 @@ Python's date range and ended in a 500. A store's data lies between 2000 and 209
 date outside is refused with a message naming the range.
 """
 
+import calendar
 from datetime import date
 from functools import wraps
 
@@ -16,6 +17,14 @@ from .errors import DomainError
 
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (or earlier), clipped to the month's last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def day_in_range(day: date, *, field: str = "date") -> date:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -46,6 +47,16 @@ logger = logging.getLogger(__name__)
 
 State = DueTaskState
 OPEN_STATES = (State.PENDING, State.CLAIMED)
+
+# The Celery tasks that perform claimed rows, one row or several to a message. They live in
+# dealership.tasks, which imports this module, so they are handed in from there.
+RUNNERS: dict[str, Any] = {}
+
+
+def register_runners(*, one, many) -> None:
+    """Called by dealership.tasks: the tasks `_enqueue` sends the claimed rows to."""
+    RUNNERS.update(one=one, many=many)
+
 
 DEFAULT_OUTCOMES = (
     ("reached", _("Reached the customer")),
@@ -372,8 +383,7 @@ def _enqueue(pks: list[int]) -> list[int]:
     Rows travel `DUE_TASK_MESSAGE_SIZE` to a message (`due_tasks_run`), or one
     per message (`due_task_run`) when that is 1. Returns the refused rows.
     """
-    from .tasks import due_task_run, due_tasks_run
-
+    due_task_run, due_tasks_run = RUNNERS["one"], RUNNERS["many"]
     size = max(1, _setting("DUE_TASK_MESSAGE_SIZE", 20))
     chunks = [pks[start : start + size] for start in range(0, len(pks), size)]
     sent = 0

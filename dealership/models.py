@@ -19,6 +19,7 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .stored_text import stored_text_render
 from .text import NOTE_MAX_LENGTH
 from .validators import validate_mobile, validate_plate, validate_vin
 
@@ -374,8 +375,6 @@ class TimelineEvent(models.Model):
         """The summary in the reader's language when the system worded it (a stored code)."""
         data = self.data or {}
         if data.get("summary_code"):
-            from .stored_text import stored_text_render
-
             return stored_text_render(
                 data["summary_code"], data.get("summary_params"), self.summary
             )
@@ -510,8 +509,6 @@ class DueTask(models.Model):
     @property
     def note_text(self) -> str:
         """The task's note in the reader's language (a stored code), or the note as written."""
-        from .stored_text import stored_text_render
-
         payload = self.payload or {}
         if payload.get("note_code"):
             return stored_text_render(
@@ -584,6 +581,3 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.channel} → {self.to}: {self.body[:40]}"
-
-
-from .reports.models import *  # noqa: E402,F403 - report targets and deliveries (dealership.reports)

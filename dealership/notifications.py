@@ -31,6 +31,8 @@ from django.utils.translation import gettext_lazy as _
 from .due import running_task
 from .models import ContactChannel, Customer, Message, MessageStatus, Vehicle
 from .pii import mask_personal_data
+from .rules import rule
+from .services import timeline_record
 
 logger = logging.getLogger(__name__)
 
@@ -169,9 +171,6 @@ def notify(
     stored with status failed; inside a due task it also raises
     `DeliveryFailed`, so the task retries and the failure shows on it.
     """
-    from .rules import rule
-    from .services import timeline_record
-
     channel = channel or channel_for(customer)
     backend = backend_for(channel)
     due_task = running_task()

@@ -49,18 +49,6 @@ def has_role(user, roles: Iterable[str]) -> bool:
     return Role.ADMIN in names or bool(names & set(roles))
 
 
-def sees_contact_details(user) -> bool:
-    """Whether the user sees customers' mobile numbers and addresses in full.
-
-    Decided by `dealership.visibility` (the one table of what each role sees of a customer):
-    the front desk and the administrator do; the workshop (technician, workshop controller,
-    QC inspector) sees masked numbers and no address.
-    """
-    from .visibility import sees_in_full
-
-    return sees_in_full(user, "mobile") and sees_in_full(user, "address")
-
-
 def check_role(user, roles: Iterable[str]) -> None:
     if not has_role(user, roles):
         raise PermissionDenied(_("Your role may not use this page."))

@@ -13,6 +13,8 @@ from django.core.cache import cache
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from .models import StoreRule
+
 _CACHE_KEY = "store-rules:v1"
 
 
@@ -36,8 +38,6 @@ def register(key: str, default: Any, label, unit="") -> Rule:
 def _overrides() -> dict[str, Any]:
     values = cache.get(_CACHE_KEY)
     if values is None:
-        from .models import StoreRule
-
         values = dict(StoreRule.objects.values_list("key", "value"))
         cache.set(_CACHE_KEY, values, 300)
     return values
@@ -53,8 +53,6 @@ def rule(key: str) -> Any:
 
 
 def rule_set(key: str, value: Any) -> None:
-    from .models import StoreRule
-
     item = REGISTRY[key]
     stored = str(value) if isinstance(item.default, Decimal) else value
     StoreRule.objects.update_or_create(key=key, defaults={"value": stored})

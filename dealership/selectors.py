@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from .models import Customer, Vehicle
+from .models import Customer, Message, Vehicle
 from .rules import rule
 from .validators import normalize_phone, normalize_plate
 from .visibility import CONTACT_FIELDS, HIDDEN, field_level, shown
@@ -124,8 +124,6 @@ def messages_sent(*, vehicle_id: int, since, until=None, limit: int = 30) -> lis
 
     One query, whatever the number of messages; the newest `limit` are kept.
     """
-    from .models import Message
-
     rows = Message.objects.filter(vehicle_id=vehicle_id, sent_at__gte=since)
     if until is not None:
         rows = rows.filter(sent_at__lte=until)

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "workshop",
     "delivery",
     "followup",
+    "reports",
+    "demo",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from django.utils import translation
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +98,6 @@ def _param(value) -> dict | str:
 
 @stored_text(MESSAGE)
 def _render_message(params: dict) -> str:
-    from django.utils.translation import gettext
-
     values = {}
     for key, value in (params.get("params") or {}).items():
         if isinstance(value, dict) and "code" in value:

@@ -1,6 +1,8 @@
 """Celery tasks of the store: the due-task dispatcher (beat, every minute) and its worker tasks.
 
-Each task only loads rows and calls `dealership.due`; the rules live there.
+Each task only loads rows and calls `dealership.due`; the rules live there. The dispatcher
+sends the claimed rows to the tasks registered at the end of this module (imported by
+DealershipConfig.ready(), and by the Celery worker's autodiscovery).
 """
 
 import time
@@ -61,3 +63,6 @@ def due_tasks_run(task_ids: list[int]) -> dict[str, int]:
         outcome = due.due_task_perform(task_id=task_id)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
+
+
+due.register_runners(one=due_task_run, many=due_tasks_run)

@@ -38,7 +38,7 @@ urlpatterns = [
     path("workshop/", include("workshop.urls")),
     path("delivery/", include("delivery.urls")),
     path("followup/", include("followup.urls")),
-    path("reports/", include("dealership.reports.urls")),
+    path("reports/", include("reports.urls")),
     path(
         "login/",
         public_view(ThrottledLoginView.as_view()),

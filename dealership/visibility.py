@@ -202,3 +202,12 @@ def serialize_customer_fields(user, data: dict) -> dict:
         if field in data:
             data[field] = shown(user, field, data[field])
     return data
+
+
+def sees_contact_details(user) -> bool:
+    """Whether the user sees customers' mobile numbers and addresses in full.
+
+    The front desk and the administrator do; the workshop (technician, workshop controller,
+    QC inspector) sees masked numbers and no address.
+    """
+    return sees_in_full(user, "mobile") and sees_in_full(user, "address")

@@ -230,3 +230,4 @@ class DeliveryStateViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 router = routers.SimpleRouter()
 router.register("settlements", SettlementViewSet, basename="delivery-settlement")
 router.register("visits", DeliveryStateViewSet, basename="delivery-state")
+urlpatterns = router.urls  # mounted at /api/delivery/ by dealership.api_urls

@@ -7,13 +7,15 @@ customer's share with the signed estimate plus approved additional work.
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from dealership.daterange import add_months
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, MaintenancePlanPart, Message
+from dealership.money import cents
 from dealership.rules import rule
 from reception.models import DeclinedWork, Visit
 from reception.visit_states import VisitStatus
@@ -23,7 +25,6 @@ from workshop import selectors as workshop_selectors
 from .duties import READY_NOTICE
 from .models import Delivery, LabourBasis, Payment, Refund, Settlement, SettlementLine
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 # Where the visit may be before QC has passed: it cannot be settled or checked yet.
@@ -44,7 +45,7 @@ BOARD_STATUSES = (VisitStatus.QC_PASSED, VisitStatus.READY_FOR_PICKUP, VisitStat
 
 
 def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return cents(value)
 
 
 def plain_number(value: Decimal) -> str:
@@ -397,17 +398,6 @@ class NextService:
     estimated_hours: Decimal = ZERO
 
 
-def _add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return day.replace(year=year, month=month, day=min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError(day)
-
-
 def next_service(*, odometer_km: int, on: date | None = None) -> NextService | None:
     """The next maintenance due after `odometer_km`, from the store's maintenance plans.
 
@@ -450,7 +440,7 @@ def next_service(*, odometer_km: int, on: date | None = None) -> NextService | N
     return NextService(
         plan=plan,
         due_km=due_km,
-        due_date=_add_months(on, months),
+        due_date=add_months(on, months),
         items=items,
         estimated_cost=cost,
         estimated_hours=hours,

@@ -10,6 +10,7 @@ class FollowupConfig(AppConfig):
     verbose_name = _("Follow-up")
 
     def ready(self):
+        # Imported here, as Django requires: the registries and models load after the apps.
         from dealership.navigation import register_nav
         from dealership.roles import Role
         from dealership.start import register_start_page

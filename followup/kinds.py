@@ -110,15 +110,15 @@ def register_kinds() -> None:
     register_kind(
         RESPONSE_DEADLINE,
         label=_("Complaint first-response deadline"),
-        handler="followup.kinds.check_response_deadline",
+        handler="followup.tasks.check_response_deadline",
     )
     register_kind(
         CLOSE_DEADLINE,
         label=_("Complaint closure deadline"),
-        handler="followup.kinds.check_close_deadline",
+        handler="followup.tasks.check_close_deadline",
     )
     register_kind(
-        DAILY_SCAN, label=_("Daily follow-up scan"), handler="followup.kinds.run_daily_scan"
+        DAILY_SCAN, label=_("Daily follow-up scan"), handler="followup.tasks.run_daily_scan"
     )
 
 
@@ -155,34 +155,6 @@ CUSTOMER_CALL_KINDS = tuple(kind for item in CALL_LISTS.values() for kind in ite
 
 def list_of_kind(kind: str) -> CallList | None:
     return next((item for item in CALL_LISTS.values() if kind in item.kinds), None)
-
-
-# --- handlers (run by the due-task worker; they load the row and call a service) ---------
-
-
-def _complaint(task):
-    from .models import Complaint
-
-    return Complaint.objects.select_related("customer", "vehicle").get(pk=task.subject_id)
-
-
-def check_response_deadline(task) -> dict:
-    from .services import complaint_deadline_check
-
-    return complaint_deadline_check(complaint=_complaint(task), deadline="response")
-
-
-def check_close_deadline(task) -> dict:
-    from .services import complaint_deadline_check
-
-    return complaint_deadline_check(complaint=_complaint(task), deadline="close")
-
-
-def run_daily_scan(task) -> dict:
-    from .models import DailyScan
-    from .services import followup_daily_scan
-
-    return followup_daily_scan(scan=DailyScan.objects.get(pk=task.subject_id))
 
 
 # Texts the complaint deadlines write (actions log, the manager's call), as codes.

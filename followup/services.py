@@ -6,7 +6,6 @@ run out. Complaints move only through the services here (`ALLOWED`), each
 writing an action line, a history entry and a timeline event.
 """
 
-import calendar
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -19,6 +18,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 
+from dealership.daterange import add_months
 from dealership.due import (
     OPEN_STATES,
     State,
@@ -78,13 +78,6 @@ def when_text(moment: datetime) -> str:
 
 def _at_local(day: date, hour: int) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour, 0)))
-
-
-def add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year = day.year + month // 12
-    month = month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # --------------------------------------------------------------------- after delivery

@@ -10,6 +10,7 @@ class ReceptionConfig(AppConfig):
     verbose_name = _("Reception")
 
     def ready(self):
+        # Imported here, as Django requires: the registries and models load after the apps.
         from dealership.actions import register_vehicle_actions
         from dealership.navigation import register_nav
         from dealership.roles import Role

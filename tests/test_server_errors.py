@@ -78,7 +78,7 @@ def test_the_call_outcome_api_refuses_bad_survey_answers(client, make_staff, sur
 
 
 def test_an_unexpected_api_error_is_a_json_500_and_logged(manager_client, monkeypatch, caplog):
-    from dealership.reports import selectors
+    from reports import selectors
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
@@ -111,8 +111,8 @@ def test_not_reached_with_a_bad_attempt_count_is_refused_with_a_message(client, 
 def test_a_target_too_large_is_refused_next_to_it_and_nothing_is_saved(manager_client, value):
     """Found by the page-form fuzzer: 10^30 overflowed the column (a 500), and the targets
     before it in the form were saved already."""
-    from dealership.reports.figures import FIGURES
-    from dealership.reports.models import ReportTarget
+    from reports.figures import FIGURES
+    from reports.models import ReportTarget
 
     first, second = list(FIGURES)[:2]
     response = manager_client.post(

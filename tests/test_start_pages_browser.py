@@ -7,12 +7,12 @@ import os
 
 import pytest
 
-from appointments.demo import seed_appointments
-from dealership.demo import DEMO_PASSWORD, seed_customers, seed_store
-from delivery.demo import seed_delivery_demo
-from followup.demo import seed_followup_demo
-from reception.demo import seed_visits
-from workshop.demo import seed_workshop_demo
+from demo.steps.appointments import seed_appointments
+from demo.steps.delivery import seed_delivery_demo
+from demo.steps.followup import seed_followup_demo
+from demo.steps.reception import seed_visits
+from demo.steps.workshop import seed_workshop_demo
+from demo.store import DEMO_PASSWORD, seed_customers, seed_store
 
 pytestmark = pytest.mark.browser
 

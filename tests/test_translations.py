@@ -11,7 +11,17 @@ import pytest
 from django.conf import settings
 
 BASE = Path(settings.BASE_DIR)
-APPS = ["dealership", "appointments", "reception", "workorders", "workshop", "delivery", "followup"]
+APPS = [
+    "dealership",
+    "appointments",
+    "reception",
+    "workorders",
+    "workshop",
+    "delivery",
+    "followup",
+    "reports",
+    "demo",
+]
 CATALOGUES = [BASE / app / "locale/zh_Hans/LC_MESSAGES/django.po" for app in APPS] + [
     BASE / "locale/zh_Hans/LC_MESSAGES/django.po"
 ]

@@ -9,4 +9,5 @@ class WorkordersConfig(AppConfig):
     verbose_name = _("Work orders")
 
     def ready(self):
+        # Imported here, as Django requires: the registries and models load after the apps.
         from . import rules  # noqa: F401 - registers the step's store settings

@@ -5,7 +5,7 @@ version column against lost updates); a signed revision is frozen (its content
 hash is stored) and later changes make a new revision.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -17,10 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dealership.models import ContactChannel, LabourOperation, Part
+from dealership.money import cents
 from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
-
-CENT = Decimal("0.01")
 
 
 class OrderStatus(models.TextChoices):
@@ -217,7 +216,7 @@ class WorkOrder(models.Model):
         if not self.total:
             return Decimal("0.00")
         net = self.total / (1 + self.vat_rate)
-        return (self.total - net).quantize(CENT, rounding=ROUND_HALF_UP)
+        return cents(self.total - net)
 
 
 class WorkOrderLine(models.Model):
@@ -296,11 +295,11 @@ class WorkOrderLine(models.Model):
 
     @property
     def gross(self) -> Decimal:
-        return (self.quantity * self.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+        return cents(self.quantity * self.unit_price)
 
     @property
     def discount(self) -> Decimal:
-        return (self.gross * self.discount_percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+        return cents(self.gross * self.discount_percent / 100)
 
     @property
     def amount(self) -> Decimal:

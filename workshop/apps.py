@@ -10,6 +10,7 @@ class WorkshopConfig(AppConfig):
     verbose_name = _("Workshop")
 
     def ready(self):
+        # Imported here, as Django requires: the registries and models load after the apps.
         from dealership.navigation import register_nav
         from dealership.roles import Role
         from dealership.start import register_start_page, register_start_panel

@@ -21,7 +21,13 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from dealership.due import due_task_schedule, due_tasks_cancel_for, register_kind
+from dealership.due import (
+    due_task_complete,
+    due_task_schedule,
+    due_tasks_cancel_for,
+    register_kind,
+)
+from dealership.errors import DomainError
 from dealership.models import DueTask, DueTaskState
 from dealership.notifications import notify
 from dealership.roles import Role
@@ -29,6 +35,7 @@ from dealership.rules import rule
 from dealership.stored_text import stored_text
 from dealership.urltools import absolute_url
 from reception.models import Visit
+from reception.visit_states import VisitStatus
 
 from .models import Addition, PromiseWatch
 
@@ -78,9 +85,6 @@ RECORDED_ELSEWHERE = {
 
 def record_call(*, task: DueTask, actor, outcome: str, note: str = "") -> DueTask:
     """The generic queue's way to record a workshop call (see `RECORDED_ELSEWHERE`)."""
-    from dealership.due import due_task_complete
-    from dealership.errors import DomainError
-
     message = RECORDED_ELSEWHERE.get(task.kind, {}).get(outcome)
     if message:
         raise DomainError(str(message), field="outcome", code="recorded_elsewhere")
@@ -264,8 +268,8 @@ def send_addition_link(task: DueTask) -> dict:
 
 def check_promise(task: DueTask) -> dict:
     """`workshop.promise_check`: projected to miss the promise → alert the advisor."""
-    from reception.visit_states import VisitStatus
-
+    # Inside: workshop.selectors imports workshop.services, which imports this module
+    # (the cycle is being broken in workshop.selectors on another branch).
     from .selectors import projected_finish
 
     watch = PromiseWatch.objects.select_related(

@@ -4,10 +4,10 @@ import pytest
 from django.utils import timezone
 
 from appointments import duties, selectors, services
-from appointments.demo import seed_appointments
 from appointments.models import Appointment, Status
-from dealership.demo import seed_customers, seed_store
 from dealership.models import DueTask, MaintenancePlan
+from demo.steps.appointments import seed_appointments
+from demo.store import seed_customers, seed_store
 
 from .factories import days_ahead, local, make_vehicle
 

@@ -4,9 +4,9 @@ customers' contact details as the user's role may see them (`dealership.visibili
 
 from django import template
 
-from dealership.roles import sees_contact_details as _sees_contact_details
 from dealership.security import mask_phone as _mask_phone
 from dealership.visibility import customer_view, money_hidden, sees_money, shown
+from dealership.visibility import sees_contact_details as _sees_contact_details
 
 register = template.Library()
 

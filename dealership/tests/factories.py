@@ -4,8 +4,8 @@ import factory
 from django.contrib.auth.hashers import get_hasher, make_password
 from django.contrib.auth.models import Group
 
-from dealership.demo import make_mobile, make_plate, make_vin
 from dealership.models import Bay, Customer, LabourOperation, Part, Technician, User, Vehicle
+from demo.store import make_mobile, make_plate, make_vin
 
 TEST_PASSWORD = "pw-for-tests-1"  # noqa: S105 - the test users' password
 

@@ -8,8 +8,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone
 
-from dealership.demo import make_mobile, make_plate
 from dealership.models import Customer, DueTask, Message, TimelineEvent, Vehicle
+from demo.store import make_mobile, make_plate
 from followup import kinds as K
 from followup.models import DailyScan
 from followup.services import followup_daily_scan

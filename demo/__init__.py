@@ -1,0 +1,1 @@
+"""Demo and benchmark data, built through the steps' services (`manage.py seed_demo`)."""

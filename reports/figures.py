@@ -1,0 +1,768 @@
+"""Every report figure, defined once, computed by database aggregation.
+
+Definitions (the manager reads them on the page as the figure's help text):
+
+* Repair orders (维修台次): visits with a paid bill settled in the period, by the
+  settlement time. A visit checked in on 31 January and settled on 1 February
+  counts in February; a cancelled visit has no bill and never counts.
+* Labour / parts revenue: billed labour / part lines of those bills after line
+  discounts, all outside payers (customer, manufacturer for warranty, insurer);
+  internal (store-paid) lines are not revenue. Warranty revenue is the
+  manufacturer's share of it. Fees and other revenue: the bills' lines that are
+  neither labour nor parts (fees, sublet, consumables, old untyped manual
+  lines). Average ticket = (labour + parts + other) ÷ repair orders.
+* Payments received: what the customers paid on those bills. It equals the
+  customers' share of labour + parts + other, plus the cashier's adjustments
+  (rounding, goodwill); the manufacturer's and insurers' shares are billed to
+  them, not paid at the till. `revenue_by_category` shows the sum to the cent.
+* Hours sold: billed labour hours (internal lines left out). Hours clocked:
+  technicians' clock entries started in the period. Hours available: each active
+  technician's hours per day × the days the store is open. Productivity = sold ÷
+  clocked; utilisation = clocked ÷ available.
+* Appointment, show and no-show rates: `appointments.selectors.appointment_kpis`.
+* On-time delivery: visits delivered in the period with a promised time,
+  delivered at or before it. Rework rate: delivered visits that went through
+  rework at least once. Comebacks: check-ins flagged as a repeat repair.
+* Estimate accuracy: bills of the period with a signed estimate whose customer
+  amount is within ±10 % of it plus the additional work the customer approved.
+* CSI: mean of the five survey answers (1–10) taken in the period, × 10 (0–100).
+* Complaints received in the period; response / closure in time counts those
+  answered / closed by their deadline, out of those answered / closed or past due.
+* First-service return: new cars handed over one first-service interval
+  (`followup.first_service_months`) before the period; share that has a visit
+  (not cancelled) between the handover and the period's end.
+* Customers not seen for 3 / 6 / 12 months (the follow-up rules): customers whose
+  last visit before the period's end is older than that.
+* Customers by spending band: what each customer paid in the 12 months to the
+  period's end, in the bands of `reports.spending_bands`.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.cache import cache
+from django.db.models import (
+    Avg,
+    Count,
+    DecimalField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Sum,
+)
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from appointments.capacity import local_tz, openings
+from appointments.selectors import appointment_kpis
+from dealership.daterange import add_months
+from dealership.models import Technician, Vehicle
+from dealership.money import cents
+from dealership.rules import rule
+from delivery.models import Payment, Settlement, SettlementLine, SettlementStatus
+from followup.models import Complaint, ComplaintCategory, ComplaintSeverity, Survey
+from followup.rules import lost_months
+from reception.models import Visit
+from reception.visit_states import VisitStatus
+from workorders.models import JobType, LineKind, Payer
+from workshop.models import ClockEntry, Job, QualityCheck
+
+from .periods import Period
+
+ZERO = Decimal("0")
+TENTH = Decimal("0.1")
+
+COUNT, MONEY, HOURS, PERCENT, SCORE = "count", "money", "hours", "percent", "score"
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: object
+    unit: str
+    section: object
+    higher_is_better: bool = True
+    drill: bool = False
+
+    @property
+    def definition(self) -> str:
+        """Where the page explains the figure: the anchor of its definition."""
+        return DEFINITION_OF.get(self.key, "")
+
+    @property
+    def definition_text(self):
+        return DEFINITIONS.get(self.definition, "")
+
+
+S_SALES = _("Orders and revenue")
+S_WORKSHOP = _("Workshop hours")
+S_BOOKING = _("Appointments")
+S_QUALITY = _("Delivery and quality")
+S_CARE = _("Satisfaction and complaints")
+S_RETENTION = _("Retention")
+
+FIGURES: dict[str, Figure] = {
+    f.key: f
+    for f in [
+        Figure("repair_orders", _("Repair orders"), COUNT, S_SALES, drill=True),
+        Figure("checked_in", _("Cars checked in"), COUNT, S_SALES, drill=True),
+        Figure("cancelled", _("Visits cancelled"), COUNT, S_SALES, False, drill=True),
+        Figure("labour_revenue", _("Labour revenue"), MONEY, S_SALES),
+        Figure("parts_revenue", _("Parts revenue"), MONEY, S_SALES),
+        Figure("other_revenue", _("Fees and other revenue"), MONEY, S_SALES),
+        Figure("warranty_revenue", _("of which warranty"), MONEY, S_SALES),
+        Figure("adjustments", _("Adjustments at the till"), MONEY, S_SALES),
+        Figure("payments_received", _("Payments received"), MONEY, S_SALES),
+        Figure("average_ticket", _("Average ticket"), MONEY, S_SALES),
+        Figure("hours_sold", _("Hours sold"), HOURS, S_WORKSHOP),
+        Figure("hours_clocked", _("Hours clocked"), HOURS, S_WORKSHOP),
+        Figure("hours_available", _("Technician hours available"), HOURS, S_WORKSHOP),
+        Figure("productivity", _("Productivity (sold ÷ clocked)"), PERCENT, S_WORKSHOP),
+        Figure("utilisation", _("Utilisation (clocked ÷ available)"), PERCENT, S_WORKSHOP),
+        Figure("appointments", _("Appointments due"), COUNT, S_BOOKING),
+        Figure("appointment_rate", _("Appointment rate"), PERCENT, S_BOOKING),
+        Figure("show_rate", _("Show rate"), PERCENT, S_BOOKING),
+        Figure("no_show_rate", _("No-show rate"), PERCENT, S_BOOKING, False),
+        Figure("delivered", _("Cars delivered"), COUNT, S_QUALITY, drill=True),
+        Figure("on_time_rate", _("On-time delivery rate"), PERCENT, S_QUALITY),
+        Figure("late", _("Delivered late"), COUNT, S_QUALITY, False, drill=True),
+        Figure("rework_rate", _("Rework rate"), PERCENT, S_QUALITY, False),
+        Figure("reworked", _("Delivered after rework"), COUNT, S_QUALITY, False, drill=True),
+        Figure("qc_fail_rate", _("QC failure rate"), PERCENT, S_QUALITY, False),
+        Figure("qc_failed", _("Cars failed at QC"), COUNT, S_QUALITY, False, drill=True),
+        Figure("comebacks", _("Comebacks"), COUNT, S_QUALITY, False, drill=True),
+        Figure("estimate_accuracy", _("Estimate accuracy (±10 %)"), PERCENT, S_QUALITY),
+        Figure("estimate_missed", _("Bills outside ±10 %"), COUNT, S_QUALITY, False, drill=True),
+        Figure("csi", _("CSI (0–100)"), SCORE, S_CARE),
+        Figure("surveys", _("Surveys taken"), COUNT, S_CARE),
+        Figure("complaints", _("Complaints"), COUNT, S_CARE, False),
+        Figure("complaints_important", _("Important complaints"), COUNT, S_CARE, False),
+        Figure("response_in_time", _("Answered within deadline"), PERCENT, S_CARE),
+        Figure("closure_in_time", _("Closed within deadline"), PERCENT, S_CARE),
+        Figure("new_cars_due", _("New cars due for first service"), COUNT, S_RETENTION),
+        Figure("first_service_rate", _("First-service return rate"), PERCENT, S_RETENTION),
+        Figure("lost_3", _("Customers not seen for 3 months"), COUNT, S_RETENTION, False),
+        Figure("lost_6", _("Customers not seen for 6 months"), COUNT, S_RETENTION, False),
+        Figure("lost_12", _("Customers not seen for 12 months"), COUNT, S_RETENTION, False),
+    ]
+}
+
+WORK_TYPE_PREFIX = "orders_"
+
+# What each figure means, as the page shows it (one definition per group of figures).
+DEFINITIONS = {
+    "orders": _(
+        "Repair orders: visits with a paid bill settled in the period, by the time of "
+        "settlement. Cars checked in and visits cancelled: by the time of check-in."
+    ),
+    "revenue": _(
+        "Labour, parts, fees and other revenue: the lines of those bills after line "
+        "discounts, for every outside payer (customer, manufacturer for warranty, insurer); "
+        "internal lines are not revenue. Adjustments at the till: the cashier's changes to "
+        "the amount due (rounding, goodwill). Payments received: what the customers paid on "
+        "those bills, which is the customers' share of the lines plus the adjustments (see "
+        "Revenue by category). Average ticket = (labour + parts + other) ÷ repair orders."
+    ),
+    "hours": _(
+        "Hours sold: billed labour hours. Hours clocked: technicians' clock entries started "
+        "in the period. Hours available: each active technician's hours per day × the days "
+        "the store is open. Productivity = sold ÷ clocked, shown only when enough hours were "
+        "clocked (rule reports.min_clocked_hours), else “too little data”. Utilisation = "
+        "clocked ÷ available."
+    ),
+    "booking": _(
+        "Appointments due: appointments of the period that arrived or did not show. "
+        "Appointment rate: visits that came from an appointment ÷ all visits. Show and "
+        "no-show rates: of the appointments due."
+    ),
+    "delivery": _(
+        "Cars delivered in the period. On-time delivery: delivered at or before the promised "
+        "time, out of those delivered with a promise."
+    ),
+    "rework": _(
+        "Rework rate: cars delivered in the period that went through rework at least once ÷ "
+        "cars delivered; a car still in the workshop counts only once it is delivered. QC "
+        "failure rate: cars with a failed QC check in the period ÷ cars QC checked in the "
+        "period, delivered or not. Comebacks: check-ins flagged as a repeat repair."
+    ),
+    "estimate": _(
+        "Estimate accuracy: bills with a signed estimate whose customer amount is within "
+        "±10 % of the estimate plus the additional work the customer approved."
+    ),
+    "care": _(
+        "CSI: the mean of the five survey answers (1–10) × 10. Complaints received in the "
+        "period; answered and closed within the deadline, out of those answered or closed "
+        "or past their deadline."
+    ),
+    "retention": _(
+        "First-service return: new cars handed over one first-service interval before the "
+        "period that came back by its end. Customers not seen: their last visit is older "
+        "than 3 / 6 / 12 months at the period's end."
+    ),
+}
+DEFINITION_OF = {
+    **dict.fromkeys(["repair_orders", "checked_in", "cancelled"], "orders"),
+    **dict.fromkeys(
+        [
+            "labour_revenue",
+            "parts_revenue",
+            "other_revenue",
+            "warranty_revenue",
+            "adjustments",
+            "payments_received",
+            "average_ticket",
+        ],
+        "revenue",
+    ),
+    **dict.fromkeys(
+        ["hours_sold", "hours_clocked", "hours_available", "productivity", "utilisation"],
+        "hours",
+    ),
+    **dict.fromkeys(["appointments", "appointment_rate", "show_rate", "no_show_rate"], "booking"),
+    **dict.fromkeys(["delivered", "on_time_rate", "late"], "delivery"),
+    **dict.fromkeys(
+        ["rework_rate", "reworked", "qc_fail_rate", "qc_failed", "comebacks"], "rework"
+    ),
+    **dict.fromkeys(["estimate_accuracy", "estimate_missed"], "estimate"),
+    **dict.fromkeys(
+        [
+            "csi",
+            "surveys",
+            "complaints",
+            "complaints_important",
+            "response_in_time",
+            "closure_in_time",
+        ],
+        "care",
+    ),
+    **dict.fromkeys(
+        ["new_cars_due", "first_service_rate", "lost_3", "lost_6", "lost_12"], "retention"
+    ),
+}
+
+
+def _ratio(part, whole) -> Decimal | None:
+    """part ÷ whole as a percentage with one decimal; None when there is nothing to divide."""
+    if not whole:
+        return None
+    return (Decimal(part or 0) * 100 / Decimal(whole)).quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+def _money(value) -> Decimal:
+    return cents(value)
+
+
+def _hours(value) -> Decimal:
+    if isinstance(value, timedelta):
+        value = Decimal(value.total_seconds()) / 3600
+    return cents(value)
+
+
+# ----------------------------------------------------------------------- querysets
+
+
+def settlements_in(period: Period):
+    """Paid bills settled in the period: one per repair order."""
+    start, end = period.bounds
+    return Settlement.objects.filter(
+        status=SettlementStatus.PAID, settled_at__gte=start, settled_at__lt=end
+    )
+
+
+def _within_estimate() -> Q:
+    """The bill is within the tolerance of what the customer agreed to: the signed
+    estimate plus the additional work they approved (the rule the cashier applies)."""
+    limit = Decimal(str(rule("reports.estimate_tolerance_percent"))) / 100
+    agreed = F("estimate_total") + F("approved_additions")
+    return Q(
+        estimate_total__gt=0,
+        customer_total__gte=agreed * (1 - limit),
+        customer_total__lte=agreed * (1 + limit),
+    )
+
+
+def _revenue_lines(period: Period):
+    start, end = period.bounds
+    return SettlementLine.objects.filter(
+        settlement__status=SettlementStatus.PAID,
+        settlement__settled_at__gte=start,
+        settlement__settled_at__lt=end,
+    )
+
+
+def _not_cancelled() -> Q:
+    return ~Q(status=VisitStatus.CANCELLED)
+
+
+# ----------------------------------------------------------------------- figures
+
+
+def sales_figures(period: Period) -> dict:
+    orders = settlements_in(period).aggregate(
+        repair_orders=Count("id"),
+        estimated=Count("id", filter=Q(estimate_total__gt=0)),
+        within=Count("id", filter=_within_estimate()),
+        adjustments=Sum("adjustment_amount"),
+    )
+    paid = Payment.objects.filter(settlement__in=settlements_in(period)).aggregate(
+        total=Sum("amount")
+    )["total"]
+    outside = [Payer.CUSTOMER, Payer.MANUFACTURER, Payer.INSURER]
+    lines = (
+        _revenue_lines(period)
+        .filter(payer__in=outside)
+        .aggregate(
+            labour=Sum("amount", filter=Q(kind=LineKind.LABOUR)),
+            parts=Sum("amount", filter=Q(kind=LineKind.PART)),
+            other=Sum("amount", filter=~Q(kind__in=[LineKind.LABOUR, LineKind.PART])),
+            warranty=Sum(
+                "amount",
+                filter=Q(payer=Payer.MANUFACTURER, kind__in=[LineKind.LABOUR, LineKind.PART]),
+            ),
+            hours=Sum("hours", filter=Q(kind=LineKind.LABOUR)),
+        )
+    )
+    labour, parts = _money(lines["labour"]), _money(lines["parts"])
+    other = _money(lines["other"])
+    count = orders["repair_orders"]
+    return {
+        "repair_orders": count,
+        "labour_revenue": labour,
+        "parts_revenue": parts,
+        "other_revenue": other,
+        "warranty_revenue": _money(lines["warranty"]),
+        "adjustments": _money(orders["adjustments"]),
+        "payments_received": _money(paid),
+        "average_ticket": _money((labour + parts + other) / count) if count else None,
+        "hours_sold": _hours(lines["hours"]),
+        "estimate_accuracy": _ratio(orders["within"], orders["estimated"]),
+        "estimate_missed": orders["estimated"] - orders["within"],
+    }
+
+
+def visit_figures(period: Period) -> dict:
+    start, end = period.bounds
+    arrived = Visit.objects.filter(checked_in_at__gte=start, checked_in_at__lt=end).aggregate(
+        checked_in=Count("id", filter=_not_cancelled()),
+        cancelled=Count("id", filter=Q(status=VisitStatus.CANCELLED)),
+        comebacks=Count("id", filter=Q(is_comeback=True) & _not_cancelled()),
+    )
+    left = Visit.objects.filter(delivered_at__gte=start, delivered_at__lt=end).aggregate(
+        delivered=Count("id"),
+        promised=Count("id", filter=Q(promised_at__isnull=False)),
+        on_time=Count("id", filter=Q(delivered_at__lte=F("promised_at"))),
+        reworked=Count("id", filter=Q(rework_count__gt=0)),
+    )
+    checks = QualityCheck.objects.filter(at__gte=start, at__lt=end).aggregate(
+        inspected=Count("visit", distinct=True),
+        failed=Count("visit", distinct=True, filter=Q(passed=False)),
+    )
+    return {
+        **arrived,
+        "qc_failed": checks["failed"],
+        "qc_fail_rate": _ratio(checks["failed"], checks["inspected"]),
+        "delivered": left["delivered"],
+        "on_time_rate": _ratio(left["on_time"], left["promised"]),
+        "late": left["promised"] - left["on_time"],
+        "rework_rate": _ratio(left["reworked"], left["delivered"]),
+        "reworked": left["reworked"],
+    }
+
+
+def open_days(period: Period) -> int:
+    return sum(1 for opens, _closes, _name in openings(period.first, period.last).values() if opens)
+
+
+def workshop_figures(period: Period, hours_sold: Decimal) -> dict:
+    start, end = period.bounds
+    clocked = ClockEntry.objects.filter(
+        started_at__gte=start, started_at__lt=end, ended_at__isnull=False
+    ).aggregate(
+        total=Sum(ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField()))
+    )["total"]
+    per_day = Technician.objects.filter(active=True).aggregate(total=Sum("hours_per_day"))["total"]
+    clocked = _hours(clocked)
+    available = _hours(Decimal(per_day or 0) * open_days(period))
+    productivity, note = _productivity(hours_sold, clocked)
+    return {
+        "hours_clocked": clocked,
+        "hours_available": available,
+        "productivity": productivity,
+        "productivity_note": note,
+        "utilisation": _ratio(clocked, available),
+    }
+
+
+def _productivity(sold, clocked) -> tuple[Decimal | None, str]:
+    """sold ÷ clocked, or (None, why) when too few hours were clocked for it to mean
+    anything (a job clocked for minutes against hours sold made 81 000 %)."""
+    least = rule("reports.min_clocked_hours")
+    if clocked < least:
+        return None, str(
+            _("Too little data: %(clocked)s h clocked, fewer than the %(least)s h needed.")
+            % {"clocked": clocked, "least": least}
+        )
+    return _ratio(sold, clocked), ""
+
+
+def booking_figures(period: Period) -> dict:
+    kpis = appointment_kpis(period.first, period.last)
+
+    def percent(value):
+        return None if value is None else _ratio(value * 10_000, 10_000)
+
+    return {
+        "appointments": kpis.arrived + kpis.no_show,
+        "appointment_rate": percent(kpis.appointment_rate()),
+        "show_rate": percent(kpis.show_rate),
+        "no_show_rate": percent(kpis.no_show_rate),
+    }
+
+
+def care_figures(period: Period, *, now: datetime) -> dict:
+    start, end = period.bounds
+    scores = F("overall") + F("explanation") + F("on_time") + F("car_clean") + F("would_recommend")
+    surveys = Survey.objects.filter(taken_at__gte=start, taken_at__lt=end).aggregate(
+        count=Count("id"),
+        # The five answers' sum ÷ 5 × 10 = sum × 2 (0–100).
+        csi=Avg(ExpressionWrapper(scores * 2, output_field=DecimalField())),
+    )
+    complaints = Complaint.objects.filter(opened_at__gte=start, opened_at__lt=end).aggregate(
+        count=Count("id"),
+        important=Count("id", filter=Q(severity=ComplaintSeverity.IMPORTANT)),
+        response_due=Count("id", filter=Q(responded_at__isnull=False) | Q(respond_by__lt=now)),
+        responded=Count("id", filter=Q(responded_at__lte=F("respond_by"))),
+        closure_due=Count("id", filter=Q(closed_at__isnull=False) | Q(close_by__lt=now)),
+        closed=Count("id", filter=Q(closed_at__lte=F("close_by"))),
+    )
+    csi = surveys["csi"]
+    return {
+        "csi": None if csi is None else Decimal(str(csi)).quantize(TENTH, ROUND_HALF_UP),
+        "surveys": surveys["count"],
+        "complaints": complaints["count"],
+        "complaints_important": complaints["important"],
+        "response_in_time": _ratio(complaints["responded"], complaints["response_due"]),
+        "closure_in_time": _ratio(complaints["closed"], complaints["closure_due"]),
+    }
+
+
+def _first_service_cohort(period: Period):
+    months = int(rule("followup.first_service_months"))
+    return Vehicle.objects.filter(
+        handover_date__gte=add_months(period.first, -months),
+        handover_date__lte=add_months(period.last, -months),
+    )
+
+
+def retention_figures(period: Period, *, lost: dict | None = None) -> dict:
+    start, end = period.bounds
+    came_back = Visit.objects.filter(
+        _not_cancelled(),
+        vehicle=OuterRef("pk"),
+        checked_in_at__date__gte=OuterRef("handover_date"),
+        checked_in_at__lt=end,
+    )
+    cohort = _first_service_cohort(period).aggregate(
+        due=Count("id"), returned=Count("id", filter=Q(Exists(came_back)))
+    )
+    figures = {
+        "new_cars_due": cohort["due"],
+        "first_service_rate": _ratio(cohort["returned"], cohort["due"]),
+    }
+    if lost is None:
+        lost = lost_customers([period])[0]
+    figures.update(lost)
+    return figures
+
+
+def lost_customers(periods: list[Period]) -> list[dict]:
+    """For each period: customers whose last visit before the period's end is older than
+    3 / 6 / 12 months (the follow-up rules). One GROUP BY over the visits for all the
+    periods at once: each period's last visit is a MAX filtered to before its end."""
+    steps = lost_months()
+    latest_end = max(period.bounds[1] for period in periods)
+    per_customer = (
+        Visit.objects.filter(_not_cancelled(), checked_in_at__lt=latest_end)
+        .values("customer")
+        .annotate(
+            **{
+                f"seen_{i}": Max("checked_in_at", filter=Q(checked_in_at__lt=period.bounds[1]))
+                for i, period in enumerate(periods)
+            }
+        )
+    )
+    counts = {}
+    for i, period in enumerate(periods):
+        end_day = period.last + timedelta(days=1)
+        for m in steps:
+            cutoff = datetime.combine(add_months(end_day, -m), time.min, tzinfo=local_tz())
+            counts[f"lost_{m}_{i}"] = Count("customer", filter=Q(**{f"seen_{i}__lt": cutoff}))
+    totals = per_customer.aggregate(**counts)
+    return [
+        {f"lost_{m}": totals.get(f"lost_{m}_{i}") for m in (3, 6, 12)}
+        for i, _period in enumerate(periods)
+    ]
+
+
+def period_figures(period: Period, *, now: datetime, lost: dict | None = None) -> dict:
+    """Every summary figure of one period: {figure key: value or None}. `lost`: the
+    period's `lost_customers` when the caller counted several periods at once."""
+    values = sales_figures(period)
+    values.update(visit_figures(period))
+    values.update(workshop_figures(period, values["hours_sold"]))
+    values.update(booking_figures(period))
+    values.update(care_figures(period, now=now))
+    values.update(retention_figures(period, lost=lost))
+    return values
+
+
+# ----------------------------------------------------------------------- tables
+
+
+def orders_by_work_type(period: Period) -> list[dict]:
+    """Repair orders (a bill counted under each work type it has lines of) and amount per type."""
+    rows = (
+        _revenue_lines(period)
+        .values("job_type")
+        .annotate(orders=Count("settlement", distinct=True), amount=Sum("amount"))
+    )
+    found = {row["job_type"]: row for row in rows}
+    return [
+        {
+            "key": WORK_TYPE_PREFIX + value,
+            "job_type": value,
+            "label": label,
+            "orders": found.get(value, {}).get("orders", 0),
+            "amount": _money(found.get(value, {}).get("amount")),
+        }
+        for value, label in JobType.choices
+    ]
+
+
+ADJUSTMENT = "adjustment"
+PAYER_COLUMNS = (Payer.CUSTOMER, Payer.MANUFACTURER, Payer.INSURER)
+
+
+def revenue_by_category(period: Period) -> dict:
+    """Revenue of the period's paid bills by kind of line and payer, to the cent.
+
+    Rows: each kind of line (labour, parts, fees, sublet, consumables, old untyped
+    manual lines), then the cashier's adjustments (rounding, goodwill: the customer's
+    only). The customers' column adds up to the payments received; the manufacturer's
+    and insurers' columns are billed to them. Internal (store-paid) lines are not
+    revenue and are left out.
+    """
+    cells = {
+        (row["kind"], row["payer"]): _money(row["amount"])
+        for row in _revenue_lines(period)
+        .filter(payer__in=PAYER_COLUMNS)
+        .values("kind", "payer")
+        .annotate(amount=Sum("amount"))
+    }
+    adjustments = _money(settlements_in(period).aggregate(total=Sum("adjustment_amount"))["total"])
+    paid = _money(
+        Payment.objects.filter(settlement__in=settlements_in(period)).aggregate(
+            total=Sum("amount")
+        )["total"]
+    )
+    rows = []
+    for kind, label in LineKind.choices:
+        amounts = [cells.get((kind, payer), ZERO) for payer in PAYER_COLUMNS]
+        if kind == LineKind.OTHER and not any(amounts):
+            continue
+        rows.append({"key": kind, "label": label, "amounts": amounts, "total": sum(amounts)})
+    rows.append(
+        {
+            "key": ADJUSTMENT,
+            "label": _("Adjustments at the till (rounding, goodwill)"),
+            "amounts": [adjustments, ZERO, ZERO],
+            "total": adjustments,
+        }
+    )
+    totals = [sum((row["amounts"][i] for row in rows), ZERO) for i in range(len(PAYER_COLUMNS))]
+    return {
+        "payers": [Payer(p).label for p in PAYER_COLUMNS],
+        "rows": rows,
+        "totals": totals,
+        "total": sum(totals, ZERO),
+        "payments_received": paid,
+        "balanced": totals[0] == paid,
+    }
+
+
+def complaints_by_category(period: Period) -> list[dict]:
+    start, end = period.bounds
+    rows = (
+        Complaint.objects.filter(opened_at__gte=start, opened_at__lt=end)
+        .values("category")
+        .annotate(
+            normal=Count("id", filter=Q(severity=ComplaintSeverity.NORMAL)),
+            important=Count("id", filter=Q(severity=ComplaintSeverity.IMPORTANT)),
+        )
+    )
+    found = {row["category"]: row for row in rows}
+    return [
+        {
+            "category": value,
+            "label": label,
+            "normal": found.get(value, {}).get("normal", 0),
+            "important": found.get(value, {}).get("important", 0),
+        }
+        for value, label in ComplaintCategory.choices
+    ]
+
+
+def technician_hours(period: Period) -> list[dict]:
+    """Per technician: hours clocked and standard hours of the jobs finished in the period."""
+    start, end = period.bounds
+    clocked = dict(
+        ClockEntry.objects.filter(started_at__gte=start, started_at__lt=end, ended_at__isnull=False)
+        .values("technician")
+        .annotate(
+            total=Sum(
+                ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
+            )
+        )
+        .values_list("technician", "total")
+    )
+    standard = dict(
+        Job.objects.filter(finished_at__gte=start, finished_at__lt=end, technician__isnull=False)
+        .values("technician")
+        .annotate(total=Sum("hours"))
+        .values_list("technician", "total")
+    )
+    rows = []
+    for tech in Technician.objects.filter(Q(active=True) | Q(pk__in=[*clocked, *standard])):
+        done, worked = _hours(standard.get(tech.pk)), _hours(clocked.get(tech.pk))
+        productivity, note = _productivity(done, worked)
+        rows.append(
+            {
+                "name": tech.name,
+                "team": tech.team,
+                "standard": done,
+                "clocked": worked,
+                "productivity": productivity,
+                "productivity_note": note,
+            }
+        )
+    return rows
+
+
+def spending_bands(period: Period) -> list[dict]:
+    """Customers by what they paid in the 12 months to the period's end."""
+    _start, end = period.bounds
+    window_start = datetime.combine(
+        add_months(period.last + timedelta(days=1), -12), time.min, tzinfo=local_tz()
+    )
+    limits = [Decimal(x.strip()) for x in str(rule("reports.spending_bands")).split(",") if x]
+    bounds = [ZERO, *limits, None]
+    aggregates = {}
+    for index, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        q = Q(spent__gte=low) if index else Q(spent__gt=low)
+        if high is not None:
+            q &= Q(spent__lt=high)
+        aggregates[f"band_{index}"] = Count("visit__customer", filter=q)
+    counts = (
+        Settlement.objects.filter(
+            status=SettlementStatus.PAID, settled_at__gte=window_start, settled_at__lt=end
+        )
+        .values("visit__customer")
+        .annotate(spent=Sum("customer_total"))
+        .filter(spent__gt=0)
+        .aggregate(**aggregates)
+    )
+    rows = []
+    for index, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        if high is None:
+            label = pgettext_lazy("spending band", "¥%(low)s and more") % {"low": low}
+        else:
+            label = pgettext_lazy("spending band", "¥%(low)s – %(high)s") % {
+                "low": low,
+                "high": high,
+            }
+        rows.append({"label": label, "customers": counts[f"band_{index}"]})
+    return rows
+
+
+def _trend_rows(first_month, months: int) -> dict:
+    """{month: {orders, labour, parts}} for `months` months from `first_month`, in two
+    grouped queries (bills per month, line sums per month): no COUNT(DISTINCT ...) over
+    the lines, which would sort every line of the year."""
+    start = datetime.combine(first_month, time.min, tzinfo=local_tz())
+    end = datetime.combine(add_months(first_month, months), time.min, tzinfo=local_tz())
+    outside = [Payer.CUSTOMER, Payer.MANUFACTURER, Payer.INSURER]
+    orders = (
+        Settlement.objects.filter(
+            status=SettlementStatus.PAID, settled_at__gte=start, settled_at__lt=end
+        )
+        .annotate(month=TruncMonth("settled_at", tzinfo=local_tz()))
+        .values("month")
+        .annotate(orders=Count("id"))
+    )
+    sums = (
+        SettlementLine.objects.filter(
+            settlement__status=SettlementStatus.PAID,
+            settlement__settled_at__gte=start,
+            settlement__settled_at__lt=end,
+            payer__in=outside,
+            kind__in=[LineKind.LABOUR, LineKind.PART],
+        )
+        .annotate(month=TruncMonth("settlement__settled_at", tzinfo=local_tz()))
+        .values("month")
+        .annotate(
+            labour=Sum("amount", filter=Q(kind=LineKind.LABOUR)),
+            parts=Sum("amount", filter=Q(kind=LineKind.PART)),
+        )
+    )
+    found: dict = {}
+    for row in [*orders, *sums]:
+        key = row.pop("month")
+        key = (key.date() if isinstance(key, datetime) else key).replace(day=1)
+        found.setdefault(key, {}).update(row)
+    return found
+
+
+def monthly_trend(period: Period, *, now: datetime | None = None) -> list[dict]:
+    """Repair orders and revenue for each of the 12 months ending with the period's month.
+
+    Bills are created settled "now" and change afterwards only by being voided, so the
+    months that have ended come from the cache, keyed by a stamp of their bills (count,
+    highest id, latest void) that one index-range query reads; only the current month is
+    summed over its lines every time.
+    """
+    first_month = add_months(period.last.replace(day=1), -11)
+    months = [add_months(first_month, i) for i in range(12)]
+    this_month = timezone.localdate(now or timezone.now()).replace(day=1)
+    closed = [m for m in months if m < this_month]
+    found: dict = {}
+    if closed:
+        start = datetime.combine(closed[0], time.min, tzinfo=local_tz())
+        end = datetime.combine(add_months(closed[-1], 1), time.min, tzinfo=local_tz())
+        stamp = Settlement.objects.filter(settled_at__gte=start, settled_at__lt=end).aggregate(
+            count=Count("id"), top=Max("id"), void=Max("voided_at")
+        )
+        void = stamp["void"].timestamp() if stamp["void"] else 0
+        key = f"reports:trend:{closed[0]}:{len(closed)}:{stamp['count']}:{stamp['top']}:{void}"
+        cached = cache.get(key)
+        if cached is None:
+            cached = _trend_rows(closed[0], len(closed))
+            cache.set(key, cached, 7 * 24 * 3600)
+        found.update(cached)
+    if len(closed) < len(months):
+        found.update(_trend_rows(months[len(closed)], len(months) - len(closed)))
+    return [
+        {
+            "month": month,
+            "orders": found.get(month, {}).get("orders", 0),
+            "labour": _money(found.get(month, {}).get("labour")),
+            "parts": _money(found.get(month, {}).get("parts")),
+        }
+        for month in months
+    ]
