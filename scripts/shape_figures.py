@@ -11,7 +11,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("dealership", "appointments", "reception", "workorders", "workshop", "delivery", "followup", "reports", "demo")
+PACKAGES = (
+    "dealership",
+    "appointments",
+    "reception",
+    "workorders",
+    "workshop",
+    "delivery",
+    "followup",
+    "reports",
+    "demo",
+)
 
 
 def source_files():
@@ -31,7 +41,9 @@ def main(show_list: bool) -> None:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = node.end_lineno - node.lineno + 1
                 if length > 80:
-                    long_functions.append((length, f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"))
+                    long_functions.append(
+                        (length, f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+                    )
                 for inner in ast.walk(node):
                     if isinstance(inner, ast.Import | ast.ImportFrom):
                         inner_imports.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
