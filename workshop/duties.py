@@ -21,7 +21,13 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from dealership.due import due_task_schedule, due_tasks_cancel_for, register_kind
+from dealership.due import (
+    due_task_complete,
+    due_task_schedule,
+    due_tasks_cancel_for,
+    register_kind,
+)
+from dealership.errors import DomainError
 from dealership.models import DueTask, DueTaskState
 from dealership.notifications import notify
 from dealership.roles import Role
@@ -29,8 +35,11 @@ from dealership.rules import rule
 from dealership.stored_text import stored_text
 from dealership.urltools import absolute_url
 from reception.models import Visit
+from reception.visit_states import VisitStatus
 
 from .models import Addition, PromiseWatch
+from .selectors import projected_finish
+from .texts import plate_of
 
 ADDITION_CALL = "workshop.addition_call"
 ADDITION_LINK = "workshop.addition_link"
@@ -78,9 +87,6 @@ RECORDED_ELSEWHERE = {
 
 def record_call(*, task: DueTask, actor, outcome: str, note: str = "") -> DueTask:
     """The generic queue's way to record a workshop call (see `RECORDED_ELSEWHERE`)."""
-    from dealership.due import due_task_complete
-    from dealership.errors import DomainError
-
     message = RECORDED_ELSEWHERE.get(task.kind, {}).get(outcome)
     if message:
         raise DomainError(str(message), field="outcome", code="recorded_elsewhere")
@@ -193,7 +199,7 @@ def watch_schedule(*, visit: Visit, now: datetime | None = None) -> PromiseWatch
 def _promise_note(visit: Visit, projected: datetime | None = None) -> dict:
     """The note of a progress check or promise alert, as a code and its parameters."""
     params = {
-        "plate": visit.vehicle.plate or visit.vehicle.vin,
+        "plate": plate_of(visit),
         "number": visit.number,
         "promised": visit.promised_at.isoformat(),
     }
@@ -253,7 +259,7 @@ def send_addition_link(task: DueTask) -> dict:
         template="workshop_addition_link",
         context={
             "addition": addition,
-            "plate": visit.vehicle.plate or visit.vehicle.vin,
+            "plate": plate_of(visit),
             "link": task.payload.get("url", ""),
         },
         subject=addition,
@@ -264,10 +270,6 @@ def send_addition_link(task: DueTask) -> dict:
 
 def check_promise(task: DueTask) -> dict:
     """`workshop.promise_check`: projected to miss the promise → alert the advisor."""
-    from reception.visit_states import VisitStatus
-
-    from .selectors import projected_finish
-
     watch = PromiseWatch.objects.select_related(
         "visit__customer", "visit__vehicle", "visit__advisor"
     ).get(pk=task.subject_id)
@@ -302,7 +304,7 @@ def send_promise_notice(task: DueTask) -> dict:
     visit = Visit.objects.select_related("customer", "vehicle").get(pk=task.subject_id)
     promised = datetime.fromisoformat(task.payload["promised_at"])
     context = {
-        "plate": visit.vehicle.plate or visit.vehicle.vin,
+        "plate": plate_of(visit),
         "when": _local(promised),
         "reason": task.payload.get("reason", ""),
     }

@@ -17,7 +17,7 @@ from workorders.models import OrderStatus, WorkOrder
 from workshop import duties, services
 from workshop.models import Addition, Finding, Job
 from workshop.states import (
-    ADDITION_ALLOWED,
+    ADDITION_STATES,
     SELF_CHECK_ITEMS,
     AdditionStatus,
     AnswerChannel,
@@ -265,7 +265,7 @@ def test_only_a_proposal_waiting_for_its_answer_can_be_answered(status, proposed
         ),
     }
     for target, move in moves.items():
-        if target in ADDITION_ALLOWED[status] and status == AdditionStatus.PROPOSED:
+        if ADDITION_STATES.allows(status, target) and status == AdditionStatus.PROPOSED:
             continue
         with pytest.raises(DomainError):
             move()
