@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from dealership.due import register_kind
 from dealership.models import DueTask
 from dealership.notifications import notify
+from reception.models import Visit
 
 READY_NOTICE = "delivery.ready_notice"
 
@@ -26,8 +27,6 @@ def register_kinds() -> None:
 
 def send_ready_notice(task: DueTask) -> dict:
     """Tell the customer when the car can be collected, unless it has left already."""
-    from reception.models import Visit
-
     visit = Visit.objects.select_related("customer", "vehicle").get(pk=task.subject_id)
     if visit.status not in _WAITING:
         return {"skipped": visit.status}

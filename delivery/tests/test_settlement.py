@@ -427,3 +427,26 @@ def test_refunds_need_the_manager_and_never_exceed_what_was_paid():
             settlement=settlement, actor=manager, amount="400.01", method="cash", reason="再退"
         )
     assert list(Refund.objects.values_list("amount", flat=True)) == [D("600.00")]
+
+
+def test_a_voided_bill_is_not_voided_again_nor_refunded_and_stays_as_it_was():
+    """The settlement table: paid → voided, and nothing leaves voided."""
+    visit, _order = checked_visit()
+    settlement = _pay(visit, "1000.00")
+    manager = staff("service_manager")
+    services.settlement_void(settlement=settlement, actor=manager, reason="付款方式录错")
+    voided = Settlement.objects.get(pk=settlement.pk)
+    assert voided.voided_at is not None and voided.voided_by == manager
+    assert voided.history.first().history_change_reason == "付款方式录错"
+
+    with pytest.raises(DomainError, match="This bill is void already") as again:
+        services.settlement_void(settlement=settlement, actor=manager, reason="再作废")
+    assert error_code(again.value) == "already_void"
+    with pytest.raises(DomainError, match="nothing to refund") as refund:
+        services.settlement_refund(
+            settlement=settlement, actor=manager, amount="10", method="cash", reason="退款"
+        )
+    assert error_code(refund.value) == "void"
+    unchanged = Settlement.objects.get(pk=settlement.pk)
+    assert (unchanged.voided_at, unchanged.void_reason) == (voided.voided_at, "付款方式录错")
+    assert not Refund.objects.filter(settlement=settlement).exists()
