@@ -24,7 +24,7 @@ from dealership.stored_text import StoredMessage
 from dealership.transitions import lock_row, move
 from reception.models import DeclinedWork, Visit
 from reception.services import visit_promise_update
-from workorders.models import LineKind, WorkOrder, WorkOrderLine
+from workorders.models import LineKind, WorkOrder
 from workorders.selectors import order_in_force
 from workorders.services import work_order_revise
 
@@ -248,6 +248,20 @@ def _close_addition_call(addition: Addition, actor: User | None, outcome: str) -
     due_tasks_cancel_for(addition, kinds=[duties.ADDITION_LINK])
 
 
+def _answer_record(
+    addition: Addition,
+    to: str,
+    *,
+    actor: User | None,
+    outcome: str = "answered",
+    now: datetime | None = None,
+    **changes,
+) -> None:
+    """Move the (locked) addition to its answer and close the advisor's call about it."""
+    move(ADDITION_STATES, addition, to, now=now, changes={"recorded_by": actor, **changes})
+    _close_addition_call(addition, actor, outcome)
+
+
 def _check_channel(channel: str, answered_by: str, visit_customer_name: str) -> str:
     if channel not in AnswerChannel.values:
         raise DomainError(_("Say how the customer answered."), field="channel")
@@ -289,10 +303,20 @@ def _revise_order(
     )
 
 
+def _promised_after(addition: Addition, before: datetime | None, *, now: datetime):
+    """The promise the approval moves to: the extra time added from now or the old promise."""
+    if not addition.extra_minutes:
+        return before
+    return max(before or now, now) + timedelta(minutes=addition.extra_minutes)
+
+
 def _approved_jobs_take_their_lines(
-    addition: Addition, labour_lines: list[WorkOrderLine], *, actor: User | None, now: datetime
+    addition: Addition, revision: WorkOrder, *, added: int, actor: User | None, now: datetime
 ) -> None:
-    """The addition's jobs join the order: to the technician who found the work, or waiting."""
+    """The addition's jobs take the revision's new labour lines (the last `added` lines),
+    and go to the technician who found the work, or wait for dispatch."""
+    new_lines = list(revision.lines.order_by("-position")[:added])[::-1]
+    labour_lines = [line for line in new_lines if line.kind == LineKind.LABOUR]
     jobs = sorted(
         Job.objects.select_for_update(of=("self",)).filter(addition=addition),
         key=lambda job: job.pk,
@@ -361,9 +385,8 @@ def addition_approve(
             raise DomainError(_("This visit has no signed order to add the work to."))
         added = list(locked.lines.select_related("operation", "part"))
         now = timezone.now()
-        before = after = locked.visit.promised_at
-        if locked.extra_minutes:
-            after = max(before or now, now) + timedelta(minutes=locked.extra_minutes)
+        before = locked.visit.promised_at
+        after = _promised_after(locked, before, now=now)
         promise_reason = StoredMessage(
             gettext_noop("additional work approved: %(title)s"), title=locked.title
         )
@@ -378,9 +401,7 @@ def addition_approve(
             promise_reason=promise_reason,
         )
         visit = workshop_visit_lock(locked.visit_id)
-        new_lines = list(revision.lines.order_by("-position")[: len(added)])[::-1]
-        labour_lines = [line for line in new_lines if line.kind == LineKind.LABOUR]
-        _approved_jobs_take_their_lines(locked, labour_lines, actor=actor, now=now)
+        _approved_jobs_take_their_lines(locked, revision, added=len(added), actor=actor, now=now)
         if after != before:
             visit = _promise_moves(
                 visit,
@@ -391,22 +412,18 @@ def addition_approve(
                 reason=promise_reason,
                 now=now,
             )
-        move(
-            ADDITION_STATES,
+        _answer_record(
             locked,
             AdditionStatus.APPROVED,
+            actor=actor,
             now=now,
-            changes={
-                "answer_channel": channel,
-                "answered_by": answered_by,
-                "recorded_by": actor,
-                "answer_note": note,
-                "revision": revision,
-                "promised_before": before,
-                "promised_after": after,
-            },
+            answer_channel=channel,
+            answered_by=answered_by,
+            answer_note=note,
+            revision=revision,
+            promised_before=before,
+            promised_after=after,
         )
-        _close_addition_call(locked, actor, "answered")
         summary = _("%(who)s approved %(title)s (%(channel)s); promised time now %(when)s") % {
             "who": answered_by,
             "title": locked.title,
@@ -454,19 +471,15 @@ def addition_decline(
             estimated_amount=locked.price,
             recorded_by=actor,
         )
-        move(
-            ADDITION_STATES,
+        _answer_record(
             locked,
             AdditionStatus.DECLINED,
-            changes={
-                "answer_channel": channel,
-                "answered_by": answered_by,
-                "recorded_by": actor,
-                "decline_reason": reason[:200],
-                "answer_note": (note or "").strip(),
-            },
+            actor=actor,
+            answer_channel=channel,
+            answered_by=answered_by,
+            decline_reason=reason[:200],
+            answer_note=(note or "").strip(),
         )
-        _close_addition_call(locked, actor, "answered")
         summary = _("%(who)s declined %(title)s (%(channel)s): %(reason)s") % {
             "who": answered_by,
             "title": locked.title,
@@ -487,13 +500,13 @@ def addition_withdraw(*, addition: Addition, actor: User, reason: str) -> Additi
         locked = _lock_open_addition(addition)
         visit = workshop_visit_lock(locked.visit_id)
         _cancel_jobs_of(locked)
-        move(
-            ADDITION_STATES,
+        _answer_record(
             locked,
             AdditionStatus.WITHDRAWN,
-            changes={"decline_reason": reason[:200], "recorded_by": actor},
+            actor=actor,
+            outcome="not_needed",
+            decline_reason=reason[:200],
         )
-        _close_addition_call(locked, actor, "not_needed")
         summary = _("additional work withdrawn: %(title)s (%(reason)s)") % {
             "title": locked.title,
             "reason": reason,

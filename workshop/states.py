@@ -7,6 +7,7 @@ visit's own table lives in `reception.visit_states`).
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from dealership.transitions import StateTable
 from reception.visit_states import VisitStatus
@@ -92,6 +93,7 @@ ADDITION_STATES = StateTable(
         A.WITHDRAWN: frozenset(),
     },
     stamps={A.APPROVED: "answered_at", A.DECLINED: "answered_at"},
+    refusal=gettext_noop("This additional work is “%(current)s”; it cannot become “%(target)s”."),
 )
 
 V = VisitStatus
