@@ -23,7 +23,8 @@ from delivery.tests.factories import (
 )
 from reception.models import Visit
 from reception.visit_states import VisitStatus
-from workorders.models import OrderStatus
+from workorders.models import OrderStatus, WorkOrder
+from workorders.selectors import order_in_force
 from workorders.services import work_order_revise
 
 pytestmark = pytest.mark.django_db
@@ -45,8 +46,6 @@ def _approved_addition(order, actor, price: str):
 
 
 def _to_settle(visit):
-    from workorders.selectors import order_in_force
-
     walk(visit, TO_QC, visit.advisor)
     services.visit_mark_ready(visit=visit, actor=visit.advisor)
     record_final_check(visit, order_in_force(visit))
@@ -352,7 +351,6 @@ def test_a_revision_waiting_for_signature_blocks_the_bill():
     visit, order = signed_visit()
     _to_settle(visit)
     # The visit is past the point where revisions are made in practice; build one directly.
-    from workorders.models import WorkOrder
 
     WorkOrder.objects.create(visit=visit, revision=order.revision + 1, status=OrderStatus.DRAFT)
     with pytest.raises(DomainError, match="waits for the customer"):

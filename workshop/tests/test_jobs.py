@@ -11,8 +11,10 @@ from dealership.errors import DomainError
 from dealership.models import DueTask, TimelineEvent
 from reception.models import Visit
 from reception.visit_states import HoldReason, VisitStatus
+from workorders.selectors import order_in_force
 from workshop import duties, services
 from workshop.models import ClockEntry, Job
+from workshop.selectors import clocked_hours_by_line
 from workshop.states import JOB_STATES, SELF_CHECK_ITEMS, JobStatus, PauseReason
 
 from .factories import make_signed_visit, make_technician, refusal_code
@@ -368,9 +370,6 @@ def test_the_watch_kinds_are_registered():
 
 
 def test_clocked_hours_are_offered_per_line_of_the_order_in_force(dispatched, tech):
-    from workorders.selectors import order_in_force
-    from workshop.selectors import clocked_hours_by_line
-
     visit, (job, other) = dispatched
     services.job_clock_on(job=job, actor=tech.user)
     ClockEntry.objects.filter(job=job).update(started_at=timezone.now() - timedelta(minutes=90))
