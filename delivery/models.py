@@ -23,6 +23,8 @@ from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
 from workorders.models import JobType, LineKind, Payer, PaymentMethod, WorkOrder
 
+from .states import SettlementStatus
+
 ZERO = Decimal("0.00")
 
 
@@ -150,11 +152,6 @@ class Delivery(models.Model):
     @property
     def handed_back(self) -> bool:
         return self.handed_back_at is not None
-
-
-class SettlementStatus(models.TextChoices):
-    PAID = "paid", _("Paid")
-    VOIDED = "voided", _("Voided")
 
 
 class LabourBasis(models.TextChoices):

@@ -5,7 +5,7 @@ from django.utils import timezone, translation
 from dealership.rules import rule
 from dealership.visibility import printed_view
 from reception.models import Visit
-from reception.pdf import file_data_url, render_pdf
+from reception.pdf import render_pdf
 
 from . import selectors
 from .models import Delivery, Settlement
@@ -47,7 +47,3 @@ def gate_pass_pdf(visit: Visit, delivery: Delivery, settlement: Settlement) -> b
     """出门证 for the guard at the gate."""
     context = {**_common(), "visit": visit, "delivery": delivery, "settlement": settlement}
     return render_pdf("delivery/pdf/gate_pass.html", context)
-
-
-def handback_signature_url(delivery: Delivery) -> str:
-    return file_data_url(delivery.handback_signature)

@@ -13,6 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from appointments.capacity import openings
 from dealership.daterange import add_months
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, MaintenancePlanPart, Message
 from dealership.money import cents
@@ -93,13 +94,9 @@ def signed_estimate(visit: Visit) -> Decimal:
     return value if value is not None else ZERO
 
 
-def clocked_hours_by_line(order: WorkOrder) -> dict[int, Decimal] | None:
-    """Hours clocked per work-order line, from the workshop app when it offers them."""
-    try:
-        from workshop.selectors import clocked_hours_by_line as workshop_hours
-    except ImportError:
-        return None
-    return workshop_hours(order=order)
+def clocked_hours_by_line(order: WorkOrder) -> dict[int, Decimal]:
+    """Hours clocked per work-order line (see workshop.selectors)."""
+    return workshop_selectors.clocked_hours_by_line(order=order)
 
 
 def workshop_lines_not_done(order: WorkOrder) -> list[WorkOrderLine]:
@@ -508,3 +505,36 @@ def delivery_sheet(visit: Visit, *, language: str = "zh-hans") -> DeliverySheet 
         declined=declined_work(visit),
         odometer_km=odometer,
     )
+
+
+def store_open_at(moment: datetime) -> bool:
+    """Is the store open at `moment` (its opening hours and holidays)?"""
+    local = timezone.localtime(moment)
+    opens, closes, _holiday = openings(local.date(), local.date())[local.date()]
+    return opens is not None and opens <= local.time() < closes
+
+
+def ready_notice_time(*, visit: Visit, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """(when the car is ready for the customer, when to tell them).
+
+    The ready time is the promised time (or now, if that has passed). The
+    notice goes out 1 h before it for a job of up to 2 days, 4 h before for a
+    longer one (rules). It goes at once when the customer waits on site (and
+    the car is theirs from now), when that moment has passed, or when it falls
+    outside the store's opening hours (nobody would be there to hand the car over
+    when the customer reacts, and a notice held overnight comes after the customer).
+    """
+    now = now or timezone.now()
+    if visit.customer_waits:
+        return now, now
+    pickup_at = max(visit.promised_at or now, now)
+    long_job = pickup_at - visit.checked_in_at > timedelta(days=rule("delivery.long_job_days"))
+    key = (
+        "delivery.ready_notice_hours_long_job"
+        if long_job
+        else "delivery.ready_notice_hours_short_job"
+    )
+    notice_at = max(pickup_at - timedelta(hours=rule(key)), now)
+    if notice_at > now and not store_open_at(notice_at):
+        notice_at = now
+    return pickup_at, notice_at

@@ -1,13 +1,14 @@
 """Writes of steps 6–7: ready, final check, settlement, void and refund, gate pass, hand-back.
 
-Every service locks the visit row first, so two people acting on the same car
-take turns; the visit moves only through `reception.services.visit_transition`.
+Every service locks the visit row first (`reception.services.visit_lock`), so
+two people acting on the same car take turns; the visit moves only through
+`reception.services.visit_transition`, a bill only along `states.SETTLEMENT_STATES`.
 """
 
 import importlib
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,11 +22,13 @@ from dealership.models import User
 from dealership.roles import Role, has_role
 from dealership.rules import rule
 from dealership.services import timeline_record, vehicle_update
+from dealership.transitions import lock_row, move, save_versioned
 from reception.models import Visit
-from reception.services import visit_transition
+from reception.services import visit_lock, visit_transition
 from reception.signatures import signature_png, signature_refuse_oversized
 from reception.visit_states import VisitStatus
 from workorders.models import LineKind, PaymentMethod
+from workorders.selectors import order_in_force
 
 from . import selectors
 from .duties import READY_NOTICE
@@ -38,8 +41,8 @@ from .models import (
     Refund,
     Settlement,
     SettlementLine,
-    SettlementStatus,
 )
+from .states import SETTLEMENT_STATES, SettlementStatus
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +73,6 @@ def _yuan(amount: Decimal) -> str:
     return f"¥{amount:,.2f}"
 
 
-def _lock_visit(visit: Visit) -> Visit:
-    return (
-        Visit.objects.select_for_update(of=("self",))
-        .select_related("customer", "vehicle")
-        .get(pk=visit.pk)
-    )
-
-
 def _refresh_caller(target: Visit, source: Visit) -> None:
     """Bring the caller's visit up to date after a move, so it is not stale."""
     for field in Visit._meta.concrete_fields:
@@ -90,11 +85,12 @@ def _delivery(visit: Visit) -> Delivery:
     return delivery
 
 
-def _save(delivery: Delivery, fields: list[str], *, reason: str = "") -> None:
-    delivery.version += 1
-    if reason:
-        delivery._change_reason = reason
-    delivery.save(update_fields=[*fields, "version"])
+def _delivery_update(delivery: Delivery, *, reason: str, **values) -> Delivery:
+    """Write `values` on the (locked) visit's delivery row, its version raised, `reason` kept."""
+    for name, value in values.items():
+        setattr(delivery, name, value)
+    save_versioned(delivery, values, reason=reason)
+    return delivery
 
 
 def _refuse_before_qc(visit: Visit, *, doing: str) -> None:
@@ -142,56 +138,14 @@ def _timeline(visit: Visit, kind: str, summary: str, actor: User | None, **data)
 # ---------------------------------------------------------------------------- ready
 
 
-def customer_waits(visit: Visit) -> bool:
-    """The customer waits on site for the car (the visit's flag, carried from the booking)."""
-    return visit.customer_waits
-
-
-def store_open_at(moment: datetime) -> bool:
-    """Is the store open at `moment` (its opening hours and holidays)?"""
-    from appointments.capacity import openings
-
-    local = timezone.localtime(moment)
-    opens, closes, _holiday = openings(local.date(), local.date())[local.date()]
-    return opens is not None and opens <= local.time() < closes
-
-
-def ready_notice_time(*, visit: Visit, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """(when the car is ready for the customer, when to tell them).
-
-    The ready time is the promised time (or now, if that has passed). The
-    notice goes out 1 h before it for a job of up to 2 days, 4 h before for a
-    longer one (rules). It goes at once when the customer waits on site (and
-    the car is theirs from now), when that moment has passed, or when it falls
-    outside the store's opening hours (nobody would be there to hand the car over
-    when the customer reacts, and a notice held overnight comes after the customer).
-    """
-    now = now or timezone.now()
-    if customer_waits(visit):
-        return now, now
-    pickup_at = max(visit.promised_at or now, now)
-    long_job = pickup_at - visit.checked_in_at > timedelta(days=rule("delivery.long_job_days"))
-    key = (
-        "delivery.ready_notice_hours_long_job"
-        if long_job
-        else "delivery.ready_notice_hours_short_job"
-    )
-    notice_at = max(pickup_at - timedelta(hours=rule(key)), now)
-    if notice_at > now and not store_open_at(notice_at):
-        notice_at = now
-    return pickup_at, notice_at
-
-
 def visit_mark_ready(*, visit: Visit, actor: User | None, wash_done: bool = False) -> Visit:
     """QC passed → ready for pick-up, and schedule the customer's ready notice.
 
     Refused when the customer asked for a wash and it is not done (pass
     `wash_done=True` once it is).
     """
-    from workorders.selectors import order_in_force
-
     with transaction.atomic():
-        locked = _lock_visit(visit)
+        locked = visit_lock(visit)
         _refuse_delivered(locked)
         _refuse_before_qc(locked, doing=_("marking it ready"))
         if locked.status != S.QC_PASSED:
@@ -203,20 +157,23 @@ def visit_mark_ready(*, visit: Visit, actor: User | None, wash_done: bool = Fals
         order = order_in_force(locked)
         delivery = _delivery(locked)
         now = timezone.now()
-        fields = []
+        washed = {}
         if wash_done and delivery.wash_done_at is None:
-            delivery.wash_done_at = now
-            fields.append("wash_done_at")
-        if order is not None and order.wash and delivery.wash_done_at is None:
+            washed["wash_done_at"] = now
+        if order is not None and order.wash and not (delivery.wash_done_at or washed):
             raise DomainError(
                 _("The customer asked for a wash: wash the car, then mark it ready."),
                 field="wash_done",
                 code="wash_pending",
             )
-        pickup_at, notice_at = ready_notice_time(visit=locked, now=now)
-        delivery.pickup_at = pickup_at
-        delivery.ready_notice_due_at = notice_at
-        _save(delivery, [*fields, "pickup_at", "ready_notice_due_at"], reason="ready")
+        pickup_at, notice_at = selectors.ready_notice_time(visit=locked, now=now)
+        _delivery_update(
+            delivery,
+            reason="ready",
+            pickup_at=pickup_at,
+            ready_notice_due_at=notice_at,
+            **washed,
+        )
         moved = visit_transition(
             visit=locked,
             to=S.READY_FOR_PICKUP,
@@ -246,6 +203,75 @@ def expected_old_parts(*, keep_old_parts: bool | None, has_parts: bool) -> set[s
     return {OldPartsHandling.SHOWN_DISPOSED, OldPartsHandling.DISPOSED}
 
 
+def _refuse_unchecked_lines(order, lines: list, checked: set[int]) -> None:
+    """Every job on the order is done in the workshop and ticked off on the car."""
+    not_done = selectors.workshop_lines_not_done(order)
+    if not_done:
+        raise DomainError(
+            _(
+                "The workshop has not finished: %(jobs)s. Labour on the order is "
+                "dispatched, clocked and passed by QC before the final check."
+            )
+            % {"jobs": "、".join(line.name for line in not_done)},
+            field="lines",
+            code="workshop_not_done",
+        )
+    missing = [line for line in lines if line.pk not in checked]
+    if missing:
+        raise DomainError(
+            _(
+                "Not every job on the order is checked as done: %(jobs)s. "
+                "Check it on the car, or send the car back to the workshop."
+            )
+            % {"jobs": "、".join(line.name for line in missing)},
+            field="lines",
+            code="lines_missing",
+        )
+
+
+def _refuse_odometer(visit: Visit, odometer_km: int | None) -> None:
+    if odometer_km is None:
+        raise DomainError(_("Read the odometer."), field="odometer_km")
+    if visit.odometer_km is not None and odometer_km < visit.odometer_km:
+        raise DomainError(
+            _("The odometer reads %(now)s km, below the %(then)s km at check-in.")
+            % {"now": odometer_km, "then": visit.odometer_km},
+            field="odometer_km",
+            code="odometer_lower",
+        )
+
+
+def _refuse_unchecked_points(points: dict[str, bool]) -> None:
+    """The car as the customer left it: body, tools, settings, belongings."""
+    messages = {
+        "exterior_matches": _("Compare the body with the walk-around."),
+        "no_tools_left": _("Take every tool and rag out of the car."),
+        "settings_restored": _("Put the seats, clock and radio back as the customer had them."),
+        "belongings_present": _("Check the belongings on the list are all there."),
+    }
+    for name, message in messages.items():
+        if not points[name]:
+            raise DomainError(message, field=name, code="check_failed")
+
+
+def _refuse_old_parts(order, lines: list, old_parts_handling: str) -> None:
+    """The replaced parts go as the customer agreed on the order."""
+    has_parts = any(line.kind == LineKind.PART and not line.customer_supplied for line in lines)
+    allowed = expected_old_parts(keep_old_parts=order.keep_old_parts, has_parts=has_parts)
+    if old_parts_handling in allowed:
+        return
+    if OldPartsHandling.HANDED_OVER in allowed:
+        message = _("The customer keeps the replaced parts: pack them for hand-over.")
+    elif OldPartsHandling.NONE in allowed:
+        message = _("No parts were replaced on this order.")
+    else:
+        message = _(
+            "The customer did not want the replaced parts: show them, "
+            "then the store disposes of them."
+        )
+    raise DomainError(message, field="old_parts_handling", code="old_parts")
+
+
 def final_check_record(
     *,
     visit: Visit,
@@ -266,8 +292,14 @@ def final_check_record(
     left, seats/clock/radio are restored, the belongings are there and the
     replaced parts are handled as the customer agreed.
     """
+    points = {
+        "exterior_matches": exterior_matches,
+        "no_tools_left": no_tools_left,
+        "settings_restored": settings_restored,
+        "belongings_present": belongings_present,
+    }
     with transaction.atomic():
-        locked = _lock_visit(visit)
+        locked = visit_lock(visit)
         _refuse_delivered(locked)
         _refuse_before_qc(locked, doing=_("the final check"))
         if locked.status not in (S.QC_PASSED, S.READY_FOR_PICKUP):
@@ -279,94 +311,21 @@ def final_check_record(
         if order is None:
             raise DomainError(_("This visit has no signed work order."), code="no_order")
         lines = list(order.lines.all())
-        not_done = selectors.workshop_lines_not_done(order)
-        if not_done:
-            raise DomainError(
-                _(
-                    "The workshop has not finished: %(jobs)s. Labour on the order is "
-                    "dispatched, clocked and passed by QC before the final check."
-                )
-                % {"jobs": "、".join(line.name for line in not_done)},
-                field="lines",
-                code="workshop_not_done",
-            )
         checked = {int(pk) for pk in checked_line_ids}
-        missing = [line for line in lines if line.pk not in checked]
-        if missing:
-            raise DomainError(
-                _(
-                    "Not every job on the order is checked as done: %(jobs)s. "
-                    "Check it on the car, or send the car back to the workshop."
-                )
-                % {"jobs": "、".join(line.name for line in missing)},
-                field="lines",
-                code="lines_missing",
-            )
-        if odometer_km is None:
-            raise DomainError(_("Read the odometer."), field="odometer_km")
-        if locked.odometer_km is not None and odometer_km < locked.odometer_km:
-            raise DomainError(
-                _("The odometer reads %(now)s km, below the %(then)s km at check-in.")
-                % {"now": odometer_km, "then": locked.odometer_km},
-                field="odometer_km",
-                code="odometer_lower",
-            )
-        points = (
-            ("exterior_matches", exterior_matches, _("Compare the body with the walk-around.")),
-            ("no_tools_left", no_tools_left, _("Take every tool and rag out of the car.")),
-            (
-                "settings_restored",
-                settings_restored,
-                _("Put the seats, clock and radio back as the customer had them."),
-            ),
-            (
-                "belongings_present",
-                belongings_present,
-                _("Check the belongings on the list are all there."),
-            ),
-        )
-        for name, ok, message in points:
-            if not ok:
-                raise DomainError(message, field=name, code="check_failed")
-        has_parts = any(line.kind == LineKind.PART and not line.customer_supplied for line in lines)
-        allowed = expected_old_parts(keep_old_parts=order.keep_old_parts, has_parts=has_parts)
-        if old_parts_handling not in allowed:
-            if OldPartsHandling.HANDED_OVER in allowed:
-                message = _("The customer keeps the replaced parts: pack them for hand-over.")
-            elif OldPartsHandling.NONE in allowed:
-                message = _("No parts were replaced on this order.")
-            else:
-                message = _(
-                    "The customer did not want the replaced parts: show them, "
-                    "then the store disposes of them."
-                )
-            raise DomainError(message, field="old_parts_handling", code="old_parts")
-        delivery = _delivery(locked)
-        delivery.final_check_at = timezone.now()
-        delivery.final_check_by = actor
-        delivery.checked_line_ids = sorted(checked & {line.pk for line in lines})
-        delivery.delivery_odometer_km = odometer_km
-        delivery.exterior_matches = exterior_matches
-        delivery.no_tools_left = no_tools_left
-        delivery.settings_restored = settings_restored
-        delivery.belongings_present = belongings_present
-        delivery.old_parts_handling = old_parts_handling
-        delivery.final_check_notes = (notes or "").strip()
-        _save(
-            delivery,
-            [
-                "final_check_at",
-                "final_check_by",
-                "checked_line_ids",
-                "delivery_odometer_km",
-                "exterior_matches",
-                "no_tools_left",
-                "settings_restored",
-                "belongings_present",
-                "old_parts_handling",
-                "final_check_notes",
-            ],
+        _refuse_unchecked_lines(order, lines, checked)
+        _refuse_odometer(locked, odometer_km)
+        _refuse_unchecked_points(points)
+        _refuse_old_parts(order, lines, old_parts_handling)
+        delivery = _delivery_update(
+            _delivery(locked),
             reason="final check",
+            final_check_at=timezone.now(),
+            final_check_by=actor,
+            checked_line_ids=sorted(checked & {line.pk for line in lines}),
+            delivery_odometer_km=odometer_km,
+            old_parts_handling=old_parts_handling,
+            final_check_notes=(notes or "").strip(),
+            **points,
         )
         if odometer_km > locked.vehicle.last_odometer_km:
             vehicle_update(
@@ -397,7 +356,7 @@ def overrun_approve(*, visit: Visit, actor: User, amount: Any, via: str, note: s
     if not note:
         raise DomainError(_("Record what the customer said when approving."), field="note")
     with transaction.atomic():
-        locked = _lock_visit(visit)
+        locked = visit_lock(visit)
         _refuse_delivered(locked)
         _refuse_before_qc(locked, doing=_("an approval of the final amount"))
         if selectors.paid_settlement(locked) is not None:
@@ -411,22 +370,14 @@ def overrun_approve(*, visit: Visit, actor: User, amount: Any, via: str, note: s
                 % {"due": _yuan(bill.customer_total)},
                 field="amount",
             )
-        delivery = _delivery(locked)
-        delivery.overrun_approved_amount = amount
-        delivery.overrun_approved_via = via
-        delivery.overrun_approval_note = note
-        delivery.overrun_approved_at = timezone.now()
-        delivery.overrun_recorded_by = actor
-        _save(
-            delivery,
-            [
-                "overrun_approved_amount",
-                "overrun_approved_via",
-                "overrun_approval_note",
-                "overrun_approved_at",
-                "overrun_recorded_by",
-            ],
+        delivery = _delivery_update(
+            _delivery(locked),
             reason="overrun approved",
+            overrun_approved_amount=amount,
+            overrun_approved_via=via,
+            overrun_approval_note=note,
+            overrun_approved_at=timezone.now(),
+            overrun_recorded_by=actor,
         )
         _timeline(
             locked,
@@ -488,6 +439,178 @@ def _refuse_unsettleable(visit: Visit) -> None:
         raise DomainError(_("This visit cannot be settled."), code="not_settleable")
 
 
+def _clean_adjustment(amount: Any, reason: str, actor: User) -> tuple[Decimal, str]:
+    """The cashier's change to the amount due: with a reason, above the limit by the manager."""
+    adjustment = to_money(amount or "0", field="adjustment_amount")
+    reason = (reason or "").strip()
+    if adjustment and not reason:
+        raise DomainError(
+            _("Give the reason for changing the amount due."), field="adjustment_reason"
+        )
+    limit = rule("delivery.cashier_adjustment_limit")
+    if abs(adjustment) > limit and not has_role(actor, [Role.SERVICE_MANAGER]):
+        raise DomainError(
+            _("An adjustment above %(limit)s needs the service manager.") % {"limit": _yuan(limit)},
+            field="adjustment_amount",
+            code="adjustment_limit",
+        )
+    return adjustment, reason
+
+
+def _refuse_not_billable(visit: Visit, delivery: Delivery) -> None:
+    """No second bill, none before the final check or with a revision still unsigned."""
+    existing = selectors.paid_settlement(visit)
+    if existing is not None:
+        raise DomainError(
+            _("Visit %(number)s is settled already (invoice %(invoice)s).")
+            % {"number": visit.number, "invoice": existing.invoice_number},
+            code="already_settled",
+        )
+    if not delivery.final_check_done:
+        raise DomainError(
+            _("The advisor's final check comes before the bill."), code="no_final_check"
+        )
+    pending = selectors.pending_revision(visit)
+    if pending is not None:
+        raise DomainError(
+            _(
+                "Revision %(revision)s of the order waits for the customer's signature: "
+                "have it signed (or withdrawn) before settling."
+            )
+            % {"revision": pending.revision},
+            code="revision_pending",
+        )
+
+
+def _amount_due(bill, adjustment: Decimal) -> Decimal:
+    """What the customer pays: their share plus the adjustment, within what they agreed to."""
+    due = bill.due_with(adjustment)
+    if due < 0:
+        raise DomainError(
+            _("The adjustment is larger than the amount due."), field="adjustment_amount"
+        )
+    if bill.needs_approval(adjustment):
+        raise DomainError(
+            _(
+                "The customer pays %(due)s, more than %(percent)s %% above the signed "
+                "estimate %(estimate)s plus approved additional work %(additions)s "
+                "(at most %(limit)s). Record the customer's approval of the amount first."
+            )
+            % {
+                "due": _yuan(due),
+                "percent": bill.tolerance_text,
+                "estimate": _yuan(bill.estimate_total),
+                "additions": _yuan(bill.approved_additions),
+                "limit": _yuan(bill.estimate_limit),
+            },
+            code="estimate_exceeded",
+        )
+    return due
+
+
+def _change_given(payments: list[Payment], due: Decimal, tendered: Decimal | None) -> Decimal:
+    """The payments add up to the amount due; cash tendered above the cash paid is change."""
+    paid = sum((p.amount for p in payments), ZERO)
+    if paid != due:
+        raise DomainError(
+            _(
+                "The payments add up to %(paid)s but the amount due is %(due)s. "
+                "Correct the payments, or record an adjustment with its reason."
+            )
+            % {"paid": _yuan(paid), "due": _yuan(due)},
+            field="payments",
+            code="payment_mismatch",
+        )
+    if tendered is None:
+        return ZERO
+    cash = sum((p.amount for p in payments if p.method == PaymentMethod.CASH), ZERO)
+    if not cash:
+        raise DomainError(_("Cash tendered is only for a cash payment."), field="cash_tendered")
+    if tendered < cash:
+        raise DomainError(
+            _("The cash tendered is less than the cash payment."), field="cash_tendered"
+        )
+    return tendered - cash
+
+
+def _settlement_lines(settlement: Settlement, bill) -> None:
+    """The bill's lines as charged, copied from the work order."""
+    SettlementLine.objects.bulk_create(
+        [
+            SettlementLine(
+                settlement=settlement,
+                position=position,
+                order_line_id=item.line.pk,
+                kind=item.line.kind,
+                job_type=item.line.job_type,
+                payer=item.payer,
+                operation_id=item.line.operation_id,
+                code=item.line.code,
+                name_zh=item.line.name_zh,
+                name_en=item.line.name_en,
+                hours=item.hours,
+                quantity=item.line.quantity,
+                unit_price=item.line.unit_price,
+                discount_percent=item.line.discount_percent,
+                gross=item.gross,
+                discount=item.discount,
+                amount=item.amount,
+                is_additional=item.line.is_additional,
+            )
+            for position, item in enumerate(bill.lines, start=1)
+        ]
+    )
+
+
+def _settlement_make(
+    visit: Visit,
+    bill,
+    *,
+    actor: User,
+    adjustment: Decimal,
+    adjustment_reason: str,
+    due: Decimal,
+    payments: list[Payment],
+    tendered: Decimal | None,
+    change: Decimal,
+) -> Settlement:
+    """The paid bill with its invoice number, lines and payments (it starts paid: no move)."""
+    now = timezone.now()
+    settlement = Settlement.objects.create(
+        visit=visit,
+        order=bill.order,
+        invoice_number=_invoice_number(now),
+        labour_basis=bill.labour_basis,
+        labour_total=bill.labour_total,
+        parts_total=bill.parts_total,
+        discount_total=bill.discount_total,
+        total=bill.total,
+        customer_total=bill.customer_total,
+        manufacturer_total=bill.by_payer.get("manufacturer", ZERO),
+        insurer_total=bill.by_payer.get("insurer", ZERO),
+        store_total=bill.by_payer.get("store", ZERO),
+        vat_rate=bill.order.vat_rate,
+        vat_amount=bill.vat_of(due),
+        estimate_total=bill.estimate_total,
+        approved_additions=bill.approved_additions,
+        estimate_limit=bill.estimate_limit,
+        overrun_approved=bill.over_limit(adjustment),
+        adjustment_amount=adjustment,
+        adjustment_reason=adjustment_reason,
+        amount_due=due,
+        paid_total=sum((p.amount for p in payments), ZERO),
+        cash_tendered=tendered,
+        change_given=change,
+        settled_at=now,
+        settled_by=actor,
+    )
+    _settlement_lines(settlement, bill)
+    for payment in payments:
+        payment.settlement = settlement
+    Payment.objects.bulk_create(payments)
+    return settlement
+
+
 def settlement_create(
     *,
     visit: Visit,
@@ -506,153 +629,32 @@ def settlement_create(
     tolerance above the signed estimate plus approved additions needs the
     customer's recorded approval. Cash tendered above the cash paid is change.
     """
-    adjustment = to_money(adjustment_amount or "0", field="adjustment_amount")
-    adjustment_reason = (adjustment_reason or "").strip()
-    if adjustment and not adjustment_reason:
-        raise DomainError(
-            _("Give the reason for changing the amount due."), field="adjustment_reason"
-        )
-    limit = rule("delivery.cashier_adjustment_limit")
-    if abs(adjustment) > limit and not has_role(actor, [Role.SERVICE_MANAGER]):
-        raise DomainError(
-            _("An adjustment above %(limit)s needs the service manager.") % {"limit": _yuan(limit)},
-            field="adjustment_amount",
-            code="adjustment_limit",
-        )
+    adjustment, adjustment_reason = _clean_adjustment(adjustment_amount, adjustment_reason, actor)
     cleaned = _clean_payments(payments)
     tendered = None
     if cash_tendered not in (None, ""):
         tendered = to_money(cash_tendered, field="cash_tendered")
     with transaction.atomic():
-        locked = _lock_visit(visit)
+        locked = visit_lock(visit)
         _refuse_unsettleable(locked)
-        existing = selectors.paid_settlement(locked)
-        if existing is not None:
-            raise DomainError(
-                _("Visit %(number)s is settled already (invoice %(invoice)s).")
-                % {"number": locked.number, "invoice": existing.invoice_number},
-                code="already_settled",
-            )
         delivery = _delivery(locked)
-        if not delivery.final_check_done:
-            raise DomainError(
-                _("The advisor's final check comes before the bill."), code="no_final_check"
-            )
-        pending = selectors.pending_revision(locked)
-        if pending is not None:
-            raise DomainError(
-                _(
-                    "Revision %(revision)s of the order waits for the customer's signature: "
-                    "have it signed (or withdrawn) before settling."
-                )
-                % {"revision": pending.revision},
-                code="revision_pending",
-            )
+        _refuse_not_billable(locked, delivery)
         bill = selectors.bill_for(locked, delivery=delivery)
         if bill is None:
             raise DomainError(_("This visit has no signed work order."), code="no_order")
-        due = bill.due_with(adjustment)
-        if due < 0:
-            raise DomainError(
-                _("The adjustment is larger than the amount due."), field="adjustment_amount"
-            )
-        if bill.needs_approval(adjustment):
-            raise DomainError(
-                _(
-                    "The customer pays %(due)s, more than %(percent)s %% above the signed "
-                    "estimate %(estimate)s plus approved additional work %(additions)s "
-                    "(at most %(limit)s). Record the customer's approval of the amount first."
-                )
-                % {
-                    "due": _yuan(due),
-                    "percent": bill.tolerance_text,
-                    "estimate": _yuan(bill.estimate_total),
-                    "additions": _yuan(bill.approved_additions),
-                    "limit": _yuan(bill.estimate_limit),
-                },
-                code="estimate_exceeded",
-            )
-        paid = sum((p.amount for p in cleaned), ZERO)
-        if paid != due:
-            raise DomainError(
-                _(
-                    "The payments add up to %(paid)s but the amount due is %(due)s. "
-                    "Correct the payments, or record an adjustment with its reason."
-                )
-                % {"paid": _yuan(paid), "due": _yuan(due)},
-                field="payments",
-                code="payment_mismatch",
-            )
-        cash = sum((p.amount for p in cleaned if p.method == PaymentMethod.CASH), ZERO)
-        change = ZERO
-        if tendered is not None:
-            if not cash:
-                raise DomainError(
-                    _("Cash tendered is only for a cash payment."), field="cash_tendered"
-                )
-            if tendered < cash:
-                raise DomainError(
-                    _("The cash tendered is less than the cash payment."), field="cash_tendered"
-                )
-            change = tendered - cash
-        now = timezone.now()
-        vat_rate = bill.order.vat_rate
-        settlement = Settlement.objects.create(
-            visit=locked,
-            order=bill.order,
-            invoice_number=_invoice_number(now),
-            labour_basis=bill.labour_basis,
-            labour_total=bill.labour_total,
-            parts_total=bill.parts_total,
-            discount_total=bill.discount_total,
-            total=bill.total,
-            customer_total=bill.customer_total,
-            manufacturer_total=bill.by_payer.get("manufacturer", ZERO),
-            insurer_total=bill.by_payer.get("insurer", ZERO),
-            store_total=bill.by_payer.get("store", ZERO),
-            vat_rate=vat_rate,
-            vat_amount=bill.vat_of(due),
-            estimate_total=bill.estimate_total,
-            approved_additions=bill.approved_additions,
-            estimate_limit=bill.estimate_limit,
-            overrun_approved=bill.over_limit(adjustment),
-            adjustment_amount=adjustment,
+        due = _amount_due(bill, adjustment)
+        change = _change_given(cleaned, due, tendered)
+        settlement = _settlement_make(
+            locked,
+            bill,
+            actor=actor,
+            adjustment=adjustment,
             adjustment_reason=adjustment_reason,
-            amount_due=due,
-            paid_total=paid,
-            cash_tendered=tendered,
-            change_given=change,
-            settled_at=now,
-            settled_by=actor,
+            due=due,
+            payments=cleaned,
+            tendered=tendered,
+            change=change,
         )
-        SettlementLine.objects.bulk_create(
-            [
-                SettlementLine(
-                    settlement=settlement,
-                    position=position,
-                    order_line_id=item.line.pk,
-                    kind=item.line.kind,
-                    job_type=item.line.job_type,
-                    payer=item.payer,
-                    operation_id=item.line.operation_id,
-                    code=item.line.code,
-                    name_zh=item.line.name_zh,
-                    name_en=item.line.name_en,
-                    hours=item.hours,
-                    quantity=item.line.quantity,
-                    unit_price=item.line.unit_price,
-                    discount_percent=item.line.discount_percent,
-                    gross=item.gross,
-                    discount=item.discount,
-                    amount=item.amount,
-                    is_additional=item.line.is_additional,
-                )
-                for position, item in enumerate(bill.lines, start=1)
-            ]
-        )
-        for payment in cleaned:
-            payment.settlement = settlement
-        Payment.objects.bulk_create(cleaned)
         if locked.status == S.READY_FOR_PICKUP:
             visit_transition(
                 visit=locked,
@@ -668,7 +670,7 @@ def settlement_create(
             % {
                 "number": locked.number,
                 "invoice": settlement.invoice_number,
-                "paid": _yuan(paid),
+                "paid": _yuan(settlement.paid_total),
                 "methods": methods,
             },
             actor,
@@ -693,8 +695,8 @@ def settlement_void(*, settlement: Settlement, actor: User, reason: str) -> Sett
     if not reason:
         raise DomainError(_("Give the reason for voiding."), field="reason")
     with transaction.atomic():
-        locked_visit = _lock_visit(settlement.visit)
-        locked = Settlement.objects.select_for_update().get(pk=settlement.pk)
+        locked_visit = visit_lock(settlement.visit)
+        locked = lock_row(settlement)
         if locked.status != SettlementStatus.PAID:
             raise DomainError(_("This bill is void already."), code="already_void")
         if locked_visit.status in (S.DELIVERED, S.CLOSED):
@@ -702,21 +704,21 @@ def settlement_void(*, settlement: Settlement, actor: User, reason: str) -> Sett
                 _("The car has left: give a refund instead of voiding the bill."),
                 code="delivered",
             )
-        locked.status = SettlementStatus.VOIDED
-        locked.voided_at = timezone.now()
-        locked.voided_by = actor
-        locked.void_reason = reason
-        locked._change_reason = reason
-        locked.save(update_fields=["status", "voided_at", "voided_by", "void_reason"])
+        move(
+            SETTLEMENT_STATES,
+            locked,
+            SettlementStatus.VOIDED,
+            reason=reason,
+            changes={"voided_by": actor, "void_reason": reason},
+        )
         delivery = _delivery(locked_visit)
         if delivery.gate_pass_issued:
-            delivery.gate_pass_number = ""
-            delivery.gate_pass_issued_at = None
-            delivery.gate_pass_issued_by = None
-            _save(
+            _delivery_update(
                 delivery,
-                ["gate_pass_number", "gate_pass_issued_at", "gate_pass_issued_by"],
                 reason="bill voided",
+                gate_pass_number="",
+                gate_pass_issued_at=None,
+                gate_pass_issued_by=None,
             )
         _timeline(
             locked_visit,
@@ -743,8 +745,8 @@ def settlement_refund(
     if not reason:
         raise DomainError(_("Give the reason for the refund."), field="reason")
     with transaction.atomic():
-        locked_visit = _lock_visit(settlement.visit)
-        locked = Settlement.objects.select_for_update().get(pk=settlement.pk)
+        locked_visit = visit_lock(settlement.visit)
+        locked = lock_row(settlement)
         if locked.status != SettlementStatus.PAID:
             raise DomainError(_("This bill is void; nothing to refund."), code="void")
         refunded = sum(locked.refunds.values_list("amount", flat=True), ZERO)
@@ -780,7 +782,7 @@ def settlement_refund(
 def gate_pass_issue(*, visit: Visit, actor: User) -> Delivery:
     """Issue the gate pass (出门证); only a settled bill earns one."""
     with transaction.atomic():
-        locked = _lock_visit(visit)
+        locked = visit_lock(visit)
         _refuse_delivered(locked)
         settlement = selectors.paid_settlement(locked)
         if settlement is None:
@@ -795,13 +797,12 @@ def gate_pass_issue(*, visit: Visit, actor: User) -> Delivery:
                 % {"number": delivery.gate_pass_number},
                 code="gate_pass_issued",
             )
-        delivery.gate_pass_number = f"CM{settlement.invoice_number[2:]}"
-        delivery.gate_pass_issued_at = timezone.now()
-        delivery.gate_pass_issued_by = actor
-        _save(
+        _delivery_update(
             delivery,
-            ["gate_pass_number", "gate_pass_issued_at", "gate_pass_issued_by"],
             reason="gate pass",
+            gate_pass_number=f"CM{settlement.invoice_number[2:]}",
+            gate_pass_issued_at=timezone.now(),
+            gate_pass_issued_by=actor,
         )
         _timeline(
             locked,
@@ -832,6 +833,37 @@ def _schedule_followup(*, visit: Visit, actor: User) -> None:
     schedule(visit=visit, actor=actor)
 
 
+def _refuse_incomplete_handback(
+    delivery: Delivery,
+    *,
+    belongings_returned: bool,
+    keys_returned: bool,
+    covers_removed: bool,
+    old_parts_returned: bool,
+) -> None:
+    """What the customer gets back with the car, each confirmed in front of them."""
+    checks = [
+        ("belongings_returned", belongings_returned, _("Give the customer their belongings.")),
+        ("keys_returned", keys_returned, _("Give the customer the keys.")),
+        (
+            "covers_removed",
+            covers_removed,
+            _("Remove the protective covers in front of the customer."),
+        ),
+    ]
+    if delivery.old_parts_handling == OldPartsHandling.HANDED_OVER:
+        checks.append(
+            (
+                "old_parts_returned",
+                old_parts_returned,
+                _("Hand the replaced parts to the customer, as agreed."),
+            )
+        )
+    for name, ok, message in checks:
+        if not ok:
+            raise DomainError(message, field=name, code="handback_incomplete")
+
+
 def visit_hand_back(
     *,
     visit: Visit,
@@ -847,7 +879,7 @@ def visit_hand_back(
     follow-up calls are scheduled, in one transaction."""
     signature_refuse_oversized(signature)  # before the row lock: a bomb must not hold it
     with transaction.atomic():
-        locked = _lock_visit(visit)
+        locked = visit_lock(visit)
         _refuse_delivered(locked)
         _refuse_before_qc(locked, doing=_("handing the car back"))
         if selectors.paid_settlement(locked) is None:
@@ -860,52 +892,29 @@ def visit_hand_back(
             raise DomainError(
                 _("Issue the gate pass before handing the car back."), code="no_gate_pass"
             )
-        checks = (
-            ("belongings_returned", belongings_returned, _("Give the customer their belongings.")),
-            ("keys_returned", keys_returned, _("Give the customer the keys.")),
-            (
-                "covers_removed",
-                covers_removed,
-                _("Remove the protective covers in front of the customer."),
-            ),
+        _refuse_incomplete_handback(
+            delivery,
+            belongings_returned=belongings_returned,
+            keys_returned=keys_returned,
+            covers_removed=covers_removed,
+            old_parts_returned=old_parts_returned,
         )
-        if delivery.old_parts_handling == OldPartsHandling.HANDED_OVER:
-            checks += (
-                (
-                    "old_parts_returned",
-                    old_parts_returned,
-                    _("Hand the replaced parts to the customer, as agreed."),
-                ),
-            )
-        for name, ok, message in checks:
-            if not ok:
-                raise DomainError(message, field=name, code="handback_incomplete")
         signer_name = (signer_name or "").strip()
         if not signer_name:
             raise DomainError(_("Enter the name of the person signing."), field="signer_name")
         png = signature_png(signature)
-        now = timezone.now()
         delivery.handback_signature.save(png.name, png, save=False)
-        delivery.handback_signer = signer_name
-        delivery.belongings_returned = True
-        delivery.keys_returned = True
-        delivery.covers_removed = True
-        delivery.old_parts_returned = delivery.old_parts_handling == OldPartsHandling.HANDED_OVER
-        delivery.handed_back_at = now
-        delivery.handed_back_by = actor
-        _save(
+        _delivery_update(
             delivery,
-            [
-                "handback_signature",
-                "handback_signer",
-                "belongings_returned",
-                "keys_returned",
-                "covers_removed",
-                "old_parts_returned",
-                "handed_back_at",
-                "handed_back_by",
-            ],
             reason="handed back",
+            handback_signature=delivery.handback_signature,
+            handback_signer=signer_name,
+            belongings_returned=True,
+            keys_returned=True,
+            covers_removed=True,
+            old_parts_returned=delivery.old_parts_handling == OldPartsHandling.HANDED_OVER,
+            handed_back_at=timezone.now(),
+            handed_back_by=actor,
         )
         moved = visit_transition(
             visit=locked,

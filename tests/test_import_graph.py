@@ -48,7 +48,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
         }
     ),
     frozenset({"reception.services", "workorders.services"}),
-    frozenset({"workshop.duties", "workshop.selectors", "workshop.services"}),
 }
 
 

@@ -38,6 +38,8 @@ from reception.models import Visit
 from reception.visit_states import VisitStatus
 
 from .models import Addition, PromiseWatch
+from .selectors import projected_finish
+from .texts import plate_of
 
 ADDITION_CALL = "workshop.addition_call"
 ADDITION_LINK = "workshop.addition_link"
@@ -197,7 +199,7 @@ def watch_schedule(*, visit: Visit, now: datetime | None = None) -> PromiseWatch
 def _promise_note(visit: Visit, projected: datetime | None = None) -> dict:
     """The note of a progress check or promise alert, as a code and its parameters."""
     params = {
-        "plate": visit.vehicle.plate or visit.vehicle.vin,
+        "plate": plate_of(visit),
         "number": visit.number,
         "promised": visit.promised_at.isoformat(),
     }
@@ -257,7 +259,7 @@ def send_addition_link(task: DueTask) -> dict:
         template="workshop_addition_link",
         context={
             "addition": addition,
-            "plate": visit.vehicle.plate or visit.vehicle.vin,
+            "plate": plate_of(visit),
             "link": task.payload.get("url", ""),
         },
         subject=addition,
@@ -268,10 +270,6 @@ def send_addition_link(task: DueTask) -> dict:
 
 def check_promise(task: DueTask) -> dict:
     """`workshop.promise_check`: projected to miss the promise → alert the advisor."""
-    # Inside: workshop.selectors imports workshop.services, which imports this module
-    # (the cycle is being broken in workshop.selectors on another branch).
-    from .selectors import projected_finish
-
     watch = PromiseWatch.objects.select_related(
         "visit__customer", "visit__vehicle", "visit__advisor"
     ).get(pk=task.subject_id)
@@ -306,7 +304,7 @@ def send_promise_notice(task: DueTask) -> dict:
     visit = Visit.objects.select_related("customer", "vehicle").get(pk=task.subject_id)
     promised = datetime.fromisoformat(task.payload["promised_at"])
     context = {
-        "plate": visit.vehicle.plate or visit.vehicle.vin,
+        "plate": plate_of(visit),
         "when": _local(promised),
         "reason": task.payload.get("reason", ""),
     }

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     Exists,
     Max,
@@ -22,10 +23,17 @@ from dealership.models import Bay, DueTask, Technician
 from dealership.urltools import url_for_pk
 from reception.models import Visit
 from reception.visit_states import HoldReason, VisitStatus
+from workorders.models import LineKind
 
 from .models import Addition, ClockEntry, Finding, Job, PromiseWatch, QualityCheck
-from .services import BOARD_STATUSES, DISPATCHABLE_VISIT
-from .states import ASSIGNED_JOB_STATUSES, AdditionStatus, ClockFlag, JobStatus
+from .states import (
+    ASSIGNED_JOB_STATUSES,
+    BOARD_STATUSES,
+    DISPATCHABLE_VISIT,
+    AdditionStatus,
+    ClockFlag,
+    JobStatus,
+)
 
 V = VisitStatus
 J = JobStatus
@@ -353,8 +361,6 @@ def clocked_hours_by_line(*, order) -> dict[int, Decimal]:
     A job belongs to the line at its position on the order; revisions keep positions,
     so this works for the revision in force too.
     """
-    from workorders.models import LineKind
-
     clocked = dict(
         Job.objects.filter(visit_id=order.visit_id, position__isnull=False)
         .exclude(status__in=(J.CANCELLED, J.PROPOSED))
@@ -373,8 +379,6 @@ def workshop_lines_not_done(*, order) -> list:
     Labour is work for the workshop: the final check cannot tick off a line that
     no finished job stands behind.
     """
-    from workorders.models import LineKind
-
     done = set(
         Job.objects.filter(
             visit_id=order.visit_id, position__isnull=False, status=J.DONE
@@ -422,8 +426,6 @@ def visit_workshop(pk: int) -> VisitWorkshop:
     watch = PromiseWatch.objects.filter(visit=visit).first()
     watch_tasks = []
     if watch is not None:
-        from django.contrib.contenttypes.models import ContentType
-
         watch_tasks = list(
             DueTask.objects.filter(
                 subject_type=ContentType.objects.get_for_model(PromiseWatch), subject_id=watch.pk

@@ -1,12 +1,16 @@
 """The workshop's state tables: a job's life and an addition's life.
 
-One `ALLOWED = {from: {to, ...}}` table per stateful model, checked by the
-services in `workshop.services` (the visit's own table lives in
-`reception.visit_states`).
+One `StateTable` per stateful model (`dealership.transitions`), moved by the
+services in `workshop.services` and `workshop.services_additions` (the
+visit's own table lives in `reception.visit_states`).
 """
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+from dealership.transitions import StateTable
+from reception.visit_states import VisitStatus
 
 
 class JobStatus(models.TextChoices):
@@ -21,21 +25,26 @@ class JobStatus(models.TextChoices):
 
 J = JobStatus
 
-JOB_ALLOWED: dict[str, frozenset[str]] = {
-    # Approved additional work goes to the technician who found it, or waits for dispatch.
-    J.PROPOSED: frozenset({J.WAITING, J.DISPATCHED, J.CANCELLED}),
-    J.WAITING: frozenset({J.DISPATCHED}),
-    # Re-dispatching a job nobody is working on moves it to another technician or bay.
-    J.DISPATCHED: frozenset({J.DISPATCHED, J.IN_PROGRESS}),
-    J.IN_PROGRESS: frozenset({J.PAUSED, J.DONE}),
-    J.PAUSED: frozenset({J.IN_PROGRESS, J.DISPATCHED}),
-    # QC failed: back to the technician as rework.
-    J.DONE: frozenset({J.DISPATCHED}),
-    J.CANCELLED: frozenset(),
-}
-
-# Jobs still ahead of the workshop (counted in loads and remaining hours).
-OPEN_JOB_STATUSES = frozenset({J.PROPOSED, J.WAITING, J.DISPATCHED, J.IN_PROGRESS, J.PAUSED})
+JOB_STATES = StateTable(
+    name="job",
+    model="workshop.Job",
+    statuses=JobStatus,
+    allowed={
+        # Approved additional work goes to the technician who found it, or waits for dispatch.
+        J.PROPOSED: frozenset({J.WAITING, J.DISPATCHED, J.CANCELLED}),
+        J.WAITING: frozenset({J.DISPATCHED}),
+        # Re-dispatching a job nobody is working on moves it to another technician or bay.
+        J.DISPATCHED: frozenset({J.DISPATCHED, J.IN_PROGRESS}),
+        J.IN_PROGRESS: frozenset({J.PAUSED, J.DONE}),
+        J.PAUSED: frozenset({J.IN_PROGRESS, J.DISPATCHED}),
+        # QC failed: back to the technician as rework.
+        J.DONE: frozenset({J.DISPATCHED}),
+        J.CANCELLED: frozenset(),
+    },
+    stamps={J.DISPATCHED: "dispatched_at", J.IN_PROGRESS: "started_at", J.DONE: "finished_at"},
+    # The work started once, however often it paused.
+    first_time_only=frozenset({"started_at"}),
+)
 # Jobs on a technician's plate today.
 ASSIGNED_JOB_STATUSES = frozenset({J.DISPATCHED, J.IN_PROGRESS, J.PAUSED})
 
@@ -73,12 +82,36 @@ class AdditionStatus(models.TextChoices):
 
 A = AdditionStatus
 
-ADDITION_ALLOWED: dict[str, frozenset[str]] = {
-    A.PROPOSED: frozenset({A.APPROVED, A.DECLINED, A.WITHDRAWN}),
-    A.APPROVED: frozenset(),
-    A.DECLINED: frozenset(),
-    A.WITHDRAWN: frozenset(),
-}
+ADDITION_STATES = StateTable(
+    name="addition",
+    model="workshop.Addition",
+    statuses=AdditionStatus,
+    allowed={
+        A.PROPOSED: frozenset({A.APPROVED, A.DECLINED, A.WITHDRAWN}),
+        A.APPROVED: frozenset(),
+        A.DECLINED: frozenset(),
+        A.WITHDRAWN: frozenset(),
+    },
+    stamps={A.APPROVED: "answered_at", A.DECLINED: "answered_at"},
+    refusal=gettext_noop("This additional work is “%(current)s”; it cannot become “%(target)s”."),
+)
+
+V = VisitStatus
+# Visits whose jobs are on the board (the signed order in force makes the jobs).
+BOARD_STATUSES = (
+    V.ORDER_SIGNED,
+    V.DISPATCHED,
+    V.IN_PROGRESS,
+    V.ON_HOLD,
+    V.WORK_DONE,
+    V.QC_FAILED,
+    V.REWORK,
+    V.QC_PASSED,
+    V.READY_FOR_PICKUP,
+)
+# Visits whose jobs may be dispatched, and visits the workshop is working on.
+DISPATCHABLE_VISIT = frozenset({V.ORDER_SIGNED, V.DISPATCHED, V.IN_PROGRESS, V.ON_HOLD, V.REWORK})
+WORKING_VISIT = frozenset({V.DISPATCHED, V.IN_PROGRESS, V.ON_HOLD, V.REWORK})
 
 
 class AnswerChannel(models.TextChoices):

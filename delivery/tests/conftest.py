@@ -1,6 +1,10 @@
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
+
+from dealership.models import MaintenancePlan, MaintenancePlanPart
+from dealership.tests.factories import LabourOperationFactory, PartFactory
 
 
 @pytest.fixture(autouse=True)
@@ -18,8 +22,6 @@ def _media_in_tmp(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _english_messages():
     # Service tests match the English messages; pages are requested with their own language.
-    from django.utils import translation
-
     with translation.override("en"):
         yield
 
@@ -27,9 +29,6 @@ def _english_messages():
 @pytest.fixture
 def plans():
     """The store's maintenance plans: first service at 5 000 km, then every 10 000 km."""
-    from dealership.models import MaintenancePlan, MaintenancePlanPart
-    from dealership.tests.factories import LabourOperationFactory, PartFactory
-
     oil = LabourOperationFactory(
         name_zh="更换机油及机油滤清器", price=Decimal("120"), standard_hours=Decimal("0.5")
     )

@@ -13,6 +13,7 @@ from django.utils import timezone
 from dealership.tests.factories import LabourOperationFactory, PartFactory, UserFactory
 from delivery import services
 from delivery.models import OldPartsHandling
+from delivery.selectors import bill_for, order_in_force
 from reception.services import visit_transition, visit_walkaround_sign
 from reception.tests.factories import WalkedAroundVisitFactory, signature_data_url
 from reception.visit_states import VisitStatus
@@ -24,6 +25,9 @@ from workorders.services import (
     work_order_start,
     work_order_update,
 )
+from workshop.models import Job
+from workshop.services import jobs_materialise
+from workshop.states import JobStatus
 
 S = VisitStatus
 TO_QC = (S.DISPATCHED, S.IN_PROGRESS, S.WORK_DONE, S.QC_PASSED)
@@ -120,9 +124,6 @@ def reprice_labour(order, actor, price: str):
 def finish_jobs(visit):
     """The workshop's side of `walk`: every labour line of the order in force has a
     finished job (the final check refuses labour that no finished job stands behind)."""
-    from workshop.models import Job
-    from workshop.services import jobs_materialise
-    from workshop.states import JobStatus
 
     jobs_materialise(visit_ids=[visit.pk])
     Job.objects.filter(visit=visit).exclude(status=JobStatus.CANCELLED).update(
@@ -159,7 +160,6 @@ def record_final_check(visit, order, actor=None):
         if order.keep_old_parts
         else OldPartsHandling.SHOWN_DISPOSED
     )
-    from delivery.selectors import order_in_force
 
     in_force = order_in_force(visit)
     return services.final_check_record(
@@ -182,8 +182,6 @@ def checked_visit(**kwargs):
 
 
 def settled_visit(*, cashier=None, **kwargs):
-    from delivery.selectors import bill_for
-
     visit, order = checked_visit(**kwargs)
     cashier = cashier or staff("cashier")
     due = bill_for(visit).customer_total

@@ -1,7 +1,10 @@
 """The read API: settlements and each visit's delivery state, for delivery staff only."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from delivery.tests.factories import checked_visit, ready_visit, settled_visit, staff
 
@@ -33,10 +36,6 @@ def test_settlements_list_and_detail(api):
 
 
 def test_settlements_of_a_day_in_the_stores_time_zone(api):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     _visit, _order, settlement = settled_visit()
     client = api("cashier")
     today = timezone.localdate()

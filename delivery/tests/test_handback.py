@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
+import followup.services
 from dealership.errors import DomainError
 from dealership.models import DueTask
 from delivery import services
@@ -112,8 +113,6 @@ def test_the_signed_hand_back_delivers_and_plans_the_24h_and_7_day_calls():
 
 
 def test_a_failure_planning_the_follow_up_leaves_the_car_undelivered(monkeypatch):
-    import followup.services
-
     visit, _order, _settlement = settled_visit()
     services.gate_pass_issue(visit=visit, actor=staff("cashier"))
 

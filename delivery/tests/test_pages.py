@@ -5,19 +5,25 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from dealership.tests.factories import TEST_PASSWORD
+from dealership.tests.factories import TEST_PASSWORD, PartFactory
 from delivery.models import Delivery, Settlement
+from delivery.services import gate_pass_issue, visit_hand_back
 from delivery.tests.factories import (
+    TO_QC,
     checked_visit,
     qc_passed_visit,
     ready_visit,
+    record_final_check,
+    reprice_labour,
     settled_visit,
     signed_visit,
     staff,
+    walk,
 )
 from reception.models import Visit
 from reception.tests.factories import signature_data_url
 from reception.visit_states import VisitStatus
+from workorders.selectors import order_in_force
 
 pytestmark = pytest.mark.django_db
 S = VisitStatus
@@ -142,8 +148,6 @@ def test_void_by_a_cashier_is_refused_on_the_page(client, as_role):
 
 
 def test_hand_back_page_signs_and_delivers(client, as_role):
-    from delivery.services import gate_pass_issue
-
     visit, _order, _settlement = settled_visit()
     gate_pass_issue(visit=visit, actor=staff("cashier"))
     as_role("advisor")
@@ -171,8 +175,6 @@ def test_hand_back_page_signs_and_delivers(client, as_role):
 
 
 def test_a_missing_hand_back_signature_file_is_a_404_not_a_500(client, as_role):
-    from delivery.services import gate_pass_issue, visit_hand_back
-
     visit, _order, _settlement = settled_visit()
     gate_pass_issue(visit=visit, actor=staff("cashier"))
     visit_hand_back(
@@ -193,8 +195,6 @@ def test_a_missing_hand_back_signature_file_is_a_404_not_a_500(client, as_role):
 
 
 def test_pdfs_are_served(client, as_role):
-    from delivery.services import gate_pass_issue
-
     visit, _order, settlement = settled_visit()
     as_role("cashier")
     gate = reverse("delivery:gate_pass_pdf", args=[visit.pk])
@@ -238,7 +238,6 @@ def test_lists_keep_a_fixed_number_of_queries(client, as_role, django_assert_max
 def test_the_visit_page_query_count_does_not_grow_with_lines(
     client, as_role, django_assert_max_num_queries
 ):
-    from dealership.tests.factories import PartFactory
 
     small, _ = checked_visit()
     many_lines = [{"part": PartFactory(), "job_type": "repair"} for _ in range(12)]
@@ -251,9 +250,6 @@ def test_the_visit_page_query_count_does_not_grow_with_lines(
 
 
 def test_the_customers_approval_of_an_overrun_recorded_on_the_page(client, as_role):
-    from delivery.tests.factories import TO_QC, record_final_check, reprice_labour, walk
-    from workorders.selectors import order_in_force
-
     visit, order = signed_visit()
     reprice_labour(order, visit.advisor, "500.00")
     walk(visit, TO_QC, visit.advisor)

@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from pypdf import PdfReader
 
 from delivery import pdf, selectors, services
@@ -41,8 +42,6 @@ def test_next_service_comes_from_the_maintenance_plans(plans, odometer, due_km, 
 
 
 def test_next_service_cost_and_time(plans):
-    from django.utils import translation
-
     with translation.override("zh-hans"):
         upcoming = selectors.next_service(odometer_km=12000)
     assert upcoming.estimated_cost == Decimal("305.00")  # 120 + 100 + 40 + filter 45
@@ -86,7 +85,6 @@ def test_the_gate_pass_names_the_car_and_the_paid_invoice():
     visit, _order, settlement = settled_visit()
     services.gate_pass_issue(visit=visit, actor=staff("cashier"))
     delivery = Delivery.objects.get(visit=visit)
-    from django.utils import translation
 
     with translation.override("zh-hans"):
         text = _text(pdf.gate_pass_pdf(visit, delivery, settlement))

@@ -14,6 +14,7 @@ from delivery import services
 from delivery.duties import READY_NOTICE
 from delivery.models import Delivery
 from delivery.tests.factories import TO_QC, qc_passed_visit, signed_visit, walk
+from delivery.tests.test_ready_notice import _open_around_the_clock
 from reception.models import Visit
 from reception.visit_states import VisitStatus
 
@@ -24,7 +25,6 @@ S = VisitStatus
 @pytest.fixture(autouse=True)
 def _store_open_around_the_clock():
     """These tests are about the hours before the promise, not about opening hours."""
-    from delivery.tests.test_ready_notice import _open_around_the_clock
 
     _open_around_the_clock()
 

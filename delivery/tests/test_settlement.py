@@ -23,7 +23,8 @@ from delivery.tests.factories import (
 )
 from reception.models import Visit
 from reception.visit_states import VisitStatus
-from workorders.models import OrderStatus
+from workorders.models import OrderStatus, WorkOrder
+from workorders.selectors import order_in_force
 from workorders.services import work_order_revise
 
 pytestmark = pytest.mark.django_db
@@ -45,8 +46,6 @@ def _approved_addition(order, actor, price: str):
 
 
 def _to_settle(visit):
-    from workorders.selectors import order_in_force
-
     walk(visit, TO_QC, visit.advisor)
     services.visit_mark_ready(visit=visit, actor=visit.advisor)
     record_final_check(visit, order_in_force(visit))
@@ -352,7 +351,6 @@ def test_a_revision_waiting_for_signature_blocks_the_bill():
     visit, order = signed_visit()
     _to_settle(visit)
     # The visit is past the point where revisions are made in practice; build one directly.
-    from workorders.models import WorkOrder
 
     WorkOrder.objects.create(visit=visit, revision=order.revision + 1, status=OrderStatus.DRAFT)
     with pytest.raises(DomainError, match="waits for the customer"):
@@ -427,3 +425,26 @@ def test_refunds_need_the_manager_and_never_exceed_what_was_paid():
             settlement=settlement, actor=manager, amount="400.01", method="cash", reason="再退"
         )
     assert list(Refund.objects.values_list("amount", flat=True)) == [D("600.00")]
+
+
+def test_a_voided_bill_is_not_voided_again_nor_refunded_and_stays_as_it_was():
+    """The settlement table: paid → voided, and nothing leaves voided."""
+    visit, _order = checked_visit()
+    settlement = _pay(visit, "1000.00")
+    manager = staff("service_manager")
+    services.settlement_void(settlement=settlement, actor=manager, reason="付款方式录错")
+    voided = Settlement.objects.get(pk=settlement.pk)
+    assert voided.voided_at is not None and voided.voided_by == manager
+    assert voided.history.first().history_change_reason == "付款方式录错"
+
+    with pytest.raises(DomainError, match="This bill is void already") as again:
+        services.settlement_void(settlement=settlement, actor=manager, reason="再作废")
+    assert error_code(again.value) == "already_void"
+    with pytest.raises(DomainError, match="nothing to refund") as refund:
+        services.settlement_refund(
+            settlement=settlement, actor=manager, amount="10", method="cash", reason="退款"
+        )
+    assert error_code(refund.value) == "void"
+    unchanged = Settlement.objects.get(pk=settlement.pk)
+    assert (unchanged.voided_at, unchanged.void_reason) == (voided.voided_at, "付款方式录错")
+    assert not Refund.objects.filter(settlement=settlement).exists()

@@ -1,6 +1,10 @@
 import pytest
+from django.contrib.auth.models import Group
 
+from dealership.roles import Role
 from dealership.tests.factories import BayFactory
+
+from .factories import make_technician
 
 
 @pytest.fixture(autouse=True)
@@ -26,8 +30,6 @@ def inspector(make_staff):
 
 @pytest.fixture
 def tech(db):
-    from .factories import make_technician
-
     return make_technician()
 
 
@@ -39,9 +41,5 @@ def bay(db):
 @pytest.fixture
 def role_groups(transactional_db):
     """The role groups come from a data migration; a transactional test's flush removes them."""
-    from django.contrib.auth.models import Group
-
-    from dealership.roles import Role
-
     for role in Role:
         Group.objects.get_or_create(name=role)

@@ -1,30 +1,35 @@
 """Additional work (增项): finding → proposal → the customer's answer by phone or link."""
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import formats, timezone, translation
+from pypdf import PdfReader
 
+from dealership.due import due_task_perform, due_tasks_dispatch
 from dealership.errors import DomainError
 from dealership.links import customer_link_resolve
-from dealership.models import DueTask, Message
+from dealership.models import DueTask, Message, TimelineEvent
 from dealership.tests.factories import LabourOperationFactory, PartFactory
-from reception.models import DeclinedWork
+from reception.models import DeclinedWork, Visit
 from reception.selectors import vehicle_history
 from reception.visit_states import HoldReason, VisitStatus
-from workorders.models import OrderStatus, WorkOrder
+from workorders.models import OrderStatus, WorkOrder, WorkOrderLine
+from workorders.pdf import work_order_pdf
 from workshop import duties, services
 from workshop.models import Addition, Finding, Job
 from workshop.states import (
-    ADDITION_ALLOWED,
+    ADDITION_STATES,
     SELF_CHECK_ITEMS,
     AdditionStatus,
     AnswerChannel,
     JobStatus,
 )
 
-from .factories import make_signed_visit, refusal_code
+from .factories import make_signed_visit, make_technician, refusal_code
 from .test_images import png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -90,8 +95,6 @@ def test_a_finding_keeps_the_note_and_photos(working, tech):
 
 
 def test_a_finding_on_someone_elses_job_is_refused(working):
-    from .factories import make_technician
-
     _visit, job = working
     with pytest.raises(DomainError):
         services.finding_report(job=job, actor=make_technician().user, note="x")
@@ -265,7 +268,7 @@ def test_only_a_proposal_waiting_for_its_answer_can_be_answered(status, proposed
         ),
     }
     for target, move in moves.items():
-        if target in ADDITION_ALLOWED[status] and status == AdditionStatus.PROPOSED:
+        if ADDITION_STATES.allows(status, target) and status == AdditionStatus.PROPOSED:
             continue
         with pytest.raises(DomainError):
             move()
@@ -287,10 +290,6 @@ def test_sending_the_link_messages_the_customer_with_it(proposed, make_staff):
 
 
 def _perform_due(kind):
-    from django.utils import timezone
-
-    from dealership.due import due_task_perform, due_tasks_dispatch
-
     due_tasks_dispatch(now=timezone.now())
     for task in DueTask.objects.filter(kind=kind, state="claimed"):
         due_task_perform(task_id=task.pk)
@@ -298,9 +297,6 @@ def _perform_due(kind):
 
 def test_approval_through_the_link_prints_the_new_promise_and_tells_the_customer_once(proposed):
     """Issue 15 item 6: the revision carries the promise in force; one message with the time."""
-    from django.utils import formats, timezone
-
-    from workorders.pdf import work_order_pdf
 
     visit, _job, addition = proposed
     promised_before = visit.promised_at
@@ -317,9 +313,6 @@ def test_approval_through_the_link_prints_the_new_promise_and_tells_the_customer
     (message,) = Message.objects.filter(customer=visit.customer, body__contains=when)
     assert message.status == "sent" and "更换前刹车片" in message.body
     assert before in message.body and "感谢您同意" in message.body
-    import io
-
-    from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(work_order_pdf(revision)))
     text = "".join(page.extract_text() for page in reader.pages)
@@ -328,13 +321,6 @@ def test_approval_through_the_link_prints_the_new_promise_and_tells_the_customer
 
 def test_a_long_revision_still_prints_on_one_page(proposed):
     """Issue 15 item 6: the signature block never spills onto a second sheet."""
-    import io
-
-    from pypdf import PdfReader
-
-    from reception.models import Visit
-    from workorders.models import WorkOrderLine
-    from workorders.pdf import work_order_pdf
 
     visit, _job, addition = proposed
     order = WorkOrder.objects.get(visit=visit, revision=1)
@@ -366,10 +352,6 @@ def test_a_long_revision_still_prints_on_one_page(proposed):
 
 
 def test_the_promise_move_for_approved_work_reads_in_the_readers_language(proposed, tech):
-    from django.utils import translation
-
-    from dealership.models import TimelineEvent
-
     visit, job, addition = proposed
     services.job_clock_off(job=job, actor=tech.user, self_check=ALL_CHECKS)
     with translation.override("zh-hans"):

@@ -11,9 +11,11 @@ from dealership.errors import DomainError
 from dealership.models import DueTask, TimelineEvent
 from reception.models import Visit
 from reception.visit_states import HoldReason, VisitStatus
+from workorders.selectors import order_in_force
 from workshop import duties, services
 from workshop.models import ClockEntry, Job
-from workshop.states import JOB_ALLOWED, SELF_CHECK_ITEMS, JobStatus, PauseReason
+from workshop.selectors import clocked_hours_by_line
+from workshop.states import JOB_STATES, SELF_CHECK_ITEMS, JobStatus, PauseReason
 
 from .factories import make_signed_visit, make_technician, refusal_code
 
@@ -22,6 +24,18 @@ pytestmark = pytest.mark.django_db
 J = JobStatus
 V = VisitStatus
 ALL_CHECKS = [key for key, _label in SELF_CHECK_ITEMS]
+
+
+def _dispatch_one(*, job, technician, bay, actor):
+    """Dispatch one job as the board does: the caller saw who had it (see `jobs_dispatch`)."""
+    return services.jobs_dispatch(
+        visit=job.visit,
+        job_ids=[job.pk],
+        technician=technician,
+        bay=bay,
+        actor=actor,
+        expected={job.pk: job.technician_id},
+    )
 
 
 def _jobs(visit):
@@ -83,8 +97,8 @@ def test_one_job_can_go_to_one_technician_and_the_next_to_another(controller, ba
     first, second = make_technician(), make_technician()
     visit = make_signed_visit(jobs=2)
     job_a, job_b = _jobs(visit)
-    services.job_dispatch(job=job_a, technician=first, bay=bay, actor=controller)
-    services.job_dispatch(job=job_b, technician=second, bay=None, actor=controller)
+    _dispatch_one(job=job_a, technician=first, bay=bay, actor=controller)
+    _dispatch_one(job=job_b, technician=second, bay=None, actor=controller)
     assert Job.objects.get(pk=job_a.pk).technician == first
     assert Job.objects.get(pk=job_b.pk).technician == second
 
@@ -98,12 +112,10 @@ def test_a_second_controller_dispatching_the_same_job_is_refused_and_told_who(
     (job,) = _jobs(visit)
     seen_by_both = Job.objects.get(pk=job.pk)
 
-    services.job_dispatch(job=seen_by_both, technician=tech, bay=bay, actor=controller)
+    _dispatch_one(job=seen_by_both, technician=tech, bay=bay, actor=controller)
     before = _snapshot(job)
     with pytest.raises(DomainError) as refused:
-        services.job_dispatch(
-            job=seen_by_both, technician=other_tech, bay=None, actor=other_controller
-        )
+        _dispatch_one(job=seen_by_both, technician=other_tech, bay=None, actor=other_controller)
 
     message = refused.value.messages[0]
     assert "already dispatched" in message or "已由" in message
@@ -115,7 +127,7 @@ def test_a_controller_re_dispatches_a_job_not_started_when_they_saw_who_had_it(c
     first, second = make_technician(), make_technician()
     visit = make_signed_visit(jobs=1)
     (job,) = _jobs(visit)
-    services.job_dispatch(job=job, technician=first, bay=bay, actor=controller)
+    _dispatch_one(job=job, technician=first, bay=bay, actor=controller)
     services.jobs_dispatch(
         visit=visit,
         job_ids=[job.pk],
@@ -135,7 +147,7 @@ def test_dispatch_is_refused_when_the_car_is_not_in_the_workshop(status, control
     (job,) = _jobs(visit)
     Visit.objects.filter(pk=visit.pk).update(status=status)
     with pytest.raises(DomainError):
-        services.job_dispatch(job=job, technician=tech, bay=None, actor=controller)
+        _dispatch_one(job=job, technician=tech, bay=None, actor=controller)
     assert Job.objects.get(pk=job.pk).status == J.WAITING
 
 
@@ -147,7 +159,7 @@ def test_dispatch_needs_jobs_and_an_active_technician(controller, tech):
     tech.active = False
     tech.save()
     with pytest.raises(DomainError):
-        services.job_dispatch(job=job, technician=tech, bay=None, actor=controller)
+        _dispatch_one(job=job, technician=tech, bay=None, actor=controller)
     assert Job.objects.get(pk=job.pk).status == J.WAITING
 
 
@@ -206,7 +218,7 @@ def _run(move, job, tech, controller, bay):
 def test_the_services_stay_inside_the_job_table():
     for allowed_from, to in MOVES.values():
         for status in allowed_from:
-            assert to in JOB_ALLOWED[status], (status, to)
+            assert JOB_STATES.allows(status, to), (status, to)
 
 
 @pytest.mark.parametrize("move", sorted(MOVES))
@@ -358,9 +370,6 @@ def test_the_watch_kinds_are_registered():
 
 
 def test_clocked_hours_are_offered_per_line_of_the_order_in_force(dispatched, tech):
-    from workorders.selectors import order_in_force
-    from workshop.selectors import clocked_hours_by_line
-
     visit, (job, other) = dispatched
     services.job_clock_on(job=job, actor=tech.user)
     ClockEntry.objects.filter(job=job).update(started_at=timezone.now() - timedelta(minutes=90))

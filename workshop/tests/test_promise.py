@@ -12,6 +12,7 @@ from dealership.rules import rule_set
 from reception.models import Visit
 from workshop import duties, services
 from workshop.models import Job, PromiseWatch
+from workshop.states import SELF_CHECK_ITEMS
 
 from .factories import make_signed_visit
 
@@ -143,8 +144,6 @@ def test_the_checks_stop_once_the_car_passed_qc(controller, tech, bay):
 
 
 def test_the_progress_check_is_dropped_once_the_work_is_done(controller, tech, bay):
-    from workshop.states import SELF_CHECK_ITEMS
-
     visit = _dispatch(controller, tech, bay, jobs=1)
     job = Job.objects.get(visit=visit)
     services.job_clock_on(job=job, actor=tech.user)

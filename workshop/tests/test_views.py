@@ -6,15 +6,16 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dealership.navigation import nav_for
 from dealership.tests.factories import LabourOperationFactory, PartFactory
 from reception.models import Visit
+from reception.services import visit_progress_token
 from reception.visit_states import VisitStatus
 from workshop import services
 from workshop.models import Addition, ClockEntry, Finding, Job, QualityCheck
@@ -379,8 +380,6 @@ def test_the_progress_tag_shows_stage_promise_and_approvals_in_the_customers_lan
 
 
 def test_the_page_behind_the_qr_code_shows_the_stage_and_the_approval_waiting(client, addition):
-    from reception.services import visit_progress_token
-
     visit = Visit.objects.select_related("customer").get(pk=addition.visit_id)
     other = make_signed_visit(jobs=1)
     Addition.objects.create(visit=other, title="更换雨刮", price="80.00")
@@ -401,8 +400,6 @@ def test_the_header_menu_has_the_workshop_entries(make_staff):
     def labels(role):
         return [str(item["label"]) for item in nav_for(make_staff(role))]
 
-    from django.utils import translation
-
     with translation.override("zh-hans"):
         assert "车间看板" in labels("workshop_controller")
         assert "质检" in labels("qc_inspector")
@@ -413,11 +410,9 @@ def test_the_header_menu_has_the_workshop_entries(make_staff):
 def test_clock_entries_never_overlap_for_one_technician(tech, on_job):
     _visit, (first, second) = on_job
     services.job_clock_on(job=first, actor=tech.user)
-    with pytest.raises(Exception):  # noqa: B017 - the database's own rule, whatever the driver says
-        from django.db import transaction
-
-        with transaction.atomic():
-            ClockEntry.objects.create(job=second, technician=tech, started_at=timezone.now())
+    # The database's own rule, whatever the driver says.
+    with pytest.raises(Exception), transaction.atomic():  # noqa: B017
+        ClockEntry.objects.create(job=second, technician=tech, started_at=timezone.now())
     assert ClockEntry.objects.filter(technician=tech, ended_at__isnull=True).count() == 1
 
 
