@@ -308,7 +308,7 @@ def _last_services() -> dict[int, tuple[datetime, int | None]]:
     maintenance line, and any arrived maintenance appointment (bookings from before visits).
     """
     from reception.models import Visit
-    from reception.visit_states import VisitStatus
+    from reception.states import VisitStatus
     from workorders.models import JobType
 
     last: dict[int, tuple[datetime, int | None]] = {

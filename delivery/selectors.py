@@ -16,7 +16,7 @@ from django.utils import timezone
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, MaintenancePlanPart, Message
 from dealership.rules import rule
 from reception.models import DeclinedWork, Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from workorders.models import LineKind, OrderStatus, Payer, WorkOrder, WorkOrderLine
 from workshop import selectors as workshop_selectors
 

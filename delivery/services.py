@@ -24,7 +24,7 @@ from dealership.services import timeline_record, vehicle_update
 from reception.models import Visit
 from reception.services import visit_transition
 from reception.signatures import signature_png, signature_refuse_oversized
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from workorders.models import LineKind, PaymentMethod
 
 from . import selectors

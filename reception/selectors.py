@@ -10,7 +10,7 @@ from dealership.models import Vehicle
 from dealership.rules import rule
 
 from .models import Belonging, DamageMark, DeclinedWork, Visit
-from .visit_states import ON_SITE_STATUSES, VisitStatus
+from .states import ON_SITE_STATUSES, VisitStatus
 
 PAST_VISITS = 10
 

@@ -24,7 +24,7 @@ from dealership.rules import rule
 from dealership.services import customer_create, timeline_record, vehicle_create, vehicle_update
 from dealership.stored_text import StoredMessage
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH, clean_text, clean_texts
-from dealership.transitions import lock_row, save_versioned
+from dealership.transitions import lock_row, move, save_versioned
 
 from .models import (
     Belonging,
@@ -37,12 +37,11 @@ from .models import (
     WarningLamp,
 )
 from .signatures import signature_png, signature_refuse_oversized
-from .visit_states import (
-    ALLOWED,
+from .states import (
     EXTRA_TIMESTAMP_FIELDS,
-    FIRST_TIME_ONLY,
     ON_SITE_STATUSES,
     TIMESTAMP_FIELD,
+    VISIT_STATES,
     HoldReason,
     VisitStatus,
 )
@@ -103,6 +102,37 @@ def _refresh_caller(target: Visit, source: Visit) -> None:
         setattr(target, field.attname, getattr(source, field.attname))
 
 
+def _refuse_unknown_timestamps(timestamps: dict[str, datetime]) -> None:
+    unknown = set(timestamps) - EXTRA_TIMESTAMP_FIELDS - set(TIMESTAMP_FIELD.values())
+    if unknown:
+        raise TypeError(f"visit_transition() got unknown timestamp fields: {sorted(unknown)}")
+
+
+def _refuse_without_reason(to: VisitStatus, reason: str, hold_reason: str) -> None:
+    if to == VisitStatus.CANCELLED and not reason:
+        raise DomainError(_("Give the reason for cancelling."), field="reason")
+    if to == VisitStatus.ON_HOLD and hold_reason not in HoldReason.values:
+        raise DomainError(
+            _("Say why the work is on hold: awaiting parts or the customer's approval."),
+            field="hold_reason",
+        )
+
+
+def _move_changes(visit: Visit, to: VisitStatus, reason: str, hold_reason: str) -> dict[str, Any]:
+    """What a move writes besides the status and its stamp (hold, rework, cancel reason)."""
+    changes: dict[str, Any] = {}
+    if to == VisitStatus.ON_HOLD:
+        changes["hold_reason"] = hold_reason
+    elif visit.status == VisitStatus.ON_HOLD:
+        changes["hold_reason"] = ""
+        changes["on_hold_since"] = None
+    if to == VisitStatus.QC_FAILED:
+        changes["rework_count"] = visit.rework_count + 1
+    if to == VisitStatus.CANCELLED:
+        changes["cancel_reason"] = reason
+    return changes
+
+
 def visit_transition(
     *,
     visit: Visit,
@@ -113,7 +143,7 @@ def visit_transition(
     expected_version: int | None = None,
     **timestamps: datetime,
 ) -> Visit:
-    """Move the visit to status `to` if `visit_states.ALLOWED` permits it.
+    """Move the visit to status `to` if `VISIT_STATES` allows it.
 
     Writes the status, the status's timestamp (`TIMESTAMP_FIELD`) and any extra
     timestamps named in `timestamps` (e.g. `promised_at=`), a status-change row,
@@ -121,59 +151,35 @@ def visit_transition(
     needs `hold_reason` (a `HoldReason`); moving to `cancelled` needs `reason`.
     A refused move raises DomainError and changes nothing.
     """
-    allowed_extra = EXTRA_TIMESTAMP_FIELDS | set(TIMESTAMP_FIELD.values())
-    unknown = set(timestamps) - allowed_extra
-    if unknown:
-        raise TypeError(f"visit_transition() got unknown timestamp fields: {sorted(unknown)}")
+    _refuse_unknown_timestamps(timestamps)
     to = VisitStatus(to)
+    reason = (reason or "").strip()
     with transaction.atomic():
         locked = visit_lock(visit, expected_version)
-        current = VisitStatus(locked.status)
-        if to not in ALLOWED[current]:
-            raise DomainError(
-                _("Visit %(number)s is “%(current)s”; it cannot move to “%(target)s”.")
-                % {"number": locked.number, "current": current.label, "target": to.label},
-                code="transition_not_allowed",
-            )
-        reason = (reason or "").strip()
-        if to == VisitStatus.CANCELLED and not reason:
-            raise DomainError(_("Give the reason for cancelling."), field="reason")
-        if to == VisitStatus.ON_HOLD and hold_reason not in HoldReason.values:
-            raise DomainError(
-                _("Say why the work is on hold: awaiting parts or the customer's approval."),
-                field="hold_reason",
-            )
+        # A move the table refuses is named as such before any missing reason.
+        VISIT_STATES.check(locked, to)
+        _refuse_without_reason(to, reason, hold_reason)
         now = timezone.now()
-        changes: dict[str, Any] = {"status": to, "status_changed_at": now}
-        stamp = TIMESTAMP_FIELD.get(to)
-        if stamp and not (stamp in FIRST_TIME_ONLY and getattr(locked, stamp)):
-            changes[stamp] = now
-        if to == VisitStatus.ON_HOLD:
-            changes["hold_reason"] = hold_reason
-        elif current == VisitStatus.ON_HOLD:
-            changes["hold_reason"] = ""
-            changes["on_hold_since"] = None
-        if to == VisitStatus.QC_FAILED:
-            changes["rework_count"] = locked.rework_count + 1
-        if to == VisitStatus.CANCELLED:
-            changes["cancel_reason"] = reason
-        changes.update(timestamps)
-        for name, value in changes.items():
-            setattr(locked, name, value)
-        save_versioned(locked, list(changes), reason=reason or f"{current.value} → {to.value}")
+        changes = {
+            **_move_changes(locked, to, reason, hold_reason),
+            "status_changed_at": now,
+            **timestamps,
+        }
+        current = VisitStatus(
+            move(VISIT_STATES, locked, to, reason=reason, changes=changes, now=now)
+        )
         VisitTransition.objects.create(
             visit=locked, from_status=current, to_status=to, at=now, actor=actor, reason=reason
         )
-        summary = StoredMessage(
-            gettext_noop("%(number)s: %(current)s → %(target)s"),
-            number=locked.number,
-            current=current.label,
-            target=to.label,
-            suffix=f" ({reason})" if reason else "",
-        )
         timeline_record(
             kind=f"visit.{to.value}",
-            summary=summary,
+            summary=StoredMessage(
+                gettext_noop("%(number)s: %(current)s → %(target)s"),
+                number=locked.number,
+                current=current.label,
+                target=to.label,
+                suffix=f" ({reason})" if reason else "",
+            ),
             customer=locked.customer,
             vehicle=locked.vehicle,
             subject=locked,

@@ -11,7 +11,7 @@ from django.utils import timezone
 from dealership.models import LabourOperation, Part, Technician
 from dealership.rules import rule
 from reception.models import DamageMark, Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 from .models import LineKind, OrderStatus, PricingMethod, WorkOrder, WorkOrderLine
 

@@ -23,7 +23,7 @@ from dealership.services import timeline_record
 from reception.models import Visit
 from reception.services import visit_progress_token, visit_promise_update, visit_transition
 from reception.signatures import signature_png, signature_refuse_oversized
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 from .models import (
     MANUAL_KINDS,

@@ -264,7 +264,7 @@ def send_addition_link(task: DueTask) -> dict:
 
 def check_promise(task: DueTask) -> dict:
     """`workshop.promise_check`: projected to miss the promise → alert the advisor."""
-    from reception.visit_states import VisitStatus
+    from reception.states import VisitStatus
 
     from .selectors import projected_finish
 

@@ -43,7 +43,7 @@ from dealership.services import timeline_record
 from dealership.stored_text import StoredMessage
 from reception.models import DeclinedWork, Visit
 from reception.services import visit_hand_over, visit_promise_update, visit_transition
-from reception.visit_states import HoldReason, VisitStatus
+from reception.states import HoldReason, VisitStatus
 from workorders.models import LineKind, OrderStatus, WorkOrderLine
 from workorders.selectors import order_in_force
 from workorders.services import work_order_revise

@@ -2,7 +2,7 @@
 
 One `ALLOWED = {from: {to, ...}}` table per stateful model, checked by the
 services in `workshop.services` (the visit's own table lives in
-`reception.visit_states`).
+`reception.states`).
 """
 
 from django.db import models

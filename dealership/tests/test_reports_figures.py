@@ -36,8 +36,8 @@ from dealership.tests.factories import (
 from delivery.models import Settlement, SettlementLine
 from followup.models import Complaint, Survey
 from reception.models import Visit
+from reception.states import VisitStatus
 from reception.tests.factories import VisitFactory
-from reception.visit_states import VisitStatus
 from workorders.models import JobType, LineKind, Payer, WorkOrder
 from workshop.models import ClockEntry, Job
 

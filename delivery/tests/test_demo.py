@@ -6,7 +6,7 @@ from dealership.demo import seed_store
 from delivery.demo import seed_delivery_demo
 from delivery.models import Settlement
 from reception.models import Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ from delivery.tests.factories import (
     staff,
 )
 from reception.models import Visit
+from reception.states import VisitStatus
 from reception.tests.factories import signature_data_url
-from reception.visit_states import VisitStatus
 
 pytestmark = pytest.mark.django_db
 S = VisitStatus

@@ -15,7 +15,7 @@ from delivery.duties import READY_NOTICE
 from delivery.models import Delivery
 from delivery.tests.factories import TO_QC, qc_passed_visit, signed_visit, walk
 from reception.models import Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 pytestmark = pytest.mark.django_db
 S = VisitStatus

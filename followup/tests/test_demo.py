@@ -9,7 +9,7 @@ from followup import selectors
 from followup.demo import seed_followup_demo
 from followup.kinds import CALL_LISTS
 from followup.models import Complaint, Survey
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from dealership.errors import DomainError
 from dealership.rules import rule_set
 from dealership.tests.factories import LabourOperationFactory, PartFactory
 from reception.models import Visit
+from reception.states import VisitStatus
 from reception.tests.factories import VisitFactory, signature_data_url
-from reception.visit_states import VisitStatus
 from workorders.models import OrderStatus, WorkOrder, WorkOrderLine
 from workorders.selectors import promise_suggestion
 from workorders.services import (

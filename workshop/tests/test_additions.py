@@ -12,7 +12,7 @@ from dealership.models import DueTask, Message
 from dealership.tests.factories import LabourOperationFactory, PartFactory
 from reception.models import DeclinedWork
 from reception.selectors import vehicle_history
-from reception.visit_states import HoldReason, VisitStatus
+from reception.states import HoldReason, VisitStatus
 from workorders.models import OrderStatus, WorkOrder
 from workshop import duties, services
 from workshop.models import Addition, Finding, Job

@@ -4,7 +4,7 @@ import pytest
 
 from dealership.demo import seed_customers, seed_store
 from reception.models import Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from workshop.demo import DEMO_NOTE, seed_workshop_demo
 from workshop.models import Addition
 
