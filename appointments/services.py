@@ -32,6 +32,7 @@ from dealership.rules import rule
 from dealership.services import model_update, timeline_record
 from dealership.stored_text import StoredMessage
 from dealership.text import CONCERN_MAX_LENGTH, clean_text
+from dealership.transitions import lock_row, move
 from dealership.validators import normalize_phone, normalize_plate
 
 from . import duties
@@ -42,9 +43,7 @@ from .capacity import (
     hours_needed,
 )
 from .models import (
-    ALLOWED,
     APPOINTED_CHANNELS,
-    OPEN_STATUSES,
     Appointment,
     AppointmentLine,
     Campaign,
@@ -52,10 +51,10 @@ from .models import (
     DayLock,
     Holiday,
     OpeningHours,
-    Status,
     StockStatus,
 )
 from .parts import booking_operations, deposit_for, merge_parts, plan_parts, split_part_lines
+from .states import APPOINTMENT_STATES, OPEN_STATUSES, Status
 
 LINK_PURPOSE = "appointment"
 
@@ -324,23 +323,6 @@ def appointment_link_create(*, appointment: Appointment, actor: User | None = No
     )
 
 
-def _locked(appointment: Appointment) -> Appointment:
-    return (
-        Appointment.objects.select_for_update()
-        .select_related("vehicle", "customer")
-        .get(pk=appointment.pk)
-    )
-
-
-def _move(appointment: Appointment, to: str) -> None:
-    if to not in ALLOWED[appointment.status]:
-        raise DomainError(
-            _("An appointment that is %(status)s cannot become %(to)s.")
-            % {"status": appointment.get_status_display(), "to": Status(to).label},
-            code="status",
-        )
-
-
 def appointment_reschedule(
     *,
     appointment: Appointment,
@@ -354,7 +336,7 @@ def appointment_reschedule(
         Vehicle.objects.select_for_update().filter(pk=appointment.vehicle_id).first()
         current = Appointment.objects.get(pk=appointment.pk)
         _lock_days([_local_day(start), _local_day(current.start)])
-        appointment = _locked(appointment)
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
         if appointment.status not in OPEN_STATUSES:
             raise DomainError(
                 _("Only a booked or confirmed appointment can be moved; this one is %(status)s.")
@@ -402,11 +384,8 @@ def appointment_reschedule(
 def appointment_confirm(*, appointment: Appointment, actor: User | None) -> Appointment:
     """The customer confirmed on the N-3 call (or by replying); the confirm call is done."""
     with transaction.atomic():
-        appointment = _locked(appointment)
-        _move(appointment, Status.CONFIRMED)
-        appointment.status = Status.CONFIRMED
-        appointment.confirmed_at = timezone.now()
-        appointment.save(update_fields=["status", "confirmed_at"])
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
+        move(APPOINTMENT_STATES, appointment, Status.CONFIRMED)
         timeline_record(
             kind="appointment.confirmed",
             summary=StoredMessage(
@@ -425,12 +404,14 @@ def appointment_cancel(
 ) -> Appointment:
     """Cancel: capacity and reserved parts are released, reminders and calls cancelled."""
     with transaction.atomic():
-        appointment = _locked(appointment)
-        _move(appointment, Status.CANCELLED)
-        appointment.status = Status.CANCELLED
-        appointment.cancelled_at = timezone.now()
-        appointment.cancel_reason = reason.strip()[:200]
-        appointment.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
+        move(
+            APPOINTMENT_STATES,
+            appointment,
+            Status.CANCELLED,
+            reason=reason.strip(),
+            changes={"cancel_reason": reason.strip()[:200]},
+        )
         timeline_record(
             kind="appointment.cancelled",
             summary=StoredMessage(
@@ -451,13 +432,10 @@ def appointment_cancel(
 def appointment_mark_arrived(*, appointment: Appointment, actor: User | None) -> Appointment:
     """The car is here (called by reception's check-in). Pending reminders are cancelled."""
     with transaction.atomic():
-        appointment = _locked(appointment)
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
         if appointment.status == Status.ARRIVED:
             raise DomainError(_("This appointment has already arrived."), code="status")
-        _move(appointment, Status.ARRIVED)
-        appointment.status = Status.ARRIVED
-        appointment.arrived_at = timezone.now()
-        appointment.save(update_fields=["status", "arrived_at"])
+        move(APPOINTMENT_STATES, appointment, Status.ARRIVED)
         timeline_record(
             kind="appointment.arrived",
             summary=StoredMessage(
@@ -474,11 +452,8 @@ def appointment_mark_arrived(*, appointment: Appointment, actor: User | None) ->
 def appointment_mark_no_show(*, appointment: Appointment, actor: User | None) -> Appointment:
     """Not checked in by the slot end plus grace: a no-show, to be called and rebooked."""
     with transaction.atomic():
-        appointment = _locked(appointment)
-        _move(appointment, Status.NO_SHOW)
-        appointment.status = Status.NO_SHOW
-        appointment.no_show_at = timezone.now()
-        appointment.save(update_fields=["status", "no_show_at"])
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
+        move(APPOINTMENT_STATES, appointment, Status.NO_SHOW)
         timeline_record(
             kind="appointment.no_show",
             summary=StoredMessage(
@@ -540,7 +515,7 @@ def appointment_record_deposit(
     if not amount.is_finite() or amount <= 0:
         raise DomainError(_("Enter an amount above zero."), field="amount")
     with transaction.atomic():
-        appointment = _locked(appointment)
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
         if appointment.status not in OPEN_STATUSES:
             raise DomainError(_("This appointment is closed."), code="status")
         if appointment.deposit_paid + amount > MAX_DEPOSIT:
@@ -567,7 +542,7 @@ def appointment_record_deposit(
 def appointment_parts_received(*, appointment: Appointment, actor: User | None) -> Appointment:
     """The ordered parts arrived: they are now ready for the appointment."""
     with transaction.atomic():
-        appointment = _locked(appointment)
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
         count = appointment.lines.filter(stock_status=StockStatus.TO_ORDER).update(
             stock_status=StockStatus.RECEIVED
         )
