@@ -28,6 +28,8 @@ from dealership.roles import Role
 from dealership.rules import rule
 from dealership.urltools import absolute_url
 
+from .models import Appointment, StockStatus
+
 REMINDERS = (
     # kind, rule with the hours before, late cutoff
     ("appointments.reminder_first", "appointments.reminder_first_hours", timedelta(hours=12)),
@@ -114,7 +116,7 @@ def register_kinds() -> None:
     register_kind(
         NO_SHOW_CHECK,
         label=_("No-show check"),
-        handler="appointments.duties.check_no_show",
+        handler="appointments.services.appointment_no_show_check",
     )
     register_kind(
         REBOOK_CALL,
@@ -138,8 +140,6 @@ def _calls_allowed(appointment) -> bool:
 
 def schedule_for(appointment) -> None:
     """(Re)schedule every duty of an open appointment; duties already past are cancelled."""
-    from .models import StockStatus
-
     now = timezone.now()
     start = appointment.start
     stale = []
@@ -244,8 +244,6 @@ def notify_on_commit(appointment, template: str, **context) -> None:
 
 
 def _appointment(task):
-    from .models import Appointment
-
     return Appointment.objects.select_related("customer", "vehicle").get(pk=task.subject_id)
 
 
@@ -282,8 +280,6 @@ def send_notice(task) -> dict:
 
 def check_parts(task) -> dict:
     """N-1: parts still on order put an alert call on the advisor's list."""
-    from .models import StockStatus
-
     appointment = _appointment(task)
     if not appointment.is_open:
         return {"skipped": appointment.status}
@@ -299,14 +295,3 @@ def check_parts(task) -> dict:
             payload={"missing": missing},
         )
     return {"missing": missing}
-
-
-def check_no_show(task) -> dict:
-    """Not checked in by slot end + grace: a no-show, with a rebooking call."""
-    from .services import appointment_mark_no_show
-
-    appointment = _appointment(task)
-    if not appointment.is_open:
-        return {"skipped": appointment.status}
-    appointment_mark_no_show(appointment=appointment, actor=None)
-    return {"no_show": True}

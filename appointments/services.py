@@ -36,12 +36,7 @@ from dealership.transitions import lock_row, move
 from dealership.validators import normalize_phone, normalize_plate
 
 from . import duties
-from .capacity import (
-    ZERO,
-    capacity_for_days,
-    free_slots,
-    hours_needed,
-)
+from .capacity import ZERO, capacity_for_days, day_bounds, free_slots, hours_needed
 from .models import (
     APPOINTED_CHANNELS,
     Appointment,
@@ -54,6 +49,7 @@ from .models import (
     StockStatus,
 )
 from .parts import booking_operations, deposit_for, merge_parts, plan_parts, split_part_lines
+from .selectors import maintenance_due
 from .states import APPOINTMENT_STATES, OPEN_STATUSES, Status
 
 LINK_PURPOSE = "appointment"
@@ -223,6 +219,42 @@ def _summary(appointment: Appointment) -> dict:
     }
 
 
+def _booking_operations(
+    customer: Customer,
+    vehicle: Vehicle,
+    operations: Sequence[LabourOperation],
+    plan: MaintenancePlan | None,
+    channel: str,
+) -> list[LabourOperation]:
+    """Refuse a booking no time can make right; return the labour operations it books."""
+    if vehicle.owner_id != customer.pk:
+        raise DomainError(_("This vehicle belongs to another customer."), field="vehicle")
+    operations = booking_operations(operations, plan)
+    if not operations:
+        raise DomainError(
+            _("Choose at least one service or a maintenance plan."), field="operations"
+        )
+    if channel not in APPOINTED_CHANNELS:
+        raise DomainError(_("Walk-ins are checked in at reception, not booked."), field="channel")
+    return operations
+
+
+def _booked_timeline_record(appointment: Appointment, actor: User | None) -> None:
+    channel = appointment.channel
+    timeline_record(
+        kind="appointment.booked",
+        summary=StoredMessage(
+            N_("Appointment booked for %(start)s (%(channel)s)"),
+            **_summary(appointment),
+            channel=Channel(channel).label if channel in Channel.values else channel,
+        ),
+        customer=appointment.customer,
+        vehicle=appointment.vehicle,
+        subject=appointment,
+        actor=actor,
+    )
+
+
 def appointment_book(
     *,
     customer: Customer,
@@ -250,15 +282,7 @@ def appointment_book(
     Reminders and calls are scheduled in the same transaction.
     """
     concern_text = clean_text(concern_text, field="concern_text", max_length=CONCERN_MAX_LENGTH)
-    if vehicle.owner_id != customer.pk:
-        raise DomainError(_("This vehicle belongs to another customer."), field="vehicle")
-    operations = booking_operations(operations, plan)
-    if not operations:
-        raise DomainError(
-            _("Choose at least one service or a maintenance plan."), field="operations"
-        )
-    if channel not in APPOINTED_CHANNELS:
-        raise DomainError(_("Walk-ins are checked in at reception, not booked."), field="channel")
+    operations = _booking_operations(customer, vehicle, operations, plan, channel)
     needs = hours_needed(operations)
     end = start + _duration(operations)
     with transaction.atomic():
@@ -286,20 +310,7 @@ def appointment_book(
         for line in lines:
             line.appointment = appointment
         AppointmentLine.objects.bulk_create(lines)
-        timeline_record(
-            kind="appointment.booked",
-            summary=StoredMessage(
-                N_("Appointment booked for %(start)s (%(channel)s)"),
-                **_summary(appointment),
-                channel=Channel(appointment.channel).label
-                if appointment.channel in Channel.values
-                else appointment.channel,
-            ),
-            customer=customer,
-            vehicle=vehicle,
-            subject=appointment,
-            actor=actor,
-        )
+        _booked_timeline_record(appointment, actor)
         duties.schedule_for(appointment)
         _complete_open_call(vehicle, duties.INVITATION_CALL, "booked", actor)
         duties.cancel_for(vehicle, kinds=[duties.INVITATION_CALL])
@@ -466,6 +477,15 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: User | None) ->
         duties.cancel_for(appointment)
         duties.schedule_rebooking_call(appointment)
     return appointment
+
+
+def appointment_no_show_check(task: DueTask) -> dict:
+    """The no-show duty (slot end + grace): an appointment still open was not checked in."""
+    appointment = Appointment.objects.select_related("customer", "vehicle").get(pk=task.subject_id)
+    if not appointment.is_open:
+        return {"skipped": appointment.status}
+    appointment_mark_no_show(appointment=appointment, actor=None)
+    return {"no_show": True}
 
 
 def appointment_rebook(
@@ -639,8 +659,6 @@ def holiday_add(*, day: date, name: str, actor: User | None) -> Holiday:
     """Close the workshop for a day. Refused while open appointments exist that day."""
     if Holiday.objects.filter(day=day).exists():
         raise DomainError(_("This day is already a holiday."), field="day")
-    from .capacity import day_bounds
-
     lower, upper = day_bounds(day, day)
     booked = Appointment.objects.filter(
         start__gte=lower, start__lt=upper, status__in=OPEN_STATUSES
@@ -731,8 +749,6 @@ def invitations_schedule(*, today: date | None = None) -> int:
 
     Idempotent: one call per vehicle and km milestone. Run daily by beat.
     """
-    from .selectors import maintenance_due
-
     today = today or timezone.localdate()
     due = maintenance_due(today=today)
     if not due:

@@ -5,6 +5,7 @@ services of later steps (dispatch, QC, settlement, ...) call it.
 """
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from appointments.duties import INVITATION_CALL
+from appointments.services import appointment_mark_arrived
 from dealership.constraints import constraint_message, domain_constraints
+from dealership.due import due_tasks_cancel_for
 from dealership.errors import DomainError
 from dealership.images import photo_reencode
 from dealership.links import customer_link_create, customer_links_revoke
@@ -36,6 +40,7 @@ from .models import (
     VisitTransition,
     WarningLamp,
 )
+from .selectors import booking_of_the_day, customer_by_mobile, open_visit_for
 from .signatures import signature_png, signature_refuse_oversized
 from .states import (
     EXTRA_TIMESTAMP_FIELDS,
@@ -195,27 +200,57 @@ def _visit_number(visit: Visit) -> str:
     return f"RO{day:%y%m%d}-{visit.pk:05d}"
 
 
-def _appointment_line_data(line) -> dict[str, Any]:
-    from workorders.models import JobType, LineKind
+# What a later step does, in the same transaction, when a booked car is checked in: work
+# orders opens the draft order from the booking's lines. Reception sits below work orders
+# and does not import it; `WorkordersConfig.ready` registers the step here.
+_BOOKED_CHECK_IN_STEPS: list[Callable[..., Any]] = []
 
-    job_type = JobType.MAINTENANCE if line.work_type == "maintenance" else JobType.REPAIR
-    if line.operation_id:
-        return {
-            "kind": LineKind.LABOUR,
-            "operation": line.operation,
-            "quantity": line.quantity,
-            "unit_price": line.price,
-            "list_price": line.price,  # the price booked is the one to compare with
-            "job_type": job_type,
-        }
-    return {
-        "kind": LineKind.PART,
-        "part": line.part,
-        "quantity": line.quantity,
-        "unit_price": line.price,
-        "list_price": line.price,
-        "job_type": job_type,
-    }
+
+def booked_check_in_step_register(step: Callable[..., Any]) -> None:
+    """Run `step(visit=, appointment=, actor=)` inside every check-in of a booked car."""
+    if step not in _BOOKED_CHECK_IN_STEPS:
+        _BOOKED_CHECK_IN_STEPS.append(step)
+
+
+def _refuse_check_in(
+    vehicle: Vehicle, appointment, *, is_comeback: bool, comeback_of: Visit | None
+) -> None:
+    already = open_visit_for(vehicle)
+    if already is not None:
+        raise DomainError(
+            _("This car is already checked in on visit %(number)s.") % {"number": already.number},
+            code="already_on_site",
+        )
+    if appointment is not None and appointment.vehicle_id != vehicle.pk:
+        raise DomainError(_("This appointment is for another vehicle."), field="appointment")
+    if appointment is not None and Visit.objects.filter(appointment=appointment).exists():
+        raise DomainError(
+            _("This appointment has been checked in already."), code="appointment_used"
+        )
+    if is_comeback and comeback_of is None:
+        raise DomainError(_("Choose the earlier visit this comeback repeats."), field="comeback_of")
+    if comeback_of is not None and comeback_of.vehicle_id != vehicle.pk:
+        raise DomainError(_("The earlier visit must be for the same vehicle."), field="comeback_of")
+
+
+def _visit_create(*, vehicle: Vehicle, appointment, **fields: Any) -> Visit:
+    """The visit row, numbered after its id (RO + day + id), in check-in status."""
+    now = timezone.now()
+    visit = Visit.objects.create(
+        number=uuid.uuid4().hex[:20],
+        customer=appointment.customer if appointment is not None else vehicle.owner,
+        vehicle=vehicle,
+        appointment=appointment,
+        is_walk_in=appointment is None,
+        previous_odometer_km=vehicle.last_odometer_km,
+        checked_in_at=now,
+        status_changed_at=now,
+        **fields,
+    )
+    visit.number = _visit_number(visit)
+    Visit.objects.filter(pk=visit.pk).update(number=visit.number)
+    visit.history.update(number=visit.number)
+    return visit
 
 
 def visit_check_in(
@@ -241,8 +276,6 @@ def visit_check_in(
     already on site is refused (one open visit per car). Any open maintenance
     invitation of the car is cancelled: it is being serviced now.
     """
-    from .selectors import booking_of_the_day
-
     concern_text = clean_text(concern_text, field="concern_text", max_length=CONCERN_MAX_LENGTH)
     advisor_notes = clean_text(advisor_notes, field="advisor_notes", max_length=NOTE_MAX_LENGTH)
     with transaction.atomic():
@@ -250,39 +283,15 @@ def visit_check_in(
         vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
         if appointment is None:
             appointment = booking_of_the_day(vehicle)
-        already = Visit.objects.filter(vehicle=vehicle, status__in=ON_SITE_STATUSES).first()
-        if already is not None:
-            raise DomainError(
-                _("This car is already checked in on visit %(number)s.")
-                % {"number": already.number},
-                code="already_on_site",
-            )
-        if appointment is not None and appointment.vehicle_id != vehicle.pk:
-            raise DomainError(_("This appointment is for another vehicle."), field="appointment")
-        if appointment is not None and Visit.objects.filter(appointment=appointment).exists():
-            raise DomainError(
-                _("This appointment has been checked in already."), code="appointment_used"
-            )
-        if is_comeback and comeback_of is None:
-            raise DomainError(
-                _("Choose the earlier visit this comeback repeats."), field="comeback_of"
-            )
-        if comeback_of is not None and comeback_of.vehicle_id != vehicle.pk:
-            raise DomainError(
-                _("The earlier visit must be for the same vehicle."), field="comeback_of"
-            )
+        _refuse_check_in(vehicle, appointment, is_comeback=is_comeback, comeback_of=comeback_of)
         if appointment is not None:
             concern_text = concern_text or appointment.concern_text
             advisor = advisor or appointment.advisor
             customer_waits = customer_waits or appointment.waiting
-        now = timezone.now()
-        visit = Visit.objects.create(
-            number=uuid.uuid4().hex[:20],
-            customer=appointment.customer if appointment is not None else vehicle.owner,
+        visit = _visit_create(
             vehicle=vehicle,
             appointment=appointment,
             advisor=advisor or actor,
-            is_walk_in=appointment is None,
             is_quick_service=is_quick_service,
             customer_waits=customer_waits,
             is_comeback=is_comeback or comeback_of is not None,
@@ -290,25 +299,12 @@ def visit_check_in(
             concern_text=concern_text,
             advisor_notes=advisor_notes,
             technician_assist_requested=technician_assist_requested,
-            previous_odometer_km=vehicle.last_odometer_km,
-            checked_in_at=now,
-            status_changed_at=now,
         )
-        visit.number = _visit_number(visit)
-        Visit.objects.filter(pk=visit.pk).update(number=visit.number)
-        visit.history.update(number=visit.number)
         if appointment is not None:
-            from appointments.services import appointment_mark_arrived
-
             appointment_mark_arrived(appointment=appointment, actor=actor)
-            from workorders.services import work_order_start
-
-            lines = [_appointment_line_data(line) for line in appointment.lines.all()]
-            work_order_start(visit=visit, actor=actor, lines=lines)
+            for step in _BOOKED_CHECK_IN_STEPS:
+                step(visit=visit, appointment=appointment, actor=actor)
         # The car is here: an open maintenance invitation would call about this very service.
-        from appointments.duties import INVITATION_CALL
-        from dealership.due import due_tasks_cancel_for
-
         due_tasks_cancel_for(vehicle, kinds=[INVITATION_CALL])
         timeline_record(
             kind="visit.checked_in",
@@ -350,8 +346,6 @@ def walk_in_errors(
     A mobile already on file reuses its customer, so only a new customer is validated. The VIN
     may be left empty when the registration is not at hand; the plate then identifies the car.
     """
-    from .selectors import customer_by_mobile
-
     errors: dict[str, list[ValidationError]] = {}
     typed = {"name": name, "mobile": mobile, "plate": plate, "vin": vin, "brand": brand}
     for field, value in {**typed, "model": model, "colour": colour}.items():
@@ -393,8 +387,6 @@ def walk_in_register(
     errors = walk_in_errors(name=name, mobile=mobile, **data)
     if errors:
         raise ValidationError(errors)
-    from .selectors import customer_by_mobile
-
     with transaction.atomic():
         customer = customer_by_mobile(mobile) or customer_create(
             actor=actor, name=name, mobile=mobile

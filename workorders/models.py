@@ -20,13 +20,9 @@ from dealership.models import ContactChannel, LabourOperation, Part
 from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
 
+from .states import OrderStatus
+
 CENT = Decimal("0.01")
-
-
-class OrderStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    SIGNED = "signed", _("Signed")
-    SUPERSEDED = "superseded", _("Replaced by a later revision")
 
 
 class PricingMethod(models.TextChoices):

@@ -1,6 +1,7 @@
 """Reads of step 3 shared by the pages, the PDF and the API."""
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,7 +14,7 @@ from dealership.rules import rule
 from reception.models import DamageMark, Visit
 from reception.states import VisitStatus
 
-from .models import LineKind, OrderStatus, PricingMethod, WorkOrder, WorkOrderLine
+from .models import JobType, LineKind, OrderStatus, Payer, PricingMethod, WorkOrder, WorkOrderLine
 
 # Visits whose work still lies ahead of the workshop.
 _QUEUED = (
@@ -135,8 +136,6 @@ def grouped_lines(order: WorkOrder) -> list[LineGroup]:
 
 
 def totals_by_payer(order: WorkOrder) -> list[tuple[str, Decimal]]:
-    from .models import Payer
-
     amounts: dict[str, Decimal] = {}
     for line in order.lines.all():
         amounts[line.payer] = amounts.get(line.payer, Decimal("0")) + line.amount
@@ -162,3 +161,19 @@ def catalogue_search(query: str, *, limit: int = 12) -> CatalogueResults:
         operations=list(LabourOperation.objects.filter(op_q, active=True).order_by("code")[:limit]),
         parts=list(Part.objects.filter(part_q, active=True).order_by("part_number")[:limit]),
     )
+
+
+def last_maintenance_visits() -> Iterator[tuple[int, datetime, int | None]]:
+    """(vehicle id, checked in at, odometer km) of each car's last maintenance visit.
+
+    A maintenance visit is one (booked or walk-in, not cancelled) whose work order has a
+    maintenance line; the maintenance invitations start from it (`appointments.visits`).
+    """
+    visits = (
+        Visit.objects.filter(work_orders__lines__job_type=JobType.MAINTENANCE)
+        .exclude(status=VisitStatus.CANCELLED)
+        .order_by("vehicle_id", "-checked_in_at")
+        .distinct("vehicle_id")
+        .values_list("vehicle_id", "checked_in_at", "odometer_km")
+    )
+    return visits.iterator(chunk_size=5000)
