@@ -107,7 +107,7 @@ def _alternatives(
     )
 
 
-def check_slot(
+def _check_slot(
     *,
     start: datetime,
     needs: dict[str, Decimal],
@@ -288,7 +288,7 @@ def appointment_book(
     with transaction.atomic():
         vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
         _lock_days([_local_day(start)])
-        check_slot(start=start, needs=needs, earliest=earliest)
+        _check_slot(start=start, needs=needs, earliest=earliest)
         _refuse_overlap(vehicle, start, end, exclude=None)
         lines = _operation_lines(operations) + _part_lines(
             [*plan_parts(plan), *parts], expected_on=parts_expected_on
@@ -363,7 +363,7 @@ def appointment_reschedule(
             )
         ]
         needs = hours_needed(operations)
-        check_slot(start=start, needs=needs, earliest=earliest, exclude_appointment=appointment.pk)
+        _check_slot(start=start, needs=needs, earliest=earliest, exclude_appointment=appointment.pk)
         end = start + _duration(operations)
         _refuse_overlap(appointment.vehicle, start, end, exclude=appointment.pk)
         previous = appointment.start

@@ -5,8 +5,6 @@ started from and is refused when someone saved in between. A signed revision
 is never edited; `work_order_revise` makes the next one.
 """
 
-import hashlib
-import json
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +38,7 @@ from .models import (
     WorkOrder,
     WorkOrderLine,
 )
-from .selectors import promise_suggestion
+from .selectors import promise_suggestion, work_order_hash
 from .states import ORDER_STATES, OrderStatus
 
 HEADER_FIELDS = (
@@ -283,56 +281,6 @@ def work_order_update(
 
 
 # ---------------------------------------------------------------------------- signing
-
-
-def work_order_content(order: WorkOrder) -> dict[str, Any]:
-    """What the customer agreed to, as plain data: the content hash is taken over this."""
-    visit = order.visit
-    return {
-        "number": order.number,
-        "revision": order.revision,
-        "customer": [visit.customer.name, visit.customer.mobile],
-        "vehicle": [visit.vehicle.vin, visit.vehicle.plate or ""],
-        "concern": visit.concern_text,
-        "odometer_km": visit.odometer_km,
-        "fuel_level": visit.fuel_level,
-        "damage": [[m.kind, str(m.x), str(m.y), m.note] for m in visit.damage_marks.all()],
-        "pricing_method": order.pricing_method,
-        "payment_method": order.payment_method,
-        "promised_at": order.promised_at.isoformat() if order.promised_at else None,
-        "confirmations": [
-            order.confirm_items,
-            order.confirm_cost,
-            order.confirm_time,
-            order.keep_old_parts,
-            order.wash,
-        ],
-        "lines": [
-            [
-                ln.kind,
-                ln.code,
-                ln.name_zh,
-                str(ln.hours),
-                str(ln.quantity),
-                str(ln.unit_price),
-                str(ln.discount_percent),
-                ln.job_type,
-                ln.group,
-                ln.customer_supplied,
-                ln.non_genuine,
-            ]
-            for ln in order.lines.order_by("position", "id")
-        ],
-        "total": str(order.total),
-        "estimate_total": str(order.estimate_total),
-        "signer": order.signer_name,
-        "signed_at": order.signed_at.isoformat() if order.signed_at else None,
-    }
-
-
-def work_order_hash(order: WorkOrder) -> str:
-    payload = json.dumps(work_order_content(order), ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def _refuse_unconfirmed(

@@ -14,9 +14,8 @@ from reception.models import Visit
 from reception.states import VisitStatus
 from reception.tests.factories import VisitFactory, signature_data_url
 from workorders.models import OrderStatus, WorkOrder, WorkOrderLine
-from workorders.selectors import promise_suggestion
+from workorders.selectors import promise_suggestion, work_order_hash
 from workorders.services import (
-    work_order_hash,
     work_order_line_add,
     work_order_line_remove,
     work_order_line_update,
