@@ -244,6 +244,8 @@ def test_a_replaced_revision_cannot_be_signed_or_revised_and_stays_as_it_was(adv
             attempt()
     assert replaced.values().get() == before
     assert before["status"] == OrderStatus.SUPERSEDED
+    # The replacement is in the order's history, with why.
+    assert replaced.get().history.first().history_change_reason == "replaced by revision 2"
 
 
 def test_two_advisors_editing_the_same_draft_do_not_lose_an_update(advisor, make_staff):
