@@ -23,7 +23,8 @@ from django.utils import timezone
 from dealership.models import Technician, WorkType
 from dealership.rules import rule
 
-from .models import CAPACITY_STATUSES, Appointment, AppointmentLine, Holiday, OpeningHours
+from .models import Appointment, AppointmentLine, Holiday, OpeningHours
+from .states import CAPACITY_STATUSES
 
 DEFAULT_OPENS = time(8, 30)
 DEFAULT_CLOSES = time(17, 30)

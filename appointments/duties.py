@@ -116,7 +116,7 @@ def register_kinds() -> None:
     register_kind(
         NO_SHOW_CHECK,
         label=_("No-show check"),
-        handler="appointments.duties.check_no_show",
+        handler="appointments.services.appointment_no_show_check",
     )
     register_kind(
         REBOOK_CALL,
@@ -295,16 +295,3 @@ def check_parts(task) -> dict:
             payload={"missing": missing},
         )
     return {"missing": missing}
-
-
-def check_no_show(task) -> dict:
-    """Not checked in by slot end + grace: a no-show, with a rebooking call."""
-    # Inside: appointments.services imports this module (that cycle is being broken in
-    # appointments.services on another branch).
-    from .services import appointment_mark_no_show
-
-    appointment = _appointment(task)
-    if not appointment.is_open:
-        return {"skipped": appointment.status}
-    appointment_mark_no_show(appointment=appointment, actor=None)
-    return {"no_show": True}

@@ -28,6 +28,8 @@ from dealership.models import (
 )
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH
 
+from .states import OPEN_STATUSES, Status
+
 
 class Weekday(models.IntegerChoices):
     MONDAY = 0, _("Monday")
@@ -151,27 +153,6 @@ class Channel(models.TextChoices):
 
 
 APPOINTED_CHANNELS = tuple(Channel)
-
-
-class Status(models.TextChoices):
-    BOOKED = "booked", _("Booked")
-    CONFIRMED = "confirmed", _("Confirmed")
-    ARRIVED = "arrived", _("Arrived")
-    NO_SHOW = "no_show", _("No-show")
-    CANCELLED = "cancelled", _("Cancelled")
-
-
-ALLOWED = {
-    Status.BOOKED: {Status.CONFIRMED, Status.ARRIVED, Status.NO_SHOW, Status.CANCELLED},
-    Status.CONFIRMED: {Status.ARRIVED, Status.NO_SHOW, Status.CANCELLED},
-    Status.ARRIVED: set(),
-    Status.NO_SHOW: set(),
-    Status.CANCELLED: set(),
-}
-
-# Appointments that hold workshop capacity and reserved parts.
-OPEN_STATUSES = (Status.BOOKED, Status.CONFIRMED)
-CAPACITY_STATUSES = (Status.BOOKED, Status.CONFIRMED, Status.ARRIVED)
 
 
 class Appointment(models.Model):

@@ -15,7 +15,8 @@ from django.utils import timezone
 from dealership.models import LabourOperation, MaintenancePlan, Part
 from dealership.rules import rule
 
-from .models import OPEN_STATUSES, AppointmentLine, StockStatus
+from .models import AppointmentLine, StockStatus
+from .states import OPEN_STATUSES
 
 ZERO = Decimal("0")
 

@@ -1,5 +1,6 @@
 """Reads of step 1 shared by the pages, reception and the reports (fixed query counts)."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -8,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dealership.daterange import add_months
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, Vehicle, WorkType
@@ -18,6 +20,7 @@ from . import duties
 from .capacity import DayCapacity, capacity_for_days, day_bounds, hours_needed
 from .models import Appointment, AppointmentLine, Campaign, Status, StockStatus
 from .parts import booking_operations, deposit_for, merge_parts, plan_parts, split_part_lines
+from .visits import VISITS
 
 
 def _with_relations(queryset: QuerySet) -> QuerySet:
@@ -125,26 +128,6 @@ def check_in_url(appointment: Appointment) -> str:
         return ""
 
 
-def walk_in_visits(first: date, last: date, *, advisor=None, brief: bool = False) -> list:
-    """Reception's walk-in visits checked in on the local days first..last (one query).
-
-    `brief`: only when they came (the week counts them; the day lists them).
-    """
-    from reception.models import Visit
-
-    lower, upper = day_bounds(first, last)
-    visits = Visit.objects.filter(
-        is_walk_in=True, checked_in_at__gte=lower, checked_in_at__lt=upper
-    )
-    if advisor is not None:
-        visits = visits.filter(advisor=advisor)
-    if brief:
-        visits = visits.only("id", "checked_in_at")
-    else:
-        visits = visits.select_related("customer", "vehicle", "advisor")
-    return list(visits.order_by("checked_in_at", "id"))
-
-
 BOARD_CARD_FIELDS = (
     "id",
     "start",
@@ -159,14 +142,11 @@ BOARD_CARD_FIELDS = (
 )
 
 
-def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
-    """Capacity, slots, appointments and walk-ins of a day or a week: a fixed number of queries."""
-    last = first + timedelta(days=days - 1)
-    capacity = capacity_for_days(first, last)
-    by_day: dict[date, list] = {day: [] for day in capacity}
-    walk_ins: dict[date, list] = {day: [] for day in capacity}
+def _walk_ins_by_day(first: date, last: date, *, advisor, days: int) -> dict[date, list]:
+    """Reception's walk-ins per local day; the day lists them, the week only counts them."""
+    walk_ins: dict[date, list] = defaultdict(list)
     visit_url = url_for_pk("reception:visit") if days == 1 else None
-    for visit in walk_in_visits(first, last, advisor=advisor, brief=days > 1):
+    for visit in VISITS.walk_ins(first, last, advisor=advisor, brief=days > 1):
         visit.local_start = timezone.localtime(visit.checked_in_at)
         if visit_url:  # the day lists them: worked out once here, as for the appointments
             visit.url = visit_url(visit.pk)
@@ -174,42 +154,47 @@ def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
             visit.status_label = visit.get_status_display()
             visit.advisor_name = str(visit.advisor) if visit.advisor_id else ""
         walk_ins[visit.local_start.date()].append(visit)
-    today = timezone.localdate()
-    # Translated once per page, not once per appointment (choices are lazy strings).
-    status_labels = {value: str(label) for value, label in Status.choices}
-    detail_url = url_for_pk("appointments:detail")
-    if days == 1:  # only the columns the cards show: the day has ~90 cards, each 4 rows
-        lower, upper = day_bounds(first, last)
-        appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)
-        if advisor is not None:
-            appointments = appointments.filter(advisor=advisor)
-        appointments = (
-            appointments.select_related("customer", "vehicle", "advisor")
-            .only(*BOARD_CARD_FIELDS)
-            .prefetch_related(
-                Prefetch(
-                    "lines",
-                    queryset=AppointmentLine.objects.filter(operation__isnull=False)
-                    .select_related("operation")
-                    .only("id", "appointment_id", "operation__name_zh", "operation__name_en")
-                    .order_by("id"),
-                )
-            )
-            .order_by("start", "id")
-        )
-    else:  # the week shows time, plate and status only: no lines, customers or advisors to load
-        lower, upper = day_bounds(first, last)
-        appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)
-        if advisor is not None:
-            appointments = appointments.filter(advisor=advisor)
-        appointments = (
+    return walk_ins
+
+
+def _board_appointments(first: date, last: date, *, advisor, days: int) -> QuerySet[Appointment]:
+    lower, upper = day_bounds(first, last)
+    appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)
+    if advisor is not None:
+        appointments = appointments.filter(advisor=advisor)
+    if days > 1:  # the week shows time, plate and status only: no lines, customers or advisors
+        return (
             appointments.select_related("vehicle")
             .only("id", "start", "status", "vehicle__plate", "vehicle__vin")
             .order_by("start", "id")
         )
-    for appointment in appointments:
+    # Only the columns the cards show: the day has ~90 cards, each 4 rows.
+    return (
+        appointments.select_related("customer", "vehicle", "advisor")
+        .only(*BOARD_CARD_FIELDS)
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=AppointmentLine.objects.filter(operation__isnull=False)
+                .select_related("operation")
+                .only("id", "appointment_id", "operation__name_zh", "operation__name_en")
+                .order_by("id"),
+            )
+        )
+        .order_by("start", "id")
+    )
+
+
+def _appointments_by_day(first: date, last: date, *, advisor, days: int) -> dict[date, list]:
+    """The appointments per local day, each with what its card shows worked out once here,
+    so the board template stays a flat loop (it renders hundreds)."""
+    today = timezone.localdate()
+    # Translated once per page, not once per appointment (choices are lazy strings).
+    status_labels = {value: str(label) for value, label in Status.choices}
+    detail_url = url_for_pk("appointments:detail")
+    by_day: dict[date, list] = defaultdict(list)
+    for appointment in _board_appointments(first, last, advisor=advisor, days=days):
         local = timezone.localtime(appointment.start)
-        # Worked out here once, so the board template stays a flat loop (it renders hundreds).
         appointment.local_start = local
         appointment.time_text = f"{local:%H:%M}"
         appointment.plate_text = appointment.vehicle.plate or appointment.vehicle.vin
@@ -224,31 +209,42 @@ def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
                 check_in_url(appointment) if appointment.is_open and local.date() == today else ""
             )
         by_day[local.date()].append(appointment)
-    result = []
-    for day, day_capacity in sorted(capacity.items()):
-        appointments = by_day[day]
-        slots = [
-            BoardSlot(start=slot.start, arrivals=slot.arrivals, cap=slot.cap, appointments=[])
-            for slot in day_capacity.slots
-        ]
-        index = {slot.start: slot for slot in slots}
-        off_grid = []
-        for appointment in appointments:
-            slot = index.get(appointment.local_start)
-            if slot is not None:
-                slot.appointments.append(appointment)
-            else:
-                off_grid.append(appointment)
-        result.append(
-            BoardDay(
-                capacity=day_capacity,
-                appointments=appointments,
-                slots=slots,
-                off_grid=off_grid,
-                walk_ins=walk_ins[day],
-            )
-        )
-    return result
+    return by_day
+
+
+def _board_day(capacity: DayCapacity, appointments: list, walk_ins: list) -> BoardDay:
+    """One day's column: its slots with the appointments that arrive in each."""
+    slots = [
+        BoardSlot(start=slot.start, arrivals=slot.arrivals, cap=slot.cap, appointments=[])
+        for slot in capacity.slots
+    ]
+    index = {slot.start: slot for slot in slots}
+    off_grid = []
+    for appointment in appointments:
+        slot = index.get(appointment.local_start)
+        if slot is not None:
+            slot.appointments.append(appointment)
+        else:
+            off_grid.append(appointment)
+    return BoardDay(
+        capacity=capacity,
+        appointments=appointments,
+        slots=slots,
+        off_grid=off_grid,
+        walk_ins=walk_ins,
+    )
+
+
+def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
+    """Capacity, slots, appointments and walk-ins of a day or a week: a fixed number of queries."""
+    last = first + timedelta(days=days - 1)
+    capacity = capacity_for_days(first, last)
+    walk_ins = _walk_ins_by_day(first, last, advisor=advisor, days=days)
+    by_day = _appointments_by_day(first, last, advisor=advisor, days=days)
+    return [
+        _board_day(day_capacity, by_day[day], walk_ins[day])
+        for day, day_capacity in sorted(capacity.items())
+    ]
 
 
 # --- calls ------------------------------------------------------------------------------
@@ -300,10 +296,6 @@ def _last_services() -> dict[int, tuple[datetime, int | None]]:
     A maintenance is any visit (booked or walk-in, not cancelled) whose work order has a
     maintenance line, and any arrived maintenance appointment (bookings from before visits).
     """
-    from reception.models import Visit
-    from reception.visit_states import VisitStatus
-    from workorders.models import JobType
-
     last: dict[int, tuple[datetime, int | None]] = {
         vehicle_id: (start, None)
         for vehicle_id, start in Appointment.objects.filter(
@@ -313,14 +305,7 @@ def _last_services() -> dict[int, tuple[datetime, int | None]]:
         .annotate(last=Max("start"))
         .values_list("vehicle_id", "last")
     }
-    visits = (
-        Visit.objects.filter(work_orders__lines__job_type=JobType.MAINTENANCE)
-        .exclude(status=VisitStatus.CANCELLED)
-        .order_by("vehicle_id", "-checked_in_at")
-        .distinct("vehicle_id")
-        .values_list("vehicle_id", "checked_in_at", "odometer_km")
-    )
-    for vehicle_id, checked_in_at, odometer_km in visits.iterator(chunk_size=5000):
+    for vehicle_id, checked_in_at, odometer_km in VISITS.maintenance_visits():
         earlier = last.get(vehicle_id)
         if earlier is None or earlier[0] <= checked_in_at:
             last[vehicle_id] = (checked_in_at, odometer_km)
@@ -436,16 +421,7 @@ def appointment_kpis(first: date, last: date) -> AppointmentKpis:
         no_show=Count("id", filter=Q(status=Status.NO_SHOW)),
         cancelled=Count("id", filter=Q(status=Status.CANCELLED)),
     )
-    try:
-        from reception.selectors import visit_queryset
-    except ImportError:  # pragma: no cover - reception not installed
-        walk_ins = 0
-    else:
-        walk_ins = (
-            visit_queryset()
-            .filter(is_walk_in=True, checked_in_at__gte=lower, checked_in_at__lt=upper)
-            .count()
-        )
+    walk_ins = len(VISITS.walk_ins(first, last, brief=True))
     return AppointmentKpis(walk_ins=walk_ins, **counts)
 
 
@@ -519,8 +495,6 @@ def slot_picker(
     *, day: date, needs: dict, earliest, exclude_appointment: int | None = None, days: int = 14
 ):
     """The chosen day's slots (free or why not) and a strip of days with free-slot counts."""
-    from django.utils.translation import gettext as _
-
     today = timezone.localdate()
     first = max(min(day, today + timedelta(days=rule("appointments.max_days_ahead"))), today)
     strip_first = max(today, first - timedelta(days=first.weekday()))

@@ -32,19 +32,13 @@ from dealership.rules import rule
 from dealership.services import model_update, timeline_record
 from dealership.stored_text import StoredMessage
 from dealership.text import CONCERN_MAX_LENGTH, clean_text
+from dealership.transitions import lock_row, move
 from dealership.validators import normalize_phone, normalize_plate
 
 from . import duties
-from .capacity import (
-    ZERO,
-    capacity_for_days,
-    free_slots,
-    hours_needed,
-)
+from .capacity import ZERO, capacity_for_days, day_bounds, free_slots, hours_needed
 from .models import (
-    ALLOWED,
     APPOINTED_CHANNELS,
-    OPEN_STATUSES,
     Appointment,
     AppointmentLine,
     Campaign,
@@ -52,10 +46,11 @@ from .models import (
     DayLock,
     Holiday,
     OpeningHours,
-    Status,
     StockStatus,
 )
 from .parts import booking_operations, deposit_for, merge_parts, plan_parts, split_part_lines
+from .selectors import maintenance_due
+from .states import APPOINTMENT_STATES, OPEN_STATUSES, Status
 
 LINK_PURPOSE = "appointment"
 
@@ -112,7 +107,7 @@ def _alternatives(
     )
 
 
-def check_slot(
+def _check_slot(
     *,
     start: datetime,
     needs: dict[str, Decimal],
@@ -224,6 +219,42 @@ def _summary(appointment: Appointment) -> dict:
     }
 
 
+def _booking_operations(
+    customer: Customer,
+    vehicle: Vehicle,
+    operations: Sequence[LabourOperation],
+    plan: MaintenancePlan | None,
+    channel: str,
+) -> list[LabourOperation]:
+    """Refuse a booking no time can make right; return the labour operations it books."""
+    if vehicle.owner_id != customer.pk:
+        raise DomainError(_("This vehicle belongs to another customer."), field="vehicle")
+    operations = booking_operations(operations, plan)
+    if not operations:
+        raise DomainError(
+            _("Choose at least one service or a maintenance plan."), field="operations"
+        )
+    if channel not in APPOINTED_CHANNELS:
+        raise DomainError(_("Walk-ins are checked in at reception, not booked."), field="channel")
+    return operations
+
+
+def _booked_timeline_record(appointment: Appointment, actor: User | None) -> None:
+    channel = appointment.channel
+    timeline_record(
+        kind="appointment.booked",
+        summary=StoredMessage(
+            N_("Appointment booked for %(start)s (%(channel)s)"),
+            **_summary(appointment),
+            channel=Channel(channel).label if channel in Channel.values else channel,
+        ),
+        customer=appointment.customer,
+        vehicle=appointment.vehicle,
+        subject=appointment,
+        actor=actor,
+    )
+
+
 def appointment_book(
     *,
     customer: Customer,
@@ -251,21 +282,13 @@ def appointment_book(
     Reminders and calls are scheduled in the same transaction.
     """
     concern_text = clean_text(concern_text, field="concern_text", max_length=CONCERN_MAX_LENGTH)
-    if vehicle.owner_id != customer.pk:
-        raise DomainError(_("This vehicle belongs to another customer."), field="vehicle")
-    operations = booking_operations(operations, plan)
-    if not operations:
-        raise DomainError(
-            _("Choose at least one service or a maintenance plan."), field="operations"
-        )
-    if channel not in APPOINTED_CHANNELS:
-        raise DomainError(_("Walk-ins are checked in at reception, not booked."), field="channel")
+    operations = _booking_operations(customer, vehicle, operations, plan, channel)
     needs = hours_needed(operations)
     end = start + _duration(operations)
     with transaction.atomic():
         vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
         _lock_days([_local_day(start)])
-        check_slot(start=start, needs=needs, earliest=earliest)
+        _check_slot(start=start, needs=needs, earliest=earliest)
         _refuse_overlap(vehicle, start, end, exclude=None)
         lines = _operation_lines(operations) + _part_lines(
             [*plan_parts(plan), *parts], expected_on=parts_expected_on
@@ -287,20 +310,7 @@ def appointment_book(
         for line in lines:
             line.appointment = appointment
         AppointmentLine.objects.bulk_create(lines)
-        timeline_record(
-            kind="appointment.booked",
-            summary=StoredMessage(
-                N_("Appointment booked for %(start)s (%(channel)s)"),
-                **_summary(appointment),
-                channel=Channel(appointment.channel).label
-                if appointment.channel in Channel.values
-                else appointment.channel,
-            ),
-            customer=customer,
-            vehicle=vehicle,
-            subject=appointment,
-            actor=actor,
-        )
+        _booked_timeline_record(appointment, actor)
         duties.schedule_for(appointment)
         _complete_open_call(vehicle, duties.INVITATION_CALL, "booked", actor)
         duties.cancel_for(vehicle, kinds=[duties.INVITATION_CALL])
@@ -324,23 +334,6 @@ def appointment_link_create(*, appointment: Appointment, actor: User | None = No
     )
 
 
-def _locked(appointment: Appointment) -> Appointment:
-    return (
-        Appointment.objects.select_for_update()
-        .select_related("vehicle", "customer")
-        .get(pk=appointment.pk)
-    )
-
-
-def _move(appointment: Appointment, to: str) -> None:
-    if to not in ALLOWED[appointment.status]:
-        raise DomainError(
-            _("An appointment that is %(status)s cannot become %(to)s.")
-            % {"status": appointment.get_status_display(), "to": Status(to).label},
-            code="status",
-        )
-
-
 def appointment_reschedule(
     *,
     appointment: Appointment,
@@ -354,7 +347,7 @@ def appointment_reschedule(
         Vehicle.objects.select_for_update().filter(pk=appointment.vehicle_id).first()
         current = Appointment.objects.get(pk=appointment.pk)
         _lock_days([_local_day(start), _local_day(current.start)])
-        appointment = _locked(appointment)
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
         if appointment.status not in OPEN_STATUSES:
             raise DomainError(
                 _("Only a booked or confirmed appointment can be moved; this one is %(status)s.")
@@ -370,7 +363,7 @@ def appointment_reschedule(
             )
         ]
         needs = hours_needed(operations)
-        check_slot(start=start, needs=needs, earliest=earliest, exclude_appointment=appointment.pk)
+        _check_slot(start=start, needs=needs, earliest=earliest, exclude_appointment=appointment.pk)
         end = start + _duration(operations)
         _refuse_overlap(appointment.vehicle, start, end, exclude=appointment.pk)
         previous = appointment.start
@@ -402,11 +395,8 @@ def appointment_reschedule(
 def appointment_confirm(*, appointment: Appointment, actor: User | None) -> Appointment:
     """The customer confirmed on the N-3 call (or by replying); the confirm call is done."""
     with transaction.atomic():
-        appointment = _locked(appointment)
-        _move(appointment, Status.CONFIRMED)
-        appointment.status = Status.CONFIRMED
-        appointment.confirmed_at = timezone.now()
-        appointment.save(update_fields=["status", "confirmed_at"])
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
+        move(APPOINTMENT_STATES, appointment, Status.CONFIRMED)
         timeline_record(
             kind="appointment.confirmed",
             summary=StoredMessage(
@@ -425,12 +415,14 @@ def appointment_cancel(
 ) -> Appointment:
     """Cancel: capacity and reserved parts are released, reminders and calls cancelled."""
     with transaction.atomic():
-        appointment = _locked(appointment)
-        _move(appointment, Status.CANCELLED)
-        appointment.status = Status.CANCELLED
-        appointment.cancelled_at = timezone.now()
-        appointment.cancel_reason = reason.strip()[:200]
-        appointment.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
+        move(
+            APPOINTMENT_STATES,
+            appointment,
+            Status.CANCELLED,
+            reason=reason.strip(),
+            changes={"cancel_reason": reason.strip()[:200]},
+        )
         timeline_record(
             kind="appointment.cancelled",
             summary=StoredMessage(
@@ -451,13 +443,10 @@ def appointment_cancel(
 def appointment_mark_arrived(*, appointment: Appointment, actor: User | None) -> Appointment:
     """The car is here (called by reception's check-in). Pending reminders are cancelled."""
     with transaction.atomic():
-        appointment = _locked(appointment)
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
         if appointment.status == Status.ARRIVED:
             raise DomainError(_("This appointment has already arrived."), code="status")
-        _move(appointment, Status.ARRIVED)
-        appointment.status = Status.ARRIVED
-        appointment.arrived_at = timezone.now()
-        appointment.save(update_fields=["status", "arrived_at"])
+        move(APPOINTMENT_STATES, appointment, Status.ARRIVED)
         timeline_record(
             kind="appointment.arrived",
             summary=StoredMessage(
@@ -474,11 +463,8 @@ def appointment_mark_arrived(*, appointment: Appointment, actor: User | None) ->
 def appointment_mark_no_show(*, appointment: Appointment, actor: User | None) -> Appointment:
     """Not checked in by the slot end plus grace: a no-show, to be called and rebooked."""
     with transaction.atomic():
-        appointment = _locked(appointment)
-        _move(appointment, Status.NO_SHOW)
-        appointment.status = Status.NO_SHOW
-        appointment.no_show_at = timezone.now()
-        appointment.save(update_fields=["status", "no_show_at"])
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
+        move(APPOINTMENT_STATES, appointment, Status.NO_SHOW)
         timeline_record(
             kind="appointment.no_show",
             summary=StoredMessage(
@@ -491,6 +477,15 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: User | None) ->
         duties.cancel_for(appointment)
         duties.schedule_rebooking_call(appointment)
     return appointment
+
+
+def appointment_no_show_check(task: DueTask) -> dict:
+    """The no-show duty (slot end + grace): an appointment still open was not checked in."""
+    appointment = Appointment.objects.select_related("customer", "vehicle").get(pk=task.subject_id)
+    if not appointment.is_open:
+        return {"skipped": appointment.status}
+    appointment_mark_no_show(appointment=appointment, actor=None)
+    return {"no_show": True}
 
 
 def appointment_rebook(
@@ -540,7 +535,7 @@ def appointment_record_deposit(
     if not amount.is_finite() or amount <= 0:
         raise DomainError(_("Enter an amount above zero."), field="amount")
     with transaction.atomic():
-        appointment = _locked(appointment)
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
         if appointment.status not in OPEN_STATUSES:
             raise DomainError(_("This appointment is closed."), code="status")
         if appointment.deposit_paid + amount > MAX_DEPOSIT:
@@ -567,7 +562,7 @@ def appointment_record_deposit(
 def appointment_parts_received(*, appointment: Appointment, actor: User | None) -> Appointment:
     """The ordered parts arrived: they are now ready for the appointment."""
     with transaction.atomic():
-        appointment = _locked(appointment)
+        appointment = lock_row(appointment, related=("vehicle", "customer"))
         count = appointment.lines.filter(stock_status=StockStatus.TO_ORDER).update(
             stock_status=StockStatus.RECEIVED
         )
@@ -664,8 +659,6 @@ def holiday_add(*, day: date, name: str, actor: User | None) -> Holiday:
     """Close the workshop for a day. Refused while open appointments exist that day."""
     if Holiday.objects.filter(day=day).exists():
         raise DomainError(_("This day is already a holiday."), field="day")
-    from .capacity import day_bounds
-
     lower, upper = day_bounds(day, day)
     booked = Appointment.objects.filter(
         start__gte=lower, start__lt=upper, status__in=OPEN_STATUSES
@@ -756,8 +749,6 @@ def invitations_schedule(*, today: date | None = None) -> int:
 
     Idempotent: one call per vehicle and km milestone. Run daily by beat.
     """
-    from .selectors import maintenance_due
-
     today = today or timezone.localdate()
     due = maintenance_due(today=today)
     if not due:

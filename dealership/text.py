@@ -24,7 +24,8 @@ REASON_MAX_LENGTH = 500
 COMPLAINT_MAX_LENGTH = 5000
 
 
-def _bad_character(value: str) -> str | None:
+def bad_character(value: str) -> str | None:
+    """What makes `value` impossible to store (a NUL, a lone surrogate), or None."""
     if "\x00" in value:
         return _("The text contains an invisible control character (NUL); type it again.")
     try:
@@ -50,7 +51,7 @@ def clean_text(
         value = ""
     if not isinstance(value, str):
         raise DomainError(_("Enter text here."), field=field, code="not_text")
-    problem = _bad_character(value)
+    problem = bad_character(value)
     if problem:
         raise DomainError(problem, field=field, code="bad_character")
     value = value.strip()
@@ -95,7 +96,7 @@ def text_fields_check(instance: models.Model, update_fields=None) -> None:
         value = getattr(instance, field.attname)
         if not isinstance(value, str):
             continue
-        problem = _bad_character(value)
+        problem = bad_character(value)
         if problem:
             raise DomainError(problem, field=field.name, code="bad_character")
         if field.max_length is not None and len(value) > field.max_length:

@@ -47,6 +47,8 @@ class StateTable:
     # Stamps written only the first time the status is entered.
     first_time_only: frozenset[str] = frozenset()
     status_field: str = "status"
+    # The row's attribute the refusal names as %(subject)s; empty: the row's str().
+    subject_field: str = ""
     # The refusal, marked with gettext_noop: %(subject)s (the row's str()),
     # %(current)s and %(target)s (the statuses' labels).
     refusal: str = ""
@@ -70,6 +72,7 @@ class StateTable:
         """Refuse a move the table does not allow; return the current status."""
         current = getattr(row, self.status_field)
         if not self.allows(current, to):
+            subject = getattr(row, self.subject_field) if self.subject_field else row
             message = (
                 _(self.refusal)
                 if self.refusal
@@ -77,7 +80,7 @@ class StateTable:
             )
             raise DomainError(
                 message
-                % {"subject": row, "current": self.label(current), "target": self.label(to)},
+                % {"subject": subject, "current": self.label(current), "target": self.label(to)},
                 code="transition_not_allowed",
             )
         return current

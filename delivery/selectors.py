@@ -19,7 +19,7 @@ from dealership.models import DueTask, DueTaskState, MaintenancePlan, Maintenanc
 from dealership.money import cents
 from dealership.rules import rule
 from reception.models import DeclinedWork, Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from workorders.models import LineKind, OrderStatus, Payer, WorkOrder, WorkOrderLine
 from workshop import selectors as workshop_selectors
 

@@ -26,7 +26,7 @@ from dealership.transitions import lock_row, move, save_versioned
 from reception.models import Visit
 from reception.services import visit_lock, visit_transition
 from reception.signatures import signature_png, signature_refuse_oversized
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from workorders.models import LineKind, PaymentMethod
 from workorders.selectors import order_in_force
 

@@ -13,7 +13,7 @@ from dealership.roles import Role, has_role, role_required
 from dealership.storage import stored_file_response
 from dealership.views import _apply_errors, refusal_text
 from reception.models import Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 from . import pdf, selectors, services
 from .access import CASHIERS, DELIVERERS, MONEY_VIEWERS, READY_MARKERS, VIEWERS

@@ -144,7 +144,7 @@ def _visit_close_if_followed_up(*, visit_id: int, actor: User | None, reason: st
     """Close a delivered visit once none of its follow-up calls is open any more."""
     from reception.models import Visit
     from reception.services import visit_transition
-    from reception.visit_states import VisitStatus
+    from reception.states import VisitStatus
 
     visit = Visit.objects.filter(pk=visit_id, status=VisitStatus.DELIVERED).first()
     if visit is None:
@@ -1038,7 +1038,7 @@ def lost_customer_calls_schedule(*, today: date, now: datetime) -> dict:
     One call per vehicle per step and last visit (the slot), so the scan can
     run any number of times; a vehicle that came back has its open call cancelled.
     """
-    from reception.visit_states import VisitStatus
+    from reception.states import VisitStatus
 
     vehicle_type = _vehicle_type()
     existing = set(
@@ -1125,7 +1125,7 @@ def delivered_visits_close(*, now: datetime, limit: int = 1000) -> int:
     cancelled or missed; visits with a call still open wait for it.
     """
     from reception.models import Visit
-    from reception.visit_states import VisitStatus
+    from reception.states import VisitStatus
 
     cutoff = now - timedelta(days=int(rule("followup.advisor_call_days")) + 1)
     waiting = DueTask.objects.filter(

@@ -4,11 +4,13 @@ Mounted by the project URL conf: path("api/reception/", include("reception.api")
 """
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, routers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from appointments.models import Appointment
 from dealership.api import ApiViewMixin, RolePermission
 from dealership.models import Vehicle
 from dealership.roles import Role
@@ -114,15 +116,15 @@ class CheckInSerializer(serializers.Serializer):
     def validate(self, attrs):
         appointment_pk = attrs.pop("appointment", None)
         if appointment_pk is not None:
-            from appointments.models import Appointment
-
             appointment = Appointment.objects.filter(pk=appointment_pk).first()
             if appointment is None:
-                raise serializers.ValidationError({"appointment": "No such appointment."})
+                raise serializers.ValidationError({"appointment": _("No such appointment.")})
             attrs["appointment"] = appointment
             attrs.setdefault("vehicle", appointment.vehicle)
         if "vehicle" not in attrs:
-            raise serializers.ValidationError({"vehicle": "Give the vehicle or the appointment."})
+            raise serializers.ValidationError(
+                {"vehicle": _("Give the vehicle or the appointment.")}
+            )
         return attrs
 
 

@@ -11,14 +11,16 @@ class ReceptionConfig(AppConfig):
 
     def ready(self):
         # Imported here, as Django requires: the registries and models load after the apps.
+        from appointments.visits import visit_reads_register
         from dealership.actions import register_vehicle_actions
         from dealership.navigation import register_nav
         from dealership.roles import Role
         from dealership.start import register_start_panel
 
-        from . import actions, rules, start_panels  # noqa: F401 - registers the step's store settings
+        from . import actions, rules, selectors, start_panels  # noqa: F401 - registers the step's store settings
 
         register_vehicle_actions(actions.vehicle_actions, 10)
+        visit_reads_register(walk_ins=selectors.walk_in_visits)
 
         register_start_panel(
             "on_site",

@@ -2,7 +2,7 @@
 
 A `Visit` is created at check-in, from an appointment or as a walk-in, and
 follows the car until it leaves. Its status moves only through
-`reception.services.visit_transition` (see `visit_states`).
+`reception.services.visit_transition` (see `states`).
 """
 
 from django.conf import settings
@@ -17,7 +17,7 @@ from simple_history.models import HistoricalRecords
 from dealership.models import Customer, Vehicle
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
-from .visit_states import ON_SITE_STATUSES, OPEN_STATUSES, HoldReason, VisitStatus
+from .states import ON_SITE_STATUSES, OPEN_STATUSES, HoldReason, VisitStatus
 
 
 class FuelLevel(models.IntegerChoices):
@@ -163,7 +163,7 @@ class Visit(models.Model):
     promised_at = models.DateTimeField(_("promised delivery"), null=True, blank=True)
     progress_token = models.TextField(_("customer progress link"), blank=True, editable=False)
 
-    # One timestamp per status (see visit_states.TIMESTAMP_FIELD).
+    # One timestamp per status (see states.TIMESTAMP_FIELD).
     checked_in_at = models.DateTimeField(_("checked in at"), default=timezone.now)
     order_signed_at = models.DateTimeField(_("order signed at"), null=True, blank=True)
     handed_over_at = models.DateTimeField(_("handed to the workshop at"), null=True, blank=True)

@@ -25,6 +25,8 @@ def render_pdf(
     again with `compact=True` in the context (the template tightens its layout),
     so a form meant for one sheet does not spill a line onto a second one.
     """
+    # Imported here, not at the top: WeasyPrint parses its stylesheets (and logs each
+    # step) on import, which every process loading the URLs would pay for and print.
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 

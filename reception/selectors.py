@@ -1,16 +1,22 @@
 """Reads of step 2 shared by the pages and the API, shaped so query counts stay fixed."""
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from dealership.models import Vehicle
+from appointments.capacity import day_bounds
+from appointments.models import Appointment
+from appointments.selectors import open_campaigns_for
+from appointments.states import OPEN_STATUSES
+from dealership.models import Customer, Vehicle
 from dealership.rules import rule
+from dealership.selectors import search
+from dealership.text import bad_character
 
 from .models import Belonging, DamageMark, DeclinedWork, Visit
-from .visit_states import ON_SITE_STATUSES, VisitStatus
+from .states import ON_SITE_STATUSES, VisitStatus
 
 PAST_VISITS = 10
 
@@ -42,14 +48,30 @@ def open_visit_for(vehicle: Vehicle) -> Visit | None:
 
 
 def _bookings_of_the_day(day=None):
-    from appointments.capacity import day_bounds
-    from appointments.models import OPEN_STATUSES, Appointment
-
     day = day or timezone.localdate()
     lower, upper = day_bounds(day, day)
     return Appointment.objects.filter(
         status__in=OPEN_STATUSES, start__gte=lower, start__lt=upper
     ).order_by("start", "id")
+
+
+def walk_in_visits(first: date, last: date, *, advisor=None, brief: bool = False) -> list:
+    """The walk-in visits checked in on the local days first..last, by time (one query).
+
+    `brief`: only when they came (the week counts them; the day lists them). The
+    booking board shows them beside the appointments (`appointments.visits`).
+    """
+    lower, upper = day_bounds(first, last)
+    visits = Visit.objects.filter(
+        is_walk_in=True, checked_in_at__gte=lower, checked_in_at__lt=upper
+    )
+    if advisor is not None:
+        visits = visits.filter(advisor=advisor)
+    if brief:
+        visits = visits.only("id", "checked_in_at")
+    else:
+        visits = visits.select_related("customer", "vehicle", "advisor")
+    return list(visits.order_by("checked_in_at", "id"))
 
 
 def booking_of_the_day(vehicle: Vehicle, *, day=None):
@@ -71,13 +93,6 @@ def bookings_of_the_day_for(vehicles: list[Vehicle]) -> dict[int, object]:
     for appointment in _bookings_of_the_day().filter(vehicle__in=[v.pk for v in vehicles]):
         found.setdefault(appointment.vehicle_id, appointment)
     return found
-
-
-def open_campaigns_for(vehicle: Vehicle) -> list:
-    """Open recalls and service campaigns that match this vehicle (kept by appointments)."""
-    from appointments.selectors import open_campaigns_for as campaigns_for
-
-    return campaigns_for(vehicle)
 
 
 @dataclass
@@ -123,17 +138,13 @@ def vehicle_history(vehicle: Vehicle, *, exclude_visit: Visit | None = None) -> 
 
 def vehicles_by_plate(query: str, *, limit: int = 10) -> list[Vehicle]:
     """Vehicles whose plate or VIN contains the typed fragment (plate lookup at check-in)."""
-    from dealership.selectors import search
-
     result = search(query, limit=limit)
     return result.vehicles
 
 
 def _can_be_on_file(text: str, max_length: int) -> bool:
-    """Short enough, no NUL, no lone surrogate: a value the database could hold."""
-    if len(text) > max_length or "\x00" in text:
-        return False
-    return not any("\ud800" <= char <= "\udfff" for char in text)
+    """Short enough and no character the database cannot hold (NUL, lone surrogate)."""
+    return len(text) <= max_length and bad_character(text) is None
 
 
 def vehicle_known(*, plate: str = "", vin: str = "") -> Vehicle | None:
@@ -154,8 +165,6 @@ def vehicle_known(*, plate: str = "", vin: str = "") -> Vehicle | None:
 
 def customer_by_mobile(mobile: str):
     """The customer a walk-in registration reuses when the mobile is known already."""
-    from dealership.models import Customer
-
     return Customer.objects.filter(mobile=mobile).order_by("id").first()
 
 

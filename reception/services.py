@@ -5,6 +5,7 @@ services of later steps (dispatch, QC, settlement, ...) call it.
 """
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from appointments.duties import INVITATION_CALL
+from appointments.services import appointment_mark_arrived
 from dealership.constraints import constraint_message, domain_constraints
+from dealership.due import due_tasks_cancel_for
 from dealership.errors import DomainError
 from dealership.images import photo_reencode
 from dealership.links import customer_link_create, customer_links_revoke
@@ -24,7 +28,7 @@ from dealership.rules import rule
 from dealership.services import customer_create, timeline_record, vehicle_create, vehicle_update
 from dealership.stored_text import StoredMessage
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH, clean_text, clean_texts
-from dealership.transitions import lock_row, save_versioned
+from dealership.transitions import lock_row, move, save_versioned
 
 from .models import (
     Belonging,
@@ -36,13 +40,13 @@ from .models import (
     VisitTransition,
     WarningLamp,
 )
+from .selectors import booking_of_the_day, customer_by_mobile, open_visit_for
 from .signatures import signature_png, signature_refuse_oversized
-from .visit_states import (
-    ALLOWED,
+from .states import (
     EXTRA_TIMESTAMP_FIELDS,
-    FIRST_TIME_ONLY,
     ON_SITE_STATUSES,
     TIMESTAMP_FIELD,
+    VISIT_STATES,
     HoldReason,
     VisitStatus,
 )
@@ -103,6 +107,37 @@ def _refresh_caller(target: Visit, source: Visit) -> None:
         setattr(target, field.attname, getattr(source, field.attname))
 
 
+def _refuse_unknown_timestamps(timestamps: dict[str, datetime]) -> None:
+    unknown = set(timestamps) - EXTRA_TIMESTAMP_FIELDS - set(TIMESTAMP_FIELD.values())
+    if unknown:
+        raise TypeError(f"visit_transition() got unknown timestamp fields: {sorted(unknown)}")
+
+
+def _refuse_without_reason(to: VisitStatus, reason: str, hold_reason: str) -> None:
+    if to == VisitStatus.CANCELLED and not reason:
+        raise DomainError(_("Give the reason for cancelling."), field="reason")
+    if to == VisitStatus.ON_HOLD and hold_reason not in HoldReason.values:
+        raise DomainError(
+            _("Say why the work is on hold: awaiting parts or the customer's approval."),
+            field="hold_reason",
+        )
+
+
+def _move_changes(visit: Visit, to: VisitStatus, reason: str, hold_reason: str) -> dict[str, Any]:
+    """What a move writes besides the status and its stamp (hold, rework, cancel reason)."""
+    changes: dict[str, Any] = {}
+    if to == VisitStatus.ON_HOLD:
+        changes["hold_reason"] = hold_reason
+    elif visit.status == VisitStatus.ON_HOLD:
+        changes["hold_reason"] = ""
+        changes["on_hold_since"] = None
+    if to == VisitStatus.QC_FAILED:
+        changes["rework_count"] = visit.rework_count + 1
+    if to == VisitStatus.CANCELLED:
+        changes["cancel_reason"] = reason
+    return changes
+
+
 def visit_transition(
     *,
     visit: Visit,
@@ -113,7 +148,7 @@ def visit_transition(
     expected_version: int | None = None,
     **timestamps: datetime,
 ) -> Visit:
-    """Move the visit to status `to` if `visit_states.ALLOWED` permits it.
+    """Move the visit to status `to` if `VISIT_STATES` allows it.
 
     Writes the status, the status's timestamp (`TIMESTAMP_FIELD`) and any extra
     timestamps named in `timestamps` (e.g. `promised_at=`), a status-change row,
@@ -121,59 +156,35 @@ def visit_transition(
     needs `hold_reason` (a `HoldReason`); moving to `cancelled` needs `reason`.
     A refused move raises DomainError and changes nothing.
     """
-    allowed_extra = EXTRA_TIMESTAMP_FIELDS | set(TIMESTAMP_FIELD.values())
-    unknown = set(timestamps) - allowed_extra
-    if unknown:
-        raise TypeError(f"visit_transition() got unknown timestamp fields: {sorted(unknown)}")
+    _refuse_unknown_timestamps(timestamps)
     to = VisitStatus(to)
+    reason = (reason or "").strip()
     with transaction.atomic():
         locked = visit_lock(visit, expected_version)
-        current = VisitStatus(locked.status)
-        if to not in ALLOWED[current]:
-            raise DomainError(
-                _("Visit %(number)s is “%(current)s”; it cannot move to “%(target)s”.")
-                % {"number": locked.number, "current": current.label, "target": to.label},
-                code="transition_not_allowed",
-            )
-        reason = (reason or "").strip()
-        if to == VisitStatus.CANCELLED and not reason:
-            raise DomainError(_("Give the reason for cancelling."), field="reason")
-        if to == VisitStatus.ON_HOLD and hold_reason not in HoldReason.values:
-            raise DomainError(
-                _("Say why the work is on hold: awaiting parts or the customer's approval."),
-                field="hold_reason",
-            )
+        # A move the table refuses is named as such before any missing reason.
+        VISIT_STATES.check(locked, to)
+        _refuse_without_reason(to, reason, hold_reason)
         now = timezone.now()
-        changes: dict[str, Any] = {"status": to, "status_changed_at": now}
-        stamp = TIMESTAMP_FIELD.get(to)
-        if stamp and not (stamp in FIRST_TIME_ONLY and getattr(locked, stamp)):
-            changes[stamp] = now
-        if to == VisitStatus.ON_HOLD:
-            changes["hold_reason"] = hold_reason
-        elif current == VisitStatus.ON_HOLD:
-            changes["hold_reason"] = ""
-            changes["on_hold_since"] = None
-        if to == VisitStatus.QC_FAILED:
-            changes["rework_count"] = locked.rework_count + 1
-        if to == VisitStatus.CANCELLED:
-            changes["cancel_reason"] = reason
-        changes.update(timestamps)
-        for name, value in changes.items():
-            setattr(locked, name, value)
-        save_versioned(locked, list(changes), reason=reason or f"{current.value} → {to.value}")
+        changes = {
+            **_move_changes(locked, to, reason, hold_reason),
+            "status_changed_at": now,
+            **timestamps,
+        }
+        current = VisitStatus(
+            move(VISIT_STATES, locked, to, reason=reason, changes=changes, now=now)
+        )
         VisitTransition.objects.create(
             visit=locked, from_status=current, to_status=to, at=now, actor=actor, reason=reason
         )
-        summary = StoredMessage(
-            gettext_noop("%(number)s: %(current)s → %(target)s"),
-            number=locked.number,
-            current=current.label,
-            target=to.label,
-            suffix=f" ({reason})" if reason else "",
-        )
         timeline_record(
             kind=f"visit.{to.value}",
-            summary=summary,
+            summary=StoredMessage(
+                gettext_noop("%(number)s: %(current)s → %(target)s"),
+                number=locked.number,
+                current=current.label,
+                target=to.label,
+                suffix=f" ({reason})" if reason else "",
+            ),
             customer=locked.customer,
             vehicle=locked.vehicle,
             subject=locked,
@@ -189,27 +200,57 @@ def _visit_number(visit: Visit) -> str:
     return f"RO{day:%y%m%d}-{visit.pk:05d}"
 
 
-def _appointment_line_data(line) -> dict[str, Any]:
-    from workorders.models import JobType, LineKind
+# What a later step does, in the same transaction, when a booked car is checked in: work
+# orders opens the draft order from the booking's lines. Reception sits below work orders
+# and does not import it; `WorkordersConfig.ready` registers the step here.
+_BOOKED_CHECK_IN_STEPS: list[Callable[..., Any]] = []
 
-    job_type = JobType.MAINTENANCE if line.work_type == "maintenance" else JobType.REPAIR
-    if line.operation_id:
-        return {
-            "kind": LineKind.LABOUR,
-            "operation": line.operation,
-            "quantity": line.quantity,
-            "unit_price": line.price,
-            "list_price": line.price,  # the price booked is the one to compare with
-            "job_type": job_type,
-        }
-    return {
-        "kind": LineKind.PART,
-        "part": line.part,
-        "quantity": line.quantity,
-        "unit_price": line.price,
-        "list_price": line.price,
-        "job_type": job_type,
-    }
+
+def booked_check_in_step_register(step: Callable[..., Any]) -> None:
+    """Run `step(visit=, appointment=, actor=)` inside every check-in of a booked car."""
+    if step not in _BOOKED_CHECK_IN_STEPS:
+        _BOOKED_CHECK_IN_STEPS.append(step)
+
+
+def _refuse_check_in(
+    vehicle: Vehicle, appointment, *, is_comeback: bool, comeback_of: Visit | None
+) -> None:
+    already = open_visit_for(vehicle)
+    if already is not None:
+        raise DomainError(
+            _("This car is already checked in on visit %(number)s.") % {"number": already.number},
+            code="already_on_site",
+        )
+    if appointment is not None and appointment.vehicle_id != vehicle.pk:
+        raise DomainError(_("This appointment is for another vehicle."), field="appointment")
+    if appointment is not None and Visit.objects.filter(appointment=appointment).exists():
+        raise DomainError(
+            _("This appointment has been checked in already."), code="appointment_used"
+        )
+    if is_comeback and comeback_of is None:
+        raise DomainError(_("Choose the earlier visit this comeback repeats."), field="comeback_of")
+    if comeback_of is not None and comeback_of.vehicle_id != vehicle.pk:
+        raise DomainError(_("The earlier visit must be for the same vehicle."), field="comeback_of")
+
+
+def _visit_create(*, vehicle: Vehicle, appointment, **fields: Any) -> Visit:
+    """The visit row, numbered after its id (RO + day + id), in check-in status."""
+    now = timezone.now()
+    visit = Visit.objects.create(
+        number=uuid.uuid4().hex[:20],
+        customer=appointment.customer if appointment is not None else vehicle.owner,
+        vehicle=vehicle,
+        appointment=appointment,
+        is_walk_in=appointment is None,
+        previous_odometer_km=vehicle.last_odometer_km,
+        checked_in_at=now,
+        status_changed_at=now,
+        **fields,
+    )
+    visit.number = _visit_number(visit)
+    Visit.objects.filter(pk=visit.pk).update(number=visit.number)
+    visit.history.update(number=visit.number)
+    return visit
 
 
 def visit_check_in(
@@ -235,8 +276,6 @@ def visit_check_in(
     already on site is refused (one open visit per car). Any open maintenance
     invitation of the car is cancelled: it is being serviced now.
     """
-    from .selectors import booking_of_the_day
-
     concern_text = clean_text(concern_text, field="concern_text", max_length=CONCERN_MAX_LENGTH)
     advisor_notes = clean_text(advisor_notes, field="advisor_notes", max_length=NOTE_MAX_LENGTH)
     with transaction.atomic():
@@ -244,39 +283,15 @@ def visit_check_in(
         vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
         if appointment is None:
             appointment = booking_of_the_day(vehicle)
-        already = Visit.objects.filter(vehicle=vehicle, status__in=ON_SITE_STATUSES).first()
-        if already is not None:
-            raise DomainError(
-                _("This car is already checked in on visit %(number)s.")
-                % {"number": already.number},
-                code="already_on_site",
-            )
-        if appointment is not None and appointment.vehicle_id != vehicle.pk:
-            raise DomainError(_("This appointment is for another vehicle."), field="appointment")
-        if appointment is not None and Visit.objects.filter(appointment=appointment).exists():
-            raise DomainError(
-                _("This appointment has been checked in already."), code="appointment_used"
-            )
-        if is_comeback and comeback_of is None:
-            raise DomainError(
-                _("Choose the earlier visit this comeback repeats."), field="comeback_of"
-            )
-        if comeback_of is not None and comeback_of.vehicle_id != vehicle.pk:
-            raise DomainError(
-                _("The earlier visit must be for the same vehicle."), field="comeback_of"
-            )
+        _refuse_check_in(vehicle, appointment, is_comeback=is_comeback, comeback_of=comeback_of)
         if appointment is not None:
             concern_text = concern_text or appointment.concern_text
             advisor = advisor or appointment.advisor
             customer_waits = customer_waits or appointment.waiting
-        now = timezone.now()
-        visit = Visit.objects.create(
-            number=uuid.uuid4().hex[:20],
-            customer=appointment.customer if appointment is not None else vehicle.owner,
+        visit = _visit_create(
             vehicle=vehicle,
             appointment=appointment,
             advisor=advisor or actor,
-            is_walk_in=appointment is None,
             is_quick_service=is_quick_service,
             customer_waits=customer_waits,
             is_comeback=is_comeback or comeback_of is not None,
@@ -284,25 +299,12 @@ def visit_check_in(
             concern_text=concern_text,
             advisor_notes=advisor_notes,
             technician_assist_requested=technician_assist_requested,
-            previous_odometer_km=vehicle.last_odometer_km,
-            checked_in_at=now,
-            status_changed_at=now,
         )
-        visit.number = _visit_number(visit)
-        Visit.objects.filter(pk=visit.pk).update(number=visit.number)
-        visit.history.update(number=visit.number)
         if appointment is not None:
-            from appointments.services import appointment_mark_arrived
-
             appointment_mark_arrived(appointment=appointment, actor=actor)
-            from workorders.services import work_order_start
-
-            lines = [_appointment_line_data(line) for line in appointment.lines.all()]
-            work_order_start(visit=visit, actor=actor, lines=lines)
+            for step in _BOOKED_CHECK_IN_STEPS:
+                step(visit=visit, appointment=appointment, actor=actor)
         # The car is here: an open maintenance invitation would call about this very service.
-        from appointments.duties import INVITATION_CALL
-        from dealership.due import due_tasks_cancel_for
-
         due_tasks_cancel_for(vehicle, kinds=[INVITATION_CALL])
         timeline_record(
             kind="visit.checked_in",
@@ -344,8 +346,6 @@ def walk_in_errors(
     A mobile already on file reuses its customer, so only a new customer is validated. The VIN
     may be left empty when the registration is not at hand; the plate then identifies the car.
     """
-    from .selectors import customer_by_mobile
-
     errors: dict[str, list[ValidationError]] = {}
     typed = {"name": name, "mobile": mobile, "plate": plate, "vin": vin, "brand": brand}
     for field, value in {**typed, "model": model, "colour": colour}.items():
@@ -387,8 +387,6 @@ def walk_in_register(
     errors = walk_in_errors(name=name, mobile=mobile, **data)
     if errors:
         raise ValidationError(errors)
-    from .selectors import customer_by_mobile
-
     with transaction.atomic():
         customer = customer_by_mobile(mobile) or customer_create(
             actor=actor, name=name, mobile=mobile

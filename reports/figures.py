@@ -70,7 +70,7 @@ from delivery.models import Payment, Settlement, SettlementLine, SettlementStatu
 from followup.models import Complaint, ComplaintCategory, ComplaintSeverity, Survey
 from followup.rules import lost_months
 from reception.models import Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from workorders.models import JobType, LineKind, Payer
 from workshop.models import ClockEntry, Job, QualityCheck
 

@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 from dealership.daterange import day_in_range
 from delivery.models import SettlementLine
 from reception.models import Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from workshop.models import QualityCheck
 
 from . import cache as report_cache

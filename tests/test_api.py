@@ -186,8 +186,8 @@ def test_the_schema_documents_every_operation_with_its_errors(make_staff):
 
 def test_visit_transitions_go_through_the_services_with_the_pages_roles(api):
     from reception.models import Visit
+    from reception.states import VisitStatus
     from reception.tests.factories import VisitFactory
-    from reception.visit_states import VisitStatus
 
     advisor = api("advisor")
     visit = VisitFactory()

@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 
 from reception.services import visit_progress_token, visit_walkaround_sign
+from reception.states import VisitStatus
 from reception.tests.factories import VisitFactory, WalkedAroundVisitFactory, signature_data_url
-from reception.visit_states import VisitStatus
 from tests.test_production_settings import PROD_ENV, _manage
 
 pytestmark = pytest.mark.django_db

@@ -36,20 +36,6 @@ UPWARD_ALLOWED = {
     ("reception", "workorders"): "check-in opens the visit's work order",
 }
 
-# Cycles inside other apps' services/selectors, being broken on other branches; the
-# merge empties this set. Each entry: the modules of one cycle (a strongly connected set).
-KNOWN_CYCLES: set[frozenset[str]] = {
-    frozenset(
-        {
-            "appointments.duties",
-            "appointments.selectors",
-            "appointments.services",
-            "reception.selectors",
-        }
-    ),
-    frozenset({"reception.services", "workorders.services"}),
-}
-
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
@@ -189,10 +175,7 @@ def layer_breaches(graph: dict[str, set[str]]) -> list[str]:
 
 def test_no_module_imports_itself_in_a_circle():
     found = circles(import_graph())
-    new = [" -> ".join(circle) for key, circle in found.items() if key not in KNOWN_CYCLES]
-    gone = [sorted(known) for known in KNOWN_CYCLES if known not in found]
-    assert new == [], f"import cycles: {new}"
-    assert gone == [], f"broken since, remove them from KNOWN_CYCLES: {gone}"
+    assert found == {}, f"import cycles: {[' -> '.join(circle) for circle in found.values()]}"
 
 
 def test_apps_import_only_the_apps_below_them():

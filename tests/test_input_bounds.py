@@ -19,13 +19,13 @@ from delivery.tests.factories import settled_visit, staff
 from reception.models import Visit
 from reception.services import visit_walkaround_sign
 from reception.signatures import signature_png
+from reception.states import VisitStatus
 from reception.tests.factories import (
     WalkedAroundVisitFactory,
     bomb_data_url,
     bomb_png,
     signature_data_url,
 )
-from reception.visit_states import VisitStatus
 from workorders.models import OrderStatus, WorkOrder
 from workorders.tests.factories import ready_to_sign_order
 

@@ -17,6 +17,7 @@ from reception.api import domain_error_response
 from reception.models import Visit
 
 from . import selectors, services
+from .lines import MAX_HOURS, MAX_QUANTITY, MAX_UNIT_PRICE
 from .models import JobType, LineKind, WorkOrder, WorkOrderLine
 
 
@@ -104,13 +105,13 @@ class LineCreateSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, allow_blank=True)
     manual_reason = serializers.CharField(required=False, allow_blank=True)
     quantity = serializers.DecimalField(
-        max_digits=8, decimal_places=2, required=False, max_value=services.MAX_QUANTITY
+        max_digits=8, decimal_places=2, required=False, max_value=MAX_QUANTITY
     )
     unit_price = serializers.DecimalField(
-        max_digits=10, decimal_places=2, required=False, max_value=services.MAX_UNIT_PRICE
+        max_digits=10, decimal_places=2, required=False, max_value=MAX_UNIT_PRICE
     )
     hours = serializers.DecimalField(
-        max_digits=6, decimal_places=2, required=False, max_value=services.MAX_HOURS
+        max_digits=6, decimal_places=2, required=False, max_value=MAX_HOURS
     )
     discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
     job_type = serializers.ChoiceField(choices=JobType.choices, required=False)

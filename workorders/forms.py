@@ -3,8 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 from dealership.models import LabourOperation, Part
 
+from .lines import MAX_HOURS, MAX_QUANTITY, MAX_UNIT_PRICE
 from .models import MANUAL_KINDS, JobType, LineKind, WorkOrder
-from .services import MAX_HOURS, MAX_QUANTITY, MAX_UNIT_PRICE
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 

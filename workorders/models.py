@@ -21,11 +21,7 @@ from dealership.money import cents
 from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
 
-
-class OrderStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    SIGNED = "signed", _("Signed")
-    SUPERSEDED = "superseded", _("Replaced by a later revision")
+from .states import OrderStatus
 
 
 class PricingMethod(models.TextChoices):

@@ -9,7 +9,7 @@ import qrcode.image.svg
 from dealership.rules import rule
 from dealership.visibility import printed_view
 from reception.pdf import file_data_url, render_pdf
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 from . import selectors
 from .models import WorkOrder

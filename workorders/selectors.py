@@ -1,9 +1,13 @@
 """Reads of step 3 shared by the pages, the PDF and the API."""
 
+import hashlib
+import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
@@ -11,9 +15,9 @@ from django.utils import timezone
 from dealership.models import LabourOperation, Part, Technician
 from dealership.rules import rule
 from reception.models import DamageMark, Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
-from .models import LineKind, OrderStatus, PricingMethod, WorkOrder, WorkOrderLine
+from .models import JobType, LineKind, OrderStatus, Payer, PricingMethod, WorkOrder, WorkOrderLine
 
 # Visits whose work still lies ahead of the workshop.
 _QUEUED = (
@@ -135,8 +139,6 @@ def grouped_lines(order: WorkOrder) -> list[LineGroup]:
 
 
 def totals_by_payer(order: WorkOrder) -> list[tuple[str, Decimal]]:
-    from .models import Payer
-
     amounts: dict[str, Decimal] = {}
     for line in order.lines.all():
         amounts[line.payer] = amounts.get(line.payer, Decimal("0")) + line.amount
@@ -162,3 +164,69 @@ def catalogue_search(query: str, *, limit: int = 12) -> CatalogueResults:
         operations=list(LabourOperation.objects.filter(op_q, active=True).order_by("code")[:limit]),
         parts=list(Part.objects.filter(part_q, active=True).order_by("part_number")[:limit]),
     )
+
+
+def last_maintenance_visits() -> Iterator[tuple[int, datetime, int | None]]:
+    """(vehicle id, checked in at, odometer km) of each car's last maintenance visit.
+
+    A maintenance visit is one (booked or walk-in, not cancelled) whose work order has a
+    maintenance line; the maintenance invitations start from it (`appointments.visits`).
+    """
+    visits = (
+        Visit.objects.filter(work_orders__lines__job_type=JobType.MAINTENANCE)
+        .exclude(status=VisitStatus.CANCELLED)
+        .order_by("vehicle_id", "-checked_in_at")
+        .distinct("vehicle_id")
+        .values_list("vehicle_id", "checked_in_at", "odometer_km")
+    )
+    return visits.iterator(chunk_size=5000)
+
+
+def work_order_content(order: WorkOrder) -> dict[str, Any]:
+    """What the customer agreed to, as plain data: the content hash is taken over this."""
+    visit = order.visit
+    return {
+        "number": order.number,
+        "revision": order.revision,
+        "customer": [visit.customer.name, visit.customer.mobile],
+        "vehicle": [visit.vehicle.vin, visit.vehicle.plate or ""],
+        "concern": visit.concern_text,
+        "odometer_km": visit.odometer_km,
+        "fuel_level": visit.fuel_level,
+        "damage": [[m.kind, str(m.x), str(m.y), m.note] for m in visit.damage_marks.all()],
+        "pricing_method": order.pricing_method,
+        "payment_method": order.payment_method,
+        "promised_at": order.promised_at.isoformat() if order.promised_at else None,
+        "confirmations": [
+            order.confirm_items,
+            order.confirm_cost,
+            order.confirm_time,
+            order.keep_old_parts,
+            order.wash,
+        ],
+        "lines": [
+            [
+                ln.kind,
+                ln.code,
+                ln.name_zh,
+                str(ln.hours),
+                str(ln.quantity),
+                str(ln.unit_price),
+                str(ln.discount_percent),
+                ln.job_type,
+                ln.group,
+                ln.customer_supplied,
+                ln.non_genuine,
+            ]
+            for ln in order.lines.order_by("position", "id")
+        ],
+        "total": str(order.total),
+        "estimate_total": str(order.estimate_total),
+        "signer": order.signer_name,
+        "signed_at": order.signed_at.isoformat() if order.signed_at else None,
+    }
+
+
+def work_order_hash(order: WorkOrder) -> str:
+    payload = json.dumps(work_order_content(order), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()

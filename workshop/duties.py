@@ -35,7 +35,7 @@ from dealership.rules import rule
 from dealership.stored_text import stored_text
 from dealership.urltools import absolute_url
 from reception.models import Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 from .models import Addition, PromiseWatch
 from .selectors import projected_finish

@@ -17,7 +17,7 @@ from dealership.services import timeline_record
 from dealership.transitions import lock_row, move
 from reception.models import Visit
 from reception.services import visit_lock, visit_transition
-from reception.visit_states import HoldReason, VisitStatus
+from reception.states import HoldReason, VisitStatus
 
 from . import duties
 from .models import Job

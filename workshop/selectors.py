@@ -22,7 +22,7 @@ from django.utils.translation import pgettext_lazy
 from dealership.models import Bay, DueTask, Technician
 from dealership.urltools import url_for_pk
 from reception.models import Visit
-from reception.visit_states import HoldReason, VisitStatus
+from reception.states import HoldReason, VisitStatus
 from workorders.models import LineKind
 
 from .models import Addition, ClockEntry, Finding, Job, PromiseWatch, QualityCheck

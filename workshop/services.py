@@ -31,7 +31,7 @@ from dealership.rules import rule
 from dealership.transitions import lock_row
 from reception.models import Visit
 from reception.services import visit_hand_over, visit_promise_update, visit_transition
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from workorders.models import LineKind, OrderStatus, WorkOrderLine
 
 from . import duties

@@ -2,7 +2,7 @@
 
 One `StateTable` per stateful model (`dealership.transitions`), moved by the
 services in `workshop.services` and `workshop.services_additions` (the
-visit's own table lives in `reception.visit_states`).
+visit's own table lives in `reception.states`).
 """
 
 from django.db import models
@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from dealership.transitions import StateTable
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 
 class JobStatus(models.TextChoices):

@@ -15,8 +15,8 @@ from delivery import services
 from delivery.models import OldPartsHandling
 from delivery.selectors import bill_for, order_in_force
 from reception.services import visit_transition, visit_walkaround_sign
+from reception.states import VisitStatus
 from reception.tests.factories import WalkedAroundVisitFactory, signature_data_url
-from reception.visit_states import VisitStatus
 from workorders.models import LineKind
 from workorders.services import (
     work_order_line_update,

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from dealership.tests.factories import TEST_PASSWORD
 from delivery.tests.factories import ready_visit, staff
 from reception.models import Belonging, Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 pytestmark = pytest.mark.browser
 

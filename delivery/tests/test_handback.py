@@ -14,8 +14,8 @@ from delivery.duties import READY_NOTICE
 from delivery.models import Delivery
 from delivery.tests.factories import checked_visit, error_code, settled_visit, staff
 from reception.models import Visit
+from reception.states import VisitStatus
 from reception.tests.factories import signature_data_url
-from reception.visit_states import VisitStatus
 
 pytestmark = pytest.mark.django_db
 S = VisitStatus

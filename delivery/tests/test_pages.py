@@ -21,8 +21,8 @@ from delivery.tests.factories import (
     walk,
 )
 from reception.models import Visit
+from reception.states import VisitStatus
 from reception.tests.factories import signature_data_url
-from reception.visit_states import VisitStatus
 from workorders.selectors import order_in_force
 
 pytestmark = pytest.mark.django_db

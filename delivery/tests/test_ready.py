@@ -16,7 +16,7 @@ from delivery.models import Delivery
 from delivery.tests.factories import TO_QC, qc_passed_visit, signed_visit, walk
 from delivery.tests.test_ready_notice import _open_around_the_clock
 from reception.models import Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 pytestmark = pytest.mark.django_db
 S = VisitStatus

@@ -22,7 +22,7 @@ from delivery.tests.factories import (
     walk,
 )
 from reception.models import Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from workorders.models import OrderStatus, WorkOrder
 from workorders.selectors import order_in_force
 from workorders.services import work_order_revise

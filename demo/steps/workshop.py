@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 from dealership.models import Bay, LabourOperation, Part, Technician, User, Vehicle
 from reception.models import Covers, Visit
 from reception.services import visit_check_in, visit_walkaround_sign, visit_walkaround_update
-from reception.visit_states import ON_SITE_STATUSES
+from reception.states import ON_SITE_STATUSES
 from workorders.services import (
     work_order_line_add,
     work_order_sign,

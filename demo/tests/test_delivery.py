@@ -6,7 +6,7 @@ from delivery.models import Settlement
 from demo.steps.delivery import seed_delivery_demo
 from demo.store import seed_store
 from reception.models import Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english_messages")]
 

@@ -9,7 +9,7 @@ from demo.store import seed_store
 from followup import selectors
 from followup.kinds import CALL_LISTS
 from followup.models import Complaint, Survey
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from demo.steps.workshop import DEMO_NOTE, seed_workshop_demo
 from demo.store import seed_customers, seed_store
 from reception.models import Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from workshop.models import Addition
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("role_groups")]

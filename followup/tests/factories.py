@@ -6,8 +6,8 @@ from dealership.tests.factories import CustomerFactory, UserFactory, VehicleFact
 from followup.services import followup_schedule_after_delivery
 from reception.models import Visit
 from reception.services import visit_transition
+from reception.states import VisitStatus
 from reception.tests.factories import VisitFactory
-from reception.visit_states import VisitStatus
 
 S = VisitStatus
 PATH_TO_DELIVERY = (

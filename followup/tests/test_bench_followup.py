@@ -14,7 +14,7 @@ from followup import kinds as K
 from followup.models import DailyScan
 from followup.services import followup_daily_scan
 from reception.models import Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from tests.bench.timing import measure, print_table
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db]

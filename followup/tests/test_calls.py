@@ -16,7 +16,7 @@ from followup import selectors
 from followup.models import Complaint
 from followup.services import call_record, customer_calls_opt_out
 from followup.tests.factories import delivered_visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 
 pytestmark = pytest.mark.django_db
 

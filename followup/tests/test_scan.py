@@ -18,8 +18,8 @@ from followup.services import (
 )
 from followup.tests.factories import delivered_visit
 from reception.models import Visit
+from reception.states import VisitStatus
 from reception.tests.factories import VisitFactory
-from reception.visit_states import VisitStatus
 
 pytestmark = pytest.mark.django_db
 

@@ -210,8 +210,8 @@ def test_a_walk_in_can_say_the_customer_waits_and_the_visit_page_shows_it(adviso
 
 
 def test_the_workshop_board_shows_waiting_customers_first(client, make_staff):
+    from reception.states import VisitStatus
     from reception.tests.factories import VisitFactory
-    from reception.visit_states import VisitStatus
 
     promised = timezone.now() + timedelta(hours=3)
     booked = VisitFactory(status=VisitStatus.ORDER_SIGNED, is_walk_in=False, promised_at=promised)

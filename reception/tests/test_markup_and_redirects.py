@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from reception.forms import WalkaroundForm
+from reception.states import VisitStatus
 from reception.tests.factories import VisitFactory
-from reception.visit_states import VisitStatus
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from reception.services import (
     visit_walkaround_sign,
     visit_walkaround_update,
 )
+from reception.states import VisitStatus
 from reception.tests.factories import VisitFactory, WalkedAroundVisitFactory, signature_data_url
-from reception.visit_states import VisitStatus
 
 pytestmark = pytest.mark.django_db
 

@@ -6,14 +6,14 @@ from dealership.errors import DomainError
 from dealership.models import TimelineEvent
 from reception.models import Visit, VisitTransition
 from reception.services import visit_cancel, visit_transition
-from reception.tests.factories import VisitFactory
-from reception.visit_states import (
+from reception.states import (
     ALLOWED,
     OPEN_STATUSES,
     TIMESTAMP_FIELD,
     HoldReason,
     VisitStatus,
 )
+from reception.tests.factories import VisitFactory
 
 pytestmark = pytest.mark.django_db
 

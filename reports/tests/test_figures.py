@@ -26,8 +26,8 @@ from dealership.tests.factories import (
 from delivery.models import Settlement, SettlementLine
 from followup.models import Complaint, Survey
 from reception.models import Visit
+from reception.states import VisitStatus
 from reception.tests.factories import VisitFactory
-from reception.visit_states import VisitStatus
 from reports.figures import (
     complaints_by_category,
     monthly_trend,

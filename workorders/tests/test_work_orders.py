@@ -11,12 +11,11 @@ from dealership.errors import DomainError
 from dealership.rules import rule_set
 from dealership.tests.factories import LabourOperationFactory, PartFactory
 from reception.models import Visit
+from reception.states import VisitStatus
 from reception.tests.factories import VisitFactory, signature_data_url
-from reception.visit_states import VisitStatus
 from workorders.models import OrderStatus, WorkOrder, WorkOrderLine
-from workorders.selectors import promise_suggestion
+from workorders.selectors import promise_suggestion, work_order_hash
 from workorders.services import (
-    work_order_is_intact,
     work_order_line_add,
     work_order_line_remove,
     work_order_line_update,
@@ -166,7 +165,7 @@ def test_signing_freezes_the_order_and_moves_the_visit(advisor):
     visit = Visit.objects.get(pk=order.visit_id)
     assert signed.status == OrderStatus.SIGNED and signed.signer_name == "陈静"
     assert signed.signature.name.endswith(".png") and len(signed.content_hash) == 64
-    assert work_order_is_intact(signed)
+    assert signed.content_hash == work_order_hash(signed)
     assert visit.status == VisitStatus.ORDER_SIGNED
     assert visit.promised_at == signed.promised_at and visit.order_signed_at
     assert visit.progress_token
@@ -183,7 +182,8 @@ def test_signing_freezes_the_order_and_moves_the_visit(advisor):
         assert _code(error.value) == "order_signed"
     # Tampering behind the services' back is detected by the hash.
     WorkOrderLine.objects.filter(pk=line.pk).update(quantity=5)
-    assert not work_order_is_intact(WorkOrder.objects.get(pk=signed.pk))
+    tampered = WorkOrder.objects.get(pk=signed.pk)
+    assert tampered.content_hash != work_order_hash(tampered)
 
 
 def test_approved_additional_work_makes_a_signed_revision(advisor, make_staff):
@@ -210,7 +210,8 @@ def test_approved_additional_work_makes_a_signed_revision(advisor, make_staff):
     assert revision.lines.count() == order.lines.count() + 1
     assert revision.lines.get(is_additional=True).name_zh == "更换前制动盘"
     assert revision.estimate_total == order.estimate_total + Decimal("300.00")
-    assert work_order_is_intact(revision) and work_order_is_intact(order)
+    assert revision.content_hash == work_order_hash(revision)
+    assert order.content_hash == work_order_hash(order)
     with pytest.raises(DomainError):
         work_order_revise(order=order, actor=advisor, reason="再改")
 
@@ -224,6 +225,27 @@ def test_a_desk_revision_is_a_draft_until_the_customer_signs_it(advisor):
     _sign(draft, advisor)
     assert WorkOrder.objects.get(pk=order.pk).status == OrderStatus.SUPERSEDED
     assert Visit.objects.get(pk=order.visit_id).status == VisitStatus.ORDER_SIGNED
+
+
+def test_a_replaced_revision_cannot_be_signed_or_revised_and_stays_as_it_was(advisor):
+    order = _sign(ready_to_sign_order(advisor=advisor), advisor)
+    draft = work_order_revise(order=order, actor=advisor, reason="客户加做四轮定位")
+    with pytest.raises(DomainError) as error:
+        work_order_revise(order=draft, actor=advisor, reason="草稿不能再改版")
+    assert _code(error.value) == "not_signed"
+    _sign(draft, advisor)
+    replaced = WorkOrder.objects.filter(pk=order.pk)
+    before = replaced.values().get()
+    for attempt in (
+        lambda: _sign(order, advisor),
+        lambda: work_order_revise(order=order, actor=advisor, reason="旧版"),
+    ):
+        with pytest.raises(DomainError):
+            attempt()
+    assert replaced.values().get() == before
+    assert before["status"] == OrderStatus.SUPERSEDED
+    # The replacement is in the order's history, with why.
+    assert replaced.get().history.first().history_change_reason == "replaced by revision 2"
 
 
 def test_two_advisors_editing_the_same_draft_do_not_lose_an_update(advisor, make_staff):

@@ -13,8 +13,8 @@ from dealership.tests.factories import (
     TechnicianFactory,
     UserFactory,
 )
+from reception.states import VisitStatus
 from reception.tests.factories import VisitFactory
-from reception.visit_states import VisitStatus
 from workorders.models import LineKind, OrderStatus, WorkOrder, WorkOrderLine
 
 __all__ = ["BayFactory", "PartFactory", "make_signed_visit", "make_technician"]

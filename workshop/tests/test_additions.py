@@ -16,7 +16,7 @@ from dealership.models import DueTask, Message, TimelineEvent
 from dealership.tests.factories import LabourOperationFactory, PartFactory
 from reception.models import DeclinedWork, Visit
 from reception.selectors import vehicle_history
-from reception.visit_states import HoldReason, VisitStatus
+from reception.states import HoldReason, VisitStatus
 from workorders.models import OrderStatus, WorkOrder, WorkOrderLine
 from workorders.pdf import work_order_pdf
 from workshop import duties, services

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from dealership.tests.factories import LabourOperationFactory, PartFactory
 from reception.models import Visit
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from workorders.models import WorkOrder
 from workshop.models import Addition, Job, QualityCheck
 from workshop.states import AdditionStatus, JobStatus

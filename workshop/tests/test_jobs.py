@@ -10,7 +10,7 @@ from dealership.due import KINDS
 from dealership.errors import DomainError
 from dealership.models import DueTask, TimelineEvent
 from reception.models import Visit
-from reception.visit_states import HoldReason, VisitStatus
+from reception.states import HoldReason, VisitStatus
 from workorders.selectors import order_in_force
 from workshop import duties, services
 from workshop.models import ClockEntry, Job

@@ -6,7 +6,7 @@ import pytest
 from dealership.errors import DomainError
 from dealership.models import DueTask
 from reception.models import Visit, VisitTransition
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from workshop import duties, services
 from workshop.models import Job, QualityCheck
 from workshop.states import QC_ITEMS, SELF_CHECK_ITEMS, JobStatus

@@ -16,7 +16,7 @@ from dealership.navigation import nav_for
 from dealership.tests.factories import LabourOperationFactory, PartFactory
 from reception.models import Visit
 from reception.services import visit_progress_token
-from reception.visit_states import VisitStatus
+from reception.states import VisitStatus
 from workshop import services
 from workshop.models import Addition, ClockEntry, Finding, Job, QualityCheck
 from workshop.states import QC_ITEMS, SELF_CHECK_ITEMS, AdditionStatus, JobStatus

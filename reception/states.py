@@ -1,11 +1,14 @@
 """The visit's life (DESIGN.md "The visit"): its statuses and the one table of allowed moves.
 
 Every app that moves a visit calls `reception.services.visit_transition`, which
-checks this table; nothing else writes `Visit.status`.
+moves it through `VISIT_STATES`; nothing else writes `Visit.status`.
 """
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+from dealership.transitions import StateTable
 
 
 class VisitStatus(models.TextChoices):
@@ -81,9 +84,13 @@ FIRST_TIME_ONLY = frozenset({"work_started_at"})
 EXTRA_TIMESTAMP_FIELDS = frozenset({"promised_at", "handed_over_at"})
 
 
-def allowed_targets(status: str) -> frozenset[str]:
-    return ALLOWED[status]
-
-
-def can_move(from_status: str, to_status: str) -> bool:
-    return to_status in ALLOWED.get(from_status, frozenset())
+VISIT_STATES = StateTable(
+    name="visit",
+    model="reception.Visit",
+    statuses=VisitStatus,
+    allowed=ALLOWED,
+    stamps=TIMESTAMP_FIELD,
+    first_time_only=FIRST_TIME_ONLY,
+    subject_field="number",
+    refusal=gettext_noop("Visit %(subject)s is “%(current)s”; it cannot move to “%(target)s”."),
+)
