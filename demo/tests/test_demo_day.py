@@ -35,7 +35,11 @@ def test_the_demo_store_is_one_consistent_day(demo):
     todays = Appointment.objects.filter(start__date=today)
     assert todays.filter(status="arrived", visit__isnull=False).exists()
     assert todays.filter(status="no_show").count() == 1
-    assert todays.filter(status__in=("booked", "confirmed"), start__gte=started).exists()
+    open_today = todays.filter(status__in=("booked", "confirmed"))
+    assert open_today.exists()
+    if timezone.localtime(started).hour < 23:
+        # Some still to come (the demo keeps bookings inside the day: none after 23:30).
+        assert open_today.filter(start__gte=started).exists()
 
     # Nothing was overdue the moment the store was made.
     overdue = DueTask.objects.filter(
