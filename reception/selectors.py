@@ -152,13 +152,6 @@ def vehicle_known(*, plate: str = "", vin: str = "") -> Vehicle | None:
     return None
 
 
-def customer_by_mobile(mobile: str):
-    """The customer a walk-in registration reuses when the mobile is known already."""
-    from dealership.models import Customer
-
-    return Customer.objects.filter(mobile=mobile).order_by("id").first()
-
-
 @dataclass
 class Consultation:
     minutes: int
