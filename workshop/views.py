@@ -17,7 +17,7 @@ from dealership.links import LinkInvalid, customer_link_resolve
 from dealership.roles import Role, has_role, public_view, role_required
 from dealership.rules import rule
 from dealership.storage import stored_file_response
-from dealership.views import _apply_errors
+from dealership.web import apply_errors, submit
 from reception.models import Visit
 
 from . import selectors, services
@@ -264,27 +264,26 @@ def clock_off(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def finding_new(request, pk: int):
     job = get_object_or_404(Job.objects.select_related("visit__vehicle", "technician"), pk=pk)
-    form = FindingForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            finding = services.finding_report(
-                job=job,
-                actor=request.user,
-                note=form.cleaned_data["note"],
-                photos=form.cleaned_data["photos"],
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("Finding saved."))
-            if request.POST.get("propose"):
-                return redirect("workshop:addition_new", pk=finding.pk)
-            return redirect("workshop:my_jobs")
-    return render(
+
+    def done(finding):
+        if request.POST.get("propose"):
+            return redirect("workshop:addition_new", pk=finding.pk)
+        return redirect("workshop:my_jobs")
+
+    return submit(
         request,
-        "workshop/finding_form.html",
-        {"job": job, "form": form},
-        status=400 if form.errors else 200,
+        FindingForm(request.POST or None, request.FILES or None),
+        lambda data: services.finding_report(
+            job=job, actor=request.user, note=data["note"], photos=data["photos"]
+        ),
+        message=_("Finding saved."),
+        done=done,
+        show_form=lambda form: render(
+            request,
+            "workshop/finding_form.html",
+            {"job": job, "form": form},
+            status=400 if form.errors else 200,
+        ),
     )
 
 
@@ -304,29 +303,28 @@ def addition_new(request, pk: int):
     finding = get_object_or_404(
         Finding.objects.select_related("visit__vehicle", "job").prefetch_related("photos"), pk=pk
     )
-    form = AdditionForm(request.POST or None, initial={"title": finding.note[:150]})
-    if request.method == "POST" and form.is_valid():
-        try:
-            addition = services.addition_propose(
-                visit=finding.visit, actor=request.user, finding=finding, **form.cleaned_data
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(
-                request,
-                _("Additional work proposed; the advisor has been alerted."),
-            )
-            if has_role(request.user, (Role.ADVISOR, Role.SERVICE_MANAGER)):
-                return redirect(addition)
-            if has_role(request.user, TECHNICIANS):
-                return redirect("workshop:my_jobs")
-            return redirect("workshop:visit", pk=finding.visit_id)
-    return render(
+
+    def done(addition):
+        if has_role(request.user, (Role.ADVISOR, Role.SERVICE_MANAGER)):
+            return redirect(addition)
+        if has_role(request.user, TECHNICIANS):
+            return redirect("workshop:my_jobs")
+        return redirect("workshop:visit", pk=finding.visit_id)
+
+    return submit(
         request,
-        "workshop/addition_form.html",
-        {"finding": finding, "form": form},
-        status=400 if form.errors else 200,
+        AdditionForm(request.POST or None, initial={"title": finding.note[:150]}),
+        lambda data: services.addition_propose(
+            visit=finding.visit, actor=request.user, finding=finding, **data
+        ),
+        message=_("Additional work proposed; the advisor has been alerted."),
+        done=done,
+        show_form=lambda form: render(
+            request,
+            "workshop/addition_form.html",
+            {"finding": finding, "form": form},
+            status=400 if form.errors else 200,
+        ),
     )
 
 
@@ -390,7 +388,7 @@ def addition_answer(request, pk: int):
                     note=data["note"],
                 )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("The customer's answer is recorded."))
             return redirect("workshop:addition", pk=pk)
@@ -418,18 +416,18 @@ def addition_send_link(request, pk: int):
 @require_http_methods(["POST"])
 def addition_withdraw(request, pk: int):
     addition = _addition_or_404(pk)
-    form = WithdrawForm(request.POST)
-    if form.is_valid():
-        try:
-            services.addition_withdraw(
-                addition=addition, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("The proposal was withdrawn."))
-            return redirect("workshop:addition", pk=pk)
-    return _render_addition(request, _addition_or_404(pk), withdraw_form=form, status=400)
+    return submit(
+        request,
+        WithdrawForm(request.POST),
+        lambda data: services.addition_withdraw(
+            addition=addition, actor=request.user, reason=data["reason"]
+        ),
+        message=_("The proposal was withdrawn."),
+        done=lambda _addition: redirect("workshop:addition", pk=pk),
+        show_form=lambda form: _render_addition(
+            request, _addition_or_404(pk), withdraw_form=form, status=400
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------- visit & promise
@@ -464,21 +462,19 @@ def visit_detail(request, pk: int):
 def promise(request, pk: int):
     """The advisor records a new promised time and the reason given to the customer."""
     visit = get_object_or_404(Visit, pk=pk)
-    form = PromiseForm(request.POST)
-    if form.is_valid():
-        try:
-            services.promise_move(
-                visit=visit,
-                actor=request.user,
-                promised_at=form.cleaned_data["promised_at"],
-                reason=form.cleaned_data["reason"],
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("New promised time saved; the customer gets a message."))
-            return redirect("workshop:visit", pk=pk)
-    return _render_visit(request, pk, promise_form=form, status=400)
+    return submit(
+        request,
+        PromiseForm(request.POST),
+        lambda data: services.promise_move(
+            visit=visit,
+            actor=request.user,
+            promised_at=data["promised_at"],
+            reason=data["reason"],
+        ),
+        message=_("New promised time saved; the customer gets a message."),
+        done=lambda _visit: redirect("workshop:visit", pk=pk),
+        show_form=lambda form: _render_visit(request, pk, promise_form=form, status=400),
+    )
 
 
 # ---------------------------------------------------------------------------- QC
@@ -524,7 +520,7 @@ def qc_inspect(request, pk: int):
                 )
                 message = _("QC passed.")
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, message)
             return redirect("workshop:qc")
@@ -576,7 +572,7 @@ def approve(request, token: str):
                     reason=form.cleaned_data["reason"],
                 )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
             return _render_approve(
                 request, selectors.addition_detail(addition.pk), token, form=form, status=409
             )
