@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_http_methods
 
 from dealership.links import LinkInvalid, customer_link_resolve
@@ -81,6 +81,27 @@ def _filters(params) -> tuple[str, int | None]:
     return team, int(technician) if known else None
 
 
+def _board_labels() -> dict[str, str]:
+    """The words every card of the board repeats, translated once per page."""
+    return {
+        "booked": _("Booked"),
+        "missed": _("Promise missed"),
+        "at_risk": _("At risk"),
+        "promised": _("Promised"),
+        "left": _("left"),
+        "rework": pgettext("workshop", "Rework"),
+        "qc_passed": _("QC passed"),
+        "awaiting": _("Awaiting approval"),
+        "redispatch": _("Re-dispatch"),
+        "dispatch": _("Dispatch"),
+        "technician": _("Technician"),
+        "bay": _("Bay"),
+        "inspect": _("Inspect"),
+        "ready": _("Wash and ready"),
+        "waits": _("customer waits"),
+    }
+
+
 def _render_board(request, *, team: str, technician_id: int | None):
     services.jobs_materialise()
     data = selectors.board(team=team, technician_id=technician_id)
@@ -93,6 +114,7 @@ def _render_board(request, *, team: str, technician_id: int | None):
         template,
         {
             "board": data,
+            "labels": _board_labels(),
             # Built once, repeated in every card's dispatch form.
             "technician_options": _options(
                 _("Technician"),
