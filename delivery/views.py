@@ -146,6 +146,20 @@ def _render_page(request, visit_pk: int, *, status: int = 200, **forms):
     return render(request, "delivery/visit.html", context, status=status)
 
 
+def _visit_page_submit(request, visit_pk, form, service, *, message, form_name, section):
+    """A form of the visit page: done, back to the page; refused, the page with it open."""
+    return submit(
+        request,
+        form,
+        service,
+        message=message,
+        done=lambda _result: redirect("delivery:visit", pk=visit_pk),
+        show_form=lambda form: _render_page(
+            request, visit_pk, status=400, open_section=section, **{form_name: form}
+        ),
+    )
+
+
 # ---------------------------------------------------------------------------- lists
 
 
@@ -175,17 +189,16 @@ def visit_page(request, pk: int):
 @require_http_methods(["POST"])
 def mark_ready(request, pk: int):
     visit = _visit_or_404(pk)
-    return submit(
+    return _visit_page_submit(
         request,
+        pk,
         ReadyForm(request.POST),
         lambda data: services.visit_mark_ready(
             visit=visit, actor=request.user, wash_done=data["wash_done"]
         ),
         message=_("The car is ready; the customer will be told."),
-        done=lambda _visit: redirect("delivery:visit", pk=pk),
-        show_form=lambda form: _render_page(
-            request, pk, status=400, ready_form=form, open_section="ready"
-        ),
+        form_name="ready_form",
+        section="ready",
     )
 
 
@@ -193,8 +206,9 @@ def mark_ready(request, pk: int):
 @require_http_methods(["POST"])
 def final_check(request, pk: int):
     visit = _visit_or_404(pk)
-    return submit(
+    return _visit_page_submit(
         request,
+        pk,
         FinalCheckForm(request.POST, order=selectors.order_in_force(visit)),
         lambda data: services.final_check_record(
             visit=visit,
@@ -209,10 +223,8 @@ def final_check(request, pk: int):
             notes=data["notes"],
         ),
         message=_("Final check recorded."),
-        done=lambda _delivery: redirect("delivery:visit", pk=pk),
-        show_form=lambda form: _render_page(
-            request, pk, status=400, check_form=form, open_section="check"
-        ),
+        form_name="check_form",
+        section="check",
     )
 
 
@@ -220,15 +232,14 @@ def final_check(request, pk: int):
 @require_http_methods(["POST"])
 def approve_overrun(request, pk: int):
     visit = _visit_or_404(pk)
-    return submit(
+    return _visit_page_submit(
         request,
+        pk,
         OverrunApprovalForm(request.POST),
         lambda data: services.overrun_approve(visit=visit, actor=request.user, **data),
         message=_("The customer's approval is recorded."),
-        done=lambda _approval: redirect("delivery:visit", pk=pk),
-        show_form=lambda form: _render_page(
-            request, pk, status=400, approval_form=form, open_section="settle"
-        ),
+        form_name="approval_form",
+        section="settle",
     )
 
 
@@ -244,8 +255,9 @@ def _settled_message(settlement: Settlement) -> str:
 def settle(request, pk: int):
     visit = _visit_or_404(pk)
     form = SettlementForm(request.POST)
-    return submit(
+    return _visit_page_submit(
         request,
+        pk,
         form,
         lambda data: services.settlement_create(
             visit=visit,
@@ -256,10 +268,8 @@ def settle(request, pk: int):
             cash_tendered=data["cash_tendered"],
         ),
         message=_settled_message,
-        done=lambda _settlement: redirect("delivery:visit", pk=pk),
-        show_form=lambda form: _render_page(
-            request, pk, status=400, settle_form=form, open_section="settle"
-        ),
+        form_name="settle_form",
+        section="settle",
     )
 
 
@@ -267,17 +277,16 @@ def settle(request, pk: int):
 @require_http_methods(["POST"])
 def void(request, pk: int):
     settlement = _settlement_or_404(pk)
-    return submit(
+    return _visit_page_submit(
         request,
+        settlement.visit_id,
         VoidForm(request.POST),
         lambda data: services.settlement_void(
             settlement=settlement, actor=request.user, reason=data["reason"]
         ),
         message=_("Invoice %(invoice)s voided.") % {"invoice": settlement.invoice_number},
-        done=lambda _voided: redirect("delivery:visit", pk=settlement.visit_id),
-        show_form=lambda form: _render_page(
-            request, settlement.visit_id, status=400, void_form=form, open_section="money"
-        ),
+        form_name="void_form",
+        section="money",
     )
 
 
@@ -285,15 +294,14 @@ def void(request, pk: int):
 @require_http_methods(["POST"])
 def refund(request, pk: int):
     settlement = _settlement_or_404(pk)
-    return submit(
+    return _visit_page_submit(
         request,
+        settlement.visit_id,
         RefundForm(request.POST),
         lambda data: services.settlement_refund(settlement=settlement, actor=request.user, **data),
         message=_("Refund recorded."),
-        done=lambda _refund: redirect("delivery:visit", pk=settlement.visit_id),
-        show_form=lambda form: _render_page(
-            request, settlement.visit_id, status=400, refund_form=form, open_section="money"
-        ),
+        form_name="refund_form",
+        section="money",
     )
 
 

@@ -284,6 +284,30 @@ def walkaround_sign(request, pk: int):
     )
 
 
+def _walkaround_panel_submit(request, visit, form, service, *, panel, form_name):
+    """A form of a walk-around panel: htmx swaps the panel, a plain post reloads the page."""
+    return submit(
+        request,
+        form,
+        service,
+        done=lambda _result: htmx_or(
+            request,
+            lambda: panel(request, visit),
+            lambda: redirect("reception:walkaround", pk=visit.pk),
+        ),
+        show_form=lambda form: htmx_or(
+            request,
+            lambda: panel(request, visit, form, status=400),
+            lambda: render(
+                request,
+                "reception/walkaround.html",
+                _walkaround_context(visit, **{form_name: form}),
+                status=400,
+            ),
+        ),
+    )
+
+
 def _render_damage(request, visit, form=None, status=200, panel_error=""):
     visit = _visit_or_404(visit.pk)
     return render(
@@ -298,25 +322,13 @@ def _render_damage(request, visit, form=None, status=200, panel_error=""):
 @require_http_methods(["POST"])
 def damage_add(request, pk: int):
     visit = _visit_or_404(pk)
-    return submit(
+    return _walkaround_panel_submit(
         request,
+        visit,
         DamageForm(request.POST, request.FILES),
         lambda data: services.damage_mark_add(visit=visit, actor=request.user, **data),
-        done=lambda _mark: htmx_or(
-            request,
-            lambda: _render_damage(request, visit),
-            lambda: redirect("reception:walkaround", pk=pk),
-        ),
-        show_form=lambda form: htmx_or(
-            request,
-            lambda: _render_damage(request, visit, form, status=400),
-            lambda: render(
-                request,
-                "reception/walkaround.html",
-                _walkaround_context(visit, damage_form=form),
-                status=400,
-            ),
-        ),
+        panel=_render_damage,
+        form_name="damage_form",
     )
 
 
@@ -349,25 +361,13 @@ def _render_belongings(request, visit, form=None, status=200, panel_error=""):
 @require_http_methods(["POST"])
 def belonging_add(request, pk: int):
     visit = _visit_or_404(pk)
-    return submit(
+    return _walkaround_panel_submit(
         request,
+        visit,
         BelongingForm(request.POST),
         lambda data: services.belonging_add(visit=visit, actor=request.user, **data),
-        done=lambda _item: htmx_or(
-            request,
-            lambda: _render_belongings(request, visit),
-            lambda: redirect("reception:walkaround", pk=pk),
-        ),
-        show_form=lambda form: htmx_or(
-            request,
-            lambda: _render_belongings(request, visit, form, status=400),
-            lambda: render(
-                request,
-                "reception/walkaround.html",
-                _walkaround_context(visit, belonging_form=form),
-                status=400,
-            ),
-        ),
+        panel=_render_belongings,
+        form_name="belonging_form",
     )
 
 
