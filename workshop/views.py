@@ -388,33 +388,35 @@ def addition_detail(request, pk: int):
 def addition_answer(request, pk: int):
     """The advisor records the customer's answer given on the phone."""
     addition = _addition_or_404(pk)
-    form = PhoneAnswerForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            if data["decision"] == APPROVE:
-                services.addition_approve(
-                    addition=addition,
-                    actor=request.user,
-                    channel=AnswerChannel.PHONE,
-                    answered_by=data["answered_by"],
-                    note=data["note"],
-                )
-            else:
-                services.addition_decline(
-                    addition=addition,
-                    actor=request.user,
-                    channel=AnswerChannel.PHONE,
-                    answered_by=data["answered_by"],
-                    reason=data["reason"],
-                    note=data["note"],
-                )
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            messages.success(request, _("The customer's answer is recorded."))
-            return redirect("workshop:addition", pk=pk)
-    return _render_addition(request, _addition_or_404(pk), answer_form=form, status=400)
+
+    def answer(data):
+        if data["decision"] == APPROVE:
+            return services.addition_approve(
+                addition=addition,
+                actor=request.user,
+                channel=AnswerChannel.PHONE,
+                answered_by=data["answered_by"],
+                note=data["note"],
+            )
+        return services.addition_decline(
+            addition=addition,
+            actor=request.user,
+            channel=AnswerChannel.PHONE,
+            answered_by=data["answered_by"],
+            reason=data["reason"],
+            note=data["note"],
+        )
+
+    return submit(
+        request,
+        PhoneAnswerForm(request.POST),
+        answer,
+        message=_("The customer's answer is recorded."),
+        done=lambda _addition: redirect("workshop:addition", pk=pk),
+        show_form=lambda form: _render_addition(
+            request, _addition_or_404(pk), answer_form=form, status=400
+        ),
+    )
 
 
 @role_required(*ADVISORS)
