@@ -18,8 +18,8 @@ from dealership.due import KINDS
 from dealership.models import DueTask, LabourOperation, MaintenancePlan, Part, Vehicle
 
 from . import duties, selectors, services
+from .access import BOARD_ROLES, BOOKING_ROLES, CALL_ROLES
 from .models import Appointment, Channel
-from .views import BOARD_ROLES, BOOKING_ROLES, CALL_ROLES
 
 MAX_RANGE_DAYS = 92
 

@@ -1,31 +1,31 @@
 from django.urls import path
 
-from . import views
+from .views import self_service, settings, staff
 
 app_name = "appointments"
 
 urlpatterns = [
-    path("", views.board, name="board"),
-    path("new/", views.new, name="new"),
-    path("new/customer/", views.quick_customer, name="quick_customer"),
-    path("new/preview/", views.preview, name="preview"),
-    path("<int:pk>/", views.detail, name="detail"),
-    path("<int:pk>/confirm/", views.confirm, name="confirm"),
-    path("<int:pk>/cancel/", views.cancel, name="cancel"),
-    path("<int:pk>/reschedule/", views.reschedule, name="reschedule"),
-    path("<int:pk>/deposit/", views.deposit, name="deposit"),
-    path("<int:pk>/parts-received/", views.parts_received, name="parts_received"),
-    path("calls/", views.calls, name="calls"),
-    path("calls/<int:task_pk>/", views.call_outcome, name="call_outcome"),
-    path("opening-hours/", views.opening_hours, name="opening_hours"),
-    path("holidays/", views.holiday_add, name="holiday_add"),
-    path("holidays/<int:pk>/delete/", views.holiday_remove, name="holiday_remove"),
-    path("campaigns/", views.campaigns, name="campaigns"),
-    path("campaigns/new/", views.campaign_edit, name="campaign_new"),
-    path("campaigns/<int:pk>/", views.campaign_edit, name="campaign_edit"),
+    path("", staff.board, name="board"),
+    path("new/", staff.new, name="new"),
+    path("new/customer/", staff.quick_customer, name="quick_customer"),
+    path("new/preview/", staff.preview, name="preview"),
+    path("<int:pk>/", staff.detail, name="detail"),
+    path("<int:pk>/confirm/", staff.confirm, name="confirm"),
+    path("<int:pk>/cancel/", staff.cancel, name="cancel"),
+    path("<int:pk>/reschedule/", staff.reschedule, name="reschedule"),
+    path("<int:pk>/deposit/", staff.deposit, name="deposit"),
+    path("<int:pk>/parts-received/", staff.parts_received, name="parts_received"),
+    path("calls/", staff.calls, name="calls"),
+    path("calls/<int:task_pk>/", staff.call_outcome, name="call_outcome"),
+    path("opening-hours/", settings.opening_hours, name="opening_hours"),
+    path("holidays/", settings.holiday_add, name="holiday_add"),
+    path("holidays/<int:pk>/delete/", settings.holiday_remove, name="holiday_remove"),
+    path("campaigns/", settings.campaigns, name="campaigns"),
+    path("campaigns/new/", settings.campaign_edit, name="campaign_new"),
+    path("campaigns/<int:pk>/", settings.campaign_edit, name="campaign_edit"),
     # Customers: no log-in.
-    path("book/", views.self_book, name="self_book"),
-    path("book/slots/", views.self_book_slots, name="self_book_slots"),
-    path("my/<str:token>/", views.manage, name="manage"),
-    path("my/<str:token>/slots/", views.manage_slots, name="manage_slots"),
+    path("book/", self_service.self_book, name="self_book"),
+    path("book/slots/", self_service.self_book_slots, name="self_book_slots"),
+    path("my/<str:token>/", self_service.manage, name="manage"),
+    path("my/<str:token>/slots/", self_service.manage_slots, name="manage_slots"),
 ]

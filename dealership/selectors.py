@@ -128,3 +128,8 @@ def messages_sent(*, vehicle_id: int, since, until=None, limit: int = 30) -> lis
     if until is not None:
         rows = rows.filter(sent_at__lte=until)
     return list(reversed(rows.order_by("-sent_at", "-id")[:limit]))
+
+
+def customer_by_mobile(mobile: str) -> Customer | None:
+    """The customer on file with this mobile (the first registered), reused by a registration."""
+    return Customer.objects.filter(mobile=normalize_phone(mobile)).order_by("id").first()

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -12,7 +13,9 @@ from django.utils.translation import gettext_noop
 
 from .errors import DomainError
 from .models import Customer, TimelineEvent, User, Vehicle
+from .selectors import customer_by_mobile
 from .stored_text import StoredMessage
+from .text import clean_text
 from .validators import normalize_phone, normalize_plate, normalize_vin
 
 
@@ -200,3 +203,83 @@ def vehicle_change_owner(*, vehicle: Vehicle, new_owner: Customer, actor: User |
                 actor=actor,
             )
     return vehicle
+
+
+# Longer than any name, plate or model a person types; the fields' own limits say more.
+REGISTRATION_FIELD_MAX_LENGTH = 200
+
+
+def _add_errors(errors: dict[str, list], error: ValidationError) -> None:
+    for name, found in error.error_dict.items():
+        errors.setdefault(name, []).extend(found)
+
+
+def customer_with_vehicle_errors(
+    *,
+    name: str = "",
+    mobile: str = "",
+    plate: str | None = "",
+    vin: str | None = "",
+    brand: str = "",
+    model: str = "",
+    colour: str = "",
+) -> dict[str, list[ValidationError]]:
+    """Every error of registering a customer with a car at once, by field; nothing saved.
+
+    A mobile already on file reuses its customer, so only a new customer is validated. The VIN
+    may be left empty when the registration is not at hand; the plate then identifies the car.
+    A VIN on file is refused with a link to its vehicle.
+    """
+    errors: dict[str, list[ValidationError]] = {}
+    typed = {"name": name, "mobile": mobile, "plate": plate, "vin": vin, "brand": brand}
+    for field, value in {**typed, "model": model, "colour": colour}.items():
+        try:  # a NUL or a lone surrogate cannot even be looked up: say so before any query
+            clean_text(value, field=field, max_length=REGISTRATION_FIELD_MAX_LENGTH)
+        except DomainError as error:
+            _add_errors(errors, error)
+    if errors:
+        return errors
+    if customer_by_mobile(mobile) is None:
+        try:
+            Customer(name=name, mobile=normalize_phone(mobile)).full_clean(exclude=["language"])
+        except ValidationError as error:
+            _add_errors(errors, error)
+    vehicle = Vehicle(
+        **_normalize_vehicle({"plate": plate, "vin": vin}), brand=brand, model=model, colour=colour
+    )
+    try:
+        _refuse_duplicate_vin(vehicle.vin)
+    except DomainError as error:
+        _add_errors(errors, error)
+    try:
+        vehicle.full_clean(exclude=["owner", *(["vin"] if "vin" in errors else [])])
+    except ValidationError as error:
+        _add_errors(errors, error)
+    return errors
+
+
+def customer_with_vehicle_register(
+    *,
+    actor: User | None,
+    name: str,
+    mobile: str,
+    plate: str | None,
+    vin: str | None = None,
+    brand: str = "",
+    model: str = "",
+    colour: str = "",
+) -> Vehicle:
+    """Register a car and its owner in one step (a walk-in, a new customer on the phone).
+
+    The customer with this mobile is reused when there is one. Every error comes back at once
+    in one ValidationError by field (`customer_with_vehicle_errors`), nothing saved.
+    """
+    car = {"plate": plate, "vin": vin, "brand": brand, "model": model, "colour": colour}
+    errors = customer_with_vehicle_errors(name=name, mobile=mobile, **car)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        customer = customer_by_mobile(mobile) or customer_create(
+            actor=actor, name=name, mobile=mobile
+        )
+        return vehicle_create(actor=actor, owner=customer, **car)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # the widgets' templates, for FORM_RENDERER
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -112,6 +113,8 @@ AUTH_USER_MODEL = "dealership.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+FORM_RENDERER = "dealership.forms_renderer.FormRenderer"
 
 TEMPLATES = [
     {

@@ -5,7 +5,7 @@ folder) is a 404 on the page that serves it (`stored_file_response`), never a 50
 
 A full disk (or a used-up quota) while writing an upload is refused as
 `StorageFull`, a `DomainError`: the views show it next to the upload field in
-the user's language (`dealership.views._apply_errors`), the service's
+the user's language (`dealership.web.apply_errors`), the service's
 transaction rolls back, and the partly written file is removed, so nothing is
 half-saved.
 """

@@ -1,9 +1,7 @@
 import logging
 import sys
 
-from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db import (
     DatabaseError,
     DataError,
@@ -25,8 +23,8 @@ from .models import Customer, Vehicle
 from .roles import ALL_STAFF, Role, public_view, role_required
 from .rules import REGISTRY, rule, rule_set
 from .start import panels_for, start_url_for
-from .storage import StorageFull
 from .visibility import can_search_by_phone
+from .web import submit
 
 logger = logging.getLogger(__name__)
 
@@ -34,39 +32,6 @@ CUSTOMER_EDITORS = (Role.ADVISOR, Role.SERVICE_MANAGER, Role.CUSTOMER_CARE)
 # Customer and vehicle records and the search: every staff role but the technician, who works
 # on the jobs dispatched to them (the workshop's pages show the car they need).
 CUSTOMER_VIEWERS = tuple(role for role in ALL_STAFF if role != Role.TECHNICIAN)
-
-
-def _upload_field(form) -> str | None:
-    """The form's file field (a photo input, or the signature pad's hidden field)."""
-    for name, field in form.fields.items():
-        if isinstance(field, forms.FileField):
-            return name
-    return "signature" if "signature" in form.fields else None
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    if isinstance(error, StorageFull):
-        form.add_error(_upload_field(form), error)
-    elif hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
-def refusal_text(*forms) -> str:
-    """Every message of the refused forms, for the top of a page that no longer shows them.
-
-    A form submitted from a stale page (the order was signed, the visit settled meanwhile) is
-    answered with the page as it is now, without that form: its refusal is said at the top.
-    """
-    return " ".join(
-        str(message)
-        for form in forms
-        if form is not None
-        for messages_of_field in form.errors.values()
-        for message in messages_of_field
-    )
 
 
 def server_error(request):
@@ -138,34 +103,32 @@ def customer_detail(request, pk: int):
 @role_required(*CUSTOMER_EDITORS)
 @require_http_methods(["GET", "POST"])
 def customer_create(request):
-    form = CustomerForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            customer = services.customer_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("Customer saved."))
-            return redirect(customer)
-    return render(request, "dealership/customer_form.html", {"form": form})
+    return submit(
+        request,
+        CustomerForm(request.POST or None),
+        lambda data: services.customer_create(actor=request.user, **data),
+        message=_("Customer saved."),
+        done=redirect,
+        show_form=lambda form: render(request, "dealership/customer_form.html", {"form": form}),
+    )
 
 
 @role_required(*CUSTOMER_EDITORS)
 @require_http_methods(["GET", "POST"])
 def customer_edit(request, pk: int):
     customer = get_object_or_404(Customer, pk=pk)
-    form = CustomerForm(request.POST or None, instance=customer)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.customer_update(
-                customer=Customer.objects.get(pk=pk), actor=request.user, **form.cleaned_data
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("Customer saved."))
-            return redirect("customer_detail", pk=pk)
-    return render(request, "dealership/customer_form.html", {"form": form, "customer": customer})
+    return submit(
+        request,
+        CustomerForm(request.POST or None, instance=customer),
+        lambda data: services.customer_update(
+            customer=Customer.objects.get(pk=pk), actor=request.user, **data
+        ),
+        message=_("Customer saved."),
+        done=lambda _customer: redirect("customer_detail", pk=pk),
+        show_form=lambda form: render(
+            request, "dealership/customer_form.html", {"form": form, "customer": customer}
+        ),
+    )
 
 
 @role_required(*CUSTOMER_VIEWERS)
@@ -190,37 +153,35 @@ def vehicle_detail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def vehicle_create(request, customer_pk: int):
     owner = get_object_or_404(Customer, pk=customer_pk)
-    form = VehicleForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            vehicle = services.vehicle_create(actor=request.user, owner=owner, **form.cleaned_data)
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("Vehicle saved."))
-            return redirect(vehicle)
-    return render(request, "dealership/vehicle_form.html", {"form": form, "owner": owner})
+    return submit(
+        request,
+        VehicleForm(request.POST or None),
+        lambda data: services.vehicle_create(actor=request.user, owner=owner, **data),
+        message=_("Vehicle saved."),
+        done=redirect,
+        show_form=lambda form: render(
+            request, "dealership/vehicle_form.html", {"form": form, "owner": owner}
+        ),
+    )
 
 
 @role_required(*CUSTOMER_EDITORS)
 @require_http_methods(["GET", "POST"])
 def vehicle_edit(request, pk: int):
     vehicle = get_object_or_404(Vehicle.objects.select_related("owner"), pk=pk)
-    form = VehicleForm(request.POST or None, instance=vehicle)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.vehicle_update(
-                vehicle=Vehicle.objects.get(pk=pk), actor=request.user, **form.cleaned_data
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("Vehicle saved."))
-            return redirect("vehicle_detail", pk=pk)
-    return render(
+    return submit(
         request,
-        "dealership/vehicle_form.html",
-        {"form": form, "owner": vehicle.owner, "vehicle": vehicle},
+        VehicleForm(request.POST or None, instance=vehicle),
+        lambda data: services.vehicle_update(
+            vehicle=Vehicle.objects.get(pk=pk), actor=request.user, **data
+        ),
+        message=_("Vehicle saved."),
+        done=lambda _vehicle: redirect("vehicle_detail", pk=pk),
+        show_form=lambda form: render(
+            request,
+            "dealership/vehicle_form.html",
+            {"form": form, "owner": vehicle.owner, "vehicle": vehicle},
+        ),
     )
 
 
@@ -228,28 +189,31 @@ def vehicle_edit(request, pk: int):
 @require_http_methods(["POST"])
 def vehicle_change_owner(request, pk: int):
     vehicle = get_object_or_404(Vehicle, pk=pk)
+
+    def show_form(form):
+        vehicle = selectors.vehicle_detail(pk)
+        return render(
+            request,
+            "dealership/vehicle_detail.html",
+            {
+                "vehicle": vehicle,
+                "actions": vehicle_actions(request.user, vehicle),
+                "history": selectors.history_entries(vehicle),
+                "owner_form": form,
+            },
+            status=400,
+        )
+
     form = ChangeOwnerForm(request.POST)
-    if form.is_valid():
-        try:
-            services.vehicle_change_owner(
-                vehicle=vehicle, new_owner=form.new_owner, actor=request.user
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("Owner changed."))
-            return redirect("vehicle_detail", pk=pk)
-    vehicle = selectors.vehicle_detail(pk)
-    return render(
+    return submit(
         request,
-        "dealership/vehicle_detail.html",
-        {
-            "vehicle": vehicle,
-            "actions": vehicle_actions(request.user, vehicle),
-            "history": selectors.history_entries(vehicle),
-            "owner_form": form,
-        },
-        status=400,
+        form,
+        lambda _data: services.vehicle_change_owner(
+            vehicle=vehicle, new_owner=form.new_owner, actor=request.user
+        ),
+        message=_("Owner changed."),
+        done=lambda _vehicle: redirect("vehicle_detail", pk=pk),
+        show_form=show_form,
     )
 
 

@@ -103,7 +103,7 @@ def due_complete(request, pk: int):
         except ValidationError as error:
             form.add_error("outcome", error.messages)
     if request.htmx:
-        return render(request, "dealership/due_row.html", {"row": _row(task, form=form)})
+        return render(request, "dealership/_due_row.html", {"row": _row(task, form=form)})
     if form.errors:
         messages.error(request, " ".join(form.errors.get("outcome", [_("Check the form.")])))
     else:

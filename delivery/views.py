@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from dealership import tablet
 from dealership.roles import Role, has_role, role_required
 from dealership.storage import stored_file_response
-from dealership.views import _apply_errors, refusal_text
+from dealership.web import refusal_text, submit
 from reception.models import Visit
 from reception.states import VisitStatus
 
@@ -146,6 +146,20 @@ def _render_page(request, visit_pk: int, *, status: int = 200, **forms):
     return render(request, "delivery/visit.html", context, status=status)
 
 
+def _visit_page_submit(request, visit_pk, form, service, *, message, form_name, section):
+    """A form of the visit page: done, back to the page; refused, the page with it open."""
+    return submit(
+        request,
+        form,
+        service,
+        message=message,
+        done=lambda _result: redirect("delivery:visit", pk=visit_pk),
+        show_form=lambda form: _render_page(
+            request, visit_pk, status=400, open_section=section, **{form_name: form}
+        ),
+    )
+
+
 # ---------------------------------------------------------------------------- lists
 
 
@@ -175,62 +189,65 @@ def visit_page(request, pk: int):
 @require_http_methods(["POST"])
 def mark_ready(request, pk: int):
     visit = _visit_or_404(pk)
-    form = ReadyForm(request.POST)
-    if form.is_valid():
-        try:
-            services.visit_mark_ready(
-                visit=visit, actor=request.user, wash_done=form.cleaned_data["wash_done"]
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("The car is ready; the customer will be told."))
-            return redirect("delivery:visit", pk=pk)
-    return _render_page(request, pk, status=400, ready_form=form, open_section="ready")
+    return _visit_page_submit(
+        request,
+        pk,
+        ReadyForm(request.POST),
+        lambda data: services.visit_mark_ready(
+            visit=visit, actor=request.user, wash_done=data["wash_done"]
+        ),
+        message=_("The car is ready; the customer will be told."),
+        form_name="ready_form",
+        section="ready",
+    )
 
 
 @role_required(*DELIVERERS)
 @require_http_methods(["POST"])
 def final_check(request, pk: int):
     visit = _visit_or_404(pk)
-    form = FinalCheckForm(request.POST, order=selectors.order_in_force(visit))
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.final_check_record(
-                visit=visit,
-                actor=request.user,
-                checked_line_ids=data["lines"],
-                odometer_km=data["odometer_km"],
-                exterior_matches=data["exterior_matches"],
-                no_tools_left=data["no_tools_left"],
-                settings_restored=data["settings_restored"],
-                belongings_present=data["belongings_present"],
-                old_parts_handling=data["old_parts_handling"],
-                notes=data["notes"],
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("Final check recorded."))
-            return redirect("delivery:visit", pk=pk)
-    return _render_page(request, pk, status=400, check_form=form, open_section="check")
+    return _visit_page_submit(
+        request,
+        pk,
+        FinalCheckForm(request.POST, order=selectors.order_in_force(visit)),
+        lambda data: services.final_check_record(
+            visit=visit,
+            actor=request.user,
+            checked_line_ids=data["lines"],
+            odometer_km=data["odometer_km"],
+            exterior_matches=data["exterior_matches"],
+            no_tools_left=data["no_tools_left"],
+            settings_restored=data["settings_restored"],
+            belongings_present=data["belongings_present"],
+            old_parts_handling=data["old_parts_handling"],
+            notes=data["notes"],
+        ),
+        message=_("Final check recorded."),
+        form_name="check_form",
+        section="check",
+    )
 
 
 @role_required(*DELIVERERS)
 @require_http_methods(["POST"])
 def approve_overrun(request, pk: int):
     visit = _visit_or_404(pk)
-    form = OverrunApprovalForm(request.POST)
-    if form.is_valid():
-        try:
-            services.overrun_approve(visit=visit, actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("The customer's approval is recorded."))
-            return redirect("delivery:visit", pk=pk)
-    return _render_page(request, pk, status=400, approval_form=form, open_section="settle")
+    return _visit_page_submit(
+        request,
+        pk,
+        OverrunApprovalForm(request.POST),
+        lambda data: services.overrun_approve(visit=visit, actor=request.user, **data),
+        message=_("The customer's approval is recorded."),
+        form_name="approval_form",
+        section="settle",
+    )
+
+
+def _settled_message(settlement: Settlement) -> str:
+    text = _("Settled: invoice %(invoice)s.") % {"invoice": settlement.invoice_number}
+    if settlement.change_given:
+        text += " " + _("Change to give: ¥%(change)s.") % {"change": settlement.change_given}
+    return text
 
 
 @role_required(*CASHIERS)
@@ -238,49 +255,38 @@ def approve_overrun(request, pk: int):
 def settle(request, pk: int):
     visit = _visit_or_404(pk)
     form = SettlementForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            settlement = services.settlement_create(
-                visit=visit,
-                actor=request.user,
-                payments=form.payments(),
-                adjustment_amount=data["adjustment_amount"] or "0",
-                adjustment_reason=data["adjustment_reason"],
-                cash_tendered=data["cash_tendered"],
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            text = _("Settled: invoice %(invoice)s.") % {"invoice": settlement.invoice_number}
-            if settlement.change_given:
-                text += " " + _("Change to give: ¥%(change)s.") % {
-                    "change": settlement.change_given
-                }
-            messages.success(request, text)
-            return redirect("delivery:visit", pk=pk)
-    return _render_page(request, pk, status=400, settle_form=form, open_section="settle")
+    return _visit_page_submit(
+        request,
+        pk,
+        form,
+        lambda data: services.settlement_create(
+            visit=visit,
+            actor=request.user,
+            payments=form.payments(),
+            adjustment_amount=data["adjustment_amount"] or "0",
+            adjustment_reason=data["adjustment_reason"],
+            cash_tendered=data["cash_tendered"],
+        ),
+        message=_settled_message,
+        form_name="settle_form",
+        section="settle",
+    )
 
 
 @role_required(*CASHIERS)
 @require_http_methods(["POST"])
 def void(request, pk: int):
     settlement = _settlement_or_404(pk)
-    form = VoidForm(request.POST)
-    if form.is_valid():
-        try:
-            services.settlement_void(
-                settlement=settlement, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(
-                request, _("Invoice %(invoice)s voided.") % {"invoice": settlement.invoice_number}
-            )
-            return redirect("delivery:visit", pk=settlement.visit_id)
-    return _render_page(
-        request, settlement.visit_id, status=400, void_form=form, open_section="money"
+    return _visit_page_submit(
+        request,
+        settlement.visit_id,
+        VoidForm(request.POST),
+        lambda data: services.settlement_void(
+            settlement=settlement, actor=request.user, reason=data["reason"]
+        ),
+        message=_("Invoice %(invoice)s voided.") % {"invoice": settlement.invoice_number},
+        form_name="void_form",
+        section="money",
     )
 
 
@@ -288,19 +294,14 @@ def void(request, pk: int):
 @require_http_methods(["POST"])
 def refund(request, pk: int):
     settlement = _settlement_or_404(pk)
-    form = RefundForm(request.POST)
-    if form.is_valid():
-        try:
-            services.settlement_refund(
-                settlement=settlement, actor=request.user, **form.cleaned_data
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("Refund recorded."))
-            return redirect("delivery:visit", pk=settlement.visit_id)
-    return _render_page(
-        request, settlement.visit_id, status=400, refund_form=form, open_section="money"
+    return _visit_page_submit(
+        request,
+        settlement.visit_id,
+        RefundForm(request.POST),
+        lambda data: services.settlement_refund(settlement=settlement, actor=request.user, **data),
+        message=_("Refund recorded."),
+        form_name="refund_form",
+        section="money",
     )
 
 
@@ -326,28 +327,23 @@ def issue_gate_pass(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def hand_back(request, pk: int):
     visit = _visit_or_404(pk)
-    form = HandBackForm(request.POST or None, initial={"signer_name": visit.customer.name})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.visit_hand_back(visit=visit, actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(
-                request,
-                _("%(number)s delivered. Walk the customer out.") % {"number": visit.number},
-            )
-            return tablet.lock(request, reverse("delivery:visit", args=[pk]))
-    return render(
+    return submit(
         request,
-        "delivery/hand_back.html",
-        {
-            "visit": visit,
-            "delivery": _delivery_of(visit),
-            "settlement": selectors.paid_settlement(visit),
-            "form": form,
-        },
-        status=400 if form.errors else 200,
+        HandBackForm(request.POST or None, initial={"signer_name": visit.customer.name}),
+        lambda data: services.visit_hand_back(visit=visit, actor=request.user, **data),
+        message=_("%(number)s delivered. Walk the customer out.") % {"number": visit.number},
+        done=lambda _delivery: tablet.lock(request, reverse("delivery:visit", args=[pk])),
+        show_form=lambda form: render(
+            request,
+            "delivery/hand_back.html",
+            {
+                "visit": visit,
+                "delivery": _delivery_of(visit),
+                "settlement": selectors.paid_settlement(visit),
+                "form": form,
+            },
+            status=400 if form.errors else 200,
+        ),
     )
 
 

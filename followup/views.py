@@ -13,6 +13,7 @@ from dealership.due import kind_get
 from dealership.models import Customer, DueTask, Vehicle
 from dealership.roles import Role, has_role, role_required
 from dealership.selectors import search
+from dealership.web import apply_errors, submit
 
 from . import kinds as K
 from . import selectors, services
@@ -37,14 +38,6 @@ ARCHIVE_ROLES = (
     Role.WORKSHOP_CONTROLLER,
 )
 OPT_OUT_ROLES = (Role.ADVISOR, Role.CUSTOMER_CARE, Role.SERVICE_MANAGER)
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # --------------------------------------------------------------------- call lists
@@ -126,7 +119,7 @@ def call(request, pk: int):
                 category=data.get("category") or "",
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             _tell(request, result)
             following = selectors.next_call(call_list=current, user=request.user, after=task)
@@ -260,25 +253,18 @@ def complaint_new(request):
     visit_id = request.GET.get("visit", "")
     if visit_id.isdigit():
         initial["visit"] = int(visit_id)
-    form = ComplaintForm(request.POST or None, customer=customer, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            complaint = services.complaint_open(
-                customer=customer, actor=request.user, **form.cleaned_data
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(
-                request,
-                _("Complaint %(number)s logged.") % {"number": complaint.number},
-            )
-            return redirect(complaint)
-    return render(
+    return submit(
         request,
-        "followup/complaint_new.html",
-        {"form": form, "customer": customer},
-        status=400 if form.errors else 200,
+        ComplaintForm(request.POST or None, customer=customer, initial=initial),
+        lambda data: services.complaint_open(customer=customer, actor=request.user, **data),
+        message=lambda complaint: _("Complaint %(number)s logged.") % {"number": complaint.number},
+        done=redirect,
+        show_form=lambda form: render(
+            request,
+            "followup/complaint_new.html",
+            {"form": form, "customer": customer},
+            status=400 if form.errors else 200,
+        ),
     )
 
 
@@ -316,15 +302,16 @@ def complaint(request, pk: int):
 def _complaint_post(request, pk, form_name, form, run, done_message):
     """Validate `form`, run the service, come back to the page (errors next to the fields)."""
     complaint = _complaint(pk)
-    if form.is_valid():
-        try:
-            run(complaint, form.cleaned_data)
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, done_message)
-            return redirect("followup:complaint", pk=pk)
-    return _complaint_page(request, _complaint(pk), status=400, **{form_name: form})
+    return submit(
+        request,
+        form,
+        lambda data: run(complaint, data),
+        message=done_message,
+        done=lambda _result: redirect("followup:complaint", pk=pk),
+        show_form=lambda form: _complaint_page(
+            request, _complaint(pk), status=400, **{form_name: form}
+        ),
+    )
 
 
 @role_required(*COMPLAINT_ROLES)

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from dealership.models import Vehicle
+from dealership.services import customer_with_vehicle_errors
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH
 from dealership.validators import normalize_phone, normalize_plate, normalize_vin
 
@@ -59,11 +60,9 @@ class WalkInRegisterForm(forms.Form):
 
     def clean(self):
         """Check the customer and the car as the service will: every error in one round."""
-        from .services import walk_in_errors
-
         data = super().clean()
         fields = ("name", "mobile", "plate", "vin", "brand", "model", "colour")
-        errors = walk_in_errors(**{name: data.get(name) or "" for name in fields})
+        errors = customer_with_vehicle_errors(**{name: data.get(name) or "" for name in fields})
         for name, messages in errors.items():
             if name in self.fields and name not in self.errors:
                 self.add_error(name, messages)

@@ -10,7 +10,7 @@ from appointments.capacity import day_bounds
 from appointments.models import Appointment
 from appointments.selectors import open_campaigns_for
 from appointments.states import OPEN_STATUSES
-from dealership.models import Customer, Vehicle
+from dealership.models import Vehicle
 from dealership.rules import rule
 from dealership.selectors import search
 from dealership.text import bad_character
@@ -161,11 +161,6 @@ def vehicle_known(*, plate: str = "", vin: str = "") -> Vehicle | None:
     if vin:
         return Vehicle.objects.filter(vin=vin).select_related("owner").first()
     return None
-
-
-def customer_by_mobile(mobile: str):
-    """The customer a walk-in registration reuses when the mobile is known already."""
-    return Customer.objects.filter(mobile=mobile).order_by("id").first()
 
 
 @dataclass

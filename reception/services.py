@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,10 +21,10 @@ from dealership.due import due_tasks_cancel_for
 from dealership.errors import DomainError
 from dealership.images import photo_reencode
 from dealership.links import customer_link_create, customer_links_revoke
-from dealership.models import Customer, User, Vehicle
+from dealership.models import User, Vehicle
 from dealership.roles import Role, has_role
 from dealership.rules import rule
-from dealership.services import customer_create, timeline_record, vehicle_create, vehicle_update
+from dealership.services import timeline_record, vehicle_update
 from dealership.stored_text import StoredMessage
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH, clean_text, clean_texts
 from dealership.transitions import lock_row, move, save_versioned
@@ -40,7 +39,7 @@ from .models import (
     VisitTransition,
     WarningLamp,
 )
-from .selectors import booking_of_the_day, customer_by_mobile, open_visit_for
+from .selectors import booking_of_the_day, open_visit_for
 from .signatures import signature_png, signature_refuse_oversized
 from .states import (
     EXTRA_TIMESTAMP_FIELDS,
@@ -320,78 +319,6 @@ def visit_check_in(
             actor=actor,
         )
     return visit
-
-
-def _add_errors(errors: dict[str, list], error: ValidationError) -> None:
-    for name, found in error.error_dict.items():
-        errors.setdefault(name, []).extend(found)
-
-
-# Longer than any name, plate or model a person types; the fields' own limits say more.
-WALK_IN_FIELD_MAX_LENGTH = 200
-
-
-def walk_in_errors(
-    *,
-    name: str = "",
-    mobile: str = "",
-    plate: str | None = "",
-    vin: str | None = "",
-    brand: str = "",
-    model: str = "",
-    colour: str = "",
-) -> dict[str, list[ValidationError]]:
-    """Every error of a walk-in registration at once (customer and car), by field; nothing saved.
-
-    A mobile already on file reuses its customer, so only a new customer is validated. The VIN
-    may be left empty when the registration is not at hand; the plate then identifies the car.
-    """
-    errors: dict[str, list[ValidationError]] = {}
-    typed = {"name": name, "mobile": mobile, "plate": plate, "vin": vin, "brand": brand}
-    for field, value in {**typed, "model": model, "colour": colour}.items():
-        try:  # a NUL or a lone surrogate cannot even be looked up: say so before any query
-            clean_text(value, field=field, max_length=WALK_IN_FIELD_MAX_LENGTH)
-        except DomainError as error:
-            _add_errors(errors, error)
-    if errors:
-        return errors
-    if customer_by_mobile(mobile) is None:
-        try:
-            Customer(name=name, mobile=mobile).full_clean(exclude=["language"])
-        except ValidationError as error:
-            _add_errors(errors, error)
-    vehicle = Vehicle(plate=plate or None, vin=vin or None, brand=brand, model=model, colour=colour)
-    try:
-        vehicle.full_clean(exclude=["owner"])
-    except ValidationError as error:
-        _add_errors(errors, error)
-    return errors
-
-
-def walk_in_register(
-    *,
-    actor: User,
-    name: str,
-    mobile: str,
-    plate: str | None,
-    vin: str | None = None,
-    brand: str = "",
-    model: str = "",
-    colour: str = "",
-) -> Vehicle:
-    """A walk-in with an unknown car: register (or reuse) the customer and the vehicle.
-
-    Every error comes back in one DomainError-like ValidationError (by field), nothing saved.
-    """
-    data = {"plate": plate, "vin": vin, "brand": brand, "model": model, "colour": colour}
-    errors = walk_in_errors(name=name, mobile=mobile, **data)
-    if errors:
-        raise ValidationError(errors)
-    with transaction.atomic():
-        customer = customer_by_mobile(mobile) or customer_create(
-            actor=actor, name=name, mobile=mobile
-        )
-        return vehicle_create(actor=actor, owner=customer, **data)
 
 
 def _refuse_if_walkaround_signed(visit: Visit) -> None:

@@ -9,15 +9,20 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from appointments.models import Appointment
+from appointments.selectors import appointment_detail
 from dealership.links import LinkInvalid, customer_link_resolve
 from dealership.models import Vehicle
 from dealership.roles import Role, has_role, public_view, role_required
 from dealership.selectors import history_entries
+from dealership.services import customer_with_vehicle_register
 from dealership.storage import stored_file_response
 from dealership.urltools import safe_next
 from dealership.validators import normalize_plate, normalize_vin
-from dealership.views import _apply_errors
+from dealership.web import apply_errors, htmx_or, submit
 from reception.access import EDITORS, VIEWERS
+from workorders.selectors import current_order
+from workorders.services import work_order_start
 
 from . import selectors, services
 from .forms import (
@@ -44,9 +49,6 @@ def _visit_or_404(pk: int) -> Visit:
 
 
 def _appointment_or_404(pk):
-    from appointments.models import Appointment
-    from appointments.selectors import appointment_detail
-
     try:
         return appointment_detail(int(pk))
     except (Appointment.DoesNotExist, ValueError) as exc:
@@ -84,32 +86,30 @@ def check_in(request):
         initial["customer_waits"] = appointment.waiting
     if history.comeback_candidate is not None:
         initial["comeback_of"] = history.comeback_candidate.pk
-    form = CheckInForm(request.POST or None, initial=initial, vehicle=vehicle)
-    if request.method == "POST" and form.is_valid():
-        try:
-            visit = services.visit_check_in(
-                vehicle=vehicle, actor=request.user, appointment=appointment, **form.cleaned_data
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("Visit %(number)s opened.") % {"number": visit.number})
-            return redirect("reception:walkaround", pk=visit.pk)
-    return render(
+    return submit(
         request,
-        "reception/check_in.html",
-        {
-            "form": form,
-            "vehicle": vehicle,
-            "appointment": appointment,
-            "appointment_is_today": appointment is not None
-            and timezone.localtime(appointment.start).date() == timezone.localdate(),
-            "appointment_lines": list(
-                appointment.lines.select_related("operation", "part") if appointment else []
-            ),
-            "history": history,
-        },
-        status=400 if form.errors else 200,
+        CheckInForm(request.POST or None, initial=initial, vehicle=vehicle),
+        lambda data: services.visit_check_in(
+            vehicle=vehicle, actor=request.user, appointment=appointment, **data
+        ),
+        message=lambda visit: _("Visit %(number)s opened.") % {"number": visit.number},
+        done=lambda visit: redirect("reception:walkaround", pk=visit.pk),
+        show_form=lambda form: render(
+            request,
+            "reception/check_in.html",
+            {
+                "form": form,
+                "vehicle": vehicle,
+                "appointment": appointment,
+                "appointment_is_today": appointment is not None
+                and timezone.localtime(appointment.start).date() == timezone.localdate(),
+                "appointment_lines": list(
+                    appointment.lines.select_related("operation", "part") if appointment else []
+                ),
+                "history": history,
+            },
+            status=400 if form.errors else 200,
+        ),
     )
 
 
@@ -147,25 +147,21 @@ def register_walk_in(request):
             % {"vehicle": known.plate or known.vin, "owner": known.owner.name},
         )
         return redirect(f"{reverse('reception:check_in')}?vehicle={known.pk}")
-    form = WalkInRegisterForm(request.POST)
-    if form.is_valid():
-        try:
-            vehicle = services.walk_in_register(actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            return redirect(f"{reverse('reception:check_in')}?vehicle={vehicle.pk}")
-    return render(
+    return submit(
         request,
-        "reception/check_in_lookup.html",
-        {"lookup": PlateLookupForm(), "vehicles": [], "query": "", "register": form},
-        status=400,
+        WalkInRegisterForm(request.POST),
+        lambda data: customer_with_vehicle_register(actor=request.user, **data),
+        done=lambda vehicle: redirect(f"{reverse('reception:check_in')}?vehicle={vehicle.pk}"),
+        show_form=lambda form: render(
+            request,
+            "reception/check_in_lookup.html",
+            {"lookup": PlateLookupForm(), "vehicles": [], "query": "", "register": form},
+            status=400,
+        ),
     )
 
 
 def _visit_context(visit: Visit, **extra) -> dict:
-    from workorders.selectors import current_order
-
     return {
         "visit": visit,
         "history": selectors.vehicle_history(visit.vehicle, exclude_visit=visit),
@@ -188,28 +184,30 @@ def visit_detail(request, pk: int):
 @require_http_methods(["POST"])
 def concern_update(request, pk: int):
     visit = _visit_or_404(pk)
-    form = ConcernForm(request.POST, instance=visit)
-    if form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+
+    def update(data):
+        changes = {k: v for k, v in data.items() if k != "version"}
         if visit.walkaround_signed:
-            data.pop("concern_text", None)
-        try:
-            services.visit_concern_update(
-                visit=Visit.objects.get(pk=pk),
-                actor=request.user,
-                expected_version=form.cleaned_data.get("version"),
-                **data,
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("Concern and diagnosis saved."))
-            return redirect(visit)
-    return render(
+            changes.pop("concern_text", None)
+        return services.visit_concern_update(
+            visit=Visit.objects.get(pk=pk),
+            actor=request.user,
+            expected_version=data.get("version"),
+            **changes,
+        )
+
+    return submit(
         request,
-        "reception/visit.html",
-        _visit_context(_visit_or_404(pk), concern_form=form),
-        status=400,
+        ConcernForm(request.POST, instance=visit),
+        update,
+        message=_("Concern and diagnosis saved."),
+        done=lambda _visit: redirect(visit),
+        show_form=lambda form: render(
+            request,
+            "reception/visit.html",
+            _visit_context(_visit_or_404(pk), concern_form=form),
+            status=400,
+        ),
     )
 
 
@@ -232,23 +230,21 @@ def walkaround(request, pk: int):
     if request.method == "GET":
         return render(request, "reception/walkaround.html", _walkaround_context(visit))
     form = WalkaroundForm(request.POST, instance=visit)
-    if form.is_valid():
-        names = KEY_FIELDS if visit.walkaround_signed else (*WALKAROUND_FIELDS, *KEY_FIELDS)
-        data = {name: form.cleaned_data[name] for name in names if name in form.fields}
-        try:
-            services.visit_walkaround_update(
-                visit=visit,
-                actor=request.user,
-                expected_version=form.cleaned_data.get("version"),
-                **data,
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("Walk-around saved."))
-            return redirect("reception:walkaround", pk=pk)
-    return render(
-        request, "reception/walkaround.html", _walkaround_context(visit, form=form), status=400
+    names = KEY_FIELDS if visit.walkaround_signed else (*WALKAROUND_FIELDS, *KEY_FIELDS)
+    return submit(
+        request,
+        form,
+        lambda data: services.visit_walkaround_update(
+            visit=visit,
+            actor=request.user,
+            expected_version=data.get("version"),
+            **{name: data[name] for name in names if name in form.fields},
+        ),
+        message=_("Walk-around saved."),
+        done=lambda _visit: redirect("reception:walkaround", pk=pk),
+        show_form=lambda form: render(
+            request, "reception/walkaround.html", _walkaround_context(visit, form=form), status=400
+        ),
     )
 
 
@@ -272,11 +268,9 @@ def walkaround_sign(request, pk: int):
                 error = ValidationError(
                     f"{label.label if label else error.field}: {error.messages[0]}"
                 )
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("The customer signed the walk-around."))
-            from workorders.services import work_order_start
-
             try:
                 order = work_order_start(visit=visit, actor=request.user)
             except ValidationError:
@@ -287,6 +281,30 @@ def walkaround_sign(request, pk: int):
         "reception/walkaround.html",
         _walkaround_context(_visit_or_404(pk), signature_form=form),
         status=400,
+    )
+
+
+def _walkaround_panel_submit(request, visit, form, service, *, panel, form_name):
+    """A form of a walk-around panel: htmx swaps the panel, a plain post reloads the page."""
+    return submit(
+        request,
+        form,
+        service,
+        done=lambda _result: htmx_or(
+            request,
+            lambda: panel(request, visit),
+            lambda: redirect("reception:walkaround", pk=visit.pk),
+        ),
+        show_form=lambda form: htmx_or(
+            request,
+            lambda: panel(request, visit, form, status=400),
+            lambda: render(
+                request,
+                "reception/walkaround.html",
+                _walkaround_context(visit, **{form_name: form}),
+                status=400,
+            ),
+        ),
     )
 
 
@@ -304,23 +322,13 @@ def _render_damage(request, visit, form=None, status=200, panel_error=""):
 @require_http_methods(["POST"])
 def damage_add(request, pk: int):
     visit = _visit_or_404(pk)
-    form = DamageForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.damage_mark_add(visit=visit, actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            if request.htmx:
-                return _render_damage(request, visit)
-            return redirect("reception:walkaround", pk=pk)
-    if request.htmx:
-        return _render_damage(request, visit, form, status=400)
-    return render(
+    return _walkaround_panel_submit(
         request,
-        "reception/walkaround.html",
-        _walkaround_context(visit, damage_form=form),
-        status=400,
+        visit,
+        DamageForm(request.POST, request.FILES),
+        lambda data: services.damage_mark_add(visit=visit, actor=request.user, **data),
+        panel=_render_damage,
+        form_name="damage_form",
     )
 
 
@@ -353,23 +361,13 @@ def _render_belongings(request, visit, form=None, status=200, panel_error=""):
 @require_http_methods(["POST"])
 def belonging_add(request, pk: int):
     visit = _visit_or_404(pk)
-    form = BelongingForm(request.POST)
-    if form.is_valid():
-        try:
-            services.belonging_add(visit=visit, actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            if request.htmx:
-                return _render_belongings(request, visit)
-            return redirect("reception:walkaround", pk=pk)
-    if request.htmx:
-        return _render_belongings(request, visit, form, status=400)
-    return render(
+    return _walkaround_panel_submit(
         request,
-        "reception/walkaround.html",
-        _walkaround_context(visit, belonging_form=form),
-        status=400,
+        visit,
+        BelongingForm(request.POST),
+        lambda data: services.belonging_add(visit=visit, actor=request.user, **data),
+        panel=_render_belongings,
+        form_name="belonging_form",
     )
 
 

@@ -12,7 +12,7 @@ from dealership import tablet
 from dealership.roles import role_required
 from dealership.rules import rule
 from dealership.storage import stored_file_response
-from dealership.views import _apply_errors, refusal_text
+from dealership.web import refusal_text, submit
 from reception.access import EDITORS, VIEWERS
 from reception.models import Visit
 
@@ -60,6 +60,11 @@ def _render_order(request, order_pk: int, *, status: int = 200, **extra):
     return render(request, "workorders/order.html", _order_context(order, **extra), status=status)
 
 
+def _without_version(data: dict) -> dict:
+    """The form's fields but the version, which the service takes as `expected_version`."""
+    return {name: value for name, value in data.items() if name != "version"}
+
+
 def _error_message(error: ValidationError) -> str:
     return " ".join(str(m) for m in error.messages)
 
@@ -105,43 +110,43 @@ def line_add(request, pk: int):
     form = LineAddForm(request.POST)
     if form.is_manual:
         form = ManualLineForm(request.POST)
-    if form.is_valid():
-        try:
-            services.work_order_line_add(
-                order=order,
-                actor=request.user,
-                expected_version=form.cleaned_data.get("version"),
-                **form.service_data(),
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            return redirect(f"{order.get_absolute_url()}#lines")
-    if form.is_manual:
-        return _render_order(request, pk, status=400, manual_form=form, open_manual=True)
-    return _render_order(request, pk, status=400, line_errors=form.errors)
+
+    def show_form(form):
+        if form.is_manual:
+            return _render_order(request, pk, status=400, manual_form=form, open_manual=True)
+        return _render_order(request, pk, status=400, line_errors=form.errors)
+
+    return submit(
+        request,
+        form,
+        lambda data: services.work_order_line_add(
+            order=order,
+            actor=request.user,
+            expected_version=data.get("version"),
+            **form.service_data(),
+        ),
+        done=lambda _line: redirect(f"{order.get_absolute_url()}#lines"),
+        show_form=show_form,
+    )
 
 
 @role_required(*EDITORS)
 @require_http_methods(["POST"])
 def line_update(request, pk: int):
     line = get_object_or_404(WorkOrderLine.objects.select_related("order"), pk=pk)
-    form = LineUpdateForm(request.POST)
-    if form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
-        try:
-            services.work_order_line_update(
-                line=line,
-                actor=request.user,
-                expected_version=form.cleaned_data.get("version"),
-                **data,
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            return redirect(f"{line.order.get_absolute_url()}#lines")
-    return _render_order(
-        request, line.order_id, status=400, line_errors=form.errors, error_line=line.pk
+    return submit(
+        request,
+        LineUpdateForm(request.POST),
+        lambda data: services.work_order_line_update(
+            line=line,
+            actor=request.user,
+            expected_version=data.get("version"),
+            **_without_version(data),
+        ),
+        done=lambda _line: redirect(f"{line.order.get_absolute_url()}#lines"),
+        show_form=lambda form: _render_order(
+            request, line.order_id, status=400, line_errors=form.errors, error_line=line.pk
+        ),
     )
 
 
@@ -162,22 +167,19 @@ def line_remove(request, pk: int):
 @require_http_methods(["POST"])
 def terms(request, pk: int):
     order = get_object_or_404(WorkOrder, pk=pk)
-    form = TermsForm(request.POST, instance=order)
-    if form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
-        try:
-            services.work_order_update(
-                order=order,
-                actor=request.user,
-                expected_version=form.cleaned_data.get("version"),
-                **data,
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("Order saved."))
-            return redirect(order)
-    return _render_order(request, pk, status=400, terms_form=form)
+    return submit(
+        request,
+        TermsForm(request.POST, instance=order),
+        lambda data: services.work_order_update(
+            order=order,
+            actor=request.user,
+            expected_version=data.get("version"),
+            **_without_version(data),
+        ),
+        message=_("Order saved."),
+        done=lambda _order: redirect(order),
+        show_form=lambda form: _render_order(request, pk, status=400, terms_form=form),
+    )
 
 
 @role_required(*EDITORS)
@@ -188,29 +190,26 @@ def sign(request, pk: int):
     if order.status != OrderStatus.DRAFT:
         messages.info(request, _("This order is signed already."))
         return redirect(order)
-    form = SignForm(
-        request.POST or None,
-        initial={"signer_name": order.visit.customer.name, "version": order.version},
-    )
-    if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
-        try:
-            services.work_order_sign(
-                order=order,
-                actor=request.user,
-                expected_version=form.cleaned_data.get("version"),
-                **data,
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("The customer signed the work order."))
-            return tablet.lock(request, order.get_absolute_url())
-    return render(
+    return submit(
         request,
-        "workorders/sign.html",
-        _order_context(order, form=form),
-        status=400 if form.errors else 200,
+        SignForm(
+            request.POST or None,
+            initial={"signer_name": order.visit.customer.name, "version": order.version},
+        ),
+        lambda data: services.work_order_sign(
+            order=order,
+            actor=request.user,
+            expected_version=data.get("version"),
+            **_without_version(data),
+        ),
+        message=_("The customer signed the work order."),
+        done=lambda _order: tablet.lock(request, order.get_absolute_url()),
+        show_form=lambda form: render(
+            request,
+            "workorders/sign.html",
+            _order_context(order, form=form),
+            status=400 if form.errors else 200,
+        ),
     )
 
 

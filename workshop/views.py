@@ -10,14 +10,14 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_http_methods
 
 from dealership.links import LinkInvalid, customer_link_resolve
 from dealership.roles import Role, has_role, public_view, role_required
 from dealership.rules import rule
 from dealership.storage import stored_file_response
-from dealership.views import _apply_errors
+from dealership.web import apply_errors, submit
 from reception.models import Visit
 
 from . import selectors, services
@@ -81,6 +81,27 @@ def _filters(params) -> tuple[str, int | None]:
     return team, int(technician) if known else None
 
 
+def _board_labels() -> dict[str, str]:
+    """The words every card of the board repeats, translated once per page."""
+    return {
+        "booked": _("Booked"),
+        "missed": _("Promise missed"),
+        "at_risk": _("At risk"),
+        "promised": _("Promised"),
+        "left": _("left"),
+        "rework": pgettext("workshop", "Rework"),
+        "qc_passed": _("QC passed"),
+        "awaiting": _("Awaiting approval"),
+        "redispatch": _("Re-dispatch"),
+        "dispatch": _("Dispatch"),
+        "technician": _("Technician"),
+        "bay": _("Bay"),
+        "inspect": _("Inspect"),
+        "ready": _("Wash and ready"),
+        "waits": _("customer waits"),
+    }
+
+
 def _render_board(request, *, team: str, technician_id: int | None):
     services.jobs_materialise()
     data = selectors.board(team=team, technician_id=technician_id)
@@ -93,6 +114,7 @@ def _render_board(request, *, team: str, technician_id: int | None):
         template,
         {
             "board": data,
+            "labels": _board_labels(),
             # Built once, repeated in every card's dispatch form.
             "technician_options": _options(
                 _("Technician"),
@@ -264,27 +286,26 @@ def clock_off(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def finding_new(request, pk: int):
     job = get_object_or_404(Job.objects.select_related("visit__vehicle", "technician"), pk=pk)
-    form = FindingForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            finding = services.finding_report(
-                job=job,
-                actor=request.user,
-                note=form.cleaned_data["note"],
-                photos=form.cleaned_data["photos"],
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("Finding saved."))
-            if request.POST.get("propose"):
-                return redirect("workshop:addition_new", pk=finding.pk)
-            return redirect("workshop:my_jobs")
-    return render(
+
+    def done(finding):
+        if request.POST.get("propose"):
+            return redirect("workshop:addition_new", pk=finding.pk)
+        return redirect("workshop:my_jobs")
+
+    return submit(
         request,
-        "workshop/finding_form.html",
-        {"job": job, "form": form},
-        status=400 if form.errors else 200,
+        FindingForm(request.POST or None, request.FILES or None),
+        lambda data: services.finding_report(
+            job=job, actor=request.user, note=data["note"], photos=data["photos"]
+        ),
+        message=_("Finding saved."),
+        done=done,
+        show_form=lambda form: render(
+            request,
+            "workshop/finding_form.html",
+            {"job": job, "form": form},
+            status=400 if form.errors else 200,
+        ),
     )
 
 
@@ -304,29 +325,28 @@ def addition_new(request, pk: int):
     finding = get_object_or_404(
         Finding.objects.select_related("visit__vehicle", "job").prefetch_related("photos"), pk=pk
     )
-    form = AdditionForm(request.POST or None, initial={"title": finding.note[:150]})
-    if request.method == "POST" and form.is_valid():
-        try:
-            addition = services.addition_propose(
-                visit=finding.visit, actor=request.user, finding=finding, **form.cleaned_data
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(
-                request,
-                _("Additional work proposed; the advisor has been alerted."),
-            )
-            if has_role(request.user, (Role.ADVISOR, Role.SERVICE_MANAGER)):
-                return redirect(addition)
-            if has_role(request.user, TECHNICIANS):
-                return redirect("workshop:my_jobs")
-            return redirect("workshop:visit", pk=finding.visit_id)
-    return render(
+
+    def done(addition):
+        if has_role(request.user, (Role.ADVISOR, Role.SERVICE_MANAGER)):
+            return redirect(addition)
+        if has_role(request.user, TECHNICIANS):
+            return redirect("workshop:my_jobs")
+        return redirect("workshop:visit", pk=finding.visit_id)
+
+    return submit(
         request,
-        "workshop/addition_form.html",
-        {"finding": finding, "form": form},
-        status=400 if form.errors else 200,
+        AdditionForm(request.POST or None, initial={"title": finding.note[:150]}),
+        lambda data: services.addition_propose(
+            visit=finding.visit, actor=request.user, finding=finding, **data
+        ),
+        message=_("Additional work proposed; the advisor has been alerted."),
+        done=done,
+        show_form=lambda form: render(
+            request,
+            "workshop/addition_form.html",
+            {"finding": finding, "form": form},
+            status=400 if form.errors else 200,
+        ),
     )
 
 
@@ -368,33 +388,35 @@ def addition_detail(request, pk: int):
 def addition_answer(request, pk: int):
     """The advisor records the customer's answer given on the phone."""
     addition = _addition_or_404(pk)
-    form = PhoneAnswerForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            if data["decision"] == APPROVE:
-                services.addition_approve(
-                    addition=addition,
-                    actor=request.user,
-                    channel=AnswerChannel.PHONE,
-                    answered_by=data["answered_by"],
-                    note=data["note"],
-                )
-            else:
-                services.addition_decline(
-                    addition=addition,
-                    actor=request.user,
-                    channel=AnswerChannel.PHONE,
-                    answered_by=data["answered_by"],
-                    reason=data["reason"],
-                    note=data["note"],
-                )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("The customer's answer is recorded."))
-            return redirect("workshop:addition", pk=pk)
-    return _render_addition(request, _addition_or_404(pk), answer_form=form, status=400)
+
+    def answer(data):
+        if data["decision"] == APPROVE:
+            return services.addition_approve(
+                addition=addition,
+                actor=request.user,
+                channel=AnswerChannel.PHONE,
+                answered_by=data["answered_by"],
+                note=data["note"],
+            )
+        return services.addition_decline(
+            addition=addition,
+            actor=request.user,
+            channel=AnswerChannel.PHONE,
+            answered_by=data["answered_by"],
+            reason=data["reason"],
+            note=data["note"],
+        )
+
+    return submit(
+        request,
+        PhoneAnswerForm(request.POST),
+        answer,
+        message=_("The customer's answer is recorded."),
+        done=lambda _addition: redirect("workshop:addition", pk=pk),
+        show_form=lambda form: _render_addition(
+            request, _addition_or_404(pk), answer_form=form, status=400
+        ),
+    )
 
 
 @role_required(*ADVISORS)
@@ -418,18 +440,18 @@ def addition_send_link(request, pk: int):
 @require_http_methods(["POST"])
 def addition_withdraw(request, pk: int):
     addition = _addition_or_404(pk)
-    form = WithdrawForm(request.POST)
-    if form.is_valid():
-        try:
-            services.addition_withdraw(
-                addition=addition, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("The proposal was withdrawn."))
-            return redirect("workshop:addition", pk=pk)
-    return _render_addition(request, _addition_or_404(pk), withdraw_form=form, status=400)
+    return submit(
+        request,
+        WithdrawForm(request.POST),
+        lambda data: services.addition_withdraw(
+            addition=addition, actor=request.user, reason=data["reason"]
+        ),
+        message=_("The proposal was withdrawn."),
+        done=lambda _addition: redirect("workshop:addition", pk=pk),
+        show_form=lambda form: _render_addition(
+            request, _addition_or_404(pk), withdraw_form=form, status=400
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------- visit & promise
@@ -464,21 +486,19 @@ def visit_detail(request, pk: int):
 def promise(request, pk: int):
     """The advisor records a new promised time and the reason given to the customer."""
     visit = get_object_or_404(Visit, pk=pk)
-    form = PromiseForm(request.POST)
-    if form.is_valid():
-        try:
-            services.promise_move(
-                visit=visit,
-                actor=request.user,
-                promised_at=form.cleaned_data["promised_at"],
-                reason=form.cleaned_data["reason"],
-            )
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("New promised time saved; the customer gets a message."))
-            return redirect("workshop:visit", pk=pk)
-    return _render_visit(request, pk, promise_form=form, status=400)
+    return submit(
+        request,
+        PromiseForm(request.POST),
+        lambda data: services.promise_move(
+            visit=visit,
+            actor=request.user,
+            promised_at=data["promised_at"],
+            reason=data["reason"],
+        ),
+        message=_("New promised time saved; the customer gets a message."),
+        done=lambda _visit: redirect("workshop:visit", pk=pk),
+        show_form=lambda form: _render_visit(request, pk, promise_form=form, status=400),
+    )
 
 
 # ---------------------------------------------------------------------------- QC
@@ -524,7 +544,7 @@ def qc_inspect(request, pk: int):
                 )
                 message = _("QC passed.")
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, message)
             return redirect("workshop:qc")
@@ -576,7 +596,7 @@ def approve(request, token: str):
                     reason=form.cleaned_data["reason"],
                 )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
             return _render_approve(
                 request, selectors.addition_detail(addition.pk), token, form=form, status=409
             )
