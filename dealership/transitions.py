@@ -129,7 +129,8 @@ def save_versioned(row: models.Model, fields: Iterable[str], *, reason: str = ""
         row.version += 1
         fields.append("version")
     if reason:
-        row._change_reason = reason
+        # simple_history keeps at most 100 characters of a reason.
+        row._change_reason = reason[:100]
     row.save(update_fields=fields)
 
 

@@ -16,6 +16,8 @@ from simple_history.models import HistoricalRecords
 from dealership.models import Customer, DueTask, Vehicle
 from dealership.text import COMPLAINT_MAX_LENGTH, NOTE_MAX_LENGTH
 
+from .states import ComplaintStatus
+
 SCORE_MIN = 1
 SCORE_MAX = 10
 
@@ -118,12 +120,6 @@ class ThirdParty(models.TextChoices):
     POLICE = "police", _("Police")
     CONSUMER_ASSOCIATION = "consumer_association", _("Consumer association")
     GOVERNMENT = "government", _("Government office")
-
-
-class ComplaintStatus(models.TextChoices):
-    OPEN = "open", pgettext_lazy("complaint", "Open")
-    IN_PROGRESS = "in_progress", _("Answered, being resolved")
-    CLOSED = "closed", pgettext_lazy("complaint", "Closed")
 
 
 class Complaint(models.Model):

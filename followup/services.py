@@ -34,6 +34,7 @@ from dealership.rules import rule
 from dealership.services import customer_update, timeline_record
 from dealership.stored_text import StoredCode, StoredMessage
 from dealership.text import COMPLAINT_MAX_LENGTH, clean_text
+from dealership.transitions import lock_row, move, save_versioned
 
 from . import kinds as K
 from .models import (
@@ -45,19 +46,16 @@ from .models import (
     ComplaintCategory,
     ComplaintSeverity,
     ComplaintSource,
-    ComplaintStatus,
     DailyScan,
     Survey,
     ThirdParty,
 )
 from .rules import lost_months
+from .states import COMPLAINT_STATES, ComplaintStatus
 
 CS = ComplaintStatus
-ALLOWED = {
-    CS.OPEN: frozenset({CS.IN_PROGRESS, CS.CLOSED}),
-    CS.IN_PROGRESS: frozenset({CS.CLOSED}),
-    CS.CLOSED: frozenset({CS.IN_PROGRESS}),
-}
+# What a complaint's services read of it besides its own fields.
+LOCK_RELATED = ("customer", "vehicle")
 # Staff who may own a complaint.
 OWNER_ROLES = (Role.CUSTOMER_CARE, Role.ADVISOR, Role.SERVICE_MANAGER)
 # The survey question a low answer points to, for the complaint's category.
@@ -552,41 +550,11 @@ def _complaint_timeline(
     )
 
 
-def _lock_complaint(complaint: Complaint, expected_version: int | None = None) -> Complaint:
-    locked = (
-        Complaint.objects.select_for_update(of=("self",))
-        .select_related("customer", "vehicle")
-        .get(pk=complaint.pk)
-    )
-    if expected_version is not None and int(expected_version) != locked.version:
-        raise DomainError(
-            _(
-                "Someone else changed complaint %(number)s while you were editing. "
-                "Reload the page to see their changes."
-            )
-            % {"number": locked.number},
-            code="stale",
-        )
-    return locked
-
-
-def _save(complaint: Complaint, fields: list[str]) -> None:
-    complaint.version += 1
-    complaint.save(update_fields=[*fields, "version"])
-
-
-def _move(complaint: Complaint, to: str) -> None:
-    if to not in ALLOWED[complaint.status]:
-        raise DomainError(
-            _("Complaint %(number)s is “%(current)s”; it cannot become “%(target)s”.")
-            % {
-                "number": complaint.number,
-                "current": CS(complaint.status).label,
-                "target": CS(to).label,
-            },
-            code="transition_not_allowed",
-        )
-    complaint.status = to
+def _stale(complaint: Complaint) -> str:
+    return _(
+        "Someone else changed complaint %(number)s while you were editing. "
+        "Reload the page to see their changes."
+    ) % {"number": complaint.number}
 
 
 def _escalate(
@@ -606,7 +574,7 @@ def _escalate(
     now = timezone.now()
     if complaint.escalated_at is None:
         complaint.escalated_at = now
-        _save(complaint, ["escalated_at"])
+        save_versioned(complaint, ["escalated_at"])
     manager = service_manager()
     _action(complaint, ActionKind.ESCALATED, text, actor, code=code, params=params)
     payload = {"reason": reason, "note": text, "number": complaint.number}
@@ -781,7 +749,9 @@ def complaint_update(
     if unknown:
         raise TypeError(f"complaint_update() got fields it may not change: {sorted(unknown)}")
     with transaction.atomic():
-        complaint = _lock_complaint(complaint, expected_version)
+        complaint = lock_row(
+            complaint, related=LOCK_RELATED, expected_version=expected_version, stale=_stale
+        )
         if not complaint.is_open:
             raise DomainError(_("This complaint is closed; reopen it to change it."))
         data = _clean_complaint_fields(data, customer=complaint.customer)
@@ -796,7 +766,7 @@ def complaint_update(
             amount=complaint.amount,
             third_parties=complaint.third_parties,
         )
-        _save(complaint, [*changed, "severity"])
+        save_versioned(complaint, [*changed, "severity"])
         labels = ", ".join(str(Complaint._meta.get_field(name).verbose_name) for name in changed)
         _action(complaint, ActionKind.CHANGED, labels, actor)
         if complaint.is_important and not was_important:
@@ -816,13 +786,13 @@ def complaint_assign(*, complaint: Complaint, owner: User, actor: User | None) -
             _("The owner must be customer care, an advisor or a manager."), field="owner"
         )
     with transaction.atomic():
-        complaint = _lock_complaint(complaint)
+        complaint = lock_row(complaint, related=LOCK_RELATED)
         if not complaint.is_open:
             raise DomainError(_("This complaint is closed; reopen it to change it."))
         if complaint.owner_id == owner.pk:
             return complaint
         complaint.owner = owner
-        _save(complaint, ["owner"])
+        save_versioned(complaint, ["owner"])
         _action(complaint, ActionKind.ASSIGNED, str(owner), actor)
         _complaint_timeline(
             complaint, "assigned", StoredMessage(N_("now handled by %(owner)s"), owner=owner), actor
@@ -843,14 +813,17 @@ def complaint_action_add(
     if not text:
         raise DomainError(_("Write down what was done or said."), field="text")
     with transaction.atomic():
-        complaint = _lock_complaint(complaint)
+        complaint = lock_row(complaint, related=LOCK_RELATED)
         if not complaint.is_open:
             raise DomainError(_("This complaint is closed; reopen it to add to it."))
         action = _action(complaint, kind, text, actor)
         if kind in CONTACT_ACTIONS and complaint.responded_at is None:
-            complaint.responded_at = action.at
-            _move(complaint, CS.IN_PROGRESS)
-            _save(complaint, ["responded_at", "status"])
+            move(
+                COMPLAINT_STATES,
+                complaint,
+                CS.IN_PROGRESS,
+                changes={"responded_at": action.at},
+            )
             due_tasks_cancel_for(complaint, kinds=[K.RESPONSE_DEADLINE])
             late = complaint.response_late()
             _complaint_timeline(
@@ -882,7 +855,9 @@ def complaint_close(
     """
     resolution = (resolution or "").strip()
     with transaction.atomic():
-        complaint = _lock_complaint(complaint, expected_version)
+        complaint = lock_row(
+            complaint, related=LOCK_RELATED, expected_version=expected_version, stale=_stale
+        )
         if complaint.status == CS.CLOSED:
             raise DomainError(
                 _("Complaint %(number)s was already closed at %(at)s.")
@@ -906,13 +881,16 @@ def complaint_close(
                 _("An important complaint is closed by the service manager."), code="manager_only"
             )
         now = timezone.now()
-        _move(complaint, CS.CLOSED)
-        complaint.closed_at = now
-        complaint.responded_at = complaint.responded_at or now
-        complaint.resolution = resolution
-        complaint.customer_satisfied = customer_satisfied
-        _save(
-            complaint, ["status", "closed_at", "responded_at", "resolution", "customer_satisfied"]
+        move(
+            COMPLAINT_STATES,
+            complaint,
+            CS.CLOSED,
+            now=now,
+            changes={
+                "responded_at": complaint.responded_at or now,
+                "resolution": resolution,
+                "customer_satisfied": customer_satisfied,
+            },
         )
         satisfied = _("customer satisfied") if customer_satisfied else _("customer not satisfied")
         _action(complaint, ActionKind.CLOSED, f"{resolution} ({satisfied})", actor)
@@ -940,14 +918,25 @@ def complaint_reopen(*, complaint: Complaint, actor: User, reason: str) -> Compl
     if not reason:
         raise DomainError(_("Say why the complaint is reopened."), field="reason")
     with transaction.atomic():
-        complaint = _lock_complaint(complaint)
-        _move(complaint, CS.IN_PROGRESS)
-        complaint.close_by = timezone.now() + timedelta(
-            hours=rule("followup.complaint_close_hours")
+        complaint = lock_row(complaint, related=LOCK_RELATED)
+        if complaint.status != CS.CLOSED:
+            raise DomainError(
+                _("Complaint %(number)s is not closed; only a closed complaint is reopened.")
+                % {"number": complaint.number},
+                code="not_closed",
+            )
+        move(
+            COMPLAINT_STATES,
+            complaint,
+            CS.IN_PROGRESS,
+            reason=reason,
+            changes={
+                "close_by": timezone.now()
+                + timedelta(hours=rule("followup.complaint_close_hours")),
+                "closed_at": None,
+                "customer_satisfied": None,
+            },
         )
-        complaint.closed_at = None
-        complaint.customer_satisfied = None
-        _save(complaint, ["status", "close_by", "closed_at", "customer_satisfied"])
         _action(complaint, ActionKind.REOPENED, reason, actor)
         _schedule_deadlines(complaint)
         _complaint_timeline(
@@ -959,7 +948,7 @@ def complaint_reopen(*, complaint: Complaint, actor: User, reason: str) -> Compl
 def complaint_deadline_check(*, complaint: Complaint, deadline: str) -> dict:
     """Run at a complaint's deadline (a due task): escalate it when the deadline was missed."""
     with transaction.atomic():
-        complaint = _lock_complaint(complaint)
+        complaint = lock_row(complaint, related=LOCK_RELATED)
         if complaint.status == CS.CLOSED:
             return {"met": True}
         if deadline == "response":
