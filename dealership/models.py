@@ -19,6 +19,8 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .states import DueTaskState, MessageStatus
+from .stored_text import stored_text_render
 from .text import NOTE_MAX_LENGTH
 from .validators import validate_mobile, validate_plate, validate_vin
 
@@ -374,8 +376,6 @@ class TimelineEvent(models.Model):
         """The summary in the reader's language when the system worded it (a stored code)."""
         data = self.data or {}
         if data.get("summary_code"):
-            from .stored_text import stored_text_render
-
             return stored_text_render(
                 data["summary_code"], data.get("summary_params"), self.summary
             )
@@ -412,15 +412,6 @@ class CustomerLink(models.Model):
 
     def __str__(self):
         return f"{self.purpose} → {self.subject_type_id}:{self.subject_id}"
-
-
-class DueTaskState(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    CLAIMED = "claimed", pgettext_lazy("due task", "In progress")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
-    MISSED = "missed", _("Missed")
 
 
 class DueTask(models.Model):
@@ -510,8 +501,6 @@ class DueTask(models.Model):
     @property
     def note_text(self) -> str:
         """The task's note in the reader's language (a stored code), or the note as written."""
-        from .stored_text import stored_text_render
-
         payload = self.payload or {}
         if payload.get("note_code"):
             return stored_text_render(
@@ -527,11 +516,6 @@ class DueTask(models.Model):
         """
         model = ContentType.objects.get_for_id(self.subject_type_id).model_class()
         return model(pk=self.subject_id)
-
-
-class MessageStatus(models.TextChoices):
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
 
 
 class Message(models.Model):
