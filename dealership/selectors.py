@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from .models import Customer, Vehicle
+from .models import Customer, DueTask, Message, Vehicle
+from .roles import Role, user_roles
 from .rules import rule
 from .validators import normalize_phone, normalize_plate
 from .visibility import CONTACT_FIELDS, HIDDEN, field_level, shown
@@ -124,9 +125,24 @@ def messages_sent(*, vehicle_id: int, since, until=None, limit: int = 30) -> lis
 
     One query, whatever the number of messages; the newest `limit` are kept.
     """
-    from .models import Message
-
     rows = Message.objects.filter(vehicle_id=vehicle_id, sent_at__gte=since)
     if until is not None:
         rows = rows.filter(sent_at__lte=until)
     return list(reversed(rows.order_by("-sent_at", "-id")[:limit]))
+
+
+def sees_every_call(user) -> bool:
+    """The service manager and the administrator see every call of every list."""
+    return bool(user_roles(user) & {Role.SERVICE_MANAGER, Role.ADMIN})
+
+
+def may_act_on_call(user, task: DueTask) -> bool:
+    """Whether `user` may record what came of the call `task` (the queue, the lists, the API).
+
+    A call assigned to a person is theirs; an unassigned one is its role's. The
+    service manager and the administrator (who passes every check, DESIGN.md
+    "People and access") may record any call.
+    """
+    if sees_every_call(user) or task.assigned_to_id == user.pk:
+        return True
+    return not task.assigned_to_id and task.role in user_roles(user)
