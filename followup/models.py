@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from dealership.models import Customer, DueTask, Vehicle
+from dealership.stored_text import stored_text_render
 from dealership.text import COMPLAINT_MAX_LENGTH, NOTE_MAX_LENGTH
 
 from .states import ComplaintStatus
@@ -295,8 +296,6 @@ class ComplaintAction(models.Model):
     @property
     def display_text(self) -> str:
         if self.code:
-            from dealership.stored_text import stored_text_render
-
             return stored_text_render(self.code, self.params, self.text)
         return self.text
 

@@ -8,14 +8,14 @@ import pytest
 
 from dealership.errors import DomainError
 from dealership.tests.factories import CustomerFactory
-from followup.models import Complaint
-from followup.services import (
+from followup.complaints import (
     complaint_action_add,
     complaint_close,
     complaint_open,
     complaint_reopen,
     complaint_update,
 )
+from followup.models import Complaint
 from followup.states import COMPLAINT_STATES, ComplaintStatus
 
 pytestmark = pytest.mark.django_db
