@@ -437,7 +437,7 @@ def customer_calls_opt_out(
     """Record that the customer does (not) want calls; opting out cancels their open calls."""
     reason = (reason or "").strip()
     with transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = lock_row(customer)
         if customer.do_not_call == do_not_call:
             return customer
         if reason:
