@@ -39,6 +39,7 @@ from .models import (
     Survey,
     ThirdParty,
 )
+from .selectors import service_manager
 from .states import COMPLAINT_STATES, ComplaintStatus
 
 CS = ComplaintStatus
@@ -52,15 +53,6 @@ def _severity(*, safety_related: bool, amount, third_parties) -> str:
     large = amount is not None and amount >= rule("followup.complaint_important_amount")
     important = safety_related or large or bool(third_parties)
     return ComplaintSeverity.IMPORTANT if important else ComplaintSeverity.NORMAL
-
-
-def service_manager() -> User | None:
-    """The service manager who receives important and escalated complaints."""
-    return (
-        User.objects.filter(groups__name=Role.SERVICE_MANAGER, is_active=True)
-        .order_by("id")
-        .first()
-    )
 
 
 def _clean_complaint_fields(data: dict, *, customer: Customer) -> dict:

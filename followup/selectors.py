@@ -272,6 +272,16 @@ def call_detail(pk: int, *, now: datetime | None = None) -> CallRow:
 
 # --------------------------------------------------------------------- complaints
 
+
+def service_manager() -> User | None:
+    """The service manager who receives important and escalated complaints."""
+    return (
+        User.objects.filter(groups__name=Role.SERVICE_MANAGER, is_active=True)
+        .order_by("id")
+        .first()
+    )
+
+
 COMPLAINT_FILTERS = {
     "open": (
         pgettext_lazy("complaint", "Open"),
