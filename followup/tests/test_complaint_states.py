@@ -115,3 +115,14 @@ def test_a_stale_version_is_refused_with_the_complaints_number(care):
         )
     assert refused.value.code == "stale" and complaint.number in refused.value.messages[0]
     assert _snapshot(complaint) == before
+
+
+def test_a_long_reason_reopens_the_complaint_and_history_keeps_its_start(care):
+    # simple_history keeps 100 characters of a reason; a form allows 500.
+    complaint = _open(care)
+    _close(complaint, care)
+    reason = "客户反映同样的问题再次出现，" * 20
+    complaint = complaint_reopen(complaint=complaint, actor=care, reason=reason)
+    assert complaint.status == "in_progress"
+    assert complaint.history.first().history_change_reason == reason[:100]
+    assert complaint.actions.filter(kind="reopened").get().text == reason.strip()
