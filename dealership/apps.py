@@ -44,6 +44,6 @@ class DealershipConfig(AppConfig):
         register_kind(
             "customer.reminder",
             label=_("Reminder to the customer"),
-            handler="dealership.due_kinds.send_reminder",
+            handler="dealership.duties.send_reminder",
             late_cutoff=timedelta(hours=12),
         )

@@ -19,6 +19,11 @@ handler) are calls on a work queue, finished with `due_task_complete`.
 
 Each claim counts as one attempt; a worker that dies mid-task leaves the row
 claimed and the dispatcher takes it back after `DUE_TASK_RECLAIM_AFTER_SECONDS`.
+
+A task's states and the moves between them are one table,
+`dealership.states.DUE_TASK_STATES`: a row moves with `transitions.move`, the
+dispatcher's set-based claims and clean-ups with `transitions.move_all`, which
+checks the table once for the pair it applies.
 """
 
 import logging
@@ -38,15 +43,20 @@ from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat.models import PeriodicTask
 
 from .errors import DomainError
-from .models import Customer, DueTask, DueTaskState, User
+from .models import Customer, DueTask, User
+from .roles import user_roles
+from .selectors import sees_every_call
+from .services import timeline_record
+from .states import DUE_TASK_STATES, OPEN_STATES, DueTaskState
 from .stored_text import stored_text
+from .transitions import lock_row, move, move_all, save_versioned
 
 logger = logging.getLogger(__name__)
 
 State = DueTaskState
-OPEN_STATES = (State.PENDING, State.CLAIMED)
 
 # The Celery tasks that perform claimed rows, one row or several to a message. They live in
 # dealership.tasks, which imports this module, so they are handed in from there.
@@ -210,35 +220,33 @@ def due_task_schedule(
         )
         if created:
             return task
-        task.customer = customer if customer is not None else task.customer
-        task.assigned_to = assigned_to if assigned_to is not None else task.assigned_to
-        task.payload = payload if payload is not None else task.payload
-        fields = ["customer", "assigned_to", "payload"]
+        details = {
+            "customer": customer if customer is not None else task.customer,
+            "assigned_to": assigned_to if assigned_to is not None else task.assigned_to,
+            "payload": payload if payload is not None else task.payload,
+        }
         if task.due_at != due_at or task.state == State.CANCELLED:
-            task.due_at = due_at
-            task.run_after = due_at
-            task.state = State.PENDING
-            task.attempts = 0
-            task.last_error = ""
-            task.result = {}
-            task.outcome = ""
-            task.completed_by = None
-            task.claimed_at = None
-            task.finished_at = None
-            fields += [
-                "due_at",
-                "run_after",
-                "state",
-                "attempts",
-                "last_error",
-                "result",
-                "outcome",
-                "completed_by",
-                "claimed_at",
-                "finished_at",
-            ]
-        task.save(update_fields=fields)
+            move(DUE_TASK_STATES, task, State.PENDING, changes={**details, **_fresh(due_at)})
+        else:
+            for name, value in details.items():
+                setattr(task, name, value)
+            save_versioned(task, details)
     return task
+
+
+def _fresh(due_at: datetime) -> dict:
+    """A task scheduled again starts over: due then, no attempts, no outcome."""
+    return {
+        "due_at": due_at,
+        "run_after": due_at,
+        "attempts": 0,
+        "last_error": "",
+        "result": {},
+        "outcome": "",
+        "completed_by": None,
+        "claimed_at": None,
+        "finished_at": None,
+    }
 
 
 def due_tasks_cancel_for(subject: models.Model, kinds: Iterable[str] | None = None) -> int:
@@ -248,24 +256,25 @@ def due_tasks_cancel_for(subject: models.Model, kinds: Iterable[str] | None = No
     for it and then leaves it done.
     """
     tasks = DueTask.objects.filter(
-        subject_type=ContentType.objects.get_for_model(subject),
-        subject_id=subject.pk,
-        state__in=(State.PENDING, State.CLAIMED, State.FAILED),
+        subject_type=ContentType.objects.get_for_model(subject), subject_id=subject.pk
     )
     if kinds is not None:
         tasks = tasks.filter(kind__in=list(kinds))
-    return tasks.update(state=State.CANCELLED, finished_at=timezone.now())
+    return move_all(
+        DUE_TASK_STATES,
+        tasks,
+        State.CANCELLED,
+        from_=(State.PENDING, State.CLAIMED, State.FAILED),
+    )
 
 
 def due_task_complete(
     *, task: DueTask, actor: User, outcome: str, result: dict | None = None
 ) -> DueTask:
     """Record the outcome of a call (a person task). A second completion is refused."""
-    from .services import timeline_record
-
     spec = kind_get(task.kind)
     with transaction.atomic():
-        task = DueTask.objects.select_for_update(of=("self",)).get(pk=task.pk)
+        task = lock_row(task)
         if not task.for_person:
             raise DomainError(gettext("This duty is done by the system, not by a person."))
         if task.state == State.DONE:
@@ -286,12 +295,12 @@ def due_task_complete(
             )
         if outcome not in dict(spec.outcomes):
             raise DomainError(gettext("Choose an outcome."), field="outcome", code="outcome")
-        task.state = State.DONE
-        task.outcome = outcome
-        task.result = result or {}
-        task.completed_by = actor
-        task.finished_at = timezone.now()
-        task.save(update_fields=["state", "outcome", "result", "completed_by", "finished_at"])
+        move(
+            DUE_TASK_STATES,
+            task,
+            State.DONE,
+            changes={"outcome": outcome, "result": result or {}, "completed_by": actor},
+        )
         timeline_record(
             kind="due.completed",
             summary=f"{spec.label}: {spec.outcome_label(outcome)}",
@@ -321,14 +330,15 @@ def due_task_record(*, task: DueTask, actor: User, outcome: str, note: str = "")
 def due_task_retry(*, task: DueTask, actor: User) -> DueTask:
     """Give a failed machine task a fresh set of attempts from now."""
     with transaction.atomic():
-        task = DueTask.objects.select_for_update().get(pk=task.pk)
+        task = lock_row(task)
         if task.state != State.FAILED:
             raise DomainError(gettext("Only a failed task can be retried."), code="not_failed")
-        task.state = State.PENDING
-        task.attempts = 0
-        task.run_after = timezone.now()
-        task.finished_at = None
-        task.save(update_fields=["state", "attempts", "run_after", "finished_at"])
+        move(
+            DUE_TASK_STATES,
+            task,
+            State.PENDING,
+            changes={"attempts": 0, "run_after": timezone.now(), "finished_at": None},
+        )
     logger.info("due task %s retried by %s", task.pk, actor)
     return task
 
@@ -357,11 +367,20 @@ def _reclaim_lost(*, now: datetime, reclaim_after: timedelta) -> int:
             if attempts >= (KINDS[kind].max_attempts if kind in KINDS else 1)
         ]
         note = "worker lost or message not delivered"
-        DueTask.objects.filter(pk__in=exhausted).update(
-            state=State.FAILED, last_error=note, finished_at=now
+        move_all(
+            DUE_TASK_STATES,
+            DueTask.objects.filter(pk__in=exhausted),
+            State.FAILED,
+            from_=(State.CLAIMED,),
+            changes={"last_error": note},
+            now=now,
         )
-        DueTask.objects.filter(pk__in=[row[0] for row in lost]).exclude(pk__in=exhausted).update(
-            state=State.PENDING, last_error=note, run_after=now
+        move_all(
+            DUE_TASK_STATES,
+            DueTask.objects.filter(pk__in=[row[0] for row in lost]).exclude(pk__in=exhausted),
+            State.PENDING,
+            from_=(State.CLAIMED,),
+            changes={"last_error": note, "run_after": now},
         )
     logger.warning("due tasks: took back %s lost claims, %s failed", len(lost), len(exhausted))
     return len(lost)
@@ -371,9 +390,13 @@ def _mark_missed_calls(now: datetime) -> int:
     missed = 0
     for kind in KINDS.values():
         if kind.for_person and kind.late_cutoff is not None:
-            missed += DueTask.objects.filter(
-                kind=kind.key, state=State.PENDING, due_at__lt=now - kind.late_cutoff
-            ).update(state=State.MISSED, finished_at=now)
+            missed += move_all(
+                DUE_TASK_STATES,
+                DueTask.objects.filter(kind=kind.key, due_at__lt=now - kind.late_cutoff),
+                State.MISSED,
+                from_=(State.PENDING,),
+                now=now,
+            )
     return missed
 
 
@@ -406,8 +429,12 @@ def _enqueue(pks: list[int]) -> list[int]:
                 sent += len(chunk)
     except Exception:
         logger.exception("due tasks: broker refused %s tasks; they stay due", len(pks) - sent)
-        DueTask.objects.filter(pk__in=pks[sent:], state=State.CLAIMED).update(
-            state=State.PENDING, attempts=F("attempts") - 1, claimed_at=None
+        move_all(
+            DUE_TASK_STATES,
+            DueTask.objects.filter(pk__in=pks[sent:]),
+            State.PENDING,
+            from_=(State.CLAIMED,),
+            changes={"attempts": F("attempts") - 1, "claimed_at": None},
         )
         return pks[sent:]
     return []
@@ -444,8 +471,13 @@ def due_tasks_dispatch(
             )
             if not pks:
                 break
-            DueTask.objects.filter(pk__in=pks).update(
-                state=State.CLAIMED, claimed_at=now, attempts=F("attempts") + 1
+            move_all(
+                DUE_TASK_STATES,
+                DueTask.objects.filter(pk__in=pks),
+                State.CLAIMED,
+                from_=(State.PENDING,),
+                changes={"attempts": F("attempts") + 1},
+                now=now,
             )
             transaction.on_commit(lambda pks=pks: refused.extend(_enqueue(pks)))
         claimed += len(pks)
@@ -478,23 +510,20 @@ def due_task_perform(*, task_id: int, now: datetime | None = None) -> str:
             now = now or timezone.now()
             spec = kind_get(task.kind)
             if spec.late_cutoff is not None and now > task.due_at + spec.late_cutoff:
-                task.state = State.MISSED
-                task.finished_at = now
-                task.last_error = (
-                    f"too late: due {task.due_at.isoformat()}, late cutoff {spec.late_cutoff}"
-                )
-                task.save(update_fields=["state", "finished_at", "last_error"])
+                late = f"too late: due {task.due_at.isoformat()}, late cutoff {spec.late_cutoff}"
+                move(DUE_TASK_STATES, task, State.MISSED, now=now, changes={"last_error": late})
                 return "missed"
             token = _running.set(task)
             try:
                 result = spec.perform(task)
             finally:
                 _running.reset(token)
-            task.state = State.DONE
-            task.result = result or {}
-            task.finished_at = timezone.now()
-            task.last_error = ""
-            task.save(update_fields=["state", "result", "finished_at", "last_error"])
+            move(
+                DUE_TASK_STATES,
+                task,
+                State.DONE,
+                changes={"result": result or {}, "last_error": ""},
+            )
             return "done"
     except Exception as exc:
         # Everything the handler wrote is rolled back; the failure is recorded on its own.
@@ -508,8 +537,12 @@ def due_task_perform_now(task_id: int) -> str:
     a failure retries from the row as usual. Never raises: the caller's work is committed.
     """
     try:
-        claimed = DueTask.objects.filter(pk=task_id, state=State.PENDING, for_person=False).update(
-            state=State.CLAIMED, claimed_at=timezone.now(), attempts=F("attempts") + 1
+        claimed = move_all(
+            DUE_TASK_STATES,
+            DueTask.objects.filter(pk=task_id, for_person=False),
+            State.CLAIMED,
+            from_=(State.PENDING,),
+            changes={"attempts": F("attempts") + 1},
         )
         if not claimed:
             return "skipped"  # the dispatcher has it, or it was cancelled
@@ -525,17 +558,20 @@ def _record_failure(task_id: int, exc: Exception) -> str:
         if task is None or task.state != State.CLAIMED:
             return "skipped"  # another delivery finished it in the meantime
         spec = KINDS.get(task.kind)
-        task.last_error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+        error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
         if task.attempts >= (spec.max_attempts if spec else 1):
-            task.state = State.FAILED
-            task.finished_at = timezone.now()
-            logger.error("due task %s failed for good: %s", task.pk, task.last_error)
-        else:
-            task.state = State.PENDING
-            task.run_after = timezone.now() + _retry_delay(task.attempts)
-            logger.warning("due task %s will retry: %s", task.pk, task.last_error)
-        task.save(update_fields=["state", "finished_at", "run_after", "last_error"])
-        return task.state if task.state == State.FAILED else "retry"
+            move(DUE_TASK_STATES, task, State.FAILED, changes={"last_error": error})
+            logger.error("due task %s failed for good: %s", task.pk, error)
+            return State.FAILED
+        retry_at = timezone.now() + _retry_delay(task.attempts)
+        move(
+            DUE_TASK_STATES,
+            task,
+            State.PENDING,
+            changes={"last_error": error, "run_after": retry_at},
+        )
+        logger.warning("due task %s will retry: %s", task.pk, error)
+        return "retry"
 
 
 # ---------------------------------------------------------------- reads for the pages
@@ -552,18 +588,16 @@ def due_queue(*, user: User, role: str | None = None, now: datetime | None = Non
     Overdue calls come first because they are due earliest. A call assigned to
     one person shows only on that person's list (and the managers').
     """
-    from .roles import Role, user_roles
-
     now = now or timezone.now()
     tasks = DueTask.objects.filter(
         for_person=True, state=State.PENDING, due_at__lte=_end_of_today(now)
     )
-    roles = user_roles(user)
-    sees_all = bool(roles & {Role.SERVICE_MANAGER, Role.ADMIN})
     if role:
         tasks = tasks.filter(role=role)
-    if not sees_all:
-        tasks = tasks.filter(Q(role__in=roles, assigned_to__isnull=True) | Q(assigned_to=user))
+    if not sees_every_call(user):
+        tasks = tasks.filter(
+            Q(role__in=user_roles(user), assigned_to__isnull=True) | Q(assigned_to=user)
+        )
     rows = list(
         tasks.select_related("customer", "assigned_to", "subject_type")
         .prefetch_related("subject")
@@ -603,8 +637,6 @@ class OpsSummary:
 
 def due_ops_summary(*, now: datetime | None = None, days: int = 7, limit: int = 50) -> OpsSummary:
     """Counts per kind and state plus the rows a manager acts on; a fixed number of queries."""
-    from django_celery_beat.models import PeriodicTask
-
     now = now or timezone.now()
     since = now - timedelta(days=days)
     recent = DueTask.objects.filter(

@@ -19,6 +19,7 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .states import DueTaskState, MessageStatus
 from .stored_text import stored_text_render
 from .text import NOTE_MAX_LENGTH
 from .validators import validate_mobile, validate_plate, validate_vin
@@ -413,15 +414,6 @@ class CustomerLink(models.Model):
         return f"{self.purpose} → {self.subject_type_id}:{self.subject_id}"
 
 
-class DueTaskState(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    CLAIMED = "claimed", pgettext_lazy("due task", "In progress")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
-    MISSED = "missed", _("Missed")
-
-
 class DueTask(models.Model):
     """One timed duty: a reminder to send (machine) or a call to make (person).
 
@@ -524,11 +516,6 @@ class DueTask(models.Model):
         """
         model = ContentType.objects.get_for_id(self.subject_type_id).model_class()
         return model(pk=self.subject_id)
-
-
-class MessageStatus(models.TextChoices):
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
 
 
 class Message(models.Model):

@@ -175,22 +175,9 @@ def notify(
     backend = backend_for(channel)
     due_task = running_task()
     key = f"due:{due_task.pk}:{template}" if due_task else ""
-    with translation.override(customer.language):
-        store_name = rule("store.name")
-        body = render_to_string(
-            f"notifications/{template}.txt",
-            {
-                "customer": customer,
-                "vehicle": vehicle,
-                "store_name": store_name,
-                "store_phone": rule("store.phone"),
-                **context,
-            },
-        ).strip()
-        title = gettext("Message from %(store)s") % {"store": store_name}
+    body, title = _render(customer, template, {"vehicle": vehicle, **context})
     to = backend.address(customer)
-    error = ""
-    ref = ""
+    error = ref = ""
     try:
         if not to:
             raise DeliveryFailed(gettext("The customer has no address for this channel."))
@@ -223,14 +210,37 @@ def notify(
             subject=subject,
             due_task=due_task,
         )
-        label = CHANNEL_LABELS.get(channel, channel)
-        not_sent = gettext("not sent")
-        timeline_record(
-            kind="message.failed" if error else "message.sent",
-            summary=f"{label} → {to}: {f'{not_sent} ({error})' if error else body}",
-            customer=customer,
-            vehicle=vehicle,
-            subject=subject,
-            data={"message": message.pk, "channel": channel, "template": template},
-        )
+        _timeline(message, subject=subject)
     return message
+
+
+def _render(customer: Customer, template: str, context: dict) -> tuple[str, str]:
+    """The text and its title, in the customer's language, signed by the store."""
+    with translation.override(customer.language):
+        store_name = rule("store.name")
+        body = render_to_string(
+            f"notifications/{template}.txt",
+            {
+                "customer": customer,
+                "store_name": store_name,
+                "store_phone": rule("store.phone"),
+                **context,
+            },
+        ).strip()
+        title = gettext("Message from %(store)s") % {"store": store_name}
+    return body, title
+
+
+def _timeline(message: Message, *, subject: models.Model | None) -> None:
+    """The message on the customer's timeline: the text as sent, or why it was not."""
+    label = CHANNEL_LABELS.get(message.channel, message.channel)
+    not_sent = gettext("not sent")
+    error, body = message.error, message.body
+    timeline_record(
+        kind="message.failed" if error else "message.sent",
+        summary=f"{label} → {message.to}: {f'{not_sent} ({error})' if error else body}",
+        customer=message.customer,
+        vehicle=message.vehicle,
+        subject=subject,
+        data={"message": message.pk, "channel": message.channel, "template": message.template},
+    )

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from .models import Customer, Message, Vehicle
+from .models import Customer, DueTask, Message, Vehicle
+from .roles import Role, user_roles
 from .rules import rule
 from .validators import normalize_phone, normalize_plate
 from .visibility import CONTACT_FIELDS, HIDDEN, field_level, shown
@@ -133,3 +134,20 @@ def messages_sent(*, vehicle_id: int, since, until=None, limit: int = 30) -> lis
 def customer_by_mobile(mobile: str) -> Customer | None:
     """The customer on file with this mobile (the first registered), reused by a registration."""
     return Customer.objects.filter(mobile=normalize_phone(mobile)).order_by("id").first()
+
+
+def sees_every_call(user) -> bool:
+    """The service manager and the administrator see every call of every list."""
+    return bool(user_roles(user) & {Role.SERVICE_MANAGER, Role.ADMIN})
+
+
+def may_act_on_call(user, task: DueTask) -> bool:
+    """Whether `user` may record what came of the call `task` (the queue, the lists, the API).
+
+    A call assigned to a person is theirs; an unassigned one is its role's. The
+    service manager and the administrator (who passes every check, DESIGN.md
+    "People and access") may record any call.
+    """
+    if sees_every_call(user) or task.assigned_to_id == user.pk:
+        return True
+    return not task.assigned_to_id and task.role in user_roles(user)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -132,7 +134,8 @@ def save_versioned(row: models.Model, fields: Iterable[str], *, reason: str = ""
         row.version += 1
         fields.append("version")
     if reason:
-        row._change_reason = reason
+        # simple_history keeps at most 100 characters of a reason.
+        row._change_reason = reason[:100]
     row.save(update_fields=fields)
 
 
@@ -164,3 +167,32 @@ def move(
     if save:
         save_versioned(row, values, reason=reason or f"{current} → {to}")
     return current
+
+
+def move_all(
+    table: StateTable,
+    rows: models.QuerySet,
+    to: str,
+    *,
+    from_: Iterable[str],
+    changes: Mapping[str, Any] | None = None,
+    now=None,
+) -> int:
+    """Move every row of `rows` that is in one of `from_` to `to` in one UPDATE; return how many.
+
+    The set-based path of an engine that claims or closes rows in bulk (the due
+    tasks): the table is checked once for each (from, to) pair, and a pair it does
+    not allow is a mistake in the code (ValueError), not a refusal to a person.
+    The caller holds the rows' locks or accepts that the UPDATE waits for them.
+    """
+    from_ = tuple(from_)
+    forbidden = [current for current in from_ if not table.allows(current, to)]
+    if forbidden:
+        raise ValueError(f"{table.name}: {forbidden} → {to} is not in the table")
+    values: dict[str, Any] = {table.status_field: to}
+    stamp = table.stamps.get(to)
+    if stamp:
+        now = now or timezone.now()
+        values[stamp] = Coalesce(F(stamp), Value(now)) if stamp in table.first_time_only else now
+    values.update(changes or {})
+    return rows.filter(**{f"{table.status_field}__in": from_}).update(**values)

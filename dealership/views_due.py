@@ -11,7 +11,8 @@ from django.views.decorators.http import require_POST
 
 from . import due
 from .models import DueTask
-from .roles import ALL_STAFF, Role, has_role, role_required, user_roles
+from .roles import ALL_STAFF, Role, role_required
+from .selectors import may_act_on_call, sees_every_call
 from .urltools import url_for_pk
 
 
@@ -48,14 +49,6 @@ def _row(task: DueTask, *, form=None, now=None, complete_url=None, role_labels=N
     }
 
 
-def _may_act(user, task: DueTask) -> bool:
-    if task.assigned_to_id == user.pk:
-        return True
-    if task.assigned_to_id and not has_role(user, (Role.SERVICE_MANAGER,)):
-        return False
-    return has_role(user, (task.role, Role.SERVICE_MANAGER))
-
-
 # The oldest calls due: a day's work for one person, and a page that renders in well under
 # 100 ms (each row carries an outcome form). Done calls leave the list, the next ones come up.
 QUEUE_ROWS = 50
@@ -68,7 +61,6 @@ def due_queue(request):
     if role not in {None, *Role.values}:
         role = None
     tasks = due.due_queue(user=request.user, role=role, now=now, limit=QUEUE_ROWS)
-    sees_all = bool(user_roles(request.user) & {Role.SERVICE_MANAGER, Role.ADMIN})
     complete_url, role_labels = url_for_pk("due_complete"), dict(Role.choices)
     return render(
         request,
@@ -79,7 +71,7 @@ def due_queue(request):
                 for task in tasks
             ],
             "role": role,
-            "role_choices": Role.choices if sees_all else None,
+            "role_choices": Role.choices if sees_every_call(request.user) else None,
         },
     )
 
@@ -88,7 +80,7 @@ def due_queue(request):
 @require_POST
 def due_complete(request, pk: int):
     task = get_object_or_404(DueTask.objects.select_related("customer"), pk=pk, for_person=True)
-    if not _may_act(request.user, task):
+    if not may_act_on_call(request.user, task):
         raise PermissionDenied(_("This call is on another person's list."))
     kind = due.kind_get(task.kind)
     form = OutcomeForm(request.POST, kind=kind, prefix=f"t{task.pk}")

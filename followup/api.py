@@ -6,6 +6,7 @@ on another person's list is refused as on the page. Mounted at /api/followup/.
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, routers, serializers
 from rest_framework.decorators import action
@@ -14,10 +15,11 @@ from rest_framework.response import Response
 from dealership.api import ApiViewSet
 from dealership.models import Customer, DueTask, User, Vehicle
 from dealership.roles import has_role
+from dealership.selectors import may_act_on_call
 from reception.models import Visit
 
+from . import complaints, selectors, services
 from . import kinds as K
-from . import selectors, services
 from .models import ActionKind, Complaint, ComplaintCategory, ComplaintSource, ThirdParty
 from .views import COMPLAINT_ROLES
 
@@ -56,7 +58,7 @@ def _list_or_404(slug: str, user) -> K.CallList:
     if call_list is None or not call_list.registered_kinds:
         raise Http404
     if not has_role(user, call_list.roles):
-        raise PermissionDenied("This call list is for another role.")
+        raise PermissionDenied(_("This call list is for another role."))
     return call_list
 
 
@@ -82,7 +84,7 @@ class CallViewSet(ApiViewSet):
         else:
             lists = selectors.lists_for(request.user)
             if not lists:
-                raise PermissionDenied("No call list is for your role.")
+                raise PermissionDenied(_("No call list is for your role."))
             call_list = lists[0]
         rows = selectors.call_list_rows(call_list=call_list, user=request.user)
         return Response(FollowupCallSerializer(rows, many=True).data)
@@ -95,10 +97,9 @@ class CallViewSet(ApiViewSet):
         call_list = K.list_of_kind(row.task.kind)
         if call_list is None:
             raise Http404
-        if not has_role(self.request.user, call_list.roles) or not selectors.may_act(
-            self.request.user, row.task
-        ):
-            raise PermissionDenied("This call is on another person's list.")
+        user = self.request.user
+        if not has_role(user, call_list.roles) or not may_act_on_call(user, row.task):
+            raise PermissionDenied(_("This call is on another person's list."))
         return row
 
     @extend_schema(responses={200: FollowupCallSerializer})
@@ -213,7 +214,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
     def list(self, request, *args, **kwargs):
         show = request.query_params.get("show") or next(iter(selectors.COMPLAINT_FILTERS))
         if show not in selectors.COMPLAINT_FILTERS:
-            raise serializers.ValidationError({"show": ["Unknown filter."]})
+            raise serializers.ValidationError({"show": [_("Unknown filter.")]})
         rows = selectors.complaint_list(show=show, user=request.user)
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(ComplaintSerializer(page, many=True).data)
@@ -222,7 +223,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
     def create(self, request):
         serializer = ComplaintOpenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        complaint = services.complaint_open(actor=request.user, **serializer.validated_data)
+        complaint = complaints.complaint_open(actor=request.user, **serializer.validated_data)
         return Response(ComplaintSerializer(complaint).data, status=201)
 
     @extend_schema(request=ComplaintActionSerializer, responses={200: ComplaintSerializer})
@@ -231,7 +232,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
         complaint = self.get_object()
         serializer = ComplaintActionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.complaint_action_add(
+        complaints.complaint_action_add(
             complaint=complaint, actor=request.user, **serializer.validated_data
         )
         complaint.refresh_from_db()
@@ -244,7 +245,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
         serializer = ComplaintCloseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        complaint = services.complaint_close(
+        complaint = complaints.complaint_close(
             complaint=complaint,
             actor=request.user,
             resolution=data["resolution"],
@@ -259,7 +260,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
         complaint = self.get_object()
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        complaint = services.complaint_reopen(
+        complaint = complaints.complaint_reopen(
             complaint=complaint, actor=request.user, reason=serializer.validated_data["reason"]
         )
         return Response(ComplaintSerializer(complaint).data)

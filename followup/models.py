@@ -14,7 +14,10 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from dealership.models import Customer, DueTask, Vehicle
+from dealership.stored_text import stored_text_render
 from dealership.text import COMPLAINT_MAX_LENGTH, NOTE_MAX_LENGTH
+
+from .states import ComplaintStatus
 
 SCORE_MIN = 1
 SCORE_MAX = 10
@@ -118,12 +121,6 @@ class ThirdParty(models.TextChoices):
     POLICE = "police", _("Police")
     CONSUMER_ASSOCIATION = "consumer_association", _("Consumer association")
     GOVERNMENT = "government", _("Government office")
-
-
-class ComplaintStatus(models.TextChoices):
-    OPEN = "open", pgettext_lazy("complaint", "Open")
-    IN_PROGRESS = "in_progress", _("Answered, being resolved")
-    CLOSED = "closed", pgettext_lazy("complaint", "Closed")
 
 
 class Complaint(models.Model):
@@ -299,8 +296,6 @@ class ComplaintAction(models.Model):
     @property
     def display_text(self) -> str:
         if self.code:
-            from dealership.stored_text import stored_text_render
-
             return stored_text_render(self.code, self.params, self.text)
         return self.text
 

@@ -4,34 +4,28 @@ Every function here answers in a fixed number of queries whatever the number
 of rows (the tests assert it).
 """
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db.models import Count, Prefetch, Q
-from django.urls import NoReverseMatch, Resolver404, resolve
+from django.urls import NoReverseMatch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from dealership.due import KINDS, State
 from dealership.models import Customer, DueTask, Message, TimelineEvent, User, Vehicle
-from dealership.roles import Role, has_role, user_roles
+from dealership.roles import Role, user_roles
+from dealership.selectors import sees_every_call
 from dealership.urltools import SENTINEL, url_for_pk
-from dealership.visibility import (
-    CONTACT_FIELDS,
-    HIDDEN,
-    field_level,
-    money_hidden,
-    recipient_shown,
-    sees_money,
-    shown,
-)
+from reception.models import Visit
 
 from . import kinds as K
-from .models import Complaint, ComplaintAction, ComplaintStatus, Survey
+from .models import Complaint, ComplaintAction, Survey
+from .states import ComplaintStatus
 
 LIST_LIMIT = 200
 # A call list shows the first calls to make; "save and call the next" goes on through the rest.
@@ -44,10 +38,6 @@ def end_of_today(now: datetime) -> datetime:
     return timezone.localtime(now).replace(hour=23, minute=59, second=59, microsecond=999999)
 
 
-def sees_all(user) -> bool:
-    return bool(user_roles(user) & {Role.SERVICE_MANAGER, Role.ADMIN})
-
-
 def lists_for(user) -> list[K.CallList]:
     """The call lists this user works on (managers see them all)."""
     roles = user_roles(user)
@@ -58,13 +48,6 @@ def lists_for(user) -> list[K.CallList]:
     ]
 
 
-def may_act(user, task: DueTask) -> bool:
-    """A call assigned to a person is theirs (and the managers'); otherwise the role's."""
-    if sees_all(user) or task.assigned_to_id == user.pk:
-        return True
-    return not task.assigned_to_id and task.role in user_roles(user)
-
-
 def _visible_calls(kinds, user, now: datetime):
     tasks = DueTask.objects.filter(
         kind__in=list(kinds),
@@ -73,7 +56,7 @@ def _visible_calls(kinds, user, now: datetime):
         due_at__lte=end_of_today(now),
         customer__do_not_call=False,  # opted out: never on a list, whatever was planned
     )
-    if not sees_all(user):
+    if not sees_every_call(user):
         tasks = tasks.filter(
             Q(assigned_to=user) | Q(assigned_to__isnull=True, role__in=user_roles(user))
         )
@@ -204,8 +187,6 @@ def _reason(task: DueTask) -> str:
 
 
 def _call_row(task: DueTask, now: datetime, urls: dict | None = None) -> CallRow:
-    from reception.models import Visit
-
     subject = task.subject
     vehicle = getattr(task, "archive_vehicle", None)
     visit = subject if isinstance(subject, Visit) else None
@@ -240,8 +221,6 @@ def _row_urls(task: DueTask, vehicle: Vehicle | None, makers: dict) -> dict:
 
 def _subject_prefetch():
     """Call subjects, with only what a list row shows of a visit."""
-    from reception.models import Visit
-
     return GenericPrefetch(
         "subject",
         [Visit.objects.only("id", "number", "delivered_at", "vehicle_id", "advisor_id")],
@@ -292,6 +271,16 @@ def call_detail(pk: int, *, now: datetime | None = None) -> CallRow:
 
 
 # --------------------------------------------------------------------- complaints
+
+
+def service_manager() -> User | None:
+    """The service manager who receives important and escalated complaints."""
+    return (
+        User.objects.filter(groups__name=Role.SERVICE_MANAGER, is_active=True)
+        .order_by("id")
+        .first()
+    )
+
 
 COMPLAINT_FILTERS = {
     "open": (
@@ -359,8 +348,6 @@ def complaint_owner_choices():
 
 
 def customer_visits(customer: Customer, limit: int = 30):
-    from reception.models import Visit
-
     return (
         Visit.objects.filter(customer=customer)
         .select_related("vehicle")
@@ -370,174 +357,22 @@ def customer_visits(customer: Customer, limit: int = 30):
 
 # --------------------------------------------------------------------- the customer archive
 
-# Timeline kinds → archive category. The first matching prefix wins.
-CATEGORIES = (
-    ("appointments", _("Appointments")),
-    ("visits", _("Visits")),
-    ("orders", _("Orders")),
-    ("additions", _("Additional work")),
-    ("payments", _("Payments")),
-    ("messages", _("Messages")),
-    ("calls", _("Calls")),
-    ("complaints", _("Complaints")),
-    ("edits", _("Edits")),
-    ("other", _("Other")),
-)
-_PREFIXES = (
-    ("appointment", "appointments"),
-    ("workorder", "orders"),
-    ("order", "orders"),
-    ("visit", "visits"),
-    ("workshop", "visits"),
-    ("qc", "visits"),
-    ("delivery", "visits"),
-    ("message", "messages"),
-    ("followup", "calls"),
-    ("due", "calls"),
-    ("customer.opt", "calls"),
-    ("complaint", "complaints"),
-    ("customer", "edits"),
-    ("vehicle", "edits"),
-)
-
-
-def category_of(kind: str) -> str:
-    """The archive category of a timeline kind; additional work and payments by keyword,
-    since every step's app names its own kinds ("workshop.addition_approved", "visit.settled")."""
-    lowered = kind.lower()
-    own_words = lowered.startswith(("appointment", "complaint", "followup"))
-    if not own_words and any(word in lowered for word in ("addition", "approv", "declin")):
-        return "additions"
-    if any(word in lowered for word in ("payment", "settle", "paid", "deposit", "invoice")):
-        return "payments"
-    for prefix, category in _PREFIXES:
-        if lowered.startswith(prefix):
-            return category
-    return "other"
-
 
 @dataclass
-class Entry:
-    at: datetime
-    category: str
-    title: object
-    text: str
-    actor: object = None
-    vehicle: Vehicle | None = None
-    url: str = ""
-    tag: str = ""
-    tag_class: str = ""
-    details: list = field(default_factory=list)
+class ArchiveRows:
+    """What `followup.archive` presents: the rows of one customer (or one vehicle)."""
 
-    @property
-    def category_label(self):
-        return dict(CATEGORIES).get(self.category, self.category)
-
-
-@dataclass
-class Archive:
     customer: Customer
     vehicle: Vehicle | None
     vehicles: list[Vehicle]
-    entries: list[Entry]
-    category_counts: dict
-    open_calls: list[DueTask]
-    complaints: list[Complaint]
+    # Every vehicle a row points to, by id (the customer's, and earlier owners' rows').
+    vehicle_map: dict[int, Vehicle]
+    events: list[TimelineEvent]
+    messages: list[Message]
+    calls: list[DueTask]
     surveys: list[Survey]
-    visits: list
-    truncated: bool
-
-
-def _shown(model_field, value) -> str:
-    """A field's value as staff read it: choice labels, local times, yes / no."""
-    if value is None or value == "":
-        return "—"
-    if model_field.choices:
-        return str(dict(model_field.flatchoices).get(value, value))
-    if isinstance(value, bool):
-        return str(_("Yes") if value else _("No"))
-    if isinstance(value, datetime):
-        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
-    return str(value)
-
-
-def _history_entries(model, ids, *, title, limit, vehicles=None, viewer=None) -> list[Entry]:
-    """Edits from django-simple-history, one query for all the rows, diffs computed here.
-
-    With a `viewer`, a customer's contact details are shown as that user's role may see them
-    (dealership.visibility): masked, or the change left out."""
-    records = list(
-        model.history.filter(id__in=ids)
-        .select_related("history_user")
-        .order_by("id", "history_id")[: limit * 4]
-    )
-    entries = []
-    previous = {}
-    for record in records:
-        older = previous.get(record.id)
-        previous[record.id] = record
-        if older is None or record.history_type != "~":
-            continue
-        changes = []
-        for change in record.diff_against(older).changes:
-            model_field = model._meta.get_field(change.field)
-            old, new = change.old, change.new
-            if viewer is not None and model is Customer and change.field in CONTACT_FIELDS:
-                if field_level(viewer, change.field) == HIDDEN:
-                    continue
-                old, new = shown(viewer, change.field, old), shown(viewer, change.field, new)
-            changes.append(
-                f"{model_field.verbose_name}: {_shown(model_field, old)} → "
-                f"{_shown(model_field, new)}"
-            )
-        if not changes:
-            continue
-        entries.append(
-            Entry(
-                at=record.history_date,
-                category="edits",
-                title=title,
-                text="; ".join(changes),
-                actor=record.history_user,
-                vehicle=(vehicles or {}).get(record.id),
-                tag=record.history_change_reason or "",
-            )
-        )
-    return entries
-
-
-def _for_viewer(entries: list[Entry], viewer) -> list[Entry]:
-    """The entries as `viewer` may see them: payments and amounts only for the roles that
-    handle money, links only to pages the viewer's role may open."""
-    money = sees_money(viewer)
-    allowed: dict = {}
-    kept = []
-    for entry in entries:
-        if not money:
-            if entry.category == "payments":
-                continue
-            entry.text = money_hidden(viewer, entry.text)
-            entry.title = money_hidden(viewer, entry.title) if entry.title else entry.title
-            entry.details = [money_hidden(viewer, line) for line in entry.details]
-        if entry.url:
-            if entry.url not in allowed:
-                allowed[entry.url] = _may_open(viewer, entry.url)
-            if not allowed[entry.url]:
-                entry.url = ""
-        kept.append(entry)
-    return kept
-
-
-def _may_open(viewer, url: str) -> bool:
-    try:
-        roles = getattr(resolve(url.split("?")[0]).func, "allowed_roles", None)
-    except Resolver404:
-        return False
-    return roles is None or has_role(viewer, roles)
-
-
-def _recipient_for(viewer, to: str) -> str:
-    return to if viewer is None else recipient_shown(viewer, to)
+    complaints: list[Complaint]
+    visits: list[Visit]
 
 
 def _keep_for_vehicle(row, vehicle: Vehicle | None) -> bool:
@@ -547,38 +382,10 @@ def _keep_for_vehicle(row, vehicle: Vehicle | None) -> bool:
     return row.archive_vehicle is None or row.archive_vehicle.pk == vehicle.pk
 
 
-def archive(
-    *,
-    customer_id: int | None = None,
-    vehicle_id: int | None = None,
-    limit: int = ARCHIVE_LIMIT,
-    viewer=None,
-) -> Archive:
-    """Everything the store knows happened with a customer (or one vehicle), newest first.
-
-    Built from the timeline events the apps write, the messages sent, the
-    calls (due tasks) with their outcomes and attempts, surveys, complaints and
-    the edit history. Nothing is typed into the archive by hand.
-
-    With a `viewer`, what that user's role may see (dealership.visibility): contact details
-    masked or left out, and payments (invoice numbers, amounts) only for the roles that
-    handle money.
-    """
-    from reception.models import Visit
-
-    vehicle = None
-    if vehicle_id is not None:
-        vehicle = Vehicle.objects.select_related("owner").get(pk=vehicle_id)
-        customer = vehicle.owner
-    else:
-        customer = Customer.objects.get(pk=customer_id)
-    vehicles = list(customer.vehicles.order_by("plate", "id"))
-    vehicle_map = {v.pk: v for v in vehicles}
+def _activity(customer: Customer, vehicle: Vehicle | None, limit: int):
+    """Timeline events, messages and calls, newest first (one more than `limit` of each)."""
     if vehicle is not None:
-        vehicle_map[vehicle.pk] = vehicle
-
-    # Events on this vehicle (whoever owned it) or, on the customer's page, on the customer.
-    if vehicle is not None:
+        # Events on this vehicle (whoever owned it), and the customer's own.
         scope = Q(vehicle=vehicle) | Q(customer=customer, vehicle__isnull=True)
     else:
         scope = Q(customer=customer)
@@ -593,13 +400,7 @@ def archive(
         .select_related("actor")
         .order_by("-at", "-id")[: limit + 1]
     )
-    messages = list(
-        Message.objects.filter(
-            Q(vehicle=vehicle) | Q(customer=customer, vehicle__isnull=True)
-            if vehicle is not None
-            else Q(customer=customer)
-        ).order_by("-sent_at", "-id")[: limit + 1]
-    )
+    messages = list(Message.objects.filter(scope).order_by("-sent_at", "-id")[: limit + 1])
     calls = list(
         DueTask.objects.filter(customer=customer, for_person=True)
         .exclude(state=State.CANCELLED)
@@ -607,132 +408,45 @@ def archive(
         .select_related("completed_by", "assigned_to")
         .order_by("-due_at", "-id")[: limit + 1]
     )
-    rows = [*events, *messages, *calls]
-    known = _attach_vehicles(rows)
-    for pk, found in known.items():
-        vehicle_map.setdefault(pk, found)
-    events = [row for row in events if _keep_for_vehicle(row, vehicle)]
-    messages = [row for row in messages if _keep_for_vehicle(row, vehicle)]
-    calls = [row for row in calls if _keep_for_vehicle(row, vehicle)]
+    return events, messages, calls
 
-    surveys_qs = Survey.objects.filter(customer=customer).select_related("taken_by", "visit")
-    complaints_qs = Complaint.objects.filter(customer=customer).select_related(
+
+def archive_rows(
+    *, customer_id: int | None = None, vehicle_id: int | None = None, limit: int = ARCHIVE_LIMIT
+) -> ArchiveRows:
+    """The rows of a customer's archive (or one vehicle's), in a fixed number of queries."""
+    vehicle = None
+    if vehicle_id is not None:
+        vehicle = Vehicle.objects.select_related("owner").get(pk=vehicle_id)
+        customer = vehicle.owner
+    else:
+        customer = Customer.objects.get(pk=customer_id)
+    vehicles = list(customer.vehicles.order_by("plate", "id"))
+    vehicle_map = {v.pk: v for v in vehicles}
+    if vehicle is not None:
+        vehicle_map[vehicle.pk] = vehicle
+    events, messages, calls = _activity(customer, vehicle, limit)
+    for pk, found in _attach_vehicles([*events, *messages, *calls]).items():
+        vehicle_map.setdefault(pk, found)
+
+    surveys = Survey.objects.filter(customer=customer).select_related("taken_by", "visit")
+    complaints = Complaint.objects.filter(customer=customer).select_related(
         "owner", "visit", "vehicle"
     )
-    visits_qs = Visit.objects.filter(customer=customer).select_related("advisor", "vehicle")
+    visits = Visit.objects.filter(customer=customer).select_related("advisor", "vehicle")
     if vehicle is not None:
-        surveys_qs = surveys_qs.filter(vehicle=vehicle)
-        complaints_qs = complaints_qs.filter(Q(vehicle=vehicle) | Q(vehicle__isnull=True))
-        visits_qs = Visit.objects.filter(vehicle=vehicle).select_related("advisor", "vehicle")
-    surveys = list(surveys_qs.order_by("-taken_at")[:limit])
-    survey_by_call = {survey.call_id: survey for survey in surveys}
-    complaints = list(complaints_qs.order_by("-opened_at")[:limit])
-    visits = list(visits_qs.order_by("-checked_in_at")[:50])
-
-    entries: list[Entry] = []
-    subject_url = SubjectUrls()
-    for event in events:
-        entries.append(
-            Entry(
-                at=event.at,
-                category=category_of(event.kind),
-                title="",
-                text=event.summary_text,
-                actor=event.actor,
-                vehicle=event.archive_vehicle,
-                url=subject_url(event.subject_type_id, event.subject_id),
-            )
-        )
-    for message in messages:
-        failed = message.status == Message.Status.FAILED
-        entries.append(
-            Entry(
-                at=message.sent_at,
-                category="messages",
-                title=_("Message to %(to)s (%(channel)s)")
-                % {"to": _recipient_for(viewer, message.to), "channel": message.channel},
-                text=message.body,
-                vehicle=message.archive_vehicle,
-                tag=message.get_status_display(),
-                tag_class="bad" if failed else "good",
-                details=[message.error] if failed else [],
-            )
-        )
-    now = timezone.now()
-    open_calls = []
-    for task in calls:
-        spec = KINDS.get(task.kind)
-        label = spec.label if spec else task.kind
-        attempts = task.result.get("attempts") or task.payload.get("attempts") or []
-        details = [
-            _("Not reached %(at)s (%(by)s) %(note)s")
-            % {"at": a.get("at_local", ""), "by": a.get("by_name", ""), "note": a.get("note", "")}
-            for a in attempts
-        ]
-        if task.state == State.PENDING:
-            task.archive_overdue = task.due_at < now
-            task.archive_label = label
-            task.archive_attempts = len(attempts)
-            open_calls.append(task)
-            continue
-        survey = survey_by_call.get(task.pk)
-        if survey is not None:
-            details.append(
-                " · ".join(f"{question} {score}" for _name, question, score in survey.answers())
-            )
-            if survey.customer_words:
-                details.append(f"“{survey.customer_words}”")
-        if task.result.get("note"):
-            details.append(task.result["note"])
-        outcome = spec.outcome_label(task.outcome) if spec and task.outcome else ""
-        entries.append(
-            Entry(
-                at=task.finished_at or task.due_at,
-                category="calls",
-                title=label,
-                text="",
-                actor=task.completed_by,
-                vehicle=task.archive_vehicle,
-                tag=str(outcome or task.get_state_display()),
-                tag_class="bad"
-                if task.outcome in K.NOT_REACHED_OUTCOMES or task.state != State.DONE
-                else "good",
-                details=details,
-            )
-        )
-    entries.extend(
-        _history_entries(
-            Customer,
-            [customer.pk],
-            title=_("Customer details changed"),
-            limit=limit,
-            viewer=viewer,
-        )
-    )
-    entries.extend(
-        _history_entries(
-            Vehicle,
-            [vehicle.pk] if vehicle is not None else list(vehicle_map),
-            title=_("Vehicle details changed"),
-            limit=limit,
-            vehicles=vehicle_map,
-        )
-    )
-    if viewer is not None:
-        entries = _for_viewer(entries, viewer)
-    entries.sort(key=lambda entry: entry.at, reverse=True)
-    truncated = len(entries) > limit
-    entries = entries[:limit]
-    open_calls.sort(key=lambda task: task.due_at)
-    return Archive(
+        surveys = surveys.filter(vehicle=vehicle)
+        complaints = complaints.filter(Q(vehicle=vehicle) | Q(vehicle__isnull=True))
+        visits = Visit.objects.filter(vehicle=vehicle).select_related("advisor", "vehicle")
+    return ArchiveRows(
         customer=customer,
         vehicle=vehicle,
         vehicles=vehicles,
-        entries=entries,
-        category_counts=Counter(entry.category for entry in entries),
-        open_calls=open_calls,
-        complaints=complaints,
-        surveys=surveys,
-        visits=visits,
-        truncated=truncated,
+        vehicle_map=vehicle_map,
+        events=[row for row in events if _keep_for_vehicle(row, vehicle)],
+        messages=[row for row in messages if _keep_for_vehicle(row, vehicle)],
+        calls=[row for row in calls if _keep_for_vehicle(row, vehicle)],
+        surveys=list(surveys.order_by("-taken_at")[:limit]),
+        complaints=list(complaints.order_by("-opened_at")[:limit]),
+        visits=list(visits.order_by("-checked_in_at")[:50]),
     )

@@ -1,23 +1,21 @@
-"""Writes of step 8: follow-up calls, surveys, complaints, opt-outs, the daily scan.
+"""Writes of step 8: follow-up calls and surveys, opt-outs, the daily scan.
 
 Calls are person due tasks (`dealership.due`); recording an outcome either
 finishes the task or, when nobody answered, moves it later until the attempts
-run out. Complaints move only through the services here (`ALLOWED`), each
-writing an action line, a history entry and a timeline event.
+run out. A problem found on a call or a low survey answer opens a complaint
+(`followup.complaints`, where complaints live).
 """
 
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Max, Q
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
 
+from appointments.services import call_record as appointment_call_record
 from dealership.daterange import add_months
 from dealership.due import (
     OPEN_STATES,
@@ -29,37 +27,36 @@ from dealership.due import (
 )
 from dealership.errors import DomainError
 from dealership.models import Customer, DueTask, User, Vehicle
-from dealership.roles import Role, has_role
 from dealership.rules import rule
 from dealership.services import customer_update, timeline_record
-from dealership.stored_text import StoredCode, StoredMessage
 from dealership.text import COMPLAINT_MAX_LENGTH, clean_text
+from dealership.transitions import lock_row
+from reception.models import Visit
+from reception.services import visit_transition
+from reception.states import VisitStatus
 
 from . import kinds as K
+from .complaints import (  # noqa: F401 - kept importable from here for the views, kinds and demo
+    complaint_action_add,
+    complaint_assign,
+    complaint_close,
+    complaint_deadline_check,
+    complaint_open,
+    complaint_reopen,
+    complaint_update,
+)
+from .formatting import when_text
 from .models import (
     SCORE_MAX,
     SCORE_MIN,
-    ActionKind,
     Complaint,
-    ComplaintAction,
     ComplaintCategory,
-    ComplaintSeverity,
     ComplaintSource,
-    ComplaintStatus,
     DailyScan,
     Survey,
-    ThirdParty,
 )
 from .rules import lost_months
 
-CS = ComplaintStatus
-ALLOWED = {
-    CS.OPEN: frozenset({CS.IN_PROGRESS, CS.CLOSED}),
-    CS.IN_PROGRESS: frozenset({CS.CLOSED}),
-    CS.CLOSED: frozenset({CS.IN_PROGRESS}),
-}
-# Staff who may own a complaint.
-OWNER_ROLES = (Role.CUSTOMER_CARE, Role.ADVISOR, Role.SERVICE_MANAGER)
 # The survey question a low answer points to, for the complaint's category.
 SURVEY_CATEGORY = {
     "overall": ComplaintCategory.OTHER,
@@ -70,10 +67,6 @@ SURVEY_CATEGORY = {
 }
 # A new car handed over longer ago than N+15 plus this is not called any more.
 NEW_CAR_CALL_GRACE_DAYS = 30
-
-
-def when_text(moment: datetime) -> str:
-    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i")
 
 
 def _at_local(day: date, hour: int) -> datetime:
@@ -142,10 +135,6 @@ def followup_schedule_after_delivery(*, visit, actor: User | None) -> list[DueTa
 
 def _visit_close_if_followed_up(*, visit_id: int, actor: User | None, reason: str) -> bool:
     """Close a delivered visit once none of its follow-up calls is open any more."""
-    from reception.models import Visit
-    from reception.services import visit_transition
-    from reception.states import VisitStatus
-
     visit = Visit.objects.filter(pk=visit_id, status=VisitStatus.DELIVERED).first()
     if visit is None:
         return False
@@ -221,8 +210,6 @@ def survey_clean(answers: dict) -> dict:
 
 def _subject_parts(task: DueTask) -> tuple[Vehicle | None, object | None]:
     """The vehicle and visit a call is about, from its subject and payload."""
-    from reception.models import Visit
-
     subject = task.subject
     visit = subject if isinstance(subject, Visit) else None
     if isinstance(subject, Vehicle):
@@ -235,8 +222,6 @@ def _subject_parts(task: DueTask) -> tuple[Vehicle | None, object | None]:
 def _finish(*, task: DueTask, actor: User, outcome: str, note: str, result: dict) -> DueTask:
     """Mark the call done; the appointments app's calls go through its own service."""
     if task.kind.startswith("appointments."):
-        from appointments.services import call_record as appointment_call_record
-
         return appointment_call_record(task=task, outcome=outcome, actor=actor, note=note)
     return due_task_complete(task=task, actor=actor, outcome=outcome, result=result)
 
@@ -266,91 +251,19 @@ def call_record(
     note = (note or "").strip()
     now = timezone.now()
     with transaction.atomic():
-        task = (
-            DueTask.objects.select_for_update(of=("self",))
-            .select_related("customer", "completed_by")
-            .get(pk=task.pk)
-        )
-        if task.state == State.DONE:
-            raise _already_recorded(task)
-        if task.state != State.PENDING:
-            raise DomainError(
-                _("This call is not on the list any more (%(state)s).")
-                % {"state": task.get_state_display()},
-                field="outcome",
-                code="not_pending",
-            )
-        attempts = list(task.payload.get("attempts", []))
-        # The page's hidden count comes back as text: anything but the count shown is stale.
-        if attempts_seen is not None and str(attempts_seen) != str(len(attempts)):
-            last = attempts[-1] if attempts else {}
-            raise DomainError(
-                _("Already recorded by %(user)s at %(at)s. Reload the list.")
-                % {"user": last.get("by_name", "?"), "at": last.get("at_local", "")},
-                field="outcome",
-                code="already_done",
-            )
+        task = _call_lock(task, attempts_seen=attempts_seen)
         if outcome not in dict(spec.outcomes):
             raise DomainError(_("Choose an outcome."), field="outcome", code="outcome")
         vehicle, visit = _subject_parts(task)
-        label = spec.label
-
+        attempts = list(task.payload.get("attempts", []))
         if outcome in K.NOT_REACHED_OUTCOMES:
-            attempts.append(
-                {
-                    "at": now.isoformat(),
-                    "at_local": when_text(now),
-                    "by": actor.pk,
-                    "by_name": str(actor),
-                    "note": note,
-                }
-            )
+            attempts.append(_attempt(actor=actor, at=now, note=note))
             limit = max(int(rule("followup.call_attempts")), 1)
             if len(attempts) < limit:
-                retry_at = now + timedelta(hours=rule("followup.retry_hours"))
-                task = due_task_schedule(
-                    kind=task.kind,
-                    subject=task.subject,
-                    slot=task.slot,
-                    due_at=retry_at,
-                    customer=task.customer,
-                    payload={**task.payload, "attempts": attempts},
+                return _call_try_later(
+                    task, actor=actor, attempts=attempts, limit=limit, vehicle=vehicle, now=now
                 )
-                timeline_record(
-                    kind="followup.call_attempt",
-                    summary=_("%(call)s: not reached (attempt %(n)s of %(max)s), next try %(when)s")
-                    % {
-                        "call": label,
-                        "n": len(attempts),
-                        "max": limit,
-                        "when": when_text(retry_at),
-                    },
-                    customer=task.customer,
-                    vehicle=vehicle,
-                    subject=task.subject,
-                    actor=actor,
-                    data={"due_task": task.pk, "attempt": len(attempts)},
-                )
-                return CallResult(task=task, retry_at=retry_at)
-
-        answers = None
-        if task.kind == K.CARE_CALL and outcome == "surveyed":
-            if not survey:
-                raise DomainError(
-                    _(
-                        "“Survey taken” needs the customer's answers: record this call "
-                        "on the care call page, with the survey."
-                    ),
-                    field="outcome",
-                    code="survey_required",
-                )
-            answers = survey_clean(survey)
-        if outcome == K.ISSUE and not note:
-            raise DomainError(
-                _("Write down the customer's problem in their own words."),
-                field="note",
-                code="note_required",
-            )
+        answers = _call_answers(task, outcome=outcome, survey=survey, note=note)
         result = {key: value for key, value in (("note", note), ("attempts", attempts)) if value}
         task = _finish(task=task, actor=actor, outcome=outcome, note=note, result=result)
         call = CallResult(task=task)
@@ -374,6 +287,96 @@ def call_record(
                 visit_id=visit.pk, actor=actor, reason=_("follow-up calls done")
             )
     return call
+
+
+def _call_lock(task: DueTask, *, attempts_seen: int | None) -> DueTask:
+    """The call re-read under a row lock; refused when it was recorded since the page showed it."""
+    task = lock_row(task, related=("customer", "completed_by"))
+    if task.state == State.DONE:
+        raise _already_recorded(task)
+    if task.state != State.PENDING:
+        raise DomainError(
+            _("This call is not on the list any more (%(state)s).")
+            % {"state": task.get_state_display()},
+            field="outcome",
+            code="not_pending",
+        )
+    attempts = task.payload.get("attempts", [])
+    # The page's hidden count comes back as text: anything but the count shown is stale.
+    if attempts_seen is not None and str(attempts_seen) != str(len(attempts)):
+        last = attempts[-1] if attempts else {}
+        raise DomainError(
+            _("Already recorded by %(user)s at %(at)s. Reload the list.")
+            % {"user": last.get("by_name", "?"), "at": last.get("at_local", "")},
+            field="outcome",
+            code="already_done",
+        )
+    return task
+
+
+def _attempt(*, actor: User, at: datetime, note: str) -> dict:
+    """One try that did not reach the customer, as the call keeps it."""
+    return {
+        "at": at.isoformat(),
+        "at_local": when_text(at),
+        "by": actor.pk,
+        "by_name": str(actor),
+        "note": note,
+    }
+
+
+def _call_try_later(
+    task: DueTask, *, actor: User, attempts: list[dict], limit: int, vehicle, now: datetime
+) -> CallResult:
+    """Not reached, tries left: the call comes back on the list after `followup.retry_hours`."""
+    retry_at = now + timedelta(hours=rule("followup.retry_hours"))
+    task = due_task_schedule(
+        kind=task.kind,
+        subject=task.subject,
+        slot=task.slot,
+        due_at=retry_at,
+        customer=task.customer,
+        payload={**task.payload, "attempts": attempts},
+    )
+    timeline_record(
+        kind="followup.call_attempt",
+        summary=_("%(call)s: not reached (attempt %(n)s of %(max)s), next try %(when)s")
+        % {
+            "call": kind_get(task.kind).label,
+            "n": len(attempts),
+            "max": limit,
+            "when": when_text(retry_at),
+        },
+        customer=task.customer,
+        vehicle=vehicle,
+        subject=task.subject,
+        actor=actor,
+        data={"due_task": task.pk, "attempt": len(attempts)},
+    )
+    return CallResult(task=task, retry_at=retry_at)
+
+
+def _call_answers(task: DueTask, *, outcome: str, survey: dict | None, note: str) -> dict | None:
+    """The survey's cleaned answers (a care call that took it), after the outcome's own checks."""
+    answers = None
+    if task.kind == K.CARE_CALL and outcome == "surveyed":
+        if not survey:
+            raise DomainError(
+                _(
+                    "“Survey taken” needs the customer's answers: record this call "
+                    "on the care call page, with the survey."
+                ),
+                field="outcome",
+                code="survey_required",
+            )
+        answers = survey_clean(survey)
+    if outcome == K.ISSUE and not note:
+        raise DomainError(
+            _("Write down the customer's problem in their own words."),
+            field="note",
+            code="note_required",
+        )
+    return answers
 
 
 def _survey_take(*, task, actor, answers, vehicle, visit) -> tuple[Survey, Complaint | None]:
@@ -427,7 +430,7 @@ def customer_calls_opt_out(
     """Record that the customer does (not) want calls; opting out cancels their open calls."""
     reason = (reason or "").strip()
     with transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = lock_row(customer)
         if customer.do_not_call == do_not_call:
             return customer
         if reason:
@@ -458,515 +461,6 @@ def customer_calls_opt_out(
             data={"do_not_call": do_not_call, "reason": reason},
         )
     return customer
-
-
-# --------------------------------------------------------------------- complaints
-
-
-def _severity(*, safety_related: bool, amount, third_parties) -> str:
-    large = amount is not None and amount >= rule("followup.complaint_important_amount")
-    important = safety_related or large or bool(third_parties)
-    return ComplaintSeverity.IMPORTANT if important else ComplaintSeverity.NORMAL
-
-
-def service_manager() -> User | None:
-    """The service manager who receives important and escalated complaints."""
-    return (
-        User.objects.filter(groups__name=Role.SERVICE_MANAGER, is_active=True)
-        .order_by("id")
-        .first()
-    )
-
-
-def _clean_complaint_fields(data: dict, *, customer: Customer) -> dict:
-    data = dict(data)
-    if "description" in data:
-        data["description"] = clean_text(
-            data["description"], field="description", max_length=COMPLAINT_MAX_LENGTH
-        )
-        if not data["description"]:
-            raise DomainError(
-                _("Write down the complaint in the customer's own words."), field="description"
-            )
-    if "category" in data and data["category"] not in ComplaintCategory.values:
-        raise DomainError(_("Choose a category."), field="category")
-    if "third_parties" in data:
-        parties = list(dict.fromkeys(data["third_parties"] or []))
-        unknown = set(parties) - set(ThirdParty.values)
-        if unknown:
-            raise DomainError(_("Unknown outside party."), field="third_parties")
-        data["third_parties"] = parties
-    if data.get("amount") not in (None, ""):
-        try:
-            data["amount"] = Decimal(str(data["amount"]))
-        except InvalidOperation:
-            raise DomainError(_("Enter the amount in yuan."), field="amount") from None
-        if data["amount"] < 0:
-            raise DomainError(_("The amount cannot be negative."), field="amount")
-    elif "amount" in data:
-        data["amount"] = None
-    visit = data.get("visit")
-    if visit is not None and visit.customer_id != customer.pk:
-        raise DomainError(_("This visit belongs to another customer."), field="visit")
-    vehicle = data.get("vehicle")
-    other_owner = vehicle is not None and vehicle.owner_id != customer.pk
-    if other_owner and (visit is None or visit.vehicle_id != vehicle.pk):
-        raise DomainError(_("This vehicle belongs to another customer."), field="vehicle")
-    if visit is not None and vehicle is None and "vehicle" in data:
-        data["vehicle"] = visit.vehicle
-    return data
-
-
-def _action(
-    complaint: Complaint,
-    kind: str,
-    text: str,
-    actor: User | None,
-    *,
-    code: str = "",
-    params: dict | None = None,
-) -> ComplaintAction:
-    return ComplaintAction.objects.create(
-        complaint=complaint, kind=kind, text=text, actor=actor, code=code, params=params or {}
-    )
-
-
-def _complaint_timeline(
-    complaint: Complaint, kind: str, summary: StoredMessage, actor, **data
-) -> None:
-    timeline_record(
-        kind=f"complaint.{kind}",
-        summary=StoredMessage("%(number)s: %(text)s", number=complaint.number, text=summary),
-        customer=complaint.customer,
-        vehicle=complaint.vehicle,
-        subject=complaint,
-        actor=actor,
-        data={"complaint": complaint.pk, **data},
-    )
-
-
-def _lock_complaint(complaint: Complaint, expected_version: int | None = None) -> Complaint:
-    locked = (
-        Complaint.objects.select_for_update(of=("self",))
-        .select_related("customer", "vehicle")
-        .get(pk=complaint.pk)
-    )
-    if expected_version is not None and int(expected_version) != locked.version:
-        raise DomainError(
-            _(
-                "Someone else changed complaint %(number)s while you were editing. "
-                "Reload the page to see their changes."
-            )
-            % {"number": locked.number},
-            code="stale",
-        )
-    return locked
-
-
-def _save(complaint: Complaint, fields: list[str]) -> None:
-    complaint.version += 1
-    complaint.save(update_fields=[*fields, "version"])
-
-
-def _move(complaint: Complaint, to: str) -> None:
-    if to not in ALLOWED[complaint.status]:
-        raise DomainError(
-            _("Complaint %(number)s is “%(current)s”; it cannot become “%(target)s”.")
-            % {
-                "number": complaint.number,
-                "current": CS(complaint.status).label,
-                "target": CS(to).label,
-            },
-            code="transition_not_allowed",
-        )
-    complaint.status = to
-
-
-def _escalate(
-    complaint: Complaint,
-    *,
-    reason: str,
-    text: str,
-    actor: User | None,
-    code: str = "",
-    params: dict | None = None,
-) -> DueTask:
-    """Put the complaint on the service manager's queue (a person task) and log it.
-
-    The store's messages go to customers only, so the manager is told by the
-    escalation call on the manager's work queue, the actions log and the timeline.
-    """
-    now = timezone.now()
-    if complaint.escalated_at is None:
-        complaint.escalated_at = now
-        _save(complaint, ["escalated_at"])
-    manager = service_manager()
-    _action(complaint, ActionKind.ESCALATED, text, actor, code=code, params=params)
-    payload = {"reason": reason, "note": text, "number": complaint.number}
-    if code:
-        payload.update(note_code=code, note_params=params or {})
-    task = due_task_schedule(
-        kind=K.ESCALATION,
-        subject=complaint,
-        slot=reason,
-        due_at=now,
-        customer=complaint.customer,
-        payload=payload,
-    )
-    _complaint_timeline(
-        complaint,
-        "escalated",
-        StoredMessage(
-            N_("escalated to the service manager%(name)s: %(text)s"),
-            name=f" ({manager})" if manager else "",
-            text=StoredCode(code, params, text) if code else text,
-        ),
-        actor,
-        reason=reason,
-    )
-    return task
-
-
-def _schedule_deadlines(complaint: Complaint) -> None:
-    if complaint.responded_at is None:
-        due_task_schedule(
-            kind=K.RESPONSE_DEADLINE,
-            subject=complaint,
-            due_at=complaint.respond_by,
-            customer=complaint.customer,
-        )
-    due_task_schedule(
-        kind=K.CLOSE_DEADLINE,
-        subject=complaint,
-        due_at=complaint.close_by,
-        customer=complaint.customer,
-    )
-
-
-def complaint_open(
-    *,
-    customer: Customer,
-    actor: User | None,
-    source: str,
-    category: str,
-    description: str,
-    vehicle: Vehicle | None = None,
-    visit=None,
-    safety_related: bool = False,
-    amount=None,
-    third_parties=(),
-    owner: User | None = None,
-    survey: Survey | None = None,
-    call: DueTask | None = None,
-    note: str = "",
-) -> Complaint:
-    """Log a complaint (from a call, the desk, a phone call or a survey).
-
-    Severity is important when it is safety-related, about an amount at or
-    above `followup.complaint_important_amount`, or an outside party (media,
-    lawyer, police, consumer association, government) is involved; an
-    important complaint goes to the service manager at once. The first
-    response (`followup.complaint_response_hours`) and closure
-    (`followup.complaint_close_hours`) deadlines are watched by due tasks that
-    escalate a missed one to the service manager.
-    """
-    if source not in ComplaintSource.values:
-        raise DomainError(_("Say how the complaint was received."), field="source")
-    data = _clean_complaint_fields(
-        {
-            "description": description,
-            "category": category,
-            "third_parties": third_parties,
-            "amount": amount,
-            "visit": visit,
-            "vehicle": vehicle,
-        },
-        customer=customer,
-    )
-    severity = _severity(
-        safety_related=safety_related, amount=data["amount"], third_parties=data["third_parties"]
-    )
-    if owner is not None and not has_role(owner, OWNER_ROLES):
-        raise DomainError(
-            _("The owner must be customer care, an advisor or a manager."), field="owner"
-        )
-    if owner is None:
-        if severity == ComplaintSeverity.IMPORTANT:
-            owner = service_manager() or actor
-        elif actor is not None and has_role(actor, OWNER_ROLES):
-            owner = actor
-    now = timezone.now()
-    with transaction.atomic():
-        complaint = Complaint.objects.create(
-            number=uuid.uuid4().hex[:20],
-            customer=customer,
-            source=source,
-            severity=severity,
-            safety_related=safety_related,
-            owner=owner,
-            survey=survey,
-            call=call,
-            opened_at=now,
-            opened_by=actor,
-            respond_by=now + timedelta(hours=rule("followup.complaint_response_hours")),
-            close_by=now + timedelta(hours=rule("followup.complaint_close_hours")),
-            **data,
-        )
-        complaint.number = f"TS{timezone.localtime(now):%y%m%d}-{complaint.pk:05d}"
-        Complaint.objects.filter(pk=complaint.pk).update(number=complaint.number)
-        complaint.history.update(number=complaint.number)
-        opened_text = note or _("%(source)s, %(category)s, %(severity)s, owner %(owner)s") % {
-            "source": complaint.get_source_display(),
-            "category": complaint.get_category_display(),
-            "severity": complaint.get_severity_display(),
-            "owner": owner or "—",
-        }
-        _action(complaint, ActionKind.OPENED, opened_text, actor)
-        _complaint_timeline(
-            complaint,
-            "opened",
-            StoredMessage(
-                N_("complaint logged (%(category)s, %(severity)s): %(text)s"),
-                category=ComplaintCategory(complaint.category).label,
-                severity=ComplaintSeverity(complaint.severity).label,
-                text=complaint.description,
-            ),
-            actor,
-            severity=severity,
-        )
-        _schedule_deadlines(complaint)
-        if complaint.is_important:
-            _escalate(
-                complaint,
-                reason="important",
-                text=_("Important complaint: %(why)s") % {"why": _important_why(complaint)},
-                actor=actor,
-            )
-    return complaint
-
-
-def _important_why(complaint: Complaint) -> str:
-    reasons = []
-    if complaint.safety_related:
-        reasons.append(_("safety-related"))
-    if complaint.amount is not None and complaint.amount >= rule(
-        "followup.complaint_important_amount"
-    ):
-        reasons.append(_("amount %(amount)s yuan") % {"amount": complaint.amount})
-    reasons.extend(complaint.third_party_labels())
-    return ", ".join(str(reason) for reason in reasons)
-
-
-def complaint_update(
-    *, complaint: Complaint, actor: User | None, expected_version: int | None = None, **data
-) -> Complaint:
-    """Correct the complaint's details; becoming important sends it to the service manager."""
-    editable = {
-        "category",
-        "description",
-        "safety_related",
-        "amount",
-        "third_parties",
-        "visit",
-        "vehicle",
-    }
-    unknown = set(data) - editable
-    if unknown:
-        raise TypeError(f"complaint_update() got fields it may not change: {sorted(unknown)}")
-    with transaction.atomic():
-        complaint = _lock_complaint(complaint, expected_version)
-        if not complaint.is_open:
-            raise DomainError(_("This complaint is closed; reopen it to change it."))
-        data = _clean_complaint_fields(data, customer=complaint.customer)
-        changed = [name for name, value in data.items() if getattr(complaint, name) != value]
-        if not changed:
-            return complaint
-        was_important = complaint.is_important
-        for name in changed:
-            setattr(complaint, name, data[name])
-        complaint.severity = _severity(
-            safety_related=complaint.safety_related,
-            amount=complaint.amount,
-            third_parties=complaint.third_parties,
-        )
-        _save(complaint, [*changed, "severity"])
-        labels = ", ".join(str(Complaint._meta.get_field(name).verbose_name) for name in changed)
-        _action(complaint, ActionKind.CHANGED, labels, actor)
-        if complaint.is_important and not was_important:
-            _escalate(
-                complaint,
-                reason="important",
-                text=_("Important complaint: %(why)s") % {"why": _important_why(complaint)},
-                actor=actor,
-            )
-    return complaint
-
-
-def complaint_assign(*, complaint: Complaint, owner: User, actor: User | None) -> Complaint:
-    """Give the complaint to another member of staff."""
-    if not has_role(owner, OWNER_ROLES):
-        raise DomainError(
-            _("The owner must be customer care, an advisor or a manager."), field="owner"
-        )
-    with transaction.atomic():
-        complaint = _lock_complaint(complaint)
-        if not complaint.is_open:
-            raise DomainError(_("This complaint is closed; reopen it to change it."))
-        if complaint.owner_id == owner.pk:
-            return complaint
-        complaint.owner = owner
-        _save(complaint, ["owner"])
-        _action(complaint, ActionKind.ASSIGNED, str(owner), actor)
-        _complaint_timeline(
-            complaint, "assigned", StoredMessage(N_("now handled by %(owner)s"), owner=owner), actor
-        )
-    return complaint
-
-
-CONTACT_ACTIONS = (ActionKind.RESPONSE, ActionKind.CALL)
-
-
-def complaint_action_add(
-    *, complaint: Complaint, actor: User, kind: str, text: str
-) -> ComplaintAction:
-    """Add a line to the actions log. Answering or calling the customer is the first response."""
-    if kind not in (*CONTACT_ACTIONS, ActionKind.NOTE):
-        raise DomainError(_("Choose what was done."), field="kind")
-    text = (text or "").strip()
-    if not text:
-        raise DomainError(_("Write down what was done or said."), field="text")
-    with transaction.atomic():
-        complaint = _lock_complaint(complaint)
-        if not complaint.is_open:
-            raise DomainError(_("This complaint is closed; reopen it to add to it."))
-        action = _action(complaint, kind, text, actor)
-        if kind in CONTACT_ACTIONS and complaint.responded_at is None:
-            complaint.responded_at = action.at
-            _move(complaint, CS.IN_PROGRESS)
-            _save(complaint, ["responded_at", "status"])
-            due_tasks_cancel_for(complaint, kinds=[K.RESPONSE_DEADLINE])
-            late = complaint.response_late()
-            _complaint_timeline(
-                complaint,
-                "responded",
-                StoredMessage(
-                    N_("first response (late): %(text)s")
-                    if late
-                    else N_("first response: %(text)s"),
-                    text=text,
-                ),
-                actor,
-                late=late,
-            )
-    return action
-
-
-def complaint_close(
-    *,
-    complaint: Complaint,
-    actor: User,
-    resolution: str,
-    customer_satisfied: bool | None,
-    expected_version: int | None = None,
-) -> Complaint:
-    """Close the complaint with its resolution and whether the customer was satisfied with it.
-
-    An important complaint is closed by the service manager.
-    """
-    resolution = (resolution or "").strip()
-    with transaction.atomic():
-        complaint = _lock_complaint(complaint, expected_version)
-        if complaint.status == CS.CLOSED:
-            raise DomainError(
-                _("Complaint %(number)s was already closed at %(at)s.")
-                % {"number": complaint.number, "at": when_text(complaint.closed_at)},
-                code="already_closed",
-            )
-        if not resolution:
-            raise DomainError(
-                _("Write down how the complaint was resolved before closing it."),
-                field="resolution",
-                code="resolution_required",
-            )
-        if customer_satisfied is None:
-            raise DomainError(
-                _("Record whether the customer was satisfied with the resolution."),
-                field="customer_satisfied",
-                code="satisfaction_required",
-            )
-        if complaint.is_important and not has_role(actor, (Role.SERVICE_MANAGER,)):
-            raise DomainError(
-                _("An important complaint is closed by the service manager."), code="manager_only"
-            )
-        now = timezone.now()
-        _move(complaint, CS.CLOSED)
-        complaint.closed_at = now
-        complaint.responded_at = complaint.responded_at or now
-        complaint.resolution = resolution
-        complaint.customer_satisfied = customer_satisfied
-        _save(
-            complaint, ["status", "closed_at", "responded_at", "resolution", "customer_satisfied"]
-        )
-        satisfied = _("customer satisfied") if customer_satisfied else _("customer not satisfied")
-        _action(complaint, ActionKind.CLOSED, f"{resolution} ({satisfied})", actor)
-        due_tasks_cancel_for(complaint)
-        _complaint_timeline(
-            complaint,
-            "closed",
-            StoredMessage(
-                N_("closed, %(satisfied)s: %(resolution)s"),
-                satisfied=StoredMessage(
-                    N_("customer satisfied") if customer_satisfied else N_("customer not satisfied")
-                ),
-                resolution=resolution,
-            ),
-            actor,
-            satisfied=customer_satisfied,
-            late=complaint.close_late(),
-        )
-    return complaint
-
-
-def complaint_reopen(*, complaint: Complaint, actor: User, reason: str) -> Complaint:
-    """The customer came back about it: reopen, with a fresh closure deadline."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_("Say why the complaint is reopened."), field="reason")
-    with transaction.atomic():
-        complaint = _lock_complaint(complaint)
-        _move(complaint, CS.IN_PROGRESS)
-        complaint.close_by = timezone.now() + timedelta(
-            hours=rule("followup.complaint_close_hours")
-        )
-        complaint.closed_at = None
-        complaint.customer_satisfied = None
-        _save(complaint, ["status", "close_by", "closed_at", "customer_satisfied"])
-        _action(complaint, ActionKind.REOPENED, reason, actor)
-        _schedule_deadlines(complaint)
-        _complaint_timeline(
-            complaint, "reopened", StoredMessage(N_("reopened: %(reason)s"), reason=reason), actor
-        )
-    return complaint
-
-
-def complaint_deadline_check(*, complaint: Complaint, deadline: str) -> dict:
-    """Run at a complaint's deadline (a due task): escalate it when the deadline was missed."""
-    with transaction.atomic():
-        complaint = _lock_complaint(complaint)
-        if complaint.status == CS.CLOSED:
-            return {"met": True}
-        if deadline == "response":
-            if complaint.responded_at is not None:
-                return {"met": True}
-            hours = round((complaint.respond_by - complaint.opened_at).total_seconds() / 3600)
-            code = K.NO_FIRST_RESPONSE
-        else:
-            hours = round((complaint.close_by - complaint.opened_at).total_seconds() / 3600)
-            code = K.NOT_CLOSED
-        task = _escalate(
-            complaint, reason=deadline, text="", actor=None, code=code, params={"hours": hours}
-        )
-    return {"escalated": deadline, "manager_task": task.pk}
 
 
 # --------------------------------------------------------------------- daily scan
@@ -1038,16 +532,11 @@ def lost_customer_calls_schedule(*, today: date, now: datetime) -> dict:
     One call per vehicle per step and last visit (the slot), so the scan can
     run any number of times; a vehicle that came back has its open call cancelled.
     """
-    from reception.states import VisitStatus
-
-    vehicle_type = _vehicle_type()
     existing = set(
-        DueTask.objects.filter(kind=K.LOST_CALL, subject_type=vehicle_type).values_list(
+        DueTask.objects.filter(kind=K.LOST_CALL, subject_type=_vehicle_type()).values_list(
             "subject_id", "slot"
         )
     )
-    counts = {"lost_calls": 0, "first_service_calls": 0, "lost_calls_cancelled": 0}
-
     called_before = {vehicle_id for vehicle_id, _slot in existing}
 
     def schedule(vehicle, slot, payload):
@@ -1065,57 +554,77 @@ def lost_customer_calls_schedule(*, today: date, now: datetime) -> dict:
         )
         return True
 
-    # Came back since the call was planned: nothing to ask any more.
+    counts = {"lost_calls": 0, "first_service_calls": 0}
+    counts["lost_calls_cancelled"] = _lost_calls_cancel_came_back()
+    for vehicle, slot, payload in _not_seen_vehicles(today):
+        counts["lost_calls"] += schedule(vehicle, slot, payload)
+    for vehicle in _first_service_missed(today):
+        payload = {"reason": "first_service", "handover": vehicle.handover_date.isoformat()}
+        counts["first_service_calls"] += schedule(vehicle, "first_service", payload)
+    return counts
+
+
+def _lost_calls_cancel_came_back() -> int:
+    """Cancel the open lost-customer calls of vehicles checked in since the call was planned."""
     open_calls = list(
         DueTask.objects.filter(kind=K.LOST_CALL, state=State.PENDING).values_list(
             "subject_id", "created_at"
         )
     )
-    if open_calls:
-        last_seen = dict(
-            Vehicle.objects.filter(pk__in=[pk for pk, _at in open_calls])
-            .annotate(last=Max("visits__checked_in_at"))
-            .values_list("pk", "last")
-        )
-        for vehicle_id, created_at in open_calls:
-            if last_seen.get(vehicle_id) and last_seen[vehicle_id] >= created_at:
-                counts["lost_calls_cancelled"] += due_tasks_cancel_for(
-                    Vehicle(pk=vehicle_id), kinds=[K.LOST_CALL]
-                )
+    if not open_calls:
+        return 0
+    last_seen = dict(
+        Vehicle.objects.filter(pk__in=[pk for pk, _at in open_calls])
+        .annotate(last=Max("visits__checked_in_at"))
+        .values_list("pk", "last")
+    )
+    cancelled = 0
+    for vehicle_id, created_at in open_calls:
+        if last_seen.get(vehicle_id) and last_seen[vehicle_id] >= created_at:
+            cancelled += due_tasks_cancel_for(Vehicle(pk=vehicle_id), kinds=[K.LOST_CALL])
+    return cancelled
 
+
+def _not_seen_vehicles(today: date):
+    """(vehicle, slot, payload) of each vehicle whose last visit is a step of
+    `followup.lost_months` ago, at the longest step it has reached."""
     steps = lost_months()
-    if steps:
-        cutoff = _at_local(add_months(today, -steps[0]), 0)
-        lost = (
-            Vehicle.objects.filter(owner__do_not_call=False)
-            .annotate(
-                last=Max("visits__checked_in_at", filter=~Q(visits__status=VisitStatus.CANCELLED))
-            )
-            .filter(last__lt=cutoff)
-            .select_related("owner")
+    if not steps:
+        return
+    cutoff = _at_local(add_months(today, -steps[0]), 0)
+    lost = (
+        Vehicle.objects.filter(owner__do_not_call=False)
+        .annotate(
+            last=Max("visits__checked_in_at", filter=~Q(visits__status=VisitStatus.CANCELLED))
         )
-        for vehicle in lost:
-            last_day = timezone.localdate(vehicle.last)
-            months = max((m for m in steps if add_months(last_day, m) <= today), default=0)
-            if not months:
-                continue
-            slot = f"{months}m:{last_day.isoformat()}"
-            payload = {"reason": "not_seen", "months": months, "last_visit": last_day.isoformat()}
-            counts["lost_calls"] += schedule(vehicle, slot, payload)
+        .filter(last__lt=cutoff)
+        .select_related("owner")
+    )
+    for vehicle in lost:
+        last_day = timezone.localdate(vehicle.last)
+        months = max((m for m in steps if add_months(last_day, m) <= today), default=0)
+        if not months:
+            continue
+        slot = f"{months}m:{last_day.isoformat()}"
+        yield (
+            vehicle,
+            slot,
+            {"reason": "not_seen", "months": months, "last_visit": last_day.isoformat()},
+        )
 
+
+def _first_service_missed(today: date):
+    """New cars handed over `followup.first_service_months` ago (within a year) never seen since."""
     first_months = int(rule("followup.first_service_months"))
-    if first_months > 0:
-        latest = add_months(today, -first_months)
-        new_cars = Vehicle.objects.filter(
-            owner__do_not_call=False,
-            handover_date__lte=latest,
-            handover_date__gt=add_months(latest, -12),
-            visits__isnull=True,
-        ).select_related("owner")
-        for vehicle in new_cars:
-            payload = {"reason": "first_service", "handover": vehicle.handover_date.isoformat()}
-            counts["first_service_calls"] += schedule(vehicle, "first_service", payload)
-    return counts
+    if first_months <= 0:
+        return Vehicle.objects.none()
+    latest = add_months(today, -first_months)
+    return Vehicle.objects.filter(
+        owner__do_not_call=False,
+        handover_date__lte=latest,
+        handover_date__gt=add_months(latest, -12),
+        visits__isnull=True,
+    ).select_related("owner")
 
 
 def delivered_visits_close(*, now: datetime, limit: int = 1000) -> int:
@@ -1124,9 +633,6 @@ def delivered_visits_close(*, now: datetime, limit: int = 1000) -> int:
     Covers customers who asked not to be called (they get no calls) and calls
     cancelled or missed; visits with a call still open wait for it.
     """
-    from reception.models import Visit
-    from reception.states import VisitStatus
-
     cutoff = now - timedelta(days=int(rule("followup.advisor_call_days")) + 1)
     waiting = DueTask.objects.filter(
         subject_type=ContentType.objects.get_for_model(Visit),

@@ -12,11 +12,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dealership.due import kind_get
 from dealership.models import Customer, DueTask, Vehicle
 from dealership.roles import Role, has_role, role_required
-from dealership.selectors import search
+from dealership.selectors import may_act_on_call, search
 from dealership.web import apply_errors, submit
 
 from . import kinds as K
 from . import selectors, services
+from .archive import CATEGORIES, archive_for
 from .forms import (
     CallOutcomeForm,
     ComplaintActionForm,
@@ -89,7 +90,7 @@ def _task_for(request, pk: int) -> tuple[selectors.CallRow, K.CallList]:
     current = K.list_of_kind(row.task.kind)
     if current is None:
         raise Http404
-    if not has_role(request.user, current.roles) or not selectors.may_act(request.user, row.task):
+    if not has_role(request.user, current.roles) or not may_act_on_call(request.user, row.task):
         raise PermissionDenied(_("This call is on another person's list."))
     return row, current
 
@@ -129,7 +130,7 @@ def call(request, pk: int):
     customer = task.customer
     recent = []
     if customer is not None:
-        recent = selectors.archive(customer_id=customer.pk, limit=8, viewer=request.user).entries
+        recent = archive_for(customer_id=customer.pk, limit=8, viewer=request.user).entries
     return render(
         request,
         "followup/call.html",
@@ -400,7 +401,7 @@ def _archive_page(request, **kwargs):
     everything = bool(request.GET.get("all"))
     limit = selectors.ARCHIVE_LIMIT_ALL if everything else selectors.ARCHIVE_LIMIT
     try:
-        archive = selectors.archive(limit=limit, viewer=request.user, **kwargs)
+        archive = archive_for(limit=limit, viewer=request.user, **kwargs)
     except (Customer.DoesNotExist, Vehicle.DoesNotExist) as exc:
         raise Http404 from exc
     show = request.GET.get("show", "")
@@ -416,7 +417,7 @@ def _archive_page(request, **kwargs):
             "everything": everything,
             "categories": [
                 (key, label, archive.category_counts.get(key, 0))
-                for key, label in selectors.CATEGORIES
+                for key, label in CATEGORIES
                 if archive.category_counts.get(key)
             ],
             "opt_form": ReasonForm(),

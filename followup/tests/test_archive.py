@@ -12,8 +12,9 @@ from dealership.notifications import notify
 from dealership.services import customer_update, vehicle_update
 from dealership.tests.factories import VehicleFactory
 from followup import kinds as K
-from followup import selectors
-from followup.services import call_record, complaint_open
+from followup.archive import archive_for
+from followup.complaints import complaint_open
+from followup.services import call_record
 from followup.tests.factories import delivered_visit
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,7 @@ def test_the_customer_archive_shows_visits_calls_surveys_messages_complaints_and
     assert "保养提醒" in page  # the message sent
     assert "前台态度不好" in page  # the complaint
     assert "晚上七点后" in page  # the edit history
-    archive = selectors.archive(customer_id=customer.pk)
+    archive = archive_for(customer_id=customer.pk)
     categories = {entry.category for entry in archive.entries}
     assert {"visits", "calls", "messages", "complaints", "edits"} <= categories
     call = next(e for e in archive.entries if e.category == "calls" and e.title)
@@ -85,7 +86,7 @@ def test_the_vehicle_archive_keeps_to_its_own_vehicle(client, care):
 
     assert first.number in page and second.number not in page
     assert "珍珠白" in page
-    archive = selectors.archive(vehicle_id=first.vehicle.pk)
+    archive = archive_for(vehicle_id=first.vehicle.pk)
     assert all(e.vehicle in (None, first.vehicle) for e in archive.entries)
 
 
@@ -166,7 +167,7 @@ def test_edits_read_as_staff_see_them_labels_and_local_times(care):
 
     lines = [
         entry.text
-        for entry in selectors.archive(vehicle_id=vehicle.pk).entries
+        for entry in archive_for(vehicle_id=vehicle.pk).entries
         if entry.category == "edits"
     ]
     text = " ".join(lines)

@@ -12,8 +12,7 @@ from dealership.models import DueTask, TimelineEvent
 from dealership.rules import rule_set
 from dealership.tests.factories import CustomerFactory, VehicleFactory
 from followup import kinds as K
-from followup.models import Complaint
-from followup.services import (
+from followup.complaints import (
     complaint_action_add,
     complaint_assign,
     complaint_close,
@@ -21,6 +20,7 @@ from followup.services import (
     complaint_reopen,
     complaint_update,
 )
+from followup.models import Complaint
 from followup.tests.factories import delivered_visit
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Handlers of the due-task kinds the store itself registers (see `DealershipConfig.ready`)."""
+"""Timed duties the store itself registers (see `DealershipConfig.ready`): their handlers."""
 
 from .models import DueTask
 from .notifications import notify

@@ -1,0 +1,353 @@
+"""The customer archive as staff read it: one line per thing that happened, newest first.
+
+`followup.selectors.archive_rows` reads the rows (timeline events, messages, calls,
+surveys, complaints, visits); this module words them as entries, adds the edits from
+the change history, and keeps what the viewer's role may see
+(dealership.visibility). Nothing is typed into the archive by hand.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from dealership.due import KINDS, State
+from dealership.models import Customer, DueTask, Message, TimelineEvent, Vehicle
+from dealership.roles import has_role
+from dealership.visibility import (
+    CONTACT_FIELDS,
+    HIDDEN,
+    field_level,
+    money_hidden,
+    recipient_shown,
+    sees_money,
+    shown,
+)
+
+from . import kinds as K
+from .models import Complaint, Survey
+from .selectors import ARCHIVE_LIMIT, ArchiveRows, SubjectUrls, archive_rows
+
+# Timeline kinds → archive category. The first matching prefix wins.
+CATEGORIES = (
+    ("appointments", _("Appointments")),
+    ("visits", _("Visits")),
+    ("orders", _("Orders")),
+    ("additions", _("Additional work")),
+    ("payments", _("Payments")),
+    ("messages", _("Messages")),
+    ("calls", _("Calls")),
+    ("complaints", _("Complaints")),
+    ("edits", _("Edits")),
+    ("other", _("Other")),
+)
+_PREFIXES = (
+    ("appointment", "appointments"),
+    ("workorder", "orders"),
+    ("order", "orders"),
+    ("visit", "visits"),
+    ("workshop", "visits"),
+    ("qc", "visits"),
+    ("delivery", "visits"),
+    ("message", "messages"),
+    ("followup", "calls"),
+    ("due", "calls"),
+    ("customer.opt", "calls"),
+    ("complaint", "complaints"),
+    ("customer", "edits"),
+    ("vehicle", "edits"),
+)
+
+
+def category_of(kind: str) -> str:
+    """The archive category of a timeline kind; additional work and payments by keyword,
+    since every step's app names its own kinds ("workshop.addition_approved", "visit.settled")."""
+    lowered = kind.lower()
+    own_words = lowered.startswith(("appointment", "complaint", "followup"))
+    if not own_words and any(word in lowered for word in ("addition", "approv", "declin")):
+        return "additions"
+    if any(word in lowered for word in ("payment", "settle", "paid", "deposit", "invoice")):
+        return "payments"
+    for prefix, category in _PREFIXES:
+        if lowered.startswith(prefix):
+            return category
+    return "other"
+
+
+@dataclass
+class Entry:
+    at: datetime
+    category: str
+    title: object
+    text: str
+    actor: object = None
+    vehicle: Vehicle | None = None
+    url: str = ""
+    tag: str = ""
+    tag_class: str = ""
+    details: list = field(default_factory=list)
+
+    @property
+    def category_label(self):
+        return dict(CATEGORIES).get(self.category, self.category)
+
+
+@dataclass
+class Archive:
+    customer: Customer
+    vehicle: Vehicle | None
+    vehicles: list[Vehicle]
+    entries: list[Entry]
+    category_counts: dict
+    open_calls: list[DueTask]
+    complaints: list[Complaint]
+    surveys: list[Survey]
+    visits: list
+    truncated: bool
+
+
+def _shown(model_field, value) -> str:
+    """A field's value as staff read it: choice labels, local times, yes / no."""
+    if value is None or value == "":
+        return "—"
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+    return str(value)
+
+
+def _history_entries(model, ids, *, title, limit, vehicles=None, viewer=None) -> list[Entry]:
+    """Edits from django-simple-history, one query for all the rows, diffs computed here.
+
+    With a `viewer`, a customer's contact details are shown as that user's role may see them
+    (dealership.visibility): masked, or the change left out."""
+    records = list(
+        model.history.filter(id__in=ids)
+        .select_related("history_user")
+        .order_by("id", "history_id")[: limit * 4]
+    )
+    entries = []
+    previous = {}
+    for record in records:
+        older = previous.get(record.id)
+        previous[record.id] = record
+        if older is None or record.history_type != "~":
+            continue
+        changes = []
+        for change in record.diff_against(older).changes:
+            model_field = model._meta.get_field(change.field)
+            old, new = change.old, change.new
+            if viewer is not None and model is Customer and change.field in CONTACT_FIELDS:
+                if field_level(viewer, change.field) == HIDDEN:
+                    continue
+                old, new = shown(viewer, change.field, old), shown(viewer, change.field, new)
+            changes.append(
+                f"{model_field.verbose_name}: {_shown(model_field, old)} → "
+                f"{_shown(model_field, new)}"
+            )
+        if not changes:
+            continue
+        entries.append(
+            Entry(
+                at=record.history_date,
+                category="edits",
+                title=title,
+                text="; ".join(changes),
+                actor=record.history_user,
+                vehicle=(vehicles or {}).get(record.id),
+                tag=record.history_change_reason or "",
+            )
+        )
+    return entries
+
+
+def _for_viewer(entries: list[Entry], viewer) -> list[Entry]:
+    """The entries as `viewer` may see them: payments and amounts only for the roles that
+    handle money, links only to pages the viewer's role may open."""
+    money = sees_money(viewer)
+    allowed: dict = {}
+    kept = []
+    for entry in entries:
+        if not money:
+            if entry.category == "payments":
+                continue
+            entry.text = money_hidden(viewer, entry.text)
+            entry.title = money_hidden(viewer, entry.title) if entry.title else entry.title
+            entry.details = [money_hidden(viewer, line) for line in entry.details]
+        if entry.url:
+            if entry.url not in allowed:
+                allowed[entry.url] = _may_open(viewer, entry.url)
+            if not allowed[entry.url]:
+                entry.url = ""
+        kept.append(entry)
+    return kept
+
+
+def _may_open(viewer, url: str) -> bool:
+    try:
+        roles = getattr(resolve(url.split("?")[0]).func, "allowed_roles", None)
+    except Resolver404:
+        return False
+    return roles is None or has_role(viewer, roles)
+
+
+def _recipient_for(viewer, to: str) -> str:
+    return to if viewer is None else recipient_shown(viewer, to)
+
+
+def _event_entries(events: list[TimelineEvent]) -> list[Entry]:
+    subject_url = SubjectUrls()
+    return [
+        Entry(
+            at=event.at,
+            category=category_of(event.kind),
+            title="",
+            text=event.summary_text,
+            actor=event.actor,
+            vehicle=event.archive_vehicle,
+            url=subject_url(event.subject_type_id, event.subject_id),
+        )
+        for event in events
+    ]
+
+
+def _message_entries(messages: list[Message], viewer) -> list[Entry]:
+    entries = []
+    for message in messages:
+        failed = message.status == Message.Status.FAILED
+        entries.append(
+            Entry(
+                at=message.sent_at,
+                category="messages",
+                title=_("Message to %(to)s (%(channel)s)")
+                % {"to": _recipient_for(viewer, message.to), "channel": message.channel},
+                text=message.body,
+                vehicle=message.archive_vehicle,
+                tag=message.get_status_display(),
+                tag_class="bad" if failed else "good",
+                details=[message.error] if failed else [],
+            )
+        )
+    return entries
+
+
+def _call_details(task: DueTask, attempts: list[dict], survey: Survey | None) -> list[str]:
+    """The tries that did not reach the customer, the survey's answers, the note."""
+    details = [
+        _("Not reached %(at)s (%(by)s) %(note)s")
+        % {"at": a.get("at_local", ""), "by": a.get("by_name", ""), "note": a.get("note", "")}
+        for a in attempts
+    ]
+    if survey is not None:
+        details.append(
+            " · ".join(f"{question} {score}" for _name, question, score in survey.answers())
+        )
+        if survey.customer_words:
+            details.append(f"“{survey.customer_words}”")
+    if task.result.get("note"):
+        details.append(task.result["note"])
+    return details
+
+
+def _call_entries(calls: list[DueTask], surveys: list[Survey]) -> tuple[list[Entry], list[DueTask]]:
+    """Calls made (entries) and calls still to make (marked for the open-calls box)."""
+    survey_by_call = {survey.call_id: survey for survey in surveys}
+    now = timezone.now()
+    entries, open_calls = [], []
+    for task in calls:
+        spec = KINDS.get(task.kind)
+        label = spec.label if spec else task.kind
+        attempts = task.result.get("attempts") or task.payload.get("attempts") or []
+        if task.state == State.PENDING:
+            task.archive_overdue = task.due_at < now
+            task.archive_label = label
+            task.archive_attempts = len(attempts)
+            open_calls.append(task)
+            continue
+        outcome = spec.outcome_label(task.outcome) if spec and task.outcome else ""
+        not_reached = task.outcome in K.NOT_REACHED_OUTCOMES or task.state != State.DONE
+        entries.append(
+            Entry(
+                at=task.finished_at or task.due_at,
+                category="calls",
+                title=label,
+                text="",
+                actor=task.completed_by,
+                vehicle=task.archive_vehicle,
+                tag=str(outcome or task.get_state_display()),
+                tag_class="bad" if not_reached else "good",
+                details=_call_details(task, attempts, survey_by_call.get(task.pk)),
+            )
+        )
+    open_calls.sort(key=lambda task: task.due_at)
+    return entries, open_calls
+
+
+def _edit_entries(rows: ArchiveRows, *, limit: int, viewer) -> list[Entry]:
+    vehicle = rows.vehicle
+    return [
+        *_history_entries(
+            Customer,
+            [rows.customer.pk],
+            title=_("Customer details changed"),
+            limit=limit,
+            viewer=viewer,
+        ),
+        *_history_entries(
+            Vehicle,
+            [vehicle.pk] if vehicle is not None else list(rows.vehicle_map),
+            title=_("Vehicle details changed"),
+            limit=limit,
+            vehicles=rows.vehicle_map,
+        ),
+    ]
+
+
+def archive_for(
+    *,
+    customer_id: int | None = None,
+    vehicle_id: int | None = None,
+    limit: int = ARCHIVE_LIMIT,
+    viewer=None,
+) -> Archive:
+    """Everything the store knows happened with a customer (or one vehicle), newest first.
+
+    Built from the timeline events the apps write, the messages sent, the
+    calls (due tasks) with their outcomes and attempts, surveys, complaints and
+    the edit history.
+
+    With a `viewer`, what that user's role may see (dealership.visibility): contact details
+    masked or left out, and payments (invoice numbers, amounts) only for the roles that
+    handle money.
+    """
+    rows = archive_rows(customer_id=customer_id, vehicle_id=vehicle_id, limit=limit)
+    call_entries, open_calls = _call_entries(rows.calls, rows.surveys)
+    entries = [
+        *_event_entries(rows.events),
+        *_message_entries(rows.messages, viewer),
+        *call_entries,
+        *_edit_entries(rows, limit=limit, viewer=viewer),
+    ]
+    if viewer is not None:
+        entries = _for_viewer(entries, viewer)
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    truncated = len(entries) > limit
+    entries = entries[:limit]
+    return Archive(
+        customer=rows.customer,
+        vehicle=rows.vehicle,
+        vehicles=rows.vehicles,
+        entries=entries,
+        category_counts=Counter(entry.category for entry in entries),
+        open_calls=open_calls,
+        complaints=rows.complaints,
+        surveys=rows.surveys,
+        visits=rows.visits,
+        truncated=truncated,
+    )
