@@ -5,9 +5,8 @@ two people acting on the same car take turns; the visit moves only through
 `reception.services.visit_transition`, a bill only along `states.SETTLEMENT_STATES`.
 """
 
-import importlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -817,20 +816,21 @@ def gate_pass_issue(*, visit: Visit, actor: User) -> Delivery:
 # ---------------------------------------------------------------------------- hand-back
 
 
+# What the steps above do once a car is handed back (followup registers its calls
+# from its AppConfig.ready(): delivery does not import the step after it).
+_AFTER_HAND_BACK_STEPS: list[Callable[..., Any]] = []
+
+
+def after_hand_back_step_register(step: Callable[..., Any]) -> None:
+    """Run `step(visit=, actor=)` inside every hand-back, after the visit is delivered."""
+    if step not in _AFTER_HAND_BACK_STEPS:
+        _AFTER_HAND_BACK_STEPS.append(step)
+
+
 def _schedule_followup(*, visit: Visit, actor: User) -> None:
-    """The follow-up duties (24 h care call, 7-day advisor call), from the followup app."""
-    try:
-        module = importlib.import_module("followup.services")
-    except ModuleNotFoundError as exc:
-        if exc.name != "followup.services":
-            raise
-        logger.warning("followup.services missing: no follow-up scheduled for %s", visit.number)
-        return
-    schedule = getattr(module, "followup_schedule_after_delivery", None)
-    if schedule is None:
-        logger.warning("followup_schedule_after_delivery missing: none for %s", visit.number)
-        return
-    schedule(visit=visit, actor=actor)
+    """The follow-up duties (24 h care call, 7-day advisor call) of the steps registered above."""
+    for step in _AFTER_HAND_BACK_STEPS:
+        step(visit=visit, actor=actor)
 
 
 def _refuse_incomplete_handback(

@@ -5,6 +5,7 @@ from django.utils.translation import pgettext_lazy
 from dealership.due import DueKind
 from dealership.models import Vehicle
 from dealership.text import NOTE_MAX_LENGTH
+from reception.models import Visit
 
 from . import kinds as K
 from .models import (
@@ -141,8 +142,6 @@ class ComplaintForm(forms.Form):
 
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
-        from reception.models import Visit
-
         self.customer = customer
         self.fields["vehicle"].queryset = customer.vehicles.order_by("plate")
         self.fields["visit"].queryset = Visit.objects.filter(
@@ -163,8 +162,6 @@ class ComplaintEditForm(forms.Form):
     third_parties = ComplaintForm.base_fields["third_parties"]
 
     def __init__(self, *args, complaint, **kwargs):
-        from reception.models import Visit
-
         kwargs.setdefault(
             "initial",
             {

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from appointments import duties
 from dealership.due import kind_get
 from dealership.models import Customer, DueTask, Vehicle
 from dealership.roles import Role, has_role, role_required
@@ -152,8 +153,6 @@ def _booking(task: DueTask) -> tuple[frozenset, str]:
     """Appointment calls whose outcome is a booking are finished on the appointments pages."""
     if not task.kind.startswith("appointments."):
         return frozenset(), ""
-    from appointments import duties
-
     outcomes = frozenset(getattr(duties, "OUTCOMES_NEEDING_A_TIME", {}).get(task.kind, ()))
     if not outcomes:
         return outcomes, ""

@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
-import followup.services
 from dealership.errors import DomainError
 from dealership.models import DueTask
 from delivery import services
@@ -119,7 +118,7 @@ def test_a_failure_planning_the_follow_up_leaves_the_car_undelivered(monkeypatch
     def broken(**kwargs):
         raise RuntimeError("follow-up down")
 
-    monkeypatch.setattr(followup.services, "followup_schedule_after_delivery", broken)
+    monkeypatch.setattr(services, "_AFTER_HAND_BACK_STEPS", [broken])
     with pytest.raises(RuntimeError):
         _hand_back(visit)
     assert Visit.objects.get(pk=visit.pk).status == S.SETTLED
