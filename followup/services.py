@@ -36,14 +36,8 @@ from reception.services import visit_transition
 from reception.states import VisitStatus
 
 from . import kinds as K
-from .complaints import (  # noqa: F401 - kept importable from here for the views, kinds and demo
-    complaint_action_add,
-    complaint_assign,
-    complaint_close,
-    complaint_deadline_check,
+from .complaints import (
     complaint_open,
-    complaint_reopen,
-    complaint_update,
 )
 from .formatting import when_text
 from .models import (

@@ -5,7 +5,7 @@ Each loads its row and calls a service.
 
 from celery import shared_task
 
-from . import services
+from . import complaints, services
 from .models import Complaint, DailyScan
 
 
@@ -20,11 +20,11 @@ def _complaint(task) -> Complaint:
 
 
 def check_response_deadline(task) -> dict:
-    return services.complaint_deadline_check(complaint=_complaint(task), deadline="response")
+    return complaints.complaint_deadline_check(complaint=_complaint(task), deadline="response")
 
 
 def check_close_deadline(task) -> dict:
-    return services.complaint_deadline_check(complaint=_complaint(task), deadline="close")
+    return complaints.complaint_deadline_check(complaint=_complaint(task), deadline="close")
 
 
 def run_daily_scan(task) -> dict:

@@ -16,6 +16,7 @@ from dealership.roles import Role, has_role, role_required
 from dealership.selectors import may_act_on_call, search
 from dealership.web import apply_errors, submit
 
+from . import complaints as complaint_services
 from . import kinds as K
 from . import selectors, services
 from .archive import CATEGORIES, archive_for
@@ -256,7 +257,9 @@ def complaint_new(request):
     return submit(
         request,
         ComplaintForm(request.POST or None, customer=customer, initial=initial),
-        lambda data: services.complaint_open(customer=customer, actor=request.user, **data),
+        lambda data: complaint_services.complaint_open(
+            customer=customer, actor=request.user, **data
+        ),
         message=lambda complaint: _("Complaint %(number)s logged.") % {"number": complaint.number},
         done=redirect,
         show_form=lambda form: render(
@@ -322,7 +325,7 @@ def complaint_act(request, pk: int):
         pk,
         "action_form",
         ComplaintActionForm(request.POST),
-        lambda c, d: services.complaint_action_add(
+        lambda c, d: complaint_services.complaint_action_add(
             complaint=c, actor=request.user, kind=d["kind"], text=d["text"]
         ),
         _("Added to the actions log."),
@@ -337,7 +340,9 @@ def complaint_assign(request, pk: int):
         pk,
         "assign_form",
         ComplaintAssignForm(request.POST),
-        lambda c, d: services.complaint_assign(complaint=c, owner=d["owner"], actor=request.user),
+        lambda c, d: complaint_services.complaint_assign(
+            complaint=c, owner=d["owner"], actor=request.user
+        ),
         pgettext("complaint", "Owner changed."),
     )
 
@@ -349,7 +354,9 @@ def complaint_edit(request, pk: int):
 
     def run(c, d):
         version = d.pop("version")
-        services.complaint_update(complaint=c, actor=request.user, expected_version=version, **d)
+        complaint_services.complaint_update(
+            complaint=c, actor=request.user, expected_version=version, **d
+        )
 
     return _complaint_post(
         request,
@@ -369,7 +376,7 @@ def complaint_close(request, pk: int):
         pk,
         "close_form",
         ComplaintCloseForm(request.POST),
-        lambda c, d: services.complaint_close(
+        lambda c, d: complaint_services.complaint_close(
             complaint=c,
             actor=request.user,
             resolution=d["resolution"],
@@ -388,7 +395,9 @@ def complaint_reopen(request, pk: int):
         pk,
         "reopen_form",
         ReasonForm(request.POST),
-        lambda c, d: services.complaint_reopen(complaint=c, actor=request.user, reason=d["reason"]),
+        lambda c, d: complaint_services.complaint_reopen(
+            complaint=c, actor=request.user, reason=d["reason"]
+        ),
         _("Complaint reopened."),
     )
 

@@ -318,8 +318,8 @@ def store(settings, tmp_path):
     from appointments.tests.factories import local, make_workshop
     from dealership.models import DueTask
     from delivery.tests.factories import settled_visit, staff
+    from followup.complaints import complaint_open
     from followup.kinds import CARE_CALL
-    from followup.services import complaint_open
     from followup.tests.factories import delivered_visit
     from reception.models import Belonging, DamageMark
     from workshop.models import Addition, Finding, FindingPhoto, Job

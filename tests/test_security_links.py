@@ -13,6 +13,7 @@ from dealership.links import customer_link_create, customer_links_revoke
 from dealership.tests.factories import PartFactory
 from reception import services as reception_services
 from reception.tests.factories import VisitFactory
+from workshop import additions as workshop_additions
 from workshop import services as workshop_services
 from workshop.models import Job
 from workshop.tests.factories import make_signed_visit, make_technician
@@ -146,21 +147,21 @@ def addition(make_staff):
         actor=controller,
     )
     workshop_services.job_clock_on(job=job, actor=tech.user)
-    return workshop_services.addition_propose(
+    return workshop_additions.addition_propose(
         visit=visit, actor=tech.user, title="更换空调滤芯", parts=[PartFactory(price="120.00")]
     )
 
 
 def test_the_approval_page_checks_its_link(client, addition):
-    token = addition.link_token or workshop_services.addition_link_token(addition, actor=None)
+    token = addition.link_token or workshop_additions.addition_link_token(addition, actor=None)
     url = reverse("workshop:approve", kwargs={"token": token})
     assert client.get(url).status_code == 200
     for bad in (
         _tampered(token),
-        _forged(workshop_services.ADDITION_PURPOSE),
+        _forged(workshop_additions.ADDITION_PURPOSE),
         customer_link_create(obj=addition.visit, purpose=reception_services.PROGRESS_PURPOSE),
         customer_link_create(
-            obj=addition, purpose=workshop_services.ADDITION_PURPOSE, max_age=timedelta(-1)
+            obj=addition, purpose=workshop_additions.ADDITION_PURPOSE, max_age=timedelta(-1)
         ),
     ):
         response = client.get(reverse("workshop:approve", kwargs={"token": bad}))

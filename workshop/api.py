@@ -15,7 +15,7 @@ from dealership.models import Bay, LabourOperation, Part, Technician
 from dealership.roles import Role
 from reception.models import Visit
 
-from . import selectors, services
+from . import additions, selectors, services
 from .models import Addition, Job, QualityCheck
 from .states import QC_ITEMS, SELF_CHECK_ITEMS, AnswerChannel, PauseReason
 from .views import (
@@ -244,7 +244,7 @@ class AdditionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         serializer = ProposeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        addition = services.addition_propose(
+        addition = additions.addition_propose(
             actor=request.user,
             visit=data.pop("visit"),
             title=data.pop("title"),
@@ -269,9 +269,9 @@ class AdditionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
             "note": data.get("note", ""),
         }
         if data["approve"]:
-            addition = services.addition_approve(**common)
+            addition = additions.addition_approve(**common)
         else:
-            addition = services.addition_decline(reason=data.get("reason", ""), **common)
+            addition = additions.addition_decline(reason=data.get("reason", ""), **common)
         addition.refresh_from_db()
         return Response(AdditionSerializer(addition).data)
 
@@ -281,7 +281,7 @@ class AdditionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         addition = self.get_object()
         serializer = WithdrawSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        addition = services.addition_withdraw(
+        addition = additions.addition_withdraw(
             addition=addition, actor=request.user, reason=serializer.validated_data["reason"]
         )
         return Response(AdditionSerializer(addition).data)

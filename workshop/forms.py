@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from dealership.models import Bay, LabourOperation, Part, Technician
 from dealership.text import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
-from .services import MAX_EXTRA_MINUTES
+from .additions import MAX_EXTRA_MINUTES
 from .states import QC_ITEMS, SELF_CHECK_ITEMS, AnswerChannel, PauseReason
 
 APPROVE, DECLINE = "approve", "decline"

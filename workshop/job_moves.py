@@ -1,6 +1,6 @@
 """What the workshop services share: whose job it is, moving a job, the visit following.
 
-Used by `workshop.services` (jobs, QC) and `workshop.services_additions`; a
+Used by `workshop.services` (jobs, QC) and `workshop.additions`; a
 job's status moves only through `job_move`, the visit's only through
 `reception.services.visit_transition`.
 """

@@ -7,8 +7,7 @@ Locks are always taken in the order technician → addition → work order →
 visit → jobs, so two people acting at once queue up instead of deadlocking;
 the second is told what the first did.
 
-The additional-work services live in `workshop.services_additions`; they are
-imported here so every caller finds each workshop service in this module.
+The additional-work services live in `workshop.additions`.
 """
 
 from collections.abc import Iterable
@@ -44,16 +43,6 @@ from .job_moves import (
     workshop_visit_lock,
 )
 from .models import ClockEntry, Finding, FindingPhoto, Job, QualityCheck
-from .services_additions import (  # noqa: F401
-    ADDITION_PURPOSE,
-    MAX_EXTRA_MINUTES,
-    addition_approve,
-    addition_decline,
-    addition_link_token,
-    addition_propose,
-    addition_send_link,
-    addition_withdraw,
-)
 from .states import (
     BOARD_STATUSES,
     DISPATCHABLE_VISIT,

@@ -1,7 +1,7 @@
 """The workshop's state tables: a job's life and an addition's life.
 
 One `StateTable` per stateful model (`dealership.transitions`), moved by the
-services in `workshop.services` and `workshop.services_additions` (the
+services in `workshop.services` and `workshop.additions` (the
 visit's own table lives in `reception.states`).
 """
 

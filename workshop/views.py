@@ -20,7 +20,7 @@ from dealership.storage import stored_file_response
 from dealership.web import apply_errors, submit
 from reception.models import Visit
 
-from . import selectors, services
+from . import additions, selectors, services
 from .forms import (
     APPROVE,
     FAIL,
@@ -336,7 +336,7 @@ def addition_new(request, pk: int):
     return submit(
         request,
         AdditionForm(request.POST or None, initial={"title": finding.note[:150]}),
-        lambda data: services.addition_propose(
+        lambda data: additions.addition_propose(
             visit=finding.visit, actor=request.user, finding=finding, **data
         ),
         message=_("Additional work proposed; the advisor has been alerted."),
@@ -391,14 +391,14 @@ def addition_answer(request, pk: int):
 
     def answer(data):
         if data["decision"] == APPROVE:
-            return services.addition_approve(
+            return additions.addition_approve(
                 addition=addition,
                 actor=request.user,
                 channel=AnswerChannel.PHONE,
                 answered_by=data["answered_by"],
                 note=data["note"],
             )
-        return services.addition_decline(
+        return additions.addition_decline(
             addition=addition,
             actor=request.user,
             channel=AnswerChannel.PHONE,
@@ -424,7 +424,7 @@ def addition_answer(request, pk: int):
 def addition_send_link(request, pk: int):
     addition = _addition_or_404(pk)
     try:
-        url = services.addition_send_link(
+        url = additions.addition_send_link(
             addition=addition, actor=request.user, base_url=_base_url(request)
         )
     except ValidationError as error:
@@ -443,7 +443,7 @@ def addition_withdraw(request, pk: int):
     return submit(
         request,
         WithdrawForm(request.POST),
-        lambda data: services.addition_withdraw(
+        lambda data: additions.addition_withdraw(
             addition=addition, actor=request.user, reason=data["reason"]
         ),
         message=_("The proposal was withdrawn."),
@@ -567,7 +567,7 @@ def qc_inspect(request, pk: int):
 
 
 def _addition_from_token(token: str) -> Addition:
-    link = customer_link_resolve(token, purpose=services.ADDITION_PURPOSE)
+    link = customer_link_resolve(token, purpose=additions.ADDITION_PURPOSE)
     return selectors.addition_detail(link.subject_id)
 
 
@@ -587,9 +587,11 @@ def approve(request, token: str):
     if request.method == "POST" and form.is_valid():
         try:
             if form.cleaned_data["decision"] == APPROVE:
-                services.addition_approve(addition=addition, actor=None, channel=AnswerChannel.LINK)
+                additions.addition_approve(
+                    addition=addition, actor=None, channel=AnswerChannel.LINK
+                )
             else:
-                services.addition_decline(
+                additions.addition_decline(
                     addition=addition,
                     actor=None,
                     channel=AnswerChannel.LINK,
@@ -625,7 +627,7 @@ def _render_approve(request, addition, token, *, form=None, status=200):
 def approve_photo(request, token: str, pk: int):
     """A finding photo, only through the customer's own link."""
     try:
-        link = customer_link_resolve(token, purpose=services.ADDITION_PURPOSE, touch=False)
+        link = customer_link_resolve(token, purpose=additions.ADDITION_PURPOSE, touch=False)
     except LinkInvalid as error:
         return _link_invalid(request, error)
     addition = Addition.objects.filter(pk=link.subject_id).only("finding_id").first()

@@ -24,7 +24,8 @@ from delivery.selectors import bill_for
 from demo.steps import delivery as delivery_demo
 from demo.store import seed_store
 from followup import kinds as K
-from followup.services import call_record, complaint_open
+from followup.complaints import complaint_open
+from followup.services import call_record
 from reception.models import Visit
 
 # name, model, colour, operation codes, part numbers; indexes after the delivery demo's cars.

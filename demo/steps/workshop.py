@@ -27,7 +27,7 @@ from workorders.services import (
     work_order_start,
     work_order_update,
 )
-from workshop import services
+from workshop import additions, services
 from workshop.models import ClockEntry, Job
 from workshop.states import QC_ITEMS, SELF_CHECK_ITEMS, PauseReason
 
@@ -127,7 +127,7 @@ def _work(visit, stage, tech, bay, controller, inspector):
             note="轮胎换位时发现前制动片剩余约2mm",
             photos=[_photo()],
         )
-        services.addition_propose(
+        additions.addition_propose(
             visit=visit,
             actor=tech.user,
             finding=finding,

@@ -42,7 +42,7 @@ def test_a_missed_complaint_deadline_reads_in_the_readers_language(
 
 def test_an_addition_call_note_reads_in_the_readers_language(client, manager):
     from dealership.tests.factories import LabourOperationFactory
-    from workshop import services
+    from workshop import additions, services
     from workshop.duties import ADDITION_CALL, PROGRESS_CHECK
     from workshop.models import Job
     from workshop.tests.factories import make_signed_visit, make_technician
@@ -65,7 +65,7 @@ def test_an_addition_call_note_reads_in_the_readers_language(client, manager):
         note="前刹车片剩余2mm",
         photos=[SimpleUploadedFile("pads.png", png_bytes(), content_type="image/png")],
     )
-    services.addition_propose(
+    additions.addition_propose(
         visit=visit,
         actor=tech.user,
         finding=finding,

@@ -19,7 +19,7 @@ from reception.selectors import vehicle_history
 from reception.states import HoldReason, VisitStatus
 from workorders.models import OrderStatus, WorkOrder, WorkOrderLine
 from workorders.pdf import work_order_pdf
-from workshop import duties, services
+from workshop import additions, duties, services
 from workshop.models import Addition, Finding, Job
 from workshop.states import (
     ADDITION_STATES,
@@ -67,7 +67,7 @@ def proposed(working, tech):
     )
     operation = LabourOperationFactory(standard_hours="0.75", price="180.00", work_type="repair")
     part = PartFactory(price="320.00")
-    addition = services.addition_propose(
+    addition = additions.addition_propose(
         visit=visit,
         actor=tech.user,
         finding=finding,
@@ -112,19 +112,19 @@ def test_a_proposal_prices_the_work_alerts_the_advisor_and_makes_a_customer_link
     call = DueTask.objects.get(kind=duties.ADDITION_CALL)
     assert call.for_person and call.assigned_to == visit.advisor and call.state == "pending"
     assert "更换前刹车片" in call.note_text
-    link = customer_link_resolve(addition.link_token, purpose=services.ADDITION_PURPOSE)
+    link = customer_link_resolve(addition.link_token, purpose=additions.ADDITION_PURPOSE)
     assert link.subject == addition
 
 
 def test_proposals_need_work_and_a_car_in_the_workshop(working, tech):
     visit, _job = working
     with pytest.raises(DomainError):
-        services.addition_propose(visit=visit, actor=tech.user, title="x")
+        additions.addition_propose(visit=visit, actor=tech.user, title="x")
     with pytest.raises(DomainError):
-        services.addition_propose(visit=visit, actor=tech.user, title="", parts=[PartFactory()])
+        additions.addition_propose(visit=visit, actor=tech.user, title="", parts=[PartFactory()])
     signed = make_signed_visit(jobs=1)
     with pytest.raises(DomainError):
-        services.addition_propose(visit=signed, actor=tech.user, title="x", parts=[PartFactory()])
+        additions.addition_propose(visit=signed, actor=tech.user, title="x", parts=[PartFactory()])
     assert not Addition.objects.exists()
 
 
@@ -149,7 +149,7 @@ def test_approval_by_phone_revises_the_order_moves_the_promise_and_hands_the_wor
     promised_before = visit.promised_at
     services.job_clock_off(job=job, actor=tech.user, self_check=ALL_CHECKS)
 
-    services.addition_approve(
+    additions.addition_approve(
         addition=addition,
         actor=advisor,
         channel=AnswerChannel.PHONE,
@@ -186,7 +186,7 @@ def test_approval_by_phone_revises_the_order_moves_the_promise_and_hands_the_wor
 
 def test_approval_through_the_link_is_signed_via_link(proposed):
     visit, _job, addition = proposed
-    services.addition_approve(addition=addition, actor=None, channel=AnswerChannel.LINK)
+    additions.addition_approve(addition=addition, actor=None, channel=AnswerChannel.LINK)
     addition.refresh_from_db()
     assert addition.answered_by == visit.customer.name
     assert addition.revision.signed_via == "link"
@@ -195,9 +195,9 @@ def test_approval_through_the_link_is_signed_via_link(proposed):
 
 def test_a_second_answer_is_refused_and_changes_nothing(proposed):
     visit, _job, addition = proposed
-    services.addition_approve(addition=addition, actor=None, channel=AnswerChannel.LINK)
+    additions.addition_approve(addition=addition, actor=None, channel=AnswerChannel.LINK)
     with pytest.raises(DomainError) as refused:
-        services.addition_decline(
+        additions.addition_decline(
             addition=addition, actor=visit.advisor, channel=AnswerChannel.PHONE, reason="贵"
         )
     assert refusal_code(refused.value) == "already_answered"
@@ -209,11 +209,11 @@ def test_a_second_answer_is_refused_and_changes_nothing(proposed):
 def test_the_phone_answer_must_say_what_the_customer_said(proposed):
     visit, _job, addition = proposed
     with pytest.raises(DomainError):
-        services.addition_approve(addition=addition, actor=visit.advisor, channel="phone")
+        additions.addition_approve(addition=addition, actor=visit.advisor, channel="phone")
     with pytest.raises(DomainError):
-        services.addition_decline(addition=addition, actor=visit.advisor, channel="phone")
+        additions.addition_decline(addition=addition, actor=visit.advisor, channel="phone")
     with pytest.raises(DomainError):
-        services.addition_approve(addition=addition, actor=visit.advisor, channel="fax", note="ok")
+        additions.addition_approve(addition=addition, actor=visit.advisor, channel="fax", note="ok")
     assert Addition.objects.get(pk=addition.pk).status == AdditionStatus.PROPOSED
     assert WorkOrder.objects.filter(visit=visit).count() == 1
 
@@ -221,7 +221,7 @@ def test_the_phone_answer_must_say_what_the_customer_said(proposed):
 def test_declined_work_is_kept_on_the_vehicle_and_shows_at_the_next_check_in(proposed, tech):
     visit, job, addition = proposed
     services.job_clock_off(job=job, actor=tech.user, self_check=ALL_CHECKS)
-    services.addition_decline(
+    additions.addition_decline(
         addition=addition,
         actor=visit.advisor,
         channel=AnswerChannel.PHONE,
@@ -243,12 +243,12 @@ def test_declined_work_is_kept_on_the_vehicle_and_shows_at_the_next_check_in(pro
 def test_a_withdrawn_proposal_cancels_its_jobs_and_the_call(proposed):
     visit, _job, addition = proposed
     with pytest.raises(DomainError):
-        services.addition_withdraw(addition=addition, actor=visit.advisor, reason="")
-    services.addition_withdraw(addition=addition, actor=visit.advisor, reason="技师看错了")
+        additions.addition_withdraw(addition=addition, actor=visit.advisor, reason="")
+    additions.addition_withdraw(addition=addition, actor=visit.advisor, reason="技师看错了")
     assert addition.jobs.get().status == J.CANCELLED
     assert DueTask.objects.get(kind=duties.ADDITION_CALL).outcome == "not_needed"
     with pytest.raises(DomainError) as refused:
-        services.addition_approve(addition=addition, actor=None, channel="link")
+        additions.addition_approve(addition=addition, actor=None, channel="link")
     assert refusal_code(refused.value) == "withdrawn"
 
 
@@ -257,13 +257,13 @@ def test_only_a_proposal_waiting_for_its_answer_can_be_answered(status, proposed
     _visit, _job, addition = proposed
     Addition.objects.filter(pk=addition.pk).update(status=status)
     moves = {
-        AdditionStatus.APPROVED: lambda: services.addition_approve(
+        AdditionStatus.APPROVED: lambda: additions.addition_approve(
             addition=addition, actor=None, channel="link"
         ),
-        AdditionStatus.DECLINED: lambda: services.addition_decline(
+        AdditionStatus.DECLINED: lambda: additions.addition_decline(
             addition=addition, actor=None, channel="link"
         ),
-        AdditionStatus.WITHDRAWN: lambda: services.addition_withdraw(
+        AdditionStatus.WITHDRAWN: lambda: additions.addition_withdraw(
             addition=addition, actor=None, reason="x"
         ),
     }
@@ -277,7 +277,7 @@ def test_only_a_proposal_waiting_for_its_answer_can_be_answered(status, proposed
 
 def test_sending_the_link_messages_the_customer_with_it(proposed, make_staff):
     visit, _job, addition = proposed
-    url = services.addition_send_link(
+    url = additions.addition_send_link(
         addition=addition, actor=visit.advisor, base_url="https://desk.example"
     )
     assert url.startswith("https://desk.example/workshop/approve/")
@@ -300,7 +300,7 @@ def test_approval_through_the_link_prints_the_new_promise_and_tells_the_customer
 
     visit, _job, addition = proposed
     promised_before = visit.promised_at
-    services.addition_approve(addition=addition, actor=None, channel=AnswerChannel.LINK)
+    additions.addition_approve(addition=addition, actor=None, channel=AnswerChannel.LINK)
     _perform_due(duties.PROMISE_NOTICE)
     _perform_due(duties.PROMISE_NOTICE)  # a second round sends nothing more
 
@@ -341,7 +341,7 @@ def test_a_long_revision_still_prints_on_one_page(proposed):
         exterior_notes="左前门划痕",
         interior_notes="座椅有污渍",
     )
-    services.addition_approve(addition=addition, actor=None, channel=AnswerChannel.LINK)
+    additions.addition_approve(addition=addition, actor=None, channel=AnswerChannel.LINK)
     revision = WorkOrder.objects.get(visit=visit, revision=2)
 
     reader = PdfReader(io.BytesIO(work_order_pdf(revision, progress_url="https://x.test/p/a")))
@@ -355,7 +355,7 @@ def test_the_promise_move_for_approved_work_reads_in_the_readers_language(propos
     visit, job, addition = proposed
     services.job_clock_off(job=job, actor=tech.user, self_check=ALL_CHECKS)
     with translation.override("zh-hans"):
-        services.addition_approve(
+        additions.addition_approve(
             addition=addition,
             actor=visit.advisor,
             channel=AnswerChannel.PHONE,

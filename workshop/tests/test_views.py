@@ -17,7 +17,7 @@ from dealership.tests.factories import LabourOperationFactory, PartFactory
 from reception.models import Visit
 from reception.services import visit_progress_token
 from reception.states import VisitStatus
-from workshop import services
+from workshop import additions, services
 from workshop.models import Addition, ClockEntry, Finding, Job, QualityCheck
 from workshop.states import QC_ITEMS, SELF_CHECK_ITEMS, AdditionStatus, JobStatus
 
@@ -265,7 +265,7 @@ def addition(on_job, tech):
         note="空调滤芯发黑",
         photos=[SimpleUploadedFile("a.png", png_bytes(), content_type="image/png")],
     )
-    return services.addition_propose(
+    return additions.addition_propose(
         visit=visit,
         actor=tech.user,
         finding=finding,
