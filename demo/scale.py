@@ -49,7 +49,7 @@ from dealership.models import (
     WorkType,
 )
 from delivery.models import Delivery, Payment, Settlement, SettlementLine
-from followup import kinds as K
+from followup import duties as K
 from followup.models import Complaint, Survey
 from reception.models import Visit
 from workorders.models import JobType, LineKind, Payer, WorkOrder, WorkOrderLine

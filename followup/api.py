@@ -19,7 +19,7 @@ from dealership.selectors import may_act_on_call
 from reception.models import Visit
 
 from . import complaints, selectors, services
-from . import kinds as K
+from . import duties as K
 from .models import ActionKind, Complaint, ComplaintCategory, ComplaintSource, ThirdParty
 from .views import COMPLAINT_ROLES
 

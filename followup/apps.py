@@ -16,13 +16,13 @@ class FollowupConfig(AppConfig):
         from dealership.start import register_start_page
         from delivery.services import after_hand_back_step_register
 
-        from . import kinds, rules  # noqa: F401 - registers the rules
+        from . import duties, rules  # noqa: F401 - registers the rules
         from .services import followup_schedule_after_delivery
 
-        kinds.register_kinds()
+        duties.register_kinds()
         after_hand_back_step_register(followup_schedule_after_delivery)
         register_start_page(Role.CUSTOMER_CARE, "followup:calls", 60)
-        register_nav("followup:calls", pgettext_lazy("menu", "Follow-up"), kinds.LIST_ROLES, 700)
+        register_nav("followup:calls", pgettext_lazy("menu", "Follow-up"), duties.LIST_ROLES, 700)
         register_nav(
             "followup:complaints",
             _("Complaints"),

@@ -27,7 +27,7 @@ from dealership.visibility import (
     shown,
 )
 
-from . import kinds as K
+from . import duties as K
 from .models import Complaint, Survey
 from .selectors import ARCHIVE_LIMIT, ArchiveRows, SubjectUrls, archive_rows
 

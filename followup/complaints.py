@@ -27,7 +27,7 @@ from dealership.stored_text import StoredCode, StoredMessage
 from dealership.text import COMPLAINT_MAX_LENGTH, clean_text
 from dealership.transitions import lock_row, move, save_versioned
 
-from . import kinds as K
+from . import duties as K
 from .formatting import when_text
 from .models import (
     ActionKind,

@@ -7,7 +7,7 @@ from dealership.models import Vehicle
 from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
 
-from . import kinds as K
+from . import duties as K
 from .models import (
     SCORE_MAX,
     SCORE_MIN,

@@ -1,6 +1,6 @@
 """Step 8: satisfaction surveys, complaints and their actions log, the daily follow-up scan.
 
-The calls themselves are due tasks (`dealership.models.DueTask`, see `followup.kinds`);
+The calls themselves are due tasks (`dealership.models.DueTask`, see `followup.duties`);
 a survey belongs to the care call it was taken on.
 """
 

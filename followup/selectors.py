@@ -23,7 +23,7 @@ from dealership.selectors import sees_every_call
 from dealership.urltools import SENTINEL, url_for_pk
 from reception.models import Visit
 
-from . import kinds as K
+from . import duties as K
 from .models import Complaint, ComplaintAction, Survey
 from .states import ComplaintStatus
 

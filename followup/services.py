@@ -35,7 +35,7 @@ from reception.models import Visit
 from reception.services import visit_transition
 from reception.states import VisitStatus
 
-from . import kinds as K
+from . import duties as K
 from .complaints import (
     complaint_open,
 )

@@ -1,4 +1,4 @@
-"""Celery tasks of step 8, and the handlers of its due tasks (kinds in `followup.kinds`).
+"""Celery tasks of step 8, and the handlers of its due tasks (kinds in `followup.duties`).
 
 Each loads its row and calls a service.
 """

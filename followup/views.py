@@ -17,7 +17,7 @@ from dealership.selectors import may_act_on_call, search
 from dealership.web import apply_errors, submit
 
 from . import complaints as complaint_services
-from . import kinds as K
+from . import duties as K
 from . import selectors, services
 from .archive import CATEGORIES, archive_for
 from .forms import (

@@ -319,7 +319,7 @@ def store(settings, tmp_path):
     from dealership.models import DueTask
     from delivery.tests.factories import settled_visit, staff
     from followup.complaints import complaint_open
-    from followup.kinds import CARE_CALL
+    from followup.duties import CARE_CALL
     from followup.tests.factories import delivered_visit
     from reception.models import Belonging, DamageMark
     from workshop.models import Addition, Finding, FindingPhoto, Job

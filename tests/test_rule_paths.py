@@ -16,7 +16,7 @@ from appointments.tests.factories import days_ahead, local, make_vehicle, make_w
 from dealership.errors import DomainError
 from dealership.models import DueTask, DueTaskState
 from dealership.tests.factories import LabourOperationFactory, PartFactory, VehicleFactory
-from followup import kinds as K
+from followup import duties as K
 from followup.models import Survey
 from followup.tests.factories import delivered_visit
 from reception.tests.factories import VisitFactory

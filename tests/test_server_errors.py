@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from dealership.models import DueTask
-from followup import kinds as K
+from followup import duties as K
 from followup.models import Survey
 from followup.tests.factories import delivered_visit
 

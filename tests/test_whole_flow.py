@@ -279,7 +279,7 @@ def _deliver(worker, task: DueTask, *, timeout=30) -> Message:
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login, store, worker):
     from appointments.models import Appointment, Channel
-    from followup import kinds as K
+    from followup import duties as K
     from followup.models import Complaint
     from reception.models import Visit
     from workshop.models import Addition, Job

@@ -23,7 +23,7 @@ from delivery.models import Delivery
 from delivery.selectors import bill_for
 from demo.steps import delivery as delivery_demo
 from demo.store import seed_store
-from followup import kinds as K
+from followup import duties as K
 from followup.complaints import complaint_open
 from followup.services import call_record
 from reception.models import Visit

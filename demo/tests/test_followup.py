@@ -7,7 +7,7 @@ from dealership.models import User
 from demo.steps.followup import seed_followup_demo
 from demo.store import seed_store
 from followup import selectors
-from followup.kinds import CALL_LISTS
+from followup.duties import CALL_LISTS
 from followup.models import Complaint, Survey
 from reception.states import VisitStatus
 

@@ -8,7 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from dealership.models import DueTask, TimelineEvent
 from dealership.rules import rule_set
 from dealership.tests.factories import CustomerFactory
-from followup import kinds as K
+from followup import duties as K
 from followup.services import followup_schedule_after_delivery
 from followup.tests.factories import delivered_visit
 from reception.models import Visit

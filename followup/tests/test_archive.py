@@ -11,7 +11,7 @@ from dealership.models import DueTask
 from dealership.notifications import notify
 from dealership.services import customer_update, vehicle_update
 from dealership.tests.factories import VehicleFactory
-from followup import kinds as K
+from followup import duties as K
 from followup.archive import archive_for
 from followup.complaints import complaint_open
 from followup.services import call_record

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from dealership.models import Customer, DueTask, Message, TimelineEvent, Vehicle
 from demo.store import make_mobile, make_plate
-from followup import kinds as K
+from followup import duties as K
 from followup.models import DailyScan
 from followup.services import followup_daily_scan
 from reception.models import Visit

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from dealership.models import DueTask
 from dealership.tests.factories import CustomerFactory
-from followup import kinds as K
+from followup import duties as K
 from followup.models import Complaint, Survey
 from followup.tests.factories import delivered_visit
 

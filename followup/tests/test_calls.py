@@ -11,7 +11,7 @@ from dealership.errors import DomainError
 from dealership.models import DueTask, TimelineEvent
 from dealership.rules import rule_set
 from dealership.tests.factories import CustomerFactory, VehicleFactory
-from followup import kinds as K
+from followup import duties as K
 from followup import selectors
 from followup.models import Complaint
 from followup.services import call_record, customer_calls_opt_out

@@ -11,7 +11,7 @@ from dealership.errors import DomainError
 from dealership.models import DueTask, TimelineEvent
 from dealership.rules import rule_set
 from dealership.tests.factories import CustomerFactory, VehicleFactory
-from followup import kinds as K
+from followup import duties as K
 from followup.complaints import (
     complaint_action_add,
     complaint_assign,

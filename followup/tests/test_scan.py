@@ -8,7 +8,7 @@ from django.utils import timezone
 from dealership.models import DueTask
 from dealership.rules import rule_set
 from dealership.tests.factories import CustomerFactory, VehicleFactory
-from followup import kinds as K
+from followup import duties as K
 from followup.models import DailyScan
 from followup.services import (
     add_months,

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from dealership.models import DueTask
-from followup import kinds as K
+from followup import duties as K
 from followup.models import ComplaintAction
 from followup.tests.test_complaints import _open, _tasks
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 from dealership.errors import DomainError
 from dealership.models import DueTask, TimelineEvent
 from dealership.rules import rule_set
-from followup import kinds as K
+from followup import duties as K
 from followup.models import Complaint, Survey
 from followup.services import call_record
 from followup.tests.factories import delivered_visit

@@ -14,7 +14,7 @@ from django.utils import timezone
 from dealership.models import DueTask
 from dealership.roles import Role
 from dealership.selectors import may_act_on_call
-from followup import kinds as K
+from followup import duties as K
 from followup.tests.factories import delivered_visit
 
 pytestmark = pytest.mark.django_db
