@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -42,6 +42,7 @@ from .forms import (
     CampaignForm,
     CancelForm,
     DepositForm,
+    DepositRefundForm,
     HolidayForm,
     OpeningHoursForm,
     QuickCustomerForm,
@@ -49,7 +50,17 @@ from .forms import (
     SelfServiceBookingForm,
     SelfServiceIdentifyForm,
 )
-from .models import Appointment, Campaign, Channel, Holiday, OpeningHours, Status, Weekday
+from .models import (
+    Appointment,
+    Campaign,
+    Channel,
+    Deposit,
+    Holiday,
+    OpeningHours,
+    Status,
+    Weekday,
+)
+from .pdf import deposit_receipt_pdf
 
 BOARD_ROLES = (
     Role.ADVISOR,
@@ -313,6 +324,8 @@ def _detail_context(appointment: Appointment, **forms) -> dict:
         "cancel_form": forms.get("cancel_form") or CancelForm(),
         "deposit_form": forms.get("deposit_form")
         or DepositForm(initial={"amount": appointment.deposit_due}),
+        "deposits": selectors.deposits_of(appointment),
+        "refund_form": forms.get("refund_form") or DepositRefundForm(),
         "picker": selectors.slot_picker(
             day=max(day, timezone.localdate()),
             needs=needs,
@@ -427,11 +440,45 @@ def deposit(request, pk: int):
         request,
         pk,
         lambda a, d: services.appointment_record_deposit(
-            appointment=a, amount=d["amount"], actor=request.user
+            appointment=a, amount=d["amount"], method=d["method"], actor=request.user
         ),
         form=DepositForm(request.POST),
         form_name="deposit_form",
         success=_("Deposit recorded."),
+    )
+
+
+def _deposit_or_404(pk: int) -> Deposit:
+    return get_object_or_404(Deposit.objects.select_related("appointment", "taken_by"), pk=pk)
+
+
+@role_required(*BOOKING_ROLES)
+def deposit_receipt(request, pk: int):
+    deposit = _deposit_or_404(pk)
+    response = HttpResponse(
+        deposit_receipt_pdf(deposit, viewer=request.user), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'inline; filename="deposit-{deposit.receipt_number}.pdf"'
+    return response
+
+
+@role_required(Role.SERVICE_MANAGER)
+@require_POST
+def deposit_refund(request, pk: int):
+    deposit = _deposit_or_404(pk)
+    return _act(
+        request,
+        deposit.appointment_id,
+        lambda _a, d: services.deposit_refund(
+            deposit=deposit,
+            actor=request.user,
+            amount=d["amount"],
+            method=d["method"],
+            reason=d["reason"],
+        ),
+        form=DepositRefundForm(request.POST),
+        form_name="refund_form",
+        success=_("Deposit refunded."),
     )
 
 
