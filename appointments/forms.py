@@ -165,7 +165,7 @@ class CancelForm(forms.Form):
 class DepositForm(forms.Form):
     # Text, not a number field: the service words every refusal of the amount (by the field).
     amount = forms.CharField(label=_("Deposit received (¥)"), max_length=20)
-    method = forms.ChoiceField(label=_("Paid by"), choices=PaymentMethod.choices)
+    method = forms.ChoiceField(label=_("Payment method"), choices=PaymentMethod.choices)
 
 
 class DepositRefundForm(forms.Form):

@@ -344,7 +344,7 @@ class Deposit(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=DepositStatus.choices, default=DepositStatus.HELD
     )
-    taken_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    taken_at = models.DateTimeField(_("paid at"), default=timezone.now, db_index=True)
     taken_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("received by"),

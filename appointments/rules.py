@@ -62,7 +62,7 @@ register(
 register(
     "appointments.no_show_deposit_kept",
     True,
-    _("A customer who does not come keeps no deposit: the store keeps it (else it is refunded)"),
+    _("The store keeps the deposit of a customer who does not come (else the manager refunds it)"),
 )
 register("appointments.invitation_days", 15, _("Maintenance invitation call before"), _("days"))
 register(
