@@ -482,6 +482,24 @@ def _amount_due(bill, adjustment: Decimal) -> Decimal:
     return due
 
 
+def _refuse_deep_reduction(bill, adjustment: Decimal, actor: User) -> None:
+    """Money taken off the bill is a discount: past the advisor's discount limit (percent of
+    the customer's share) it needs the service manager, whatever the cashier's yuan limit."""
+    if adjustment >= 0 or not bill.customer_total or has_role(actor, [Role.SERVICE_MANAGER]):
+        return
+    limit = rule("workorders.advisor_discount_limit_percent")
+    if -adjustment * 100 > bill.customer_total * limit:
+        raise DomainError(
+            _(
+                "Taking %(amount)s off a share of %(share)s is a discount of more than "
+                "%(limit)s %%: it needs the service manager."
+            )
+            % {"amount": _yuan(-adjustment), "share": _yuan(bill.customer_total), "limit": limit},
+            field="adjustment_amount",
+            code="discount_limit",
+        )
+
+
 def _after_deposits(bill, due: Decimal) -> Decimal:
     """The amount due less the deposits held; deposits above the bill are refused."""
     if bill.deposit_total > due:
@@ -636,6 +654,7 @@ def settlement_create(
         bill = selectors.bill_for(locked, delivery=delivery)
         if bill is None:
             raise DomainError(_("This visit has no signed work order."), code="no_order")
+        _refuse_deep_reduction(bill, adjustment, actor)
         due = _amount_due(bill, adjustment)
         to_pay = _after_deposits(bill, due)
         change = _change_given(cleaned, to_pay, tendered)
