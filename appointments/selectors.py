@@ -552,3 +552,17 @@ def deposits_held(appointment_id: int | None) -> list[Deposit]:
 def deposits_of(appointment: Appointment) -> list[Deposit]:
     """Every deposit of the appointment, oldest first, for its page."""
     return list(appointment.deposits.select_related("taken_by", "refunded_by"))
+
+
+def deposit_movements(day: date) -> dict[str, QuerySet[Deposit]]:
+    """The deposits taken, credited on a bill, refunded and kept on a local day (day close)."""
+    start, end = day_bounds(day, day)
+    return {
+        movement: Deposit.objects.filter(**{f"{stamp}__gte": start, f"{stamp}__lt": end})
+        for movement, stamp in (
+            ("taken", "taken_at"),
+            ("applied", "applied_at"),
+            ("refunded", "refunded_at"),
+            ("forfeited", "forfeited_at"),
+        )
+    }

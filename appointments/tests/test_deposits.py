@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from appointments import services
 from appointments.models import Deposit, DepositStatus
 from appointments.pdf import deposit_receipt_pdf
+from appointments.selectors import deposit_movements
 from dealership.errors import DomainError
 from dealership.models import TimelineEvent
 from dealership.rules import rule_set
@@ -114,7 +115,10 @@ def test_the_manager_refunds_a_deposit_once_and_never_more_than_was_paid(booking
             deposit=deposit, actor=manager, amount="1", method="alipay", reason="again"
         )
     assert refused.value.code == "already_refunded"
-    assert Deposit.objects.filter(refunded_at__date=timezone.localdate()).count() == 1
+    day = deposit_movements(timezone.localdate())
+    assert [d.amount for d in day["taken"]] == [D("800.00")]
+    assert [d.refund_amount for d in day["refunded"]] == [D("800.00")]
+    assert not day["applied"].exists() and not day["forfeited"].exists()
 
 
 def test_a_no_show_forfeits_the_deposit_by_the_stores_rule(workshop, booking, advisor):
