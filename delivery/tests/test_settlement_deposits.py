@@ -4,6 +4,7 @@ from decimal import Decimal
 from io import BytesIO
 
 import pytest
+from django.urls import reverse
 from pypdf import PdfReader
 
 from appointments.models import DepositStatus
@@ -47,13 +48,19 @@ def _visit_with_deposit(amount: str):
     return visit, deposit
 
 
-def test_a_deposit_is_credited_on_the_bill_and_the_receipt(make_staff):
+def test_a_deposit_is_credited_on_the_bill_and_the_receipt(client):
     visit, deposit = _visit_with_deposit("800.00")
     bill = selectors.bill_for(visit)
     assert bill.customer_total == D("2345.60")
     assert bill.to_pay() == D("1545.60")
+    cashier = staff("cashier")
+    client.force_login(cashier)
+    page = client.get(reverse("delivery:visit", args=[visit.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert f"Deposit received ({deposit.receipt_number})" in html
+    assert "¥1545.60" in html  # the settle button asks for what is left to pay
     settlement = services.settlement_create(
-        visit=visit, actor=staff("cashier"), payments=[{"method": "cash", "amount": "1545.60"}]
+        visit=visit, actor=cashier, payments=[{"method": "cash", "amount": "1545.60"}]
     )
     assert settlement.amount_due == D("1545.60")
     assert settlement.paid_total == D("1545.60")
