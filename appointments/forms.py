@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dealership.models import LabourOperation, MaintenancePlan, Part, User, WorkType
+from dealership.money import PaymentMethod
 from dealership.roles import Role
 from dealership.text import CONCERN_MAX_LENGTH
 from dealership.validators import normalize_phone, normalize_plate, validate_mobile, validate_plate
@@ -162,9 +163,15 @@ class CancelForm(forms.Form):
 
 
 class DepositForm(forms.Form):
-    amount = forms.DecimalField(
-        label=_("Deposit received (¥)"), max_digits=10, decimal_places=2, min_value=0
-    )
+    # Text, not a number field: the service words every refusal of the amount (by the field).
+    amount = forms.CharField(label=_("Deposit received (¥)"), max_length=20)
+    method = forms.ChoiceField(label=_("Payment method"), choices=PaymentMethod.choices)
+
+
+class DepositRefundForm(forms.Form):
+    amount = forms.CharField(label=_("Amount refunded (¥)"), max_length=20)
+    method = forms.ChoiceField(label=_("Refunded how"), choices=PaymentMethod.choices)
+    reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
 class CallOutcomeForm(forms.Form):

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from dealership.counters import SeriesCounter
 from dealership.models import (
     BilingualName,
     Customer,
@@ -26,9 +27,10 @@ from dealership.models import (
     Vehicle,
     WorkType,
 )
+from dealership.money import PaymentMethod, cents
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH
 
-from .states import OPEN_STATUSES, Status
+from .states import OPEN_STATUSES, DepositStatus, Status
 
 
 class Weekday(models.IntegerChoices):
@@ -317,4 +319,74 @@ class AppointmentLine(models.Model):
 
     @property
     def amount(self) -> Decimal:
-        return (self.price * self.quantity).quantize(Decimal("0.01"))
+        return cents(self.price * self.quantity)
+
+
+class Deposit(models.Model):
+    """Money the customer paid ahead for ordered parts, with its own receipt number.
+
+    Held until the visit's bill credits it, the service manager refunds it, or
+    the store keeps it for a no-show; each of those moves stamps its time, so
+    the day's deposits taken, applied and refunded are one query each.
+    """
+
+    Status = DepositStatus
+
+    appointment = models.ForeignKey(
+        Appointment,
+        verbose_name=_("appointment"),
+        on_delete=models.PROTECT,
+        related_name="deposits",
+    )
+    receipt_number = models.CharField(_("deposit receipt"), max_length=20, unique=True)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    method = models.CharField(_("method"), max_length=10, choices=PaymentMethod.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DepositStatus.choices, default=DepositStatus.HELD
+    )
+    taken_at = models.DateTimeField(_("paid at"), default=timezone.now, db_index=True)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("received by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The bill that credited it (delivery's Settlement, named by id: appointments sits below).
+    settlement_id = models.PositiveBigIntegerField(_("bill"), null=True, blank=True)
+    invoice_number = models.CharField(_("credited on invoice"), max_length=20, blank=True)
+    applied_at = models.DateTimeField(_("credited at"), null=True, blank=True, db_index=True)
+    refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True, db_index=True)
+    refunded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("refunded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    refund_amount = models.DecimalField(
+        _("amount refunded"), max_digits=10, decimal_places=2, default=Decimal("0")
+    )
+    refund_method = models.CharField(
+        _("refunded how"), max_length=10, choices=PaymentMethod.choices, blank=True
+    )
+    refund_reason = models.CharField(_("reason for the refund"), max_length=200, blank=True)
+    forfeited_at = models.DateTimeField(_("kept at"), null=True, blank=True, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("deposit")
+        verbose_name_plural = _("deposits")
+        ordering = ["taken_at", "id"]
+
+    def __str__(self):
+        return self.receipt_number
+
+
+class DepositCounter(SeriesCounter):
+    """The deposit receipts' own gapless series, one per year."""
+
+    class Meta:
+        verbose_name = _("deposit receipt counter")
+        verbose_name_plural = _("deposit receipt counters")

@@ -7,12 +7,13 @@ booking page's estimate (on plain rows).
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Sum
 from django.utils import timezone
 
 from dealership.models import LabourOperation, MaintenancePlan, Part
+from dealership.money import cents
 from dealership.rules import rule
 
 from .models import AppointmentLine, StockStatus
@@ -97,7 +98,7 @@ def deposit_for(lines: Iterable[AppointmentLine]) -> Decimal:
         ),
         ZERO,
     )
-    return (total * percent / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return cents(total * percent / 100)
 
 
 def booking_operations(

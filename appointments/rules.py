@@ -59,6 +59,11 @@ register(
     _("Deposit for expensive ordered parts"),
     _("percent of the part price"),
 )
+register(
+    "appointments.no_show_deposit_kept",
+    True,
+    _("The store keeps the deposit of a customer who does not come (else the manager refunds it)"),
+)
 register("appointments.invitation_days", 15, _("Maintenance invitation call before"), _("days"))
 register(
     "appointments.default_km_per_day",

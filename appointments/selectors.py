@@ -18,7 +18,15 @@ from dealership.urltools import url_for_pk
 
 from . import duties
 from .capacity import DayCapacity, capacity_for_days, day_bounds, hours_needed
-from .models import Appointment, AppointmentLine, Campaign, Status, StockStatus
+from .models import (
+    Appointment,
+    AppointmentLine,
+    Campaign,
+    Deposit,
+    DepositStatus,
+    Status,
+    StockStatus,
+)
 from .parts import booking_operations, deposit_for, merge_parts, plan_parts, split_part_lines
 from .visits import VISITS
 
@@ -532,3 +540,29 @@ def slot_picker(
             )
         )
     return {"day": first, "capacity": chosen, "slots": slots, "strip": strip, "fits": fits}
+
+
+def deposits_held(appointment_id: int | None) -> list[Deposit]:
+    """The deposits of an appointment still held, to be credited on its visit's bill."""
+    if appointment_id is None:
+        return []
+    return list(Deposit.objects.filter(appointment_id=appointment_id, status=DepositStatus.HELD))
+
+
+def deposits_of(appointment: Appointment) -> list[Deposit]:
+    """Every deposit of the appointment, oldest first, for its page."""
+    return list(appointment.deposits.select_related("taken_by", "refunded_by"))
+
+
+def deposit_movements(day: date) -> dict[str, QuerySet[Deposit]]:
+    """The deposits taken, credited on a bill, refunded and kept on a local day (day close)."""
+    start, end = day_bounds(day, day)
+    return {
+        movement: Deposit.objects.filter(**{f"{stamp}__gte": start, f"{stamp}__lt": end})
+        for movement, stamp in (
+            ("taken", "taken_at"),
+            ("applied", "applied_at"),
+            ("refunded", "refunded_at"),
+            ("forfeited", "forfeited_at"),
+        )
+    }

@@ -6,11 +6,11 @@ vehicle row → day rows (`DayLock`, by date) → part rows (by id) → appointm
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
@@ -28,6 +28,8 @@ from dealership.models import (
     User,
     Vehicle,
 )
+from dealership.money import PaymentMethod, to_money, yuan
+from dealership.roles import Role, has_role
 from dealership.rules import rule
 from dealership.services import model_update, timeline_record
 from dealership.stored_text import StoredMessage
@@ -44,15 +46,18 @@ from .models import (
     Campaign,
     Channel,
     DayLock,
+    Deposit,
+    DepositCounter,
     Holiday,
     OpeningHours,
     StockStatus,
 )
 from .parts import booking_operations, deposit_for, merge_parts, plan_parts, split_part_lines
 from .selectors import maintenance_due
-from .states import APPOINTMENT_STATES, OPEN_STATUSES, Status
+from .states import APPOINTMENT_STATES, DEPOSIT_STATES, OPEN_STATUSES, DepositStatus, Status
 
 LINK_PURPOSE = "appointment"
+ZERO_MONEY = Decimal("0.00")
 
 
 class SlotUnavailable(DomainError):
@@ -476,6 +481,7 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: User | None) ->
         )
         duties.cancel_for(appointment)
         duties.schedule_rebooking_call(appointment)
+        _deposits_forfeit(appointment, actor)
     return appointment
 
 
@@ -521,42 +527,185 @@ def appointment_rebook(
     return new
 
 
+# --- deposits ----------------------------------------------------------------------------
+
 MAX_DEPOSIT = Decimal("999999.99")  # far above any parts deposit, well inside the column
 
 
+def _deposit_receipt_number(now: datetime) -> str:
+    """The next deposit receipt of this year's gapless series (定金收据, DJ…)."""
+    year = f"{timezone.localtime(now):%Y}"
+    return f"DJ{year}-{DepositCounter.take_next(year):06d}"
+
+
+def _deposit_total_update(appointment: Appointment) -> None:
+    """`deposit_paid` is what the customer paid ahead and has not had back (cached sum)."""
+    totals = appointment.deposits.aggregate(paid=Sum("amount"), back=Sum("refund_amount"))
+    appointment.deposit_paid = (totals["paid"] or ZERO_MONEY) - (totals["back"] or ZERO_MONEY)
+    appointment.save(update_fields=["deposit_paid", "deposit_paid_at"])
+
+
 def appointment_record_deposit(
-    *, appointment: Appointment, amount: Decimal, actor: User | None
-) -> Appointment:
-    """Record a deposit paid for ordered parts (adds to what was paid before)."""
-    try:
-        amount = Decimal(str(amount))
-    except (InvalidOperation, ValueError) as exc:
-        raise DomainError(_("Enter an amount above zero."), field="amount") from exc
-    if not amount.is_finite() or amount <= 0:
+    *, appointment: Appointment, amount, method: str, actor: User
+) -> Deposit:
+    """Take a deposit for ordered parts like a payment: method, amount, its own receipt number.
+
+    Refused: nothing or less, a method not the till's, a closed appointment, or deposits
+    that would come to more than the booking's estimate.
+    """
+    amount = to_money(amount, field="amount")
+    if amount <= 0:
         raise DomainError(_("Enter an amount above zero."), field="amount")
+    if method not in PaymentMethod.values:
+        raise DomainError(_("Choose how the customer pays."), field="method")
     with transaction.atomic():
         appointment = lock_row(appointment, related=("vehicle", "customer"))
         if appointment.status not in OPEN_STATUSES:
             raise DomainError(_("This appointment is closed."), code="status")
-        if appointment.deposit_paid + amount > MAX_DEPOSIT:
+        held = appointment.deposit_paid + amount
+        if held > MAX_DEPOSIT:
             raise DomainError(
                 _("A deposit of at most ¥%(max)s can be recorded.") % {"max": f"{MAX_DEPOSIT:,}"},
                 field="amount",
                 code="too_large",
             )
-        appointment.deposit_paid += amount
-        appointment.deposit_paid_at = timezone.now()
-        appointment.save(update_fields=["deposit_paid", "deposit_paid_at"])
+        estimate = appointment.amount_total
+        if held > estimate:
+            raise DomainError(
+                _(
+                    "The deposits would come to %(held)s, more than the booking's estimate "
+                    "%(estimate)s."
+                )
+                % {"held": yuan(held), "estimate": yuan(estimate)},
+                field="amount",
+                code="above_estimate",
+            )
+        now = timezone.now()
+        deposit = Deposit.objects.create(
+            appointment=appointment,
+            receipt_number=_deposit_receipt_number(now),
+            amount=amount,
+            method=method,
+            taken_at=now,
+            taken_by=actor,
+        )
+        appointment.deposit_paid_at = now
+        _deposit_total_update(appointment)
         timeline_record(
             kind="appointment.deposit",
             summary=StoredMessage(
-                N_("Deposit of ¥%(amount)s received for ordered parts"), amount=amount
+                N_("Deposit of ¥%(amount)s received for ordered parts, receipt %(receipt)s"),
+                amount=amount,
+                receipt=deposit.receipt_number,
             ),
             vehicle=appointment.vehicle,
             subject=appointment,
             actor=actor,
         )
-    return appointment
+    return deposit
+
+
+def deposit_refund(*, deposit: Deposit, actor: User, amount, method: str, reason: str) -> Deposit:
+    """Give a held deposit back (service manager only): at most what was paid, once."""
+    if not has_role(actor, [Role.SERVICE_MANAGER]):
+        raise DomainError(
+            _("Only the service manager may refund a deposit. Ask them to do it."),
+            code="permission",
+        )
+    amount = to_money(amount, field="amount")
+    if amount <= 0:
+        raise DomainError(_("A refund is more than zero."), field="amount")
+    if method not in PaymentMethod.values:
+        raise DomainError(_("Choose how the money goes back."), field="method")
+    reason = clean_text(reason or "", field="reason", max_length=200)
+    if not reason:
+        raise DomainError(_("Give the reason for the refund."), field="reason")
+    with transaction.atomic():
+        appointment = lock_row(deposit.appointment, related=("vehicle", "customer"))
+        locked = lock_row(deposit)
+        if locked.status == DepositStatus.REFUNDED:
+            raise DomainError(
+                _("Deposit %(receipt)s was refunded already.") % {"receipt": locked.receipt_number},
+                code="already_refunded",
+            )
+        if amount > locked.amount:
+            raise DomainError(
+                _("At most %(paid)s was paid on this deposit.") % {"paid": yuan(locked.amount)},
+                field="amount",
+                code="refund_too_much",
+            )
+        move(
+            DEPOSIT_STATES,
+            locked,
+            DepositStatus.REFUNDED,
+            reason=reason,
+            changes={
+                "refunded_by": actor,
+                "refund_amount": amount,
+                "refund_method": method,
+                "refund_reason": reason,
+            },
+        )
+        _deposit_total_update(appointment)
+        timeline_record(
+            kind="appointment.deposit_refunded",
+            summary=StoredMessage(
+                N_("Deposit %(receipt)s: ¥%(amount)s refunded (%(reason)s)"),
+                receipt=locked.receipt_number,
+                amount=amount,
+                reason=reason,
+            ),
+            vehicle=appointment.vehicle,
+            subject=appointment,
+            actor=actor,
+        )
+    return locked
+
+
+def _deposits_forfeit(appointment: Appointment, actor: User | None) -> None:
+    """A no-show: by the store's rule, the held deposits are kept (the appointment is locked)."""
+    if not rule("appointments.no_show_deposit_kept"):
+        return
+    for deposit in appointment.deposits.select_for_update().filter(status=DepositStatus.HELD):
+        move(DEPOSIT_STATES, deposit, DepositStatus.FORFEITED, reason="no-show")
+        timeline_record(
+            kind="appointment.deposit_forfeited",
+            summary=StoredMessage(
+                N_("Deposit %(receipt)s of ¥%(amount)s kept: the customer did not come"),
+                receipt=deposit.receipt_number,
+                amount=deposit.amount,
+            ),
+            vehicle=appointment.vehicle,
+            subject=appointment,
+            actor=actor,
+        )
+
+
+def deposits_apply(*, deposits: Iterable[Deposit], settlement_id: int, invoice_number: str) -> None:
+    """The bill credited these held deposits (inside the settlement's transaction)."""
+    for deposit in deposits:
+        locked = lock_row(deposit)
+        move(
+            DEPOSIT_STATES,
+            locked,
+            DepositStatus.APPLIED,
+            reason=invoice_number,
+            changes={"settlement_id": settlement_id, "invoice_number": invoice_number},
+        )
+
+
+def deposits_release(*, settlement_id: int) -> None:
+    """A voided bill gives back the deposits it credited, held for the next bill."""
+    for deposit in Deposit.objects.select_for_update().filter(
+        settlement_id=settlement_id, status=DepositStatus.APPLIED
+    ):
+        move(
+            DEPOSIT_STATES,
+            deposit,
+            DepositStatus.HELD,
+            reason="bill voided",
+            changes={"settlement_id": None, "invoice_number": "", "applied_at": None},
+        )
 
 
 def appointment_parts_received(*, appointment: Appointment, actor: User | None) -> Appointment:

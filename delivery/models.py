@@ -18,6 +18,7 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from dealership.counters import SeriesCounter
 from dealership.models import LabourOperation
 from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
@@ -239,8 +240,13 @@ class Settlement(models.Model):
         return self.status == SettlementStatus.PAID
 
     @property
+    def deposits_credited(self) -> Decimal:
+        """Deposits paid ahead and credited on this bill (what they took off the amount due)."""
+        return self.customer_total + self.adjustment_amount - self.amount_due
+
+    @property
     def net_amount(self) -> Decimal:
-        return self.amount_due - self.vat_amount
+        return self.amount_due + self.deposits_credited - self.vat_amount
 
     @property
     def vat_percent(self) -> str:
@@ -326,15 +332,9 @@ class Refund(models.Model):
         return f"{self.settlement} −¥{self.amount}"
 
 
-class InvoiceCounter(models.Model):
+class InvoiceCounter(SeriesCounter):
     """The last invoice number handed out per year; locked while a settlement takes the next."""
-
-    key = models.CharField(max_length=20, unique=True)
-    last_number = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("invoice counter")
         verbose_name_plural = _("invoice counters")
-
-    def __str__(self):
-        return f"{self.key}: {self.last_number}"

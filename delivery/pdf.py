@@ -39,6 +39,7 @@ def receipt_pdf(settlement: Settlement, *, language: str | None = None, viewer=N
         "visit": visit,
         "contact": printed_view(visit.customer, viewer),
         "refunded": selectors.refunded_total(settlement),
+        "deposits": selectors.deposits_credited(settlement),
     }
     return render_pdf("delivery/pdf/receipt.html", context, language=language)
 

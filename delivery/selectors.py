@@ -14,6 +14,8 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from appointments.capacity import openings
+from appointments.models import Deposit
+from appointments.selectors import deposits_held
 from dealership.daterange import add_months
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, MaintenancePlanPart, Message
 from dealership.money import cents
@@ -140,6 +142,8 @@ class Bill:
     estimate_limit: Decimal
     approved_amount: Decimal | None = None
     clocked_missing: bool = False
+    # Deposits paid ahead on the visit's appointment, credited on this bill.
+    deposits: list[Deposit] = field(default_factory=list)
 
     @property
     def vat_percent(self) -> str:
@@ -159,6 +163,14 @@ class Bill:
 
     def due_with(self, adjustment: Decimal = ZERO) -> Decimal:
         return self.customer_total + adjustment
+
+    @property
+    def deposit_total(self) -> Decimal:
+        return sum((d.amount for d in self.deposits), ZERO)
+
+    def to_pay(self, adjustment: Decimal = ZERO) -> Decimal:
+        """What the customer pays at the till: the amount due less the deposits held."""
+        return self.due_with(adjustment) - self.deposit_total
 
     def over_limit(self, adjustment: Decimal = ZERO) -> bool:
         return self.due_with(adjustment) > self.estimate_limit
@@ -234,6 +246,7 @@ def bill_for(visit: Visit, *, order: WorkOrder | None = None, delivery=None) -> 
         estimate_limit=limit,
         approved_amount=delivery.overrun_approved_amount if delivery else None,
         clocked_missing=clocked_missing,
+        deposits=deposits_held(visit.appointment_id),
     )
 
 
@@ -256,6 +269,11 @@ def paid_settlement(visit: Visit) -> Settlement | None:
 
 def settlement_detail(pk: int) -> Settlement:
     return settlement_queryset().get(pk=pk)
+
+
+def deposits_credited(settlement: Settlement) -> list[Deposit]:
+    """The deposits this bill credited (shown as lines reducing the amount due)."""
+    return list(Deposit.objects.filter(settlement_id=settlement.pk).order_by("taken_at", "id"))
 
 
 def refunded_total(settlement: Settlement) -> Decimal:

@@ -8,16 +8,19 @@ two people acting on the same car take turns; the visit moves only through
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appointments.services import deposits_apply, deposits_release
 from dealership.due import due_task_schedule, due_tasks_cancel_for
 from dealership.errors import DomainError
 from dealership.models import User
+from dealership.money import to_money
+from dealership.money import yuan as _yuan
 from dealership.roles import Role, has_role
 from dealership.rules import rule
 from dealership.services import timeline_record, vehicle_update
@@ -46,30 +49,10 @@ from .states import SETTLEMENT_STATES, SettlementStatus
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
-MAX_AMOUNT = Decimal("10000000000")  # what a 12-digit money column holds
 S = VisitStatus
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def to_money(value: Any, *, field: str) -> Decimal:
-    """A money amount as Decimal with at most two decimals. Floats are a programming error."""
-    if isinstance(value, float):
-        raise TypeError("money amounts are Decimal (or str), never float")
-    try:
-        amount = Decimal(str(value).strip().replace(",", "").replace("¥", ""))
-    except (InvalidOperation, ValueError) as exc:
-        raise DomainError(_("Enter an amount in yuan, e.g. 128.50."), field=field) from exc
-    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
-        raise DomainError(_("Enter an amount in yuan, e.g. 128.50."), field=field)
-    if amount != amount.quantize(Decimal("0.01")):
-        raise DomainError(_("Enter an amount in yuan with at most two decimals."), field=field)
-    return amount.quantize(Decimal("0.01"))
-
-
-def _yuan(amount: Decimal) -> str:
-    return f"¥{amount:,.2f}"
 
 
 def _refresh_caller(target: Visit, source: Visit) -> None:
@@ -397,18 +380,9 @@ def overrun_approve(*, visit: Visit, actor: User, amount: Any, via: str, note: s
 
 
 def _invoice_number(now: datetime) -> str:
-    """The next number of this year's sequence, taken under the counter's row lock.
-
-    Called inside the settlement's transaction: if the settlement fails, the
-    increment rolls back with it, so numbers have no gaps; the lock makes two
-    cashiers take turns, so no number is handed out twice.
-    """
+    """The next number of this year's gapless series (inside the settlement's transaction)."""
     year = f"{timezone.localtime(now):%Y}"
-    InvoiceCounter.objects.bulk_create([InvoiceCounter(key=year)], ignore_conflicts=True)
-    counter = InvoiceCounter.objects.select_for_update().get(key=year)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return f"JS{year}-{counter.last_number:06d}"
+    return f"JS{year}-{InvoiceCounter.take_next(year):06d}"
 
 
 def _clean_payments(payments: Iterable[dict]) -> list[Payment]:
@@ -507,6 +481,40 @@ def _amount_due(bill, adjustment: Decimal) -> Decimal:
     return due
 
 
+def _refuse_deep_reduction(bill, adjustment: Decimal, actor: User) -> None:
+    """Money taken off the bill is a discount: past the advisor's discount limit (percent of
+    the customer's share) it needs the service manager, whatever the cashier's yuan limit."""
+    if adjustment >= 0 or not bill.customer_total or has_role(actor, [Role.SERVICE_MANAGER]):
+        return
+    limit = rule("workorders.advisor_discount_limit_percent")
+    if -adjustment * 100 > bill.customer_total * limit:
+        raise DomainError(
+            _(
+                "Taking %(amount)s off a share of %(share)s is a discount of more than "
+                "%(limit)s %%: it needs the service manager."
+            )
+            % {"amount": _yuan(-adjustment), "share": _yuan(bill.customer_total), "limit": limit},
+            field="adjustment_amount",
+            code="discount_limit",
+        )
+
+
+def _after_deposits(bill, due: Decimal) -> Decimal:
+    """The amount due less the deposits held; deposits above the bill are refused."""
+    if bill.deposit_total > due:
+        raise DomainError(
+            _(
+                "The deposits received (%(deposits)s) are more than the amount due "
+                "(%(due)s): the service manager refunds the deposit on the appointment first, "
+                "then the bill is paid in full."
+            )
+            % {"deposits": _yuan(bill.deposit_total), "due": _yuan(due)},
+            field="payments",
+            code="deposit_above_bill",
+        )
+    return due - bill.deposit_total
+
+
 def _change_given(payments: list[Payment], due: Decimal, tendered: Decimal | None) -> Decimal:
     """The payments add up to the amount due; cash tendered above the cash paid is change."""
     paid = sum((p.amount for p in payments), ZERO)
@@ -573,7 +581,11 @@ def _settlement_make(
     tendered: Decimal | None,
     change: Decimal,
 ) -> Settlement:
-    """The paid bill with its invoice number, lines and payments (it starts paid: no move)."""
+    """The paid bill with its invoice number, lines and payments (it starts paid: no move).
+
+    `due` is the customer's share plus the adjustment (its VAT is on the bill); the
+    amount due at the till is that less the deposits credited.
+    """
     now = timezone.now()
     settlement = Settlement.objects.create(
         visit=visit,
@@ -596,7 +608,7 @@ def _settlement_make(
         overrun_approved=bill.over_limit(adjustment),
         adjustment_amount=adjustment,
         adjustment_reason=adjustment_reason,
-        amount_due=due,
+        amount_due=due - bill.deposit_total,
         paid_total=sum((p.amount for p in payments), ZERO),
         cash_tendered=tendered,
         change_given=change,
@@ -641,8 +653,10 @@ def settlement_create(
         bill = selectors.bill_for(locked, delivery=delivery)
         if bill is None:
             raise DomainError(_("This visit has no signed work order."), code="no_order")
+        _refuse_deep_reduction(bill, adjustment, actor)
         due = _amount_due(bill, adjustment)
-        change = _change_given(cleaned, due, tendered)
+        to_pay = _after_deposits(bill, due)
+        change = _change_given(cleaned, to_pay, tendered)
         settlement = _settlement_make(
             locked,
             bill,
@@ -653,6 +667,11 @@ def settlement_create(
             payments=cleaned,
             tendered=tendered,
             change=change,
+        )
+        deposits_apply(
+            deposits=bill.deposits,
+            settlement_id=settlement.pk,
+            invoice_number=settlement.invoice_number,
         )
         if locked.status == S.READY_FOR_PICKUP:
             visit_transition(
@@ -710,6 +729,7 @@ def settlement_void(*, settlement: Settlement, actor: User, reason: str) -> Sett
             reason=reason,
             changes={"voided_by": actor, "void_reason": reason},
         )
+        deposits_release(settlement_id=locked.pk)
         delivery = _delivery(locked_visit)
         if delivery.gate_pass_issued:
             _delivery_update(

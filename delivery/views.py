@@ -132,9 +132,9 @@ _SECTION_SHOWN = {"ready_form": "can_ready", "check_form": "can_check", "settle_
 
 def _settle_initial(order, bill) -> dict:
     """The amount due under the payment method agreed on the order, for the cashier to confirm."""
-    if order is None or bill is None or not order.payment_method or not bill.customer_total:
+    if order is None or bill is None or not order.payment_method or not bill.to_pay():
         return {}
-    return {f"{order.payment_method}_amount": bill.customer_total}
+    return {f"{order.payment_method}_amount": bill.to_pay()}
 
 
 def _render_page(request, visit_pk: int, *, status: int = 200, **forms):

@@ -48,6 +48,7 @@ from dealership.models import (
     Vehicle,
     WorkType,
 )
+from dealership.money import cents
 from delivery.models import Delivery, Payment, Settlement, SettlementLine
 from followup import duties as K
 from followup.models import Complaint, Survey
@@ -688,7 +689,7 @@ def _bill(year: _Year, visit: Visit, order: WorkOrder, totals) -> Settlement:
         manufacturer_total=total if payer == Payer.MANUFACTURER else Decimal(0),
         insurer_total=total if payer == Payer.INSURER else Decimal(0),
         vat_rate=Decimal("0.13"),
-        vat_amount=(total * Decimal("0.13") / Decimal("1.13")).quantize(Decimal("0.01")),
+        vat_amount=cents(total * Decimal("0.13") / Decimal("1.13")),
         estimate_total=order.estimate_total,
         adjustment_amount=adjustment,
         adjustment_reason="抹零" if adjustment else "",

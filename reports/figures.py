@@ -279,7 +279,7 @@ def settlements_in(period: Period):
 def _within_estimate() -> Q:
     """The bill is within the tolerance of what the customer agreed to: the signed
     estimate plus the additional work they approved (the rule the cashier applies)."""
-    limit = Decimal(str(rule("reports.estimate_tolerance_percent"))) / 100
+    limit = rule("workorders.estimate_tolerance_percent") / 100
     agreed = F("estimate_total") + F("approved_additions")
     return Q(
         estimate_total__gt=0,

@@ -12,12 +12,6 @@ register(
     "reports.monthly_time", "18:00", _("Monthly report emailed on the month's last day at"), ""
 )
 register(
-    "reports.estimate_tolerance_percent",
-    Decimal("10"),
-    _("Final bill counts as accurate within this much of the estimate"),
-    "%",
-)
-register(
     "reports.spending_bands",
     "1000, 3000, 10000",
     _("Customer spending bands (yuan a year, comma-separated limits)"),

@@ -94,6 +94,8 @@ PAGES: dict[str, frozenset | str] = {
     "appointments:reschedule": CUSTOMER_DESK,
     "appointments:deposit": CUSTOMER_DESK,
     "appointments:parts_received": CUSTOMER_DESK,
+    "appointments:deposit_receipt": CUSTOMER_DESK,
+    "appointments:deposit_refund": MANAGER,
     "appointments:calls": CUSTOMER_DESK,
     "appointments:call_outcome": CUSTOMER_DESK,
     "appointments:opening_hours": MANAGER,
@@ -314,7 +316,7 @@ def store(settings, tmp_path):
     """One real object of every kind a URL names."""
     from appointments.duties import CALL_KINDS
     from appointments.models import Campaign, Holiday
-    from appointments.services import appointment_book
+    from appointments.services import appointment_book, appointment_record_deposit
     from appointments.tests.factories import local, make_workshop
     from dealership.models import DueTask
     from delivery.tests.factories import settled_visit, staff
@@ -364,6 +366,9 @@ def store(settings, tmp_path):
         operations=[workshop["oil"]],
         actor=advisor,
     )
+    deposit = appointment_record_deposit(
+        appointment=appointment, amount="10", method="cash", actor=advisor
+    )
     appointment_call = DueTask.objects.filter(kind__in=CALL_KINDS).first()
     holiday = Holiday.objects.create(day=day + timedelta(days=30), name="店庆")
     campaign = Campaign.objects.create(code="RC-1", name_zh="召回", name_en="Recall")
@@ -384,6 +389,7 @@ def store(settings, tmp_path):
         "care_call": care_call,
         "complaint": complaint,
         "appointment": appointment,
+        "deposit": deposit,
         "appointment_call": appointment_call,
         "holiday": holiday,
         "campaign": campaign,
@@ -404,6 +410,8 @@ PAGE_OBJECT = {
     "appointments:call_outcome": "appointment_call",
     "appointments:holiday_remove": "holiday",
     "appointments:campaign_edit": "campaign",
+    "appointments:deposit_receipt": "deposit",
+    "appointments:deposit_refund": "deposit",
     "reception:damage_remove": "damage",
     "reception:damage_photo": "damage",
     "reception:belonging_remove": "belonging",

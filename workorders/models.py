@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dealership.models import ContactChannel, LabourOperation, Part
-from dealership.money import cents
+from dealership.money import PaymentMethod, cents
 from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
 
@@ -28,14 +28,6 @@ class PricingMethod(models.TextChoices):
     PER_OPERATION = "operation", _("Per operation")
     PER_SYSTEM = "system", _("Per system")
     PER_SYMPTOM = "symptom", _("Per symptom")
-
-
-class PaymentMethod(models.TextChoices):
-    CASH = "cash", _("Cash")
-    CARD = "card", _("Bank card")
-    ALIPAY = "alipay", _("Alipay")
-    WECHAT = "wechat", _("WeChat Pay")
-    TRANSFER = "transfer", _("Company transfer")
 
 
 class JobType(models.TextChoices):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dealership.models import Bay, LabourOperation, Part, Technician, WorkType
+from dealership.money import cents
 from dealership.text import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 from reception.models import Visit
 from workorders.models import WorkOrder, WorkOrderLine
@@ -321,7 +322,7 @@ class AdditionLine(BilingualLine):
 
     @property
     def amount(self) -> Decimal:
-        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
+        return cents(self.quantity * self.unit_price)
 
 
 class QualityCheck(models.Model):

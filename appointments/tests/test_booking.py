@@ -121,7 +121,7 @@ def test_expensive_ordered_parts_need_a_deposit_of_half_their_price(workshop, ad
     other = book(workshop, advisor, local(days_ahead(5), 11), parts=[(workshop["windscreen"], 1)])
     assert other.deposit_required == Decimal("1968.00")
     services.appointment_record_deposit(
-        appointment=appointment, amount=Decimal("1640"), actor=advisor
+        appointment=appointment, amount=Decimal("1640"), method="cash", actor=advisor
     )
     appointment.refresh_from_db()
     assert appointment.deposit_due == 0
@@ -136,12 +136,13 @@ def test_a_deposit_that_would_overflow_is_refused_next_to_the_amount(workshop, a
     for amount in ("99999999.99", "NaN", "1e999"):
         with pytest.raises(DomainError) as error:
             services.appointment_record_deposit(
-                appointment=appointment, amount=amount, actor=advisor
+                appointment=appointment, amount=amount, method="cash", actor=advisor
             )
         assert error.value.field == "amount"
     client.force_login(advisor)
     response = client.post(
-        reverse("appointments:deposit", args=[appointment.pk]), {"amount": "99999999.99"}
+        reverse("appointments:deposit", args=[appointment.pk]),
+        {"amount": "99999999.99", "method": "cash"},
     )
     assert response.status_code == 400
     assert "999,999.99" in response.content.decode()

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,10 +28,12 @@ from ..forms import (
     CallOutcomeForm,
     CancelForm,
     DepositForm,
+    DepositRefundForm,
     QuickCustomerForm,
     RescheduleForm,
 )
-from ..models import Appointment, Channel, Status
+from ..models import Appointment, Channel, Deposit, Status
+from ..pdf import deposit_receipt_pdf
 from .common import base_url, parse_day, preview_context
 
 # --- board ------------------------------------------------------------------------------
@@ -218,6 +220,8 @@ def _detail_context(appointment: Appointment, **forms) -> dict:
         "cancel_form": forms.get("cancel_form") or CancelForm(),
         "deposit_form": forms.get("deposit_form")
         or DepositForm(initial={"amount": appointment.deposit_due}),
+        "deposits": selectors.deposits_of(appointment),
+        "refund_form": forms.get("refund_form") or DepositRefundForm(),
         "picker": selectors.slot_picker(
             day=max(day, timezone.localdate()),
             needs=needs,
@@ -332,11 +336,45 @@ def deposit(request, pk: int):
         request,
         pk,
         lambda a, d: services.appointment_record_deposit(
-            appointment=a, amount=d["amount"], actor=request.user
+            appointment=a, amount=d["amount"], method=d["method"], actor=request.user
         ),
         form=DepositForm(request.POST),
         form_name="deposit_form",
         success=_("Deposit recorded."),
+    )
+
+
+def _deposit_or_404(pk: int) -> Deposit:
+    return get_object_or_404(Deposit.objects.select_related("appointment", "taken_by"), pk=pk)
+
+
+@role_required(*BOOKING_ROLES)
+def deposit_receipt(request, pk: int):
+    deposit = _deposit_or_404(pk)
+    response = HttpResponse(
+        deposit_receipt_pdf(deposit, viewer=request.user), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'inline; filename="deposit-{deposit.receipt_number}.pdf"'
+    return response
+
+
+@role_required(Role.SERVICE_MANAGER)
+@require_POST
+def deposit_refund(request, pk: int):
+    deposit = _deposit_or_404(pk)
+    return _act(
+        request,
+        deposit.appointment_id,
+        lambda _a, d: services.deposit_refund(
+            deposit=deposit,
+            actor=request.user,
+            amount=d["amount"],
+            method=d["method"],
+            reason=d["reason"],
+        ),
+        form=DepositRefundForm(request.POST),
+        form_name="refund_form",
+        success=_("Deposit refunded."),
     )
 
 

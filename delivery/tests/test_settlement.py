@@ -448,3 +448,17 @@ def test_a_voided_bill_is_not_voided_again_nor_refunded_and_stays_as_it_was():
     unchanged = Settlement.objects.get(pk=settlement.pk)
     assert (unchanged.voided_at, unchanged.void_reason) == (voided.voided_at, "付款方式录错")
     assert not Refund.objects.filter(settlement=settlement).exists()
+
+
+def test_a_reduction_past_the_discount_limit_needs_the_manager_even_under_ten_yuan():
+    """A ¥50 oil change: ¥8 off is a 16 % discount (the advisor's limit is 10 %), refused for
+    the cashier though under the ¥10 adjustment limit; ¥5 off (10 %) is fine."""
+    oil = LabourOperationFactory(price=D("50.00"), name_zh="更换机油")
+    visit, _order = checked_visit(lines=[{"operation": oil, "job_type": "maintenance"}])
+    with pytest.raises(DomainError) as refused:
+        _pay(visit, "42.00", adjustment_amount="-8", adjustment_reason="老客户")
+    assert refused.value.field == "adjustment_amount"
+    assert error_code(refused.value) == "discount_limit"
+    assert not Settlement.objects.filter(visit=visit).exists()
+    settlement = _pay(visit, "45.00", adjustment_amount="-5", adjustment_reason="老客户")
+    assert settlement.amount_due == D("45.00")
