@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -15,7 +16,7 @@ from dealership.views import _apply_errors, refusal_text
 from reception.models import Visit
 from reception.states import VisitStatus
 
-from . import pdf, selectors, services
+from . import exports, pdf, selectors, services
 from .access import CASHIERS, DELIVERERS, MONEY_VIEWERS, READY_MARKERS, VIEWERS
 from .forms import (
     FinalCheckForm,
@@ -24,6 +25,8 @@ from .forms import (
     ReadyForm,
     RefundForm,
     SettlementForm,
+    TaxInvoiceExportForm,
+    TaxInvoiceIssueForm,
     VoidForm,
 )
 from .models import Delivery, OldPartsHandling, Settlement
@@ -122,6 +125,7 @@ def _page_context(request, visit: Visit, **forms) -> dict:
         or SettlementForm(initial=_settle_initial(order, bill)),
         "void_form": forms.get("void_form") or VoidForm(),
         "refund_form": forms.get("refund_form") or RefundForm(),
+        "tax_invoice_form": forms.get("tax_invoice_form") or TaxInvoiceIssueForm(),
         "open_section": forms.get("open_section", ""),
     }
 
@@ -156,11 +160,38 @@ def board(request):
 
 @role_required(*CASHIERS)
 def cashier(request):
+    month_start = timezone.localdate().replace(day=1)
     return render(
         request,
         "delivery/cashier.html",
-        {"visits": selectors.cashier_queue(), "settlements": selectors.settlements_of_day()},
+        {
+            "visits": selectors.cashier_queue(),
+            "settlements": selectors.settlements_of_day(),
+            "awaiting_invoice": selectors.settlements_awaiting_tax_invoice(),
+            "export_form": TaxInvoiceExportForm(
+                initial={"start": month_start, "end": timezone.localdate()}
+            ),
+        },
     )
+
+
+@role_required(*CASHIERS)
+def tax_invoice_export(request):
+    """The bills waiting for an official invoice in a period, as a sheet for the tax software."""
+    form = TaxInvoiceExportForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, refusal_text(form))
+        return redirect("delivery:cashier")
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    content = exports.tax_invoice_workbook(
+        selectors.settlements_awaiting_tax_invoice(start=start, end=end)
+    )
+    response = HttpResponse(
+        content,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="invoices-{start}-{end}.xlsx"'
+    return response
 
 
 # ---------------------------------------------------------------------------- the visit page
@@ -248,6 +279,7 @@ def settle(request, pk: int):
                 adjustment_amount=data["adjustment_amount"] or "0",
                 adjustment_reason=data["adjustment_reason"],
                 cash_tendered=data["cash_tendered"],
+                **form.tax_invoice_request(),
             )
         except ValidationError as error:
             _apply_errors(form, error)
@@ -306,6 +338,30 @@ def refund(request, pk: int):
 
 @role_required(*CASHIERS)
 @require_http_methods(["POST"])
+def tax_invoice_issue(request, pk: int):
+    settlement = _settlement_or_404(pk)
+    form = TaxInvoiceIssueForm(request.POST)
+    if form.is_valid():
+        try:
+            services.tax_invoice_issue(
+                settlement=settlement, actor=request.user, number=form.cleaned_data["number"]
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Official invoice %(number)s recorded.")
+                % {"number": form.cleaned_data["number"]},
+            )
+            return redirect("delivery:visit", pk=settlement.visit_id)
+    return _render_page(
+        request, settlement.visit_id, status=400, tax_invoice_form=form, open_section="settle"
+    )
+
+
+@role_required(*CASHIERS)
+@require_http_methods(["POST"])
 def issue_gate_pass(request, pk: int):
     visit = _visit_or_404(pk)
     try:
@@ -326,7 +382,9 @@ def issue_gate_pass(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def hand_back(request, pk: int):
     visit = _visit_or_404(pk)
-    form = HandBackForm(request.POST or None, initial={"signer_name": visit.customer.name})
+    form = HandBackForm(
+        request.POST or None, visit=visit, initial={"signer_name": visit.customer.name}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.visit_hand_back(visit=visit, actor=request.user, **form.cleaned_data)

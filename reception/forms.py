@@ -163,6 +163,7 @@ class WalkaroundForm(VersionMixin, forms.ModelForm):
                 attrs={"inputmode": "numeric", "min": 0, "max": 100}
             ),
             "key_tag": forms.TextInput(attrs={"autocapitalize": "characters"}),
+            "key_count": forms.NumberInput(attrs={"inputmode": "numeric", "min": 1, "max": 9}),
         }
 
     def __init__(self, *args, **kwargs):
