@@ -101,6 +101,7 @@ class SettlementForm(forms.Form):
         label=_("Official invoice (发票)"),
         choices=TaxInvoiceKind.choices,
         initial=TaxInvoiceKind.NONE,
+        required=False,
         widget=forms.RadioSelect,
     )
     buyer_name = forms.CharField(
@@ -161,7 +162,9 @@ class SettlementForm(forms.Form):
         ]
 
     def tax_invoice_request(self) -> dict[str, str]:
-        return {name: self.cleaned_data[name] for name in self.TAX_INVOICE_FIELDS}
+        request = {name: self.cleaned_data[name] for name in self.TAX_INVOICE_FIELDS}
+        request["tax_invoice_kind"] = request["tax_invoice_kind"] or TaxInvoiceKind.NONE
+        return request
 
     def tax_invoice_fields(self):
         return [self[name] for name in self.TAX_INVOICE_FIELDS]

@@ -158,9 +158,13 @@ def board(request):
     return render(request, "delivery/board.html", {"visits": selectors.delivery_board()})
 
 
+def _this_month() -> dict:
+    today = timezone.localdate()
+    return {"start": today.replace(day=1), "end": today}
+
+
 @role_required(*CASHIERS)
 def cashier(request):
-    month_start = timezone.localdate().replace(day=1)
     return render(
         request,
         "delivery/cashier.html",
@@ -168,17 +172,16 @@ def cashier(request):
             "visits": selectors.cashier_queue(),
             "settlements": selectors.settlements_of_day(),
             "awaiting_invoice": selectors.settlements_awaiting_tax_invoice(),
-            "export_form": TaxInvoiceExportForm(
-                initial={"start": month_start, "end": timezone.localdate()}
-            ),
+            "export_form": TaxInvoiceExportForm(initial=_this_month()),
         },
     )
 
 
 @role_required(*CASHIERS)
 def tax_invoice_export(request):
-    """The bills waiting for an official invoice in a period, as a sheet for the tax software."""
-    form = TaxInvoiceExportForm(request.GET)
+    """The bills waiting for an official invoice in a period (this month unless asked), as a
+    sheet for the tax software."""
+    form = TaxInvoiceExportForm(request.GET or _this_month())
     if not form.is_valid():
         messages.error(request, refusal_text(form))
         return redirect("delivery:cashier")
