@@ -2,11 +2,13 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from dealership.text import NOTE_MAX_LENGTH
+from reception.models import ValuablesHandling
 from workorders.models import PaymentMethod
 
-from .models import ApprovalVia, OldPartsHandling
+from .models import ApprovalVia, OldPartsHandling, TaxInvoiceKind
 
 
 def _amount(label, **kwargs):
@@ -95,6 +97,37 @@ class SettlementForm(forms.Form):
         label=_("Reason for the adjustment"), max_length=200, required=False
     )
     cash_tendered = _amount(_("Cash handed over (¥, for change)"))
+    tax_invoice_kind = forms.ChoiceField(
+        label=_("Official invoice (发票)"),
+        choices=TaxInvoiceKind.choices,
+        initial=TaxInvoiceKind.NONE,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    buyer_name = forms.CharField(
+        label=_("Buyer (name on the invoice)"), max_length=100, required=False
+    )
+    buyer_tax_number = forms.CharField(
+        label=_("Buyer's tax number (统一社会信用代码)"),
+        max_length=30,
+        required=False,
+        help_text=_("18 characters; a private buyer of an ordinary invoice may leave it empty."),
+        widget=forms.TextInput(attrs={"autocapitalize": "characters"}),
+    )
+    buyer_address_phone = forms.CharField(
+        label=_("Buyer's address and phone (special invoice)"), max_length=200, required=False
+    )
+    buyer_bank_account = forms.CharField(
+        label=_("Buyer's bank and account (special invoice)"), max_length=200, required=False
+    )
+
+    TAX_INVOICE_FIELDS = (
+        "tax_invoice_kind",
+        "buyer_name",
+        "buyer_tax_number",
+        "buyer_address_phone",
+        "buyer_bank_account",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -128,11 +161,32 @@ class SettlementForm(forms.Form):
             if data.get(f"{method}_amount")
         ]
 
+    def tax_invoice_request(self) -> dict[str, str]:
+        request = {name: self.cleaned_data[name] for name in self.TAX_INVOICE_FIELDS}
+        request["tax_invoice_kind"] = request["tax_invoice_kind"] or TaxInvoiceKind.NONE
+        return request
+
+    def tax_invoice_fields(self):
+        return [self[name] for name in self.TAX_INVOICE_FIELDS]
+
 
 class HandBackForm(forms.Form):
+    """What goes back to the customer with the car: a tick for each item, document and key
+    received at check-in (items the customer kept are not listed)."""
+
     signature = forms.CharField(widget=forms.HiddenInput, required=False)
     signer_name = forms.CharField(label=_("Name of the person signing"), max_length=100)
+    returned_belongings = forms.TypedMultipleChoiceField(
+        label=_("Items listed at check-in, handed back"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
     belongings_returned = forms.BooleanField(label=_("Belongings handed back"), required=False)
+    registration_returned = forms.BooleanField(
+        label=_("Registration certificate (行驶证) handed back"), required=False
+    )
+    service_book_returned = forms.BooleanField(label=_("Service book handed back"), required=False)
     keys_returned = forms.BooleanField(label=_("Keys handed back"), required=False)
     covers_removed = forms.BooleanField(
         label=_("Protective covers removed in front of the customer"), required=False
@@ -140,6 +194,46 @@ class HandBackForm(forms.Form):
     old_parts_returned = forms.BooleanField(
         label=_("Replaced parts handed to the customer"), required=False
     )
+
+    def __init__(self, *args, visit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["returned_belongings"].choices = [
+            (item.pk, f"{item.description} · {item.get_handling_display()}")
+            for item in visit.belongings.all()
+            if item.handling != ValuablesHandling.TAKEN_BY_CUSTOMER
+        ]
+        if not self.fields["returned_belongings"].choices:
+            del self.fields["returned_belongings"]
+        if not visit.registration_received:
+            del self.fields["registration_returned"]
+        if not visit.service_book_received:
+            del self.fields["service_book_returned"]
+        self.fields["keys_returned"].label = ngettext(
+            "The key handed back",
+            "All %(count)d keys handed back",
+            visit.key_count,
+        ) % {"count": visit.key_count}
+        if visit.keychain_notes:
+            self.fields["keys_returned"].help_text = visit.keychain_notes
+
+
+class TaxInvoiceIssueForm(forms.Form):
+    number = forms.CharField(
+        label=_("Number of the invoice issued"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+
+
+class TaxInvoiceExportForm(forms.Form):
+    start = forms.DateField(label=_("Settled from"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("Settled until"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", _("The end comes after the start."))
+        return data
 
 
 class VoidForm(forms.Form):

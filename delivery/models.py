@@ -117,7 +117,14 @@ class Delivery(models.Model):
     )
     handback_signer = models.CharField(_("signed by"), max_length=100, blank=True)
     belongings_returned = models.BooleanField(_("belongings returned"), default=False)
+    returned_belonging_ids = models.JSONField(
+        _("listed belongings handed back"), default=list, blank=True
+    )
     keys_returned = models.BooleanField(_("keys returned"), default=False)
+    registration_returned = models.BooleanField(
+        _("registration (行驶证) handed back"), default=False
+    )
+    service_book_returned = models.BooleanField(_("service book handed back"), default=False)
     old_parts_returned = models.BooleanField(_("replaced parts handed over"), default=False)
     covers_removed = models.BooleanField(
         _("covers removed in front of the customer"), default=False
@@ -153,6 +160,12 @@ class Delivery(models.Model):
     @property
     def handed_back(self) -> bool:
         return self.handed_back_at is not None
+
+
+class TaxInvoiceKind(models.TextChoices):
+    NONE = "none", _("No official invoice")
+    ORDINARY = "ordinary", _("Ordinary VAT invoice (普通发票)")
+    SPECIAL = "special", _("Special VAT invoice (专用发票)")
 
 
 class LabourBasis(models.TextChoices):
@@ -219,6 +232,33 @@ class Settlement(models.Model):
         related_name="+",
     )
     void_reason = models.CharField(_("reason for voiding"), max_length=200, blank=True)
+
+    # The official invoice (发票) the customer asked for; issued in the tax software, its
+    # number recorded here afterwards.
+    tax_invoice_kind = models.CharField(
+        _("official invoice"),
+        max_length=10,
+        choices=TaxInvoiceKind.choices,
+        default=TaxInvoiceKind.NONE,
+    )
+    buyer_name = models.CharField(_("buyer on the invoice"), max_length=100, blank=True)
+    buyer_tax_number = models.CharField(_("buyer's tax number"), max_length=18, blank=True)
+    buyer_address_phone = models.CharField(
+        _("buyer's address and phone"), max_length=200, blank=True
+    )
+    buyer_bank_account = models.CharField(_("buyer's bank and account"), max_length=200, blank=True)
+    tax_invoice_number = models.CharField(_("official invoice number"), max_length=20, blank=True)
+    tax_invoice_issued_at = models.DateTimeField(
+        _("official invoice issued at"), null=True, blank=True
+    )
+    tax_invoice_issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("official invoice recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -247,6 +287,14 @@ class Settlement(models.Model):
     @property
     def net_amount(self) -> Decimal:
         return self.amount_due + self.deposits_credited - self.vat_amount
+
+    @property
+    def awaits_tax_invoice(self) -> bool:
+        return (
+            self.is_paid
+            and self.tax_invoice_kind != TaxInvoiceKind.NONE
+            and not self.tax_invoice_number
+        )
 
     @property
     def vat_percent(self) -> str:

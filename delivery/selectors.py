@@ -12,6 +12,8 @@ from decimal import Decimal
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from appointments.capacity import openings
 from appointments.models import Deposit
@@ -20,13 +22,21 @@ from dealership.daterange import add_months
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, MaintenancePlanPart, Message
 from dealership.money import cents
 from dealership.rules import rule
-from reception.models import DeclinedWork, Visit
+from reception.models import DeclinedWork, ValuablesHandling, Visit
 from reception.states import VisitStatus
 from workorders.models import LineKind, OrderStatus, Payer, WorkOrder, WorkOrderLine
 from workshop import selectors as workshop_selectors
 
 from .duties import READY_NOTICE
-from .models import Delivery, LabourBasis, Payment, Refund, Settlement, SettlementLine
+from .models import (
+    Delivery,
+    LabourBasis,
+    Payment,
+    Refund,
+    Settlement,
+    SettlementLine,
+    TaxInvoiceKind,
+)
 
 ZERO = Decimal("0.00")
 
@@ -280,9 +290,14 @@ def refunded_total(settlement: Settlement) -> Decimal:
     return sum((r.amount for r in settlement.refunds.all()), ZERO)
 
 
+def _day_start(day: date) -> datetime:
+    """Midnight at the start of `day` in the store's time zone."""
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
 def settled_on(day: date) -> Q:
     """Bills settled on `day` in the store's time zone."""
-    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    start = _day_start(day)
     return Q(settled_at__gte=start, settled_at__lt=start + timedelta(days=1))
 
 
@@ -293,6 +308,23 @@ def settlements_of_day(day: date | None = None) -> list[Settlement]:
         .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("id")))
         .filter(settled_on(day or timezone.localdate()))
     )
+
+
+def settlements_awaiting_tax_invoice(
+    *, start: date | None = None, end: date | None = None
+) -> list[Settlement]:
+    """Paid bills whose customer asked for an official invoice not recorded yet, oldest first;
+    with `start`/`end`, those settled on those days (inclusive)."""
+    bills = (
+        Settlement.objects.select_related("visit__customer", "visit__vehicle")
+        .filter(status=Settlement.Status.PAID, tax_invoice_number="")
+        .exclude(tax_invoice_kind=TaxInvoiceKind.NONE)
+    )
+    if start is not None:
+        bills = bills.filter(settled_at__gte=_day_start(start))
+    if end is not None:
+        bills = bills.filter(settled_at__lt=_day_start(end + timedelta(days=1)))
+    return list(bills.order_by("settled_at", "id"))
 
 
 # ---------------------------------------------------------------------------- pages
@@ -471,6 +503,40 @@ class SheetJob:
 
 
 @dataclass
+class HandedBackItem:
+    """One thing received at check-in that goes back with the car, and whether it did."""
+
+    label: str
+    returned: bool
+
+
+def handback_items(visit: Visit, delivery: Delivery | None) -> list[HandedBackItem]:
+    """The documents, keys and listed belongings received at check-in (not what the customer
+    kept), each with whether the hand-back confirmed it went back."""
+    done = delivery is not None and delivery.handed_back
+    items = []
+    if visit.registration_received:
+        items.append(
+            HandedBackItem(
+                _("Registration certificate (行驶证)"), done and delivery.registration_returned
+            )
+        )
+    if visit.service_book_received:
+        items.append(HandedBackItem(_("Service book"), done and delivery.service_book_returned))
+    keys = ngettext("%(count)d key", "%(count)d keys", visit.key_count) % {"count": visit.key_count}
+    if visit.keychain_notes:
+        keys = f"{keys} ({visit.keychain_notes})"
+    items.append(HandedBackItem(keys, done and delivery.keys_returned))
+    returned_ids = set(delivery.returned_belonging_ids) if done else set()
+    items += [
+        HandedBackItem(item.description, item.pk in returned_ids)
+        for item in visit.belongings.all()
+        if item.handling != ValuablesHandling.TAKEN_BY_CUSTOMER
+    ]
+    return items
+
+
+@dataclass
 class DeliverySheet:
     visit: Visit
     order: WorkOrder
@@ -481,6 +547,7 @@ class DeliverySheet:
     next_service: NextService | None
     declined: list[DeclinedWork]
     odometer_km: int | None
+    handed_back: list[HandedBackItem] = field(default_factory=list)
 
 
 def declined_work(visit: Visit) -> list[DeclinedWork]:
@@ -522,6 +589,7 @@ def delivery_sheet(visit: Visit, *, language: str = "zh-hans") -> DeliverySheet 
         next_service=next_service(odometer_km=odometer or 0) if odometer is not None else None,
         declined=declined_work(visit),
         odometer_km=odometer,
+        handed_back=handback_items(visit, delivery),
     )
 
 

@@ -11,9 +11,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from appointments.services import deposits_apply, deposits_release
 from dealership.due import due_task_schedule, due_tasks_cancel_for
@@ -25,7 +27,8 @@ from dealership.roles import Role, has_role
 from dealership.rules import rule
 from dealership.services import timeline_record, vehicle_update
 from dealership.transitions import lock_row, move, save_versioned
-from reception.models import Visit
+from dealership.validators import normalize_tax_number, validate_tax_number
+from reception.models import ValuablesHandling, Visit
 from reception.services import visit_lock, visit_transition
 from reception.signatures import signature_png, signature_refuse_oversized
 from reception.states import VisitStatus
@@ -43,6 +46,7 @@ from .models import (
     Refund,
     Settlement,
     SettlementLine,
+    TaxInvoiceKind,
 )
 from .states import SETTLEMENT_STATES, SettlementStatus
 
@@ -580,6 +584,7 @@ def _settlement_make(
     payments: list[Payment],
     tendered: Decimal | None,
     change: Decimal,
+    tax_invoice: dict[str, str],
 ) -> Settlement:
     """The paid bill with its invoice number, lines and payments (it starts paid: no move).
 
@@ -614,6 +619,7 @@ def _settlement_make(
         change_given=change,
         settled_at=now,
         settled_by=actor,
+        **tax_invoice,
     )
     _settlement_lines(settlement, bill)
     for payment in payments:
@@ -630,6 +636,11 @@ def settlement_create(
     adjustment_amount: Any = "0",
     adjustment_reason: str = "",
     cash_tendered: Any = None,
+    tax_invoice_kind: str = TaxInvoiceKind.NONE,
+    buyer_name: str = "",
+    buyer_tax_number: str = "",
+    buyer_address_phone: str = "",
+    buyer_bank_account: str = "",
 ) -> Settlement:
     """Settle the bill: the cashier takes the customer's share and the invoice number.
 
@@ -639,7 +650,16 @@ def settlement_create(
     `delivery.cashier_adjustment_limit`). A customer's share more than the
     tolerance above the signed estimate plus approved additions needs the
     customer's recorded approval. Cash tendered above the cash paid is change.
+    The official invoice the customer asks for is recorded with the bill
+    (see `_clean_tax_invoice_request`).
     """
+    tax_invoice = _clean_tax_invoice_request(
+        kind=tax_invoice_kind,
+        buyer_name=buyer_name,
+        buyer_tax_number=buyer_tax_number,
+        buyer_address_phone=buyer_address_phone,
+        buyer_bank_account=buyer_bank_account,
+    )
     adjustment, adjustment_reason = _clean_adjustment(adjustment_amount, adjustment_reason, actor)
     cleaned = _clean_payments(payments)
     tendered = None
@@ -667,6 +687,7 @@ def settlement_create(
             payments=cleaned,
             tendered=tendered,
             change=change,
+            tax_invoice=tax_invoice,
         )
         deposits_apply(
             deposits=bill.deposits,
@@ -795,6 +816,110 @@ def settlement_refund(
     return refund
 
 
+# ---------------------------------------------------------------------------- official invoice
+
+# A paper-era invoice number has 8 digits; a fully digital one (数电发票) has 20.
+_TAX_INVOICE_NUMBER_LENGTHS = (8, 20)
+
+
+def _clean_tax_invoice_request(
+    *,
+    kind: str,
+    buyer_name: str,
+    buyer_tax_number: str,
+    buyer_address_phone: str,
+    buyer_bank_account: str,
+) -> dict[str, str]:
+    """The invoice request as stored on the bill.
+
+    An ordinary invoice needs the buyer's name; a private buyer may have no tax
+    number. A special invoice (the buyer deducts the VAT) needs the company's
+    name and tax number. A tax number given is checked (GB 32100-2015).
+    """
+    if kind not in TaxInvoiceKind.values:
+        raise DomainError(_("Choose the kind of invoice."), field="tax_invoice_kind")
+    if kind == TaxInvoiceKind.NONE:
+        return {"tax_invoice_kind": kind}
+    buyer_name = (buyer_name or "").strip()
+    tax_number = normalize_tax_number(buyer_tax_number)
+    if not buyer_name:
+        raise DomainError(
+            _("Enter the buyer's name as it goes on the invoice."),
+            field="buyer_name",
+            code="buyer_missing",
+        )
+    if kind == TaxInvoiceKind.SPECIAL and not tax_number:
+        raise DomainError(
+            _("A special VAT invoice needs the company's tax number."),
+            field="buyer_tax_number",
+            code="tax_number_missing",
+        )
+    if tax_number:
+        try:
+            validate_tax_number(tax_number)
+        except ValidationError as error:
+            raise DomainError(
+                error.messages[0], field="buyer_tax_number", code=error.code
+            ) from error
+    return {
+        "tax_invoice_kind": kind,
+        "buyer_name": buyer_name,
+        "buyer_tax_number": tax_number,
+        "buyer_address_phone": (buyer_address_phone or "").strip(),
+        "buyer_bank_account": (buyer_bank_account or "").strip(),
+    }
+
+
+def tax_invoice_issue(*, settlement: Settlement, actor: User, number: str) -> Settlement:
+    """Record the number of the official invoice issued in the tax software for a paid bill."""
+    number = "".join((number or "").split())
+    if not number.isdigit() or len(number) not in _TAX_INVOICE_NUMBER_LENGTHS:
+        raise DomainError(
+            _("An invoice number has 8 digits (20 for a fully digital invoice)."),
+            field="number",
+            code="tax_invoice_number_format",
+        )
+    with transaction.atomic():
+        locked_visit = visit_lock(settlement.visit)
+        locked = lock_row(settlement)
+        if not locked.is_paid:
+            raise DomainError(_("This bill is void; no invoice goes with it."), code="void")
+        if locked.tax_invoice_kind == TaxInvoiceKind.NONE:
+            raise DomainError(
+                _("The customer asked for no official invoice on this bill."),
+                code="no_tax_invoice_asked",
+            )
+        if locked.tax_invoice_number:
+            raise DomainError(
+                _("Invoice %(number)s was recorded for this bill already.")
+                % {"number": locked.tax_invoice_number},
+                field="number",
+                code="tax_invoice_issued",
+            )
+        locked.tax_invoice_number = number
+        locked.tax_invoice_issued_at = timezone.now()
+        locked.tax_invoice_issued_by = actor
+        save_versioned(
+            locked,
+            ["tax_invoice_number", "tax_invoice_issued_at", "tax_invoice_issued_by"],
+            reason="official invoice issued",
+        )
+        _timeline(
+            locked_visit,
+            "delivery.tax_invoice",
+            _("%(number)s: %(kind)s %(invoice)s issued for bill %(bill)s")
+            % {
+                "number": locked_visit.number,
+                "kind": TaxInvoiceKind(locked.tax_invoice_kind).label,
+                "invoice": number,
+                "bill": locked.invoice_number,
+            },
+            actor,
+            settlement=locked.pk,
+        )
+    return locked
+
+
 # ---------------------------------------------------------------------------- gate pass
 
 
@@ -854,17 +979,60 @@ def _schedule_followup(*, visit: Visit, actor: User) -> None:
 
 
 def _refuse_incomplete_handback(
+    visit: Visit,
     delivery: Delivery,
     *,
     belongings_returned: bool,
+    returned_belongings: set[int],
     keys_returned: bool,
+    registration_returned: bool,
+    service_book_returned: bool,
     covers_removed: bool,
     old_parts_returned: bool,
 ) -> None:
-    """What the customer gets back with the car, each confirmed in front of them."""
-    checks = [
-        ("belongings_returned", belongings_returned, _("Give the customer their belongings.")),
-        ("keys_returned", keys_returned, _("Give the customer the keys.")),
+    """What the customer gets back with the car, each confirmed in front of them: every
+    document and item received at check-in (those the customer kept are not asked)."""
+    checks = []
+    for item in visit.belongings.all():
+        if item.handling != ValuablesHandling.TAKEN_BY_CUSTOMER:
+            checks.append(
+                (
+                    "returned_belongings",
+                    item.pk in returned_belongings,
+                    _("Give back “%(item)s”, listed at check-in, and tick it.")
+                    % {"item": item.description},
+                )
+            )
+    checks.append(
+        ("belongings_returned", belongings_returned, _("Give the customer their belongings."))
+    )
+    if visit.registration_received:
+        checks.append(
+            (
+                "registration_returned",
+                registration_returned,
+                _("Give back the registration certificate (行驶证) received at check-in."),
+            )
+        )
+    if visit.service_book_received:
+        checks.append(
+            (
+                "service_book_returned",
+                service_book_returned,
+                _("Give back the service book received at check-in."),
+            )
+        )
+    checks += [
+        (
+            "keys_returned",
+            keys_returned,
+            ngettext(
+                "Give the customer the key received at check-in.",
+                "Give the customer the %(count)d keys received at check-in.",
+                visit.key_count,
+            )
+            % {"count": visit.key_count},
+        ),
         (
             "covers_removed",
             covers_removed,
@@ -894,9 +1062,16 @@ def visit_hand_back(
     keys_returned: bool,
     covers_removed: bool,
     old_parts_returned: bool = False,
+    registration_returned: bool = False,
+    service_book_returned: bool = False,
+    returned_belongings: Iterable[int] = (),
 ) -> Visit:
     """The customer signs for the car on the tablet: the visit becomes delivered and the
-    follow-up calls are scheduled, in one transaction."""
+    follow-up calls are scheduled, in one transaction.
+
+    Refused until every document, item and key received at check-in is ticked
+    as handed back (`returned_belongings` holds the ids of the listed items).
+    """
     signature_refuse_oversized(signature)  # before the row lock: a bomb must not hold it
     with transaction.atomic():
         locked = visit_lock(visit)
@@ -912,10 +1087,15 @@ def visit_hand_back(
             raise DomainError(
                 _("Issue the gate pass before handing the car back."), code="no_gate_pass"
             )
+        returned = {int(pk) for pk in returned_belongings}
         _refuse_incomplete_handback(
+            locked,
             delivery,
             belongings_returned=belongings_returned,
+            returned_belongings=returned,
             keys_returned=keys_returned,
+            registration_returned=registration_returned,
+            service_book_returned=service_book_returned,
             covers_removed=covers_removed,
             old_parts_returned=old_parts_returned,
         )
@@ -930,7 +1110,12 @@ def visit_hand_back(
             handback_signature=delivery.handback_signature,
             handback_signer=signer_name,
             belongings_returned=True,
+            returned_belonging_ids=sorted(
+                returned & set(locked.belongings.values_list("pk", flat=True))
+            ),
             keys_returned=True,
+            registration_returned=locked.registration_received,
+            service_book_returned=locked.service_book_received,
             covers_removed=True,
             old_parts_returned=delivery.old_parts_handling == OldPartsHandling.HANDED_OVER,
             handed_back_at=timezone.now(),

@@ -8,6 +8,7 @@ app_name = "delivery"
 urlpatterns = [
     path("", views.board, name="board"),
     path("cashier/", views.cashier, name="cashier"),
+    path("cashier/invoices.xlsx", views.tax_invoice_export, name="tax_invoice_export"),
     path("visits/<int:pk>/", views.visit_page, name="visit"),
     path("visits/<int:pk>/ready/", views.mark_ready, name="ready"),
     path("visits/<int:pk>/final-check/", views.final_check, name="final_check"),
@@ -24,6 +25,7 @@ urlpatterns = [
     ),
     path("settlements/<int:pk>/receipt.pdf", views.receipt_pdf, name="receipt_pdf"),
     path("settlements/<int:pk>/void/", views.void, name="void"),
+    path("settlements/<int:pk>/tax-invoice/", views.tax_invoice_issue, name="tax_invoice_issue"),
     path("settlements/<int:pk>/refund/", views.refund, name="refund"),
 ]
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -15,7 +16,7 @@ from dealership.web import refusal_text, submit
 from reception.models import Visit
 from reception.states import VisitStatus
 
-from . import pdf, selectors, services
+from . import exports, pdf, selectors, services
 from .access import CASHIERS, DELIVERERS, MONEY_VIEWERS, READY_MARKERS, VIEWERS
 from .forms import (
     FinalCheckForm,
@@ -24,6 +25,8 @@ from .forms import (
     ReadyForm,
     RefundForm,
     SettlementForm,
+    TaxInvoiceExportForm,
+    TaxInvoiceIssueForm,
     VoidForm,
 )
 from .models import Delivery, OldPartsHandling, Settlement
@@ -122,6 +125,7 @@ def _page_context(request, visit: Visit, **forms) -> dict:
         or SettlementForm(initial=_settle_initial(order, bill)),
         "void_form": forms.get("void_form") or VoidForm(),
         "refund_form": forms.get("refund_form") or RefundForm(),
+        "tax_invoice_form": forms.get("tax_invoice_form") or TaxInvoiceIssueForm(),
         "open_section": forms.get("open_section", ""),
     }
 
@@ -168,13 +172,43 @@ def board(request):
     return render(request, "delivery/board.html", {"visits": selectors.delivery_board()})
 
 
+def _this_month() -> dict:
+    today = timezone.localdate()
+    return {"start": today.replace(day=1), "end": today}
+
+
 @role_required(*CASHIERS)
 def cashier(request):
     return render(
         request,
         "delivery/cashier.html",
-        {"visits": selectors.cashier_queue(), "settlements": selectors.settlements_of_day()},
+        {
+            "visits": selectors.cashier_queue(),
+            "settlements": selectors.settlements_of_day(),
+            "awaiting_invoice": selectors.settlements_awaiting_tax_invoice(),
+            "export_form": TaxInvoiceExportForm(initial=_this_month()),
+        },
     )
+
+
+@role_required(*CASHIERS)
+def tax_invoice_export(request):
+    """The bills waiting for an official invoice in a period (this month unless asked), as a
+    sheet for the tax software."""
+    form = TaxInvoiceExportForm(request.GET or _this_month())
+    if not form.is_valid():
+        messages.error(request, refusal_text(form))
+        return redirect("delivery:cashier")
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    content = exports.tax_invoice_workbook(
+        selectors.settlements_awaiting_tax_invoice(start=start, end=end)
+    )
+    response = HttpResponse(
+        content,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="invoices-{start}-{end}.xlsx"'
+    return response
 
 
 # ---------------------------------------------------------------------------- the visit page
@@ -266,6 +300,7 @@ def settle(request, pk: int):
             adjustment_amount=data["adjustment_amount"] or "0",
             adjustment_reason=data["adjustment_reason"],
             cash_tendered=data["cash_tendered"],
+            **form.tax_invoice_request(),
         ),
         message=_settled_message,
         form_name="settle_form",
@@ -307,6 +342,25 @@ def refund(request, pk: int):
 
 @role_required(*CASHIERS)
 @require_http_methods(["POST"])
+def tax_invoice_issue(request, pk: int):
+    settlement = _settlement_or_404(pk)
+    return _visit_page_submit(
+        request,
+        settlement.visit_id,
+        TaxInvoiceIssueForm(request.POST),
+        lambda data: services.tax_invoice_issue(
+            settlement=settlement, actor=request.user, number=data["number"]
+        ),
+        message=lambda result: (
+            _("Official invoice %(number)s recorded.") % {"number": result.tax_invoice_number}
+        ),
+        form_name="tax_invoice_form",
+        section="settle",
+    )
+
+
+@role_required(*CASHIERS)
+@require_http_methods(["POST"])
 def issue_gate_pass(request, pk: int):
     visit = _visit_or_404(pk)
     try:
@@ -329,7 +383,9 @@ def hand_back(request, pk: int):
     visit = _visit_or_404(pk)
     return submit(
         request,
-        HandBackForm(request.POST or None, initial={"signer_name": visit.customer.name}),
+        HandBackForm(
+            request.POST or None, visit=visit, initial={"signer_name": visit.customer.name}
+        ),
         lambda data: services.visit_hand_back(visit=visit, actor=request.user, **data),
         message=_("%(number)s delivered. Walk the customer out.") % {"number": visit.number},
         done=lambda _delivery: tablet.lock(request, reverse("delivery:visit", args=[pk])),

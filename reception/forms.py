@@ -162,6 +162,7 @@ class WalkaroundForm(VersionMixin, forms.ModelForm):
                 attrs={"inputmode": "numeric", "min": 0, "max": 100}
             ),
             "key_tag": forms.TextInput(attrs={"autocapitalize": "characters"}),
+            "key_count": forms.NumberInput(attrs={"inputmode": "numeric", "min": 1, "max": 9}),
         }
 
     def __init__(self, *args, **kwargs):
@@ -176,10 +177,16 @@ class WalkaroundForm(VersionMixin, forms.ModelForm):
             ]
         else:
             del self.fields["charge_percent"]
+        # A form from before the keychain was asked keeps the count on record.
+        self.fields["key_count"].required = False
         if visit.walkaround_signed:
             for name in WALKAROUND_FIELDS:
                 if name in self.fields:
                     self.fields[name].disabled = True
+
+    def clean_key_count(self):
+        count = self.cleaned_data.get("key_count")
+        return self.instance.key_count if count is None else count
 
     def _post_clean(self):
         # The service validates and saves; the form only converts the input.

@@ -140,6 +140,16 @@ class Visit(models.Model):
     service_book_received = models.BooleanField(_("service book received"), default=False)
     other_documents = models.CharField(_("other documents"), max_length=200, blank=True)
     key_tag = models.CharField(_("key tag number"), max_length=10, blank=True)
+    # The keychain as received (钥匙串), counted again at the hand-back.
+    key_count = models.PositiveSmallIntegerField(
+        _("keys received"), default=1, validators=[MinValueValidator(1), MaxValueValidator(9)]
+    )
+    keychain_notes = models.CharField(
+        _("also on the keychain"),
+        max_length=200,
+        blank=True,
+        help_text=_("E.g. remote, mechanical key, house keys, a tag or fob."),
+    )
     parking_spot = models.CharField(_("parking spot"), max_length=20, blank=True)
     walkaround_signature = models.ImageField(
         _("customer's walk-around signature"), upload_to="signatures/walkaround/", blank=True

@@ -65,6 +65,8 @@ WALKAROUND_FIELDS = (
     "registration_received",
     "service_book_received",
     "other_documents",
+    "key_count",
+    "keychain_notes",
 )
 # The key and where the car stands may change while it is on site, even after signing.
 KEY_FIELDS = ("key_tag", "parking_spot")
@@ -385,6 +387,10 @@ def visit_walkaround_update(
             _refuse_if_walkaround_signed(locked)
         if "key_tag" in changes:
             changes["key_tag"] = _clean_key_tag(locked, changes["key_tag"])
+        if "key_count" in changes and not 1 <= (changes["key_count"] or 0) <= 9:
+            raise DomainError(
+                _("Count the keys the customer handed in (1 to 9)."), field="key_count"
+            )
         if "covers" in changes and changes["covers"] not in Covers.values:
             raise DomainError(_("Choose the covers fitted."), field="covers")
         if "warning_lamps" in changes:

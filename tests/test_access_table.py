@@ -162,6 +162,7 @@ PAGES: dict[str, frozenset | str] = {
     # delivery (steps 6-7): the controller marks the car ready, never sees the money
     "delivery:board": RECEPTION,
     "delivery:cashier": CASHIER,
+    "delivery:tax_invoice_export": CASHIER,
     "delivery:visit": roles(ADV, CASH, CTL, MGR),
     "delivery:ready": roles(ADV, CTL, MGR),
     "delivery:final_check": RECEPTION,
@@ -174,6 +175,7 @@ PAGES: dict[str, frozenset | str] = {
     "delivery:handback_signature": MONEY,
     "delivery:receipt_pdf": MONEY,
     "delivery:void": CASHIER,
+    "delivery:tax_invoice_issue": CASHIER,
     "delivery:refund": CASHIER,
     # follow-up (step 8)
     "followup:calls": CUSTOMER_DESK,
@@ -437,6 +439,7 @@ PAGE_OBJECT = {
     "workshop:addition_withdraw": "addition",
     "delivery:receipt_pdf": "settlement",
     "delivery:void": "settlement",
+    "delivery:tax_invoice_issue": "settlement",
     "delivery:refund": "settlement",
     "followup:call": "care_call",
     "followup:call_not_reached": "care_call",

@@ -355,6 +355,8 @@ def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login,
     page.locator("input[name=covers][value=three]").check()
     page.fill("input[name=key_tag]", "K12")
     page.fill("input[name=parking_spot]", "B-07")
+    page.fill("input[name=key_count]", "2")
+    page.fill("input[name=keychain_notes]", "遥控器" if zh else "remote")
     page.locator("input[name=registration_received]").check()
     flow.submit("#walkaround-save")
     _draw(page, "#walkaround-signature canvas")
@@ -566,7 +568,8 @@ def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login,
     flow.shot("delivery-board")
     page.click(f"a[href='/delivery/visits/{visit.pk}/']")
     page.click("#hand-back-link")
-    for name in ("belongings_returned", "keys_returned", "covers_removed"):
+    # The registration received at the walk-around goes back with the two keys.
+    for name in ("belongings_returned", "registration_returned", "keys_returned", "covers_removed"):
         page.check(f"input[name={name}]")
     page.fill("input[name=signer_name]", customer.name)
     _draw(page, "#handback-pad")

@@ -5,8 +5,11 @@ from django.utils import translation
 from dealership.validators import (
     normalize_phone,
     normalize_plate,
+    normalize_tax_number,
+    tax_number_check_character,
     validate_mobile,
     validate_plate,
+    validate_tax_number,
     validate_vin,
     vin_check_digit,
 )
@@ -94,3 +97,50 @@ def test_invalid_mobiles_are_refused(phone):
 
 def test_phone_normalisation_keeps_eleven_digits():
     assert normalize_phone("+86 138-1234-5678") == "13812345678"
+
+
+# Real codes from business licences: the standard's own example and four well-known companies.
+REAL_TAX_NUMBERS = [
+    "91350100M000100Y43",  # GB 32100-2015's worked example
+    "914403001922038216",  # Huawei Technologies
+    "9144030071526726XG",  # Tencent (Shenzhen)
+    "91330100716105852F",  # Alibaba (China)
+    "91110108551385082Q",  # Xiaomi
+]
+
+
+@pytest.mark.parametrize("code", REAL_TAX_NUMBERS)
+def test_real_tax_numbers_pass(code):
+    validate_tax_number(code)
+    assert tax_number_check_character(code) == code[17]
+
+
+def test_a_tax_number_typed_with_spaces_and_lowercase_is_normalised():
+    assert normalize_tax_number(" 9144 0300 7152 6726 xg ") == "9144030071526726XG"
+    validate_tax_number("9144 0300 7152 6726 xg")
+
+
+@pytest.mark.parametrize(
+    "code, error_code",
+    [
+        ("914403001922038217", "tax_number_check_character"),  # last character changed
+        ("914403001922083216", "tax_number_check_character"),  # two digits swapped
+        ("9144030071526726XA", "tax_number_check_character"),
+        ("91350100M000100Y4", "tax_number_length"),
+        ("91350100M000100Y433", "tax_number_length"),
+        ("91350100M000I00Y43", "tax_number_chars"),  # I is never used
+        ("91350100M000100S43", "tax_number_chars"),  # nor S
+        ("", "tax_number_length"),
+    ],
+)
+def test_altered_tax_numbers_are_refused_with_a_reason(code, error_code):
+    with pytest.raises(ValidationError) as error:
+        validate_tax_number(code)
+    assert error.value.code == error_code
+    assert error.value.messages[0]
+
+
+def test_a_wrong_check_character_is_explained_in_chinese():
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as error:
+        validate_tax_number("914403001922038217")
+    assert "营业执照" in error.value.messages[0]

@@ -98,11 +98,24 @@ def test_final_check_settlement_sheet_gate_pass_and_signature(page, login, plans
     login(advisor)
     page.goto(page.base_url + url)
     page.click("#hand-back-link")
-    for name in ("belongings_returned", "keys_returned", "covers_removed", "old_parts_returned"):
+    # The dash cam listed at check-in is ticked by itself, then the rest.
+    for name in (
+        "returned_belongings",
+        "belongings_returned",
+        "keys_returned",
+        "covers_removed",
+        "old_parts_returned",
+    ):
         page.check(f"input[name={name}]")
     page.click("#hand-back-form button[type=submit]")
     assert "客户尚未签字" in page.locator("#hand-back-form").inner_text()
-    for name in ("belongings_returned", "keys_returned", "covers_removed", "old_parts_returned"):
+    for name in (
+        "returned_belongings",
+        "belongings_returned",
+        "keys_returned",
+        "covers_removed",
+        "old_parts_returned",
+    ):
         page.check(f"input[name={name}]")
     pad = page.locator("#handback-pad").bounding_box()
     page.mouse.move(pad["x"] + 40, pad["y"] + 150)
