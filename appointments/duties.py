@@ -90,48 +90,39 @@ def register_kinds() -> None:
         register_kind(
             kind, label=label, handler="appointments.duties.send_reminder", late_cutoff=cutoff
         )
-    register_kind(
-        NOTICE, label=_("Message about a booking"), handler="appointments.duties.send_notice"
-    )
-    register_kind(
-        CONFIRM_CALL,
-        label=_("Appointment confirmation call"),
-        role=Role.ADVISOR,
-        outcomes=CONFIRM_OUTCOMES,
-        recorder=RECORDER,
-    )
-    register_kind(
-        PARTS_CHECK,
-        label=_("Parts ready check for an appointment"),
-        handler="appointments.duties.check_parts",
-        late_cutoff=timedelta(hours=20),
-    )
-    register_kind(
-        PARTS_ALERT,
-        label=_("Ordered parts not arrived for an appointment"),
-        role=Role.ADVISOR,
-        outcomes=PARTS_OUTCOMES,
-        recorder=RECORDER,
-    )
-    register_kind(
-        NO_SHOW_CHECK,
-        label=_("No-show check"),
-        handler="appointments.services.appointment_no_show_check",
-    )
-    register_kind(
-        REBOOK_CALL,
-        label=_("No-show rebooking call"),
-        role=Role.ADVISOR,
-        outcomes=REBOOK_OUTCOMES,
-        recorder=RECORDER,
-    )
-    register_kind(
-        INVITATION_CALL,
-        label=_("Maintenance invitation call"),
-        role=Role.CUSTOMER_CARE,
-        outcomes=INVITATION_OUTCOMES,
-        recorder=RECORDER,
-    )
+    for kind, label, handler, late_cutoff in (
+        (NOTICE, _("Message about a booking"), "appointments.duties.send_notice", None),
+        (
+            PARTS_CHECK,
+            _("Parts ready check for an appointment"),
+            "appointments.duties.check_parts",
+            timedelta(hours=20),
+        ),
+        (
+            NO_SHOW_CHECK,
+            _("No-show check"),
+            "appointments.services.appointment_no_show_check",
+            None,
+        ),
+    ):
+        register_kind(kind, label=label, handler=handler, late_cutoff=late_cutoff)
+    for kind, label, role, outcomes in (
+        (CONFIRM_CALL, _("Appointment confirmation call"), Role.ADVISOR, CONFIRM_OUTCOMES),
+        (
+            PARTS_ALERT,
+            _("Ordered parts not arrived for an appointment"),
+            Role.ADVISOR,
+            PARTS_OUTCOMES,
+        ),
+        (REBOOK_CALL, _("No-show rebooking call"), Role.ADVISOR, REBOOK_OUTCOMES),
+        (
+            INVITATION_CALL,
+            _("Maintenance invitation call"),
+            Role.CUSTOMER_CARE,
+            INVITATION_OUTCOMES,
+        ),
+    ):
+        register_kind(kind, label=label, role=role, outcomes=outcomes, recorder=RECORDER)
 
 
 def _calls_allowed(appointment) -> bool:

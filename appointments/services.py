@@ -244,6 +244,18 @@ def _booking_operations(
     return operations
 
 
+def _appointment_timeline_record(
+    appointment: Appointment, *, kind: str, message: str, actor: User | None, **params
+) -> None:
+    timeline_record(
+        kind=kind,
+        summary=StoredMessage(message, **_summary(appointment), **params),
+        vehicle=appointment.vehicle,
+        subject=appointment,
+        actor=actor,
+    )
+
+
 def _booked_timeline_record(appointment: Appointment, actor: User | None) -> None:
     channel = appointment.channel
     timeline_record(
@@ -376,16 +388,12 @@ def appointment_reschedule(
         _complete_open_call(appointment, duties.PARTS_ALERT, "rescheduled", actor)
         appointment.start, appointment.end = start, end
         appointment.save(update_fields=["start", "end"])
-        timeline_record(
+        _appointment_timeline_record(
+            appointment,
             kind="appointment.rescheduled",
-            summary=StoredMessage(
-                N_("Appointment moved from %(old)s to %(start)s"),
-                **_summary(appointment),
-                old=formats.date_format(timezone.localtime(previous), "Y-m-d H:i"),
-            ),
-            vehicle=appointment.vehicle,
-            subject=appointment,
+            message=N_("Appointment moved from %(old)s to %(start)s"),
             actor=actor,
+            old=formats.date_format(timezone.localtime(previous), "Y-m-d H:i"),
         )
         duties.schedule_for(appointment)
         customer_links_revoke(obj=appointment, purpose=LINK_PURPOSE)
@@ -402,13 +410,10 @@ def appointment_confirm(*, appointment: Appointment, actor: User | None) -> Appo
     with transaction.atomic():
         appointment = lock_row(appointment, related=("vehicle", "customer"))
         move(APPOINTMENT_STATES, appointment, Status.CONFIRMED)
-        timeline_record(
+        _appointment_timeline_record(
+            appointment,
             kind="appointment.confirmed",
-            summary=StoredMessage(
-                N_("Appointment for %(start)s confirmed"), **_summary(appointment)
-            ),
-            vehicle=appointment.vehicle,
-            subject=appointment,
+            message=N_("Appointment for %(start)s confirmed"),
             actor=actor,
         )
         duties.cancel_for(appointment, kinds=[duties.CONFIRM_CALL])
@@ -428,16 +433,12 @@ def appointment_cancel(
             reason=reason.strip(),
             changes={"cancel_reason": reason.strip()[:200]},
         )
-        timeline_record(
+        _appointment_timeline_record(
+            appointment,
             kind="appointment.cancelled",
-            summary=StoredMessage(
-                N_("Appointment for %(start)s cancelled"),
-                suffix=f": {appointment.cancel_reason}" if appointment.cancel_reason else "",
-                **_summary(appointment),
-            ),
-            vehicle=appointment.vehicle,
-            subject=appointment,
+            message=N_("Appointment for %(start)s cancelled"),
             actor=actor,
+            suffix=f": {appointment.cancel_reason}" if appointment.cancel_reason else "",
         )
         duties.cancel_for(appointment)
         customer_links_revoke(obj=appointment, purpose=LINK_PURPOSE)
@@ -452,13 +453,10 @@ def appointment_mark_arrived(*, appointment: Appointment, actor: User | None) ->
         if appointment.status == Status.ARRIVED:
             raise DomainError(_("This appointment has already arrived."), code="status")
         move(APPOINTMENT_STATES, appointment, Status.ARRIVED)
-        timeline_record(
+        _appointment_timeline_record(
+            appointment,
             kind="appointment.arrived",
-            summary=StoredMessage(
-                N_("Arrived for the appointment of %(start)s"), **_summary(appointment)
-            ),
-            vehicle=appointment.vehicle,
-            subject=appointment,
+            message=N_("Arrived for the appointment of %(start)s"),
             actor=actor,
         )
         duties.cancel_for(appointment)
@@ -470,13 +468,10 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: User | None) ->
     with transaction.atomic():
         appointment = lock_row(appointment, related=("vehicle", "customer"))
         move(APPOINTMENT_STATES, appointment, Status.NO_SHOW)
-        timeline_record(
+        _appointment_timeline_record(
+            appointment,
             kind="appointment.no_show",
-            summary=StoredMessage(
-                N_("Did not come to the appointment of %(start)s"), **_summary(appointment)
-            ),
-            vehicle=appointment.vehicle,
-            subject=appointment,
+            message=N_("Did not come to the appointment of %(start)s"),
             actor=actor,
         )
         duties.cancel_for(appointment)
@@ -717,14 +712,10 @@ def appointment_parts_received(*, appointment: Appointment, actor: User | None) 
         )
         if not count:
             raise DomainError(_("No part of this appointment is waiting for delivery."))
-        timeline_record(
+        _appointment_timeline_record(
+            appointment,
             kind="appointment.parts_received",
-            summary=StoredMessage(
-                N_("Ordered parts received for the appointment of %(start)s"),
-                **_summary(appointment),
-            ),
-            vehicle=appointment.vehicle,
-            subject=appointment,
+            message=N_("Ordered parts received for the appointment of %(start)s"),
             actor=actor,
         )
         duties.cancel_for(appointment, kinds=[duties.PARTS_ALERT])

@@ -74,8 +74,21 @@ class StoreRuleAdmin(SimpleHistoryAdmin):
     list_display = ["key", "value", "updated_at"]
 
 
+class RecordAdmin(admin.ModelAdmin):
+    """Records written only by the code: every field shown read-only, none added or deleted."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(DueTask)
-class DueTaskAdmin(admin.ModelAdmin):
+class DueTaskAdmin(RecordAdmin):
     """Read-only: due tasks change state only through `dealership.due` (ops page: retry)."""
 
     list_display = ["kind", "due_at", "state", "attempts", "customer", "role", "assigned_to"]
@@ -83,30 +96,12 @@ class DueTaskAdmin(admin.ModelAdmin):
     search_fields = ["kind", "customer__name", "customer__mobile"]
     date_hierarchy = "due_at"
 
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(RecordAdmin):
     """Messages as sent; never edited."""
 
     list_display = ["sent_at", "channel", "to", "status", "template", "customer"]
     list_filter = ["channel", "status", "template"]
     search_fields = ["to", "body", "customer__name"]
     date_hierarchy = "sent_at"
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

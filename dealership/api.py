@@ -241,22 +241,7 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = [
-            "id",
-            "name",
-            "mobile",
-            "mobile_alt",
-            "email",
-            "address",
-            "company",
-            "preferred_channel",
-            "preferred_contact_time",
-            "language",
-            "do_not_call",
-            "notes",
-            "created_at",
-            "vehicles",
-        ]
+        fields = ["id", *Customer.EDITABLE_FIELDS, "created_at", "vehicles"]
         read_only_fields = ["id", "created_at", "vehicles"]
         # Field checks are the model's (run by the service's full_clean), so the API
         # and the page refuse the same input with the same message.

@@ -8,19 +8,7 @@ from .validators import normalize_phone, normalize_plate, normalize_vin
 class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
-        fields = [
-            "name",
-            "mobile",
-            "mobile_alt",
-            "email",
-            "address",
-            "company",
-            "preferred_channel",
-            "preferred_contact_time",
-            "language",
-            "do_not_call",
-            "notes",
-        ]
+        fields = Customer.EDITABLE_FIELDS
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
     def clean_mobile(self):

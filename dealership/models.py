@@ -60,6 +60,21 @@ class ContactChannel(models.TextChoices):
 
 
 class Customer(models.Model):
+    # What the desk and the API may write (in the order the form shows them).
+    EDITABLE_FIELDS = (
+        "name",
+        "mobile",
+        "mobile_alt",
+        "email",
+        "address",
+        "company",
+        "preferred_channel",
+        "preferred_contact_time",
+        "language",
+        "do_not_call",
+        "notes",
+    )
+
     name = models.CharField(pgettext_lazy("person", "name"), max_length=100)
     mobile = models.CharField(
         _("mobile"), max_length=20, validators=[validate_mobile], db_index=True
@@ -243,6 +258,17 @@ class BilingualName(models.Model):
     @property
     def name(self) -> str:
         return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+
+class CopiedLineName:
+    """A line keeps the code and names copied from the catalogue; without an English name
+    it shows the Chinese one."""
+
+    @property
+    def name(self) -> str:
+        if (get_language() or "").startswith("en") and self.name_en:
+            return self.name_en
+        return self.name_zh
 
 
 class LabourOperation(BilingualName):

@@ -2,6 +2,7 @@ import logging
 import sys
 
 from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import (
     DatabaseError,
     DataError,
@@ -80,12 +81,17 @@ def search(request):
     return render(request, template, {"result": result})
 
 
+def _detail_or_404(select, pk: int):
+    """The record a detail page shows, shaped by its selector; 404 if there is none."""
+    try:
+        return select(pk)
+    except ObjectDoesNotExist as exc:
+        raise Http404 from exc
+
+
 @role_required(*CUSTOMER_VIEWERS)
 def customer_detail(request, pk: int):
-    try:
-        customer = selectors.customer_detail(pk)
-    except Customer.DoesNotExist as exc:
-        raise Http404 from exc
+    customer = _detail_or_404(selectors.customer_detail, pk)
     return render(
         request,
         "dealership/customer_detail.html",
@@ -131,12 +137,7 @@ def customer_edit(request, pk: int):
     )
 
 
-@role_required(*CUSTOMER_VIEWERS)
-def vehicle_detail(request, pk: int):
-    try:
-        vehicle = selectors.vehicle_detail(pk)
-    except Vehicle.DoesNotExist as exc:
-        raise Http404 from exc
+def _vehicle_page(request, vehicle: Vehicle, owner_form: ChangeOwnerForm, *, status: int = 200):
     return render(
         request,
         "dealership/vehicle_detail.html",
@@ -144,9 +145,15 @@ def vehicle_detail(request, pk: int):
             "vehicle": vehicle,
             "actions": vehicle_actions(request.user, vehicle),
             "history": selectors.history_entries(vehicle),
-            "owner_form": ChangeOwnerForm(),
+            "owner_form": owner_form,
         },
+        status=status,
     )
+
+
+@role_required(*CUSTOMER_VIEWERS)
+def vehicle_detail(request, pk: int):
+    return _vehicle_page(request, _detail_or_404(selectors.vehicle_detail, pk), ChangeOwnerForm())
 
 
 @role_required(*CUSTOMER_EDITORS)
@@ -191,18 +198,7 @@ def vehicle_change_owner(request, pk: int):
     vehicle = get_object_or_404(Vehicle, pk=pk)
 
     def show_form(form):
-        vehicle = selectors.vehicle_detail(pk)
-        return render(
-            request,
-            "dealership/vehicle_detail.html",
-            {
-                "vehicle": vehicle,
-                "actions": vehicle_actions(request.user, vehicle),
-                "history": selectors.history_entries(vehicle),
-                "owner_form": form,
-            },
-            status=400,
-        )
+        return _vehicle_page(request, selectors.vehicle_detail(pk), form, status=400)
 
     form = ChangeOwnerForm(request.POST)
     return submit(

@@ -14,12 +14,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from dealership.counters import SeriesCounter
-from dealership.models import LabourOperation
+from dealership.models import CopiedLineName, LabourOperation
 from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
 from workorders.models import JobType, LineKind, Payer, PaymentMethod, WorkOrder
@@ -301,7 +301,7 @@ class Settlement(models.Model):
         return f"{(self.vat_rate * 100).normalize():f}"
 
 
-class SettlementLine(models.Model):
+class SettlementLine(CopiedLineName, models.Model):
     """One billed line, copied from the work order in force as it was charged."""
 
     settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="lines")
@@ -332,12 +332,6 @@ class SettlementLine(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}".strip()
-
-    @property
-    def name(self) -> str:
-        if (get_language() or "").startswith("en") and self.name_en:
-            return self.name_en
-        return self.name_zh
 
 
 class Payment(models.Model):

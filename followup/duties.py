@@ -73,53 +73,25 @@ RECORDER = "followup.services.call_record"
 
 def register_kinds() -> None:
     """Called from FollowupConfig.ready()."""
-    register_kind(
-        CARE_CALL,
-        label=_("24 h care call"),
-        role=Role.CUSTOMER_CARE,
-        outcomes=CARE_OUTCOMES,
-        recorder=RECORDER,
-    )
-    register_kind(
-        ADVISOR_CALL,
-        label=_("7-day advisor call"),
-        role=Role.ADVISOR,
-        outcomes=ADVISOR_OUTCOMES,
-        recorder=RECORDER,
-    )
-    register_kind(
-        NEW_CAR_CALL,
-        label=_("New-car call (N+15)"),
-        role=Role.CUSTOMER_CARE,
-        outcomes=NEW_CAR_OUTCOMES,
-        recorder=RECORDER,
-    )
-    register_kind(
-        LOST_CALL,
-        label=_("Lost-customer call"),
-        role=Role.CUSTOMER_CARE,
-        outcomes=LOST_OUTCOMES,
-        recorder=RECORDER,
-    )
+    for kind, label, role, outcomes in (
+        (CARE_CALL, _("24 h care call"), Role.CUSTOMER_CARE, CARE_OUTCOMES),
+        (ADVISOR_CALL, _("7-day advisor call"), Role.ADVISOR, ADVISOR_OUTCOMES),
+        (NEW_CAR_CALL, _("New-car call (N+15)"), Role.CUSTOMER_CARE, NEW_CAR_OUTCOMES),
+        (LOST_CALL, _("Lost-customer call"), Role.CUSTOMER_CARE, LOST_OUTCOMES),
+    ):
+        register_kind(kind, label=label, role=role, outcomes=outcomes, recorder=RECORDER)
     register_kind(
         ESCALATION,
         label=_("Complaint escalated to the service manager"),
         role=Role.SERVICE_MANAGER,
         outcomes=ESCALATION_OUTCOMES,
     )
-    register_kind(
-        RESPONSE_DEADLINE,
-        label=_("Complaint first-response deadline"),
-        handler="followup.tasks.check_response_deadline",
-    )
-    register_kind(
-        CLOSE_DEADLINE,
-        label=_("Complaint closure deadline"),
-        handler="followup.tasks.check_close_deadline",
-    )
-    register_kind(
-        DAILY_SCAN, label=_("Daily follow-up scan"), handler="followup.tasks.run_daily_scan"
-    )
+    for kind, label, task in (
+        (RESPONSE_DEADLINE, _("Complaint first-response deadline"), "check_response_deadline"),
+        (CLOSE_DEADLINE, _("Complaint closure deadline"), "check_close_deadline"),
+        (DAILY_SCAN, _("Daily follow-up scan"), "run_daily_scan"),
+    ):
+        register_kind(kind, label=label, handler=f"followup.tasks.{task}")
 
 
 @dataclass(frozen=True)

@@ -461,10 +461,7 @@ def damage_mark_add(
 
 def damage_mark_remove(*, mark: DamageMark, actor: User) -> None:
     """Take back a damage mark made by mistake (before the customer signs)."""
-    with transaction.atomic():
-        locked = visit_lock(mark.visit)
-        _refuse_if_walkaround_signed(locked)
-        DamageMark.objects.filter(pk=mark.pk, visit=locked).delete()
+    _walkaround_item_remove(mark)
 
 
 def belonging_add(
@@ -502,10 +499,14 @@ def belonging_add(
 
 def belonging_remove(*, belonging: Belonging, actor: User) -> None:
     """Take an item off the belongings list (before the customer signs)."""
+    _walkaround_item_remove(belonging)
+
+
+def _walkaround_item_remove(item: DamageMark | Belonging) -> None:
     with transaction.atomic():
-        locked = visit_lock(belonging.visit)
+        locked = visit_lock(item.visit)
         _refuse_if_walkaround_signed(locked)
-        Belonging.objects.filter(pk=belonging.pk, visit=locked).delete()
+        type(item).objects.filter(pk=item.pk, visit=locked).delete()
 
 
 def visit_walkaround_sign(

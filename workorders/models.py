@@ -12,11 +12,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from dealership.models import ContactChannel, LabourOperation, Part
+from dealership.models import ContactChannel, CopiedLineName, LabourOperation, Part
 from dealership.money import PaymentMethod, cents
 from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
@@ -207,7 +206,7 @@ class WorkOrder(models.Model):
         return cents(self.total - net)
 
 
-class WorkOrderLine(models.Model):
+class WorkOrderLine(CopiedLineName, models.Model):
     order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(default=0)
     kind = models.CharField(_("kind"), max_length=10, choices=LineKind.choices)
@@ -274,12 +273,6 @@ class WorkOrderLine(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}".strip()
-
-    @property
-    def name(self) -> str:
-        if (get_language() or "").startswith("en") and self.name_en:
-            return self.name_en
-        return self.name_zh
 
     @property
     def gross(self) -> Decimal:

@@ -268,6 +268,14 @@ def _check_channel(channel: str, answered_by: str, visit_customer_name: str) -> 
     return (answered_by or "").strip() or visit_customer_name
 
 
+def _answer_words(words: str, channel: str, *, field: str, missing: str, by_link: str) -> str:
+    """What the customer said: the advisor must write it down on the phone; a link needs none."""
+    words = (words or "").strip()
+    if channel == AnswerChannel.PHONE and not words:
+        raise DomainError(missing, field=field)
+    return words or by_link
+
+
 def _revise_order(
     *,
     addition: Addition,
@@ -373,10 +381,13 @@ def addition_approve(
     the link, the customer answered themselves (`actor` None). The addition's
     jobs go to the technician who found the work (or wait for dispatch).
     """
-    note = (note or "").strip()
-    if channel == AnswerChannel.PHONE and not note:
-        raise DomainError(_("Record what the customer said on the phone."), field="note")
-    note = note or _("Approved by the customer through the link.")
+    note = _answer_words(
+        note,
+        channel,
+        field="note",
+        missing=_("Record what the customer said on the phone."),
+        by_link=_("Approved by the customer through the link."),
+    )
     with transaction.atomic():
         locked = _lock_open_addition(addition)
         answered_by = _check_channel(channel, answered_by, locked.visit.customer.name)
@@ -455,10 +466,13 @@ def addition_decline(
 ) -> Addition:
     """The customer declined: the work is kept on the vehicle as declined, with the reason,
     and shows again at the next check-in."""
-    reason = (reason or "").strip()
-    if channel == AnswerChannel.PHONE and not reason:
-        raise DomainError(_("Record the customer's reason for declining."), field="reason")
-    reason = reason or _("Declined by the customer through the link.")
+    reason = _answer_words(
+        reason,
+        channel,
+        field="reason",
+        missing=_("Record the customer's reason for declining."),
+        by_link=_("Declined by the customer through the link."),
+    )
     with transaction.atomic():
         locked = _lock_open_addition(addition)
         answered_by = _check_channel(channel, answered_by, locked.visit.customer.name)

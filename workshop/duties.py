@@ -97,44 +97,43 @@ def record_call(*, task: DueTask, actor, outcome: str, note: str = "") -> DueTas
 
 def register_kinds() -> None:
     """Called from WorkshopConfig.ready()."""
-    register_kind(
-        ADDITION_CALL,
-        label=_("Call the customer about additional work"),
-        role=Role.ADVISOR,
-        outcomes=ADDITION_CALL_OUTCOMES,
-        recorder="workshop.duties.record_call",
-    )
-    register_kind(
-        ADDITION_LINK,
-        label=_("Additional-work approval link to the customer"),
-        handler="workshop.duties.send_addition_link",
-        late_cutoff=timedelta(hours=4),
-    )
-    register_kind(
-        PROGRESS_CHECK,
-        label=_("Progress check at 80 percent of the planned time"),
-        role=Role.ADVISOR,
-        outcomes=PROGRESS_OUTCOMES,
-    )
-    register_kind(
-        PROMISE_CHECK,
-        label=_("Promise check"),
-        handler="workshop.duties.check_promise",
-        late_cutoff=timedelta(hours=2),
-    )
-    register_kind(
-        PROMISE_ALERT,
-        label=_("Promise at risk: tell the customer a new time"),
-        role=Role.ADVISOR,
-        outcomes=PROMISE_ALERT_OUTCOMES,
-        recorder="workshop.duties.record_call",
-    )
-    register_kind(
-        PROMISE_NOTICE,
-        label=_("New promised time to the customer"),
-        handler="workshop.duties.send_promise_notice",
-        late_cutoff=timedelta(hours=6),
-    )
+    for kind, label, handler, late_hours in (
+        (
+            ADDITION_LINK,
+            _("Additional-work approval link to the customer"),
+            "send_addition_link",
+            4,
+        ),
+        (PROMISE_CHECK, _("Promise check"), "check_promise", 2),
+        (PROMISE_NOTICE, _("New promised time to the customer"), "send_promise_notice", 6),
+    ):
+        register_kind(
+            kind,
+            label=label,
+            handler=f"workshop.duties.{handler}",
+            late_cutoff=timedelta(hours=late_hours),
+        )
+    for kind, label, outcomes, recorder in (
+        (
+            ADDITION_CALL,
+            _("Call the customer about additional work"),
+            ADDITION_CALL_OUTCOMES,
+            "workshop.duties.record_call",
+        ),
+        (
+            PROGRESS_CHECK,
+            _("Progress check at 80 percent of the planned time"),
+            PROGRESS_OUTCOMES,
+            None,
+        ),
+        (
+            PROMISE_ALERT,
+            _("Promise at risk: tell the customer a new time"),
+            PROMISE_ALERT_OUTCOMES,
+            "workshop.duties.record_call",
+        ),
+    ):
+        register_kind(kind, label=label, role=Role.ADVISOR, outcomes=outcomes, recorder=recorder)
 
 
 def _local(moment: datetime) -> str:

@@ -12,11 +12,10 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from dealership.models import Bay, LabourOperation, Part, Technician, WorkType
+from dealership.models import Bay, CopiedLineName, LabourOperation, Part, Technician, WorkType
 from dealership.money import cents
 from dealership.text import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 from reception.models import Visit
@@ -27,19 +26,13 @@ from .states import AdditionStatus, AnswerChannel, ClockFlag, JobStatus, PauseRe
 ZERO = Decimal("0")
 
 
-class BilingualLine(models.Model):
+class BilingualLine(CopiedLineName, models.Model):
     code = models.CharField(_("code"), max_length=40, blank=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=150)
     name_en = models.CharField(_("name (English)"), max_length=150, blank=True)
 
     class Meta:
         abstract = True
-
-    @property
-    def name(self) -> str:
-        if (get_language() or "").startswith("en") and self.name_en:
-            return self.name_en
-        return self.name_zh
 
 
 class Job(BilingualLine):

@@ -10,19 +10,17 @@ check done (to settle), one above the estimate's +10 % (needs the customer's
 approval), one settled with its gate pass (to hand back, customer signs).
 """
 
-import base64
-import io
 import random
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image, ImageDraw
 
 from dealership.models import Customer, LabourOperation, Part, Technician, User, Vehicle
 from delivery import services
 from delivery.models import OldPartsHandling
 from delivery.selectors import bill_for, order_in_force
+from demo.steps.signing import order_promise_and_sign, signature
 from demo.store import make_mobile, make_plate, make_vin, seed_store
 from reception.models import DeclinedWork, Visit
 from reception.services import (
@@ -35,7 +33,6 @@ from workorders.services import (
     work_order_revise,
     work_order_sign,
     work_order_start,
-    work_order_update,
 )
 from workshop import services as workshop
 from workshop.models import ClockEntry, Job
@@ -75,15 +72,6 @@ CARS = [
         False,
     ),
 ]
-
-
-def _signature() -> str:
-
-    image = Image.new("RGBA", (300, 120), (0, 0, 0, 0))
-    ImageDraw.Draw(image).line([(20, 80), (90, 30), (160, 85), (270, 40)], fill="black", width=4)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def _car(index: int, name: str, model: str, colour: str) -> Vehicle:
@@ -132,24 +120,15 @@ def _make_visit(vehicle, advisor, codes, numbers, keep, wash) -> Visit:
         exterior_notes="右后门轻微划痕",
     )
     visit_walkaround_sign(
-        visit=visit, actor=advisor, signature=_signature(), signer_name=vehicle.owner.name
+        visit=visit, actor=advisor, signature=signature(), signer_name=vehicle.owner.name
     )
     order = work_order_start(visit=visit, actor=advisor, lines=_lines(codes, numbers))
-    work_order_update(
-        order=order,
-        actor=advisor,
-        payment_method="wechat",
+    order_promise_and_sign(
+        order,
+        advisor=advisor,
+        signer_name=vehicle.owner.name,
         promised_at=timezone.now() + timedelta(hours=2),
         promised_reason="客户下午取车",
-    )
-    work_order_sign(
-        order=order,
-        actor=advisor,
-        signature=_signature(),
-        signer_name=vehicle.owner.name,
-        confirm_items=True,
-        confirm_cost=True,
-        confirm_time=True,
         keep_old_parts=keep,
         wash=wash,
     )
@@ -220,7 +199,7 @@ def _raise_labour(visit: Visit, advisor: User) -> None:
     work_order_sign(
         order=revision,
         actor=advisor,
-        signature=_signature(),
+        signature=signature(),
         signer_name=visit.customer.name,
         confirm_items=True,
         confirm_cost=True,

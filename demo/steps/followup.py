@@ -22,6 +22,7 @@ from delivery import services as delivery_services
 from delivery.models import Delivery
 from delivery.selectors import bill_for
 from demo.steps import delivery as delivery_demo
+from demo.steps.signing import signature
 from demo.store import seed_store
 from followup import duties as K
 from followup.complaints import complaint_open
@@ -58,7 +59,7 @@ def _deliver(vehicle, advisor: User, cashier: User, codes, numbers):
     return delivery_services.visit_hand_back(
         visit=visit,
         actor=advisor,
-        signature=delivery_demo._signature(),
+        signature=signature(),
         signer_name=vehicle.owner.name,
         belongings_returned=True,
         keys_returned=True,

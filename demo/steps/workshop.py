@@ -8,7 +8,6 @@ dispatch, clocking, finding, additional work, QC), so the demo shows what the
 product does, not rows written around it.
 """
 
-import base64
 import io
 from datetime import timedelta
 
@@ -18,14 +17,13 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from dealership.models import Bay, LabourOperation, Part, Technician, User, Vehicle
+from demo.steps.signing import order_promise_and_sign, signature
 from reception.models import Covers, Visit
 from reception.services import visit_check_in, visit_walkaround_sign, visit_walkaround_update
 from reception.states import ON_SITE_STATUSES
 from workorders.services import (
     work_order_line_add,
-    work_order_sign,
     work_order_start,
-    work_order_update,
 )
 from workshop import additions, services
 from workshop.models import ClockEntry, Job
@@ -42,14 +40,6 @@ CARS = [
     ("work_done", ["M-OIL"], 3, "tech4", "M2", "换机油"),
     ("qc_passed", ["M-OIL"], 2, "tech1", "Q1", "常规保养"),
 ]
-
-
-def _signature() -> str:
-    image = Image.new("RGBA", (300, 120), (0, 0, 0, 0))
-    ImageDraw.Draw(image).line([(20, 80), (120, 30), (260, 90)], fill=(0, 0, 0, 255), width=4)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def _photo():
@@ -80,26 +70,17 @@ def _signed_visit(vehicle, advisor, index, codes, promise_hours, concern):
         key_tag=f"WSD{index}",
     )
     visit_walkaround_sign(
-        visit=visit, actor=advisor, signature=_signature(), signer_name=vehicle.owner.name
+        visit=visit, actor=advisor, signature=signature(), signer_name=vehicle.owner.name
     )
     order = work_order_start(visit=visit, actor=advisor)
     for operation in _operations(codes):
         work_order_line_add(order=order, actor=advisor, operation=operation)
-    work_order_update(
-        order=order,
-        actor=advisor,
-        payment_method="wechat",
+    order_promise_and_sign(
+        order,
+        advisor=advisor,
+        signer_name=vehicle.owner.name,
         promised_at=timezone.now() + timedelta(hours=promise_hours),
         promised_reason="演示数据",
-    )
-    work_order_sign(
-        order=order,
-        actor=advisor,
-        signature=_signature(),
-        signer_name=vehicle.owner.name,
-        confirm_items=True,
-        confirm_cost=True,
-        confirm_time=True,
         keep_old_parts=False,
         wash=True,
     )
