@@ -694,28 +694,33 @@ def settlement_create(
             settlement_id=settlement.pk,
             invoice_number=settlement.invoice_number,
         )
-        if locked.status == S.READY_FOR_PICKUP:
-            visit_transition(
-                visit=locked,
-                to=S.SETTLED,
-                actor=actor,
-                reason=_("invoice %(invoice)s") % {"invoice": settlement.invoice_number},
-            )
-        methods = "+".join(str(PaymentMethod(p.method).label) for p in cleaned) or "—"
-        _timeline(
-            locked,
-            "delivery.settled",
-            _("%(number)s: settled, invoice %(invoice)s, customer paid %(paid)s (%(methods)s)")
-            % {
-                "number": locked.number,
-                "invoice": settlement.invoice_number,
-                "paid": _yuan(settlement.paid_total),
-                "methods": methods,
-            },
-            actor,
-            settlement=settlement.pk,
-        )
+        _visit_settled(locked, settlement, cleaned, actor)
     return settlement
+
+
+def _visit_settled(visit: Visit, settlement: Settlement, payments: list[Payment], actor: User):
+    """The (locked) visit moves to settled, and its timeline says who paid what, how."""
+    if visit.status == S.READY_FOR_PICKUP:
+        visit_transition(
+            visit=visit,
+            to=S.SETTLED,
+            actor=actor,
+            reason=_("invoice %(invoice)s") % {"invoice": settlement.invoice_number},
+        )
+    methods = "+".join(str(PaymentMethod(p.method).label) for p in payments) or "—"
+    _timeline(
+        visit,
+        "delivery.settled",
+        _("%(number)s: settled, invoice %(invoice)s, customer paid %(paid)s (%(methods)s)")
+        % {
+            "number": visit.number,
+            "invoice": settlement.invoice_number,
+            "paid": _yuan(settlement.paid_total),
+            "methods": methods,
+        },
+        actor,
+        settlement=settlement.pk,
+    )
 
 
 def _refuse_without_manager(actor: User, *, doing: str) -> None:

@@ -367,6 +367,13 @@ def _promise_moves(
     return visit
 
 
+def _order_to_revise(visit: Visit):
+    order = order_in_force(visit)
+    if order is None:
+        raise DomainError(_("This visit has no signed order to add the work to."))
+    return order
+
+
 def addition_approve(
     *,
     addition: Addition,
@@ -391,9 +398,7 @@ def addition_approve(
     with transaction.atomic():
         locked = _lock_open_addition(addition)
         answered_by = _check_channel(channel, answered_by, locked.visit.customer.name)
-        order = order_in_force(locked.visit)
-        if order is None:
-            raise DomainError(_("This visit has no signed order to add the work to."))
+        order = _order_to_revise(locked.visit)
         added = list(locked.lines.select_related("operation", "part"))
         now = timezone.now()
         before = locked.visit.promised_at
