@@ -56,7 +56,7 @@ def test_a_short_fuzz_run_finds_no_server_error_and_no_schema_violation(tmp_path
         "FUZZ_PORT": str(_free_port()),
         "FUZZ_OUT": str(tmp_path),
         "FUZZ_EXAMPLES": os.environ.get("FUZZ_EXAMPLES", "3"),
-        "FUZZ_MAX_TIME": os.environ.get("FUZZ_MAX_TIME", "5"),  # per role (make fuzz runs long)
+        "FUZZ_MAX_TIME": os.environ.get("FUZZ_MAX_TIME", "3"),  # per role (make fuzz runs long)
     }
     if not created:  # seeded by an earlier run: migrate only (seed_demo takes a minute)
         env["FUZZ_SKIP_SEED"] = "1"
