@@ -56,7 +56,10 @@ def test_a_short_fuzz_run_finds_no_server_error_and_no_schema_violation(tmp_path
         "FUZZ_PORT": str(_free_port()),
         "FUZZ_OUT": str(tmp_path),
         "FUZZ_EXAMPLES": os.environ.get("FUZZ_EXAMPLES", "3"),
-        "FUZZ_MAX_TIME": os.environ.get("FUZZ_MAX_TIME", "3"),  # per role (make fuzz runs long)
+        # No time budget: the examples and one fuzzing pass, 3 cases per operation, so every
+        # role sends the same requests however loaded the machine is (make fuzz runs long).
+        "FUZZ_MAX_TIME": os.environ.get("FUZZ_MAX_TIME", "0"),
+        "FUZZ_PHASES": os.environ.get("FUZZ_PHASES", "examples,fuzzing"),
     }
     if not created:  # seeded by an earlier run: migrate only (seed_demo takes a minute)
         env["FUZZ_SKIP_SEED"] = "1"
@@ -78,7 +81,8 @@ def test_a_short_fuzz_run_finds_no_server_error_and_no_schema_violation(tmp_path
         "manager",
         "admin",
     }
-    assert all(int(role_sent) > 20 for _role, role_sent, _errors in roles)
+    # 3 cases for each of the API's operations (about 60), whatever the role may see.
+    assert all(int(role_sent) > 100 for _role, role_sent, _errors in roles), roles
     assert sent > 100
     assert errors == 0
     assert result.returncode == 0, result.stdout[-3000:]
