@@ -455,3 +455,6 @@ class InsuranceOfferDismissal(models.Model):
     class Meta:
         verbose_name = _("dismissed insurance offer")
         verbose_name_plural = _("dismissed insurance offers")
+
+    def __str__(self):
+        return str(self.visit)
