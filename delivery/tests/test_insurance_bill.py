@@ -146,9 +146,13 @@ def test_an_insurance_job_without_an_approved_amount_is_not_settled(client):
     assert visit.status == VisitStatus.READY_FOR_PICKUP
     assert not Settlement.objects.exists() and not Payment.objects.exists()
 
+    insurance_url = reverse("reception:insurance", args=[visit.pk])
     client.force_login(staff("cashier"))
     page = client.get(reverse("delivery:visit", args=[visit.pk])).content.decode()
-    assert 'id="insurance-pending"' in page
+    assert 'id="insurance-pending"' in page and insurance_url not in page  # not the cashier's
+    client.force_login(visit.advisor)
+    page = client.get(reverse("delivery:visit", args=[visit.pk])).content.decode()
+    assert 'id="insurance-pending"' in page and f'href="{insurance_url}"' in page
 
 
 def test_insurance_lines_without_an_insurance_job_are_not_settled():
