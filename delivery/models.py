@@ -306,6 +306,11 @@ class Settlement(models.Model):
     def vat_percent(self) -> str:
         return f"{(self.vat_rate * 100).normalize():f}"
 
+    @property
+    def insurance_total(self) -> Decimal:
+        """The insurance work T the split was made of: the insurer's and the customer's parts."""
+        return self.insurer_total + self.insurance_customer_total
+
 
 class SettlementLine(CopiedLineName, models.Model):
     """One billed line, copied from the work order in force as it was charged."""

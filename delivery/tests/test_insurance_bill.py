@@ -100,6 +100,7 @@ def test_settling_records_the_split_and_takes_the_customers_part_at_the_till(cli
     assert settlement.insurance_approved_amount == D("4600.00")
     assert settlement.insurance_excess == D("500.00")
     assert settlement.insurance_customer_total == D("900.00")
+    assert settlement.insurance_total == D("5000.00")  # 4100 + 900
     assert settlement.amount_due == D("1100.00") and settlement.paid_total == D("1100.00")
     lines = [
         (line.kind, line.payer, line.amount, line.hours)
