@@ -123,6 +123,16 @@ def test_settling_records_the_split_and_takes_the_customers_part_at_the_till(cli
     client.force_login(staff("cashier"))
     page = client.get(reverse("delivery:visit", args=[visit.pk])).content.decode()
     assert 'id="insurance-settled"' in page and "¥4600.00" in page and "¥900.00" in page
+    detail = client.get(f"/api/delivery/settlements/{settlement.pk}/").json()
+    assert (detail["insurance_approved_amount"], detail["insurance_excess"]) == (
+        "4600.00",
+        "500.00",
+    )
+    assert (detail["insurer_total"], detail["insurance_customer_total"]) == ("4100.00", "900.00")
+    assert [(line["payer"], line["amount"]) for line in detail["lines"][:2]] == [
+        ("insurer", "2460.00"),
+        ("customer", "540.00"),
+    ]
 
 
 def test_the_cashiers_page_shows_the_split_before_settling(client):
@@ -167,7 +177,7 @@ def test_insurance_lines_without_an_insurance_job_are_not_settled():
     assert not Settlement.objects.exists()
 
 
-def test_the_approved_amount_cannot_change_once_settled():
+def test_the_approved_amount_cannot_change_once_settled(client):
     visit, _order = _insurance_visit()
     case = _case(visit)
     services.settlement_create(
@@ -179,6 +189,9 @@ def test_the_approved_amount_cannot_change_once_settled():
     assert error_code(refused.value) == "closed"
     case.refresh_from_db()
     assert case.approved_amount == D("4600.00")
+    client.force_login(visit.advisor)
+    page = client.get(reverse("reception:insurance", args=[visit.pk])).content.decode()
+    assert 'id="insurance-form"' not in page and "¥4600.00" in page  # read only now
 
 
 def test_the_receipt_shows_the_split(tmp_path):
