@@ -259,6 +259,12 @@ class Settlement(models.Model):
         blank=True,
         related_name="+",
     )
+    # The insurance job the insurance lines were split by (None: the bill has none).
+    insurance_approved_amount = _money(
+        _("amount approved by the insurer"), null=True, blank=True, default=None
+    )
+    insurance_excess = _money(_("insurance excess"), null=True, blank=True, default=None)
+    insurance_customer_total = _money(_("customer's share of the insurance work"))
     history = HistoricalRecords()
 
     class Meta:
@@ -299,6 +305,11 @@ class Settlement(models.Model):
     @property
     def vat_percent(self) -> str:
         return f"{(self.vat_rate * 100).normalize():f}"
+
+    @property
+    def insurance_total(self) -> Decimal:
+        """The insurance work T the split was made of: the insurer's and the customer's parts."""
+        return self.insurer_total + self.insurance_customer_total
 
 
 class SettlementLine(CopiedLineName, models.Model):

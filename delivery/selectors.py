@@ -22,9 +22,9 @@ from dealership.daterange import add_months
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, MaintenancePlanPart, Message
 from dealership.money import cents
 from dealership.rules import rule
-from reception.models import DeclinedWork, ValuablesHandling, Visit
+from reception.models import DeclinedWork, InsuranceCase, ValuablesHandling, Visit
 from reception.states import VisitStatus
-from workorders.models import LineKind, OrderStatus, Payer, WorkOrder, WorkOrderLine
+from workorders.models import JobType, LineKind, OrderStatus, Payer, WorkOrder, WorkOrderLine
 from workshop import selectors as workshop_selectors
 
 from .duties import READY_NOTICE
@@ -126,10 +126,17 @@ class BillLine:
     gross: Decimal
     discount: Decimal
     amount: Decimal
+    # On an insurance line: the part of `amount` the customer pays (see insurance_split).
+    customer_share: Decimal = Decimal("0.00")
 
     @property
     def payer(self) -> str:
         return self.line.payer
+
+    @property
+    def payer_amount(self) -> Decimal:
+        """What the line's own payer pays of it (the amount less the customer's share)."""
+        return self.amount - self.customer_share
 
     @property
     def payer_label(self):
@@ -154,6 +161,12 @@ class Bill:
     clocked_missing: bool = False
     # Deposits paid ahead on the visit's appointment, credited on this bill.
     deposits: list[Deposit] = field(default_factory=list)
+    # The insurance job's split of the insurance lines, when the order has any.
+    insurance: "InsuranceSplit | None" = None
+
+    @property
+    def insurance_customer_share(self) -> Decimal:
+        return self.insurance.customer if self.insurance else ZERO
 
     @property
     def vat_percent(self) -> str:
@@ -183,11 +196,12 @@ class Bill:
         return self.due_with(adjustment) - self.deposit_total
 
     def over_limit(self, adjustment: Decimal = ZERO) -> bool:
-        return self.due_with(adjustment) > self.estimate_limit
+        # The insurance excess is the insurer's decision, not part of the signed estimate.
+        return self.due_with(adjustment) - self.insurance_customer_share > self.estimate_limit
 
     def needs_approval(self, adjustment: Decimal = ZERO) -> bool:
         """Over the limit and not (or not enough) approved by the customer."""
-        due = self.due_with(adjustment)
+        due = self.due_with(adjustment) - self.insurance_customer_share
         return due > self.estimate_limit and (
             self.approved_amount is None or due > self.approved_amount
         )
@@ -232,6 +246,7 @@ def bill_for(visit: Visit, *, order: WorkOrder | None = None, delivery=None) -> 
     by_payer: dict[str, Decimal] = {}
     for item in lines:
         by_payer[item.payer] = by_payer.get(item.payer, ZERO) + item.amount
+    insurance = insurance_apply(visit, lines, by_payer)
     estimate = signed_estimate(visit)
     additions = sum(
         (ln.amount for ln in order.lines.all() if ln.is_additional and ln.payer == Payer.CUSTOMER),
@@ -257,6 +272,80 @@ def bill_for(visit: Visit, *, order: WorkOrder | None = None, delivery=None) -> 
         approved_amount=delivery.overrun_approved_amount if delivery else None,
         clocked_missing=clocked_missing,
         deposits=deposits_held(visit.appointment_id),
+        insurance=insurance,
+    )
+
+
+# ---------------------------------------------------------------------------- insurance
+
+
+@dataclass
+class InsuranceSplit:
+    """How the insurance lines (total T) are paid: the insurer min(T, A) − E (never below
+    zero), the customer the rest of T (the excess plus anything above the approval)."""
+
+    case: InsuranceCase | None
+    total: Decimal
+    approved: Decimal | None
+    excess: Decimal
+    insurer: Decimal
+    customer: Decimal
+
+    @property
+    def pending(self) -> bool:
+        """No approved amount yet: the bill cannot be settled."""
+        return self.approved is None
+
+
+def insurance_split(total: Decimal, approved: Decimal | None, excess: Decimal) -> tuple:
+    """(insurer, customer) shares of insurance lines totalling `total`: the rule, once.
+
+    Without an approved amount the insurer is shown the whole total (the bill is not
+    settled until the adjuster's figure is recorded).
+    """
+    if approved is None:
+        return total, ZERO
+    insurer = max(min(total, approved) - excess, ZERO)
+    return insurer, total - insurer
+
+
+def _shares_by_line(amounts: list[Decimal], share: Decimal) -> list[Decimal]:
+    """`share` spread over the lines in proportion to their amounts, to the cent: each line
+    gets its share rounded down, the cents left go to the largest remainders (never more
+    than a line's amount, the parts adding up exactly)."""
+    total = sum(amounts, ZERO)
+    if not share or not total:
+        return [ZERO for _amount in amounts]
+    cents_total, share_cents = int(total * 100), int(share * 100)
+    exact = [int(a * 100) * share_cents for a in amounts]  # × 1/cents_total each
+    parts = [e // cents_total for e in exact]
+    left = share_cents - sum(parts)
+    order = sorted(range(len(amounts)), key=lambda i: (-(exact[i] % cents_total), i))
+    for i in order[:left]:
+        parts[i] += 1
+    return [Decimal(p) / 100 for p in parts]
+
+
+def insurance_apply(visit: Visit, lines: list[BillLine], by_payer: dict) -> InsuranceSplit | None:
+    """Split the insurance lines between insurer and customer by the visit's insurance job
+    (`by_payer` and each line's `customer_share` are set); None without insurance lines."""
+    insured = [item for item in lines if item.line.job_type == JobType.INSURANCE]
+    if not insured:
+        return None
+    case = InsuranceCase.objects.filter(visit_id=visit.pk).first()
+    total = sum((item.amount for item in insured), ZERO)
+    approved = case.approved_amount if case else None
+    excess = case.excess if case else ZERO
+    insurer, customer = insurance_split(total, approved, excess)
+    for item, share in zip(
+        insured, _shares_by_line([i.amount for i in insured], customer), strict=True
+    ):
+        item.customer_share = share
+    by_payer[Payer.INSURER] = insurer
+    if customer:
+        by_payer[Payer.CUSTOMER] = by_payer.get(Payer.CUSTOMER, ZERO) + customer
+    return InsuranceSplit(
+        case=case, total=total, approved=approved, excess=excess, insurer=insurer, customer=customer
     )
 
 

@@ -32,7 +32,7 @@ from reception.models import ValuablesHandling, Visit
 from reception.services import visit_lock, visit_transition
 from reception.signatures import signature_png, signature_refuse_oversized
 from reception.states import VisitStatus
-from workorders.models import LineKind, PaymentMethod
+from workorders.models import LineKind, Payer, PaymentMethod
 from workorders.selectors import order_in_force
 
 from . import selectors
@@ -545,9 +545,11 @@ def _change_given(payments: list[Payment], due: Decimal, tendered: Decimal | Non
 
 
 def _settlement_lines(settlement: Settlement, bill) -> None:
-    """The bill's lines as charged, copied from the work order."""
-    SettlementLine.objects.bulk_create(
-        [
+    """The bill's lines as charged, copied from the work order (an insurance line the customer
+    pays part of is recorded twice, see `_insurance_customer_line`)."""
+    rows = []
+    for position, item in enumerate(bill.lines, start=1):
+        rows.append(
             SettlementLine(
                 settlement=settlement,
                 position=position,
@@ -563,14 +565,65 @@ def _settlement_lines(settlement: Settlement, bill) -> None:
                 quantity=item.line.quantity,
                 unit_price=item.line.unit_price,
                 discount_percent=item.line.discount_percent,
-                gross=item.gross,
+                gross=item.gross - item.customer_share,
                 discount=item.discount,
-                amount=item.amount,
+                amount=item.payer_amount,
                 is_additional=item.line.is_additional,
             )
-            for position, item in enumerate(bill.lines, start=1)
-        ]
+        )
+        if item.customer_share:
+            rows.append(_insurance_customer_line(settlement, item, position))
+    SettlementLine.objects.bulk_create(rows)
+
+
+def _insurance_customer_line(settlement: Settlement, item, position: int) -> SettlementLine:
+    """The customer's part of an insurance line (excess, or above the insurer's approval):
+    a line of its own paid by the customer, so the report's customers' column holds it and
+    adds up to the payments. The hours stay on the insurer's line."""
+    return SettlementLine(
+        settlement=settlement,
+        position=position,
+        order_line_id=item.line.pk,
+        kind=item.line.kind,
+        job_type=item.line.job_type,
+        payer=Payer.CUSTOMER,
+        operation_id=item.line.operation_id,
+        code=item.line.code,
+        name_zh=item.line.name_zh,
+        name_en=item.line.name_en,
+        hours=ZERO,
+        quantity=item.line.quantity,
+        unit_price=item.line.unit_price,
+        discount_percent=ZERO,
+        gross=item.customer_share,
+        discount=ZERO,
+        amount=item.customer_share,
+        is_additional=item.line.is_additional,
     )
+
+
+def _refuse_insurance_pending(bill) -> None:
+    """An insurance job is settled only with the insurer's approved amount recorded."""
+    if bill.insurance is not None and bill.insurance.pending:
+        raise DomainError(
+            _(
+                "The order has insurance work but no amount approved by the insurer: the "
+                "advisor records the adjuster's approved amount and the excess on the "
+                "visit's insurance job first."
+            ),
+            code="insurance_not_approved",
+        )
+
+
+def _insurance_record(bill) -> dict:
+    """The insurance job's amounts the split was made by, kept on the bill."""
+    if bill.insurance is None:
+        return {}
+    return {
+        "insurance_approved_amount": bill.insurance.approved,
+        "insurance_excess": bill.insurance.excess,
+        "insurance_customer_total": bill.insurance.customer,
+    }
 
 
 def _settlement_make(
@@ -620,6 +673,7 @@ def _settlement_make(
         settled_at=now,
         settled_by=actor,
         **tax_invoice,
+        **_insurance_record(bill),
     )
     _settlement_lines(settlement, bill)
     for payment in payments:
@@ -673,6 +727,7 @@ def settlement_create(
         bill = selectors.bill_for(locked, delivery=delivery)
         if bill is None:
             raise DomainError(_("This visit has no signed work order."), code="no_order")
+        _refuse_insurance_pending(bill)
         _refuse_deep_reduction(bill, adjustment, actor)
         due = _amount_due(bill, adjustment)
         to_pay = _after_deposits(bill, due)

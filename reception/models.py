@@ -5,6 +5,8 @@ follows the car until it leaves. Its status moves only through
 `reception.services.visit_transition` (see `states`).
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -364,3 +366,95 @@ class DeclinedWork(models.Model):
 
     def __str__(self):
         return self.description
+
+
+# ---------------------------------------------------------------------------- insurance jobs
+
+# The largest amount an insurance job may carry (an accident repair, not a new car).
+INSURANCE_AMOUNT_MAX = Decimal("999999.99")
+
+
+class Insurer(models.TextChoices):
+    PICC = "picc", _("PICC Property and Casualty (人保财险)")
+    PING_AN = "ping_an", _("Ping An Property and Casualty (平安产险)")
+    CPIC = "cpic", _("China Pacific Property (太平洋产险)")
+    CHINA_LIFE = "china_life", _("China Life Property and Casualty (国寿财险)")
+    CHINA_UNITED = "china_united", _("China United Property (中华联合)")
+    SUNSHINE = "sunshine", _("Sunshine Property and Casualty (阳光财险)")
+    TAIPING = "taiping", _("Taiping General (太平财险)")
+    OTHER = "other", _("Other insurer")
+
+
+class InsuranceCase(models.Model):
+    """An accident repair paid by an insurer (保险理赔): who insures the car, the insurer's
+    report number, the adjuster (定损员), the amount the insurer approved (定损金额) and the
+    customer's excess (免赔额). The bill splits the insurance lines by them
+    (`delivery.selectors.insurance_split`). Written only by `reception.insurance`."""
+
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="insurance_case"
+    )
+    insurer = models.CharField(_("insurer"), max_length=20, choices=Insurer.choices)
+    insurer_name = models.CharField(_("insurer's name (other)"), max_length=60, blank=True)
+    policy_number = models.CharField(_("policy number"), max_length=40, blank=True)
+    report_number = models.CharField(_("report number (报案号)"), max_length=40, blank=True)
+    adjuster_name = models.CharField(_("adjuster (定损员)"), max_length=50, blank=True)
+    adjuster_phone = models.CharField(_("adjuster's phone"), max_length=20, blank=True)
+    approved_amount = models.DecimalField(
+        _("amount approved by the insurer (定损金额)"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(INSURANCE_AMOUNT_MAX)],
+    )
+    excess = models.DecimalField(
+        _("customer's excess (免赔额)"),
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(INSURANCE_AMOUNT_MAX)],
+    )
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(default=1)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("insurance job")
+        verbose_name_plural = _("insurance jobs")
+
+    def __str__(self):
+        return f"{self.insurer_label} {self.report_number}".strip()
+
+    @property
+    def insurer_label(self) -> str:
+        if self.insurer == Insurer.OTHER and self.insurer_name:
+            return self.insurer_name
+        return str(Insurer(self.insurer).label)
+
+
+class InsuranceOfferDismissal(models.Model):
+    """The advisor said no to the walk-around's offer to open an insurance job."""
+
+    visit = models.OneToOneField(
+        Visit, on_delete=models.CASCADE, related_name="insurance_offer_dismissal"
+    )
+    dismissed_at = models.DateTimeField(_("dismissed at"), default=timezone.now)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("dismissed insurance offer")
+        verbose_name_plural = _("dismissed insurance offers")
+
+    def __str__(self):
+        return str(self.visit)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import insurance_views, views
 
 app_name = "reception"
 
@@ -26,4 +26,10 @@ urlpatterns = [
     path("visits/<int:pk>/hand-over/", views.hand_over, name="hand_over"),
     path("visits/<int:pk>/key-tag.pdf", views.key_tag, name="key_tag"),
     path("progress/<str:token>/", views.progress, name="progress"),
+    path("visits/<int:pk>/insurance/", insurance_views.insurance_case, name="insurance"),
+    path(
+        "visits/<int:pk>/insurance/dismiss/",
+        insurance_views.insurance_offer_dismiss,
+        name="insurance_dismiss",
+    ),
 ]

@@ -15,6 +15,12 @@ Definitions (the manager reads them on the page as the figure's help text):
   customers' share of labour + parts + other, plus the cashier's adjustments
   (rounding, goodwill); the manufacturer's and insurers' shares are billed to
   them, not paid at the till. `revenue_by_category` shows the sum to the cent.
+* Insurance jobs: of the insurance lines (total T) the insurer pays min(T, A) − E,
+  never below zero (A the amount it approved, E the customer's excess); the customer
+  pays the rest of T at the till. The bill records each insurance line the customer
+  pays part of as two lines, the insurer's and the customer's part (the hours on the
+  insurer's), so the insurers' column is what they were billed and the customers'
+  column still adds up to the payments received (`delivery.selectors.insurance_split`).
 * Hours sold: billed labour hours (internal lines left out). Hours clocked:
   technicians' clock entries started in the period. Hours available: each active
   technician's hours per day × the days the store is open. Productivity = sold ÷

@@ -126,6 +126,8 @@ PAGES: dict[str, frozenset | str] = {
     "reception:hand_over": roles(CTL, MGR),
     "reception:key_tag": VISIT_VIEW,
     "reception:progress": PUBLIC,
+    "reception:insurance": RECEPTION,
+    "reception:insurance_dismiss": RECEPTION,
     # work order (step 3)
     "workorders:for_visit": VISIT_VIEW,
     "workorders:start": RECEPTION,

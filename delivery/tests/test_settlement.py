@@ -21,6 +21,7 @@ from delivery.tests.factories import (
     staff,
     walk,
 )
+from reception.insurance import insurance_case_save
 from reception.models import Visit
 from reception.states import VisitStatus
 from workorders.models import OrderStatus, WorkOrder
@@ -202,6 +203,10 @@ def test_warranty_insurance_and_internal_lines_are_split_from_the_customer_share
     ]
     visit, order = checked_visit(lines=lines)
     assert order.estimate_total == D("390.00")  # the estimate is the customer's share only
+    # The insurer approved the whole 800 with no excess (an insurance job needs its approval).
+    insurance_case_save(
+        visit=visit, actor=visit.advisor, insurer="picc", approved_amount="800", excess="0"
+    )
 
     settlement = _pay(visit, "390.00")
 

@@ -202,7 +202,8 @@ def test_walkaround_signature_needs_the_essentials_and_a_real_stroke(make_staff)
 
 
 def test_walkaround_page_saves_and_marks_damage_through_htmx(advisor_client):
-    visit = VisitFactory(vehicle=VehicleFactory(last_odometer_km=1000))
+    # A petrol car's plate: one factory plate in ten is green (electric), with no fuel gauge.
+    visit = VisitFactory(vehicle=VehicleFactory(last_odometer_km=1000, plate="苏E1234W"))
     url = reverse("reception:walkaround", args=[visit.pk])
     response = advisor_client.post(
         url,
