@@ -52,11 +52,16 @@ DECLINABLE = frozenset({S.CHECKED_IN, S.ORDER_SIGNED})
 WAIVER_REASON_MAX_LENGTH = 150
 
 
+def diagnosis_fee_or_none() -> LabourOperation | None:
+    """The catalogue item the store bills as its diagnosis fee (None: its code is unknown)."""
+    return LabourOperation.objects.filter(code=rule("workorders.diagnosis_fee_operation")).first()
+
+
 def diagnosis_fee_operation() -> LabourOperation:
-    """The catalogue item the store bills as its diagnosis fee."""
-    code = rule("workorders.diagnosis_fee_operation")
-    operation = LabourOperation.objects.filter(code=code).first()
+    """The diagnosis fee, refused with a message when the store's code names no item."""
+    operation = diagnosis_fee_or_none()
     if operation is None:
+        code = rule("workorders.diagnosis_fee_operation")
         raise DomainError(
             _(
                 "The diagnosis fee “%(code)s” is not in the catalogue: the service manager "
@@ -239,6 +244,11 @@ class DiagnosisReport:
     fee_lines: list
     fee_total: Decimal
     settlement: Settlement | None
+
+    @property
+    def to_pay(self) -> Decimal:
+        """The fee, or what the bill settled it at (zero when waived)."""
+        return self.settlement.amount_due if self.settlement else self.fee_total
 
 
 def diagnosis_report(visit: Visit) -> DiagnosisReport | None:

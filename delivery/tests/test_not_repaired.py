@@ -1,9 +1,13 @@
 """A car not repaired: declined lines kept, the diagnosis fee billed (or waived), the car out."""
 
+import io
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
+from pypdf import PdfReader
 
+from dealership import tablet
 from dealership.errors import DomainError
 from dealership.rules import rule_set
 from dealership.tests.factories import LabourOperationFactory
@@ -208,3 +212,86 @@ def test_only_a_not_repaired_visit_skips_the_workshop(fee):
         visit_transition(visit=visit, to=S.READY_FOR_PICKUP, actor=visit.advisor)
     assert error_code(refused.value) == "transition_not_allowed"
     assert Visit.objects.get(pk=visit.pk).status == S.ORDER_SIGNED
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+def _pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_the_advisor_declines_on_the_tablet_and_prints_the_report(client, fee, tmp_path):
+    advisor = staff("advisor")
+    visit = _draft_visit(advisor)
+    client.force_login(advisor)
+    url = reverse("delivery:not_repaired", args=[visit.pk])
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Front brake pads replacement" in page and "¥300.00" in page
+
+    refused = client.post(url, {"reason": "declined", "findings": "", "signer_name": "张三"})
+    assert refused.status_code == 400
+    assert Visit.objects.get(pk=visit.pk).status == S.CHECKED_IN
+
+    done = client.post(
+        url,
+        {
+            "reason": "declined",
+            "findings": "前刹车片剩余2毫米，建议更换。",
+            "signer_name": "张三",
+            "signature": signature_data_url(),
+        },
+    )
+    assert done.status_code == 302 and done["Location"] == reverse("tablet_locked")
+    assert Visit.objects.get(pk=visit.pk).status == S.READY_FOR_PICKUP
+    session = client.session  # the customer gives the tablet back
+    del session[tablet.SESSION_KEY]
+    session.save()
+
+    response = client.get(reverse("delivery:diagnosis_report_pdf", args=[visit.pk]))
+    assert response["Content-Type"] == "application/pdf"
+    (tmp_path / "report.pdf").write_bytes(response.content)
+    text = _pdf_text(response.content)
+    for expected in (
+        visit.number,
+        "前刹车片剩余2毫米",
+        "更换前刹车片",
+        "300.00",
+        "700.00",
+        "1000.00",
+    ):
+        assert expected in text, expected
+    assert "200.00" in text  # the fee
+    assert str(advisor) in text
+
+
+def test_the_pages_refuse_the_wrong_roles(client, fee):
+    advisor = staff("advisor")
+    visit = _draft_visit(advisor)
+    client.force_login(staff("cashier"))
+    assert client.get(reverse("delivery:not_repaired", args=[visit.pk])).status_code == 403
+    client.force_login(staff("workshop_controller"))
+    pdf_url = reverse("delivery:diagnosis_report_pdf", args=[visit.pk])
+    assert client.get(pdf_url).status_code == 403
+    client.force_login(advisor)
+    waive = client.post(reverse("delivery:waive_fee", args=[visit.pk]), {"reason": "x"})
+    assert waive.status_code == 403
+
+
+def test_the_manager_waives_the_fee_on_the_visit_page(client, fee):
+    advisor, manager = staff("advisor"), staff("service_manager")
+    visit = _draft_visit(advisor)
+    _decline(visit, advisor)
+    client.force_login(manager)
+    page = client.get(reverse("delivery:visit", args=[visit.pk])).content.decode()
+    assert 'id="waive-fee-form"' in page
+    assert "final check comes before" not in page
+
+    response = client.post(reverse("delivery:waive_fee", args=[visit.pk]), {"reason": "老客户"})
+
+    assert response.status_code == 302
+    settlement = Visit.objects.get(pk=visit.pk).settlements.get()
+    assert (settlement.amount_due, settlement.adjustment_amount) == (
+        Decimal("0.00"),
+        Decimal("-200.00"),  # 200 waived
+    )
