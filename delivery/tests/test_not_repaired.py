@@ -295,3 +295,15 @@ def test_the_manager_waives_the_fee_on_the_visit_page(client, fee):
         Decimal("0.00"),
         Decimal("-200.00"),  # 200 waived
     )
+
+
+def test_the_reception_and_work_order_pages_offer_the_exit_to_the_advisor_only(client, fee):
+    advisor = staff("advisor")
+    visit = _draft_visit(advisor)
+    order = visit.work_orders.get()
+    link = reverse("delivery:not_repaired", args=[visit.pk])
+    client.force_login(advisor)
+    assert link in client.get(reverse("reception:visit", args=[visit.pk])).content.decode()
+    assert link in client.get(reverse("workorders:order", args=[order.pk])).content.decode()
+    client.force_login(staff("workshop_controller"))
+    assert link not in client.get(reverse("reception:visit", args=[visit.pk])).content.decode()
