@@ -15,6 +15,7 @@ from delivery import services
 from delivery.not_repaired import diagnosis_fee_waive, diagnosis_report, visit_not_repaired
 from delivery.selectors import bill_for, order_in_force
 from reception.models import DeclinedWork, NotRepairedReason, Visit
+from reception.selectors import vehicle_history
 from reception.services import visit_transition, visit_walkaround_sign
 from reception.states import VisitStatus
 from reception.tests.factories import WalkedAroundVisitFactory, signature_data_url
@@ -81,6 +82,12 @@ def test_a_declined_estimate_keeps_the_lines_and_bills_the_fee_only(fee):
     report = diagnosis_report(moved)
     assert report.declined_total == Decimal("1000.00")  # 300 + 700, kept for the next visit
     assert report.fee_total == Decimal("200.00")
+    # The next check-in of this car shows what was declined, with the estimate.
+    shown = vehicle_history(visit.vehicle).declined
+    assert sorted((d.description, d.estimated_amount) for d in shown) == [
+        ("前刹车片", Decimal("700.00")),
+        ("更换前刹车片", Decimal("300.00")),
+    ]
     # Nothing for the workshop: a fee line never becomes a job.
     jobs_materialise(visit_ids=[visit.pk])
     assert not Job.objects.filter(visit=visit).exists()
