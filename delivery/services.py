@@ -443,7 +443,8 @@ def _refuse_not_billable(visit: Visit, delivery: Delivery) -> None:
             % {"number": visit.number, "invoice": existing.invoice_number},
             code="already_settled",
         )
-    if not delivery.final_check_done:
+    # A car not repaired (delivery.not_repaired) had no work to check: no final check is asked.
+    if not delivery.final_check_done and not visit.not_repaired_reason:
         raise DomainError(
             _("The advisor's final check comes before the bill."), code="no_final_check"
         )

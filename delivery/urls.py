@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import not_repaired_views, views
 from .api import router
 
 app_name = "delivery"
@@ -27,6 +27,14 @@ urlpatterns = [
     path("settlements/<int:pk>/void/", views.void, name="void"),
     path("settlements/<int:pk>/tax-invoice/", views.tax_invoice_issue, name="tax_invoice_issue"),
     path("settlements/<int:pk>/refund/", views.refund, name="refund"),
+    # A car not repaired (delivery.not_repaired).
+    path("visits/<int:pk>/not-repaired/", not_repaired_views.not_repaired, name="not_repaired"),
+    path("visits/<int:pk>/waive-fee/", not_repaired_views.waive_fee, name="waive_fee"),
+    path(
+        "visits/<int:pk>/diagnosis-report.pdf",
+        not_repaired_views.diagnosis_report_pdf,
+        name="diagnosis_report_pdf",
+    ),
 ]
 
 # The API, included at /api/delivery/ by the project's URL conf (dealership/api_urls.py).

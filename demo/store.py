@@ -21,6 +21,7 @@ from dealership.models import (
     WorkType,
 )
 from dealership.roles import Role
+from dealership.rules import rule
 from dealership.validators import vin_check_digit
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed for the quick-start; seed refuses production
@@ -372,6 +373,19 @@ def seed_store() -> list[tuple[str, str, str]]:
                 "care_note_en": note_en,
             },
         )
+    # The diagnosis fee of a car not repaired (rule workorders.diagnosis_fee_operation; the
+    # migration seeds it too, but a flushed test database has lost it). Never offered as labour.
+    LabourOperation.objects.get_or_create(
+        code=rule("workorders.diagnosis_fee_operation"),
+        defaults={
+            "name_zh": "故障诊断费",
+            "name_en": "Diagnosis fee",
+            "work_type": "repair",
+            "standard_hours": Decimal("0"),
+            "price": Decimal("150.00"),
+            "active": False,
+        },
+    )
     for number, zh, en, price, stock in PARTS:
         Part.objects.get_or_create(
             part_number=number,

@@ -19,7 +19,7 @@ from simple_history.models import HistoricalRecords
 from dealership.models import Customer, Vehicle
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
-from .states import ON_SITE_STATUSES, OPEN_STATUSES, HoldReason, VisitStatus
+from .states import ON_SITE_STATUSES, OPEN_STATUSES, HoldReason, NotRepairedReason, VisitStatus
 
 
 class FuelLevel(models.IntegerChoices):
@@ -172,6 +172,23 @@ class Visit(models.Model):
         _("technician asked to help diagnose"), default=False
     )
 
+    # Not repaired (issue 16): the customer declined the estimate or came for a diagnosis only.
+    not_repaired_reason = models.CharField(
+        _("not repaired because"), max_length=20, choices=NotRepairedReason.choices, blank=True
+    )
+    diagnosis_findings = models.TextField(
+        _("technician's findings"), blank=True, max_length=NOTE_MAX_LENGTH
+    )
+    not_repaired_at = models.DateTimeField(_("not repaired since"), null=True, blank=True)
+    not_repaired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
     promised_at = models.DateTimeField(_("promised delivery"), null=True, blank=True)
     progress_token = models.TextField(_("customer progress link"), blank=True, editable=False)
 
@@ -241,6 +258,10 @@ class Visit(models.Model):
     @property
     def walkaround_signed(self) -> bool:
         return self.walkaround_signed_at is not None
+
+    @property
+    def is_not_repaired(self) -> bool:
+        return bool(self.not_repaired_reason)
 
     @property
     def is_booked(self) -> bool:

@@ -43,6 +43,7 @@ from .selectors import booking_of_the_day, open_visit_for
 from .signatures import signature_png, signature_refuse_oversized
 from .states import (
     EXTRA_TIMESTAMP_FIELDS,
+    NOT_REPAIRED_MOVES,
     ON_SITE_STATUSES,
     TIMESTAMP_FIELD,
     VISIT_STATES,
@@ -124,6 +125,20 @@ def _refuse_without_reason(to: VisitStatus, reason: str, hold_reason: str) -> No
         )
 
 
+def _refuse_guarded_move(visit: Visit, to: VisitStatus) -> None:
+    """The not-repaired exit skips the workshop and QC: only a visit with that outcome
+    recorded (by `delivery.not_repaired`) may take it."""
+    if (visit.status, to) in NOT_REPAIRED_MOVES and not visit.not_repaired_reason:
+        raise DomainError(
+            _(
+                "Visit %(number)s goes to the cashier without workshop work only when the "
+                "customer declines the repair: record that first."
+            )
+            % {"number": visit.number},
+            code="transition_not_allowed",
+        )
+
+
 def _move_changes(visit: Visit, to: VisitStatus, reason: str, hold_reason: str) -> dict[str, Any]:
     """What a move writes besides the status and its stamp (hold, rework, cancel reason)."""
     changes: dict[str, Any] = {}
@@ -164,6 +179,7 @@ def visit_transition(
         locked = visit_lock(visit, expected_version)
         # A move the table refuses is named as such before any missing reason.
         VISIT_STATES.check(locked, to)
+        _refuse_guarded_move(locked, to)
         _refuse_without_reason(to, reason, hold_reason)
         now = timezone.now()
         changes = {

@@ -42,7 +42,9 @@ ON_SITE_STATUSES = frozenset(set(S) - {S.DELIVERED, S.CLOSED, S.CANCELLED})
 
 ALLOWED: dict[str, frozenset[str]] = {
     S.CHECKED_IN: frozenset({S.ORDER_SIGNED}),
-    S.ORDER_SIGNED: frozenset({S.DISPATCHED}),
+    # A car not repaired (customer declined, or diagnosis only) goes to the cashier with its
+    # diagnosis fee, without workshop work or QC: only `delivery.not_repaired` makes this move.
+    S.ORDER_SIGNED: frozenset({S.DISPATCHED, S.READY_FOR_PICKUP}),
     S.DISPATCHED: frozenset({S.IN_PROGRESS}),
     S.IN_PROGRESS: frozenset({S.ON_HOLD, S.WORK_DONE}),
     S.ON_HOLD: frozenset({S.IN_PROGRESS}),
@@ -61,6 +63,16 @@ ALLOWED = {
     status: targets | ({S.CANCELLED} if status in OPEN_STATUSES else frozenset())
     for status, targets in ALLOWED.items()
 }
+
+# Moves only a visit with its not-repaired outcome recorded may make (reception.services
+# refuses them otherwise, so no other path skips the workshop and QC).
+NOT_REPAIRED_MOVES = frozenset({(S.ORDER_SIGNED, S.READY_FOR_PICKUP)})
+
+
+class NotRepairedReason(models.TextChoices):
+    DECLINED = "declined", _("Customer declined the estimate")
+    DIAGNOSIS_ONLY = "diagnosis_only", _("Came for a diagnosis only")
+
 
 # The timestamp field each status writes when entered.
 TIMESTAMP_FIELD: dict[str, str] = {

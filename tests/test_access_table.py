@@ -206,6 +206,10 @@ PAGES: dict[str, frozenset | str] = {
     "login": PUBLIC,
     "logout": PUBLIC,
     "set_language": PUBLIC,
+    # a car not repaired (issue 16 item 2)
+    "delivery:not_repaired": RECEPTION,
+    "delivery:waive_fee": CASHIER,
+    "delivery:diagnosis_report_pdf": MONEY,
 }
 
 # ------------------------------------------------------------------ API: (route name, method)

@@ -163,6 +163,12 @@ def _describe(
         line.part = part
         line.code, line.name_zh, line.name_en = part.part_number, part.name_zh, part.name_en
         return ZERO if line.customer_supplied else Decimal(str(part.price))
+    if line.kind == LineKind.FEE and operation is not None:
+        # A fee from the catalogue (the diagnosis fee): billed, never a job for the workshop.
+        line.operation = operation
+        line.code, line.name_zh, line.name_en = operation.code, operation.name_zh, operation.name_en
+        line.hours = ZERO
+        return Decimal(str(operation.price))
     if line.kind not in (LineKind.LABOUR, LineKind.PART) and (operation or part):
         raise DomainError(_("A catalogue item is labour or a part."), field="kind")
     _describe_manual(line, name=name, hours=hours, unit_price=unit_price)

@@ -32,3 +32,8 @@ register(
     _("A promised time this far from the suggestion needs a reason"),
     _("minutes"),
 )
+register(
+    "workorders.diagnosis_fee_operation",
+    "ZD-FEE",
+    _("Catalogue code of the diagnosis fee billed when a car is not repaired"),
+)

@@ -8,9 +8,11 @@ from reception.models import Visit, VisitTransition
 from reception.services import visit_cancel, visit_transition
 from reception.states import (
     ALLOWED,
+    NOT_REPAIRED_MOVES,
     OPEN_STATUSES,
     TIMESTAMP_FIELD,
     HoldReason,
+    NotRepairedReason,
     VisitStatus,
 )
 from reception.tests.factories import VisitFactory
@@ -59,7 +61,9 @@ def test_the_table_has_every_status_and_the_happy_path_is_connected():
 def test_every_allowed_move_writes_status_timestamp_history_and_timeline(move, make_staff):
     src, dst = move
     actor = make_staff("advisor")
-    visit = VisitFactory(status=src)
+    # The not-repaired exit is open only to a visit with that outcome recorded (below).
+    outcome = NotRepairedReason.DECLINED if move in NOT_REPAIRED_MOVES else ""
+    visit = VisitFactory(status=src, not_repaired_reason=outcome)
     version = visit.version
 
     moved = visit_transition(visit=visit, to=dst, actor=actor, **_move_kwargs(dst))
@@ -163,3 +167,17 @@ def test_a_status_line_written_in_chinese_reads_in_english_with_english_status_n
         assert str(S.CANCELLED.label) in english
     assert english.endswith("(客户改约下周)") and chinese.endswith("(客户改约下周)")
     assert english != chinese
+
+
+@pytest.mark.parametrize("move", sorted(NOT_REPAIRED_MOVES))
+def test_the_not_repaired_exit_is_refused_unchanged_without_that_outcome(move, make_staff):
+    src, dst = move
+    visit = VisitFactory(status=src)
+    before = Visit.objects.filter(pk=visit.pk).values().get()
+
+    with pytest.raises(DomainError) as error:
+        visit_transition(visit=visit, to=dst, actor=make_staff("advisor"))
+
+    assert error.value.code == "transition_not_allowed"
+    assert Visit.objects.filter(pk=visit.pk).values().get() == before
+    assert not VisitTransition.objects.exists()
