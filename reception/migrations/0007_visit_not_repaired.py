@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reception', '0005_visit_keychain'),
+        ('reception', '0006_insurance_case'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
