@@ -2,7 +2,7 @@ import logging
 import sys
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import (
     DatabaseError,
     DataError,
@@ -213,6 +213,18 @@ def vehicle_change_owner(request, pk: int):
     )
 
 
+def _rule_check_errors(key: str, value) -> dict[str, str]:
+    """The rule's own check of a value (e.g. a table written as text), as a page error."""
+    check = REGISTRY[key].check
+    if check is None:
+        return {}
+    try:
+        check(value)
+    except ValidationError as error:
+        return {key: " ".join(str(m) for m in error.messages)}
+    return {}
+
+
 @role_required(Role.SERVICE_MANAGER)
 @require_http_methods(["GET", "POST"])
 def store_rules(request):
@@ -235,6 +247,8 @@ def store_rules(request):
         except (ValueError, ArithmeticError):
             errors[key] = _("Enter a number of zero or more.")
         else:
+            errors.update(_rule_check_errors(key, value))
+        if not errors:
             rule_set(key, value)
             messages.success(request, _("Setting saved."))
             return redirect("store_rules")
