@@ -32,7 +32,10 @@ logger = logging.getLogger(__name__)
 CUSTOMER_EDITORS = (Role.ADVISOR, Role.SERVICE_MANAGER, Role.CUSTOMER_CARE)
 # Customer and vehicle records and the search: every staff role but the technician, who works
 # on the jobs dispatched to them (the workshop's pages show the car they need).
-CUSTOMER_VIEWERS = tuple(role for role in ALL_STAFF if role != Role.TECHNICIAN)
+# The claims clerk works from the claims pages, which show the car they need (issue 16.3).
+CUSTOMER_VIEWERS = tuple(
+    role for role in ALL_STAFF if role not in (Role.TECHNICIAN, Role.CLAIMS_CLERK)
+)
 
 
 def server_error(request):
