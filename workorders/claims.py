@@ -76,13 +76,14 @@ def warranty_refuse_unapproved(order: WorkOrder) -> None:
         status = visit_warranty(order.visit)
         raise DomainError(
             _(
-                "Line %(position)s “%(name)s” is warranty work but the car is %(coverage)s: "
-                "the claims clerk must approve it as warranty, or change its work type."
+                "Line %(position)s “%(name)s” is warranty work but the car's warranty is "
+                "“%(coverage)s”: the claims clerk must approve it as warranty, or change its "
+                "work type."
             )
             % {
                 "position": missing[0].position,
                 "name": missing[0].name,
-                "coverage": status.label.lower(),
+                "coverage": status.label,
             },
             field=f"line-{missing[0].pk}",
             code="warranty_unapproved",
