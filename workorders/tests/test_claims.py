@@ -17,7 +17,12 @@ from reception.services import visit_walkaround_sign
 from reception.tests.factories import WalkedAroundVisitFactory, signature_data_url
 from workorders import claims
 from workorders.models import Payer, WarrantyClaim, WorkOrderLine
-from workorders.services import work_order_sign, work_order_start, work_order_update
+from workorders.services import (
+    work_order_revise,
+    work_order_sign,
+    work_order_start,
+    work_order_update,
+)
 from workorders.states import ClaimStatus, OrderStatus
 
 pytestmark = pytest.mark.django_db
@@ -303,3 +308,39 @@ def test_the_order_page_shows_the_cars_warranty_and_each_warranty_lines_standing
     assert 'id="warranty"' in html and f"line-warranty-{line.pk}" in html
     # In the default language: the car's warranty is unknown, the line needs the clerk.
     assert "保修未知（无销售日期）" in html and "超出保修：需索赔员批准" in html
+
+
+# ---------------------------------------------------------------- revisions
+
+
+def test_the_claim_follows_its_line_into_a_later_revision():
+    clerk = staff("claims_clerk")
+    claim = _submitted_claim(clerk)
+    order = claim.line.order
+    revision = work_order_revise(
+        order=order,
+        actor=order.visit.advisor,
+        reason="增加项目",
+        signed_via="phone",
+        approval_note="客户电话同意",
+    )
+    claim.refresh_from_db()
+    assert claim.line.order_id == revision.pk and claim.status == ClaimStatus.SUBMITTED
+    assert list(claims.claims_listed()) == [claim]  # the order in force's claim, once
+
+
+def test_a_rejected_line_stays_with_its_payer_in_a_later_revision():
+    clerk = staff("claims_clerk")
+    claim = _submitted_claim(clerk)
+    claims.claim_reject(claim=claim, actor=clerk, reason="人为损坏", payer=Payer.STORE)
+    order = claim.line.order
+    revision = work_order_revise(
+        order=order,
+        actor=order.visit.advisor,
+        reason="增加项目",
+        signed_via="phone",
+        approval_note="客户电话同意",
+    )
+    line = revision.lines.get()
+    assert line.payer == Payer.STORE and WarrantyClaim.objects.get(line=line) == claim
+    assert bill_for(order.visit).by_payer[Payer.STORE] == D("500.00")  # the store bears it
