@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from dealership.daterange import add_months
 from dealership.rules import rule, rule_set
 from dealership.tests.factories import PartFactory, VehicleFactory
 from dealership.warranty import Coverage, warranty_status, warranty_terms_parse
@@ -344,3 +345,13 @@ def test_a_rejected_line_stays_with_its_payer_in_a_later_revision():
     line = revision.lines.get()
     assert line.payer == Payer.STORE and WarrantyClaim.objects.get(line=line) == claim
     assert bill_for(order.visit).by_payer[Payer.STORE] == D("500.00")  # the store bears it
+
+
+def test_check_in_shows_the_cars_warranty_with_its_end_and_km_limit(client):
+    rule_set("vehicles.warranty_terms", "丰田=36/100000; *=12/30000")
+    car = VehicleFactory(brand="丰田", handover_date=timezone.localdate() - timedelta(days=30))
+    ends = add_months(car.handover_date, 36)
+    client.force_login(staff("advisor"))
+    html = client.get(reverse("reception:check_in"), {"vehicle": car.pk}).content.decode()
+    assert 'id="check-in-warranty"' in html and "在保修期内" in html
+    assert ends.isoformat() in html and "100000" in html
