@@ -12,7 +12,10 @@ class DealershipConfig(AppConfig):
 
     def ready(self):
         # Imported here, as Django requires: the registries and models load after the apps.
-        from . import tasks  # noqa: F401 - hands the due-task runners to dealership.due
+        from . import (
+            tasks,  # noqa: F401 - hands the due-task runners to dealership.due
+            warranty,  # noqa: F401 - registers the vehicle warranty rule
+        )
         from .due import register_kind
         from .navigation import register_nav
         from .roles import Role

@@ -24,6 +24,8 @@ class Role(models.TextChoices):
     CASHIER = "cashier", _("Cashier")
     CUSTOMER_CARE = "customer_care", _("Customer care")
     SERVICE_MANAGER = "service_manager", _("Service manager")
+    # 索赔员: handles the manufacturer's warranty claims (issue 16 item 3).
+    CLAIMS_CLERK = "claims_clerk", _("Claims clerk")
     ADMIN = "admin", _("Administrator")
 
 

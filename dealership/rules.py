@@ -5,6 +5,7 @@ overrides them on the settings page (stored in `StoreRule`). Read with
 `rule("appointments.reminder_hours")`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,13 +25,15 @@ class Rule:
     default: Any
     label: str | Promise
     unit: str | Promise = ""
+    # Refuses a value the rule cannot use (raises ValidationError with the message to show).
+    check: Callable[[Any], None] | None = None
 
 
 REGISTRY: dict[str, Rule] = {}
 
 
-def register(key: str, default: Any, label, unit="") -> Rule:
-    item = Rule(key=key, default=default, label=label, unit=unit)
+def register(key: str, default: Any, label, unit="", *, check=None) -> Rule:
+    item = Rule(key=key, default=default, label=label, unit=unit, check=check)
     REGISTRY[key] = item
     return item
 

@@ -35,6 +35,7 @@ urlpatterns = [
     path("appointments/", include("appointments.urls")),
     path("reception/", include("reception.urls")),
     path("orders/", include("workorders.urls")),
+    path("claims/", include("workorders.claim_urls")),
     path("workshop/", include("workshop.urls")),
     path("delivery/", include("delivery.urls")),
     path("followup/", include("followup.urls")),

@@ -2,7 +2,7 @@ import logging
 import sys
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import (
     DatabaseError,
     DataError,
@@ -32,7 +32,10 @@ logger = logging.getLogger(__name__)
 CUSTOMER_EDITORS = (Role.ADVISOR, Role.SERVICE_MANAGER, Role.CUSTOMER_CARE)
 # Customer and vehicle records and the search: every staff role but the technician, who works
 # on the jobs dispatched to them (the workshop's pages show the car they need).
-CUSTOMER_VIEWERS = tuple(role for role in ALL_STAFF if role != Role.TECHNICIAN)
+# The claims clerk works from the claims pages, which show the car they need (issue 16.3).
+CUSTOMER_VIEWERS = tuple(
+    role for role in ALL_STAFF if role not in (Role.TECHNICIAN, Role.CLAIMS_CLERK)
+)
 
 
 def server_error(request):
@@ -213,6 +216,18 @@ def vehicle_change_owner(request, pk: int):
     )
 
 
+def _rule_check_errors(key: str, value) -> dict[str, str]:
+    """The rule's own check of a value (e.g. a table written as text), as a page error."""
+    check = REGISTRY[key].check
+    if check is None:
+        return {}
+    try:
+        check(value)
+    except ValidationError as error:
+        return {key: " ".join(str(m) for m in error.messages)}
+    return {}
+
+
 @role_required(Role.SERVICE_MANAGER)
 @require_http_methods(["GET", "POST"])
 def store_rules(request):
@@ -235,6 +250,8 @@ def store_rules(request):
         except (ValueError, ArithmeticError):
             errors[key] = _("Enter a number of zero or more.")
         else:
+            errors.update(_rule_check_errors(key, value))
+        if not errors:
             rule_set(key, value)
             messages.success(request, _("Setting saved."))
             return redirect("store_rules")

@@ -41,6 +41,7 @@ STAFF = [
     ("cashier", "徐", "丽", Role.CASHIER),
     ("care", "孙", "婷", Role.CUSTOMER_CARE),
     ("manager", "马", "明", Role.SERVICE_MANAGER),
+    ("claims", "郑", "洁", Role.CLAIMS_CLERK),
     ("admin", "管理", "员", Role.ADMIN),
 ]
 

@@ -19,6 +19,7 @@ from dealership.services import customer_with_vehicle_register
 from dealership.storage import stored_file_response
 from dealership.urltools import safe_next
 from dealership.validators import normalize_plate, normalize_vin
+from dealership.warranty import warranty_status
 from dealership.web import apply_errors, htmx_or, submit
 from reception.access import EDITORS, VIEWERS
 from workorders.selectors import current_order
@@ -107,6 +108,7 @@ def check_in(request):
                     appointment.lines.select_related("operation", "part") if appointment else []
                 ),
                 "history": history,
+                "warranty": warranty_status(vehicle),
             },
             status=400 if form.errors else 200,
         ),

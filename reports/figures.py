@@ -7,10 +7,12 @@ Definitions (the manager reads them on the page as the figure's help text):
   counts in February; a cancelled visit has no bill and never counts.
 * Labour / parts revenue: billed labour / part lines of those bills after line
   discounts, all outside payers (customer, manufacturer for warranty, insurer);
-  internal (store-paid) lines are not revenue. Warranty revenue is the
-  manufacturer's share of it. Fees and other revenue: the bills' lines that are
-  neither labour nor parts (fees, sublet, consumables, old untyped manual
-  lines). Average ticket = (labour + parts + other) ÷ repair orders.
+  internal (store-paid) lines are not revenue. Warranty revenue: the approved
+  amounts of the warranty claims on the manufacturer's labour / part lines of those
+  bills (a claim still open or rejected counts nothing; a line billed before claims
+  existed, with no claim, counts as billed). Fees and other revenue: the bills'
+  lines that are neither labour nor parts (fees, sublet, consumables, old untyped
+  manual lines). Average ticket = (labour + parts + other) ÷ repair orders.
 * Payments received: what the customers paid on those bills. It equals the
   customers' share of labour + parts + other, plus the cashier's adjustments
   (rounding, goodwill); the manufacturer's and insurers' shares are billed to
@@ -59,6 +61,7 @@ from django.db.models import (
     Max,
     OuterRef,
     Q,
+    Subquery,
     Sum,
 )
 from django.db.models.functions import TruncMonth
@@ -77,7 +80,8 @@ from followup.models import Complaint, ComplaintCategory, ComplaintSeverity, Sur
 from followup.rules import lost_months
 from reception.models import Visit
 from reception.states import VisitStatus
-from workorders.models import JobType, LineKind, Payer
+from workorders.models import JobType, LineKind, Payer, WarrantyClaim
+from workorders.states import ClaimStatus
 from workshop.models import ClockEntry, Job, QualityCheck
 
 from .periods import Period
@@ -171,10 +175,13 @@ DEFINITIONS = {
     "revenue": _(
         "Labour, parts, fees and other revenue: the lines of those bills after line "
         "discounts, for every outside payer (customer, manufacturer for warranty, insurer); "
-        "internal lines are not revenue. Adjustments at the till: the cashier's changes to "
-        "the amount due (rounding, goodwill). Payments received: what the customers paid on "
-        "those bills, which is the customers' share of the lines plus the adjustments (see "
-        "Revenue by category). Average ticket = (labour + parts + other) ÷ repair orders."
+        "internal lines are not revenue. Of which warranty: the approved amounts of the "
+        "warranty claims on those bills' manufacturer lines (an open or rejected claim counts "
+        "nothing; a line billed before claims existed counts as billed). Adjustments at the "
+        "till: the cashier's changes to the amount due (rounding, goodwill). Payments "
+        "received: what the customers paid on those bills, which is the customers' share of "
+        "the lines plus the adjustments (see Revenue by category). Average ticket = (labour "
+        "+ parts + other) ÷ repair orders."
     ),
     "hours": _(
         "Hours sold: billed labour hours. Hours clocked: technicians' clock entries started "
@@ -310,6 +317,18 @@ def _not_cancelled() -> Q:
 # ----------------------------------------------------------------------- figures
 
 
+def _warranty_sums() -> dict:
+    """Sums for the lines' aggregate: warranty revenue (module docstring) is the approved
+    amounts of the claims on manufacturer lines, plus lines billed with no claim at all."""
+    claims = WarrantyClaim.objects.filter(line_id=OuterRef("order_line_id"))
+    manufacturer = Q(payer=Payer.MANUFACTURER, kind__in=[LineKind.LABOUR, LineKind.PART])
+    approved = claims.filter(status=ClaimStatus.APPROVED).values("approved_amount")[:1]
+    return {
+        "warranty_unclaimed": Sum("amount", filter=manufacturer & ~Exists(claims)),
+        "warranty_approved": Sum(Subquery(approved), filter=manufacturer),
+    }
+
+
 def sales_figures(period: Period) -> dict:
     orders = settlements_in(period).aggregate(
         repair_orders=Count("id"),
@@ -328,11 +347,8 @@ def sales_figures(period: Period) -> dict:
             labour=Sum("amount", filter=Q(kind=LineKind.LABOUR)),
             parts=Sum("amount", filter=Q(kind=LineKind.PART)),
             other=Sum("amount", filter=~Q(kind__in=[LineKind.LABOUR, LineKind.PART])),
-            warranty=Sum(
-                "amount",
-                filter=Q(payer=Payer.MANUFACTURER, kind__in=[LineKind.LABOUR, LineKind.PART]),
-            ),
             hours=Sum("hours", filter=Q(kind=LineKind.LABOUR)),
+            **_warranty_sums(),
         )
     )
     labour, parts = _money(lines["labour"]), _money(lines["parts"])
@@ -343,7 +359,8 @@ def sales_figures(period: Period) -> dict:
         "labour_revenue": labour,
         "parts_revenue": parts,
         "other_revenue": other,
-        "warranty_revenue": _money(lines["warranty"]),
+        "warranty_revenue": _money(lines["warranty_unclaimed"])
+        + _money(lines["warranty_approved"]),
         "adjustments": _money(orders["adjustments"]),
         "payments_received": _money(paid),
         "average_ticket": _money((labour + parts + other) / count) if count else None,

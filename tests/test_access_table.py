@@ -43,7 +43,8 @@ ADV, CTL, TECH, QC, CASH, CARE, MGR, ADMIN = (
     "service_manager",
     "admin",
 )
-STAFF = (ADV, CTL, TECH, QC, CASH, CARE, MGR, ADMIN)
+CLAIMS = "claims_clerk"  # 索赔员 (issue 16.3): the claims pages only
+STAFF = (ADV, CTL, TECH, QC, CASH, CARE, MGR, ADMIN, CLAIMS)
 ROLES = (*STAFF, "anonymous")
 PUBLIC = "public"  # anybody, anonymous included
 
@@ -210,6 +211,13 @@ PAGES: dict[str, frozenset | str] = {
     "delivery:not_repaired": RECEPTION,
     "delivery:waive_fee": CASHIER,
     "delivery:diagnosis_report_pdf": MONEY,
+    # warranty claims (issue 16.3): the claims clerk and the manager
+    "claims:list": roles(CLAIMS, MGR),
+    "claims:detail": roles(CLAIMS, MGR),
+    "claims:submit": roles(CLAIMS, MGR),
+    "claims:approve": roles(CLAIMS, MGR),
+    "claims:reject": roles(CLAIMS, MGR),
+    "claims:line_approve": roles(CLAIMS, MGR),
 }
 
 # ------------------------------------------------------------------ API: (route name, method)
@@ -381,7 +389,12 @@ def store(settings, tmp_path):
     holiday = Holiday.objects.create(day=day + timedelta(days=30), name="店庆")
     campaign = Campaign.objects.create(code="RC-1", name_zh="召回", name_en="Recall")
     assert care_call is not None and appointment_call is not None
+    # A warranty claim on the settled order's first line (issue 16.3).
+    from workorders.models import WarrantyClaim
+
+    claim = WarrantyClaim.objects.create(line=line)
     return {
+        "claim": claim,
         "customer": customer,
         "vehicle": vehicle,
         "visit": visit,
@@ -458,6 +471,11 @@ PAGE_OBJECT = {
     "followup:customer_archive": "customer",
     "followup:vehicle_archive": "vehicle",
     "followup:customer_opt_out": "customer",
+    "claims:detail": "claim",
+    "claims:submit": "claim",
+    "claims:approve": "claim",
+    "claims:reject": "claim",
+    "claims:line_approve": "line",
 }
 PAGE_QUERY = {"reports:drill": "?figure=repair_orders"}
 # Pages under appointments/<pk>/ name the appointment, everything else's <pk> the visit.

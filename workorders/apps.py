@@ -17,3 +17,19 @@ class WorkordersConfig(AppConfig):
 
         visit_reads_register(maintenance_visits=selectors.last_maintenance_visits)
         booked_check_in_step_register(services.work_order_from_booking)
+
+        # Warranty claims (issue 16.3): the claims clerk starts on the claims list.
+        from dealership.navigation import register_nav
+        from dealership.roles import Role
+        from dealership.start import register_start_page
+
+        from .claims import CLAIM_ROLES
+
+        register_start_page(Role.CLAIMS_CLERK, "claims:list", 55)
+        register_nav(
+            "claims:list",
+            _("Warranty claims"),
+            CLAIM_ROLES,
+            650,
+            more_for=(Role.SERVICE_MANAGER,),
+        )

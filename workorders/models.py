@@ -20,7 +20,7 @@ from dealership.money import PaymentMethod, cents
 from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
 
-from .states import OrderStatus
+from .states import ClaimStatus, OrderStatus
 
 
 class PricingMethod(models.TextChoices):
@@ -264,6 +264,20 @@ class WorkOrderLine(CopiedLineName, models.Model):
     non_genuine = models.BooleanField(_("non-genuine part"), default=False)
     manual_reason = models.CharField(_("why a manual line"), max_length=200, blank=True)
     is_additional = models.BooleanField(_("additional work"), default=False)
+    # Warranty (issue 16.3): the claims clerk's go-ahead for a warranty line on a car outside
+    # or of unknown warranty, and the payer a rejected claim moved the line to.
+    warranty_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("warranty approved by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    warranty_approved_at = models.DateTimeField(_("warranty approved at"), null=True, blank=True)
+    payer_override = models.CharField(
+        _("payer after a rejected claim"), max_length=12, choices=Payer.choices, blank=True
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -288,7 +302,7 @@ class WorkOrderLine(CopiedLineName, models.Model):
 
     @property
     def payer(self) -> str:
-        return PAYER_OF_JOB[self.job_type]
+        return self.payer_override or PAYER_OF_JOB[self.job_type]
 
     @property
     def is_manual(self) -> bool:
@@ -303,3 +317,69 @@ class WorkOrderLine(CopiedLineName, models.Model):
     @property
     def needs_disclaimer(self) -> bool:
         return self.customer_supplied or self.non_genuine
+
+
+# ---------------------------------------------------------------- warranty claims (issue 16.3)
+
+# Who pays a warranty line whose claim the manufacturer rejected.
+REJECTED_CLAIM_PAYERS = (Payer.CUSTOMER, Payer.STORE)
+
+
+class WarrantyClaim(models.Model):
+    """The manufacturer's claim for one warranty line of a signed order (workorders/claims.py).
+
+    Opened as a draft when the order is signed; it follows the line into later revisions.
+    """
+
+    line = models.OneToOneField(
+        WorkOrderLine, verbose_name=_("line"), on_delete=models.PROTECT, related_name="claim"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT
+    )
+    # The manufacturer's own claim number, typed by the clerk when submitting.
+    number = models.CharField(_("manufacturer's claim number"), max_length=40, blank=True)
+    approved_amount = models.DecimalField(
+        _("approved amount"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    rejection_reason = models.CharField(_("reason for the rejection"), max_length=200, blank=True)
+    rejected_payer = models.CharField(
+        _("charged instead to"), max_length=12, choices=Payer.choices, blank=True
+    )
+    # The visit was already settled when the claim was rejected: recorded, not billed again.
+    rejected_after_settlement = models.BooleanField(
+        _("rejected after the bill was settled"), default=False
+    )
+    created_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(default=1)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("warranty claim")
+        verbose_name_plural = _("warranty claims")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self):
+        return self.number or f"#{self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("claims:detail", args=[self.pk])

@@ -39,7 +39,11 @@ def order_queryset() -> QuerySet[WorkOrder]:
         "signed_by_advisor",
         "updated_by",
     ).prefetch_related(
-        Prefetch("lines", queryset=WorkOrderLine.objects.order_by("position", "id")),
+        # A warranty line's claim comes with it (the order page shows its status).
+        Prefetch(
+            "lines",
+            queryset=WorkOrderLine.objects.select_related("claim").order_by("position", "id"),
+        ),
         Prefetch("visit__damage_marks", queryset=DamageMark.objects.order_by("id")),
         "visit__belongings",
     )

@@ -28,6 +28,7 @@ from reception.services import (
 from reception.signatures import signature_png, signature_refuse_oversized
 from reception.states import VisitStatus
 
+from .claims import claims_follow_signing, warranty_refuse_unapproved
 from .lines import MAX_ORDER_TOTAL, ZERO, booked_line_data, line_build, line_discount_percent
 from .models import (
     LineKind,
@@ -430,6 +431,7 @@ def work_order_sign(
             wash=wash,
         )
         signer_name = _refuse_unsignable(locked, signer_name)
+        warranty_refuse_unapproved(locked)
         _sign_on_tablet(
             locked,
             actor,
@@ -439,6 +441,7 @@ def work_order_sign(
             wash=wash,
         )
         _supersede_earlier(locked)
+        claims_follow_signing(locked)
         _visit_follows_signing(locked, actor)
         visit = locked.visit
         visit_progress_token(visit=visit, actor=actor)
@@ -574,12 +577,14 @@ def work_order_revise(
         _lines_carry_over(locked, revision, actor, add_lines)
         fields = _recompute_totals(revision)
         if signed_via:
+            warranty_refuse_unapproved(revision)
             fields += _sign_on_approval(
                 revision, actor, signed_via=signed_via, approval_note=approval_note
             )
         revision.save(update_fields=fields)
         if signed_via:
             _supersede_earlier(revision)
+            claims_follow_signing(revision)
         visit = locked.visit
         timeline_record(
             kind="workorder.revised",

@@ -33,3 +33,36 @@ ORDER_STATES = StateTable(
     stamps={OrderStatus.SIGNED: "signed_at"},
     refusal=gettext_noop("A work order that is “%(current)s” cannot become “%(target)s”."),
 )
+
+
+# ---------------------------------------------------------------- warranty claims (issue 16.3)
+
+
+class ClaimStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted to the manufacturer")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+CLAIM_ALLOWED: dict[str, frozenset[str]] = {
+    # The clerk submits the claim under the manufacturer's claim number.
+    ClaimStatus.DRAFT: frozenset({ClaimStatus.SUBMITTED}),
+    # The manufacturer answers once: approved (with an amount) or rejected (with a reason).
+    ClaimStatus.SUBMITTED: frozenset({ClaimStatus.APPROVED, ClaimStatus.REJECTED}),
+    ClaimStatus.APPROVED: frozenset(),
+    ClaimStatus.REJECTED: frozenset(),
+}
+
+CLAIM_STATES = StateTable(
+    name="warranty_claim",
+    model="workorders.WarrantyClaim",
+    statuses=ClaimStatus,
+    allowed=CLAIM_ALLOWED,
+    stamps={
+        ClaimStatus.SUBMITTED: "submitted_at",
+        ClaimStatus.APPROVED: "decided_at",
+        ClaimStatus.REJECTED: "decided_at",
+    },
+    refusal=gettext_noop("A claim that is “%(current)s” cannot become “%(target)s”."),
+)

@@ -12,6 +12,7 @@ from dealership import tablet
 from dealership.roles import role_required
 from dealership.rules import rule
 from dealership.storage import stored_file_response
+from dealership.warranty import visit_warranty
 from dealership.web import refusal_text, submit
 from reception.access import EDITORS, VIEWERS
 from reception.models import Visit
@@ -48,6 +49,7 @@ def _order_context(order: WorkOrder, **extra) -> dict:
         "job_types": JobType.choices,
         "needs_disclaimer": any(line.needs_disclaimer for line in order.lines.all()),
         "tolerance": rule("workorders.estimate_tolerance_percent"),
+        "warranty": visit_warranty(order.visit),
         **extra,
     }
 

@@ -73,6 +73,10 @@ def signed_visit(
     visit_walkaround_sign(
         visit=visit, actor=advisor, signature=signature_data_url(), signer_name="张三"
     )
+    if any(line.get("job_type") == "warranty" for line in lines or ()):
+        # Warranty work is on a car within its warranty: registered a year ago (issue 16.3).
+        visit.vehicle.registration_date = timezone.localdate() - timedelta(days=365)
+        visit.vehicle.save(update_fields=["registration_date"])
     order = work_order_start(visit=visit, actor=advisor, lines=lines or default_lines())
     work_order_update(
         order=order,
