@@ -24,13 +24,16 @@ class Rule:
     default: Any
     label: str | Promise
     unit: str | Promise = ""
+    # Bounds a number must keep (None: only "zero or more" is checked).
+    minimum: Any = None
+    maximum: Any = None
 
 
 REGISTRY: dict[str, Rule] = {}
 
 
-def register(key: str, default: Any, label, unit="") -> Rule:
-    item = Rule(key=key, default=default, label=label, unit=unit)
+def register(key: str, default: Any, label, unit="", *, minimum=None, maximum=None) -> Rule:
+    item = Rule(key=key, default=default, label=label, unit=unit, minimum=minimum, maximum=maximum)
     REGISTRY[key] = item
     return item
 
@@ -54,6 +57,10 @@ def rule(key: str) -> Any:
 
 def rule_set(key: str, value: Any) -> None:
     item = REGISTRY[key]
+    if (item.minimum is not None and value < item.minimum) or (
+        item.maximum is not None and value > item.maximum
+    ):
+        raise ValueError(f"{key}: {value} is outside {item.minimum}..{item.maximum}")
     stored = str(value) if isinstance(item.default, Decimal) else value
     StoreRule.objects.update_or_create(key=key, defaults={"value": stored})
     cache.delete(_CACHE_KEY)

@@ -213,6 +213,17 @@ def vehicle_change_owner(request, pk: int):
     )
 
 
+def _out_of_bounds(item, value) -> dict:
+    """A rule with bounds refuses a number outside them, with the bounds in the message."""
+    low, high = item.minimum, item.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        return {
+            item.key: _("Enter a number from %(min)s to %(max)s.")
+            % {"min": 0 if low is None else low, "max": "∞" if high is None else high}
+        }
+    return {}
+
+
 @role_required(Role.SERVICE_MANAGER)
 @require_http_methods(["GET", "POST"])
 def store_rules(request):
@@ -235,6 +246,8 @@ def store_rules(request):
         except (ValueError, ArithmeticError):
             errors[key] = _("Enter a number of zero or more.")
         else:
+            errors.update(_out_of_bounds(REGISTRY[key], value))
+        if key not in errors:
             rule_set(key, value)
             messages.success(request, _("Setting saved."))
             return redirect("store_rules")

@@ -30,10 +30,12 @@ from reception.states import VisitStatus
 
 from .lines import MAX_ORDER_TOTAL, ZERO, booked_line_data, line_build, line_discount_percent
 from .models import (
+    JobType,
     LineKind,
     Payer,
     PaymentMethod,
     PricingMethod,
+    RepairWarrantyComeback,
     SignedVia,
     WorkOrder,
     WorkOrderLine,
@@ -175,11 +177,22 @@ def work_order_line_add(
     with transaction.atomic():
         locked = _lock_draft(order, expected_version)
         line = line_build(locked, actor, data)
+        line.job_type = _job_type_on_warranty_comeback(locked, line.job_type)
         line.position = _next_position(locked)
         line.save()
         _touch(locked, actor, _recompute_totals(locked))
     order.version = locked.version
     return line
+
+
+def _job_type_on_warranty_comeback(order: WorkOrder, job_type: str) -> str:
+    """A confirmed comeback within the store's repair warranty (`repair_warranty`): a new
+    line the customer would pay goes to the store; the advisor may change it afterwards."""
+    if job_type in (JobType.MAINTENANCE, JobType.REPAIR) and (
+        RepairWarrantyComeback.objects.filter(visit_id=order.visit_id).exists()
+    ):
+        return JobType.INTERNAL
+    return job_type
 
 
 def work_order_line_update(
