@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from dealership.models import Vehicle
+from dealership.models import TimelineEvent, Vehicle
 from dealership.rules import rule, rule_set
 from dealership.tests.factories import LabourOperationFactory, PartFactory
 from delivery import services
@@ -141,13 +141,25 @@ def test_a_confirmed_warranty_comeback_is_billed_to_the_store():
     # Labour 400 + pump 600 = 1 000.00 on the store; the customer pays nothing.
     assert totals_by_payer(order) == [("Store (internal)", Decimal("1000.00"))]
 
-    # A line added later goes to the store too; the advisor may still change it.
+    # A line added later goes to the store too; the advisor may still change it, with a reason.
     line = work_order_line_add(
         order=order, actor=advisor, part=PartFactory(price="50.00"), job_type="repair"
     )
     assert line.job_type == JobType.INTERNAL
-    changed = work_order_line_update(line=line, actor=advisor, job_type=JobType.REPAIR)
+    with pytest.raises(ValidationError) as refused:
+        work_order_line_update(line=line, actor=advisor, job_type=JobType.REPAIR)
+    assert error_code(refused.value) == "reason_required"
+    line.refresh_from_db()
+    assert line.job_type == JobType.INTERNAL
+    changed = work_order_line_update(
+        line=line,
+        actor=advisor,
+        job_type=JobType.REPAIR,
+        job_type_reason="客户要求加装，与返修无关",
+    )
     assert changed.job_type == JobType.REPAIR
+    event = TimelineEvent.objects.filter(kind="order.line_off_warranty").get()
+    assert "客户要求加装，与返修无关" in str(event.summary_text)
 
 
 def test_confirming_with_no_earlier_visit_in_warranty_is_refused_and_changes_nothing():
