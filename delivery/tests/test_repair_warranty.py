@@ -19,14 +19,30 @@ from dealership.tests.factories import LabourOperationFactory, PartFactory
 from delivery import services
 from delivery.certificate import warranty_certificate_pdf
 from delivery.models import Delivery
-from delivery.tests.factories import error_code, settled_visit, staff
+from delivery.selectors import bill_for, order_in_force
+from delivery.tests.factories import (
+    TO_QC,
+    error_code,
+    record_final_check,
+    settled_visit,
+    sign_revision,
+    staff,
+    walk,
+)
 from reception.models import Visit
-from reception.services import visit_check_in
-from reception.tests.factories import signature_data_url
+from reception.services import visit_check_in, visit_walkaround_sign
+from reception.tests.factories import WalkedAroundVisitFactory, signature_data_url
+from reports.figures import sales_figures, visit_figures
+from reports.selectors import period_from
 from workorders.models import JobType, RepairWarrantyComeback
 from workorders.repair_warranty import add_months, warranty_comeback_confirm, warranty_in_force
 from workorders.selectors import totals_by_payer
-from workorders.services import work_order_line_add, work_order_line_update, work_order_start
+from workorders.services import (
+    work_order_line_add,
+    work_order_line_update,
+    work_order_start,
+    work_order_update,
+)
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -287,3 +303,45 @@ def test_no_certificate_before_the_gate_pass(client):
     assert client.get(url).status_code == 302
     page = client.get(reverse("delivery:visit", args=[visit.pk])).content.decode()
     assert 'id="warranty-certificate-link"' not in page
+
+
+# ------------------------------------------------------------ the report
+
+
+def test_the_report_counts_the_warranty_comeback_and_not_its_work_as_revenue():
+    earlier = _delivered(on=timezone.now() - timedelta(days=10), km=20000)
+    advisor = earlier.advisor
+    visit = WalkedAroundVisitFactory(
+        vehicle=earlier.vehicle, customer=earlier.customer, advisor=advisor, odometer_km=20800
+    )
+    visit_walkaround_sign(
+        visit=visit, actor=advisor, signature=signature_data_url(), signer_name="张三"
+    )
+    order = work_order_start(visit=visit, actor=advisor, lines=_lines())
+    warranty_comeback_confirm(visit=visit, actor=advisor)
+    order.refresh_from_db()
+    work_order_update(
+        order=order,
+        actor=advisor,
+        payment_method="cash",
+        promised_at=timezone.now() + timedelta(hours=3),
+        promised_reason="客户要求",
+    )
+    sign_revision(order, advisor)
+    visit.refresh_from_db()
+    walk(visit, TO_QC, advisor)
+    services.visit_mark_ready(visit=visit, actor=advisor, wash_done=False)
+    record_final_check(visit, order_in_force(visit))
+    assert bill_for(visit).customer_total == Decimal("0.00")  # all 1 000.00 on the store
+    services.settlement_create(visit=visit, actor=staff("cashier"), payments=[])
+
+    today = period_from("day", None)
+    sales = sales_figures(today)
+    # Two bills today: the earlier visit (labour 400 + pump 600, the customer's) and the
+    # comeback (the same 400 + 600, the store's): revenue is the earlier visit's only.
+    assert sales["repair_orders"] == 2
+    assert (sales["labour_revenue"], sales["parts_revenue"]) == (
+        Decimal("400.00"),
+        Decimal("600.00"),
+    )
+    assert visit_figures(today)["comebacks"] == 1
