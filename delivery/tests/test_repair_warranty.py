@@ -26,6 +26,7 @@ from delivery.tests.factories import (
     record_final_check,
     settled_visit,
     sign_revision,
+    signed_visit,
     staff,
     walk,
 )
@@ -35,6 +36,7 @@ from reception.tests.factories import WalkedAroundVisitFactory, signature_data_u
 from reports.figures import sales_figures, visit_figures
 from reports.selectors import period_from
 from workorders.models import JobType, RepairWarrantyComeback
+from workorders.pdf import work_order_pdf
 from workorders.repair_warranty import add_months, warranty_comeback_confirm, warranty_in_force
 from workorders.selectors import totals_by_payer
 from workorders.services import (
@@ -345,3 +347,11 @@ def test_the_report_counts_the_warranty_comeback_and_not_its_work_as_revenue():
         Decimal("600.00"),
     )
     assert visit_figures(today)["comebacks"] == 1
+
+
+def test_the_work_order_pdf_prints_the_terms_of_its_work_types():
+    _visit, order = signed_visit(lines=_lines("body_paint"))
+    text = _text(work_order_pdf(order)).replace("\n", "")
+    # Body & paint labour (12 months / 20 000 km) and a repair part (3 months / 5 000 km).
+    assert "一般维修 3 个月或 5000 公里; 钣金喷漆 12 个月或 20000 公里" in text
+    assert "以先到者为准" in text
