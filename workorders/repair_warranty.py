@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -105,14 +106,21 @@ def order_terms(order: WorkOrder | None) -> list[WarrantyTerm]:
     return [warranty_term(work_type) for work_type in WorkType.values if work_type in present]
 
 
+def _signed_orders() -> Prefetch:
+    return Prefetch(
+        "work_orders",
+        queryset=WorkOrder.objects.filter(status=OrderStatus.SIGNED)
+        .prefetch_related("lines__operation")
+        .order_by("-revision"),
+        to_attr="signed_orders",
+    )
+
+
 def _order_of(visit: Visit) -> WorkOrder | None:
     """The signed order the car was delivered with (the newest signed revision)."""
-    return (
-        visit.work_orders.filter(status=OrderStatus.SIGNED)
-        .prefetch_related("lines__operation")
-        .order_by("-revision")
-        .first()
-    )
+    if not hasattr(visit, "signed_orders"):
+        prefetch_related_objects([visit], _signed_orders())
+    return next(iter(visit.signed_orders), None)
 
 
 def _delivered_km(visit: Visit) -> int | None:
@@ -179,6 +187,7 @@ def warranty_in_force(
             delivered_at__date__gte=oldest,
         )
         .select_related("delivery")
+        .prefetch_related(_signed_orders())
         .order_by("-delivered_at", "-id")
     )
     if exclude_visit is not None:

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -355,3 +357,18 @@ def test_the_work_order_pdf_prints_the_terms_of_its_work_types():
     # Body & paint labour (12 months / 20 000 km) and a repair part (3 months / 5 000 km).
     assert "一般维修 3 个月或 5000 公里; 钣金喷漆 12 个月或 20000 公里" in text
     assert "以先到者为准" in text
+
+
+def test_the_warranty_look_up_reads_a_fixed_number_of_queries_however_many_visits():
+    long_ago = timezone.now() - timedelta(days=100)  # past every 3-month term
+    visits = [_delivered(on=long_ago, km=20000) for _ in range(3)]
+    vehicle = visits[0].vehicle
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert warranty_in_force(vehicle, odometer_km=20100) is None
+        return len(captured)
+
+    alone = queries()
+    Visit.objects.filter(pk__in=[v.pk for v in visits]).update(vehicle=vehicle)
+    assert queries() == alone
