@@ -27,13 +27,26 @@ class Rule:
     unit: str | Promise = ""
     # Refuses a value the rule cannot use (raises ValidationError with the message to show).
     check: Callable[[Any], None] | None = None
+    # Bounds a number must keep (None: only "zero or more" is checked).
+    minimum: Any = None
+    maximum: Any = None
 
 
 REGISTRY: dict[str, Rule] = {}
 
 
-def register(key: str, default: Any, label, unit="", *, check=None) -> Rule:
-    item = Rule(key=key, default=default, label=label, unit=unit, check=check)
+def register(
+    key: str, default: Any, label, unit="", *, check=None, minimum=None, maximum=None
+) -> Rule:
+    item = Rule(
+        key=key,
+        default=default,
+        label=label,
+        unit=unit,
+        check=check,
+        minimum=minimum,
+        maximum=maximum,
+    )
     REGISTRY[key] = item
     return item
 
@@ -57,6 +70,10 @@ def rule(key: str) -> Any:
 
 def rule_set(key: str, value: Any) -> None:
     item = REGISTRY[key]
+    if (item.minimum is not None and value < item.minimum) or (
+        item.maximum is not None and value > item.maximum
+    ):
+        raise ValueError(f"{key}: {value} is outside {item.minimum}..{item.maximum}")
     stored = str(value) if isinstance(item.default, Decimal) else value
     StoreRule.objects.update_or_create(key=key, defaults={"value": stored})
     cache.delete(_CACHE_KEY)

@@ -228,6 +228,17 @@ def _rule_check_errors(key: str, value) -> dict[str, str]:
     return {}
 
 
+def _out_of_bounds(item, value) -> dict:
+    """A rule with bounds refuses a number outside them, with the bounds in the message."""
+    low, high = item.minimum, item.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        return {
+            item.key: _("Enter a number from %(min)s to %(max)s.")
+            % {"min": 0 if low is None else low, "max": "∞" if high is None else high}
+        }
+    return {}
+
+
 @role_required(Role.SERVICE_MANAGER)
 @require_http_methods(["GET", "POST"])
 def store_rules(request):
@@ -251,7 +262,8 @@ def store_rules(request):
             errors[key] = _("Enter a number of zero or more.")
         else:
             errors.update(_rule_check_errors(key, value))
-        if not errors:
+            errors.update(_out_of_bounds(REGISTRY[key], value))
+        if key not in errors:
             rule_set(key, value)
             messages.success(request, _("Setting saved."))
             return redirect("store_rules")

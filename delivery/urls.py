@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import not_repaired_views, views
+from . import certificate, not_repaired_views, views
 from .api import router
 
 app_name = "delivery"
@@ -22,6 +22,11 @@ urlpatterns = [
         "visits/<int:pk>/hand-back/signature.png",
         views.handback_signature,
         name="handback_signature",
+    ),
+    path(
+        "visits/<int:pk>/warranty-certificate.pdf",
+        certificate.warranty_certificate,
+        name="warranty_certificate_pdf",
     ),
     path("settlements/<int:pk>/receipt.pdf", views.receipt_pdf, name="receipt_pdf"),
     path("settlements/<int:pk>/void/", views.void, name="void"),

@@ -22,6 +22,7 @@ from dealership.validators import normalize_plate, normalize_vin
 from dealership.warranty import warranty_status
 from dealership.web import apply_errors, htmx_or, submit
 from reception.access import EDITORS, VIEWERS
+from workorders.repair_warranty import warranty_in_force
 from workorders.selectors import current_order
 from workorders.services import work_order_start
 
@@ -87,6 +88,10 @@ def check_in(request):
         initial["customer_waits"] = appointment.waiting
     if history.comeback_candidate is not None:
         initial["comeback_of"] = history.comeback_candidate.pk
+    # The store's own repair warranty may reach past the comeback window (workorders).
+    warranty_hint = warranty_in_force(vehicle)
+    if warranty_hint is not None and "comeback_of" not in initial:
+        initial["comeback_of"] = warranty_hint.visit.pk
     return submit(
         request,
         CheckInForm(request.POST or None, initial=initial, vehicle=vehicle),
@@ -109,6 +114,7 @@ def check_in(request):
                 ),
                 "history": history,
                 "warranty": warranty_status(vehicle),
+                "warranty_hint": warranty_hint,
             },
             status=400 if form.errors else 200,
         ),

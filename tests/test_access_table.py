@@ -142,6 +142,7 @@ PAGES: dict[str, frozenset | str] = {
     "workorders:revise": RECEPTION,
     "workorders:pdf": VISIT_VIEW,
     "workorders:signature": VISIT_VIEW,
+    "workorders:warranty_comeback": RECEPTION,
     # workshop (steps 4-5)
     "workshop:board": roles(ADV, CTL, QC, MGR),
     "workshop:dispatch": roles(CTL, MGR),
@@ -174,6 +175,7 @@ PAGES: dict[str, frozenset | str] = {
     "delivery:gate_pass": CASHIER,
     "delivery:gate_pass_pdf": MONEY,
     "delivery:sheet_pdf": MONEY,
+    "delivery:warranty_certificate_pdf": MONEY,
     "delivery:hand_back": RECEPTION,
     "delivery:handback_signature": MONEY,
     "delivery:receipt_pdf": MONEY,

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from dealership.models import LabourOperation, Part
+from dealership.text import REASON_MAX_LENGTH
 
 from .lines import MAX_HOURS, MAX_QUANTITY, MAX_UNIT_PRICE
 from .models import MANUAL_KINDS, JobType, LineKind, WorkOrder
@@ -90,6 +91,11 @@ class LineUpdateForm(VersionForm):
     group = forms.CharField(label=_("System / symptom"), max_length=60, required=False)
     customer_supplied = forms.BooleanField(label=_("Customer's own part"), required=False)
     non_genuine = forms.BooleanField(label=_("Non-genuine"), required=False)
+    # A comeback within the store's repair warranty (repair_warranty): why a line leaves
+    # the store's account.
+    job_type_reason = forms.CharField(
+        label=_("Why not billed to the store"), max_length=REASON_MAX_LENGTH, required=False
+    )
 
 
 class TermsForm(forms.ModelForm):

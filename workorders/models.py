@@ -383,3 +383,36 @@ class WarrantyClaim(models.Model):
 
     def get_absolute_url(self):
         return reverse("claims:detail", args=[self.pk])
+
+
+# ---------------------------------------------------------------- the store's repair warranty
+class RepairWarrantyComeback(models.Model):
+    """A comeback the advisor confirmed as within the store's own repair warranty
+    (质量保证期) of an earlier visit: its work is billed to the store (job type internal).
+    Written only by `workorders.repair_warranty.warranty_comeback_confirm`."""
+
+    visit = models.OneToOneField(
+        Visit,
+        verbose_name=_("visit"),
+        on_delete=models.CASCADE,
+        related_name="repair_warranty_comeback",
+    )
+    earlier_visit = models.ForeignKey(
+        Visit, verbose_name=_("earlier visit"), on_delete=models.PROTECT, related_name="+"
+    )
+    covered_until = models.DateField(_("warranty until"))
+    covered_until_km = models.PositiveIntegerField(_("warranty until (km)"))
+    confirmed_at = models.DateTimeField(_("confirmed at"), default=timezone.now)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("repair warranty comeback")
+        verbose_name_plural = _("repair warranty comebacks")
+
+    def __str__(self):
+        return f"{self.visit.number} ← {self.earlier_visit.number}"

@@ -13,6 +13,7 @@ from reception.states import VisitStatus
 
 from . import selectors
 from .models import WorkOrder
+from .repair_warranty import order_terms
 
 
 def qr_data_url(text: str) -> str:
@@ -45,6 +46,7 @@ def work_order_pdf(order: WorkOrder, *, progress_url: str = "", viewer=None) -> 
         "progress_url": progress_url,
         "draft": order.is_draft,
         "cancelled": visit.status == VisitStatus.CANCELLED,
+        "repair_warranty_terms": order_terms(order),
     }
     return render_pdf(
         "workorders/pdf/work_order.html",

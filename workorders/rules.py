@@ -2,8 +2,10 @@
 
 from decimal import Decimal
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from dealership.models import WorkType
 from dealership.rules import register
 
 register(
@@ -37,3 +39,32 @@ register(
     "ZD-FEE",
     _("Catalogue code of the diagnosis fee billed when a car is not repaired"),
 )
+
+# The store's own repair quality warranty (质量保证期) per work type: so many months or so
+# many km from the delivery, whichever comes first (issue 16 item 5, workorders.repair_warranty).
+REPAIR_WARRANTY_MONTHS = (1, 36)
+REPAIR_WARRANTY_KM = (500, 100000)
+REPAIR_WARRANTY_DEFAULTS = {
+    WorkType.MAINTENANCE: (3, 5000),
+    WorkType.REPAIR: (3, 5000),
+    WorkType.BODY_PAINT: (12, 20000),
+}
+for _work_type, (_months, _km) in REPAIR_WARRANTY_DEFAULTS.items():
+    register(
+        f"workorders.repair_warranty_months_{_work_type.value}",
+        _months,
+        format_lazy(
+            _("Our repair warranty on {work}: months from delivery"), work=_work_type.label
+        ),
+        _("months"),
+        minimum=REPAIR_WARRANTY_MONTHS[0],
+        maximum=REPAIR_WARRANTY_MONTHS[1],
+    )
+    register(
+        f"workorders.repair_warranty_km_{_work_type.value}",
+        _km,
+        format_lazy(_("Our repair warranty on {work}: km from delivery"), work=_work_type.label),
+        "km",
+        minimum=REPAIR_WARRANTY_KM[0],
+        maximum=REPAIR_WARRANTY_KM[1],
+    )

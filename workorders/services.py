@@ -11,12 +11,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from appointments.models import Appointment
 from dealership.errors import DomainError
 from dealership.models import User
 from dealership.rules import rule
 from dealership.services import timeline_record
+from dealership.stored_text import StoredMessage
+from dealership.text import REASON_MAX_LENGTH, clean_text
 from dealership.transitions import lock_row, move, save_versioned
 from reception.models import Visit
 from reception.services import (
@@ -31,10 +34,12 @@ from reception.states import VisitStatus
 from .claims import claims_follow_signing, warranty_refuse_unapproved
 from .lines import MAX_ORDER_TOTAL, ZERO, booked_line_data, line_build, line_discount_percent
 from .models import (
+    JobType,
     LineKind,
     Payer,
     PaymentMethod,
     PricingMethod,
+    RepairWarrantyComeback,
     SignedVia,
     WorkOrder,
     WorkOrderLine,
@@ -176,6 +181,7 @@ def work_order_line_add(
     with transaction.atomic():
         locked = _lock_draft(order, expected_version)
         line = line_build(locked, actor, data)
+        line.job_type = _job_type_on_warranty_comeback(locked, line.job_type)
         line.position = _next_position(locked)
         line.save()
         _touch(locked, actor, _recompute_totals(locked))
@@ -183,10 +189,64 @@ def work_order_line_add(
     return line
 
 
+def _job_type_on_warranty_comeback(order: WorkOrder, job_type: str) -> str:
+    """A confirmed comeback within the store's repair warranty (`repair_warranty`): a new
+    line the customer would pay goes to the store; the advisor may change it afterwards."""
+    if job_type in (JobType.MAINTENANCE, JobType.REPAIR) and (
+        RepairWarrantyComeback.objects.filter(visit_id=order.visit_id).exists()
+    ):
+        return JobType.INTERNAL
+    return job_type
+
+
+def _refuse_leaving_the_store_without_reason(
+    order: WorkOrder, line: WorkOrderLine, data: dict, reason: str, actor: User
+) -> None:
+    """On a confirmed warranty comeback the store pays: a line moved off the store's account
+    says why, and the reason goes on the visit's timeline."""
+    to = data.get("job_type", line.job_type)
+    if line.job_type != JobType.INTERNAL or to == JobType.INTERNAL or to not in JobType.values:
+        return
+    if not RepairWarrantyComeback.objects.filter(visit_id=order.visit_id).exists():
+        return
+    reason = clean_text(reason, field="job_type_reason", max_length=REASON_MAX_LENGTH)
+    if not reason:
+        raise DomainError(
+            _(
+                "This is a comeback within our repair warranty: say why this line is not "
+                "billed to the store."
+            ),
+            field="job_type_reason",
+            code="reason_required",
+        )
+    visit = order.visit
+    timeline_record(
+        kind="order.line_off_warranty",
+        summary=StoredMessage(
+            gettext_noop("%(number)s: line %(line)s billed as %(job_type)s, not to the store: "),
+            suffix=reason,
+            number=visit.number,
+            line=line.code or line.name_zh,
+            job_type=JobType(to).label,
+        ),
+        customer=visit.customer,
+        vehicle=visit.vehicle,
+        subject=visit,
+        actor=actor,
+    )
+
+
 def work_order_line_update(
-    *, line: WorkOrderLine, actor: User, expected_version: int | None = None, **data: Any
+    *,
+    line: WorkOrderLine,
+    actor: User,
+    expected_version: int | None = None,
+    job_type_reason: str = "",
+    **data: Any,
 ) -> WorkOrderLine:
-    """Change quantity, price, discount, work type, group or part flags of a draft's line."""
+    """Change quantity, price, discount, work type, group or part flags of a draft's line.
+
+    `job_type_reason`: why a line of a warranty comeback stops being the store's."""
     unknown = set(data) - set(LINE_EDIT_FIELDS)
     if unknown:
         raise TypeError(f"unknown line fields: {sorted(unknown)}")
@@ -195,6 +255,7 @@ def work_order_line_update(
         line = WorkOrderLine.objects.select_related("operation", "part").get(
             pk=line.pk, order=locked
         )
+        _refuse_leaving_the_store_without_reason(locked, line, data, job_type_reason, actor)
         merged = {
             "kind": line.kind,
             "operation": line.operation,

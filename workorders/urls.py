@@ -17,4 +17,9 @@ urlpatterns = [
     path("<int:pk>/revise/", views.revise, name="revise"),
     path("<int:pk>/pdf/", views.pdf, name="pdf"),
     path("<int:pk>/signature.png", views.signature, name="signature"),
+    path(
+        "visit/<int:visit_pk>/warranty-comeback/",
+        views.warranty_comeback,
+        name="warranty_comeback",
+    ),
 ]

@@ -9,15 +9,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from dealership import tablet
-from dealership.roles import role_required
+from dealership.roles import has_role, role_required
 from dealership.rules import rule
 from dealership.storage import stored_file_response
 from dealership.warranty import visit_warranty
 from dealership.web import refusal_text, submit
 from reception.access import EDITORS, VIEWERS
 from reception.models import Visit
+from reception.states import VisitStatus
 
-from . import selectors, services
+from . import repair_warranty, selectors, services
 from .forms import LineAddForm, LineUpdateForm, ManualLineForm, ReviseForm, SignForm, TermsForm
 from .models import JobType, OrderStatus, WorkOrder, WorkOrderLine
 from .pdf import work_order_pdf
@@ -50,7 +51,24 @@ def _order_context(order: WorkOrder, **extra) -> dict:
         "needs_disclaimer": any(line.needs_disclaimer for line in order.lines.all()),
         "tolerance": rule("workorders.estimate_tolerance_percent"),
         "warranty": visit_warranty(order.visit),
+        **_repair_warranty_context(order),
         **extra,
+    }
+
+
+def _repair_warranty_context(order: WorkOrder) -> dict:
+    """The store's warranty terms of the order, and the comeback within an earlier visit's."""
+    visit = order.visit
+    record = repair_warranty.warranty_comeback_of(visit)
+    hint = None
+    if record is None and visit.status == VisitStatus.CHECKED_IN:
+        hint = repair_warranty.warranty_in_force(
+            visit.vehicle, odometer_km=visit.odometer_km, exclude_visit=visit
+        )
+    return {
+        "repair_warranty_terms": repair_warranty.order_terms(order),
+        "warranty_comeback": record,
+        "warranty_hint": hint,
     }
 
 
@@ -59,6 +77,7 @@ def _render_order(request, order_pk: int, *, status: int = 200, **extra):
     if not order.is_draft and not extra.get("page_error"):
         # The draft's forms are not on a signed order's page: their refusal goes on top.
         extra["page_error"] = refusal_text(extra.get("terms_form"), extra.get("manual_form"))
+    extra.setdefault("may_confirm_warranty_comeback", has_role(request.user, EDITORS))
     return render(request, "workorders/order.html", _order_context(order, **extra), status=status)
 
 
@@ -253,3 +272,24 @@ def pdf(request, pk: int):
 def signature(request, pk: int):
     order = get_object_or_404(WorkOrder, pk=pk)
     return stored_file_response(order.signature, content_type="image/png")
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def warranty_comeback(request, visit_pk: int):
+    """The advisor confirms a comeback within the store's repair warranty: the store pays."""
+    visit = get_object_or_404(Visit, pk=visit_pk)
+    try:
+        record = repair_warranty.warranty_comeback_confirm(visit=visit, actor=request.user)
+    except ValidationError as error:
+        order = selectors.current_order(visit)
+        if order is None:
+            messages.error(request, _error_message(error))
+            return redirect("workorders:for_visit", visit_pk=visit_pk)
+        return _render_order(request, order.pk, status=400, page_error=_error_message(error))
+    messages.success(
+        request,
+        _("Comeback within our repair warranty of %(number)s: its work is billed to the store.")
+        % {"number": record.earlier_visit.number},
+    )
+    return redirect("workorders:for_visit", visit_pk=visit_pk)
