@@ -13,7 +13,8 @@ Definitions (the manager reads them on the page as the figure's help text):
   existed, with no claim, counts as billed). Fees and other revenue: the bills'
   lines that are neither labour nor parts (fees, sublet, consumables, old untyped
   manual lines). Average ticket = (labour + parts + other) ÷ repair orders.
-* Payments received: what the customers paid on those bills. It equals the
+* Payments received: what the customers paid on those bills, at the till or as a
+  deposit paid ahead and credited on them (`paid_for_bills`). It equals the
   customers' share of labour + parts + other, plus the cashier's adjustments
   (rounding, goodwill); the manufacturer's and insurers' shares are billed to
   them, not paid at the till. `revenue_by_category` shows the sum to the cent.
@@ -70,6 +71,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from appointments.capacity import local_tz, openings
+from appointments.models import Deposit, DepositStatus
 from appointments.selectors import appointment_kpis
 from dealership.daterange import add_months
 from dealership.models import Technician, Vehicle
@@ -179,8 +181,9 @@ DEFINITIONS = {
         "warranty claims on those bills' manufacturer lines (an open or rejected claim counts "
         "nothing; a line billed before claims existed counts as billed). Adjustments at the "
         "till: the cashier's changes to the amount due (rounding, goodwill). Payments "
-        "received: what the customers paid on those bills, which is the customers' share of "
-        "the lines plus the adjustments (see Revenue by category). Average ticket = (labour "
+        "received: what the customers paid on those bills, at the till or as a deposit paid "
+        "ahead and credited on them, which is the customers' share of the lines plus the "
+        "adjustments (see Revenue by category). Average ticket = (labour "
         "+ parts + other) ÷ repair orders."
     ),
     "hours": _(
@@ -329,6 +332,28 @@ def _warranty_sums() -> dict:
     }
 
 
+def paid_for_bills(period: Period) -> Decimal:
+    """What the customers paid for the period's bills: the payments at the till plus the
+    deposits paid ahead and credited on those bills (a deposit still held, refunded or kept
+    for a no-show paid for no bill)."""
+    at_till = (
+        Payment.objects.filter(settlement=OuterRef("pk"))
+        .values("settlement")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    ahead = (
+        Deposit.objects.filter(settlement_id=OuterRef("pk"), status=DepositStatus.APPLIED)
+        .values("settlement_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    paid = settlements_in(period).aggregate(
+        at_till=Sum(Subquery(at_till)), ahead=Sum(Subquery(ahead))
+    )
+    return _money(paid["at_till"]) + _money(paid["ahead"])
+
+
 def sales_figures(period: Period) -> dict:
     orders = settlements_in(period).aggregate(
         repair_orders=Count("id"),
@@ -336,9 +361,7 @@ def sales_figures(period: Period) -> dict:
         within=Count("id", filter=_within_estimate()),
         adjustments=Sum("adjustment_amount"),
     )
-    paid = Payment.objects.filter(settlement__in=settlements_in(period)).aggregate(
-        total=Sum("amount")
-    )["total"]
+    paid = paid_for_bills(period)
     outside = [Payer.CUSTOMER, Payer.MANUFACTURER, Payer.INSURER]
     lines = (
         _revenue_lines(period)
@@ -362,7 +385,7 @@ def sales_figures(period: Period) -> dict:
         "warranty_revenue": _money(lines["warranty_unclaimed"])
         + _money(lines["warranty_approved"]),
         "adjustments": _money(orders["adjustments"]),
-        "payments_received": _money(paid),
+        "payments_received": paid,
         "average_ticket": _money((labour + parts + other) / count) if count else None,
         "hours_sold": _hours(lines["hours"]),
         "estimate_accuracy": _ratio(orders["within"], orders["estimated"]),
@@ -590,11 +613,7 @@ def revenue_by_category(period: Period) -> dict:
         .annotate(amount=Sum("amount"))
     }
     adjustments = _money(settlements_in(period).aggregate(total=Sum("adjustment_amount"))["total"])
-    paid = _money(
-        Payment.objects.filter(settlement__in=settlements_in(period)).aggregate(
-            total=Sum("amount")
-        )["total"]
-    )
+    paid = paid_for_bills(period)
     rows = []
     for kind, label in LineKind.choices:
         amounts = [cells.get((kind, payer), ZERO) for payer in PAYER_COLUMNS]
