@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import day_close_views, views
 from .api import router
 
 app_name = "delivery"
@@ -27,6 +27,12 @@ urlpatterns = [
     path("settlements/<int:pk>/void/", views.void, name="void"),
     path("settlements/<int:pk>/tax-invoice/", views.tax_invoice_issue, name="tax_invoice_issue"),
     path("settlements/<int:pk>/refund/", views.refund, name="refund"),
+    # The cashier's day close (日结): ?day=YYYY-MM-DD, today when absent.
+    path("cashier/day-close/", day_close_views.day_close_page, name="day_close"),
+    path("cashier/day-close/close/", day_close_views.day_close_submit, name="day_close_submit"),
+    path("cashier/day-close/reopen/", day_close_views.day_close_reopen, name="day_close_reopen"),
+    path("cashier/day-close.pdf", day_close_views.day_close_pdf, name="day_close_pdf"),
+    path("cashier/day-closes/", day_close_views.day_close_list, name="day_closes"),
 ]
 
 # The API, included at /api/delivery/ by the project's URL conf (dealership/api_urls.py).
