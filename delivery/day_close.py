@@ -21,7 +21,7 @@ cashier then closes it again with new counts.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appointments.capacity import day_bounds
 from appointments.models import Deposit
 from appointments.selectors import deposit_movements
 from dealership.errors import DomainError
@@ -108,15 +109,8 @@ class DaySummary:
         return any(line.variance for line in self.methods)
 
 
-def _day_range(day: date) -> tuple[datetime, datetime]:
-    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
-    return start, timezone.make_aware(
-        datetime.combine(day + timedelta(days=1), datetime.min.time())
-    )
-
-
 def _on(stamp: str, day: date) -> dict[str, datetime]:
-    start, end = _day_range(day)
+    start, end = day_bounds(day, day)
     return {f"{stamp}__gte": start, f"{stamp}__lt": end}
 
 

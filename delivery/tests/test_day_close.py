@@ -382,3 +382,19 @@ def test_the_pdf_adds_up_and_is_kept_for_a_look(client, day):
     assert "4591.20" in text  # the day's total expected
     assert "895.00" in text and "-5.00" in text  # cash counted and its variance
     assert day["bills"][2].invoice_number in text  # the voided bill is listed
+
+
+def test_the_manager_reopens_a_closed_day_on_the_page(client, day):
+    day_close.day_close(day=day["day"], actor=day["cashier"], counted=EXACT)
+    client.force_login(day["manager"])
+    url = reverse("delivery:day_close_reopen")
+    blank = client.post(url, {"day": f"{day['day']:%Y-%m-%d}", "reason": ""})
+    assert blank.status_code == 400
+    assert 'field-error" id="field-reason"' in blank.content.decode()
+    assert DayClose.objects.get().is_closed
+    done = client.post(url, {"day": f"{day['day']:%Y-%m-%d}", "reason": "漏录退款"})
+    assert done.status_code == 302
+    close = DayClose.objects.get()
+    assert (close.status, close.reopen_reason) == (DayCloseStatus.REOPENED, "漏录退款")
+    page = client.get(done["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Reopened by" in page and 'id="day-close-form"' in page
