@@ -258,6 +258,10 @@ def test_nothing_falls_on_a_closed_day(day):
             settlement=bill1, actor=manager, amount="1.00", method="cash", reason="再退"
         ),
         lambda: services.settlement_void(settlement=bill2, actor=manager, reason="作废"),
+        lambda: services.tax_invoice_issue(settlement=bill2, actor=cashier, number="12345678"),
+        lambda: deposit_refund(
+            deposit=day["deposit"], actor=manager, amount="1.00", method="cash", reason="退"
+        ),
         lambda: appointment_record_deposit(
             appointment=_book(visit, day["workshop"], 7),
             amount="100.00",
