@@ -4,7 +4,7 @@ Lock order, the same in every service so two of them never deadlock:
 vehicle row → day rows (`DayLock`, by date) → part rows (by id) → appointment row.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -527,6 +527,22 @@ def appointment_rebook(
 MAX_DEPOSIT = Decimal("999999.99")  # far above any parts deposit, well inside the column
 
 
+# The cashier's closed days: delivery's day close registers its guard from its
+# AppConfig.ready() (appointments sits below delivery and does not import it).
+_CLOSED_DAY_GUARDS: list[Callable[[], None]] = []
+
+
+def closed_day_guard_register(guard: Callable[[], None]) -> None:
+    """Call `guard()` inside every deposit taken or refunded; it refuses a closed day."""
+    if guard not in _CLOSED_DAY_GUARDS:
+        _CLOSED_DAY_GUARDS.append(guard)
+
+
+def _refuse_closed_day() -> None:
+    for guard in _CLOSED_DAY_GUARDS:
+        guard()
+
+
 def _deposit_receipt_number(now: datetime) -> str:
     """The next deposit receipt of this year's gapless series (定金收据, DJ…)."""
     year = f"{timezone.localtime(now):%Y}"
@@ -554,6 +570,7 @@ def appointment_record_deposit(
     if method not in PaymentMethod.values:
         raise DomainError(_("Choose how the customer pays."), field="method")
     with transaction.atomic():
+        _refuse_closed_day()
         appointment = lock_row(appointment, related=("vehicle", "customer"))
         if appointment.status not in OPEN_STATUSES:
             raise DomainError(_("This appointment is closed."), code="status")
@@ -616,6 +633,7 @@ def deposit_refund(*, deposit: Deposit, actor: User, amount, method: str, reason
     if not reason:
         raise DomainError(_("Give the reason for the refund."), field="reason")
     with transaction.atomic():
+        _refuse_closed_day()
         appointment = lock_row(deposit.appointment, related=("vehicle", "customer"))
         locked = lock_row(deposit)
         if locked.status == DepositStatus.REFUNDED:

@@ -11,14 +11,18 @@ class DeliveryConfig(AppConfig):
 
     def ready(self):
         # Imported here, as Django requires: the registries and models load after the apps.
+        from appointments.services import closed_day_guard_register
         from dealership.navigation import register_nav
         from dealership.roles import Role
         from dealership.start import register_start_page
 
         from . import duties, rules  # noqa: F401 - registers the step's store settings
         from .access import CASHIERS, DELIVERERS
+        from .day_close import refuse_closed_day
 
         duties.register_kinds()
+        # Deposits (appointments, below delivery) are refused on a closed day too.
+        closed_day_guard_register(refuse_closed_day)
         register_start_page(Role.CASHIER, "delivery:cashier", 50)
         # A context of their own: "Cashier" is also the role's name (结算员) elsewhere.
         register_nav("delivery:board", pgettext_lazy("main menu", "Delivery"), DELIVERERS, 60)

@@ -24,7 +24,7 @@ from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
 from workorders.models import JobType, LineKind, Payer, PaymentMethod, WorkOrder
 
-from .states import SettlementStatus
+from .states import DayCloseStatus, SettlementStatus
 
 ZERO = Decimal("0.00")
 
@@ -391,3 +391,64 @@ class InvoiceCounter(SeriesCounter):
     class Meta:
         verbose_name = _("invoice counter")
         verbose_name_plural = _("invoice counters")
+
+
+# ---------------------------------------------------------------------------- the day close
+
+
+class DayClose(models.Model):
+    """The cashier's close of one store day (日结), written only by `delivery.day_close`.
+
+    The expected amount per payment method is what the day's movements came to when it was
+    closed; the counted cash and the statements' totals are what the cashier entered; a
+    variance between them carries the cashier's reason.
+    """
+
+    Status = DayCloseStatus
+
+    day = models.DateField(_("day"), unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DayCloseStatus.choices, default=DayCloseStatus.CLOSED
+    )
+    expected_cash = _money(_("cash expected"))
+    expected_card = _money(_("bank card expected"))
+    expected_alipay = _money(_("Alipay expected"))
+    expected_wechat = _money(_("WeChat Pay expected"))
+    expected_transfer = _money(_("transfers expected"))
+    counted_cash = _money(_("cash counted"))
+    counted_card = _money(_("card terminal statement"))
+    counted_alipay = _money(_("Alipay statement"))
+    counted_wechat = _money(_("WeChat Pay statement"))
+    counted_transfer = _money(_("bank statement (transfers)"))
+    variance_reason = models.CharField(_("reason for the variance"), max_length=500, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reopened_at = models.DateTimeField(_("reopened at"), null=True, blank=True)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reopened by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reopen_reason = models.CharField(_("reason for reopening"), max_length=200, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("day close")
+        verbose_name_plural = _("day closes")
+        ordering = ["-day"]
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == DayCloseStatus.CLOSED

@@ -36,6 +36,7 @@ from workorders.models import LineKind, Payer, PaymentMethod
 from workorders.selectors import order_in_force
 
 from . import selectors
+from .day_close import refuse_closed_day
 from .duties import READY_NOTICE
 from .models import (
     ApprovalVia,
@@ -721,6 +722,7 @@ def settlement_create(
     if cash_tendered not in (None, ""):
         tendered = to_money(cash_tendered, field="cash_tendered")
     with transaction.atomic():
+        refuse_closed_day()
         locked = visit_lock(visit)
         _refuse_unsettleable(locked)
         delivery = _delivery(locked)
@@ -795,6 +797,7 @@ def settlement_void(*, settlement: Settlement, actor: User, reason: str) -> Sett
     if not reason:
         raise DomainError(_("Give the reason for voiding."), field="reason")
     with transaction.atomic():
+        refuse_closed_day()
         locked_visit = visit_lock(settlement.visit)
         locked = lock_row(settlement)
         if locked.status != SettlementStatus.PAID:
@@ -846,6 +849,7 @@ def settlement_refund(
     if not reason:
         raise DomainError(_("Give the reason for the refund."), field="reason")
     with transaction.atomic():
+        refuse_closed_day()
         locked_visit = visit_lock(settlement.visit)
         locked = lock_row(settlement)
         if locked.status != SettlementStatus.PAID:
@@ -941,6 +945,7 @@ def tax_invoice_issue(*, settlement: Settlement, actor: User, number: str) -> Se
             code="tax_invoice_number_format",
         )
     with transaction.atomic():
+        refuse_closed_day()
         locked_visit = visit_lock(settlement.visit)
         locked = lock_row(settlement)
         if not locked.is_paid:

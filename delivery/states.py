@@ -7,6 +7,7 @@ A refund gives money back on a paid bill without changing its status (its
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from dealership.transitions import StateTable
 
@@ -26,4 +27,30 @@ SETTLEMENT_STATES = StateTable(
         SettlementStatus.VOIDED: frozenset(),
     },
     stamps={SettlementStatus.VOIDED: "voided_at"},
+)
+
+
+# ---------------------------------------------------------------------------- the day close
+
+
+class DayCloseStatus(models.TextChoices):
+    CLOSED = "closed", pgettext_lazy("day close", "Closed")
+    REOPENED = "reopened", _("Reopened")
+
+
+# A day is closed by the cashier once (nothing paid, refunded, voided or invoiced on it after);
+# the service manager may reopen it with a reason, and it is closed again with new counts.
+DAY_CLOSE_STATES = StateTable(
+    name="day_close",
+    model="delivery.DayClose",
+    statuses=DayCloseStatus,
+    allowed={
+        DayCloseStatus.CLOSED: frozenset({DayCloseStatus.REOPENED}),
+        DayCloseStatus.REOPENED: frozenset({DayCloseStatus.CLOSED}),
+    },
+    stamps={DayCloseStatus.CLOSED: "closed_at", DayCloseStatus.REOPENED: "reopened_at"},
+    subject_field="day",
+    refusal=gettext_noop(
+        "The day close of %(subject)s is %(current)s; it cannot become %(target)s."
+    ),
 )

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import certificate, not_repaired_views, views
+from . import certificate, day_close_views, not_repaired_views, views
 from .api import router
 
 app_name = "delivery"
@@ -40,6 +40,12 @@ urlpatterns = [
         not_repaired_views.diagnosis_report_pdf,
         name="diagnosis_report_pdf",
     ),
+    # The cashier's day close (日结): ?day=YYYY-MM-DD, today when absent.
+    path("cashier/day-close/", day_close_views.day_close_page, name="day_close"),
+    path("cashier/day-close/close/", day_close_views.day_close_submit, name="day_close_submit"),
+    path("cashier/day-close/reopen/", day_close_views.day_close_reopen, name="day_close_reopen"),
+    path("cashier/day-close.pdf", day_close_views.day_close_pdf, name="day_close_pdf"),
+    path("cashier/day-closes/", day_close_views.day_close_list, name="day_closes"),
 ]
 
 # The API, included at /api/delivery/ by the project's URL conf (dealership/api_urls.py).

@@ -182,6 +182,12 @@ PAGES: dict[str, frozenset | str] = {
     "delivery:void": CASHIER,
     "delivery:tax_invoice_issue": CASHIER,
     "delivery:refund": CASHIER,
+    # the cashier's day close (日结); reopening a closed day is the manager's
+    "delivery:day_close": CASHIER,
+    "delivery:day_close_submit": CASHIER,
+    "delivery:day_close_reopen": roles(MGR),
+    "delivery:day_close_pdf": CASHIER,
+    "delivery:day_closes": CASHIER,
     # follow-up (step 8)
     "followup:calls": CUSTOMER_DESK,
     "followup:call_list": roles(CARE, MGR),  # the 24 h care list

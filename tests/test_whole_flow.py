@@ -8,7 +8,8 @@ on, finds more work, the customer approves it through the link the worker sent b
 SMS; QC fails the car, the rework passes; the ready notice goes out; the cashier
 settles; the delivery sheet and the gate pass are printed; the customer signs for
 the car; customer care makes the 24 h call, whose low score opens a complaint; the
-complaint is closed; the manager finds the visit in the month's report.
+complaint is closed; the manager finds the visit in the month's report; the cashier
+closes the day, whose figures are the payments the flow made.
 
 Real PostgreSQL, Redis and a real Celery worker process: the due tasks (the approval
 link, the ready notice) are dispatched by the worker (the test plays the beat's tick
@@ -25,6 +26,7 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import redis
@@ -639,6 +641,7 @@ def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login,
     flow.shot("report-drill")
 
     _booked_car_found_by_plate_with_a_waiting_customer(flow, store)
+    _the_day_close_adds_up_to_the_payments(flow, store)
 
 
 def _booked_car_found_by_plate_with_a_waiting_customer(flow, store):
@@ -702,3 +705,44 @@ def _booked_car_found_by_plate_with_a_waiting_customer(flow, store):
     card = page.locator(f"#visit-{visit.pk}")
     assert card.locator(".waits").is_visible()
     flow.shot("board-waiting-customer")
+
+
+def _the_day_close_adds_up_to_the_payments(flow, store):
+    """Issue 16 item 9: the day close of the flow's day adds up to the payments the flow made
+    (its one bill, paid by WeChat Pay), and the cashier closes the day with those counts."""
+    from delivery.day_close import day_summary
+    from delivery.models import DayClose, Payment
+
+    page = flow.page
+    cashier = store["people"][Role.CASHIER]
+    today = timezone.localdate()
+    paid: dict[str, Decimal] = {}
+    for payment in Payment.objects.all():
+        paid[payment.method] = paid.get(payment.method, Decimal("0.00")) + payment.amount
+    assert list(paid) == ["wechat"]  # the bill of step 7
+    total = sum(paid.values())
+    summary = day_summary(today)
+    assert summary.totals["paid"] == summary.totals["expected"] == total
+    assert {line.method: line.expected for line in summary.methods if line.expected} == paid
+
+    flow.as_user(cashier)
+    flow.menu("/delivery/cashier/")
+    with page.expect_navigation():
+        page.click("#day-close-links a[href='/delivery/cashier/day-close/']")
+    for line in summary.methods:
+        cell = page.locator(f"#day-close-methods tr[data-method={line.method}] td.expected")
+        assert cell.inner_text() == f"¥{line.expected}"
+        page.fill(f"input[name=counted_{line.method}]", str(line.expected))
+    assert page.inner_text("#day-close-total td.expected") == f"¥{total}"
+    flow.shot("day-close")
+    # The cashier types the last statement's total and presses Enter. (A click on the button
+    # at the foot of this long page lands on the form beside it after the full-page shot.)
+    with page.expect_navigation():
+        page.press(f"input[name=counted_{summary.methods[-1].method}]", "Enter")
+    close = DayClose.objects.get(day=today)
+    assert close.is_closed and close.closed_by == cashier
+    assert close.counted_wechat == close.expected_wechat == paid["wechat"]
+    assert page.locator("#day-close-status.ok").is_visible()
+    flow.shot("day-closed")
+    text = flow.pdf_text(page.locator("#day-close-pdf").get_attribute("href"), "day-close.pdf")
+    assert f"¥{total}" in text
