@@ -37,6 +37,7 @@ from workorders.services import (
     work_order_update,
 )
 from workorders.states import OrderStatus
+from workshop.job_moves import waiting_jobs_withdraw
 from workshop.models import Job
 from workshop.states import JobStatus
 
@@ -186,6 +187,7 @@ def visit_not_repaired(
             keep_old_parts=False,
             wash=False,
         )
+        waiting_jobs_withdraw(visit=locked, reason="not repaired")
         moved = visit_transition(
             visit=locked,
             to=S.READY_FOR_PICKUP,

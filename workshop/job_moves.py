@@ -60,6 +60,16 @@ def job_move(
     move(JOB_STATES, job, to, now=now, changes=changes)
 
 
+def waiting_jobs_withdraw(*, visit: Visit, reason: str) -> int:
+    """Cancel the visit's jobs still waiting for dispatch (inside the caller's transaction,
+    the visit locked): nobody took them, and the customer declined the work."""
+    withdrawn = 0
+    for job in Job.objects.select_for_update().filter(visit=visit, status=JobStatus.WAITING):
+        move(JOB_STATES, job, JobStatus.CANCELLED, reason=reason)
+        withdrawn += 1
+    return withdrawn
+
+
 def _target_of(jobs: list[Job]) -> tuple[str | None, str]:
     """The visit status its jobs imply (None: none in particular), and the hold's reason."""
     open_jobs = [j for j in jobs if j.status not in (J.DONE, J.CANCELLED)]

@@ -32,7 +32,8 @@ JOB_STATES = StateTable(
     allowed={
         # Approved additional work goes to the technician who found it, or waits for dispatch.
         J.PROPOSED: frozenset({J.WAITING, J.DISPATCHED, J.CANCELLED}),
-        J.WAITING: frozenset({J.DISPATCHED}),
+        # Withdrawn before anyone took it: the customer declined the repair.
+        J.WAITING: frozenset({J.DISPATCHED, J.CANCELLED}),
         # Re-dispatching a job nobody is working on moves it to another technician or bay.
         J.DISPATCHED: frozenset({J.DISPATCHED, J.IN_PROGRESS}),
         J.IN_PROGRESS: frozenset({J.PAUSED, J.DONE}),

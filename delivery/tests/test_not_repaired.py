@@ -157,6 +157,8 @@ def test_a_signed_order_not_yet_started_is_revised_to_the_fee(fee):
     assert in_force.revision == 2
     assert [ln.amount for ln in in_force.lines.all()] == [Decimal("200.00")]
     assert moved.status == S.READY_FOR_PICKUP
+    # The jobs waiting for dispatch are withdrawn: the board's card shows no work to do.
+    assert set(Job.objects.filter(visit=visit).values_list("status", flat=True)) == {"cancelled"}
 
 
 def test_declining_is_refused_once_work_started_or_after_settling(fee):
