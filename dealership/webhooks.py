@@ -254,12 +254,17 @@ def delivery_replay(*, delivery: WebhookDelivery, actor: User) -> WebhookDeliver
     receiver is fixed. One still waiting or on its way is refused: it will go by itself.
     """
     with transaction.atomic():
+        # The task before the delivery, the order a worker sending it locks them in.
+        task = (
+            DueTask.objects.select_for_update()
+            .filter(
+                kind=DELIVER,
+                subject_type=ContentType.objects.get_for_model(WebhookDelivery),
+                subject_id=delivery.pk,
+            )
+            .first()
+        )
         delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
-        task = DueTask.objects.filter(
-            kind=DELIVER,
-            subject_type=ContentType.objects.get_for_model(WebhookDelivery),
-            subject_id=delivery.pk,
-        ).first()
         on_its_way = task is not None and task.state in (
             DueTaskState.PENDING,
             DueTaskState.CLAIMED,
