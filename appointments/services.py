@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop as N_
 
 from dealership.due import due_task_complete, due_task_schedule
 from dealership.errors import DomainError
+from dealership.events import Event, publish
 from dealership.links import customer_link_create, customer_links_revoke
 from dealership.models import (
     Customer,
@@ -272,6 +273,20 @@ def _booked_timeline_record(appointment: Appointment, actor: User | None) -> Non
     )
 
 
+def _event_data(appointment: Appointment) -> dict:
+    """What an outside system is told of a booking (`dealership.events`): ids and the time."""
+    return {
+        "appointment": appointment.pk,
+        "start": appointment.start.isoformat(),
+        "vehicle": appointment.vehicle_id,
+        "customer": appointment.customer_id,
+    }
+
+
+def _key(appointment: Appointment) -> str:
+    return f"appointment:{appointment.pk}"
+
+
 def appointment_book(
     *,
     customer: Customer,
@@ -334,6 +349,9 @@ def appointment_book(
         token = appointment_link_create(appointment=appointment, actor=actor)
         duties.notify_on_commit(
             appointment, "appointment_booked", link=duties.link_url(token, base_url)
+        )
+        publish(
+            Event.APPOINTMENT_BOOKED, data=_event_data(appointment), order_key=_key(appointment)
         )
     appointment.link_token = token
     return appointment
@@ -443,6 +461,9 @@ def appointment_cancel(
         duties.cancel_for(appointment)
         customer_links_revoke(obj=appointment, purpose=LINK_PURPOSE)
         duties.notify_on_commit(appointment, "appointment_cancelled")
+        publish(
+            Event.APPOINTMENT_CANCELLED, data=_event_data(appointment), order_key=_key(appointment)
+        )
     return appointment
 
 

@@ -41,7 +41,22 @@ class DealershipConfig(AppConfig):
         register_nav(
             "due_ops", pgettext_lazy("menu", "Scheduled"), (Role.SERVICE_MANAGER,), 890, more=True
         )
+        register_nav("webhooks", _("Webhooks"), (Role.SERVICE_MANAGER,), 895, more=True)
         register_nav("store_rules", _("Settings"), (Role.SERVICE_MANAGER,), 900, more=True)
+
+        # Outbound webhooks (issue 18.4): each event's delivery is a machine due task.
+        from django.conf import settings
+
+        from . import events, webhooks
+
+        events.listen(webhooks.on_event)
+        register_kind(
+            webhooks.DELIVER,
+            label=_("Webhook delivery"),
+            handler=webhooks.deliver,
+            max_attempts=settings.WEBHOOK_MAX_ATTEMPTS,
+            on_failed=webhooks.delivery_dead,
+        )
 
         # A plain reminder to the customer at a set time (payload: {"note": "..."}).
         register_kind(

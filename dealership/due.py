@@ -87,6 +87,8 @@ class DueKind:
     # The kind's own service that records an outcome and does what it means
     # (task=, actor=, outcome=, note=); the generic queue goes through it.
     recorder: Callable[..., object] | str | None = None
+    # Called with the task, in the same transaction, when a machine task fails for good.
+    on_failed: Callable[[DueTask], None] | str | None = None
 
     @property
     def for_person(self) -> bool:
@@ -113,6 +115,7 @@ def register_kind(
     max_attempts: int = 5,
     outcomes: Sequence[tuple[str, str | Promise]] | None = None,
     recorder: Callable[..., object] | str | None = None,
+    on_failed: Callable[[DueTask], None] | str | None = None,
 ) -> DueKind:
     """Declare a kind of due task: a machine task (`handler`) or a call for a `role`.
 
@@ -136,6 +139,7 @@ def register_kind(
         max_attempts=max_attempts,
         outcomes=tuple(outcomes) if outcomes else DEFAULT_OUTCOMES,
         recorder=recorder,
+        on_failed=on_failed,
     )
     KINDS[key] = kind
     return kind
@@ -375,6 +379,11 @@ def _reclaim_lost(*, now: datetime, reclaim_after: timedelta) -> int:
             changes={"last_error": note},
             now=now,
         )
+        for task in DueTask.objects.filter(pk__in=exhausted):
+            spec = KINDS.get(task.kind)
+            if spec is not None and spec.on_failed is not None:
+                hook = spec.on_failed
+                (import_string(hook) if isinstance(hook, str) else hook)(task)
         move_all(
             DUE_TASK_STATES,
             DueTask.objects.filter(pk__in=[row[0] for row in lost]).exclude(pk__in=exhausted),
@@ -561,6 +570,9 @@ def _record_failure(task_id: int, exc: Exception) -> str:
         error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
         if task.attempts >= (spec.max_attempts if spec else 1):
             move(DUE_TASK_STATES, task, State.FAILED, changes={"last_error": error})
+            if spec is not None and spec.on_failed is not None:
+                hook = spec.on_failed
+                (import_string(hook) if isinstance(hook, str) else hook)(task)
             logger.error("due task %s failed for good: %s", task.pk, error)
             return State.FAILED
         retry_at = timezone.now() + _retry_delay(task.attempts)

@@ -594,3 +594,72 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.channel} → {self.to}: {self.body[:40]}"
+
+
+# ------------------------------------------------------------------ outbound webhooks (issue 18.4)
+
+
+class WebhookSubscription(models.Model):
+    """An outside system that wants the store's events: where to post them, which, and the
+    secret both sides sign with. See `dealership.webhooks`."""
+
+    url = models.URLField(_("URL"), max_length=500)
+    # Event codes of `dealership.events.Event`; a list, checked by the service.
+    events = models.JSONField(_("events"), default=list)
+    secret = models.CharField(_("secret"), max_length=64, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    history = HistoricalRecords(excluded_fields=["secret"])
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription. Its sending is a due task (kind `webhook.deliver`,
+    subject this row); the body is fixed when the event happens, so a retry or a replay
+    posts the same bytes with the same event id."""
+
+    subscription = models.ForeignKey(
+        WebhookSubscription,
+        verbose_name=_("subscription"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    event_id = models.UUIDField(_("event id"))
+    event_type = models.CharField(_("event"), max_length=40)
+    body = models.TextField(_("body"))
+    # Events with the same key (one visit, one appointment) go out one after another.
+    order_key = models.CharField(_("order key"), max_length=60, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    # When its due task was scheduled: at once, or when the earlier event of its key finished.
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(_("answer"), null=True, blank=True)
+    replays = models.PositiveSmallIntegerField(_("replays"), default=0)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "event_id"], name="webhook_delivery_once_per_event"
+            )
+        ]
+        indexes = [models.Index(fields=["subscription", "order_key", "id"])]
+
+    def __str__(self):
+        return f"{self.event_type} {self.event_id}"

@@ -310,6 +310,11 @@ DUE_TASK_BATCH_SIZE = int(os.environ.get("DUE_TASK_BATCH_SIZE", "500"))
 DUE_TASK_MESSAGE_SIZE = int(os.environ.get("DUE_TASK_MESSAGE_SIZE", "20"))
 DUE_TASK_RECLAIM_AFTER_SECONDS = int(os.environ.get("DUE_TASK_RECLAIM_AFTER_SECONDS", "600"))
 DUE_TASK_RETRY_BASE_SECONDS = int(os.environ.get("DUE_TASK_RETRY_BASE_SECONDS", "60"))
+# Outbound webhooks (issue 18.4): tries before a dead letter, seconds to wait for an answer,
+# and plain http to localhost (tests and development only; production posts to https).
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_ALLOW_LOCAL_HTTP = env_bool("WEBHOOK_ALLOW_LOCAL_HTTP", DEBUG)
 
 # Notifications (dealership.notifications): a backend per channel. LogBackend only logs.
 _NOTIFY = "dealership.notifications."

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import tablet, views, views_due
+from . import tablet, views, views_due, views_webhooks
 from .roles import public_view
 from .security import ThrottledLoginView
 
@@ -32,6 +32,11 @@ urlpatterns = [
     path("due/<int:pk>/complete/", views_due.due_complete, name="due_complete"),
     path("due/ops/", views_due.due_ops, name="due_ops"),
     path("due/<int:pk>/retry/", views_due.due_retry, name="due_retry"),
+    path("webhooks/", views_webhooks.webhook_list, name="webhooks"),
+    path("webhooks/<int:pk>/edit/", views_webhooks.webhook_edit, name="webhook_edit"),
+    path(
+        "webhooks/deliveries/<int:pk>/replay/", views_webhooks.webhook_replay, name="webhook_replay"
+    ),
     path("appointments/", include("appointments.urls")),
     path("reception/", include("reception.urls")),
     path("orders/", include("workorders.urls")),

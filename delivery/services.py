@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 from appointments.services import deposits_apply, deposits_release
 from dealership.due import due_task_schedule, due_tasks_cancel_for
 from dealership.errors import DomainError
+from dealership.events import Event, publish
 from dealership.models import User
 from dealership.money import to_money
 from dealership.money import yuan as _yuan
@@ -174,6 +175,7 @@ def visit_mark_ready(*, visit: Visit, actor: User | None, wash_done: bool = Fals
             customer=locked.customer,
             payload={"pickup_at": pickup_at.isoformat()},
         )
+        publish(Event.VISIT_READY, visit_id=locked.pk, data={"pickup_at": pickup_at.isoformat()})
     _refresh_caller(visit, moved)
     return moved
 
@@ -779,6 +781,7 @@ def _visit_settled(visit: Visit, settlement: Settlement, payments: list[Payment]
         actor,
         settlement=settlement.pk,
     )
+    publish(Event.VISIT_SETTLED, visit_id=visit.pk, data={"settlement": settlement.pk})
 
 
 def _refuse_without_manager(actor: User, *, doing: str) -> None:
@@ -1195,5 +1198,6 @@ def visit_hand_back(
         )
         due_tasks_cancel_for(locked, kinds=[READY_NOTICE])
         _schedule_followup(visit=moved, actor=actor)
+        publish(Event.VISIT_DELIVERED, visit_id=locked.pk, data={"number": locked.number})
     _refresh_caller(visit, moved)
     return moved

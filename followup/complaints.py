@@ -19,6 +19,7 @@ from django.utils.translation import gettext_noop as N_
 
 from dealership.due import due_task_schedule, due_tasks_cancel_for
 from dealership.errors import DomainError
+from dealership.events import Event, publish
 from dealership.models import Customer, DueTask, User, Vehicle
 from dealership.roles import Role, has_role
 from dealership.rules import rule
@@ -129,6 +130,14 @@ def _stale(complaint: Complaint) -> str:
     ) % {"number": complaint.number}
 
 
+def _event(complaint: Complaint, **data) -> dict:
+    """`dealership.events.publish` arguments: a complaint about a visit keeps the visit's order."""
+    data = {"complaint": complaint.pk, "number": complaint.number, **data}
+    if complaint.visit_id:
+        return {"visit_id": complaint.visit_id, "data": data}
+    return {"order_key": f"complaint:{complaint.pk}", "data": data}
+
+
 def _escalate(
     complaint: Complaint,
     *,
@@ -149,6 +158,7 @@ def _escalate(
         save_versioned(complaint, ["escalated_at"])
     manager = service_manager()
     _action(complaint, ActionKind.ESCALATED, text, actor, code=code, params=params)
+    publish(Event.COMPLAINT_ESCALATED, **_event(complaint, reason=reason))
     payload = {"reason": reason, "note": text, "number": complaint.number}
     if code:
         payload.update(note_code=code, note_params=params or {})
@@ -271,6 +281,7 @@ def _complaint_opened(complaint: Complaint, *, note: str, actor: User | None) ->
         actor,
         severity=complaint.severity,
     )
+    publish(Event.COMPLAINT_OPENED, **_event(complaint, severity=complaint.severity))
     _schedule_deadlines(complaint)
     if complaint.is_important:
         _escalate(

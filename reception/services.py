@@ -19,6 +19,7 @@ from appointments.services import appointment_mark_arrived
 from dealership.constraints import constraint_message, domain_constraints
 from dealership.due import due_tasks_cancel_for
 from dealership.errors import DomainError
+from dealership.events import Event, publish
 from dealership.images import photo_reencode
 from dealership.links import customer_link_create, customer_links_revoke
 from dealership.models import User, Vehicle
@@ -336,6 +337,7 @@ def visit_check_in(
             subject=visit,
             actor=actor,
         )
+        publish(Event.VISIT_CHECKED_IN, visit_id=visit.pk, data={"number": visit.number})
     return visit
 
 

@@ -226,6 +226,10 @@ PAGES: dict[str, frozenset | str] = {
     "claims:approve": roles(CLAIMS, MGR),
     "claims:reject": roles(CLAIMS, MGR),
     "claims:line_approve": roles(CLAIMS, MGR),
+    # issue 18.4, outbound webhooks: the service manager only (edit and replay are POSTs)
+    "webhooks": MANAGER,
+    "webhook_edit": MANAGER,
+    "webhook_replay": MANAGER,
 }
 
 # ------------------------------------------------------------------ API: (route name, method)

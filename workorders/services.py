@@ -15,6 +15,7 @@ from django.utils.translation import gettext_noop
 
 from appointments.models import Appointment
 from dealership.errors import DomainError
+from dealership.events import Event, publish
 from dealership.models import User
 from dealership.rules import rule
 from dealership.services import timeline_record
@@ -514,6 +515,11 @@ def work_order_sign(
             vehicle=visit.vehicle,
             subject=locked,
             actor=actor,
+        )
+        publish(
+            Event.ORDER_SIGNED,
+            visit_id=visit.pk,
+            data={"order": locked.pk, "number": locked.number, "revision": locked.revision},
         )
     order.status, order.version = locked.status, locked.version
     return locked

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 
 from dealership.due import due_task_complete, due_task_schedule, due_tasks_cancel_for
 from dealership.errors import DomainError
+from dealership.events import Event, publish
 from dealership.links import LinkInvalid, customer_link_create, customer_link_resolve
 from dealership.models import DueTask, DueTaskState, LabourOperation, Part, User
 from dealership.rules import rule
@@ -148,6 +149,16 @@ def _schedule_addition_call(addition: Addition, visit: Visit) -> None:
     )
 
 
+def _event_data(addition: Addition) -> dict:
+    """What an outside system is told of additional work (`dealership.events`)."""
+    return {
+        "addition": addition.pk,
+        "status": addition.status,
+        "price": str(addition.price),
+        "extra_minutes": addition.extra_minutes,
+    }
+
+
 def addition_propose(
     *,
     visit: Visit,
@@ -210,6 +221,7 @@ def addition_propose(
         }
         visit_follow_jobs(locked, actor=actor, reason=summary)
         workshop_record(locked, kind="workshop.addition_proposed", summary=summary, actor=actor)
+        publish(Event.ADDITION_PROPOSED, visit_id=locked.pk, data=_event_data(addition))
     return addition
 
 
@@ -452,6 +464,7 @@ def addition_approve(
         workshop_record(
             visit, kind="workshop.addition_approved", summary=summary, actor=actor, subject=locked
         )
+        publish(Event.ADDITION_ANSWERED, visit_id=visit.pk, data=_event_data(locked))
     return locked
 
 
@@ -507,6 +520,7 @@ def addition_decline(
         }
         visit_follow_jobs(visit, actor=actor, reason=summary)
         workshop_record(visit, kind="workshop.addition_declined", summary=summary, actor=actor)
+        publish(Event.ADDITION_ANSWERED, visit_id=visit.pk, data=_event_data(locked))
     return locked
 
 

@@ -1,0 +1,330 @@
+"""Outbound webhooks (issue 18.4): subscriptions, and one signed delivery per event.
+
+An event (`dealership.events.publish`) makes one `WebhookDelivery` per active
+subscription that wants it, with the JSON body fixed at that moment. Sending is a
+due task (kind `webhook.deliver`, subject the delivery), so the due-task engine's
+guarantees hold: claimed once, re-read under a lock, retried with back-off (kept
+in the row) on a 5xx, a refused connection or a timeout, and failed for good (a
+dead letter on the ops page) after `WEBHOOK_MAX_ATTEMPTS` tries. A 2xx answer is
+the acknowledgement: the delivery is never sent again by itself after it.
+
+Each request carries::
+
+    X-Webhook-Id: <event id>            X-Webhook-Event: visit.checked_in
+    X-Webhook-Timestamp: <unix seconds> X-Webhook-Signature: sha256=<hex>
+
+where the signature is HMAC-SHA256, keyed with the subscription's secret, over
+"<timestamp>.<body>" (see `signature`); a receiver checks it and the timestamp's
+age, and drops an event id it has seen (a timed-out attempt may have arrived).
+
+Events of one visit reach a subscription in order: a delivery is released (its
+due task scheduled) only when every earlier delivery of its key is acknowledged,
+dead or skipped.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from .due import due_task_schedule
+from .errors import DomainError
+from .events import Event, Published
+from .models import DueTask, User, WebhookDelivery, WebhookSubscription
+from .states import DueTaskState
+
+logger = logging.getLogger(__name__)
+
+DELIVER = "webhook.deliver"
+SECRET_BYTES = 32  # 64 hex characters
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class WebhookRefused(Exception):
+    """The receiver did not acknowledge: the due-task engine retries or gives up."""
+
+
+def signature(secret: str, timestamp: str, body: str) -> str:
+    """HMAC-SHA256 of "<timestamp>.<body>" keyed with the secret, as the header carries it."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+# ---------------------------------------------------------------- subscriptions
+
+
+def _clean_url(url: str) -> str:
+    """https only; plain http only to this machine, where the setting allows (tests, dev)."""
+    parts = urlsplit(url)
+    local_http = (
+        parts.scheme == "http"
+        and parts.hostname in LOCAL_HOSTS
+        and getattr(settings, "WEBHOOK_ALLOW_LOCAL_HTTP", settings.DEBUG)
+    )
+    if parts.scheme != "https" and not local_http:
+        raise DomainError(
+            gettext("The address must start with https://."), field="url", code="not_https"
+        )
+    if parts.username or parts.password:
+        raise DomainError(
+            gettext("Put no user name or password in the address."),
+            field="url",
+            code="credentials_in_url",
+        )
+    return url
+
+
+def _clean_events(events) -> list[str]:
+    chosen = [event for event in Event.values if event in set(events or ())]
+    if not chosen or len(chosen) != len(set(events)):
+        raise DomainError(
+            gettext("Choose at least one event from the list."), field="events", code="events"
+        )
+    return chosen
+
+
+def subscription_create(
+    *, url: str, events: list[str], active: bool = True, actor: User
+) -> tuple[WebhookSubscription, str]:
+    """A new subscription and its secret; the secret is shown to the manager this once."""
+    secret = secrets.token_hex(SECRET_BYTES)
+    with transaction.atomic():
+        subscription = WebhookSubscription.objects.create(
+            url=_clean_url(url),
+            events=_clean_events(events),
+            active=active,
+            secret=secret,
+            created_by=actor,
+        )
+    return subscription, secret
+
+
+def subscription_update(
+    *, subscription: WebhookSubscription, url: str, events: list[str], active: bool, actor: User
+) -> WebhookSubscription:
+    """Change the address, the events or the active flag; the secret stays."""
+    with transaction.atomic():
+        subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        subscription.url = _clean_url(url)
+        subscription.events = _clean_events(events)
+        subscription.active = active
+        subscription._change_reason = f"edited by {actor}"
+        subscription.save(update_fields=["url", "events", "active"])
+    return subscription
+
+
+# ---------------------------------------------------------------- publishing
+
+
+def on_event(event: Published) -> int:
+    """The events listener: one delivery per active subscription that wants the event."""
+    body = json.dumps(event.envelope(), cls=DjangoJSONEncoder, ensure_ascii=False)
+    made = 0
+    with transaction.atomic():
+        for subscription in WebhookSubscription.objects.filter(active=True).order_by("id"):
+            if event.type not in subscription.events:
+                continue
+            delivery = WebhookDelivery.objects.create(
+                subscription=subscription,
+                event_id=event.id,
+                event_type=event.type,
+                body=body,
+                order_key=event.order_key,
+            )
+            _release_next(delivery)
+            made += 1
+    return made
+
+
+def _release_next(delivery: WebhookDelivery, *, finished: int | None = None) -> None:
+    """Schedule the first waiting delivery of `delivery`'s key when nothing before it is open.
+
+    Open: released and its task still pending or in progress (`finished`, the one whose
+    task is finishing now, is not). Deliveries without a key go at once. The subscription
+    row is locked, so two events of one visit committing together release one at a time.
+    """
+    if not delivery.order_key:
+        if delivery.released_at is None:
+            _release(delivery)
+        return
+    WebhookSubscription.objects.select_for_update().filter(pk=delivery.subscription_id).first()
+    chain = list(
+        WebhookDelivery.objects.filter(
+            subscription_id=delivery.subscription_id,
+            order_key=delivery.order_key,
+            acknowledged_at__isnull=True,
+        )
+        .exclude(pk=finished)
+        .order_by("id")
+    )
+    states = dict(
+        DueTask.objects.filter(
+            kind=DELIVER,
+            subject_type=ContentType.objects.get_for_model(WebhookDelivery),
+            subject_id__in=[row.pk for row in chain],
+        ).values_list("subject_id", "state")
+    )
+    for row in chain:
+        if row.released_at is None:
+            _release(row)
+            return
+        if states.get(row.pk) in (DueTaskState.PENDING, DueTaskState.CLAIMED):
+            return  # an earlier event of this key is still on its way
+
+
+def _release(delivery: WebhookDelivery) -> None:
+    now = timezone.now()
+    delivery.released_at = now
+    delivery.save(update_fields=["released_at"])
+    due_task_schedule(kind=DELIVER, subject=delivery, due_at=now)
+
+
+# ---------------------------------------------------------------- sending (the due task)
+
+
+def deliver(task: DueTask) -> dict:
+    """`webhook.deliver`: post the delivery's body, signed; a 2xx acknowledges it.
+
+    Runs inside the engine's transaction with the task locked; raising rolls back what this
+    wrote and lets the engine retry with back-off, or give up (`delivery_dead`).
+    """
+    delivery = (
+        WebhookDelivery.objects.select_for_update()
+        .select_related("subscription")
+        .get(pk=task.subject_id)
+    )
+    if delivery.acknowledged_at is not None:
+        return {"skipped": "already acknowledged"}
+    subscription = delivery.subscription
+    if not subscription.active:
+        _release_next(delivery, finished=delivery.pk)
+        return {"skipped": "subscription not active"}
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "service-desk-webhooks/1",
+        "X-Webhook-Id": str(delivery.event_id),
+        "X-Webhook-Event": delivery.event_type,
+        "X-Webhook-Timestamp": timestamp,
+        "X-Webhook-Signature": signature(subscription.secret, timestamp, delivery.body),
+    }
+    try:
+        response = requests.post(
+            subscription.url,
+            data=delivery.body.encode(),
+            headers=headers,
+            timeout=getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10),
+            allow_redirects=False,
+        )
+    except requests.Timeout as exc:
+        raise WebhookRefused(f"no answer in time: {exc}") from exc
+    except requests.RequestException as exc:
+        raise WebhookRefused(f"not reached: {exc}") from exc
+    if not 200 <= response.status_code < 300:
+        raise WebhookRefused(f"answered HTTP {response.status_code}")
+    delivery.acknowledged_at = timezone.now()
+    delivery.response_status = response.status_code
+    delivery.save(update_fields=["acknowledged_at", "response_status"])
+    _release_next(delivery, finished=delivery.pk)
+    return {"status": response.status_code}
+
+
+def delivery_dead(task: DueTask) -> None:
+    """The engine gave up on a delivery (a dead letter): the next event of its visit goes."""
+    delivery = WebhookDelivery.objects.filter(pk=task.subject_id).first()
+    if delivery is not None:
+        _release_next(delivery, finished=delivery.pk)
+
+
+def delivery_replay(*, delivery: WebhookDelivery, actor: User) -> WebhookDelivery:
+    """Send a delivery again, same event id and body, with fresh attempts from now.
+
+    For an acknowledged one the receiver asked for again, or a dead letter once the
+    receiver is fixed. One still waiting or on its way is refused: it will go by itself.
+    """
+    with transaction.atomic():
+        # The task before the delivery, the order a worker sending it locks them in.
+        task = (
+            DueTask.objects.select_for_update()
+            .filter(
+                kind=DELIVER,
+                subject_type=ContentType.objects.get_for_model(WebhookDelivery),
+                subject_id=delivery.pk,
+            )
+            .first()
+        )
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        on_its_way = task is not None and task.state in (
+            DueTaskState.PENDING,
+            DueTaskState.CLAIMED,
+        )
+        if delivery.released_at is None or on_its_way:
+            raise DomainError(
+                gettext("This event is still on its way; it will be sent without a replay."),
+                code="not_finished",
+            )
+        now = timezone.now()
+        delivery.acknowledged_at = None
+        delivery.response_status = None
+        delivery.released_at = now
+        delivery.replays += 1
+        delivery.save(
+            update_fields=["acknowledged_at", "response_status", "released_at", "replays"]
+        )
+        due_task_schedule(kind=DELIVER, subject=delivery, due_at=now)
+    logger.info("webhook delivery %s replayed by %s", delivery.pk, actor)
+    return delivery
+
+
+# ---------------------------------------------------------------- reads for the page
+
+
+def subscriptions_with_deliveries(*, limit: int = 20) -> list[WebhookSubscription]:
+    """Every subscription with its latest deliveries and their task, in three queries."""
+    subscriptions = list(WebhookSubscription.objects.order_by("id"))
+    ids = [subscription.pk for subscription in subscriptions]
+    recent = list(
+        WebhookDelivery.objects.filter(subscription_id__in=ids).order_by("-id")[: limit * 10]
+    )
+    tasks = {
+        task.subject_id: task
+        for task in DueTask.objects.filter(
+            kind=DELIVER,
+            subject_type=ContentType.objects.get_for_model(WebhookDelivery),
+            subject_id__in=[row.pk for row in recent],
+        )
+    }
+    by_subscription: dict[int, list] = {pk: [] for pk in ids}
+    for row in recent:
+        row.task = tasks.get(row.pk)
+        row.status = _status(row)
+        row.label = dict(Event.choices).get(row.event_type, row.event_type)
+        if len(by_subscription[row.subscription_id]) < limit:
+            by_subscription[row.subscription_id].append(row)
+    for subscription in subscriptions:
+        subscription.recent = by_subscription[subscription.pk]
+    return subscriptions
+
+
+def _status(delivery: WebhookDelivery) -> str:
+    if delivery.acknowledged_at is not None:
+        return "acknowledged"
+    if delivery.released_at is None:
+        return "waiting"
+    state = delivery.task.state if delivery.task else ""
+    if state == DueTaskState.FAILED:
+        return "dead"
+    if state in (DueTaskState.DONE, DueTaskState.CANCELLED):
+        return "skipped"
+    return "sending"
