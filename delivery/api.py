@@ -293,7 +293,11 @@ class SettlementViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         """As the pages find it (a missing one is a 404)."""
         return selectors.settlement_detail(int(pk))
 
-    @extend_schema(request=VoidInputSerializer, responses={200: SettlementSerializer})
+    @extend_schema(
+        summary="Void a paid bill (the service manager; others are told to ask them)",
+        request=VoidInputSerializer,
+        responses={200: SettlementSerializer},
+    )
     @action(detail=True, methods=["post"])
     def void(self, request, pk=None):
         settlement = self._settlement(pk)
@@ -301,7 +305,11 @@ class SettlementViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         services.settlement_void(settlement=settlement, actor=request.user, reason=data["reason"])
         return Response(_settlement_data(settlement.pk))
 
-    @extend_schema(request=RefundInputSerializer, responses={201: SettlementSerializer})
+    @extend_schema(
+        summary="Refund on a paid bill, at most what was paid (the service manager)",
+        request=RefundInputSerializer,
+        responses={201: SettlementSerializer},
+    )
     @action(detail=True, methods=["post"])
     def refund(self, request, pk=None):
         settlement = self._settlement(pk)
@@ -309,7 +317,11 @@ class SettlementViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         services.settlement_refund(settlement=settlement, actor=request.user, **data)
         return Response(_settlement_data(settlement.pk), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=TaxInvoiceInputSerializer, responses={200: SettlementSerializer})
+    @extend_schema(
+        summary="Record the number of the official invoice (发票) issued for a bill",
+        request=TaxInvoiceInputSerializer,
+        responses={200: SettlementSerializer},
+    )
     @action(detail=True, methods=["post"], url_path="tax-invoice")
     def tax_invoice(self, request, pk=None):
         settlement = self._settlement(pk)
@@ -454,7 +466,11 @@ class DeliveryStateViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         row = self._money_hidden(self._row(visit, with_bill=with_bill))
         return Response(self.get_serializer(row).data)
 
-    @extend_schema(request=ReadyInputSerializer, responses={200: DeliveryStateSerializer})
+    @extend_schema(
+        summary="Mark a car that passed QC ready for pick-up (the wash done if agreed)",
+        request=ReadyInputSerializer,
+        responses={200: DeliveryStateSerializer},
+    )
     @action(detail=True, methods=["post"])
     def ready(self, request, pk=None):
         visit = self._visit(pk)
@@ -462,7 +478,11 @@ class DeliveryStateViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         services.visit_mark_ready(visit=visit, actor=request.user, wash_done=data["wash_done"])
         return self._state(pk)
 
-    @extend_schema(request=FinalCheckInputSerializer, responses={200: DeliveryStateSerializer})
+    @extend_schema(
+        summary="Record the final check: lines done, odometer, car as left, old parts",
+        request=FinalCheckInputSerializer,
+        responses={200: DeliveryStateSerializer},
+    )
     @action(detail=True, methods=["post"], url_path="final-check")
     def final_check(self, request, pk=None):
         visit = self._visit(pk)
@@ -472,7 +492,11 @@ class DeliveryStateViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         )
         return self._state(pk)
 
-    @extend_schema(request=OverrunApprovalInputSerializer, responses={200: DeliveryStateSerializer})
+    @extend_schema(
+        summary="Record the customer's approval of a bill above the estimate's limit",
+        request=OverrunApprovalInputSerializer,
+        responses={200: DeliveryStateSerializer},
+    )
     @action(detail=True, methods=["post"], url_path="approval")
     def approve_overrun(self, request, pk=None):
         visit = self._visit(pk)
@@ -480,7 +504,11 @@ class DeliveryStateViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         services.overrun_approve(visit=visit, actor=request.user, **data)
         return self._state(pk)
 
-    @extend_schema(request=SettleInputSerializer, responses={201: SettlementSerializer})
+    @extend_schema(
+        summary="Settle the bill: payments, adjustment, deposits, official invoice request",
+        request=SettleInputSerializer,
+        responses={201: SettlementSerializer},
+    )
     @action(detail=True, methods=["post"])
     def settle(self, request, pk=None):
         visit = self._visit(pk)
@@ -493,14 +521,22 @@ class DeliveryStateViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         )
         return Response(_settlement_data(settlement.pk), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: DeliveryStateSerializer})
+    @extend_schema(
+        summary="Issue the gate pass (出门证) of a settled bill",
+        request=None,
+        responses={200: DeliveryStateSerializer},
+    )
     @action(detail=True, methods=["post"], url_path="gate-pass")
     def gate_pass(self, request, pk=None):
         visit = self._visit(pk)
         services.gate_pass_issue(visit=visit, actor=request.user)
         return self._state(pk)
 
-    @extend_schema(request=HandBackInputSerializer, responses={200: DeliveryStateSerializer})
+    @extend_schema(
+        summary="Hand the car back: papers, belongings, keys, the customer's signature",
+        request=HandBackInputSerializer,
+        responses={200: DeliveryStateSerializer},
+    )
     @action(detail=True, methods=["post"], url_path="hand-back")
     def hand_back(self, request, pk=None):
         visit = self._visit(pk)
@@ -508,7 +544,11 @@ class DeliveryStateViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         services.visit_hand_back(visit=visit, actor=request.user, **data)
         return self._state(pk)
 
-    @extend_schema(request=NotRepairedInputSerializer, responses={200: DeliveryStateSerializer})
+    @extend_schema(
+        summary="The customer declines the repair: reason, findings, signature",
+        request=NotRepairedInputSerializer,
+        responses={200: DeliveryStateSerializer},
+    )
     @action(detail=True, methods=["post"], url_path="not-repaired")
     def not_repaired(self, request, pk=None):
         visit = self._visit(pk)
@@ -516,7 +556,11 @@ class DeliveryStateViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         visit_not_repaired(visit=visit, actor=request.user, **data)
         return self._state(pk)
 
-    @extend_schema(request=FeeWaiverInputSerializer, responses={201: SettlementSerializer})
+    @extend_schema(
+        summary="Waive the diagnosis fee of a car not repaired, with the reason",
+        request=FeeWaiverInputSerializer,
+        responses={201: SettlementSerializer},
+    )
     @action(detail=True, methods=["post"], url_path="waive-fee")
     def waive_fee(self, request, pk=None):
         visit = self._visit(pk)
