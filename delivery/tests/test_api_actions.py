@@ -57,6 +57,9 @@ def api(client):
                 HTTP_ACCEPT_LANGUAGE="en",
             )
 
+        def schema(self) -> str:
+            return client.get(reverse("api-schema")).content.decode()
+
         def page(self, name, pk, data):
             """The same action through its page (the HTML answer, in English)."""
             return client.post(reverse(name, args=[pk]), data, HTTP_ACCEPT_LANGUAGE="en")
@@ -532,3 +535,40 @@ def test_a_missing_visit_or_bill_is_a_404(api):
     assert (
         client.post("/api/delivery/settlements/999999999/void/", {"reason": "x"}).status_code == 404
     )
+
+
+def test_a_refusal_speaks_the_callers_language_as_the_page_does(client):
+    _visit, _order, settlement = settled_visit()
+    client.force_login(staff("cashier"))
+    response = client.post(
+        _settlement_url(settlement, "void"),
+        json.dumps({"reason": "开错"}),
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    message = _refused(response)
+    assert "服务经理" in message  # "Only the service manager may void a bill."
+    page = client.post(
+        reverse("delivery:void", args=[settlement.pk]),
+        {"reason": "开错"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert escape(message) in page.content.decode()
+
+
+def test_every_action_is_in_the_schema(api):
+    schema = api.as_("advisor").schema()
+    for path in (
+        "/api/delivery/visits/{id}/ready/",
+        "/api/delivery/visits/{id}/final-check/",
+        "/api/delivery/visits/{id}/approval/",
+        "/api/delivery/visits/{id}/settle/",
+        "/api/delivery/visits/{id}/gate-pass/",
+        "/api/delivery/visits/{id}/hand-back/",
+        "/api/delivery/visits/{id}/not-repaired/",
+        "/api/delivery/visits/{id}/waive-fee/",
+        "/api/delivery/settlements/{id}/void/",
+        "/api/delivery/settlements/{id}/refund/",
+        "/api/delivery/settlements/{id}/tax-invoice/",
+    ):
+        assert path in schema, path
