@@ -296,6 +296,18 @@ API: dict[tuple[str, str], frozenset] = {
     ("complaint-actions", "post"): CUSTOMER_DESK,
     ("complaint-close", "post"): CUSTOMER_DESK,
     ("complaint-reopen", "post"): CUSTOMER_DESK,
+    # delivery actions (issue 18.1, h6): the delivery pages' roles
+    ("delivery-state-ready", "post"): roles(ADV, CTL, MGR),
+    ("delivery-state-final-check", "post"): RECEPTION,
+    ("delivery-state-approve-overrun", "post"): RECEPTION,
+    ("delivery-state-settle", "post"): CASHIER,
+    ("delivery-state-gate-pass", "post"): CASHIER,
+    ("delivery-state-hand-back", "post"): RECEPTION,
+    ("delivery-state-not-repaired", "post"): RECEPTION,
+    ("delivery-state-waive-fee", "post"): CASHIER,
+    ("delivery-settlement-void", "post"): CASHIER,
+    ("delivery-settlement-refund", "post"): CASHIER,
+    ("delivery-settlement-tax-invoice", "post"): CASHIER,
 }
 # Not resources: the schema and its docs (log-in), the router root, the JSON 404.
 API_EXEMPT = {"api-schema", "api-docs", "api-root", "api-not-found"}
