@@ -65,3 +65,22 @@ class ChangeOwnerForm(forms.Form):
             raise forms.ValidationError(_("No customer has this mobile number."))
         self.new_owner = customer
         return mobile
+
+
+class ApiTokenNameForm(forms.Form):
+    """Issue or rename an API token (issue 18.2)."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=50,
+        help_text=_("What the token is for, e.g. the system that uses it."),
+    )
+
+
+class LinkRevokeForm(forms.Form):
+    """Revoke one customer link, or all (no `link`), with a reason (issue 18.3)."""
+
+    link = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200)
