@@ -163,6 +163,12 @@ def history_reason_with_token(reason: str | None, token_name: str) -> str:
     return f"{reason[: max(room, 0)]} {mark}"[-REASON_MAX_LENGTH:].strip()
 
 
+def token_of_history_reason(reason: str | None) -> str:
+    """The token's name a history row's change reason carries, or "" (a page's change)."""
+    _before, mark, name = (reason or "").partition(HISTORY_MARK)
+    return name if mark else ""
+
+
 def attribute_history_to_token(sender, history_instance, **kwargs):
     """`pre_create_historical_record`: a write made with a token names the token in the
     history row's change reason (`history_user` is the token's user already)."""

@@ -100,6 +100,17 @@ def test_a_write_with_a_token_is_attributed_to_its_user_and_names_the_token(make
     assert entry.history_change_reason == "api-token:DMS sync"
 
 
+def test_the_customer_page_history_names_the_token(client, make_staff):
+    user = make_staff("advisor")
+    _token, key = api_token_issue(user=user, name="DMS sync")
+    customer = CustomerFactory(name="李雷")
+    _api(key).patch(f"/api/customers/{customer.pk}/", {"name": "李雷雷"}, format="json")
+    client.force_login(user)
+    page = client.get(customer.get_absolute_url())
+    assert page.context["history"][0].token == "DMS sync"
+    assert "API 令牌“DMS sync”" in page.content.decode()  # the store's language, Chinese
+
+
 def test_the_token_mark_keeps_within_the_reason_column():
     assert history_reason_with_token("", "DMS") == "api-token:DMS"
     assert history_reason_with_token("signed", "DMS") == "signed api-token:DMS"
