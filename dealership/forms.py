@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import Customer, Vehicle
 from .validators import normalize_phone, normalize_plate, normalize_vin
@@ -71,7 +72,7 @@ class ApiTokenNameForm(forms.Form):
     """Issue or rename an API token (issue 18.2)."""
 
     name = forms.CharField(
-        label=_("Name"),
+        label=pgettext_lazy("token", "Name"),
         max_length=50,
         help_text=_("What the token is for, e.g. the system that uses it."),
     )

@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .forms import ApiTokenNameForm
@@ -34,6 +35,7 @@ def _page(request, form, *, new_key: str = "", new_token=None):
 
 @role_required(*ALL_STAFF)
 @require_http_methods(["GET", "POST"])
+@never_cache  # the answer to an issue carries the key: no cache may keep it
 def api_tokens(request):
     """The list, and a new token issued: its key is shown on this answer only."""
     return submit(
