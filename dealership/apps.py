@@ -24,6 +24,15 @@ class DealershipConfig(AppConfig):
 
         pre_save.connect(refuse_unfit_text, dispatch_uid="dealership.text.refuse_unfit_text")
 
+        # A write made with an API token names the token in its history row (issue 18.2).
+        from simple_history.signals import pre_create_historical_record
+
+        from .tokens import attribute_history_to_token
+
+        pre_create_historical_record.connect(
+            attribute_history_to_token, dispatch_uid="dealership.tokens.history"
+        )
+
         register_nav("search", _("Search"), CUSTOMER_VIEWERS, 10)
         register_nav(
             "customer_create",

@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import Customer, Vehicle
 from .validators import normalize_phone, normalize_plate, normalize_vin
@@ -65,3 +66,22 @@ class ChangeOwnerForm(forms.Form):
             raise forms.ValidationError(_("No customer has this mobile number."))
         self.new_owner = customer
         return mobile
+
+
+class ApiTokenNameForm(forms.Form):
+    """Issue or rename an API token (issue 18.2)."""
+
+    name = forms.CharField(
+        label=pgettext_lazy("token", "Name"),
+        max_length=50,
+        help_text=_("What the token is for, e.g. the system that uses it."),
+    )
+
+
+class LinkRevokeForm(forms.Form):
+    """Revoke one customer link, or all (no `link`), with a reason (issue 18.3)."""
+
+    link = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200)

@@ -88,3 +88,5 @@ register("store.phone", "0512-6688 9900", _("Store phone (shown to customers)"))
 register("store.address", "苏州市工业园区星湖街 88 号", _("Store address (shown to customers)"))
 register("store.vat_rate", Decimal("0.13"), _("VAT rate"))
 register("search.min_chars", 2, _("Characters needed before search runs"), _("characters"))
+# API tokens (issue 18.2): how long a newly issued token lives.
+register("api.token_days", 90, _("API token lifetime"), _("days"), minimum=1, maximum=3650)

@@ -8,6 +8,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from .models import Customer, DueTask, Message, Vehicle
 from .roles import Role, user_roles
 from .rules import rule
+from .tokens import token_of_history_reason
 from .validators import normalize_phone, normalize_plate
 from .visibility import CONTACT_FIELDS, HIDDEN, field_level, shown
 
@@ -78,6 +79,8 @@ class HistoryEntry:
     user: object
     kind: str
     changes: list[tuple[str, object, object]]
+    # The API token the change was made with (issue 18.2), or "".
+    token: str = ""
 
 
 def history_entries(instance, *, limit: int = 20, viewer=None) -> list[HistoryEntry]:
@@ -111,6 +114,7 @@ def history_entries(instance, *, limit: int = 20, viewer=None) -> list[HistoryEn
                 user=newer.history_user,
                 kind=newer.get_history_type_display(),
                 changes=changes,
+                token=token_of_history_reason(newer.history_change_reason),
             )
         )
     return entries

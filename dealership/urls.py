@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import tablet, views, views_due, views_webhooks
+from . import tablet, views, views_due, views_links, views_tokens, views_webhooks
 from .roles import public_view
 from .security import ThrottledLoginView
 
@@ -19,6 +19,27 @@ urlpatterns = [
     path("customers/new/", views.customer_create, name="customer_create"),
     path("customers/<int:pk>/", views.customer_detail, name="customer_detail"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="customer_edit"),
+    path(
+        "customers/<int:pk>/links/revoke/",
+        views_links.customer_link_revoke,
+        name="customer_link_revoke",
+    ),
+    path(
+        "customers/<int:pk>/links/revoke-all/",
+        views_links.customer_links_revoke_all,
+        name="customer_links_revoke_all",
+    ),
+    path("account/tokens/", views_tokens.api_tokens, name="api_tokens"),
+    path(
+        "account/tokens/<int:pk>/rename/",
+        views_tokens.api_token_rename_view,
+        name="api_token_rename",
+    ),
+    path(
+        "account/tokens/<int:pk>/revoke/",
+        views_tokens.api_token_revoke_view,
+        name="api_token_revoke",
+    ),
     path(
         "customers/<int:customer_pk>/vehicles/new/",
         views.vehicle_create,

@@ -19,7 +19,8 @@ from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
 from .actions import vehicle_actions
-from .forms import ChangeOwnerForm, CustomerForm, VehicleForm
+from .forms import ChangeOwnerForm, CustomerForm, LinkRevokeForm, VehicleForm
+from .links import customer_live_links, purpose_label
 from .models import Customer, Vehicle
 from .roles import ALL_STAFF, Role, public_view, role_required
 from .rules import REGISTRY, rule, rule_set
@@ -105,6 +106,10 @@ def customer_detail(request, pk: int):
                 for vehicle in customer.vehicles.all()
             ],
             "history": selectors.history_entries(customer, viewer=request.user),
+            "links": [
+                (link, purpose_label(link.purpose)) for link in customer_live_links(customer)
+            ],
+            "revoke_all_form": LinkRevokeForm(),
         },
     )
 

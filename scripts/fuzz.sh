@@ -44,9 +44,9 @@ while read -r name token; do
   [ -n "$name" ] && TOKENS[$name]=$token
 done < <($BIN/python manage.py shell -v 0 -c "
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from dealership.tokens import api_token_issue
 for name in '$FUZZ_USERS'.split():
-    print(name, Token.objects.get_or_create(user=get_user_model().objects.get(username=name))[0].key)
+    print(name, api_token_issue(user=get_user_model().objects.get(username=name), name='fuzz')[1])
 " | grep -E '^[A-Za-z0-9_]+ [0-9a-f]{40}$')
 
 $BIN/gunicorn dealership.wsgi -b "127.0.0.1:$PORT" -w 2 --timeout 60 \

@@ -230,6 +230,12 @@ PAGES: dict[str, frozenset | str] = {
     "webhooks": MANAGER,
     "webhook_edit": MANAGER,
     "webhook_replay": MANAGER,
+    # API tokens and customer-link revocation (issue 18 items 2 and 3)
+    "api_tokens": ALL,
+    "api_token_rename": ALL,
+    "api_token_revoke": ALL,
+    "customer_link_revoke": NOT_TECH,
+    "customer_links_revoke_all": NOT_TECH,
 }
 
 # ------------------------------------------------------------------ API: (route name, method)
@@ -500,6 +506,9 @@ PAGE_OBJECT = {
     "claims:approve": "claim",
     "claims:reject": "claim",
     "claims:line_approve": "line",
+    # issue 18.3: the customer whose links are revoked
+    "customer_link_revoke": "customer",
+    "customer_links_revoke_all": "customer",
 }
 PAGE_QUERY = {"reports:drill": "?figure=repair_orders"}
 # Pages under appointments/<pk>/ name the appointment, everything else's <pk> the visit.

@@ -7,13 +7,13 @@ import pytest
 import yaml
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from appointments.models import Appointment, Status
 from appointments.tests.factories import local, make_vehicle, make_workshop
 from dealership.models import Customer, Vehicle
 from dealership.tests.factories import CustomerFactory, VehicleFactory
+from dealership.tokens import api_token_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -79,9 +79,9 @@ def test_roles_are_the_pages_roles(api):
 def test_anonymous_callers_are_refused_and_tokens_log_in(make_staff):
     assert APIClient().get("/api/customers/").status_code in (401, 403)
     user = make_staff("advisor")
-    token = Token.objects.create(user=user)
+    key = api_token_issue(user=user, name="DMS")[1]
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get("/api/customers/").status_code == 200
 
 

@@ -8,13 +8,13 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from simple_history.models import registered_models
 
 from appointments.tests.factories import make_workshop
 from dealership.models import Customer, Vehicle
 from dealership.tests.factories import LabourOperationFactory
+from dealership.tokens import api_token_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def test_a_visit_walked_through_the_api_leaves_history_with_the_actor(make_staff
     workshop = make_workshop()
     user = make_staff("advisor")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user, name='test')[1]}")
 
     customer = client.post(
         "/api/customers/", {"name": "赵敏", "mobile": "13700001111"}, format="json"
