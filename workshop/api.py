@@ -8,6 +8,8 @@ import base64
 import binascii
 import re
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -259,6 +261,25 @@ class PromiseResultSerializer(serializers.Serializer):
     promised_at = serializers.DateTimeField()
 
 
+def _body_within_limit(request):
+    """The request's data; a body over Django's limit for non-file data (data URLs in JSON
+    or form fields) is a 400 that says to send the photos as files, not a 500."""
+    try:
+        return request.data
+    except RequestDataTooBig as exc:
+        raise serializers.ValidationError(
+            {
+                "photos": [
+                    _(
+                        "The request is too large (at most %(mb)s MB without files); "
+                        "send the photos as files (multipart)."
+                    )
+                    % {"mb": round(settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024), 1)}
+                ]
+            }
+        ) from exc
+
+
 def _job(pk) -> Job:
     return get_object_or_404(Job.objects.select_related("visit__vehicle"), pk=pk)
 
@@ -340,7 +361,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         """Report what was found on the car, with photos (files or data URLs), as the
         technician's phone page does; only on their own running or paused job."""
         job = _job(pk)
-        serializer = FindingReportSerializer(data=request.data)
+        serializer = FindingReportSerializer(data=_body_within_limit(request))
         serializer.is_valid(raise_exception=True)
         finding = services.finding_report(
             job=job,

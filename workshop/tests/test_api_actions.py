@@ -137,6 +137,23 @@ def test_bad_photos_are_refused_with_the_pages_words_and_nothing_is_saved(workin
     assert not Finding.objects.exists() and not FindingPhoto.objects.exists()
 
 
+def test_a_body_too_large_for_data_urls_is_a_400_not_a_server_error(working, tech, settings):
+    _visit, job = working
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's 2.5 MB
+    huge = "data:image/png;base64," + "A" * 3_000_000
+    response = _client(tech.user).post(
+        f"/api/workshop/jobs/{job.pk}/finding/", {"note": "x", "photos": [huge]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.data == {
+        "photos": [
+            "The request is too large (at most 2.5 MB without files); "
+            "send the photos as files (multipart)."
+        ]
+    }
+    assert not Finding.objects.exists()
+
+
 def test_findings_are_read_by_the_workshop_not_the_cashier(finding, make_staff):
     response = _client(make_staff("qc_inspector")).get(
         f"/api/workshop/findings/?visit={finding.visit_id}"
