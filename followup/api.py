@@ -4,8 +4,10 @@ The same services and selectors as the pages (followup.views), the same roles; a
 on another person's list is refused as on the page. Mounted at /api/followup/.
 """
 
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, routers, serializers
@@ -13,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from dealership.api import ApiViewSet
+from dealership.due import kind_get
 from dealership.models import Customer, DueTask, User, Vehicle
 from dealership.roles import has_role
 from dealership.selectors import may_act_on_call
@@ -21,7 +24,7 @@ from reception.models import Visit
 from . import complaints, selectors, services
 from . import duties as K
 from .models import ActionKind, Complaint, ComplaintCategory, ComplaintSource, ThirdParty
-from .views import COMPLAINT_ROLES
+from .views import COMPLAINT_ROLES, OPT_OUT_ROLES, _booking
 
 
 class FollowupCallSerializer(serializers.Serializer):
@@ -51,6 +54,12 @@ class FollowupCallResultSerializer(serializers.Serializer):
     outcome = serializers.CharField(source="task.outcome")
     retry_at = serializers.DateTimeField(allow_null=True)
     complaint = serializers.IntegerField(source="complaint.pk", allow_null=True, default=None)
+
+
+class NotReachedSerializer(serializers.Serializer):
+    attempts_seen = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=1000
+    )
 
 
 def _list_or_404(slug: str, user) -> K.CallList:
@@ -115,6 +124,11 @@ class CallViewSet(ApiViewSet):
         serializer = FollowupCallOutcomeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        booked_elsewhere, _booking_url = _booking(row.task)
+        if data["outcome"] in booked_elsewhere:
+            # The page does not offer it: a booking is made on the appointments pages.
+            message = forms.ChoiceField.default_error_messages["invalid_choice"]
+            raise serializers.ValidationError({"outcome": [message % {"value": data["outcome"]}]})
         result = services.call_record(
             task=row.task,
             actor=request.user,
@@ -123,6 +137,22 @@ class CallViewSet(ApiViewSet):
             attempts_seen=data.get("attempts_seen"),
             survey=data.get("survey") or None,
             category=data["category"],
+        )
+        return Response(FollowupCallResultSerializer(result).data)
+
+    @extend_schema(request=NotReachedSerializer, responses={200: FollowupCallResultSerializer})
+    @action(detail=True, methods=["post"], url_path="not-reached")
+    def not_reached(self, request, pk=None):
+        """The list's one click: nobody answered (the call comes back later, or closes)."""
+        row = self._row(pk)
+        serializer = NotReachedSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcomes = dict(kind_get(row.task.kind).outcomes)
+        result = services.call_record(
+            task=row.task,
+            actor=request.user,
+            outcome=K.UNREACHABLE if K.UNREACHABLE in outcomes else "not_reached",
+            attempts_seen=serializer.validated_data.get("attempts_seen"),
         )
         return Response(FollowupCallResultSerializer(result).data)
 
@@ -189,6 +219,40 @@ class ComplaintCloseSerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
+
+
+class ComplaintAssignSerializer(serializers.Serializer):
+    owner = serializers.PrimaryKeyRelatedField(queryset=selectors.complaint_owner_choices())
+
+
+class ComplaintEditSerializer(serializers.Serializer):
+    """The complaint page's edit form; only the fields sent change (`version` as read)."""
+
+    version = serializers.IntegerField(min_value=0, max_value=2**31 - 1)
+    category = serializers.ChoiceField(choices=ComplaintCategory.choices, required=False)
+    description = serializers.CharField(max_length=4000, required=False)
+    visit = serializers.PrimaryKeyRelatedField(
+        queryset=Visit.objects.all(), required=False, allow_null=True
+    )
+    safety_related = serializers.BooleanField(required=False)
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, allow_null=True, min_value=0
+    )
+    third_parties = serializers.ListField(
+        child=serializers.ChoiceField(choices=ThirdParty.choices),
+        required=False,
+        max_length=len(ThirdParty.choices),
+    )
+
+
+class OptOutSerializer(serializers.Serializer):
+    do_not_call = serializers.BooleanField()
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class OptOutResultSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(source="pk")
+    do_not_call = serializers.BooleanField()
 
 
 class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
@@ -265,8 +329,57 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
         )
         return Response(ComplaintSerializer(complaint).data)
 
+    @extend_schema(request=ComplaintAssignSerializer, responses={200: ComplaintSerializer})
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        """Give the complaint to another member of staff (care, an advisor or a manager)."""
+        complaint = self.get_object()
+        serializer = ComplaintAssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        complaint = complaints.complaint_assign(
+            complaint=complaint, owner=serializer.validated_data["owner"], actor=request.user
+        )
+        return Response(ComplaintSerializer(complaint).data)
+
+    @extend_schema(request=ComplaintEditSerializer, responses={200: ComplaintSerializer})
+    @action(detail=True, methods=["post"])
+    def edit(self, request, pk=None):
+        """Correct the details; becoming important sends it to the service manager."""
+        complaint = self.get_object()
+        serializer = ComplaintEditSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        version = data.pop("version")
+        complaint = complaints.complaint_update(
+            complaint=complaint, actor=request.user, expected_version=version, **data
+        )
+        complaint.refresh_from_db()
+        return Response(ComplaintSerializer(complaint).data)
+
+
+class FollowupCustomerViewSet(ApiViewSet):
+    """A customer's wish about calls (the archive page's opt-out): POST .../opt-out/."""
+
+    queryset = Customer.objects.none()
+    serializer_class = OptOutResultSerializer
+    read_roles = OPT_OUT_ROLES
+    write_roles = OPT_OUT_ROLES
+
+    @extend_schema(request=OptOutSerializer, responses={200: OptOutResultSerializer})
+    @action(detail=True, methods=["post"], url_path="opt-out")
+    def opt_out(self, request, pk=None):
+        """`do_not_call`: true cancels the customer's open calls; false allows calls again."""
+        customer = get_object_or_404(Customer, pk=pk)
+        serializer = OptOutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = services.customer_calls_opt_out(
+            customer=customer, actor=request.user, **serializer.validated_data
+        )
+        return Response(OptOutResultSerializer(customer).data)
+
 
 router = routers.SimpleRouter()
 router.register("calls", CallViewSet, basename="followup-call")
 router.register("complaints", ComplaintViewSet, basename="complaint")
+router.register("customers", FollowupCustomerViewSet, basename="followup-customer")
 urlpatterns = router.urls

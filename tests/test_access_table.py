@@ -314,6 +314,17 @@ API: dict[tuple[str, str], frozenset] = {
     ("delivery-settlement-void", "post"): CASHIER,
     ("delivery-settlement-refund", "post"): CASHIER,
     ("delivery-settlement-tax-invoice", "post"): CASHIER,
+    # issue 18.1, workshop and follow-up actions through the API (helper 8)
+    ("job-finding", "post"): roles(TECH),
+    ("finding-list", "get"): WORKSHOP_VIEW,
+    ("finding-detail", "get"): WORKSHOP_VIEW,
+    ("finding-propose", "post"): roles(ADV, CTL, TECH, MGR),
+    ("addition-send-link", "post"): RECEPTION,
+    ("workshop-visit-promise", "post"): RECEPTION,
+    ("followup-call-not-reached", "post"): roles(CARE, MGR),  # a care call
+    ("complaint-assign", "post"): CUSTOMER_DESK,
+    ("complaint-edit", "post"): CUSTOMER_DESK,
+    ("followup-customer-opt-out", "post"): CUSTOMER_DESK,
 }
 # Not resources: the schema and its docs (log-in), the router root, the JSON 404.
 API_EXEMPT = {"api-schema", "api-docs", "api-root", "api-not-found"}
@@ -547,6 +558,10 @@ API_OBJECT = {
     "delivery-state": "visit",
     "followup-call": "care_call",
     "complaint": "complaint",
+    # issue 18.1, workshop and follow-up actions (helper 8)
+    "finding": "finding",
+    "workshop-visit": "visit",
+    "followup-customer": "customer",
 }
 
 

@@ -4,19 +4,30 @@ The same services as the workshop pages (workshop.views), the same roles.
 Mounted at /api/workshop/ by dealership.api_urls.
 """
 
+import base64
+import binascii
+import re
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, routers, serializers
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from dealership.api import ApiViewSet, int_param
+from dealership.images import MAX_PHOTO_BYTES
 from dealership.models import Bay, LabourOperation, Part, Technician
 from dealership.roles import Role
+from dealership.text import NOTE_MAX_LENGTH
 from reception.models import Visit
 
 from . import additions, selectors, services
-from .models import Addition, Job, QualityCheck
+from .models import Addition, Finding, Job, QualityCheck
 from .states import QC_ITEMS, SELF_CHECK_ITEMS, AnswerChannel, PauseReason
 from .views import (
     ADVISORS,
@@ -143,6 +154,132 @@ class QCSerializer(serializers.Serializer):
     )
 
 
+# ------------------------------------------------------------ findings, link, promise (issue 18)
+
+# A data URL carries the photo base64-encoded: 4 characters for every 3 bytes.
+MAX_PHOTO_DATA_URL = (MAX_PHOTO_BYTES + 2) // 3 * 4 + 100
+_DATA_URL = re.compile(r"data:image/[a-z0-9.+-]{1,40};base64,", re.IGNORECASE)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "A photo: a file (multipart) or a data URL "
+        "`data:image/jpeg;base64,...` (JPEG, PNG, WebP or GIF, at most 12 MB).",
+    }
+)
+class PhotoField(serializers.Field):
+    """A photo as an uploaded file or a data URL, checked like the page's upload.
+
+    The service re-encodes it (`dealership.images.photo_reencode`): size, type and
+    pixel limits are the page's, with the page's messages.
+    """
+
+    def to_internal_value(self, data):
+        if hasattr(data, "read") and hasattr(data, "size"):
+            return data
+        not_a_photo = _("This file is not a photo (JPEG, PNG, WebP or GIF).")
+        if not isinstance(data, str):
+            raise serializers.ValidationError(not_a_photo)
+        if len(data) > MAX_PHOTO_DATA_URL:
+            raise serializers.ValidationError(
+                _("A photo may be at most %(mb)s MB.") % {"mb": MAX_PHOTO_BYTES // (1024 * 1024)}
+            )
+        data = data.strip()
+        prefix = _DATA_URL.match(data)
+        if prefix is None:
+            raise serializers.ValidationError(not_a_photo)
+        try:
+            raw = base64.b64decode(data[prefix.end() :], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise serializers.ValidationError(not_a_photo) from exc
+        if not raw:
+            raise serializers.ValidationError(not_a_photo)
+        return SimpleUploadedFile("photo", raw)
+
+    def to_representation(self, value):
+        return str(value)
+
+
+class PhotoListField(serializers.ListField):
+    """At most `services.MAX_PHOTOS`, refused with the page's words before any is decoded."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, list | tuple) and len(data) > services.MAX_PHOTOS:
+            raise serializers.ValidationError(
+                _("At most %(n)s photos per finding.") % {"n": services.MAX_PHOTOS}
+            )
+        return super().to_internal_value(data)
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    photos = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Finding
+        fields = ["id", "visit", "job", "note", "reported_by", "created_at", "photos"]
+        read_only_fields = fields
+
+
+class FindingReportSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000)
+    photos = PhotoListField(child=PhotoField(), required=False, default=list)
+
+
+class FindingProposeSerializer(serializers.Serializer):
+    """The page's proposal form (`AdditionForm`): the finding gives visit and job."""
+
+    title = serializers.CharField(max_length=150)
+    explanation = serializers.CharField(
+        required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH, default=""
+    )
+    operations = serializers.PrimaryKeyRelatedField(
+        queryset=LabourOperation.objects.filter(active=True), many=True, required=False
+    )
+    parts = serializers.PrimaryKeyRelatedField(
+        queryset=Part.objects.filter(active=True), many=True, required=False
+    )
+    extra_minutes = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=additions.MAX_EXTRA_MINUTES
+    )
+    safety_related = serializers.BooleanField(required=False, default=False)
+
+
+class SentLinkSerializer(serializers.Serializer):
+    addition = AdditionSerializer()
+    url = serializers.CharField(help_text="The link the customer was sent.")
+
+
+class PromiseSerializer(serializers.Serializer):
+    promised_at = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=200, help_text="The reason given to the customer.")
+
+
+class PromiseResultSerializer(serializers.Serializer):
+    visit = serializers.IntegerField(source="pk")
+    number = serializers.CharField()
+    promised_at = serializers.DateTimeField()
+
+
+def _body_within_limit(request):
+    """The request's data; a body over Django's limit for non-file data (data URLs in JSON
+    or form fields) is a 400 that says to send the photos as files, not a 500."""
+    try:
+        return request.data
+    except RequestDataTooBig as exc:
+        raise serializers.ValidationError(
+            {
+                "photos": [
+                    _(
+                        "The request is too large (at most %(mb)s MB without files); "
+                        "send the photos as files (multipart)."
+                    )
+                    % {"mb": round(settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024), 1)}
+                ]
+            }
+        ) from exc
+
+
 def _job(pk) -> Job:
     return get_object_or_404(Job.objects.select_related("visit__vehicle"), pk=pk)
 
@@ -208,6 +345,32 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         job = services.job_clock_off(job=job, actor=request.user, **serializer.validated_data)
         return Response(JobSerializer(job).data)
 
+    @extend_schema(
+        request={
+            "multipart/form-data": FindingReportSerializer,
+            "application/json": FindingReportSerializer,
+        },
+        responses={201: FindingSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        parser_classes=[MultiPartParser, FormParser, JSONParser],
+    )
+    def finding(self, request, pk=None):
+        """Report what was found on the car, with photos (files or data URLs), as the
+        technician's phone page does; only on their own running or paused job."""
+        job = _job(pk)
+        serializer = FindingReportSerializer(data=_body_within_limit(request))
+        serializer.is_valid(raise_exception=True)
+        finding = services.finding_report(
+            job=job,
+            actor=request.user,
+            note=serializer.validated_data["note"],
+            photos=serializer.validated_data["photos"],
+        )
+        return Response(FindingSerializer(finding).data, status=201)
+
 
 class AdditionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Additional work: proposed from the workshop, answered by the customer.
@@ -220,7 +383,11 @@ class AdditionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
     read_roles = VIEWERS
     write_roles = PROPOSERS
 
-    action_roles = {"answer": ADVISORS, "withdraw": (*ADVISORS, Role.WORKSHOP_CONTROLLER)}
+    action_roles = {
+        "answer": ADVISORS,
+        "withdraw": (*ADVISORS, Role.WORKSHOP_CONTROLLER),
+        "send_link": ADVISORS,
+    }
 
     def get_queryset(self):
         queryset = Addition.objects.order_by("-proposed_at", "-id")
@@ -286,6 +453,19 @@ class AdditionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         )
         return Response(AdditionSerializer(addition).data)
 
+    @extend_schema(request=None, responses={200: SentLinkSerializer})
+    @action(detail=True, methods=["post"], url_path="send-link")
+    def send_link(self, request, pk=None):
+        """Send the customer their approval link (SMS / e-mail by their preference)."""
+        addition = self.get_object()
+        url = additions.addition_send_link(
+            addition=addition,
+            actor=request.user,
+            base_url=request.build_absolute_uri("/").rstrip("/"),
+        )
+        addition.refresh_from_db()
+        return Response(SentLinkSerializer({"addition": addition, "url": url}).data)
+
 
 class QCViewSet(mixins.ListModelMixin, ApiViewSet):
     """Quality checks, newest first. POST .../{visit}/inspect/ passes or fails a car
@@ -345,9 +525,74 @@ class BoardViewSet(mixins.ListModelMixin, ApiViewSet):
         return Response(BoardSerializer(cards, many=True).data)
 
 
+class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """What technicians found (`?visit=` one car's). A technician reports one with
+    POST /api/workshop/jobs/{id}/finding/; .../propose/ turns one into additional work."""
+
+    serializer_class = FindingSerializer
+    read_roles = VIEWERS
+    write_roles = PROPOSERS
+
+    def get_queryset(self):
+        queryset = Finding.objects.prefetch_related("photos").order_by("-created_at", "-id")
+        visit = int_param(self.request, "visit")
+        if visit is not None:
+            queryset = queryset.filter(visit_id=visit)
+        return queryset
+
+    @extend_schema(parameters=[OpenApiParameter("visit", int, description="One visit's findings")])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=FindingProposeSerializer, responses={201: AdditionSerializer})
+    @action(detail=True, methods=["post"])
+    def propose(self, request, pk=None):
+        """The page's "propose" on a finding: the same service, the finding's visit."""
+        finding = get_object_or_404(Finding.objects.select_related("visit", "job"), pk=pk)
+        serializer = FindingProposeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        addition = additions.addition_propose(
+            visit=finding.visit,
+            actor=request.user,
+            finding=finding,
+            title=data.pop("title"),
+            operations=data.pop("operations", []),
+            parts=data.pop("parts", []),
+            **data,
+        )
+        return Response(AdditionSerializer(addition).data, status=201)
+
+
+class WorkshopVisitViewSet(ApiViewSet):
+    """One car in the workshop: the advisor moves its promised time (POST .../promise/)."""
+
+    queryset = Visit.objects.none()
+    serializer_class = PromiseResultSerializer
+    read_roles = VIEWERS
+    write_roles = ADVISORS
+
+    @extend_schema(request=PromiseSerializer, responses={200: PromiseResultSerializer})
+    @action(detail=True, methods=["post"])
+    def promise(self, request, pk=None):
+        """A new promised time and the reason given to the customer, who gets a message."""
+        visit = get_object_or_404(Visit, pk=pk)
+        serializer = PromiseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        visit = services.promise_move(
+            visit=visit,
+            actor=request.user,
+            promised_at=serializer.validated_data["promised_at"],
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(PromiseResultSerializer(visit).data)
+
+
 router = routers.SimpleRouter()
 router.register("jobs", JobViewSet, basename="job")
 router.register("additions", AdditionViewSet, basename="addition")
 router.register("qc", QCViewSet, basename="qc")
 router.register("board", BoardViewSet, basename="board")
+router.register("findings", FindingViewSet, basename="finding")
+router.register("visits", WorkshopVisitViewSet, basename="workshop-visit")
 urlpatterns = router.urls
