@@ -16,7 +16,12 @@ Every app's API builds on these classes, so the whole API behaves alike:
 
 import logging
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    ValidationError,
+)
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q
 from django.http import Http404
@@ -51,7 +56,8 @@ def validation_detail(error: ValidationError) -> dict[str, list[str]]:
 
 
 def api_exception_handler(exc, context):
-    """DRF's handler, plus Django's ValidationError/DomainError as field messages (400).
+    """DRF's handler, plus Django's ValidationError/DomainError as field messages (400), and
+    a body over Django's request limits as 413.
 
     Any other error is logged with its traceback and answered as a JSON 500
     (`{"detail": ...}`, no internals), so an API client always gets JSON.
@@ -60,6 +66,11 @@ def api_exception_handler(exc, context):
         exc = exceptions.ValidationError(validation_detail(exc))
     elif isinstance(exc, ObjectDoesNotExist):
         exc = Http404()
+    elif isinstance(exc, (RequestDataTooBig, TooManyFieldsSent)):
+        return Response(
+            {"detail": gettext("The request is too large. Send photos as files (multipart).")},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         request = context.get("request")

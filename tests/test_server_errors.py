@@ -121,3 +121,12 @@ def test_a_target_too_large_is_refused_next_to_it_and_nothing_is_saved(manager_c
     assert response.status_code == 400
     assert 'role="alert"' in response.content.decode() or "error" in response.content.decode()
     assert not ReportTarget.objects.exists()
+
+
+def test_an_api_body_over_the_request_limit_is_a_413_not_a_500(client, make_staff, settings):
+    """A JSON body bigger than DATA_UPLOAD_MAX_MEMORY_SIZE is refused in JSON, as too large."""
+    client.force_login(make_staff("advisor"))
+    body = '{"note": "' + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1) + '"}'
+    response = client.post("/api/customers/", body, content_type="application/json")
+    assert response.status_code == 413
+    assert "detail" in response.json()
