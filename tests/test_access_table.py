@@ -286,6 +286,28 @@ API: dict[tuple[str, str], frozenset] = {
     ("complaint-actions", "post"): CUSTOMER_DESK,
     ("complaint-close", "post"): CUSTOMER_DESK,
     ("complaint-reopen", "post"): CUSTOMER_DESK,
+    # issue 18.1, reception and work order through the API (helper 7)
+    ("visit-walkaround", "post"): RECEPTION,
+    ("visit-damage-marks", "post"): RECEPTION,
+    ("visit-belongings", "post"): RECEPTION,
+    ("visit-walkaround-sign", "post"): RECEPTION,
+    ("visit-concern", "post"): RECEPTION,
+    ("visit-insurance", "post"): RECEPTION,
+    ("visit-insurance-dismiss", "post"): RECEPTION,
+    ("damage-mark-detail", "delete"): RECEPTION,
+    ("belonging-detail", "delete"): RECEPTION,
+    ("work-order-terms", "post"): RECEPTION,
+    ("work-order-sign", "post"): RECEPTION,
+    ("work-order-revise", "post"): RECEPTION,
+    ("order-line-detail", "patch"): RECEPTION,
+    ("order-line-detail", "delete"): RECEPTION,
+    ("order-line-warranty-approve", "post"): roles(CLAIMS, MGR),
+    ("order-visit-warranty-comeback", "post"): RECEPTION,
+    ("warranty-claim-list", "get"): roles(CLAIMS, MGR),
+    ("warranty-claim-detail", "get"): roles(CLAIMS, MGR),
+    ("warranty-claim-submit", "post"): roles(CLAIMS, MGR),
+    ("warranty-claim-approve", "post"): roles(CLAIMS, MGR),
+    ("warranty-claim-reject", "post"): roles(CLAIMS, MGR),
 }
 # Not resources: the schema and its docs (log-in), the router root, the JSON 404.
 API_EXEMPT = {"api-schema", "api-docs", "api-root", "api-not-found"}
@@ -516,6 +538,12 @@ API_OBJECT = {
     "delivery-state": "visit",
     "followup-call": "care_call",
     "complaint": "complaint",
+    # issue 18.1, reception and work order through the API (helper 7)
+    "damage-mark": "damage",
+    "belonging": "belonging",
+    "order-line": "line",
+    "order-visit": "visit",
+    "warranty-claim": "claim",
 }
 
 
