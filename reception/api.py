@@ -9,13 +9,14 @@ signature (a PNG data URL, as the tablet's pad sends it), the concern and the in
 import base64
 import binascii
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.files.base import ContentFile
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import mixins, routers, serializers, status, viewsets
+from rest_framework import exceptions, mixins, routers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -352,6 +353,23 @@ class VisitViewSet(
     action_roles = {"hand_over": (Role.WORKSHOP_CONTROLLER, Role.SERVICE_MANAGER)}
     serializer_class = VisitSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def handle_exception(self, exc):
+        """A JSON body over Django's in-memory limit (a big photo as a data URL) is a 400
+        that says what to do, not a server error: files of any size go as multipart parts."""
+        if isinstance(exc, RequestDataTooBig):
+            exc = exceptions.ValidationError(
+                {
+                    "non_field_errors": [
+                        _(
+                            "The request is larger than %(mb)s MB: send the photo as a file "
+                            "(multipart/form-data)."
+                        )
+                        % {"mb": round(settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024), 1)}
+                    ]
+                }
+            )
+        return super().handle_exception(exc)
 
     def get_queryset(self):
         if self.request.query_params.get("on_site"):

@@ -419,3 +419,23 @@ def test_roles_the_insurance_page_refuses_get_403(api):
         assert api("cashier").post(url, body, format="json").status_code == 403
     assert not InsuranceCase.objects.exists()
     assert not InsuranceOfferDismissal.objects.exists()
+
+
+def test_a_data_url_over_the_request_limit_is_a_400_that_says_to_send_a_file(api, settings):
+    visit = VisitFactory()
+    raw = bytes(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)  # base64 makes it a third larger again
+    response = api().post(
+        f"/api/reception/visits/{visit.pk}/damage-marks/",
+        {
+            "kind": "dent",
+            "x": 1,
+            "y": 1,
+            "photo": "data:image/jpeg;base64," + base64.b64encode(raw).decode(),
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["non_field_errors"] == [
+        "The request is larger than 2.5 MB: send the photo as a file (multipart/form-data)."
+    ]
+    assert not DamageMark.objects.exists()
