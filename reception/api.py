@@ -202,7 +202,9 @@ class PhotoField(serializers.Field):
 
 class WalkaroundSerializer(serializers.Serializer):
     """The walk-around page's fields; only those sent are changed. After the customer signed,
-    only `key_tag` and `parking_spot` may change (the service refuses the rest)."""
+    only `key_tag` and `parking_spot` may change (the service refuses the rest). As on the
+    page, a battery-electric car takes `charge_percent` and ignores `fuel_level`; any other
+    car the reverse."""
 
     version = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     odometer_km = serializers.IntegerField(
