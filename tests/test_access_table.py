@@ -325,6 +325,28 @@ API: dict[tuple[str, str], frozenset] = {
     ("complaint-assign", "post"): CUSTOMER_DESK,
     ("complaint-edit", "post"): CUSTOMER_DESK,
     ("followup-customer-opt-out", "post"): CUSTOMER_DESK,
+    # issue 18.1, reception and work order through the API (helper 7)
+    ("visit-walkaround", "post"): RECEPTION,
+    ("visit-damage-marks", "post"): RECEPTION,
+    ("visit-belongings", "post"): RECEPTION,
+    ("visit-walkaround-sign", "post"): RECEPTION,
+    ("visit-concern", "post"): RECEPTION,
+    ("visit-insurance", "post"): RECEPTION,
+    ("visit-insurance-dismiss", "post"): RECEPTION,
+    ("damage-mark-detail", "delete"): RECEPTION,
+    ("belonging-detail", "delete"): RECEPTION,
+    ("work-order-terms", "post"): RECEPTION,
+    ("work-order-sign", "post"): RECEPTION,
+    ("work-order-revise", "post"): RECEPTION,
+    ("order-line-detail", "patch"): RECEPTION,
+    ("order-line-detail", "delete"): RECEPTION,
+    ("order-line-warranty-approve", "post"): roles(CLAIMS, MGR),
+    ("order-visit-warranty-comeback", "post"): RECEPTION,
+    ("warranty-claim-list", "get"): roles(CLAIMS, MGR),
+    ("warranty-claim-detail", "get"): roles(CLAIMS, MGR),
+    ("warranty-claim-submit", "post"): roles(CLAIMS, MGR),
+    ("warranty-claim-approve", "post"): roles(CLAIMS, MGR),
+    ("warranty-claim-reject", "post"): roles(CLAIMS, MGR),
 }
 # Not resources: the schema and its docs (log-in), the router root, the JSON 404.
 API_EXEMPT = {"api-schema", "api-docs", "api-root", "api-not-found"}
@@ -562,6 +584,12 @@ API_OBJECT = {
     "finding": "finding",
     "workshop-visit": "visit",
     "followup-customer": "customer",
+    # issue 18.1, reception and work order through the API (helper 7)
+    "damage-mark": "damage",
+    "belonging": "belonging",
+    "order-line": "line",
+    "order-visit": "visit",
+    "warranty-claim": "claim",
 }
 
 
