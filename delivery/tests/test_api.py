@@ -69,8 +69,10 @@ def test_other_roles_get_403(api, role):
     assert client.get("/api/delivery/visits/").status_code == 403
 
 
-def test_anonymous_gets_403(client):
-    assert client.get("/api/delivery/settlements/").status_code == 403
+def test_anonymous_gets_401_with_the_token_scheme(client):
+    response = client.get("/api/delivery/settlements/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_the_api_is_in_the_schema(api):
