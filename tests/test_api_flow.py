@@ -117,6 +117,7 @@ def store(settings, tmp_path):
             (Role.QC_INSPECTOR, "孙质检"),
             (Role.CASHIER, "钱收银"),
             (Role.CUSTOMER_CARE, "周客服"),
+            (Role.SERVICE_MANAGER, "吴经理"),
         )
     }
     # The integration that relays the customer's online booking: an account with a role.
@@ -274,6 +275,7 @@ def test_one_car_from_the_booking_to_the_survey_through_the_api(store):
         },
     )
     assert order["payment_method"] == "wechat"
+    cashier.post(f"/api/orders/work-orders/{order['id']}/sign/", {}, expect=403)  # not hers
     order = advisor.post(
         f"/api/orders/work-orders/{order['id']}/sign/",
         {
@@ -398,10 +400,13 @@ def test_one_car_from_the_booking_to_the_survey_through_the_api(store):
     assert Decimal(bill["customer_total"]) == Decimal("780.00")
     assert bill["needs_approval"] is False
 
-    # 7. The cashier settles by WeChat Pay and issues the gate pass.
+    # 7. The cashier settles by WeChat Pay and issues the gate pass (not the technician).
+    payment = {"method": "wechat", "amount": "780.00", "reference": "WX4200001234"}
+    tech.post(f"/api/delivery/visits/{visit_id}/settle/", {"payments": [payment]}, expect=403)
+    assert not Settlement.objects.filter(visit=visit).exists()
     settlement = cashier.post(
         f"/api/delivery/visits/{visit_id}/settle/",
-        {"payments": [{"method": "wechat", "amount": "780.00", "reference": "WX4200001234"}]},
+        {"payments": [payment]},
         expect=201,
     )
     assert settlement["status"] == "paid" and settlement["invoice_number"]
@@ -443,6 +448,24 @@ def test_one_car_from_the_booking_to_the_survey_through_the_api(store):
         },
     )
     assert result["state"] == "done" and result["complaint"]
+
+    # The complaint the low score opened is answered and closed by customer care.
+    closed = care.post(
+        f"/api/followup/complaints/{result['complaint']}/close/",
+        {"resolution": "致歉并赠送一次免费洗车", "customer_satisfied": True},
+    )
+    assert closed["status"] == "closed"
+
+    # The manager finds the visit in this month's report.
+    manager = Caller(people[Role.SERVICE_MANAGER], "BI export")
+    month = {"period": "month", "date": today.isoformat()}
+    report = manager.get("/api/reports/figures/", **month)
+    figures = {row["key"]: row["value"] for row in report["figures"]}
+    assert Decimal(str(figures["repair_orders"])) == 1
+    # 780 billed against the 200 signed plus the 580 approved: within the ±10 %.
+    assert Decimal(str(figures["estimate_missed"])) == 0
+    drill = manager.get("/api/reports/visits/", figure="repair_orders", **month)
+    assert [row["id"] for row in drill["results"]] == [visit_id]
 
     # The records, as the browser test checks them.
     visit.refresh_from_db()
@@ -492,3 +515,14 @@ def test_one_car_from_the_booking_to_the_survey_through_the_api(store):
     )
     complaint = Complaint.objects.get(visit=visit)
     assert complaint.pk == result["complaint"] and complaint.survey == survey
+    assert complaint.status == "closed" and complaint.customer_satisfied
+
+    # Every write names the person and the token it came with, in history.
+    last = visit.history.latest()
+    assert last.status == "delivered" and last.history_user == people[Role.ADVISOR]
+    assert "advisor tablet" in last.history_change_reason
+    signed_row = visit.history.filter(status="order_signed").earliest()
+    assert "advisor tablet" in signed_row.history_change_reason
+    settled_row = paid.history.earliest()
+    assert settled_row.history_user == people[Role.CASHIER]
+    assert "cashier till" in settled_row.history_change_reason
