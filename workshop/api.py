@@ -303,6 +303,11 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
 
     @extend_schema(parameters=[OpenApiParameter("visit", int, description="One visit's jobs")])
     def list(self, request, *args, **kwargs):
+        # As the board page: the labour lines of a signed order become jobs when first read,
+        # so a client learns the job ids to dispatch right after the customer signed.
+        visit = int_param(request, "visit")
+        if visit is not None:
+            services.jobs_materialise(visit_ids=[visit])
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=DispatchSerializer, responses={200: JobSerializer(many=True)})
@@ -520,6 +525,7 @@ class BoardViewSet(mixins.ListModelMixin, ApiViewSet):
     pagination_class = None
 
     def list(self, request, *args, **kwargs):
+        services.jobs_materialise()  # as the board page: a signed order's lines become jobs
         board = selectors.board()
         cards = [card for lane in board.lanes for card in lane.cards]
         return Response(BoardSerializer(cards, many=True).data)

@@ -269,3 +269,31 @@ def test_a_promise_in_the_past_is_refused_and_the_controller_may_not_move_it(wor
     }  # the page's words, translated
     assert Visit.objects.get(pk=visit.pk).promised_at == before
     assert not DueTask.objects.filter(kind=duties.PROMISE_NOTICE).exists()
+
+
+# ------------------------------------------------------------ jobs of a just-signed order
+
+
+def test_the_jobs_of_a_just_signed_order_are_listed_for_dispatch(controller, tech, bay):
+    """As the board page, the API's reads make a signed order's labour lines into jobs: a
+    client learns the ids to dispatch without anyone opening the board page first."""
+    visit = make_signed_visit(jobs=2, promised_in=timedelta(hours=3))
+    assert not Job.objects.filter(visit=visit).exists()
+    client = _client(controller)
+    response = client.get("/api/workshop/jobs/", {"visit": visit.pk})
+    assert response.status_code == 200
+    ids = [job["id"] for job in response.json()["results"]]
+    assert len(ids) == 2 and set(ids) == set(
+        Job.objects.filter(visit=visit).values_list("pk", flat=True)
+    )
+    response = client.post(
+        "/api/workshop/jobs/dispatch/",
+        {"visit": visit.pk, "jobs": ids, "technician": tech.pk, "bay": bay.pk},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert {job["technician"] for job in response.json()} == {tech.pk}
+
+    other = make_signed_visit(jobs=1, promised_in=timedelta(hours=3))
+    assert client.get("/api/workshop/board/").status_code == 200
+    assert Job.objects.filter(visit=other).count() == 1
