@@ -103,13 +103,27 @@ class Customer(models.Model):
         help_text=_("Left off every call list when set."),
     )
     notes = models.TextField(_("notes"), blank=True, max_length=NOTE_MAX_LENGTH)
+    # The customer's openid on the store's WeChat Official Account, bound when they open the
+    # portal from WeChat (dealership.wechat). Never edited by hand, never in the history
+    # (the timeline says when it was bound or unbound, without the value).
+    wechat_openid = models.CharField(
+        _("WeChat openid"), max_length=64, blank=True, db_index=True, editable=False
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["wechat_openid"])
 
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["name", "id"]
+        constraints = [
+            # One WeChat account reaches one customer; many customers have none.
+            models.UniqueConstraint(
+                fields=["wechat_openid"],
+                condition=~models.Q(wechat_openid=""),
+                name="customer_wechat_openid_unique",
+            )
+        ]
 
     def __str__(self):
         return f"{self.name} {self.mobile}"

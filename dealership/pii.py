@@ -27,6 +27,14 @@ def mask_phone(value) -> str:
     return "****" if digits else text
 
 
+def mask_openid(value) -> str:
+    """A WeChat openid as logs and pages show it: its first and last four characters."""
+    text = "" if value is None else str(value)
+    if not text:
+        return ""
+    return f"{text[:4]}…{text[-4:]}" if len(text) > 8 else "…"
+
+
 def mask_personal_data(text: str) -> str:
     """Mobile numbers, ID-card numbers, e-mail addresses, `address=` values and signed link
     tokens masked."""

@@ -5,6 +5,7 @@ required, cookies are secure, HTTPS is enforced. `.env.example` lists every
 variable.
 """
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -380,3 +381,26 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# WeChat Official Account (dealership.wechat): template messages on the "wechat" channel and
+# the customer's openid from WeChat's web authorisation. The channel exists when an app id is
+# set. WECHAT_TEMPLATES is JSON: {"<message template>": {"template_id": "...",
+# "fields": {"<WeChat field>": "<parameter>"}}}; "default" serves messages without their own.
+WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")
+WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
+WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
+WECHAT_OAUTH_BASE = os.environ.get("WECHAT_OAUTH_BASE", "https://open.weixin.qq.com")
+try:
+    WECHAT_TEMPLATES = json.loads(os.environ.get("WECHAT_TEMPLATES") or "{}")
+except ValueError as exc:
+    raise ImproperlyConfigured("WECHAT_TEMPLATES is not valid JSON") from exc
+if not isinstance(WECHAT_TEMPLATES, dict):
+    raise ImproperlyConfigured("WECHAT_TEMPLATES must be a JSON object")
+WECHAT_TIMEOUT_SECONDS = float(os.environ.get("WECHAT_TIMEOUT_SECONDS", "5"))
+# How long an accepted message's key is remembered, so a resend is not sent twice.
+WECHAT_SENT_KEY_DAYS = float(os.environ.get("WECHAT_SENT_KEY_DAYS", "7"))
+WECHAT_OAUTH_STATE_MAX_AGE_SECONDS = int(
+    os.environ.get("WECHAT_OAUTH_STATE_MAX_AGE_SECONDS", "600")
+)
+if WECHAT_APP_ID:
+    NOTIFICATION_BACKENDS["wechat"] = "dealership.wechat.WeChatBackend"

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import tablet, views, views_due, views_links, views_tokens, views_webhooks
+from . import tablet, views, views_due, views_links, views_tokens, views_webhooks, views_wechat
 from .roles import public_view
 from .security import ThrottledLoginView
 
@@ -29,6 +29,13 @@ urlpatterns = [
         views_links.customer_links_revoke_all,
         name="customer_links_revoke_all",
     ),
+    path(
+        "customers/<int:pk>/wechat/unbind/",
+        views_wechat.customer_wechat_unbind,
+        name="customer_wechat_unbind",
+    ),
+    path("wechat/oauth/start/", views_wechat.oauth_start, name="wechat_oauth_start"),
+    path("wechat/oauth/callback/", views_wechat.oauth_callback, name="wechat_oauth_callback"),
     path("account/tokens/", views_tokens.api_tokens, name="api_tokens"),
     path(
         "account/tokens/<int:pk>/rename/",

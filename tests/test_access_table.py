@@ -236,6 +236,10 @@ PAGES: dict[str, frozenset | str] = {
     "api_token_revoke": ALL,
     "customer_link_revoke": NOT_TECH,
     "customer_links_revoke_all": NOT_TECH,
+    # issue 19.1, WeChat: the customer's sign-in from WeChat; the desk unbinds (a POST)
+    "wechat_oauth_start": PUBLIC,
+    "wechat_oauth_callback": PUBLIC,
+    "customer_wechat_unbind": roles(ADV, MGR),
 }
 
 # ------------------------------------------------------------------ API: (route name, method)
@@ -542,6 +546,7 @@ PAGE_OBJECT = {
     # issue 18.3: the customer whose links are revoked
     "customer_link_revoke": "customer",
     "customer_links_revoke_all": "customer",
+    "customer_wechat_unbind": "customer",
 }
 PAGE_QUERY = {"reports:drill": "?figure=repair_orders"}
 # Pages under appointments/<pk>/ name the appointment, everything else's <pk> the visit.

@@ -4,6 +4,7 @@ customers' contact details as the user's role may see them (`dealership.visibili
 
 from django import template
 
+from dealership.pii import mask_openid as _mask_openid
 from dealership.security import mask_phone as _mask_phone
 from dealership.visibility import customer_view, money_hidden, sees_money, shown
 from dealership.visibility import sees_contact_details as _sees_contact_details
@@ -14,6 +15,11 @@ register = template.Library()
 @register.filter
 def mask_phone(value):
     return _mask_phone(value)
+
+
+@register.filter
+def mask_openid(value):
+    return _mask_openid(value)
 
 
 @register.filter
