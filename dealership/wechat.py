@@ -252,7 +252,9 @@ def template_send(*, openid: str, template: str, params: dict, url: str = "", ke
             logger.info("WeChat message %s already accepted as %s: not sent again", key, done)
             return done
         if not cache.add(_sent_key(key) + ":sending", 1, timeout=SENDING_LOCK_SECONDS):
-            raise DeliveryFailed("this message is being sent by another worker")
+            # Held by another worker, or the cache is unreachable: either way the due task
+            # retries later rather than risk a second message.
+            raise DeliveryFailed("this message is being sent by another worker (or no cache)")
     try:
         payload = {"touser": openid, "template_id": template_id, "data": data}
         if url:

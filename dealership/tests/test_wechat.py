@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from dealership import wechat
 from dealership.models import Customer, TimelineEvent
@@ -214,6 +215,17 @@ def test_notify_sends_on_the_wechat_channel_and_keeps_the_message(fake, settings
     assert "明天9点保养" in message.body
 
 
+def test_the_log_names_the_customer_wechat_only_masked(fake, caplog):
+    fake.unfollowed.add(OTHER_OPENID)
+    fake.followers.discard(OTHER_OPENID)
+    caplog.set_level("INFO", logger="dealership.wechat")
+    _send(key=_key())
+    with pytest.raises(WeChatPermanent):
+        _send(key=_key(), openid=OTHER_OPENID)
+    assert "oQ7x…StUv" in caplog.text and "oQ7x…HgFe" in caplog.text
+    assert OPENID not in caplog.text and OTHER_OPENID not in caplog.text
+
+
 def test_address_is_the_bound_openid():
     backend = WeChatBackend("wechat")
     assert backend.address(CustomerFactory.build(wechat_openid=OPENID)) == OPENID
@@ -313,7 +325,7 @@ def test_a_state_from_another_browser_is_refused(client, fake):
 def test_an_old_state_is_refused():
     state = oauth_state_issue("a" * 32, now=1_800_000_000)
     oauth_state_check(state, "a" * 32, now=1_800_000_000 + 600)
-    with pytest.raises(OAuthRefused, match="too long"):
+    with translation.override("en"), pytest.raises(OAuthRefused, match="too long"):
         oauth_state_check(state, "a" * 32, now=1_800_000_000 + 601)
 
 
@@ -356,7 +368,7 @@ def test_binding_an_openid_shows_on_the_timeline():
 def test_an_openid_bound_to_another_customer_is_not_moved():
     holder = CustomerFactory(wechat_openid=OPENID)
     other = CustomerFactory()
-    with pytest.raises(ValidationError, match="another customer"):
+    with translation.override("en"), pytest.raises(ValidationError, match="another customer"):
         openid_bind(customer=other, openid=OPENID)
     assert Customer.objects.get(pk=holder.pk).wechat_openid == OPENID
     assert Customer.objects.get(pk=other.pk).wechat_openid == ""
