@@ -41,7 +41,12 @@ def oauth_start(request):
     `next` (a page of this site) is where the callback ends."""
     _configured()
     next_url = safe_next(request, "/")
-    if len(next_url) > NEXT_MAX_LENGTH or not next_url.startswith("/"):
+    # A local path, short, without control characters (a newline would break the redirect).
+    if (
+        len(next_url) > NEXT_MAX_LENGTH
+        or not next_url.startswith("/")
+        or any(ord(char) < 32 or ord(char) == 127 for char in next_url)
+    ):
         next_url = "/"
     nonce = oauth_nonce()
     request.session[PENDING] = {"nonce": nonce, "next": next_url}

@@ -287,12 +287,21 @@ def test_callback_for_an_unbound_wechat_keeps_the_openid_only(client, fake):
     assert "portal_customer" not in client.session
 
 
-def test_a_next_address_elsewhere_is_ignored(client, fake):
-    state = _state(_start(client, "https://evil.example/steal"))
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "https://evil.example/steal",
+        "//evil.example/",
+        "/portal/\r\nSet-Cookie: x=1",
+        "/p" + "x" * 600,
+    ],
+)
+def test_a_next_address_elsewhere_or_broken_is_ignored(client, fake, next_url):
+    state = _state(_start(client, next_url))
     response = client.get(
         reverse("wechat_oauth_callback"), {"code": fake.issue_code(OPENID), "state": state}
     )
-    assert response["Location"] == "/"
+    assert response.status_code == 302 and response["Location"] == "/"
 
 
 @pytest.mark.parametrize("forgery", ["altered", "made_up", "missing"])
