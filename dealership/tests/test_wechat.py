@@ -8,6 +8,7 @@ import uuid
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -103,6 +104,14 @@ def test_concurrent_senders_fetch_one_token(fake):
     assert errors == []
     assert tokens == [fake.current_token] * senders
     assert fake.token_calls == 1
+
+
+def test_a_lock_left_by_a_crashed_worker_does_not_stop_the_sends(fake, monkeypatch):
+    cache.set(wechat.TOKEN_LOCK_KEY, "a worker that died", timeout=60)
+    monkeypatch.setattr(wechat, "TOKEN_LOCK_SECONDS", 0)  # its lock outlived the wait
+    assert _send(key=_key())
+    assert fake.token_calls == 1 and len(fake.delivered) == 1
+    assert cache.get(wechat.TOKEN_LOCK_KEY) == "a worker that died"  # not ours to delete
 
 
 @pytest.mark.parametrize("how", ["expired", "replaced"])
@@ -383,6 +392,34 @@ def test_an_openid_bound_to_another_customer_is_not_moved():
     assert Customer.objects.get(pk=other.pk).wechat_openid == ""
     with pytest.raises(ValidationError):
         openid_bind(customer=other, openid="not an openid!")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_customers_binding_one_wechat_at_once_one_wins(require_postgres):
+    customers = [CustomerFactory(), CustomerFactory()]
+    barrier = threading.Barrier(len(customers))
+    bound, refused, errors = [], [], []
+
+    def bind(customer):
+        try:
+            barrier.wait(timeout=30)
+            openid_bind(customer=customer, openid=OPENID)
+            bound.append(customer.pk)
+        except ValidationError:
+            refused.append(customer.pk)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=bind, args=(c,)) for c in customers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and len(bound) == 1 and len(refused) == 1
+    assert list(Customer.objects.filter(wechat_openid=OPENID).values_list("pk", flat=True)) == bound
+    assert TimelineEvent.objects.filter(kind="customer.wechat_bound").count() == 1
 
 
 def test_the_customer_page_shows_wechat_masked_and_the_advisor_unbinds(advisor_client):
