@@ -86,7 +86,8 @@ def request_too_large() -> Response:
 
 
 def api_exception_handler(exc, context):
-    """DRF's handler, plus Django's ValidationError/DomainError as field messages (400), and
+    """DRF's handler, plus Django's ValidationError/DomainError and a body that cannot be
+    parsed as field messages (400: every 400 is `{field: [messages]}`), and
     a body over Django's request limits as 413 (`request_too_large`).
 
     Any other error is logged with its traceback and answered as a JSON 500
@@ -94,6 +95,10 @@ def api_exception_handler(exc, context):
     """
     if isinstance(exc, ValidationError):
         exc = exceptions.ValidationError(validation_detail(exc))
+    elif isinstance(exc, exceptions.ParseError):
+        # A body that is not JSON (or not the form it says): a 400 like every other, its
+        # message for the whole request.
+        exc = exceptions.ValidationError({"non_field_errors": [str(exc.detail)]})
     elif isinstance(exc, ObjectDoesNotExist):
         exc = Http404()
     elif isinstance(exc, (RequestDataTooBig, TooManyFieldsSent)):
@@ -184,12 +189,14 @@ COMMON_ERRORS = {
     # the API, so its body is the server's page and is left undocumented.
     "414": OpenApiResponse(description="URI too long for the web server."),
 }
-# Only an operation that reads a body can find it too large (`request_too_large`).
+# Only an operation that reads a body can find it too large (`request_too_large`) or in
+# a media type it does not parse.
 BODY_ERRORS = {
     "413": _detail(
         "The body is over the request limit (DATA_UPLOAD_MAX_MEMORY_SIZE, files excluded): "
         "send photos as files (multipart)."
     ),
+    "415": _detail("The body's Content-Type is not one the operation takes."),
 }
 
 

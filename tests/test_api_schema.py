@@ -64,8 +64,8 @@ def test_every_operation_documents_its_errors(schema):
         if "{" in path:
             assert "404" in codes, (path, method)
         if method != "get" and "requestBody" in operation:
-            assert {"400", "413"} <= codes, (path, method)
-        for code in ("401", "403", "404", "413"):
+            assert {"400", "413", "415"} <= codes, (path, method)
+        for code in ("401", "403", "404", "413", "415"):
             if code in codes:
                 body = operation["responses"][code]["content"]["application/json"]["schema"]
                 assert body["required"] == ["detail"], (path, method, code)
@@ -108,6 +108,12 @@ def test_the_documented_error_bodies_are_the_ones_the_api_sends(schema, make_sta
     invalid = advisor.post("/api/customers/", {"name": "", "mobile": "12"}, format="json")
     assert invalid.status_code == 400 and "name" in invalid.json()
     _assert_documented(schema, "/api/customers/", "post", invalid)
+    not_json = advisor.post("/api/customers/", "\x00", content_type="application/json")
+    assert not_json.status_code == 400 and list(not_json.json()) == ["non_field_errors"]
+    _assert_documented(schema, "/api/customers/", "post", not_json)
+    not_a_type = advisor.post("/api/customers/", "name=x", content_type="text/csv")
+    assert not_a_type.status_code == 415
+    _assert_documented(schema, "/api/customers/", "post", not_a_type)
     nul = advisor.get("/api/customers/", {"q": "a\x00b"})
     assert nul.status_code == 400
     _assert_documented(schema, "/api/customers/", "get", nul)
