@@ -8,26 +8,41 @@ Every app's API builds on these classes, so the whole API behaves alike:
   `ValidationError`) becomes a 400 with the messages by field (`non_field_errors` when the
   message names none); every other error is `{"detail": "..."}`;
 - `Pagination`: `?page=` and `?page_size=` (at most 200);
-- `ErrorDocumentingSchema`: every operation documents its 400/401/403/404 answers, so
-  the OpenAPI schema describes each response the API can give (414 from the web server too).
+- `request_too_large`: a body over Django's request limits is a 413 (`{"detail": ...}`);
+  `PhotoField`: one photo over the per-file limit is a 400 on its field, in the page's words;
+- `ErrorDocumentingSchema` (the DEFAULT_SCHEMA_CLASS): every operation documents its
+  400/401/403/404/405 answers, and a write with a body its 413, so the OpenAPI schema
+  describes each response the API can give (414 from the web server too);
+- `add_operation_links` (a spectacular postprocessing hook): OpenAPI links from the
+  operations that give an object's id to those that take it (stateful fuzzing).
 
 `ApiViewMixin` bundles these for a view or viewset.
 """
 
+import base64
+import binascii
 import logging
+import re
 
+from django.conf import settings
 from django.core.exceptions import (
     ObjectDoesNotExist,
     RequestDataTooBig,
     TooManyFieldsSent,
     ValidationError,
 )
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
@@ -35,7 +50,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from . import selectors, services
+from . import images, selectors, services
 from .models import Customer, Vehicle
 from .roles import has_role
 from .views import CUSTOMER_EDITORS, CUSTOMER_VIEWERS
@@ -55,22 +70,39 @@ def validation_detail(error: ValidationError) -> dict[str, list[str]]:
     return {"non_field_errors": [str(m) for m in error.messages]}
 
 
+def request_too_large() -> Response:
+    """The one answer to a body over Django's request limits (DATA_UPLOAD_MAX_MEMORY_SIZE,
+    DATA_UPLOAD_MAX_NUMBER_FIELDS; files in a multipart body do not count): 413."""
+    return Response(
+        {
+            "detail": gettext(
+                "The request is too large (at most %(mb)s MB without files); "
+                "send the photos as files (multipart)."
+            )
+            % {"mb": round(settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024), 1)}
+        },
+        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    )
+
+
 def api_exception_handler(exc, context):
-    """DRF's handler, plus Django's ValidationError/DomainError as field messages (400), and
-    a body over Django's request limits as 413.
+    """DRF's handler, plus Django's ValidationError/DomainError and a body that cannot be
+    parsed as field messages (400: every 400 is `{field: [messages]}`), and
+    a body over Django's request limits as 413 (`request_too_large`).
 
     Any other error is logged with its traceback and answered as a JSON 500
     (`{"detail": ...}`, no internals), so an API client always gets JSON.
     """
     if isinstance(exc, ValidationError):
         exc = exceptions.ValidationError(validation_detail(exc))
+    elif isinstance(exc, exceptions.ParseError):
+        # A body that is not JSON (or not the form it says): a 400 like every other, its
+        # message for the whole request.
+        exc = exceptions.ValidationError({"non_field_errors": [str(exc.detail)]})
     elif isinstance(exc, ObjectDoesNotExist):
         exc = Http404()
     elif isinstance(exc, (RequestDataTooBig, TooManyFieldsSent)):
-        return Response(
-            {"detail": gettext("The request is too large. Send photos as files (multipart).")},
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
+        return request_too_large()
     response = drf_exception_handler(exc, context)
     if response is None:
         request = context.get("request")
@@ -119,24 +151,59 @@ class Pagination(PageNumberPagination):
 FIELD_ERRORS = OpenApiResponse(
     response={
         "type": "object",
-        "additionalProperties": {},
-        "description": "Messages by field; `non_field_errors` for the whole request.",
+        "title": "FieldErrors",
+        "description": "Messages by field (a list of texts; a nested object or list for the "
+        "parts of a list or object field); `non_field_errors` for the whole request.",
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "array", "items": {}},
+                {"type": "object", "additionalProperties": {}},
+            ]
+        },
     },
     description="Refused: the request or the business rule says why, by field.",
 )
 DETAIL = {
     "type": "object",
+    "title": "ErrorDetail",
     "properties": {"detail": {"type": "string"}},
     "required": ["detail"],
 }
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def _detail(text: str) -> OpenApiResponse:
     return OpenApiResponse(response=DETAIL, description=text)
 
 
+# The answers every operation can give: any request may carry a bad query parameter (400),
+# come without a valid token (401), from a role without the right (403), for a page or id
+# that is not there (404) or with another method (405).
+COMMON_ERRORS = {
+    "400": FIELD_ERRORS,
+    "401": _detail("Not logged in (session or `Authorization: Token ...`)."),
+    "403": _detail("Logged in, but the role may not use this endpoint or this object."),
+    "404": _detail("No such object (or page of a list)."),
+    "405": _detail("Method not allowed."),
+    # Said by the web server in front (gunicorn: a request line over 4 KB), not by
+    # the API, so its body is the server's page and is left undocumented.
+    "414": OpenApiResponse(description="URI too long for the web server."),
+}
+# Only an operation that reads a body can find it too large (`request_too_large`) or in
+# a media type it does not parse.
+BODY_ERRORS = {
+    "413": _detail(
+        "The body is over the request limit (DATA_UPLOAD_MAX_MEMORY_SIZE, files excluded): "
+        "send photos as files (multipart)."
+    ),
+    "415": _detail("The body's Content-Type is not one the operation takes."),
+}
+
+
 class ErrorDocumentingSchema(AutoSchema):
-    """The default schema, plus the error answers every endpoint can give.
+    """The default schema, plus the error answers every endpoint can give (the API's
+    DEFAULT_SCHEMA_CLASS, so every view gets them). An answer the operation declares
+    itself is kept as it is.
 
     Read-only choice fields may hold "" (a model field with blank=True, e.g. no hold
     reason), so their documented enum admits it.
@@ -155,28 +222,89 @@ class ErrorDocumentingSchema(AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        errors = {
-            "400": FIELD_ERRORS,
-            "401": _detail("Not logged in (session or `Authorization: Token ...`)."),
-            "403": _detail("Logged in, but the role may not use this endpoint."),
-            "404": _detail("No such object."),
-            "405": _detail("Method not allowed."),
-            # Said by the web server in front (gunicorn: a request line over 4 KB), not by
-            # the API, so its body is the server's page and is left undocumented.
-            "414": OpenApiResponse(description="URI too long for the web server."),
-        }
+        errors = dict(COMMON_ERRORS)
+        if self.method in WRITE_METHODS and self._get_request_body() is not None:
+            errors.update(BODY_ERRORS)
         for code, response in errors.items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(response, code, direction=direction)
         return responses
 
 
+# ----------------------------------------------------------- links between operations
+
+ID_IN_PATH = "{id}/"
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _collection_name(path: str) -> str | None:
+    """The resource a path names: `visits` for /api/reception/visits/ and .../visits/{id}/."""
+    head = path.split(ID_IN_PATH, 1)[0].rstrip("/")
+    return head.rsplit("/", 1)[-1] or None
+
+
+def _links_from(path: str, method: str, operation: dict) -> list[tuple[str, str, str]]:
+    """(response code, resource name, where its id is) for each object `operation` names."""
+    responses = operation.get("responses", {})
+    found = []
+    if ID_IN_PATH in path:
+        code = "201" if "201" in responses else "200"
+        if code in responses:
+            found.append((code, _collection_name(path), "$request.path.id"))
+        # A create under an object (POST .../visits/{id}/belongings/) names the new one too.
+        tail = path.split(ID_IN_PATH, 1)[1].strip("/")
+        if method == "post" and "201" in responses and tail and "/" not in tail:
+            found.append(("201", tail, "$response.body#/id"))
+        return found
+    if method == "post" and "201" in responses:
+        found.append(("201", _collection_name(path), "$response.body#/id"))
+    elif method == "get" and "200" in responses:
+        body = str(responses["200"].get("content", {}))
+        if "#/components/schemas/Paginated" in body:  # a page: its first row
+            found.append(("200", _collection_name(path), "$response.body#/results/0/id"))
+    return found
+
+
+def add_operation_links(result, generator, request, public):
+    """Spectacular postprocessing hook: OpenAPI links from each operation that gives an
+    object's id to the operations on that object (schemathesis's stateful phase follows them).
+
+    - a create (POST on a collection, 201 with `id`) → every operation on `<name>/{id}/...`,
+      in any app (a visit checked in at reception is the visit of /api/delivery/visits/{id}/);
+    - a list (`results[0].id`) → the same operations, so a run also reaches existing rows;
+    - an operation on `<name>/{id}/...` → the others on the same object (`$request.path.id`);
+    - a create under an object (`visits/{id}/belongings/`) → the operations on the new one.
+    """
+    paths = result.get("paths", {})
+    consumers: dict[str, list[str]] = {}
+    for path, item in paths.items():
+        if ID_IN_PATH not in path or path.count("{") != 1:
+            continue
+        for method, operation in item.items():
+            if method in HTTP_METHODS and "operationId" in operation:
+                consumers.setdefault(_collection_name(path), []).append(operation["operationId"])
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            for code, name, source in _links_from(path, method, operation):
+                for operation_id in consumers.get(name, []):
+                    if operation_id == operation.get("operationId"):
+                        continue
+                    links = operation["responses"][code].setdefault("links", {})
+                    links[operation_id] = {
+                        "operationId": operation_id,
+                        "parameters": {"id": source},
+                    }
+    return result
+
+
 class ApiViewMixin:
-    """Role permission, error format, pagination and error schema in one base."""
+    """Role permission, error format and pagination in one base (the error schema is
+    every view's: REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"])."""
 
     permission_classes = [RolePermission]
     pagination_class = Pagination
-    schema = ErrorDocumentingSchema()
     read_roles: tuple = ()
     write_roles: tuple = ()
 
@@ -235,6 +363,74 @@ def int_param(request, name: str) -> int | None:
     if not 0 <= number <= 2**31 - 1:
         raise exceptions.ValidationError({name: ["Out of range."]})
     return number
+
+
+# ------------------------------------------------------------------------- photos
+
+_DATA_URL = re.compile(r"data:image/[a-z0-9.+-]{1,40};base64,", re.IGNORECASE)
+
+
+def photo_too_large(size: int) -> str:
+    """The page's words for a photo over `images.MAX_PHOTO_BYTES` (`photo_reencode`)."""
+    return gettext("A photo may be at most %(mb)s MB; this one is %(size).1f MB.") % {
+        "mb": images.MAX_PHOTO_BYTES // (1024 * 1024),
+        "size": size / (1024 * 1024),
+    }
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "A photo (JPEG, PNG, WebP or GIF, at most 12 MB): a file part of a "
+        "multipart/form-data request, or a data URL `data:image/jpeg;base64,...` in JSON.",
+    }
+)
+class PhotoField(serializers.Field):
+    """A photo as a file part or a data URL, for every API that takes photos.
+
+    The rule on sizes is the API's one rule: one photo over `images.MAX_PHOTO_BYTES` is a
+    400 on this field with the page's message; a whole body over the request limit is a
+    413 (`request_too_large`). The service then re-encodes the photo
+    (`images.photo_reencode`): type and pixel limits are the page's, with its messages.
+    With `blank_is_none`, an empty text means no photo.
+    """
+
+    def __init__(self, *, blank_is_none: bool = False, **kwargs):
+        self.blank_is_none = blank_is_none
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if hasattr(data, "read") and hasattr(data, "size"):
+            if data.size > images.MAX_PHOTO_BYTES:
+                raise serializers.ValidationError(photo_too_large(data.size))
+            return data
+        not_sent_right = gettext("Send the photo as a file or a data URL.")
+        if not isinstance(data, str):
+            raise serializers.ValidationError(not_sent_right)
+        text = data.strip()
+        if not text and self.blank_is_none:
+            return None
+        prefix = _DATA_URL.match(text)
+        if prefix is None:
+            raise serializers.ValidationError(not_sent_right)
+        payload = text[prefix.end() :]
+        size = len(payload) * 3 // 4  # before decoding: base64 is 4 characters for 3 bytes
+        if size > images.MAX_PHOTO_BYTES:
+            raise serializers.ValidationError(photo_too_large(size))
+        try:
+            raw = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise serializers.ValidationError(
+                gettext("This file is not a photo (JPEG, PNG, WebP or GIF).")
+            ) from exc
+        if not raw:
+            raise serializers.ValidationError(
+                gettext("This file is not a photo (JPEG, PNG, WebP or GIF).")
+            )
+        return SimpleUploadedFile("photo", raw)
+
+    def to_representation(self, value):
+        return value.url if value else None
 
 
 # ------------------------------------------------------------------ customers, vehicles

@@ -333,7 +333,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every operation documents its error answers (dealership.api).
+    "DEFAULT_SCHEMA_CLASS": "dealership.api.ErrorDocumentingSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
@@ -347,6 +348,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Links from the operations that give an object's id to those that take it (stateful fuzz).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "dealership.api.add_operation_links",
+    ],
     # One name per choice set shared by several apps' serializers (keeps `check` quiet).
     "ENUM_NAME_OVERRIDES": {
         "PaymentMethodEnum": "workorders.models.PaymentMethod",

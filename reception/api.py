@@ -6,24 +6,18 @@ walk-around, damage marks (photo as a file part or a data URL), belongings, the 
 signature (a PNG data URL, as the tablet's pad sends it), the concern and the insurance job.
 """
 
-import base64
-import binascii
-
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, ValidationError
-from django.core.files.base import ContentFile
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import exceptions, mixins, routers, serializers, status, viewsets
+from rest_framework import mixins, routers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from appointments.models import Appointment
-from dealership.api import ApiViewMixin, ApiViewSet, RolePermission
-from dealership.images import MAX_PHOTO_BYTES
+from dealership.api import ApiViewMixin, ApiViewSet, PhotoField, RolePermission
 from dealership.models import Vehicle
 from dealership.roles import Role
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH
@@ -159,46 +153,6 @@ class VisitCancelSerializer(serializers.Serializer):
 
 # ------------------------------------------------------------------ the walk-around
 
-# A data URL is base64 (4 characters for 3 bytes) behind a short header.
-MAX_PHOTO_DATA_URL = MAX_PHOTO_BYTES * 4 // 3 + 100
-
-
-@extend_schema_field(
-    {
-        "type": "string",
-        "description": "A photo (JPEG, PNG, WebP or GIF, at most 12 MB): a file part of a "
-        "multipart/form-data request, or a data URL `data:image/jpeg;base64,...` in JSON.",
-    }
-)
-class PhotoField(serializers.Field):
-    """A file part or a data URL; the page's own check (`photo_reencode`) runs in the service."""
-
-    def to_internal_value(self, data):
-        if hasattr(data, "read"):
-            return data
-        if not isinstance(data, str):
-            raise serializers.ValidationError(_("Send the photo as a file or a data URL."))
-        text = data.strip()
-        if not text:
-            return None
-        if len(text) > MAX_PHOTO_DATA_URL:
-            raise serializers.ValidationError(
-                _("A photo may be at most %(mb)s MB.") % {"mb": MAX_PHOTO_BYTES // (1024 * 1024)}
-            )
-        header, _comma, payload = text.partition(",")
-        if not (header.startswith("data:image/") and header.endswith(";base64")):
-            raise serializers.ValidationError(_("Send the photo as a file or a data URL."))
-        try:
-            raw = base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise serializers.ValidationError(
-                _("This file is not a photo (JPEG, PNG, WebP or GIF).")
-            ) from exc
-        return ContentFile(raw, name="photo")
-
-    def to_representation(self, value):
-        return value.url if value else None
-
 
 class WalkaroundSerializer(serializers.Serializer):
     """The walk-around page's fields; only those sent are changed. After the customer signed,
@@ -249,7 +203,7 @@ class DamageAddSerializer(serializers.Serializer):
     x = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
     y = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
     note = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
-    photo = PhotoField(required=False, allow_null=True)
+    photo = PhotoField(blank_is_none=True, required=False, allow_null=True)
 
 
 class DamageMarkFullSerializer(serializers.ModelSerializer):
@@ -356,23 +310,6 @@ class VisitViewSet(
     serializer_class = VisitSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    def handle_exception(self, exc):
-        """A JSON body over Django's in-memory limit (a big photo as a data URL) is a 400
-        that says what to do, not a server error: files of any size go as multipart parts."""
-        if isinstance(exc, RequestDataTooBig):
-            exc = exceptions.ValidationError(
-                {
-                    "non_field_errors": [
-                        _(
-                            "The request is larger than %(mb)s MB: send the photo as a file "
-                            "(multipart/form-data)."
-                        )
-                        % {"mb": round(settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024), 1)}
-                    ]
-                }
-            )
-        return super().handle_exception(exc)
-
     def get_queryset(self):
         if self.request.query_params.get("on_site"):
             return selectors.visits_on_site().prefetch_related("damage_marks")
@@ -424,7 +361,7 @@ class VisitViewSet(
     @extend_schema(request=WalkaroundSerializer, responses={200: VisitSerializer})
     @action(detail=True, methods=["post"])
     def walkaround(self, request, pk=None):
-        """Record the walk-around (the fields sent); `version` refuses a stale edit (409)."""
+        """Record the walk-around (the fields sent); `version` refuses a stale edit (400)."""
         visit = self._visit()
         serializer = WalkaroundSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -8,7 +8,11 @@
 # last) logs in with a DRF token and runs schemathesis over /api/schema/: every operation,
 # EXAMPLES cases each (30), at most SECONDS (600) per user. SECONDS=0 sets no time budget:
 # each phase of FUZZ_PHASES (default all four) then runs once with EXAMPLES cases per
-# operation, so a run sends the same requests however busy the machine is (make test's cut). A role's 403s are documented
+# operation, so a run sends the same requests however busy the machine is (make test's cut).
+# The stateful phase follows the schema's OpenAPI links (dealership.api.add_operation_links:
+# create or list -> the operations on that object): FUZZ_STATEFUL_SCENARIOS scenarios (100)
+# of at most FUZZ_STATEFUL_STEPS calls (6) each, a fixed count, never a time budget.
+# A role's 403s are documented
 # answers, so every role must also see zero 5xx and zero schema violations (status codes,
 # content types, headers and bodies as documented). Figures come from the server's own
 # access log, per user and in all; reports land in $FUZZ_OUT (default $VAR_DIR/fuzz or
@@ -24,8 +28,10 @@ TIME_BUDGET=()
 if [ "$MAX_TIME" != "0" ]; then
   TIME_BUDGET=(--max-time "$MAX_TIME")
 fi
-FUZZ_USERS="${FUZZ_USERS:-${FUZZ_USER:-advisor controller tech1 qc cashier care manager admin}}"
+FUZZ_USERS="${FUZZ_USERS:-${FUZZ_USER:-advisor controller tech1 qc cashier care claims manager admin}}"
 OUT="${FUZZ_OUT:-${VAR_DIR:-var}/fuzz}"
+STATEFUL_SCENARIOS="${FUZZ_STATEFUL_SCENARIOS:-100}"
+STATEFUL_STEPS="${FUZZ_STATEFUL_STEPS:-6}"
 : "${DATABASE_URL:?set DATABASE_URL to the PostgreSQL database the fuzz run may fill}"
 case "$DATABASE_URL" in
   postgres*) ;;
@@ -34,6 +40,11 @@ esac
 export CELERY_TASK_ALWAYS_EAGER="${CELERY_TASK_ALWAYS_EAGER:-true}"
 mkdir -p "$OUT"
 rm -f "$OUT/access.log"
+# The stateful phase's own bounds (the other phases take EXAMPLES from the command line).
+# Its calls are valid ones (mode positive): a chain goes on only from a 2xx, and the
+# fuzzing phase already sends the invalid input.
+printf '[phases.stateful]\nmax-steps = %s\n\n[phases.stateful.generation]\nmax-examples = %s\nmode = "positive"\n' \
+  "$STATEFUL_STEPS" "$STATEFUL_SCENARIOS" >"$OUT/schemathesis.toml"
 
 $BIN/python manage.py migrate --noinput -v0
 if [ -z "${FUZZ_SKIP_SEED:-}" ]; then
@@ -69,7 +80,7 @@ FAILED=0
 for user in $FUZZ_USERS; do
   before=$(wc -l <"$OUT/access.log")
   set +e
-  $BIN/schemathesis run "http://127.0.0.1:$PORT/api/schema/" \
+  $BIN/schemathesis --config-file "$OUT/schemathesis.toml" run "http://127.0.0.1:$PORT/api/schema/" \
     -H "Authorization: Token ${TOKENS[$user]}" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
     --phases "$PHASES" --max-examples "$EXAMPLES" "${TIME_BUDGET[@]}" --seed "${FUZZ_SEED:-20261123}" \
@@ -79,8 +90,12 @@ for user in $FUZZ_USERS; do
   mine=$(tail -n +"$((before + 1))" "$OUT/access.log")
   sent=$(count_sent <<<"$mine")
   errors=$(count_errors <<<"$mine")
+  # The stateful phase's scenarios and the links it followed, as schemathesis counts them.
+  scenarios=$(grep -oE 'Scenarios: +[0-9]+' "$OUT/schemathesis-$user.log" | grep -oE '[0-9]+$' || true)
+  links=$(grep -oE 'API Links: +[0-9]+ covered' "$OUT/schemathesis-$user.log" | grep -oE '[0-9]+' || true)
   echo "fuzz as $user: ${sent} API requests, ${errors} server errors (5xx), statuses:" \
     "$(awk '$1 ~ /^[0-9][0-9][0-9]$/ {print $1}' <<<"$mine" | sort | uniq -c | awk '{printf "%s×%s ", $2, $1}')" \
+    "stateful: ${scenarios:-0} scenarios, ${links:-0} links followed;" \
     "schemathesis exit ${status}"
   if [ "$status" -ne 0 ]; then
     FAILED=1

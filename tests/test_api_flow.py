@@ -21,44 +21,25 @@ settlement's amounts (by hand) and its payment, the gate pass, the hand-back and
 
 import base64
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
 from dealership.due import due_task_perform, due_tasks_dispatch
-from dealership.models import DueTask, MaintenancePlan, Message
+from dealership.models import DueTask, Message
 from dealership.roles import Role
 from dealership.tests.factories import (
-    BayFactory,
-    CustomerFactory,
-    LabourOperationFactory,
-    PartFactory,
-    TechnicianFactory,
     UserFactory,
-    VehicleFactory,
 )
 from dealership.tokens import api_token_issue
 from reception.tests.factories import signature_data_url
 from workshop.states import QC_ITEMS, SELF_CHECK_ITEMS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120)]
-
-
-def _morning_zone() -> str:
-    """A fixed-offset zone in which the store's clock reads 10:xx right now (as the browser
-    whole-flow test does), so that the booking, check-in and delivery fall within one
-    working day whenever the test runs."""
-    offset = (10 - datetime.now(UTC).hour) % 24
-    if offset > 14:
-        offset -= 24
-    # Etc/GMT-8 is UTC+8: the sign is inverted in these zone names.
-    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
 def _png_data_url() -> str:
@@ -101,76 +82,13 @@ def _run_due(kind: str, subject_id: int) -> Message:
 
 
 @pytest.fixture
-def store(settings, tmp_path):
-    """The browser test's store: staff of every role, a technician, a bay, the catalogue."""
-    settings.TIME_ZONE = _morning_zone()
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()  # rate limits
-    for role in Role:
-        Group.objects.get_or_create(name=role)
-    people = {
-        role: UserFactory(username=f"api-{role}", roles=[role], first_name="", last_name=name)
-        for role, name in (
-            (Role.ADVISOR, "李顾问"),
-            (Role.WORKSHOP_CONTROLLER, "赵调度"),
-            (Role.QC_INSPECTOR, "孙质检"),
-            (Role.CASHIER, "钱收银"),
-            (Role.CUSTOMER_CARE, "周客服"),
-            (Role.SERVICE_MANAGER, "吴经理"),
-        )
-    }
-    # The integration that relays the customer's online booking: an account with a role.
-    people["mini_program"] = UserFactory(
+def store(flow_store):
+    """The browser test's store (tests/stores.py), plus the integration that relays the
+    customer's online booking: an account with a role."""
+    flow_store["people"]["mini_program"] = UserFactory(
         username="wechat-mini-program", roles=[Role.ADVISOR], last_name="微信小程序"
     )
-    tech_user = UserFactory(username="api-tech", roles=[Role.TECHNICIAN], last_name="郑技师")
-    tech = TechnicianFactory(user=tech_user, name="郑技师", team="机修组", work_type="maintenance")
-    bay = BayFactory(code="M1", name="机修工位1")
-    oil = LabourOperationFactory(
-        code="M-OIL",
-        name_zh="更换机油及机油滤清器",
-        name_en="Oil and oil filter change",
-        work_type="maintenance",
-        standard_hours="0.50",
-        price="120.00",
-    )
-    pads = LabourOperationFactory(
-        code="R-BRPF",
-        name_zh="更换前制动片",
-        name_en="Replace front brake pads",
-        work_type="repair",
-        standard_hours="1.00",
-        price="200.00",
-    )
-    plan = MaintenancePlan.objects.create(
-        name_zh="小保养 10000公里",
-        name_en="Minor service 10 000 km",
-        interval_km=10_000,
-        interval_months=12,
-    )
-    plan.operations.set([oil])
-    pad_set = PartFactory(
-        part_number="04465-02220", name_zh="前制动片", name_en="Front brake pads", price="380.00"
-    )
-    customer = CustomerFactory(name="陈静", mobile="13612345678")
-    vehicle = VehicleFactory(
-        owner=customer,
-        plate="苏E7K2M9",
-        brand="丰田",
-        model="凯美瑞 Camry",
-        last_odometer_km=41_800,
-    )
-    return {
-        "people": people,
-        "tech": tech,
-        "bay": bay,
-        "oil": oil,
-        "pads": pads,
-        "pad_set": pad_set,
-        "customer": customer,
-        "vehicle": vehicle,
-    }
+    return flow_store
 
 
 def test_one_car_from_the_booking_to_the_survey_through_the_api(store):

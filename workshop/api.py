@@ -4,23 +4,15 @@ The same services as the workshop pages (workshop.views), the same roles.
 Mounted at /api/workshop/ by dealership.api_urls.
 """
 
-import base64
-import binascii
-import re
-
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, routers, serializers
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from dealership.api import ApiViewSet, int_param
-from dealership.images import MAX_PHOTO_BYTES
+from dealership.api import ApiViewSet, PhotoField, int_param
 from dealership.models import Bay, LabourOperation, Part, Technician
 from dealership.roles import Role
 from dealership.text import NOTE_MAX_LENGTH
@@ -156,60 +148,24 @@ class QCSerializer(serializers.Serializer):
 
 # ------------------------------------------------------------ findings, link, promise (issue 18)
 
-# A data URL carries the photo base64-encoded: 4 characters for every 3 bytes.
-MAX_PHOTO_DATA_URL = (MAX_PHOTO_BYTES + 2) // 3 * 4 + 100
-_DATA_URL = re.compile(r"data:image/[a-z0-9.+-]{1,40};base64,", re.IGNORECASE)
-
-
-@extend_schema_field(
-    {
-        "type": "string",
-        "description": "A photo: a file (multipart) or a data URL "
-        "`data:image/jpeg;base64,...` (JPEG, PNG, WebP or GIF, at most 12 MB).",
-    }
-)
-class PhotoField(serializers.Field):
-    """A photo as an uploaded file or a data URL, checked like the page's upload.
-
-    The service re-encodes it (`dealership.images.photo_reencode`): size, type and
-    pixel limits are the page's, with the page's messages.
-    """
-
-    def to_internal_value(self, data):
-        if hasattr(data, "read") and hasattr(data, "size"):
-            return data
-        not_a_photo = _("This file is not a photo (JPEG, PNG, WebP or GIF).")
-        if not isinstance(data, str):
-            raise serializers.ValidationError(not_a_photo)
-        if len(data) > MAX_PHOTO_DATA_URL:
-            raise serializers.ValidationError(
-                _("A photo may be at most %(mb)s MB.") % {"mb": MAX_PHOTO_BYTES // (1024 * 1024)}
-            )
-        data = data.strip()
-        prefix = _DATA_URL.match(data)
-        if prefix is None:
-            raise serializers.ValidationError(not_a_photo)
-        try:
-            raw = base64.b64decode(data[prefix.end() :], validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise serializers.ValidationError(not_a_photo) from exc
-        if not raw:
-            raise serializers.ValidationError(not_a_photo)
-        return SimpleUploadedFile("photo", raw)
-
-    def to_representation(self, value):
-        return str(value)
-
 
 class PhotoListField(serializers.ListField):
-    """At most `services.MAX_PHOTOS`, refused with the page's words before any is decoded."""
+    """At most `services.MAX_PHOTOS`, refused with the page's words before any is decoded;
+    a bad photo's message is on `photos` itself, as the page shows it (not by position)."""
 
     def to_internal_value(self, data):
         if isinstance(data, list | tuple) and len(data) > services.MAX_PHOTOS:
             raise serializers.ValidationError(
                 _("At most %(n)s photos per finding.") % {"n": services.MAX_PHOTOS}
             )
-        return super().to_internal_value(data)
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            detail = exc.detail
+            if isinstance(detail, dict):
+                messages = [str(m) for errors in detail.values() for m in errors]
+                raise serializers.ValidationError(list(dict.fromkeys(messages))) from exc
+            raise
 
 
 class FindingSerializer(serializers.ModelSerializer):
@@ -259,25 +215,6 @@ class PromiseResultSerializer(serializers.Serializer):
     visit = serializers.IntegerField(source="pk")
     number = serializers.CharField()
     promised_at = serializers.DateTimeField()
-
-
-def _body_within_limit(request):
-    """The request's data; a body over Django's limit for non-file data (data URLs in JSON
-    or form fields) is a 400 that says to send the photos as files, not a 500."""
-    try:
-        return request.data
-    except RequestDataTooBig as exc:
-        raise serializers.ValidationError(
-            {
-                "photos": [
-                    _(
-                        "The request is too large (at most %(mb)s MB without files); "
-                        "send the photos as files (multipart)."
-                    )
-                    % {"mb": round(settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024), 1)}
-                ]
-            }
-        ) from exc
 
 
 def _job(pk) -> Job:
@@ -366,7 +303,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         """Report what was found on the car, with photos (files or data URLs), as the
         technician's phone page does; only on their own running or paused job."""
         job = _job(pk)
-        serializer = FindingReportSerializer(data=_body_within_limit(request))
+        serializer = FindingReportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         finding = services.finding_report(
             job=job,

@@ -421,7 +421,7 @@ def test_roles_the_insurance_page_refuses_get_403(api):
     assert not InsuranceOfferDismissal.objects.exists()
 
 
-def test_a_data_url_over_the_request_limit_is_a_400_that_says_to_send_a_file(api, settings):
+def test_a_data_url_over_the_request_limit_is_a_413_that_says_to_send_a_file(api, settings):
     visit = VisitFactory()
     raw = bytes(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)  # base64 makes it a third larger again
     response = api().post(
@@ -434,8 +434,31 @@ def test_a_data_url_over_the_request_limit_is_a_400_that_says_to_send_a_file(api
         },
         format="json",
     )
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "The request is too large (at most 2.5 MB without files); "
+        "send the photos as files (multipart)."
+    }
+    assert not DamageMark.objects.exists()
+
+
+def test_one_photo_over_the_per_file_limit_is_a_400_on_photo_in_the_pages_words(
+    api, monkeypatch, settings
+):
+    """A file part over MAX_PHOTO_BYTES: a 400 on `photo` with the page's message."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from dealership import images
+
+    monkeypatch.setattr(images, "MAX_PHOTO_BYTES", 1024 * 1024)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+    visit = VisitFactory()
+    big = SimpleUploadedFile("big.jpg", bytes(1_200_000), content_type="image/jpeg")
+    response = api().post(
+        f"/api/reception/visits/{visit.pk}/damage-marks/",
+        {"kind": "dent", "x": 1, "y": 1, "photo": big},
+        format="multipart",
+    )
     assert response.status_code == 400
-    assert response.json()["non_field_errors"] == [
-        "The request is larger than 2.5 MB: send the photo as a file (multipart/form-data)."
-    ]
+    assert response.json() == {"photo": ["A photo may be at most 1 MB; this one is 1.1 MB."]}
     assert not DamageMark.objects.exists()

@@ -137,19 +137,17 @@ def test_bad_photos_are_refused_with_the_pages_words_and_nothing_is_saved(workin
     assert not Finding.objects.exists() and not FindingPhoto.objects.exists()
 
 
-def test_a_body_too_large_for_data_urls_is_a_400_not_a_server_error(working, tech, settings):
+def test_a_body_too_large_for_data_urls_is_a_413_not_a_server_error(working, tech, settings):
     _visit, job = working
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's 2.5 MB
     huge = "data:image/png;base64," + "A" * 3_000_000
     response = _client(tech.user).post(
         f"/api/workshop/jobs/{job.pk}/finding/", {"note": "x", "photos": [huge]}, format="json"
     )
-    assert response.status_code == 400
-    assert response.data == {
-        "photos": [
-            "The request is too large (at most 2.5 MB without files); "
-            "send the photos as files (multipart)."
-        ]
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "The request is too large (at most 2.5 MB without files); "
+        "send the photos as files (multipart)."
     }
     assert not Finding.objects.exists()
 
@@ -297,3 +295,27 @@ def test_the_jobs_of_a_just_signed_order_are_listed_for_dispatch(controller, tec
     other = make_signed_visit(jobs=1, promised_in=timedelta(hours=3))
     assert client.get("/api/workshop/board/").status_code == 200
     assert Job.objects.filter(visit=other).count() == 1
+
+
+def test_one_photo_over_the_per_file_limit_is_a_400_on_photos_in_the_pages_words(
+    working, tech, monkeypatch, settings
+):
+    """The per-file rule (dealership.api.PhotoField): a file part or a data URL over
+    MAX_PHOTO_BYTES is refused on `photos` with the page's message, before any decoding
+    (the body itself is within the request limit, so this is not the 413)."""
+    from dealership import images
+
+    monkeypatch.setattr(images, "MAX_PHOTO_BYTES", 1024 * 1024)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+    _visit, job = working
+    url = f"/api/workshop/jobs/{job.pk}/finding/"
+    too_large = {"photos": ["A photo may be at most 1 MB; this one is 1.1 MB."]}
+    big = SimpleUploadedFile("big.png", bytes(1_200_000), content_type="image/png")
+    as_file = _client(tech.user).post(url, {"note": "x", "photos": [big]}, format="multipart")
+    assert as_file.status_code == 400
+    assert as_file.json() == too_large
+    big_url = "data:image/png;base64," + "A" * 1_500_000
+    as_url = _client(tech.user).post(url, {"note": "x", "photos": [big_url]}, format="json")
+    assert as_url.status_code == 400
+    assert as_url.json() == too_large
+    assert not Finding.objects.exists() and not FindingPhoto.objects.exists()
