@@ -621,7 +621,9 @@ class InboundSms(models.Model):
     mobile = models.CharField(_("mobile"), max_length=20, db_index=True)
     text = models.CharField(_("text"), max_length=500)
     unsubscribe = models.BooleanField(_("unsubscribe"), default=False)
-    received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+    received_at = models.DateTimeField(
+        pgettext_lazy("sms", "received at"), default=timezone.now, db_index=True
+    )
     customer = models.ForeignKey(
         Customer,
         verbose_name=_("customer"),

@@ -23,6 +23,7 @@ falls back only on the task's last attempt: a retry reaches the customer on the 
 they chose, a late fallback still reaches them.
 """
 
+import inspect
 import json
 import logging
 import urllib.request
@@ -196,10 +197,22 @@ class RecordingSmsProvider(SmsProvider):
         return f"test-{len(sms_outbox)}"
 
 
+@cache
+def _takes_template(provider_class) -> bool:
+    """Whether a provider's `send` takes the template and its values (older ones: text only)."""
+    parameters = inspect.signature(provider_class.send).parameters
+    return "template" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
 class SmsBackend(LogBackend):
     def send(self, *, to, body, title, key, template="", params=None, url="") -> str:
-        provider = import_string(settings.NOTIFICATION_SMS_PROVIDER)()
-        return provider.send(to=to, text=body, key=key, template=template, params=params or {})
+        provider_class = import_string(settings.NOTIFICATION_SMS_PROVIDER)
+        extra = {"template": template, "params": params or {}}
+        if not _takes_template(provider_class):
+            extra = {}
+        return provider_class().send(to=to, text=body, key=key, **extra)
 
 
 @cache

@@ -58,7 +58,7 @@ class MessageStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     # The provider's delivery receipt (SMS): the phone got it, or the network gave up.
-    DELIVERED = "delivered", _("Delivered")
+    DELIVERED = "delivered", pgettext_lazy("message", "Delivered")
     UNDELIVERED = "undelivered", _("Not delivered")
 
 

@@ -120,7 +120,7 @@ def due_ops(request):
             "failed": [_row(task) for task in summary.failed],
             "overdue": [_row(task) for task in summary.overdue],
             "missed": [_row(task) for task in summary.missed],
-            "messages": message_ops_summary(),
+            "message_ops": message_ops_summary(),
         },
     )
 
