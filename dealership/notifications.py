@@ -287,32 +287,33 @@ def _short_time(value) -> str:
 
 
 def _param_values(context: dict, customer: Customer) -> dict:
+    """Each value a template may name, computed only when asked for (the store's rules)."""
     vehicle = context.get("vehicle")
     visit = context.get("visit")
     addition = context.get("addition")
     return {
-        "name": customer.name,
-        "plate": context.get("plate") or (vehicle and (vehicle.plate or vehicle.vin)) or "",
-        "time": _short_time(context.get("when") or context.get("pickup_at")),
-        "phone": rule("store.phone"),
-        "store": rule("store.name"),
-        "link": context.get("link", ""),
-        "note": context.get("note", ""),
-        "item": context.get("title") or (addition and addition.title) or "",
-        "price": str(addition.price) if addition is not None else "",
-        "number": getattr(visit, "number", "") or "",
-        "reason": context.get("reason", ""),
+        "name": lambda: customer.name,
+        "plate": lambda: context.get("plate") or (vehicle and (vehicle.plate or vehicle.vin)),
+        "time": lambda: _short_time(context.get("when") or context.get("pickup_at")),
+        "phone": lambda: rule("store.phone"),
+        "store": lambda: rule("store.name"),
+        "link": lambda: context.get("link"),
+        "note": lambda: context.get("note"),
+        "item": lambda: context.get("title") or (addition and addition.title),
+        "price": lambda: addition.price if addition is not None else "",
+        "number": lambda: getattr(visit, "number", ""),
+        "reason": lambda: context.get("reason"),
     }
 
 
 def message_params(template: str, context: dict, customer: Customer) -> dict[str, str]:
     """The flat, short values a provider template of `template` is filled with."""
     values = _param_values(context, customer)
-    names = TEMPLATE_PARAMS.get(template, ("name", "store"))
-    return {
-        name: str(values[name]) if name == "link" else str(values.get(name, ""))[:PARAM_MAX_LENGTH]
-        for name in names
-    }
+    params = {}
+    for name in TEMPLATE_PARAMS.get(template, ("name", "store")):
+        value = str(values[name]() or "")
+        params[name] = value if name == "link" else value[:PARAM_MAX_LENGTH]
+    return params
 
 
 # ---------------------------------------------------------------- the interface

@@ -96,7 +96,7 @@ class TencentSmsProvider(SmsProvider):
         if key:
             payload["SessionContext"] = key
         body = json.dumps(payload, ensure_ascii=False).encode()
-        host = urlsplit(settings.SMS_TENCENT_ENDPOINT).netloc
+        host = urlsplit(settings.SMS_TENCENT_ENDPOINT).netloc.lower()
         timestamp = int(time.time())
         headers = {
             "Authorization": tc3_authorization(

@@ -192,11 +192,14 @@ def test_a_message_the_provider_accepted_is_not_sent_again_after_a_rollback(aliy
 
 
 def test_a_kind_without_a_template_code_is_not_sent_and_says_why(aliyun):
-    message = notify(
-        customer=CustomerFactory(),
-        template="workshop_addition_promise",
-        context={"plate": "苏E12345", "when": "18:00", "title": "刹车片"},
-    )
+    from django.utils import translation
+
+    with translation.override("en"):
+        message = notify(
+            customer=CustomerFactory(),
+            template="workshop_addition_promise",
+            context={"plate": "苏E12345", "when": "18:00", "title": "刹车片"},
+        )
     assert message.status == "failed"
     assert "workshop_addition_promise" in message.error and "template" in message.error
     assert aliyun.requests == []
@@ -381,3 +384,46 @@ def test_tencent_reply_is_kept_and_a_plain_answer_does_not_unsubscribe(tencent, 
     customer.refresh_from_db()
     assert customer.sms_unsubscribed_at is not None
     notifications.sms_outbox.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_copies_of_a_receipt_at_once_move_the_message_once():
+    import threading
+
+    from django.db import connection
+
+    from dealership.sms.inbound import sms_receipt_apply
+
+    customer = CustomerFactory()
+    message = Message.objects.create(
+        to=customer.mobile,
+        channel="sms",
+        template="reminder",
+        language="zh-hans",
+        body="…",
+        status="sent",
+        provider_ref="BIZ-race-1",
+        customer=customer,
+    )
+    barrier = threading.Barrier(2)
+    results = []
+
+    def push(delivered):
+        try:
+            barrier.wait(timeout=10)
+            results.append(
+                sms_receipt_apply(provider="aliyun", provider_ref="BIZ-race-1", delivered=delivered)
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=push, args=(flag,)) for flag in (True, False)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert sorted(results) == ["duplicate", "updated"]
+    message.refresh_from_db()
+    assert message.status in ("delivered", "undelivered") and message.receipt_at is not None
+    undelivered_lines = TimelineEvent.objects.filter(kind="message.undelivered").count()
+    assert undelivered_lines == (1 if message.status == "undelivered" else 0)
