@@ -19,6 +19,7 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .pii import mask_personal_data
 from .states import DueTaskState, MessageStatus
 from .stored_text import stored_text_render
 from .text import NOTE_MAX_LENGTH
@@ -639,7 +640,7 @@ class InboundSms(models.Model):
         ordering = ["-received_at", "-id"]
 
     def __str__(self):
-        return f"{self.provider} {self.mobile}: {self.text[:40]}"
+        return mask_personal_data(f"{self.provider} {self.mobile}: {self.text[:40]}")
 
 
 # ------------------------------------------------------------------ outbound webhooks (issue 18.4)
