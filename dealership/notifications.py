@@ -351,6 +351,14 @@ def notify(
     url = str(context.get("link") or "")
     last_try = due_task is None or due_task.attempts >= _max_attempts(due_task)
     channels = [channel] if channel else channel_order(customer)
+    # What every attempt's Message keeps.
+    common = {
+        "template": template,
+        "body": body,
+        "key": key,
+        "vehicle": vehicle,
+        "subject": subject,
+    }
     tried: list[_Attempt] = []
     failed: list[Message] = []
     for name in channels:
@@ -383,29 +391,14 @@ def notify(
             if not isinstance(exc, DeliveryRejected) and not last_try:
                 raise DeliveryFailed(error) from exc
             tried.append(_Attempt(name, to, error))
-            failed.append(
-                _store(customer, template, body, name, to, error, "", key, vehicle, subject)
-            )
+            failed.append(_store(customer, common=common, channel=name, to=to, error=error))
             continue
-        return _store(
-            customer, template, body, name, to, "", ref, key, vehicle, subject, before=tried
-        )
+        return _store(customer, common=common, channel=name, to=to, ref=ref, before=tried)
     if failed:
         return failed[-1]
     # No channel could be used at all: keep why, on the first channel tried.
     first = tried[0] if tried else _Attempt(channels[0], "", "")
-    return _store(
-        customer,
-        template,
-        body,
-        first.channel,
-        first.to,
-        first.error,
-        "",
-        key,
-        vehicle,
-        subject,
-    )
+    return _store(customer, common=common, channel=first.channel, to=first.to, error=first.error)
 
 
 def _max_attempts(task: DueTask) -> int:
@@ -446,27 +439,35 @@ def _send_once(backend: LogBackend, *, due_task: DueTask | None, **message) -> s
 
 
 def _store(
-    customer, template, body, channel, to, error, ref, key, vehicle, subject, *, before=()
+    customer: Customer,
+    *,
+    common: dict,
+    channel: str,
+    to: str,
+    error: str = "",
+    ref: str = "",
+    before=(),
 ) -> Message:
+    """Keep one attempt as a `Message` and its timeline line."""
     # Inside a due task this joins its transaction; a savepoint here would only cost time.
     with transaction.atomic(savepoint=False):
         message = Message.objects.create(
             to=to,
             channel=channel,
-            template=template,
+            template=common["template"],
             language=customer.language,
-            body=body,
+            body=common["body"],
             status=MessageStatus.FAILED if error else MessageStatus.SENT,
             error=error,
             provider_ref=(ref or "")[:100],
-            idempotency_key=key,
+            idempotency_key=common["key"],
             sent_at=timezone.now(),
             customer=customer,
-            vehicle=vehicle,
-            subject=subject,
+            vehicle=common["vehicle"],
+            subject=common["subject"],
             due_task=running_task(),
         )
-        _timeline(message, subject=subject, before=before)
+        _timeline(message, subject=common["subject"], before=before)
     return message
 
 
