@@ -13,6 +13,7 @@ class DealershipConfig(AppConfig):
     def ready(self):
         # Imported here, as Django requires: the registries and models load after the apps.
         from . import (
+            notifications,  # noqa: F401 - registers the channel fallback rule
             tasks,  # noqa: F401 - hands the due-task runners to dealership.due
             warranty,  # noqa: F401 - registers the vehicle warranty rule
         )

@@ -19,6 +19,7 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .pii import mask_personal_data
 from .states import DueTaskState, MessageStatus
 from .stored_text import stored_text_render
 from .text import NOTE_MAX_LENGTH
@@ -108,6 +109,11 @@ class Customer(models.Model):
     # (the timeline says when it was bound or unbound, without the value).
     wechat_openid = models.CharField(
         _("WeChat openid"), max_length=64, blank=True, db_index=True, editable=False
+    )
+    # Set when the customer replied 退订/TD to an SMS (`dealership.sms.inbound`): from then on
+    # only messages about an open visit or appointment go out by SMS.
+    sms_unsubscribed_at = models.DateTimeField(
+        _("unsubscribed from SMS"), null=True, blank=True, editable=False
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     history = HistoricalRecords(excluded_fields=["wechat_openid"])
@@ -579,8 +585,10 @@ class Message(models.Model):
     template = models.CharField(_("template"), max_length=80)
     language = models.CharField(_("language"), max_length=10)
     body = models.TextField(_("text"))
-    status = models.CharField(_("status"), max_length=10, choices=MessageStatus.choices)
+    status = models.CharField(_("status"), max_length=12, choices=MessageStatus.choices)
     error = models.TextField(_("error"), blank=True)
+    # When the provider's delivery receipt arrived (SMS).
+    receipt_at = models.DateTimeField(_("receipt"), null=True, blank=True)
     provider_ref = models.CharField(_("provider reference"), max_length=100, blank=True)
     # Stable per due task, handed to the provider so a resend after a crash is dropped there.
     idempotency_key = models.CharField(max_length=80, blank=True, db_index=True)
@@ -619,6 +627,34 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.channel} → {self.to}: {self.body[:40]}"
+
+
+class InboundSms(models.Model):
+    """A text a customer sent back to the store's SMS number (the provider's uplink callback)."""
+
+    provider = models.CharField(_("provider"), max_length=10)
+    mobile = models.CharField(_("mobile"), max_length=20, db_index=True)
+    text = models.CharField(_("text"), max_length=500)
+    unsubscribe = models.BooleanField(_("unsubscribe"), default=False)
+    received_at = models.DateTimeField(
+        pgettext_lazy("sms", "received at"), default=timezone.now, db_index=True
+    )
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.SET_NULL,
+        related_name="sms_replies",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("SMS reply")
+        verbose_name_plural = _("SMS replies")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self):
+        return mask_personal_data(f"{self.provider} {self.mobile}: {self.text[:40]}")
 
 
 # ------------------------------------------------------------------ outbound webhooks (issue 18.4)

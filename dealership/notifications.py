@@ -3,46 +3,101 @@
     notify(customer=c, template="appointment_reminder", context={...}, subject=appointment)
 
 renders `notifications/<template>.txt` in the customer's language, sends it
-through the backend of the channel, stores a `Message` and a timeline line.
+through the backend of the customer's channel, stores a `Message` and a timeline line.
 
-Settings: `NOTIFICATION_BACKENDS` maps a channel ("sms", "email") to a backend
+Settings: `NOTIFICATION_BACKENDS` maps a channel ("sms", "email", "wechat") to a backend
 class. `LogBackend` (the default) only logs that a message went out (masked address,
 length: never the text);
 `EmailBackend` sends through Django's email backend; `SmsBackend` hands the
-text to the provider named by `NOTIFICATION_SMS_PROVIDER`: `HttpSmsProvider`
-(a JSON POST to `NOTIFICATION_SMS_URL`) or `RecordingSmsProvider`, the test
-double that keeps messages in `sms_outbox`.
+message to the provider named by `NOTIFICATION_SMS_PROVIDER`: the Alibaba Cloud and
+Tencent Cloud adapters (`dealership.sms`), `HttpSmsProvider` (a JSON POST to
+`NOTIFICATION_SMS_URL`) or `RecordingSmsProvider`, the test double that keeps messages
+in `sms_outbox`.
+
+Channel choice: the customer's preferred channel first, then the store's rule
+`notifications.fallback_order`. A channel that cannot reach the customer is passed over;
+a send refused for good (`DeliveryRejected`: illegal number, no template code) is kept
+as a failed `Message` and the next channel is tried. A passing failure (provider down,
+rate limit, time-out) inside a due task raises `DeliveryFailed` so the task retries, and
+falls back only on the task's last attempt: a retry reaches the customer on the channel
+they chose, a late fallback still reaches them.
 """
 
+import inspect
 import json
 import logging
 import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 from django.conf import settings
+from django.core.cache import cache as django_cache
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import models, transaction
+from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from . import due
 from .due import running_task
-from .models import ContactChannel, Customer, Message, MessageStatus, Vehicle
-from .pii import mask_personal_data
-from .rules import rule
+from .models import ContactChannel, Customer, DueTask, Message, MessageStatus, Vehicle
+from .pii import mask_openid, mask_personal_data
+from .rules import register, rule
 from .services import timeline_record
 
 logger = logging.getLogger(__name__)
 
 SMS = "sms"
 EMAIL = "email"
-CHANNEL_LABELS = {SMS: _("SMS"), EMAIL: _("Email")}
+WECHAT = "wechat"
+CHANNEL_LABELS = {SMS: _("SMS"), EMAIL: _("Email"), WECHAT: _("WeChat")}
+KNOWN_CHANNELS = (WECHAT, SMS, EMAIL)
+
+# Messages about something the customer has open with the store (a booking, a car in the
+# workshop): they still go out by SMS after the customer replied 退订/TD.
+SERVICE_TEMPLATES = frozenset(
+    {
+        "appointment_booked",
+        "appointment_rescheduled",
+        "appointment_cancelled",
+        "appointment_reminder",
+        "workshop_addition_link",
+        "workshop_addition_promise",
+        "workshop_promise_moved",
+        "delivery_ready",
+    }
+)
+
+
+def _fallback_order_check(value) -> None:
+    names = [part.strip() for part in str(value).split(",")]
+    unknown = [name for name in names if name not in KNOWN_CHANNELS]
+    if not value or unknown or len(set(names)) != len(names):
+        raise ValidationError(
+            gettext("List channels once each, separated by commas, from: %(known)s.")
+            % {"known": ", ".join(KNOWN_CHANNELS)}
+        )
+
+
+register(
+    "notifications.fallback_order",
+    ",".join(KNOWN_CHANNELS),
+    _("Channels to try when the customer's own channel fails, in order (wechat, sms, email)"),
+    check=_fallback_order_check,
+)
 
 
 class DeliveryFailed(Exception):
-    """The backend could not send; inside a due task this makes the task retry."""
+    """The backend could not send now; inside a due task this makes the task retry."""
+
+
+class DeliveryRejected(DeliveryFailed):
+    """The message was refused for good (illegal number, no template): a retry cannot help."""
 
 
 # ---------------------------------------------------------------- backends
@@ -55,9 +110,24 @@ class LogBackend:
         self.channel = channel
 
     def address(self, customer: Customer) -> str:
-        return customer.email if self.channel == EMAIL else customer.mobile
+        """Where this channel reaches the customer; "" when it cannot."""
+        if self.channel == EMAIL:
+            return customer.email
+        if self.channel == WECHAT:
+            return getattr(customer, "wechat_openid", "") or ""
+        return customer.mobile
 
-    def send(self, *, to: str, body: str, title: str, key: str) -> str:
+    def send(
+        self,
+        *,
+        to: str,
+        body: str,
+        title: str,
+        key: str,
+        template: str = "",
+        params: dict | None = None,
+        url: str = "",
+    ) -> str:
         # The text stays out of the log (it names the customer, the car, the link); the
         # stored Message keeps it for those allowed to see it.
         logger.info(
@@ -73,26 +143,30 @@ class LogBackend:
 class EmailBackend(LogBackend):
     """Sends through Django's email backend (`EMAIL_BACKEND`)."""
 
-    def send(self, *, to: str, body: str, title: str, key: str) -> str:
+    def send(self, *, to, body, title, key, template="", params=None, url="") -> str:
         send_mail(title, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
         return ""
 
 
 class SmsProvider:
-    """What an SMS provider adapter does: send one text, return the provider's id.
+    """What an SMS provider adapter does: send one message, return the provider's id.
 
-    `key` is stable for one duty; a provider that honours it drops a resend
-    after a worker crash.
+    `key` is stable for one duty; the adapters hand it to the provider (OutId,
+    SessionContext) so receipts and duplicates can be traced to it. `template` and
+    `params` are the message kind and its short values for the provider's template.
+    Raise `DeliveryRejected` for a permanent refusal, `DeliveryFailed` for a passing one.
     """
 
-    def send(self, *, to: str, text: str, key: str) -> str:
+    def send(
+        self, *, to: str, text: str, key: str, template: str = "", params: dict | None = None
+    ) -> str:
         raise NotImplementedError
 
 
 class HttpSmsProvider(SmsProvider):
     """A JSON POST to `NOTIFICATION_SMS_URL` with a bearer token; answers {"id": ...}."""
 
-    def send(self, *, to: str, text: str, key: str) -> str:
+    def send(self, *, to, text, key, template="", params=None) -> str:
         url = settings.NOTIFICATION_SMS_URL
         if not url.startswith(("https://", "http://")):
             raise DeliveryFailed("NOTIFICATION_SMS_URL is not set to an http(s) address")
@@ -116,15 +190,29 @@ sms_outbox: list[dict] = []
 class RecordingSmsProvider(SmsProvider):
     """Test double: keeps every text in `sms_outbox` (like Django's mail.outbox)."""
 
-    def send(self, *, to: str, text: str, key: str) -> str:
-        sms_outbox.append({"to": to, "text": text, "key": key})
+    def send(self, *, to, text, key, template="", params=None) -> str:
+        sms_outbox.append(
+            {"to": to, "text": text, "key": key, "template": template, "params": params or {}}
+        )
         return f"test-{len(sms_outbox)}"
 
 
+@cache
+def _takes_template(provider_class) -> bool:
+    """Whether a provider's `send` takes the template and its values (older ones: text only)."""
+    parameters = inspect.signature(provider_class.send).parameters
+    return "template" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
 class SmsBackend(LogBackend):
-    def send(self, *, to: str, body: str, title: str, key: str) -> str:
-        provider = import_string(settings.NOTIFICATION_SMS_PROVIDER)()
-        return provider.send(to=to, text=body, key=key)
+    def send(self, *, to, body, title, key, template="", params=None, url="") -> str:
+        provider_class = import_string(settings.NOTIFICATION_SMS_PROVIDER)
+        extra = {"template": template, "params": params or {}}
+        if not _takes_template(provider_class):
+            extra = {}
+        return provider_class().send(to=to, text=body, key=key, **extra)
 
 
 @cache
@@ -144,16 +232,98 @@ def backend_for(channel: str) -> LogBackend:
     return _backend_class(path)(channel)
 
 
+_PREFERRED = {
+    ContactChannel.PHONE: SMS,
+    ContactChannel.SMS: SMS,
+    ContactChannel.WECHAT: WECHAT,
+    ContactChannel.EMAIL: EMAIL,
+}
+
+
+def channel_order(customer: Customer) -> list[str]:
+    """The channels to try, in order: the customer's own, then the store's fallback order.
+
+    Only channels the store has a backend for; at least one.
+    """
+    configured = available_channels()
+    fallback = [part.strip() for part in str(rule("notifications.fallback_order")).split(",")]
+    wanted = [_PREFERRED.get(customer.preferred_channel, SMS), *fallback]
+    order = [name for name in dict.fromkeys(wanted) if name in configured]
+    return order or configured[:1]
+
+
 def channel_for(customer: Customer) -> str:
-    """The customer's preferred channel, mapped to one the store can send on."""
-    wanted = EMAIL if customer.preferred_channel == ContactChannel.EMAIL else SMS
-    if wanted == EMAIL and not customer.email:
-        wanted = SMS
-    channels = available_channels()
-    return wanted if wanted in channels else channels[0]
+    """The first channel that can reach the customer (else the first one to try)."""
+    order = channel_order(customer)
+    for channel in order:
+        if backend_for(channel).address(customer):
+            return channel
+    return order[0]
+
+
+# ---------------------------------------------------------------- provider template values
+
+# The values each message kind hands to a provider template, in the template's order
+# (Tencent's TemplateParamSet is a list). Provider templates cap a variable at 20
+# characters; a link is kept whole.
+TEMPLATE_PARAMS: dict[str, tuple[str, ...]] = {
+    "reminder": ("name", "note"),
+    "appointment_booked": ("name", "time", "plate", "link"),
+    "appointment_rescheduled": ("name", "time", "plate", "link"),
+    "appointment_reminder": ("name", "time", "plate"),
+    "appointment_cancelled": ("name", "time", "plate", "phone"),
+    "delivery_ready": ("name", "plate", "time", "number"),
+    "workshop_addition_link": ("name", "plate", "item", "price", "link"),
+    "workshop_addition_promise": ("name", "plate", "item", "time"),
+    "workshop_promise_moved": ("name", "plate", "time", "reason"),
+}
+PARAM_MAX_LENGTH = 20
+
+
+def _short_time(value) -> str:
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%m-%d %H:%M")
+    return str(value or "")
+
+
+def _param_values(context: dict, customer: Customer) -> dict:
+    """Each value a template may name, computed only when asked for (the store's rules)."""
+    vehicle = context.get("vehicle")
+    visit = context.get("visit")
+    addition = context.get("addition")
+    return {
+        "name": lambda: customer.name,
+        "plate": lambda: context.get("plate") or (vehicle and (vehicle.plate or vehicle.vin)),
+        "time": lambda: _short_time(context.get("when") or context.get("pickup_at")),
+        "phone": lambda: rule("store.phone"),
+        "store": lambda: rule("store.name"),
+        "link": lambda: context.get("link"),
+        "note": lambda: context.get("note"),
+        "item": lambda: context.get("title") or (addition and addition.title),
+        "price": lambda: addition.price if addition is not None else "",
+        "number": lambda: getattr(visit, "number", ""),
+        "reason": lambda: context.get("reason"),
+    }
+
+
+def message_params(template: str, context: dict, customer: Customer) -> dict[str, str]:
+    """The flat, short values a provider template of `template` is filled with."""
+    values = _param_values(context, customer)
+    params = {}
+    for name in TEMPLATE_PARAMS.get(template, ("name", "store")):
+        value = str(values[name]() or "")
+        params[name] = value if name == "link" else value[:PARAM_MAX_LENGTH]
+    return params
 
 
 # ---------------------------------------------------------------- the interface
+
+
+@dataclass
+class _Attempt:
+    channel: str
+    to: str
+    error: str
 
 
 def notify(
@@ -167,50 +337,137 @@ def notify(
 ) -> Message:
     """Send `notifications/<template>.txt` to the customer and keep it on the timeline.
 
-    The text is rendered in the customer's language. A send that fails is
-    stored with status failed; inside a due task it also raises
-    `DeliveryFailed`, so the task retries and the failure shows on it.
+    The text is rendered in the customer's language and tried on the customer's channel,
+    then on the store's fallback channels (only on `channel` when one is given). Each
+    attempt is its own `Message`; a message that reaches no channel is stored as failed.
+    Inside a due task a passing failure raises `DeliveryFailed`, so the task retries
+    (until its last attempt, which falls back instead).
     """
-    channel = channel or channel_for(customer)
-    backend = backend_for(channel)
     due_task = running_task()
     key = f"due:{due_task.pk}:{template}" if due_task else ""
-    body, title = _render(customer, template, {"vehicle": vehicle, **context})
-    to = backend.address(customer)
-    error = ref = ""
-    try:
-        if not to:
-            raise DeliveryFailed(gettext("The customer has no address for this channel."))
-        ref = backend.send(to=to, body=body, title=title, key=key)
-    except Exception as exc:
-        error = str(exc) or exc.__class__.__name__
-        logger.warning(
-            "message to %s on %s failed: %s",
-            mask_personal_data(to) if to else customer.pk,
-            channel,
-            mask_personal_data(error),
-        )
-        if due_task is not None:
-            raise DeliveryFailed(error) from exc
+    context = {"vehicle": vehicle, **context}
+    body, title = _render(customer, template, context)
+    params = message_params(template, context, customer)
+    url = str(context.get("link") or "")
+    last_try = due_task is None or due_task.attempts >= _max_attempts(due_task)
+    channels = [channel] if channel else channel_order(customer)
+    # What every attempt's Message keeps.
+    common = {
+        "template": template,
+        "body": body,
+        "key": key,
+        "vehicle": vehicle,
+        "subject": subject,
+    }
+    tried: list[_Attempt] = []
+    failed: list[Message] = []
+    for name in channels:
+        backend = backend_for(name)
+        to = backend.address(customer)
+        refusal = _refusal(customer, name, template, to)
+        if refusal:
+            tried.append(_Attempt(name, to, refusal))
+            continue
+        try:
+            ref = _send_once(
+                backend,
+                due_task=due_task,
+                to=to,
+                body=body,
+                title=title,
+                key=key,
+                template=template,
+                params=params,
+                url=url,
+            )
+        except Exception as exc:
+            error = str(exc) or exc.__class__.__name__
+            logger.warning(
+                "message to %s on %s failed: %s",
+                mask_personal_data(to),
+                name,
+                mask_personal_data(error),
+            )
+            if not isinstance(exc, DeliveryRejected) and not last_try:
+                raise DeliveryFailed(error) from exc
+            tried.append(_Attempt(name, to, error))
+            failed.append(_store(customer, common=common, channel=name, to=to, error=error))
+            continue
+        return _store(customer, common=common, channel=name, to=to, ref=ref, before=tried)
+    if failed:
+        return failed[-1]
+    # No channel could be used at all: keep why, on the first channel tried.
+    first = tried[0] if tried else _Attempt(channels[0], "", "")
+    return _store(customer, common=common, channel=first.channel, to=first.to, error=first.error)
+
+
+def _max_attempts(task: DueTask) -> int:
+    spec = due.KINDS.get(task.kind)
+    return spec.max_attempts if spec else 1
+
+
+def _refusal(customer: Customer, channel: str, template: str, to: str) -> str:
+    """Why `channel` cannot carry this message to the customer ("" when it can)."""
+    if not to:
+        return gettext("The customer has no address for this channel.")
+    if channel == SMS and customer.sms_unsubscribed_at and template not in SERVICE_TEMPLATES:
+        return gettext("The customer unsubscribed from SMS.")
+    return ""
+
+
+def _accepted_marker(channel: str, key: str, task: DueTask) -> str:
+    # Per scheduling of the task: a task moved to another time sends again.
+    return f"notify-accepted:{channel}:{key}:{int(task.due_at.timestamp())}"
+
+
+def _send_once(backend: LogBackend, *, due_task: DueTask | None, **message) -> str:
+    """Send unless this duty's message was already accepted on this channel.
+
+    The mark lives outside the database transaction, so a task whose transaction rolled
+    back after the provider took the message does not send it a second time.
+    """
+    marker = _accepted_marker(backend.channel, message["key"], due_task) if due_task else ""
+    if marker:
+        accepted = django_cache.get(marker)
+        if accepted is not None:
+            logger.info("message %s already accepted (%s): not sent again", marker, accepted)
+            return "" if accepted == "-" else accepted
+    ref = backend.send(**message)
+    if marker:
+        django_cache.set(marker, ref or "-", timeout=7 * 24 * 3600)
+    return ref
+
+
+def _store(
+    customer: Customer,
+    *,
+    common: dict,
+    channel: str,
+    to: str,
+    error: str = "",
+    ref: str = "",
+    before=(),
+) -> Message:
+    """Keep one attempt as a `Message` and its timeline line."""
     # Inside a due task this joins its transaction; a savepoint here would only cost time.
     with transaction.atomic(savepoint=False):
         message = Message.objects.create(
             to=to,
             channel=channel,
-            template=template,
+            template=common["template"],
             language=customer.language,
-            body=body,
+            body=common["body"],
             status=MessageStatus.FAILED if error else MessageStatus.SENT,
             error=error,
-            provider_ref=ref[:100],
-            idempotency_key=key,
+            provider_ref=(ref or "")[:100],
+            idempotency_key=common["key"],
             sent_at=timezone.now(),
             customer=customer,
-            vehicle=vehicle,
-            subject=subject,
-            due_task=due_task,
+            vehicle=common["vehicle"],
+            subject=common["subject"],
+            due_task=running_task(),
         )
-        _timeline(message, subject=subject)
+        _timeline(message, subject=common["subject"], before=before)
     return message
 
 
@@ -231,16 +488,68 @@ def _render(customer: Customer, template: str, context: dict) -> tuple[str, str]
     return body, title
 
 
-def _timeline(message: Message, *, subject: models.Model | None) -> None:
-    """The message on the customer's timeline: the text as sent, or why it was not."""
+def _timeline(message: Message, *, subject: models.Model | None, before=()) -> None:
+    """The message on the customer's timeline: the text as sent, or why it was not.
+
+    A message sent after other channels failed names them first
+    ("WeChat not sent (…) → SMS → …").
+    """
     label = CHANNEL_LABELS.get(message.channel, message.channel)
     not_sent = gettext("not sent")
     error, body = message.error, message.body
+    fallback = "".join(
+        f"{CHANNEL_LABELS.get(attempt.channel, attempt.channel)} {not_sent} ({attempt.error}) → "
+        for attempt in before
+    )
+    # An openid is an account identifier, not an address anyone reads: the timeline masks it.
+    to = mask_openid(message.to) if message.channel == WECHAT else message.to
     timeline_record(
         kind="message.failed" if error else "message.sent",
-        summary=f"{label} → {message.to}: {f'{not_sent} ({error})' if error else body}",
+        summary=f"{fallback}{label} → {to}: {f'{not_sent} ({error})' if error else body}",
         customer=message.customer,
         vehicle=message.vehicle,
         subject=subject,
-        data={"message": message.pk, "channel": message.channel, "template": message.template},
+        data={
+            "message": message.pk,
+            "channel": message.channel,
+            "template": message.template,
+            "fallback_from": [attempt.channel for attempt in before],
+        },
     )
+
+
+# ---------------------------------------------------------------- the ops page
+
+
+@dataclass
+class MessageOps:
+    failures: list[dict]
+    by_channel: list[dict]
+
+
+def message_ops_summary(*, now: datetime | None = None, limit: int = 20) -> MessageOps:
+    """The last messages that failed or were not delivered, and today's counts per channel."""
+    now = now or timezone.now()
+    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    failures = [
+        {
+            "message": message,
+            "address": mask_personal_data(message.to) if message.to else "—",
+            "channel": CHANNEL_LABELS.get(message.channel, message.channel),
+        }
+        for message in Message.objects.filter(
+            status__in=(MessageStatus.FAILED, MessageStatus.UNDELIVERED)
+        )
+        .select_related("customer")
+        .order_by("-sent_at", "-id")[:limit]
+    ]
+    counts = {status: Count("id", filter=Q(status=status)) for status in MessageStatus.values}
+    by_channel = list(
+        Message.objects.filter(sent_at__gte=start)
+        .values("channel")
+        .annotate(total=Count("id"), **counts)
+        .order_by("channel")
+    )
+    for row in by_channel:
+        row["label"] = CHANNEL_LABELS.get(row["channel"], row["channel"])
+    return MessageOps(failures=failures, by_channel=by_channel)

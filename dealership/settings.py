@@ -326,6 +326,42 @@ NOTIFICATION_SMS_PROVIDER = os.environ.get("NOTIFICATION_SMS_PROVIDER", _NOTIFY 
 NOTIFICATION_SMS_URL = os.environ.get("NOTIFICATION_SMS_URL", "")
 NOTIFICATION_SMS_TOKEN = os.environ.get("NOTIFICATION_SMS_TOKEN", "")
 
+
+def _json_env(name: str) -> dict:
+    """A JSON object from the environment (e.g. template codes per message kind)."""
+    import json
+
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f'{name} must be a JSON object: {{"template": "code"}}')
+    return {str(key): str(code) for key, code in value.items()}
+
+
+# SMS providers (dealership.sms): set NOTIFICATION_SMS_PROVIDER to
+# dealership.sms.aliyun.AliyunSmsProvider or dealership.sms.tencent.TencentSmsProvider.
+# Template codes per message kind: {"appointment_reminder": "SMS_123456789", ...}; a kind
+# without a code is not sent by SMS (the message fails with the reason, nothing raw goes out).
+SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "10"))
+SMS_ALIYUN_ENDPOINT = os.environ.get("SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+SMS_ALIYUN_ACCESS_KEY_ID = os.environ.get("SMS_ALIYUN_ACCESS_KEY_ID", "")
+SMS_ALIYUN_ACCESS_KEY_SECRET = os.environ.get("SMS_ALIYUN_ACCESS_KEY_SECRET", "")
+SMS_ALIYUN_SIGN_NAME = os.environ.get("SMS_ALIYUN_SIGN_NAME", "")
+SMS_ALIYUN_TEMPLATES = _json_env("SMS_ALIYUN_TEMPLATES")
+SMS_TENCENT_ENDPOINT = os.environ.get("SMS_TENCENT_ENDPOINT", "https://sms.tencentcloudapi.com/")
+SMS_TENCENT_REGION = os.environ.get("SMS_TENCENT_REGION", "ap-guangzhou")
+SMS_TENCENT_SECRET_ID = os.environ.get("SMS_TENCENT_SECRET_ID", "")
+SMS_TENCENT_SECRET_KEY = os.environ.get("SMS_TENCENT_SECRET_KEY", "")
+SMS_TENCENT_SDK_APP_ID = os.environ.get("SMS_TENCENT_SDK_APP_ID", "")
+SMS_TENCENT_SIGN_NAME = os.environ.get("SMS_TENCENT_SIGN_NAME", "")
+SMS_TENCENT_TEMPLATES = _json_env("SMS_TENCENT_TEMPLATES")
+# The secret part of the receipt and reply callback URLs given to the provider
+# (/sms/<provider>/<secret>/report/ and .../reply/); empty: every callback is refused.
+SMS_CALLBACK_SECRET = os.environ.get("SMS_CALLBACK_SECRET", "")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First, so a refused token answers 401 with `WWW-Authenticate: Token` (issue 18.2).

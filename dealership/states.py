@@ -3,7 +3,8 @@
 A due task (`dealership.due`) is scheduled pending, claimed by the dispatcher
 (machine tasks) and then done, failed, missed or cancelled; scheduling it again
 at another time opens it again whatever its state. A message is kept as it was
-sent or as it failed: it never moves.
+sent or as it failed; a sent SMS moves once more when the provider's delivery
+receipt arrives (delivered or not delivered).
 """
 
 from django.db import models
@@ -56,12 +57,22 @@ OPEN_STATES = (D.PENDING, D.CLAIMED)
 class MessageStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # The provider's delivery receipt (SMS): the phone got it, or the network gave up.
+    DELIVERED = "delivered", pgettext_lazy("message", "Delivered")
+    UNDELIVERED = "undelivered", _("Not delivered")
 
 
 MESSAGE_STATES = StateTable(
     name="message",
     model="dealership.Message",
     statuses=MessageStatus,
-    # Kept as sent: a failed message is not sent again, a new one is.
-    allowed={MessageStatus.SENT: frozenset(), MessageStatus.FAILED: frozenset()},
+    # Kept as sent: a failed message is not sent again, a new one is. A sent one learns
+    # from the provider's receipt whether it arrived; a second receipt changes nothing.
+    allowed={
+        MessageStatus.SENT: frozenset({MessageStatus.DELIVERED, MessageStatus.UNDELIVERED}),
+        MessageStatus.FAILED: frozenset(),
+        MessageStatus.DELIVERED: frozenset(),
+        MessageStatus.UNDELIVERED: frozenset(),
+    },
+    stamps={MessageStatus.DELIVERED: "receipt_at", MessageStatus.UNDELIVERED: "receipt_at"},
 )

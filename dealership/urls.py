@@ -8,12 +8,18 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from . import tablet, views, views_due, views_links, views_tokens, views_webhooks, views_wechat
 from .roles import public_view
 from .security import ThrottledLoginView
+from .sms import views as sms_views
 
 handler500 = "dealership.views.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    # SMS providers' callbacks (dealership.sms.views): delivery receipts and replies.
+    path("sms/aliyun/<str:token>/report/", sms_views.aliyun_report, name="sms_aliyun_report"),
+    path("sms/aliyun/<str:token>/reply/", sms_views.aliyun_reply, name="sms_aliyun_reply"),
+    path("sms/tencent/<str:token>/report/", sms_views.tencent_report, name="sms_tencent_report"),
+    path("sms/tencent/<str:token>/reply/", sms_views.tencent_reply, name="sms_tencent_reply"),
     path("search/", views.search, name="search"),
     path("tablet/hand-back/", tablet.locked, name="tablet_locked"),
     path("customers/new/", views.customer_create, name="customer_create"),

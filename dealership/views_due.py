@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from . import due
 from .models import DueTask
+from .notifications import message_ops_summary
 from .roles import ALL_STAFF, Role, role_required
 from .selectors import may_act_on_call, sees_every_call
 from .urltools import url_for_pk
@@ -119,6 +120,7 @@ def due_ops(request):
             "failed": [_row(task) for task in summary.failed],
             "overdue": [_row(task) for task in summary.overdue],
             "missed": [_row(task) for task in summary.missed],
+            "message_ops": message_ops_summary(),
         },
     )
 

@@ -48,7 +48,7 @@ from django.utils.translation import gettext_noop
 
 from .errors import DomainError
 from .models import Customer, User
-from .notifications import DeliveryFailed, LogBackend
+from .notifications import DeliveryFailed, DeliveryRejected, LogBackend
 from .pii import mask_openid, mask_personal_data
 from .services import timeline_record
 from .stored_text import StoredMessage
@@ -84,7 +84,7 @@ STATE_LENGTH = 8 + 32 + 40
 VALUE_MAX_LENGTH = 200
 
 
-class WeChatPermanent(DeliveryFailed):
+class WeChatPermanent(DeliveryRejected):
     """WeChat cannot deliver this message, now or later: send it on another channel."""
 
 

@@ -440,3 +440,50 @@ def test_a_cashier_may_not_unbind(client, make_staff):
     response = client.post(reverse("customer_wechat_unbind", args=[customer.pk]))
     assert response.status_code == 403
     assert Customer.objects.get(pk=customer.pk).wechat_openid == OPENID
+
+
+# ------------------------------------------------------------------ with the channel fallback
+
+
+@pytest.fixture
+def wechat_then_sms(fake, settings):
+    from dealership import notifications
+
+    settings.NOTIFICATION_BACKENDS = {
+        "wechat": "dealership.wechat.WeChatBackend",
+        "sms": "dealership.notifications.SmsBackend",
+    }
+    settings.NOTIFICATION_SMS_PROVIDER = "dealership.notifications.RecordingSmsProvider"
+    settings.WECHAT_TEMPLATES = {
+        "default": {"template_id": "TPL-DEFAULT", "fields": {"first": "title"}}
+    }
+    notifications.sms_outbox.clear()
+    yield notifications.sms_outbox
+    notifications.sms_outbox.clear()
+
+
+def test_a_follower_gets_the_message_by_wechat_and_the_timeline_masks_the_openid(
+    wechat_then_sms, fake
+):
+    from dealership.models import Message
+
+    customer = CustomerFactory(preferred_channel="wechat", wechat_openid=OPENID)
+    message = notify(customer=customer, template="reminder", context={"note": "tyres"})
+    assert (message.channel, message.status) == ("wechat", "sent")
+    assert [sent["touser"] for sent in fake.delivered] == [OPENID]
+    assert wechat_then_sms == []
+    line = TimelineEvent.objects.get(kind="message.sent", customer=customer)
+    assert OPENID not in line.summary and "oQ7x…StUv" in line.summary
+    assert Message.objects.filter(customer=customer).count() == 1
+
+
+def test_an_unfollowed_account_falls_back_to_sms_through_the_real_backend(wechat_then_sms, fake):
+    from dealership.models import Message
+
+    customer = CustomerFactory(preferred_channel="wechat", wechat_openid=OTHER_OPENID)
+    fake.followers.discard(OTHER_OPENID)  # the customer unfollowed the store's account
+    message = notify(customer=customer, template="reminder", context={"note": "tyres"})
+    assert (message.channel, message.status) == ("sms", "sent")
+    assert len(wechat_then_sms) == 1 and fake.delivered == []
+    refused = Message.objects.get(customer=customer, channel="wechat")
+    assert refused.status == "failed" and refused.error.startswith("WeChat errcode 4")
