@@ -153,7 +153,9 @@ def test_a_session_older_than_the_setting_and_a_signed_out_phone_see_the_sign_in
     assert client.get(reverse("portal:home")).status_code == 200
     settings.PORTAL_SESSION_DAYS = 1
     response = client.get(reverse("portal:home"))
-    assert response.status_code == 302 and response["Location"].startswith(reverse("portal:sign_in"))
+    assert response.status_code == 302 and response["Location"].startswith(
+        reverse("portal:sign_in")
+    )
     settings.PORTAL_SESSION_DAYS = 30
     client.post(reverse("portal:sign_out"))
     assert client.get(reverse("portal:home")).status_code == 302
