@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from dealership.errors import DomainError
 from dealership.links import LinkInvalid, customer_link_create, customer_link_resolve
-from dealership.models import Customer, Message, User
+from dealership.models import Customer, CustomerLink, Message, User
 from dealership.notifications import SMS, available_channels, notify
 from dealership.rules import rule
 from dealership.validators import normalize_phone
@@ -33,10 +33,14 @@ from .models import SignInCode
 
 SESSION_CUSTOMER = "portal_customer"
 SESSION_SIGNED_IN_AT = "portal_signed_in_at"
+# The portal link the phone signed in with: revoking the link signs the phone out too.
+SESSION_LINK = "portal_link"
 LINK_PURPOSE = "portal"
 CODE_DIGITS = 6
 CODE_VALID = timedelta(minutes=5)
 CODE_MAX_TRIES = 5
+# Complaints one customer may open through the portal in a day (the desk takes more).
+COMPLAINTS_PER_DAY = 5
 _HASH_SALT = "portal.sign-in-code"
 
 
@@ -47,11 +51,15 @@ class TooManyTries(Exception):
 # ---------------------------------------------------------------- the session
 
 
-def portal_session_start(session, customer: Customer) -> None:
+def portal_session_start(session, customer: Customer, *, link: CustomerLink | None = None) -> None:
     """Sign the phone in as `customer` for `PORTAL_SESSION_DAYS` (a new session key)."""
     session.cycle_key()
     session[SESSION_CUSTOMER] = customer.pk
     session[SESSION_SIGNED_IN_AT] = timezone.now().isoformat()
+    if link is not None:
+        session[SESSION_LINK] = link.pk
+    else:
+        session.pop(SESSION_LINK, None)
     session.set_expiry(int(settings.PORTAL_SESSION_DAYS) * 86400)
 
 
@@ -69,12 +77,19 @@ def portal_session_customer(session) -> Customer | None:
         since = timezone.make_aware(since)
     if timezone.now() - since > timedelta(days=int(settings.PORTAL_SESSION_DAYS)):
         return None
+    link_id = session.get(SESSION_LINK)
+    if (
+        link_id is not None
+        and not CustomerLink.objects.filter(pk=link_id, customer_id=pk, revoked_at=None).exists()
+    ):
+        return None
     return Customer.objects.filter(pk=pk).first()
 
 
 def portal_session_end(session) -> None:
     session.pop(SESSION_CUSTOMER, None)
     session.pop(SESSION_SIGNED_IN_AT, None)
+    session.pop(SESSION_LINK, None)
     session.cycle_key()
 
 
@@ -98,15 +113,15 @@ def portal_link_send(*, customer: Customer, actor: User | None, base_url: str) -
     )
 
 
-def portal_link_customer(token: str) -> Customer:
-    """The customer a portal link signs in, or LinkInvalid."""
+def portal_link_customer(token: str) -> tuple[Customer, CustomerLink]:
+    """The customer a portal link signs in and the link, or LinkInvalid."""
     link = customer_link_resolve(token, purpose=LINK_PURPOSE)
     if link.subject_type.model_class() is not Customer or link.customer_id != link.subject_id:
         raise LinkInvalid
     customer = Customer.objects.filter(pk=link.subject_id).first()
     if customer is None:
         raise LinkInvalid
-    return customer
+    return customer, link
 
 
 # ---------------------------------------------------------------- the one-time code
@@ -242,6 +257,8 @@ def portal_complaint_open(
         raise DomainError(_("This visit belongs to another customer."), field="visit")
     if category not in ComplaintCategory.values:
         raise DomainError(_("Choose a category."), field="category")
+    if _count("complaint", str(customer.pk), 86400) > COMPLAINTS_PER_DAY:
+        raise TooManyTries
     return complaint_open(
         customer=customer,
         actor=None,

@@ -1,5 +1,6 @@
 """The customer portal's pages (mobile first). Views stay thin: services write, selectors read."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -37,6 +38,18 @@ def _portal_next(request) -> str:
     """Where to go after signing in: a portal page the visitor asked for, else nowhere."""
     candidate = safe_next(request, "")
     return candidate if candidate.startswith("/portal/") else ""
+
+
+def _in_customer_language(request, customer, response):
+    """A phone without a language chosen gets the customer's language (the switch changes it)."""
+    if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES and customer.language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            customer.language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite="Lax",
+        )
+    return response
 
 
 def _too_many(request):
@@ -96,7 +109,7 @@ def sign_in_code(request):
             next_url = _portal_next(request)
             request.session.pop(SESSION_MOBILE, None)
             services.portal_session_start(request.session, customer)
-            return redirect(next_url or "portal:home")
+            return _in_customer_language(request, customer, redirect(next_url or "portal:home"))
     return render(
         request,
         "portal/sign_in_code.html",
@@ -109,11 +122,11 @@ def sign_in_code(request):
 def link(request, token: str):
     """The signed portal link (SMS, WeChat menu): signs this phone in, then the home page."""
     try:
-        customer = services.portal_link_customer(token)
+        customer, portal_link = services.portal_link_customer(token)
     except LinkInvalid as error:
         return render(request, "link_invalid.html", {"error": error}, status=404)
-    services.portal_session_start(request.session, customer)
-    return redirect("portal:home")
+    services.portal_session_start(request.session, customer, link=portal_link)
+    return _in_customer_language(request, customer, redirect("portal:home"))
 
 
 @public_view
@@ -328,6 +341,8 @@ def complaints(request, customer):
                 category=data["category"],
                 description=data["description"],
             )
+        except services.TooManyTries:
+            return _too_many(request)
         except ValidationError as error:
             apply_errors(form, error)
         else:

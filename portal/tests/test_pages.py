@@ -173,6 +173,10 @@ def test_a_complaint_opened_in_the_portal_shows_with_its_deadline(client):
     assert f"{complaint.close_by.astimezone():%Y-%m-%d}" in page
     response = client.post(url, {**data, "visit": visit.pk, "description": "x" * 5001})
     assert response.status_code == 400 and Complaint.objects.count() == 1
+    for _ in range(services.COMPLAINTS_PER_DAY - 1):
+        assert client.post(url, {**data, "visit": visit.pk}).status_code == 302
+    assert client.post(url, {**data, "visit": visit.pk}).status_code == 429
+    assert Complaint.objects.count() == services.COMPLAINTS_PER_DAY
 
 
 def test_booking_uses_the_online_booking_with_my_car_and_moving_uses_the_booking_page(client):

@@ -53,8 +53,9 @@ def test_a_code_is_single_use(client, sms):
     _request_code(client)
     code = _code_from(sms)
     assert services.portal_code_verify(mobile=MOBILE, code=code, ip="10.0.0.1")
-    with pytest.raises(services.DomainError, match="wrong or no longer valid"):
+    with pytest.raises(services.DomainError) as refused:
         services.portal_code_verify(mobile=MOBILE, code=code, ip="10.0.0.1")
+    assert refused.value.error_dict["code"][0].code == "wrong_code"
 
 
 def test_an_expired_code_is_refused(client, sms):
@@ -142,6 +143,24 @@ def test_the_signed_link_signs_in_and_staff_can_revoke_it(client, make_staff, sm
     other = client.__class__()
     response = other.get(path)
     assert response.status_code == 404 and services.SESSION_CUSTOMER not in other.session
+    # The phone signed in with the revoked link is signed out with it.
+    response = client.get(reverse("portal:home"))
+    assert response.status_code == 302 and response["Location"].startswith(
+        reverse("portal:sign_in")
+    )
+
+
+def test_a_phone_without_a_language_gets_the_customers(client, sms):
+    customer = CustomerFactory(mobile=MOBILE, language="en")
+    _request_code(client)
+    response = client.post(reverse("portal:sign_in_code"), {"code": _code_from(sms)})
+    assert response.cookies["django_language"].value == "en"
+    assert "My cars" in client.get(reverse("portal:home")).content.decode()
+    chosen = client.__class__()
+    chosen.cookies["django_language"] = "zh-hans"
+    token = services.portal_link_create(customer=customer)
+    response = chosen.get(reverse("portal:link", args=[token]))
+    assert "django_language" not in response.cookies
 
 
 def test_a_session_older_than_the_setting_and_a_signed_out_phone_see_the_sign_in(client, settings):
