@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -351,7 +352,7 @@ def complaints(request, customer):
                 _("Your complaint %(number)s is received. We will answer you by %(when)s.")
                 % {
                     "number": complaint.number,
-                    "when": complaint.respond_by.astimezone().strftime("%Y-%m-%d %H:%M"),
+                    "when": timezone.localtime(complaint.respond_by).strftime("%Y-%m-%d %H:%M"),
                 },
             )
             return redirect("portal:complaints")

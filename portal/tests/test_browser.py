@@ -12,7 +12,7 @@ from dealership.due import State
 from dealership.models import DueTask
 from dealership.roles import Role
 from followup import duties as K
-from followup.models import Survey
+from followup.models import Complaint, Survey
 from followup.services import followup_schedule_after_delivery
 from portal.services import portal_link_send
 from reception.services import visit_transition
@@ -93,3 +93,13 @@ def test_a_customer_approves_extra_work_and_answers_the_survey_on_the_phone(page
     page.wait_for_selector("#survey-done")
     assert "Thank you for answering our survey." in page.locator("#survey-done").inner_text()
     _shot(page, "after-survey-en")
+
+    page.get_by_role("link", name="Not happy? Tell us").click()
+    page.fill("textarea[name=description]", "The car came back with a scratch on the door")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_selector("[id^=complaint-]")
+    complaint = Complaint.objects.get(customer=visit.customer)
+    assert complaint.source == "portal" and complaint.visit_id == visit.pk
+    assert complaint.number in page.locator(f"#complaint-{complaint.pk}").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "complaints")

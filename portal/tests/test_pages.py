@@ -5,6 +5,7 @@ import threading
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from appointments.views.self_service import SESSION_VEHICLE
 from dealership.due import State
@@ -170,7 +171,7 @@ def test_a_complaint_opened_in_the_portal_shows_with_its_deadline(client):
     assert complaint.source == ComplaintSource.PORTAL and complaint.visit == visit
     page = client.get(url).content.decode()
     assert f'id="complaint-{complaint.pk}"' in page and complaint.number in page
-    assert f"{complaint.close_by.astimezone():%Y-%m-%d}" in page
+    assert f"{timezone.localtime(complaint.close_by):%Y-%m-%d}" in page
     response = client.post(url, {**data, "visit": visit.pk, "description": "x" * 5001})
     assert response.status_code == 400 and Complaint.objects.count() == 1
     for _ in range(services.COMPLAINTS_PER_DAY - 1):
