@@ -418,10 +418,10 @@ def _survey_take(*, task, actor, answers, vehicle, visit) -> tuple[Survey, Compl
 def survey_answer_online(*, visit: Visit, answers: dict) -> CallResult:
     """The customer answers the care call's survey themselves (the customer portal).
 
-    The survey goes on the visit's open 24 h care call, which is then done
-    ("survey taken", answered online) and leaves the care list; a low answer opens a
-    complaint as on the phone. One survey per visit: a second answer, also one sent
-    twice at once, is refused (the visit's row is locked while it is taken).
+    The survey goes on the visit's open 24 h care call, which is then done ("survey
+    taken", by nobody, result channel "portal") and leaves the care list; a low answer
+    opens a complaint as on the phone. One survey per visit: a second answer, also one
+    sent twice at once, is refused (the visit's row is locked while it is taken).
     """
     answers = survey_clean(answers)
     with transaction.atomic():
@@ -447,7 +447,7 @@ def survey_answer_online(*, visit: Visit, answers: dict) -> CallResult:
             task=task,
             actor=None,
             outcome="surveyed",
-            result={"note": _("Survey answered by the customer online."), "channel": "portal"},
+            result={"channel": "portal"},
         )
         survey, complaint = _survey_take(
             task=task, actor=None, answers=answers, vehicle=visit.vehicle, visit=visit

@@ -139,6 +139,7 @@ def test_the_survey_drops_the_care_call_and_a_low_score_opens_a_complaint(client
     assert response.status_code == 302
     call = _care_call(visit)
     assert call.state == State.DONE and call.outcome == "surveyed"
+    assert call.result["channel"] == "portal" and call.completed_by is None
     survey = Survey.objects.get(visit=visit)
     assert survey.on_time == 3 and survey.taken_by is None and survey.call == call
     complaint = Complaint.objects.get(survey=survey)
