@@ -98,6 +98,7 @@ PURPOSE_LABELS = {
     "appointment": _("Booking"),
     "visit_progress": _("Visit progress"),
     "workshop_addition": _("Additional work approval"),
+    "portal": _("Customer portal"),
 }
 
 

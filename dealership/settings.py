@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "delivery",
     "followup",
     "reports",
+    "portal",
     "demo",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -402,6 +403,8 @@ SIMPLE_HISTORY_HISTORY_ID_USE_UUID = False
 
 # Customers' signed links (booking, progress, approvals) expire after this many days.
 CUSTOMER_LINK_MAX_AGE_DAYS = int(os.environ.get("CUSTOMER_LINK_MAX_AGE_DAYS", "14"))
+# How long a phone stays signed in to the customer portal.
+PORTAL_SESSION_DAYS = int(os.environ.get("PORTAL_SESSION_DAYS", "30"))
 
 LOGGING = {
     "version": 1,

@@ -79,6 +79,7 @@ urlpatterns = [
     path("delivery/", include("delivery.urls")),
     path("followup/", include("followup.urls")),
     path("reports/", include("reports.urls")),
+    path("portal/", include("portal.urls")),
     path(
         "login/",
         public_view(ThrottledLoginView.as_view()),

@@ -97,6 +97,7 @@ class ComplaintSource(models.TextChoices):
     DESK = "desk", _("At the desk")
     PHONE = "phone", _("Phone call from the customer")
     OTHER = "other", _("Other (letter, online, ...)")
+    PORTAL = "portal", _("Customer portal")
 
 
 class ComplaintCategory(models.TextChoices):

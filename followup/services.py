@@ -415,6 +415,47 @@ def _survey_take(*, task, actor, answers, vehicle, visit) -> tuple[Survey, Compl
     return survey, complaint
 
 
+def survey_answer_online(*, visit: Visit, answers: dict) -> CallResult:
+    """The customer answers the care call's survey themselves (the customer portal).
+
+    The survey goes on the visit's open 24 h care call, which is then done ("survey
+    taken", by nobody, result channel "portal") and leaves the care list; a low answer
+    opens a complaint as on the phone. One survey per visit: a second answer, also one
+    sent twice at once, is refused (the visit's row is locked while it is taken).
+    """
+    answers = survey_clean(answers)
+    with transaction.atomic():
+        visit = lock_row(visit, related=("customer", "vehicle"))
+        if Survey.objects.filter(visit=visit).exists():
+            raise DomainError(
+                _("This visit's survey is answered already. Thank you!"),
+                code="already_answered",
+            )
+        task = (
+            DueTask.objects.select_for_update()
+            .filter(
+                kind=K.CARE_CALL,
+                subject_type=ContentType.objects.get_for_model(Visit),
+                subject_id=visit.pk,
+                state__in=OPEN_STATES,
+            )
+            .first()
+        )
+        if task is None:
+            raise DomainError(_("There is no survey to answer for this visit."), code="no_survey")
+        task = due_task_complete(
+            task=task,
+            actor=None,
+            outcome="surveyed",
+            result={"channel": "portal"},
+        )
+        survey, complaint = _survey_take(
+            task=task, actor=None, answers=answers, vehicle=visit.vehicle, visit=visit
+        )
+        _visit_close_if_followed_up(visit_id=visit.pk, actor=None, reason=_("follow-up calls done"))
+    return CallResult(task=task, survey=survey, complaint=complaint)
+
+
 # --------------------------------------------------------------------- opt-out
 
 

@@ -218,6 +218,22 @@ PAGES: dict[str, frozenset | str] = {
     "reports:export_xlsx": MANAGER,
     "reports:pdf": MANAGER,
     "login": PUBLIC,
+    # issue 19.3: the customer portal (its own session, else its sign-in page)
+    "portal:home": PUBLIC,
+    "portal:sign_in": PUBLIC,
+    "portal:sign_in_code": PUBLIC,
+    "portal:sign_out": PUBLIC,
+    "portal:link": PUBLIC,
+    "portal:vehicle": PUBLIC,
+    "portal:book": PUBLIC,
+    "portal:appointment_manage": PUBLIC,
+    "portal:visit": PUBLIC,
+    "portal:addition_answer": PUBLIC,
+    "portal:document": PUBLIC,
+    "portal:survey": PUBLIC,
+    "portal:photo": PUBLIC,
+    "portal:complaints": PUBLIC,
+    "portal:send_link": NOT_TECH,
     "logout": PUBLIC,
     "set_language": PUBLIC,
     # a car not repaired (issue 16 item 2)
@@ -552,6 +568,7 @@ PAGE_OBJECT = {
     "customer_link_revoke": "customer",
     "customer_links_revoke_all": "customer",
     "customer_wechat_unbind": "customer",
+    "portal:send_link": "customer",
 }
 PAGE_QUERY = {"reports:drill": "?figure=repair_orders"}
 # Pages under appointments/<pk>/ name the appointment, everything else's <pk> the visit.

@@ -5,7 +5,12 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
-LINKS = ("/appointments/my/{}/", "/reception/progress/{}/", "/workshop/approve/{}/")
+LINKS = (
+    "/appointments/my/{}/",
+    "/reception/progress/{}/",
+    "/workshop/approve/{}/",
+    "/portal/link/{}/",
+)
 
 
 @pytest.mark.parametrize("link", LINKS)

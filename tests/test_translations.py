@@ -21,6 +21,7 @@ APPS = [
     "followup",
     "reports",
     "demo",
+    "portal",
 ]
 CATALOGUES = [BASE / app / "locale/zh_Hans/LC_MESSAGES/django.po" for app in APPS] + [
     BASE / "locale/zh_Hans/LC_MESSAGES/django.po"
