@@ -52,7 +52,7 @@ def lounge_settings(request):
     """The lounge link: make a new one (the old URL stops working); its key is shown once."""
     return submit(
         request,
-        LoungeLinkForm(request.POST or None),
+        LoungeLinkForm(request.POST if request.method == "POST" else None),
         lambda data: lounge_link_issue(actor=request.user, show_all_cars=data["show_all_cars"]),
         done=lambda issued: _settings_page(request, LoungeLinkForm(), key=issued[1]),
         show_form=lambda form: _settings_page(request, form),

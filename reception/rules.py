@@ -1,6 +1,7 @@
 """The numbered rules of step 2 (DOMAIN.md), editable by the service manager at /settings/."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dealership.rules import register
 
@@ -23,7 +24,7 @@ register(
     "reception.progress_push_hours",
     2,
     _("While the car is in, send the customer a progress message every (0 = off)"),
-    _("hours"),
+    pgettext_lazy("unit", "hours"),
     minimum=0,
     maximum=12,
 )
