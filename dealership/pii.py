@@ -35,6 +35,20 @@ def mask_openid(value) -> str:
     return f"{text[:4]}…{text[-4:]}" if len(text) > 8 else "…"
 
 
+def mask_plate(value) -> str:
+    """A plate with its middle hidden, for screens strangers see: 苏E12345 → 苏E·***45.
+
+    The province and city letter stay (the owner recognises them, a stranger learns little)
+    and the last two characters; a VIN (a car without a plate yet) keeps its last two only.
+    """
+    text = re.sub(r"[\s·•.\-]", "", "" if value is None else str(value)).upper()
+    if len(text) < 5:
+        return "***" if text else ""
+    if len(text) == 17:  # a VIN
+        return f"***{text[-2:]}"
+    return f"{text[:2]}·***{text[-2:]}"
+
+
 def mask_personal_data(text: str) -> str:
     """Mobile numbers, ID-card numbers, e-mail addresses, `address=` values and signed link
     tokens masked."""

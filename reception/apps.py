@@ -17,7 +17,9 @@ class ReceptionConfig(AppConfig):
         from dealership.roles import Role
         from dealership.start import register_start_panel
 
-        from . import actions, rules, selectors, start_panels  # noqa: F401 - registers the step's store settings
+        from . import actions, progress_push, rules, selectors, start_panels  # noqa: F401 - registers the step's store settings
+
+        progress_push.register_kinds()
 
         register_vehicle_actions(actions.vehicle_actions, 10)
         visit_reads_register(walk_ins=selectors.walk_in_visits)
@@ -36,4 +38,11 @@ class ReceptionConfig(AppConfig):
             pgettext_lazy("menu", "On site"),
             (Role.ADVISOR, Role.WORKSHOP_CONTROLLER, Role.CASHIER, Role.SERVICE_MANAGER),
             35,
+        )
+        register_nav(
+            "reception:lounge_settings",
+            _("Lounge display"),
+            (Role.SERVICE_MANAGER,),
+            897,
+            more=True,
         )

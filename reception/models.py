@@ -479,3 +479,44 @@ class InsuranceOfferDismissal(models.Model):
 
     def __str__(self):
         return str(self.visit)
+
+
+class LoungeDisplay(models.Model):
+    """The customer lounge's TV link (issue 19.4): a store-level key, no staff log-in.
+
+    Only the key's SHA-256 digest is kept; the key is shown to the service manager once.
+    Making a new link retires the old one (its URL answers 404 from then on).
+    """
+
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    active = models.BooleanField(_("in use"), default=True)
+    show_all_cars = models.BooleanField(
+        _("show every car checked in today"),
+        default=False,
+        help_text=_("Off: only the cars of customers waiting at the store."),
+    )
+    created_at = models.DateTimeField(_("made at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("made by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["digest"])
+
+    class Meta:
+        verbose_name = _("lounge display link")
+        verbose_name_plural = _("lounge display links")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["active"],
+                condition=Q(active=True),
+                name="reception_lounge_display_one_active",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M}"

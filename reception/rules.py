@@ -1,6 +1,7 @@
 """The numbered rules of step 2 (DOMAIN.md), editable by the service manager at /settings/."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dealership.rules import register
 
@@ -17,3 +18,21 @@ register(
     _("days"),
 )
 register("reception.progress_link_days", 30, _("Customer progress link valid for"), _("days"))
+# Issue 19.4, DOMAIN step 4: "progress reported to the customer at least once (seed 003:
+# every 2 h)". 0 switches the messages off.
+register(
+    "reception.progress_push_hours",
+    2,
+    _("While the car is in, send the customer a progress message every (0 = off)"),
+    pgettext_lazy("unit", "hours"),
+    minimum=0,
+    maximum=12,
+)
+register(
+    "reception.lounge_refresh_seconds",
+    30,
+    _("The lounge display refreshes itself every"),
+    _("seconds"),
+    minimum=2,
+    maximum=600,
+)

@@ -6,7 +6,7 @@ services of later steps (dispatch, QC, settlement, ...) call it.
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -21,10 +21,9 @@ from dealership.due import due_tasks_cancel_for
 from dealership.errors import DomainError
 from dealership.events import Event, publish
 from dealership.images import photo_reencode
-from dealership.links import customer_link_create, customer_links_revoke
+from dealership.links import customer_links_revoke
 from dealership.models import User, Vehicle
 from dealership.roles import Role, has_role
-from dealership.rules import rule
 from dealership.services import timeline_record, vehicle_update
 from dealership.stored_text import StoredMessage
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH, clean_text, clean_texts
@@ -40,6 +39,12 @@ from .models import (
     VisitTransition,
     WarningLamp,
 )
+from .progress_push import (
+    PUSH_STATUSES,
+    progress_push_restart,
+    progress_push_schedule,
+    progress_push_stop,
+)
 from .selectors import booking_of_the_day, open_visit_for
 from .signatures import signature_png, signature_refuse_oversized
 from .states import (
@@ -51,8 +56,6 @@ from .states import (
     HoldReason,
     VisitStatus,
 )
-
-PROGRESS_PURPOSE = "visit_progress"
 
 WALKAROUND_FIELDS = (
     "odometer_km",
@@ -209,6 +212,9 @@ def visit_transition(
             actor=actor,
             data={"from": current.value, "to": to.value, "reason": reason},
         )
+        if current in PUSH_STATUSES and to not in PUSH_STATUSES:
+            # Ready (the ready notice takes over), or cancelled: no more progress messages.
+            progress_push_stop(visit=locked)
     _refresh_caller(visit, locked)
     return locked
 
@@ -337,6 +343,8 @@ def visit_check_in(
             subject=visit,
             actor=actor,
         )
+        # The customer hears how the car is doing every N hours until it is ready.
+        progress_push_schedule(visit=visit, after=visit.checked_in_at)
         publish(Event.VISIT_CHECKED_IN, visit_id=visit.pk, data={"number": visit.number})
     return visit
 
@@ -678,22 +686,6 @@ def visit_hand_over(*, visit: Visit, actor: User) -> Visit:
     return locked
 
 
-def visit_progress_token(*, visit: Visit, actor: User | None) -> str:
-    """The customer's signed progress link for this visit (made once, kept on the visit)."""
-    if visit.progress_token:
-        return visit.progress_token
-    token = customer_link_create(
-        obj=visit,
-        purpose=PROGRESS_PURPOSE,
-        customer=visit.customer,
-        max_age=timedelta(days=rule("reception.progress_link_days")),
-        actor=actor,
-    )
-    Visit.objects.filter(pk=visit.pk).update(progress_token=token)
-    visit.progress_token = token
-    return token
-
-
 def visit_promise_update(
     *, visit: Visit, actor: User | None, promised_at: datetime, reason: "str | StoredMessage"
 ) -> Visit:
@@ -727,5 +719,7 @@ def visit_promise_update(
             actor=actor,
             data={"previous": previous.isoformat() if previous else None},
         )
+        # The customer is told the new time now; the next progress message is N hours on.
+        progress_push_restart(visit=locked)
     _refresh_caller(visit, locked)
     return locked

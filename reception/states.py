@@ -69,6 +69,26 @@ ALLOWED = {
 NOT_REPAIRED_MOVES = frozenset({(S.ORDER_SIGNED, S.READY_FOR_PICKUP)})
 
 
+# The visit as the customer reads it (progress page, progress messages, lounge display):
+# (key, words, the statuses it covers), in the order the car goes through them.
+CUSTOMER_STAGES = (
+    ("received", _("Car received"), (S.CHECKED_IN, S.ORDER_SIGNED)),
+    ("waiting", _("Waiting for a technician"), (S.DISPATCHED,)),
+    ("repair", _("Being repaired"), (S.IN_PROGRESS, S.ON_HOLD, S.QC_FAILED, S.REWORK)),
+    ("inspection", _("Quality check"), (S.WORK_DONE, S.QC_PASSED)),
+    ("ready", _("Ready for pick-up"), (S.READY_FOR_PICKUP,)),
+    ("done", _("Handed over"), (S.SETTLED, S.DELIVERED, S.CLOSED)),
+)
+
+
+def customer_stage(status: str) -> tuple[str, str]:
+    """The stage's key and words (lazy) for a visit status; a cancelled visit reads as received."""
+    for key, label, statuses in CUSTOMER_STAGES:
+        if status in statuses:
+            return key, label
+    return CUSTOMER_STAGES[0][0], CUSTOMER_STAGES[0][1]
+
+
 class NotRepairedReason(models.TextChoices):
     DECLINED = "declined", _("Customer declined the estimate")
     DIAGNOSIS_ONLY = "diagnosis_only", _("Came for a diagnosis only")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import insurance_views, views
+from . import insurance_views, lounge_views, views
 
 app_name = "reception"
 
@@ -26,6 +26,10 @@ urlpatterns = [
     path("visits/<int:pk>/hand-over/", views.hand_over, name="hand_over"),
     path("visits/<int:pk>/key-tag.pdf", views.key_tag, name="key_tag"),
     path("progress/<str:token>/", views.progress, name="progress"),
+    path("lounge/", lounge_views.lounge_settings, name="lounge_settings"),
+    path("lounge/switch-off/", lounge_views.lounge_retire, name="lounge_retire"),
+    path("lounge/tv/<str:token>/", lounge_views.lounge, name="lounge"),
+    path("lounge/tv/<str:token>/board/", lounge_views.lounge_board, name="lounge_board"),
     path("visits/<int:pk>/insurance/", insurance_views.insurance_case, name="insurance"),
     path(
         "visits/<int:pk>/insurance/dismiss/",

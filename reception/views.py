@@ -26,7 +26,7 @@ from workorders.repair_warranty import warranty_in_force
 from workorders.selectors import current_order
 from workorders.services import work_order_start
 
-from . import selectors, services
+from . import progress_push, selectors, services
 from .forms import (
     BelongingForm,
     CancelForm,
@@ -469,7 +469,7 @@ def walkaround_signature(request, pk: int):
 def progress(request, token: str):
     """The customer's progress page, opened from the QR code on their work order."""
     try:
-        link = customer_link_resolve(token, purpose=services.PROGRESS_PURPOSE)
+        link = customer_link_resolve(token, purpose=progress_push.PROGRESS_PURPOSE)
     except LinkInvalid as error:
         return render(request, "link_invalid.html", {"error": error}, status=404)
     visit = _visit_or_404(link.subject_id)

@@ -132,6 +132,11 @@ PAGES: dict[str, frozenset | str] = {
     "reception:hand_over": roles(CTL, MGR),
     "reception:key_tag": VISIT_VIEW,
     "reception:progress": PUBLIC,
+    # the lounge display (issue 19.4): the manager makes the link, the TV opens it by its key
+    "reception:lounge_settings": MANAGER,
+    "reception:lounge_retire": MANAGER,
+    "reception:lounge": PUBLIC,
+    "reception:lounge_board": PUBLIC,
     "reception:insurance": RECEPTION,
     "reception:insurance_dismiss": RECEPTION,
     # work order (step 3)

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from reception.services import visit_progress_token, visit_walkaround_sign
+from reception.progress_push import visit_progress_token
+from reception.services import visit_walkaround_sign
 from reception.states import VisitStatus
 from reception.tests.factories import VisitFactory, WalkedAroundVisitFactory, signature_data_url
 from tests.test_production_settings import PROD_ENV, _manage

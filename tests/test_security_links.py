@@ -11,7 +11,7 @@ from appointments import services as appointment_services
 from appointments.tests.factories import local, make_vehicle, make_workshop
 from dealership.links import customer_link_create, customer_links_revoke
 from dealership.tests.factories import PartFactory
-from reception import services as reception_services
+from reception.progress_push import PROGRESS_PURPOSE
 from reception.tests.factories import VisitFactory
 from workshop import additions as workshop_additions
 from workshop import services as workshop_services
@@ -107,7 +107,7 @@ def test_a_link_for_another_purpose_or_object_type_opens_nothing(client, appoint
     # A progress link (a visit's) on the appointment page, and an appointment link on the
     # progress page: the purpose is signed into the token, so neither opens.
     visit = VisitFactory()
-    progress = customer_link_create(obj=visit, purpose=reception_services.PROGRESS_PURPOSE)
+    progress = customer_link_create(obj=visit, purpose=PROGRESS_PURPOSE)
     assert _manage(client, progress).status_code == 404
     booking = appointment_services.appointment_link_create(appointment=first)
     assert client.get(reverse("reception:progress", kwargs={"token": booking})).status_code == 404
@@ -118,17 +118,17 @@ def test_a_link_for_another_purpose_or_object_type_opens_nothing(client, appoint
 
 def test_the_progress_page_checks_its_link(client):
     visit, other = VisitFactory(), VisitFactory()
-    token = customer_link_create(obj=visit, purpose=reception_services.PROGRESS_PURPOSE)
+    token = customer_link_create(obj=visit, purpose=PROGRESS_PURPOSE)
     url = reverse("reception:progress", kwargs={"token": token})
     page = client.get(url)
     assert page.status_code == 200 and visit.number in page.content.decode()
     assert other.number not in page.content.decode()
-    for bad in (_tampered(token), _forged(reception_services.PROGRESS_PURPOSE)):
+    for bad in (_tampered(token), _forged(PROGRESS_PURPOSE)):
         assert client.get(reverse("reception:progress", kwargs={"token": bad})).status_code == 404
     customer_links_revoke(obj=visit)
     assert client.get(url).status_code == 404
     expired = customer_link_create(
-        obj=visit, purpose=reception_services.PROGRESS_PURPOSE, max_age=timedelta(seconds=-1)
+        obj=visit, purpose=PROGRESS_PURPOSE, max_age=timedelta(seconds=-1)
     )
     assert client.get(reverse("reception:progress", kwargs={"token": expired})).status_code == 404
 
@@ -159,7 +159,7 @@ def test_the_approval_page_checks_its_link(client, addition):
     for bad in (
         _tampered(token),
         _forged(workshop_additions.ADDITION_PURPOSE),
-        customer_link_create(obj=addition.visit, purpose=reception_services.PROGRESS_PURPOSE),
+        customer_link_create(obj=addition.visit, purpose=PROGRESS_PURPOSE),
         customer_link_create(
             obj=addition, purpose=workshop_additions.ADDITION_PURPOSE, max_age=timedelta(-1)
         ),

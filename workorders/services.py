@@ -23,12 +23,8 @@ from dealership.stored_text import StoredMessage
 from dealership.text import REASON_MAX_LENGTH, clean_text
 from dealership.transitions import lock_row, move, save_versioned
 from reception.models import Visit
-from reception.services import (
-    visit_lock,
-    visit_progress_token,
-    visit_promise_update,
-    visit_transition,
-)
+from reception.progress_push import visit_progress_token
+from reception.services import visit_lock, visit_promise_update, visit_transition
 from reception.signatures import signature_png, signature_refuse_oversized
 from reception.states import VisitStatus
 

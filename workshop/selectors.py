@@ -22,6 +22,7 @@ from django.utils.translation import pgettext_lazy
 from dealership.models import Bay, DueTask, Technician
 from dealership.urltools import url_for_pk
 from reception.models import Visit
+from reception.states import CUSTOMER_STAGES as STAGES
 from reception.states import HoldReason, VisitStatus
 from workorders.models import LineKind
 
@@ -494,14 +495,6 @@ def qc_recent(limit: int = 20) -> list[QualityCheck]:
 
 # ---------------------------------------------------------------- customer progress
 
-STAGES = (
-    ("received", _("Car received"), (V.CHECKED_IN, V.ORDER_SIGNED)),
-    ("waiting", _("Waiting for a technician"), (V.DISPATCHED,)),
-    ("repair", _("Being repaired"), (V.IN_PROGRESS, V.ON_HOLD, V.QC_FAILED, V.REWORK)),
-    ("inspection", _("Quality check"), (V.WORK_DONE, V.QC_PASSED)),
-    ("ready", _("Ready for pick-up"), (V.READY_FOR_PICKUP,)),
-    ("done", _("Handed over"), (V.SETTLED, V.DELIVERED, V.CLOSED)),
-)
 HOLD_NOTES = {
     HoldReason.AWAITING_PARTS: _("Waiting for parts."),
     HoldReason.AWAITING_APPROVAL: _("Waiting for your answer about additional work."),

@@ -16,7 +16,7 @@ from followup import duties as K
 from followup.models import Complaint, ComplaintSource, Survey
 from followup.services import survey_answer_online
 from portal import services
-from reception.services import PROGRESS_PURPOSE
+from reception.progress_push import PROGRESS_PURPOSE
 from workshop.models import Addition
 from workshop.states import AdditionStatus, AnswerChannel
 

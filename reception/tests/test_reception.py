@@ -300,7 +300,7 @@ def test_key_tag_label_is_a_small_pdf(advisor_client):
 
 
 def test_progress_link_opens_only_with_a_valid_token(client, make_staff):
-    from reception.services import visit_progress_token
+    from reception.progress_push import visit_progress_token
 
     visit = VisitFactory(status=VisitStatus.ORDER_SIGNED)
     token = visit_progress_token(visit=visit, actor=None)

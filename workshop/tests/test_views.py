@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from dealership.navigation import nav_for
 from dealership.tests.factories import LabourOperationFactory, PartFactory
 from reception.models import Visit
-from reception.services import visit_progress_token
+from reception.progress_push import visit_progress_token
 from reception.states import VisitStatus
 from workshop import additions, services
 from workshop.models import Addition, ClockEntry, Finding, Job, QualityCheck
