@@ -276,6 +276,9 @@ TEMPLATE_PARAMS: dict[str, tuple[str, ...]] = {
     "workshop_addition_link": ("name", "plate", "item", "price", "link"),
     "workshop_addition_promise": ("name", "plate", "item", "time"),
     "workshop_promise_moved": ("name", "plate", "time", "reason"),
+    "reception_progress": ("name", "plate", "stage", "time", "link"),
+    "portal_code": ("code", "minutes"),
+    "portal_link": ("name", "link"),
 }
 PARAM_MAX_LENGTH = 20
 
@@ -294,7 +297,9 @@ def _param_values(context: dict, customer: Customer) -> dict:
     return {
         "name": lambda: customer.name,
         "plate": lambda: context.get("plate") or (vehicle and (vehicle.plate or vehicle.vin)),
-        "time": lambda: _short_time(context.get("when") or context.get("pickup_at")),
+        "time": lambda: _short_time(
+            context.get("when") or context.get("pickup_at") or context.get("promised")
+        ),
         "phone": lambda: rule("store.phone"),
         "store": lambda: rule("store.name"),
         "link": lambda: context.get("link"),
@@ -303,6 +308,9 @@ def _param_values(context: dict, customer: Customer) -> dict:
         "price": lambda: addition.price if addition is not None else "",
         "number": lambda: getattr(visit, "number", ""),
         "reason": lambda: context.get("reason"),
+        "stage": lambda: context.get("stage"),
+        "code": lambda: context.get("code"),
+        "minutes": lambda: context.get("minutes"),
     }
 
 
@@ -334,8 +342,12 @@ def notify(
     channel: str | None = None,
     subject: models.Model | None = None,
     vehicle: Vehicle | None = None,
+    hidden: tuple[str, ...] = (),
 ) -> Message:
     """Send `notifications/<template>.txt` to the customer and keep it on the timeline.
+
+    `hidden` names context values the customer gets but the store must not keep (a
+    sign-in code): the stored copy and the timeline show them as dots.
 
     The text is rendered in the customer's language and tried on the customer's channel,
     then on the store's fallback channels (only on `channel` when one is given). Each
@@ -352,9 +364,12 @@ def notify(
     last_try = due_task is None or due_task.attempts >= _max_attempts(due_task)
     channels = [channel] if channel else channel_order(customer)
     # What every attempt's Message keeps.
+    kept = body
+    if hidden:
+        kept, _title = _render(customer, template, {**context, **dict.fromkeys(hidden, "••••••")})
     common = {
         "template": template,
-        "body": body,
+        "body": kept,
         "key": key,
         "vehicle": vehicle,
         "subject": subject,

@@ -7,6 +7,7 @@ and `portal_signed_in_at` (ISO time), the same keys WeChat's sign-in writes.
 
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import datetime, timedelta
 
@@ -23,7 +24,9 @@ from dealership.links import LinkInvalid, customer_link_create, customer_link_re
 from dealership.models import Customer, CustomerLink, Message, User
 from dealership.notifications import SMS, available_channels, notify
 from dealership.rules import rule
+from dealership.pii import mask_openid
 from dealership.validators import normalize_phone
+from dealership.wechat import openid_bind
 from followup.complaints import complaint_open
 from followup.models import Complaint, ComplaintCategory, ComplaintSource
 from followup.services import CallResult, survey_answer_online
@@ -36,6 +39,10 @@ SESSION_SIGNED_IN_AT = "portal_signed_in_at"
 # The portal link the phone signed in with: revoking the link signs the phone out too.
 SESSION_LINK = "portal_link"
 LINK_PURPOSE = "portal"
+# Where dealership.wechat's sign-in leaves the WeChat account it named.
+WECHAT_SESSION_OPENID = "wechat_openid"
+
+logger = logging.getLogger(__name__)
 CODE_DIGITS = 6
 CODE_VALID = timedelta(minutes=5)
 CODE_MAX_TRIES = 5
@@ -61,6 +68,20 @@ def portal_session_start(session, customer: Customer, *, link: CustomerLink | No
     else:
         session.pop(SESSION_LINK, None)
     session.set_expiry(int(settings.PORTAL_SESSION_DAYS) * 86400)
+    _wechat_bind(session, customer)
+
+
+def _wechat_bind(session, customer: Customer) -> None:
+    """A phone that came through WeChat's sign-in (dealership.wechat) binds that WeChat account
+    to the customer who has now proved their mobile: later messages go by WeChat."""
+    openid = session.get(WECHAT_SESSION_OPENID)
+    if not openid or customer.wechat_openid == openid:
+        return
+    try:
+        openid_bind(customer=customer, openid=openid)
+    except DomainError:
+        # Bound to another customer (a shared phone): the desk decides; the sign-in stands.
+        logger.info("portal sign-in: WeChat account of %s left unbound", mask_openid(openid))
 
 
 def portal_session_customer(session) -> Customer | None:
@@ -193,6 +214,7 @@ def portal_code_request(*, mobile: str, ip: str) -> None:
         template="portal_code",
         context={"code": code, "minutes": int(CODE_VALID.total_seconds() // 60)},
         channel=SMS if SMS in available_channels() else None,
+        hidden=("code",),
     )
 
 

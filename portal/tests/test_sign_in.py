@@ -48,6 +48,18 @@ def test_a_code_sent_to_the_mobile_on_file_signs_the_phone_in(client, sms):
     assert client.get(reverse("portal:home")).status_code == 200
 
 
+def test_the_store_keeps_the_message_but_never_the_code(client, sms):
+    from dealership.models import TimelineEvent
+
+    customer = CustomerFactory(mobile=MOBILE)
+    _request_code(client)
+    code = _code_from(sms)
+    stored = Message.objects.get(customer=customer, template="portal_code")
+    assert code not in stored.body and "••••••" in stored.body
+    lines = TimelineEvent.objects.filter(customer=customer, kind="message.sent")
+    assert lines.count() == 1 and code not in lines.get().summary
+
+
 def test_a_code_is_single_use(client, sms):
     CustomerFactory(mobile=MOBILE)
     _request_code(client)
@@ -188,4 +200,38 @@ def test_after_signing_in_the_page_asked_for_opens(client, sms):
     response = client.post(response["Location"], {"mobile": MOBILE})
     response = client.post(response["Location"], {"code": _code_from(sms)})
     assert response["Location"] == target
+    assert client.session[services.SESSION_CUSTOMER] == customer.pk
+
+
+def test_a_phone_that_came_through_wechat_binds_the_account_at_sign_in(client, sms):
+    customer = CustomerFactory(mobile=MOBILE)
+    session = client.session
+    session[services.WECHAT_SESSION_OPENID] = "oQ7x_5AbCdEfGhIjKlMnOpQrStUv"
+    session.save()
+    _request_code(client)
+    client.post(reverse("portal:sign_in_code"), {"code": _code_from(sms)})
+    customer.refresh_from_db()
+    assert customer.wechat_openid == "oQ7x_5AbCdEfGhIjKlMnOpQrStUv"
+    # The next time WeChat names this account, the phone is signed in without a code.
+    other = client.__class__()
+    from dealership.wechat import portal_session_sign_in
+
+    session = other.session
+    assert portal_session_sign_in(session, "oQ7x_5AbCdEfGhIjKlMnOpQrStUv") == customer
+    session.save()
+    other.cookies["sessionid"] = session.session_key
+    assert other.get(reverse("portal:home")).status_code == 200
+
+
+def test_an_account_bound_to_someone_else_is_left_alone_and_the_sign_in_stands(client, sms):
+    CustomerFactory(mobile="13700001111", wechat_openid="oQ7x_5AbCdEfGhIjKlMnOpQrStUv")
+    customer = CustomerFactory(mobile=MOBILE)
+    session = client.session
+    session[services.WECHAT_SESSION_OPENID] = "oQ7x_5AbCdEfGhIjKlMnOpQrStUv"
+    session.save()
+    _request_code(client)
+    response = client.post(reverse("portal:sign_in_code"), {"code": _code_from(sms)})
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.wechat_openid == ""
     assert client.session[services.SESSION_CUSTOMER] == customer.pk
