@@ -23,8 +23,8 @@ from dealership.errors import DomainError
 from dealership.links import LinkInvalid, customer_link_create, customer_link_resolve
 from dealership.models import Customer, CustomerLink, Message, User
 from dealership.notifications import SMS, available_channels, notify
-from dealership.rules import rule
 from dealership.pii import mask_openid
+from dealership.rules import rule
 from dealership.validators import normalize_phone
 from dealership.wechat import openid_bind
 from followup.complaints import complaint_open
