@@ -314,6 +314,7 @@ DUE_TASK_RETRY_BASE_SECONDS = int(os.environ.get("DUE_TASK_RETRY_BASE_SECONDS", 
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
 WEBHOOK_ALLOW_LOCAL_HTTP = env_bool("WEBHOOK_ALLOW_LOCAL_HTTP", DEBUG)
+WEBHOOK_SECRET_GRACE_HOURS = float(os.environ.get("WEBHOOK_SECRET_GRACE_HOURS", "24"))
 
 # Notifications (dealership.notifications): a backend per channel. LogBackend only logs.
 _NOTIFY = "dealership.notifications."

@@ -229,6 +229,7 @@ PAGES: dict[str, frozenset | str] = {
     # issue 18.4, outbound webhooks: the service manager only (edit and replay are POSTs)
     "webhooks": MANAGER,
     "webhook_edit": MANAGER,
+    "webhook_rotate": MANAGER,
     "webhook_replay": MANAGER,
     # API tokens and customer-link revocation (issue 18 items 2 and 3)
     "api_tokens": ALL,
