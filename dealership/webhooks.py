@@ -486,26 +486,35 @@ def delivery_replay(*, delivery: WebhookDelivery, actor: User) -> WebhookDeliver
 # ---------------------------------------------------------------- reads for the page
 
 
-def subscriptions_with_deliveries(*, limit: int = 20) -> list[WebhookSubscription]:
-    """Every subscription with its latest deliveries and their task, in three queries."""
-    subscriptions = list(WebhookSubscription.objects.order_by("id"))
-    ids = [subscription.pk for subscription in subscriptions]
-    recent = list(
-        WebhookDelivery.objects.filter(subscription_id__in=ids).order_by("-id")[: limit * 10]
-    )
+def deliveries_with_status(rows) -> list[WebhookDelivery]:
+    """The deliveries with their task (`task`), `status` and event `label`, in one query
+    more: what the page and the API show of each."""
+    rows = list(rows)
     tasks = {
         task.subject_id: task
         for task in DueTask.objects.filter(
             kind=DELIVER,
             subject_type=ContentType.objects.get_for_model(WebhookDelivery),
-            subject_id__in=[row.pk for row in recent],
+            subject_id__in=[row.pk for row in rows],
         )
     }
-    by_subscription: dict[int, list] = {pk: [] for pk in ids}
-    for row in recent:
+    labels = dict(Event.choices)
+    for row in rows:
         row.task = tasks.get(row.pk)
         row.status = _status(row)
-        row.label = dict(Event.choices).get(row.event_type, row.event_type)
+        row.label = labels.get(row.event_type, row.event_type)
+    return rows
+
+
+def subscriptions_with_deliveries(*, limit: int = 20) -> list[WebhookSubscription]:
+    """Every subscription with its latest deliveries and their task, in three queries."""
+    subscriptions = list(WebhookSubscription.objects.order_by("id"))
+    ids = [subscription.pk for subscription in subscriptions]
+    recent = deliveries_with_status(
+        WebhookDelivery.objects.filter(subscription_id__in=ids).order_by("-id")[: limit * 10]
+    )
+    by_subscription: dict[int, list] = {pk: [] for pk in ids}
+    for row in recent:
         if len(by_subscription[row.subscription_id]) < limit:
             by_subscription[row.subscription_id].append(row)
     for subscription in subscriptions:

@@ -161,9 +161,8 @@ def _form_day(form):
     return getattr(form, "cleaned_data", {}).get("day") or timezone.localdate()
 
 
-@role_required(*CASHIERS)
-def day_close_pdf(request):
-    day = _day_asked(request)
+def day_close_pdf_response(day) -> HttpResponse:
+    """The day's close sheet as a PDF answer (the page's link and the API give the same)."""
     context = {
         "summary": day_close.day_summary(day),
         "store_name": rule("store.name"),
@@ -174,6 +173,11 @@ def day_close_pdf(request):
     )
     response["Content-Disposition"] = f'inline; filename="day-close-{day:%Y-%m-%d}.pdf"'
     return response
+
+
+@role_required(*CASHIERS)
+def day_close_pdf(request):
+    return day_close_pdf_response(_day_asked(request))
 
 
 @role_required(*CASHIERS)
