@@ -244,7 +244,7 @@ def subscription_rotate_secret(
         subscription.secret = secret
         subscription._change_reason = f"secret rotated by {actor}"
         subscription.save(update_fields=["previous_secret", "previous_secret_until", "secret"])
-    logger.info("webhook subscription %s: secret rotated by %s", subscription.pk, actor)
+    logger.info("webhook subscription %s: secret rotated by user %s", subscription.pk, actor.pk)
     return subscription, secret
 
 
@@ -400,7 +400,7 @@ def _post(parts: SplitResult, address, body: bytes, headers: dict) -> tuple[int,
             server_hostname=parts.hostname,
             assert_hostname=parts.hostname,
             cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(),
+            ca_certs=getattr(settings, "WEBHOOK_CA_BUNDLE", "") or certifi.where(),
             **options,
         )
     else:

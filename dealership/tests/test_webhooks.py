@@ -7,6 +7,8 @@ retries and back-off are reached by moving `now` forward, never by sleeping.
 import hashlib
 import hmac
 import json
+import ssl
+import subprocess
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -574,3 +576,47 @@ def test_editing_keeps_the_secret_and_refuses_a_private_address(manager, setting
         )
     subscription.refresh_from_db()
     assert subscription.url == "https://93.184.215.14/hook" and subscription.secret == secret
+
+
+@pytest.fixture
+def tls_receiver(receiver, tmp_path):
+    """The receiver speaking https with a certificate for "localhost" (self-signed), and the
+    names the client asked for in its TLS hello (SNI)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=DNS:localhost"],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    receiver.sni = []
+    context.sni_callback = lambda sock, name, ctx: receiver.sni.append(name)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    receiver.cert = cert
+    return receiver
+
+
+def test_https_goes_to_the_checked_address_with_the_names_certificate(
+    tls_receiver, manager, emit, dispatch, settings
+):
+    port = tls_receiver.server.server_address[1]
+    subscription_create(url=f"https://localhost:{port}/hook", events=["visit.ready"], actor=manager)
+    # A certificate no trusted authority signed: refused, retried, nothing delivered.
+    emit(Event.VISIT_READY, visit_id=18, data={})
+    dispatch()
+    delivery = WebhookDelivery.objects.get()
+    task = _task(delivery)
+    assert task.state == DueTaskState.PENDING and "CERTIFICATE_VERIFY_FAILED" in task.last_error
+    assert tls_receiver.requests == [] and tls_receiver.sni == ["localhost"]
+    # Trusted (the store's own CA file): the connection to 127.0.0.1 checks the certificate
+    # against the name in the address, and the request names the host.
+    settings.WEBHOOK_CA_BUNDLE = str(tls_receiver.cert)
+    dispatch(minutes=2)
+    delivery.refresh_from_db()
+    assert delivery.response_status == 200
+    [request] = tls_receiver.requests
+    assert request["headers"]["Host"] == f"localhost:{port}"
+    assert tls_receiver.sni == ["localhost", "localhost"]
