@@ -8,6 +8,7 @@ page's words by field (`counted_<method>`, `variance_reason`, `day`, `reason`).
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -97,15 +98,27 @@ class DayFiguresSerializer(serializers.Serializer):
     invoices = serializers.ListField(child=serializers.IntegerField())
 
 
+def _in_range(day) -> None:
+    try:
+        day_close.refuse_day_out_of_range(day)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from error
+
+
+def _day_field(**kwargs) -> serializers.DateField:
+    """A day from `EARLIEST_DAY` to today, as the services accept."""
+    return serializers.DateField(validators=[_in_range], **kwargs)
+
+
 class DayInputSerializer(serializers.Serializer):
-    day = serializers.DateField(required=False, help_text="YYYY-MM-DD; today when left out.")
+    day = _day_field(required=False, help_text="YYYY-MM-DD, from 2000-01-01; today by default.")
 
 
 class DayCloseInputSerializer(serializers.Serializer):
     """The page's close form: the counted cash and each statement's total, and the reason
     for any variance."""
 
-    day = serializers.DateField()
+    day = _day_field()
     variance_reason = serializers.CharField(
         max_length=day_close.REASON_MAX_LENGTH, required=False, allow_blank=True, default=""
     )
@@ -120,7 +133,7 @@ class DayCloseInputSerializer(serializers.Serializer):
 
 
 class DayReopenInputSerializer(serializers.Serializer):
-    day = serializers.DateField()
+    day = _day_field()
     reason = serializers.CharField(max_length=day_close.REOPEN_REASON_MAX_LENGTH)
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -39,6 +40,15 @@ class DayForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+    def clean_day(self):
+        day = self.cleaned_data["day"]
+        if day is not None:
+            try:
+                day_close.refuse_day_out_of_range(day)
+            except ValidationError as error:
+                raise ValidationError(error.messages) from error
+        return day
 
 
 class DayCloseForm(forms.Form):

@@ -111,6 +111,8 @@ def test_a_variance_without_a_reason_is_refused_by_its_field(paid_day):
         ({"counted_alipay": "99999999.99"}, "counted_alipay"),
         ({"counted_wechat": None}, "counted_wechat"),
         ({"day": "2026-13-40"}, "day"),
+        ({"day": "0001-01-01"}, "day"),
+        ({"day": "9999-12-31"}, "day"),
         ({"variance_reason": "长" * 501}, "variance_reason"),
     ],
 )
@@ -166,6 +168,18 @@ def test_the_pdf_is_a_pdf(paid_day):
     assert asked.status_code == 200 and asked.content.startswith(b"%PDF")
     bad_day = api.get(f"{URL}pdf/", {"day": "yesterday"})
     assert bad_day.status_code == 400 and "day" in bad_day.json()
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1999-12-31"])
+def test_a_day_out_of_range_is_a_400_not_a_failure(paid_day, day):
+    api = _api(paid_day["cashier"])
+    for path in ("figures/", "pdf/"):
+        response = api.get(f"{URL}{path}", {"day": day}, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 400
+        assert response.json()["day"] == ["Choose a day from 2000-01-01 to today."]
+    manager_api = _api(staff("service_manager"))
+    reopen = manager_api.post(f"{URL}reopen/", {"day": day, "reason": "补录"}, format="json")
+    assert reopen.status_code == 400 and "day" in reopen.json()
 
 
 @pytest.mark.parametrize("role", ["advisor", "workshop_controller", "customer_care", "technician"])
