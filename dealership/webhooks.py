@@ -124,7 +124,12 @@ def _port(parts: SplitResult) -> int:
 
 
 def _resolve(parts: SplitResult) -> list:
-    """Every address the host resolves to, in the resolver's order (a literal IP is itself)."""
+    """Every address the host resolves to, in the resolver's order (a literal IP is itself,
+    an IPv6 zone such as `%eth0` left out)."""
+    try:
+        return [ipaddress.ip_address(parts.hostname.split("%")[0])]
+    except ValueError:
+        pass  # a name
     infos = socket.getaddrinfo(parts.hostname, _port(parts), type=socket.SOCK_STREAM)
     addresses = []
     for _family, _type, _proto, _name, sockaddr in infos:
