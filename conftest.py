@@ -37,6 +37,30 @@ def eager():
     app.conf.task_always_eager = False
 
 
+class _Published(list):
+    """Events seen by a listener; `with published.commit():` runs a service and lets its
+    transaction's on-commit work (the publishing) happen, as a real commit would."""
+
+    def __init__(self, capture):
+        super().__init__()
+        self.commit = lambda: capture(execute=True)
+
+    def of(self, event_type: str) -> list:
+        return [event for event in self if event.type == event_type]
+
+
+@pytest.fixture
+def published(django_capture_on_commit_callbacks):
+    """The business events published (`dealership.events`) by services run inside
+    `published.commit()`."""
+    from dealership import events
+
+    seen = _Published(django_capture_on_commit_callbacks)
+    events.listen(seen.append)
+    yield seen
+    events.LISTENERS.remove(seen.append)
+
+
 @pytest.fixture
 def require_postgres():
     if connection.vendor != "postgresql":

@@ -1,9 +1,11 @@
 """Every app's API under /api/ (included by dealership.urls).
 
 /api/customers/, /api/vehicles/ (dealership.api), /api/appointments/, /api/reception/,
-/api/orders/, /api/workshop/, /api/delivery/, /api/followup/, /api/reports/
-(reports.api). The schema is at
-/api/schema/ and the browsable docs at /api/docs/ (dealership.urls).
+/api/orders/ (with the promise suggestion, workorders.api_promise), /api/workshop/,
+/api/delivery/ (with the day close, delivery.api_day_close), /api/followup/, /api/reports/
+(reports.api), /api/integrations/ (webhooks and the caller's API tokens,
+dealership.api_integrations). The schema is at /api/schema/ and the browsable docs at
+/api/docs/ (dealership.urls).
 """
 
 from django.urls import include, path, re_path
@@ -20,10 +22,13 @@ urlpatterns = [
     path("appointments/", include("appointments.api")),
     path("reception/", include("reception.api")),
     path("orders/", include("workorders.api")),
+    path("orders/", include("workorders.api_promise")),
     path("workshop/", include("workshop.api")),
     path("delivery/", include("delivery.api")),
+    path("delivery/", include("delivery.api_day_close")),
     path("followup/", include("followup.api")),
     path("reports/", include("reports.api_urls")),
+    path("integrations/", include("dealership.api_integrations")),
     # Anything else under /api/ (but the schema and docs, routed after this include):
     # a JSON 404 rather than the HTML page, so API clients always get the documented body.
     re_path(r"^(?!schema/|docs/)[\s\S]*\Z", api.ApiNotFound.as_view(), name="api-not-found"),

@@ -347,6 +347,30 @@ def due_task_retry(*, task: DueTask, actor: User) -> DueTask:
     return task
 
 
+# ---------------------------------------------------------------- handler outcomes
+
+
+class TaskGivenUp(Exception):
+    """A handler's failure that no retry can mend (a receiver refusing the request for good):
+    the task fails at once, without its remaining attempts, keeping `result` on the row."""
+
+    def __init__(self, message: str, *, result: dict | None = None):
+        super().__init__(message)
+        self.result = result or {}
+
+
+class TaskRetryAfter(Exception):
+    """A handler's failure with the other side's wish for the next attempt (`Retry-After`):
+    the retry waits at least `delay` (at most `MAX_RETRY_AFTER`), or the back-off if longer."""
+
+    def __init__(self, message: str, *, delay: timedelta):
+        super().__init__(message)
+        self.delay = delay
+
+
+MAX_RETRY_AFTER = timedelta(hours=6)
+
+
 # ---------------------------------------------------------------- dispatcher
 
 
@@ -568,14 +592,19 @@ def _record_failure(task_id: int, exc: Exception) -> str:
             return "skipped"  # another delivery finished it in the meantime
         spec = KINDS.get(task.kind)
         error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
-        if task.attempts >= (spec.max_attempts if spec else 1):
-            move(DUE_TASK_STATES, task, State.FAILED, changes={"last_error": error})
+        given_up = isinstance(exc, TaskGivenUp)
+        if given_up or task.attempts >= (spec.max_attempts if spec else 1):
+            changes = {"last_error": error, **({"result": exc.result} if given_up else {})}
+            move(DUE_TASK_STATES, task, State.FAILED, changes=changes)
             if spec is not None and spec.on_failed is not None:
                 hook = spec.on_failed
                 (import_string(hook) if isinstance(hook, str) else hook)(task)
             logger.error("due task %s failed for good: %s", task.pk, error)
             return State.FAILED
-        retry_at = timezone.now() + _retry_delay(task.attempts)
+        delay = _retry_delay(task.attempts)
+        if isinstance(exc, TaskRetryAfter):
+            delay = max(delay, min(exc.delay, MAX_RETRY_AFTER))
+        retry_at = timezone.now() + delay
         move(
             DUE_TASK_STATES,
             task,

@@ -668,6 +668,14 @@ class WebhookSubscription(models.Model):
     # Event codes of `dealership.events.Event`; a list, checked by the service.
     events = models.JSONField(_("events"), default=list)
     secret = models.CharField(_("secret"), max_length=64, editable=False)
+    # After a rotation the old secret still signs until `previous_secret_until` (the grace
+    # period, WEBHOOK_SECRET_GRACE_HOURS), so the receiver can switch without losing events.
+    previous_secret = models.CharField(
+        _("previous secret"), max_length=64, blank=True, editable=False
+    )
+    previous_secret_until = models.DateTimeField(
+        _("previous secret valid until"), null=True, blank=True, editable=False
+    )
     active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -677,7 +685,7 @@ class WebhookSubscription(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
-    history = HistoricalRecords(excluded_fields=["secret"])
+    history = HistoricalRecords(excluded_fields=["secret", "previous_secret"])
 
     class Meta:
         verbose_name = _("webhook subscription")

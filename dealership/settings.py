@@ -316,6 +316,10 @@ DUE_TASK_RETRY_BASE_SECONDS = int(os.environ.get("DUE_TASK_RETRY_BASE_SECONDS", 
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
 WEBHOOK_ALLOW_LOCAL_HTTP = env_bool("WEBHOOK_ALLOW_LOCAL_HTTP", DEBUG)
+WEBHOOK_SECRET_GRACE_HOURS = float(os.environ.get("WEBHOOK_SECRET_GRACE_HOURS", "24"))
+# The certificate authorities a receiver's https certificate is checked against (a file);
+# empty: the public ones (certifi). For a store whose receivers use an in-house CA.
+WEBHOOK_CA_BUNDLE = os.environ.get("WEBHOOK_CA_BUNDLE", "")
 
 # Notifications (dealership.notifications): a backend per channel. LogBackend only logs.
 _NOTIFY = "dealership.notifications."

@@ -68,6 +68,7 @@ urlpatterns = [
     path("due/<int:pk>/retry/", views_due.due_retry, name="due_retry"),
     path("webhooks/", views_webhooks.webhook_list, name="webhooks"),
     path("webhooks/<int:pk>/edit/", views_webhooks.webhook_edit, name="webhook_edit"),
+    path("webhooks/<int:pk>/rotate/", views_webhooks.webhook_rotate, name="webhook_rotate"),
     path(
         "webhooks/deliveries/<int:pk>/replay/", views_webhooks.webhook_replay, name="webhook_replay"
     ),

@@ -1,6 +1,7 @@
 """The service manager's webhook page (issue 18.4): subscriptions, their deliveries, replay."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,7 +29,9 @@ class SubscriptionForm(forms.Form):
     active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)
 
 
-def _page(request, *, form=None, secret="", created=None, edit_errors=None, status=200):
+def _page(
+    request, *, form=None, secret="", created=None, rotated=None, edit_errors=None, status=200
+):
     subscriptions = webhooks.subscriptions_with_deliveries()
     for subscription in subscriptions:
         bound = (edit_errors or {}).get(subscription.pk)
@@ -48,6 +51,8 @@ def _page(request, *, form=None, secret="", created=None, edit_errors=None, stat
             "subscriptions": subscriptions,
             "secret": secret,
             "created": created,
+            "rotated": rotated,
+            "grace_hours": settings.WEBHOOK_SECRET_GRACE_HOURS,
         },
         status=status,
     )
@@ -101,3 +106,15 @@ def webhook_replay(request, pk: int):
     else:
         messages.success(request, _("The event will be sent again within a minute."))
     return redirect("webhooks")
+
+
+@role_required(Role.SERVICE_MANAGER)
+@require_POST
+def webhook_rotate(request, pk: int):
+    """A new secret for the subscription, shown this once; the old one signs too for the
+    grace period."""
+    subscription = get_object_or_404(WebhookSubscription, pk=pk)
+    subscription, secret = webhooks.subscription_rotate_secret(
+        subscription=subscription, actor=request.user
+    )
+    return _page(request, secret=secret, rotated=subscription)

@@ -16,6 +16,18 @@ Each request carries::
 where the signature is HMAC-SHA256, keyed with the subscription's secret, over
 "<timestamp>.<body>" (see `signature`); a receiver checks it and the timestamp's
 age, and drops an event id it has seen (a timed-out attempt may have arrived).
+For `WEBHOOK_SECRET_GRACE_HOURS` after the manager rotates the secret, the header
+carries two signatures, the new secret's first: `sha256=<new>, sha256=<old>`; a
+receiver accepts the request when any one of them verifies.
+
+A receiver's 4xx answer (but 408 and 429) is final: the delivery is a dead letter at
+once, without retries. 408, 429 (waiting for its `Retry-After`), 5xx, a refused
+connection and a timeout are retried.
+
+No request goes to a private, loopback, link-local, multicast, reserved or
+unspecified address (server-side request forgery into the store's own network):
+such a destination is refused when saved and, since a name can resolve elsewhere
+later, again when sending, to the very address then connected to.
 
 Events of one visit reach a subscription in order: a delivery is released (its
 due task scheduled) only when every earlier delivery of its key is acknowledged,
@@ -24,13 +36,17 @@ dead or skipped.
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
-from urllib.parse import urlsplit
+from datetime import datetime, timedelta
+from urllib.parse import SplitResult, urlsplit
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
@@ -38,7 +54,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from .due import due_task_schedule
+from .due import TaskGivenUp, TaskRetryAfter, due_task_schedule
 from .errors import DomainError
 from .events import Event, Published
 from .models import DueTask, User, WebhookDelivery, WebhookSubscription
@@ -55,23 +71,97 @@ class WebhookRefused(Exception):
     """The receiver did not acknowledge: the due-task engine retries or gives up."""
 
 
+class WebhookRejected(TaskGivenUp):
+    """The receiver refused the request for good (a 4xx), or it may not be sent at all."""
+
+
+class WebhookBusy(TaskRetryAfter):
+    """The receiver asked us to come back later (429 with `Retry-After`)."""
+
+
 def signature(secret: str, timestamp: str, body: str) -> str:
     """HMAC-SHA256 of "<timestamp>.<body>" keyed with the secret, as the header carries it."""
     digest = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
     return f"sha256={digest}"
 
 
+def signatures(
+    subscription: WebhookSubscription, timestamp: str, body: str, *, now: datetime
+) -> str:
+    """The signature header: the current secret's, then the previous one's during its grace."""
+    signed = [signature(subscription.secret, timestamp, body)]
+    until = subscription.previous_secret_until
+    if subscription.previous_secret and until is not None and now < until:
+        signed.append(signature(subscription.previous_secret, timestamp, body))
+    return ", ".join(signed)
+
+
+# ---------------------------------------------------------------- destinations
+
+
+def _allow_local() -> bool:
+    return getattr(settings, "WEBHOOK_ALLOW_LOCAL_HTTP", settings.DEBUG)
+
+
+def _non_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Private, loopback, link-local, multicast, reserved or unspecified (or ::ffff: of one)."""
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or not address.is_global  # e.g. the carrier-grade NAT range 100.64.0.0/10
+    )
+
+
+def _port(parts: SplitResult) -> int:
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def _resolve(parts: SplitResult) -> list:
+    """Every address the host resolves to, in the resolver's order (a literal IP is itself,
+    an IPv6 zone such as `%eth0` left out)."""
+    try:
+        return [ipaddress.ip_address(parts.hostname.split("%")[0])]
+    except ValueError:
+        pass  # a name
+    infos = socket.getaddrinfo(parts.hostname, _port(parts), type=socket.SOCK_STREAM)
+    addresses = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        address = ipaddress.ip_address(sockaddr[0].split("%")[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def _first_non_public(addresses: list):
+    return next((address for address in addresses if _non_public(address)), None)
+
+
 # ---------------------------------------------------------------- subscriptions
 
 
 def _clean_url(url: str) -> str:
-    """https only; plain http only to this machine, where the setting allows (tests, dev)."""
-    parts = urlsplit(url)
-    local_http = (
-        parts.scheme == "http"
-        and parts.hostname in LOCAL_HOSTS
-        and getattr(settings, "WEBHOOK_ALLOW_LOCAL_HTTP", settings.DEBUG)
-    )
+    """https only, to a public address; plain http and private addresses only where the
+    setting allows (tests, development)."""
+    url = (url or "").strip()
+    if len(url) > 500:
+        raise DomainError(
+            gettext("Keep the address under 500 characters."), field="url", code="too_long"
+        )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError:
+        parts = None
+    if parts is None or not parts.hostname:
+        raise DomainError(gettext("Enter a valid address."), field="url", code="invalid")
+    local_http = parts.scheme == "http" and parts.hostname in LOCAL_HOSTS and _allow_local()
     if parts.scheme != "https" and not local_http:
         raise DomainError(
             gettext("The address must start with https://."), field="url", code="not_https"
@@ -82,6 +172,23 @@ def _clean_url(url: str) -> str:
             field="url",
             code="credentials_in_url",
         )
+    if not _allow_local():
+        try:
+            addresses = _resolve(parts)
+        except (OSError, UnicodeError, ValueError):
+            # Not resolvable now (a name still being set up): the send-time check guards it.
+            addresses = []
+        private = _first_non_public(addresses)
+        if private is not None:
+            raise DomainError(
+                gettext(
+                    "This address leads into a private network (%(address)s): "
+                    "events go only to public addresses."
+                )
+                % {"address": private},
+                field="url",
+                code="private_address",
+            )
     return url
 
 
@@ -122,6 +229,28 @@ def subscription_update(
         subscription._change_reason = f"edited by {actor}"
         subscription.save(update_fields=["url", "events", "active"])
     return subscription
+
+
+def subscription_rotate_secret(
+    *, subscription: WebhookSubscription, actor: User, now: datetime | None = None
+) -> tuple[WebhookSubscription, str]:
+    """A new secret, shown to the manager this once; the old one keeps signing too for
+    `WEBHOOK_SECRET_GRACE_HOURS`, so the receiver can switch without dropping events.
+
+    Rotating again within the grace period drops the oldest secret: only the last two sign.
+    """
+    now = now or timezone.now()
+    secret = secrets.token_hex(SECRET_BYTES)
+    grace = timedelta(hours=getattr(settings, "WEBHOOK_SECRET_GRACE_HOURS", 24))
+    with transaction.atomic():
+        subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        subscription.previous_secret = subscription.secret
+        subscription.previous_secret_until = now + grace
+        subscription.secret = secret
+        subscription._change_reason = f"secret rotated by {actor}"
+        subscription.save(update_fields=["previous_secret", "previous_secret_until", "secret"])
+    logger.info("webhook subscription %s: secret rotated by user %s", subscription.pk, actor.pk)
+    return subscription, secret
 
 
 # ---------------------------------------------------------------- publishing
@@ -210,41 +339,113 @@ def deliver(task: DueTask) -> dict:
     if not subscription.active:
         _release_next(delivery, finished=delivery.pk)
         return {"skipped": "subscription not active"}
+    parts = urlsplit(subscription.url)
+    address = _destination(parts)
     timestamp = str(int(time.time()))
     headers = {
+        "Host": parts.netloc,
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": "service-desk-webhooks/1",
         "X-Webhook-Id": str(delivery.event_id),
         "X-Webhook-Event": delivery.event_type,
         "X-Webhook-Timestamp": timestamp,
-        "X-Webhook-Signature": signature(subscription.secret, timestamp, delivery.body),
+        "X-Webhook-Signature": signatures(
+            subscription, timestamp, delivery.body, now=timezone.now()
+        ),
     }
-    try:
-        response = requests.post(
-            subscription.url,
-            data=delivery.body.encode(),
-            headers=headers,
-            timeout=getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10),
-            allow_redirects=False,
+    status, retry_after = _post(parts, address, delivery.body.encode(), headers)
+    if status in (408, 429) and retry_after is not None:
+        raise WebhookBusy(f"answered HTTP {status}, retry after {retry_after}", delay=retry_after)
+    if 400 <= status < 500 and status not in (408, 429):
+        raise WebhookRejected(
+            f"answered HTTP {status}: refused for good, not retried", result={"status": status}
         )
-    except requests.Timeout as exc:
-        raise WebhookRefused(f"no answer in time: {exc}") from exc
-    except requests.RequestException as exc:
-        raise WebhookRefused(f"not reached: {exc}") from exc
-    if not 200 <= response.status_code < 300:
-        raise WebhookRefused(f"answered HTTP {response.status_code}")
+    if not 200 <= status < 300:
+        raise WebhookRefused(f"answered HTTP {status}")
     delivery.acknowledged_at = timezone.now()
-    delivery.response_status = response.status_code
+    delivery.response_status = status
     delivery.save(update_fields=["acknowledged_at", "response_status"])
     _release_next(delivery, finished=delivery.pk)
-    return {"status": response.status_code}
+    return {"status": status}
+
+
+def _destination(parts: SplitResult):
+    """The address to connect to, checked now, right before connecting.
+
+    The request then goes to this very address (the name only in `Host` and for TLS), so a
+    name that resolves to a public address here and to 10.0.0.1 a moment later (DNS
+    rebinding) cannot turn the request inward. A name not resolving is retried (DNS may be
+    down); a non-public address is final.
+    """
+    try:
+        addresses = _resolve(parts)
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise WebhookRefused(f"host {parts.hostname} not found: {exc}") from exc
+    if not addresses:
+        raise WebhookRefused(f"host {parts.hostname} not found")
+    if not _allow_local():
+        private = _first_non_public(addresses)
+        if private is not None:
+            raise WebhookRejected(
+                f"not sent: {parts.hostname} resolves to the non-public address {private}",
+                result={"blocked_address": str(private)},
+            )
+    return addresses[0]
+
+
+def _post(parts: SplitResult, address, body: bytes, headers: dict) -> tuple[int, timedelta | None]:
+    """POST the body to `address`, speaking to the host the URL names; (status, Retry-After)."""
+    seconds = getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10)
+    options = {"timeout": urllib3.Timeout(connect=seconds, read=seconds), "retries": False}
+    if parts.scheme == "https":
+        # TLS names the host and checks its certificate against it, not against the address.
+        pool = urllib3.HTTPSConnectionPool(
+            str(address),
+            _port(parts),
+            server_hostname=parts.hostname,
+            assert_hostname=parts.hostname,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=getattr(settings, "WEBHOOK_CA_BUNDLE", "") or certifi.where(),
+            **options,
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(str(address), _port(parts), **options)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        with pool:
+            response = pool.urlopen(
+                "POST", target, body=body, headers=headers, redirect=False, retries=False
+            )
+    except urllib3.exceptions.NewConnectionError as exc:
+        raise WebhookRefused(f"not reached: {exc}") from exc
+    except urllib3.exceptions.TimeoutError as exc:
+        raise WebhookRefused(f"no answer in time: {exc}") from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise WebhookRefused(f"not reached: {exc}") from exc
+    return response.status, _retry_after(response.headers.get("Retry-After", ""))
+
+
+def _retry_after(value: str) -> timedelta | None:
+    """`Retry-After` in seconds (the HTTP-date form is left to the usual back-off)."""
+    value = value.strip()
+    if value.isdigit() and len(value) <= 6:
+        return timedelta(seconds=int(value))
+    return None
 
 
 def delivery_dead(task: DueTask) -> None:
-    """The engine gave up on a delivery (a dead letter): the next event of its visit goes."""
+    """The engine gave up on a delivery (a dead letter): the next event of its visit goes.
+
+    A receiver's final refusal keeps its status on the delivery, for the pages.
+    """
     delivery = WebhookDelivery.objects.filter(pk=task.subject_id).first()
-    if delivery is not None:
-        _release_next(delivery, finished=delivery.pk)
+    if delivery is None:
+        return
+    status = (task.result or {}).get("status")
+    if status is not None:
+        delivery.response_status = status
+        delivery.save(update_fields=["response_status"])
+    _release_next(delivery, finished=delivery.pk)
 
 
 def delivery_replay(*, delivery: WebhookDelivery, actor: User) -> WebhookDelivery:
@@ -290,26 +491,35 @@ def delivery_replay(*, delivery: WebhookDelivery, actor: User) -> WebhookDeliver
 # ---------------------------------------------------------------- reads for the page
 
 
-def subscriptions_with_deliveries(*, limit: int = 20) -> list[WebhookSubscription]:
-    """Every subscription with its latest deliveries and their task, in three queries."""
-    subscriptions = list(WebhookSubscription.objects.order_by("id"))
-    ids = [subscription.pk for subscription in subscriptions]
-    recent = list(
-        WebhookDelivery.objects.filter(subscription_id__in=ids).order_by("-id")[: limit * 10]
-    )
+def deliveries_with_status(rows) -> list[WebhookDelivery]:
+    """The deliveries with their task (`task`), `status` and event `label`, in one query
+    more: what the page and the API show of each."""
+    rows = list(rows)
     tasks = {
         task.subject_id: task
         for task in DueTask.objects.filter(
             kind=DELIVER,
             subject_type=ContentType.objects.get_for_model(WebhookDelivery),
-            subject_id__in=[row.pk for row in recent],
+            subject_id__in=[row.pk for row in rows],
         )
     }
-    by_subscription: dict[int, list] = {pk: [] for pk in ids}
-    for row in recent:
+    labels = dict(Event.choices)
+    for row in rows:
         row.task = tasks.get(row.pk)
         row.status = _status(row)
-        row.label = dict(Event.choices).get(row.event_type, row.event_type)
+        row.label = labels.get(row.event_type, row.event_type)
+    return rows
+
+
+def subscriptions_with_deliveries(*, limit: int = 20) -> list[WebhookSubscription]:
+    """Every subscription with its latest deliveries and their task, in three queries."""
+    subscriptions = list(WebhookSubscription.objects.order_by("id"))
+    ids = [subscription.pk for subscription in subscriptions]
+    recent = deliveries_with_status(
+        WebhookDelivery.objects.filter(subscription_id__in=ids).order_by("-id")[: limit * 10]
+    )
+    by_subscription: dict[int, list] = {pk: [] for pk in ids}
+    for row in recent:
         if len(by_subscription[row.subscription_id]) < limit:
             by_subscription[row.subscription_id].append(row)
     for subscription in subscriptions:

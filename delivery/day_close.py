@@ -51,6 +51,9 @@ METHODS: tuple[str, ...] = tuple(PaymentMethod.values)
 MAX_COUNT = Decimal("9999999.99")
 REASON_MAX_LENGTH = 500
 REOPEN_REASON_MAX_LENGTH = 200
+# The first day the figures can be asked for (the last is today): far before any store's
+# first bill, and well inside what the dates' conversion to UTC can hold.
+EARLIEST_DAY = date(2000, 1, 1)
 # The first key of the day's advisory lock ("DC"); the second is the day's ordinal.
 _LOCK_SPACE = 0x4443
 
@@ -241,6 +244,16 @@ def refuse_closed_day(*, now: datetime | None = None) -> None:
 # ---------------------------------------------------------------------------- close and reopen
 
 
+def refuse_day_out_of_range(day: date) -> None:
+    """A day before `EARLIEST_DAY` or after today has no figures: refused by its field."""
+    if not EARLIEST_DAY <= day <= timezone.localdate():
+        raise DomainError(
+            _("Choose a day from %(first)s to today.") % {"first": f"{EARLIEST_DAY:%Y-%m-%d}"},
+            field="day",
+            code="day_out_of_range",
+        )
+
+
 def _clean_day(day: Any) -> date:
     if not isinstance(day, date) or isinstance(day, datetime):
         raise DomainError(_("Choose the day to close."), field="day", code="day_missing")
@@ -251,6 +264,7 @@ def _clean_day(day: Any) -> date:
             field="day",
             code="future_day",
         )
+    refuse_day_out_of_range(day)
     return day
 
 
@@ -350,6 +364,7 @@ def day_reopen(*, day: Any, actor: User, reason: str) -> DayClose:
     reason = clean_text(reason, field="reason", max_length=REOPEN_REASON_MAX_LENGTH, required=True)
     if not isinstance(day, date):
         raise DomainError(_("Choose the day to reopen."), field="day", code="day_missing")
+    refuse_day_out_of_range(day)
     with transaction.atomic():
         _day_lock(day, shared=False)
         existing = DayClose.objects.filter(day=day).first()

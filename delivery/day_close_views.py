@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -39,6 +40,15 @@ class DayForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+    def clean_day(self):
+        day = self.cleaned_data["day"]
+        if day is not None:
+            try:
+                day_close.refuse_day_out_of_range(day)
+            except ValidationError as error:
+                raise ValidationError(error.messages) from error
+        return day
 
 
 class DayCloseForm(forms.Form):
@@ -161,9 +171,8 @@ def _form_day(form):
     return getattr(form, "cleaned_data", {}).get("day") or timezone.localdate()
 
 
-@role_required(*CASHIERS)
-def day_close_pdf(request):
-    day = _day_asked(request)
+def day_close_pdf_response(day) -> HttpResponse:
+    """The day's close sheet as a PDF answer (the page's link and the API give the same)."""
     context = {
         "summary": day_close.day_summary(day),
         "store_name": rule("store.name"),
@@ -174,6 +183,11 @@ def day_close_pdf(request):
     )
     response["Content-Disposition"] = f'inline; filename="day-close-{day:%Y-%m-%d}.pdf"'
     return response
+
+
+@role_required(*CASHIERS)
+def day_close_pdf(request):
+    return day_close_pdf_response(_day_asked(request))
 
 
 @role_required(*CASHIERS)

@@ -255,6 +255,7 @@ PAGES: dict[str, frozenset | str] = {
     # issue 18.4, outbound webhooks: the service manager only (edit and replay are POSTs)
     "webhooks": MANAGER,
     "webhook_edit": MANAGER,
+    "webhook_rotate": MANAGER,
     "webhook_replay": MANAGER,
     # API tokens and customer-link revocation (issue 18 items 2 and 3)
     "api_tokens": ALL,
@@ -377,7 +378,29 @@ API: dict[tuple[str, str], frozenset] = {
     ("warranty-claim-submit", "post"): roles(CLAIMS, MGR),
     ("warranty-claim-approve", "post"): roles(CLAIMS, MGR),
     ("warranty-claim-reject", "post"): roles(CLAIMS, MGR),
+    # issue 18, the integration pages through the API (helper A1): webhooks are the service
+    # manager's, tokens every staff member's own, the day close the cashier's pages' roles
+    ("webhook-subscription-list", "get"): MANAGER,
+    ("webhook-subscription-list", "post"): MANAGER,
+    ("webhook-subscription-detail", "get"): MANAGER,
+    ("webhook-subscription-detail", "patch"): MANAGER,
+    ("webhook-subscription-rotate-secret", "post"): MANAGER,
+    ("webhook-delivery-list", "get"): MANAGER,
+    ("webhook-delivery-detail", "get"): MANAGER,
+    ("webhook-delivery-replay", "post"): MANAGER,
+    ("api-token-list", "get"): ALL,
+    ("api-token-list", "post"): ALL,
+    ("api-token-detail", "get"): ALL,
+    ("api-token-revoke", "post"): ALL,
+    ("day-close-list", "get"): CASHIER,
+    ("day-close-figures", "get"): CASHIER,
+    ("day-close-close", "post"): CASHIER,
+    ("day-close-reopen", "post"): MANAGER,
+    ("day-close-pdf", "get"): CASHIER,
+    ("work-order-promise-suggestion", "get"): VISIT_VIEW,  # the order page's
 }
+# A caller's own objects only: another person's (the table's) is not found, by design.
+API_OWN_ONLY = {"api-token-detail", "api-token-revoke"}
 # Not resources: the schema and its docs (log-in), the router root, the JSON 404.
 API_EXEMPT = {"api-schema", "api-docs", "api-root", "api-not-found"}
 
@@ -427,7 +450,8 @@ def store(settings, tmp_path):
     from appointments.models import Campaign, Holiday
     from appointments.services import appointment_book, appointment_record_deposit
     from appointments.tests.factories import local, make_workshop
-    from dealership.models import DueTask
+    from dealership.models import DueTask, WebhookDelivery, WebhookSubscription
+    from dealership.tokens import api_token_issue
     from delivery.tests.factories import settled_visit, staff
     from followup.complaints import complaint_open
     from followup.duties import CARE_CALL
@@ -486,7 +510,21 @@ def store(settings, tmp_path):
     from workorders.models import WarrantyClaim
 
     claim = WarrantyClaim.objects.create(line=line)
+    # The integration pages' objects (issue 18): a subscription, one delivery, a token.
+    subscription = WebhookSubscription.objects.create(
+        url="https://93.184.215.14/hook", events=["visit.ready"], secret="0" * 64
+    )
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription,
+        event_id="00000000-0000-4000-8000-000000000001",
+        event_type="visit.ready",
+        body="{}",
+    )
+    api_token, _key = api_token_issue(user=advisor, name="DMS")
     return {
+        "webhook_subscription": subscription,
+        "webhook_delivery": delivery,
+        "api_token": api_token,
         "claim": claim,
         "customer": customer,
         "vehicle": vehicle,
@@ -622,6 +660,10 @@ API_OBJECT = {
     "order-line": "line",
     "order-visit": "visit",
     "warranty-claim": "claim",
+    # issue 18, the integration pages through the API (helper A1)
+    "webhook-subscription": "webhook_subscription",
+    "webhook-delivery": "webhook_delivery",
+    "api-token": "api_token",
 }
 
 
@@ -714,7 +756,7 @@ def test_each_api_route_answers_each_role_as_the_table_says(make_staff, store, r
             if role == "anonymous":
                 ok = status in (401, 403)
             elif role in allowed:
-                ok = status not in (401, 403, 404)
+                ok = status not in (401, 403) and (status != 404 or pattern.name in API_OWN_ONLY)
             else:
                 ok = status == 403
             if not ok:

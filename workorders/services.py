@@ -658,4 +658,16 @@ def work_order_revise(
             subject=revision,
             actor=actor,
         )
+        if signed_via:
+            # Consent by phone or link (an approved addition too) signs the revision:
+            # the same event as a signature at the desk.
+            publish(
+                Event.ORDER_SIGNED,
+                visit_id=visit.pk,
+                data={
+                    "order": revision.pk,
+                    "number": revision.number,
+                    "revision": revision.revision,
+                },
+            )
     return revision

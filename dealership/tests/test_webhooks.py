@@ -7,6 +7,8 @@ retries and back-off are reached by moving `now` forward, never by sleeping.
 import hashlib
 import hmac
 import json
+import ssl
+import subprocess
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +23,13 @@ from dealership.errors import DomainError
 from dealership.events import Event, publish
 from dealership.models import DueTask, WebhookDelivery, WebhookSubscription
 from dealership.states import DueTaskState
-from dealership.webhooks import DELIVER, delivery_replay, subscription_create
+from dealership.webhooks import (
+    DELIVER,
+    delivery_replay,
+    subscription_create,
+    subscription_rotate_secret,
+    subscription_update,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +37,8 @@ pytestmark = pytest.mark.django_db
 class Receiver:
     """A local webhook receiver: records every request; answers by a script per event id.
 
-    `script[event_type]` is a list of answers used one per request ("500", "200", "hang");
+    `script[event_type]` is a list of answers used one per request ("500", "200", "hang",
+    "429:600" for a 429 with `Retry-After: 600`);
     when it runs out the answer is 200. "hang" holds the answer until `release` is set,
     so the sender's timeout is what ends that attempt.
     """
@@ -50,8 +59,11 @@ class Receiver:
                 if answer == "hang":
                     receiver.release.wait(timeout=10)
                     answer = "200"
+                status, _colon, retry_after = answer.partition(":")
                 try:
-                    self.send_response(int(answer))
+                    self.send_response(int(status))
+                    if retry_after:
+                        self.send_header("Retry-After", retry_after)
                     self.end_headers()
                     self.wfile.write(b"ok")
                 except (BrokenPipeError, ConnectionResetError):
@@ -364,3 +376,250 @@ def test_other_roles_may_not_see_or_change_webhooks(client, make_staff, manager,
     assert edit.status_code == 403
     subscription.refresh_from_db()
     assert subscription.active
+
+
+# ---------------------------------------------------------------- hardening
+
+
+def _verifies(secret: str, request: dict) -> bool:
+    """A receiver's check: any one of the header's signatures made with `secret`."""
+    headers = request["headers"]
+    expected = hmac.new(
+        secret.encode(),
+        f"{headers['X-Webhook-Timestamp']}.{request['body']}".encode(),
+        hashlib.sha256,
+    ).hexdigest()
+    offered = [part.strip() for part in headers["X-Webhook-Signature"].split(",")]
+    return any(hmac.compare_digest(part, f"sha256={expected}") for part in offered)
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 410, 422])
+def test_a_4xx_is_a_dead_letter_at_once_without_retries(
+    receiver, subscribed, emit, dispatch, client, manager, status
+):
+    receiver.script["visit.ready"] = [str(status)]
+    emit(Event.VISIT_READY, visit_id=12, data={})
+    after = emit(Event.VISIT_SETTLED, visit_id=12, data={})
+    dispatch()
+    delivery = WebhookDelivery.objects.get(event_type="visit.ready")
+    task = _task(delivery)
+    assert (task.state, task.attempts) == (DueTaskState.FAILED, 1)
+    assert f"HTTP {status}" in task.last_error and "not retried" in task.last_error
+    assert delivery.response_status == status and delivery.acknowledged_at is None
+    for hours in (1, 3, 10):
+        dispatch(minutes=60 * hours)
+    # Sent once; the visit's next event was not held up by the refused one.
+    assert receiver.events()[0][0] == "visit.ready"
+    assert [t for t, _id in receiver.events()].count("visit.ready") == 1
+    assert receiver.events()[-1] == ("visit.settled", str(after.id))
+    client.force_login(manager)
+    ops = client.get(reverse("due_ops")).content.decode()
+    assert f'id="failed-{task.pk}"' in ops and f"HTTP {status}" in ops
+    page = client.get(reverse("webhooks")).content.decode()
+    assert f"(HTTP {status})" in page
+
+
+@pytest.mark.parametrize("answer", ["408", "503"])
+def test_a_408_or_a_5xx_is_retried(receiver, subscribed, emit, dispatch, answer):
+    receiver.script["visit.ready"] = [answer]
+    emit(Event.VISIT_READY, visit_id=13, data={})
+    dispatch()
+    task = _task(WebhookDelivery.objects.get())
+    assert (task.state, task.attempts) == (DueTaskState.PENDING, 1)
+    dispatch(minutes=2)
+    task.refresh_from_db()
+    assert task.state == DueTaskState.DONE and len(receiver.requests) == 2
+
+
+def test_a_429_waits_for_its_retry_after(receiver, subscribed, emit, dispatch):
+    receiver.script["visit.ready"] = ["429:600"]
+    emit(Event.VISIT_READY, visit_id=14, data={})
+    before = timezone.now()
+    dispatch()
+    task = _task(WebhookDelivery.objects.get())
+    assert task.state == DueTaskState.PENDING
+    # The usual first back-off is 60 s; the receiver asked for 10 minutes.
+    assert task.run_after >= before + timedelta(seconds=600)
+    dispatch(minutes=5)
+    assert len(receiver.requests) == 1
+    dispatch(minutes=11)
+    task.refresh_from_db()
+    assert task.state == DueTaskState.DONE and len(receiver.requests) == 2
+
+
+def test_during_the_grace_both_secrets_sign_and_after_it_only_the_new(
+    receiver, subscribed, emit, dispatch, manager
+):
+    subscription, old = subscribed
+    subscription, new = subscription_rotate_secret(subscription=subscription, actor=manager)
+    assert new != old and len(new) == 64
+    emit(Event.VISIT_READY, visit_id=15, data={})
+    dispatch()
+    during = receiver.requests[-1]
+    assert _verifies(new, during) and _verifies(old, during)
+    assert during["headers"]["X-Webhook-Signature"].count("sha256=") == 2
+    assert not _verifies("0" * 64, during)
+
+    # The grace (24 h by default) has passed: a rotation made 25 hours ago.
+    subscription, newest = subscription_rotate_secret(
+        subscription=subscription, actor=manager, now=timezone.now() - timedelta(hours=25)
+    )
+    emit(Event.VISIT_SETTLED, visit_id=15, data={})
+    dispatch(minutes=1)
+    after = receiver.requests[-1]
+    assert after["headers"]["X-Webhook-Event"] == "visit.settled"
+    assert _verifies(newest, after)
+    assert not _verifies(new, after) and not _verifies(old, after)
+    assert after["headers"]["X-Webhook-Signature"].count("sha256=") == 1
+
+
+def test_the_manager_rotates_the_secret_on_the_page_and_sees_it_once(client, manager):
+    subscription, old = subscription_create(
+        url="https://93.184.215.14/hook", events=["visit.ready"], actor=manager
+    )
+    client.force_login(manager)
+    response = client.post(reverse("webhook_rotate", args=[subscription.pk]))
+    subscription.refresh_from_db()
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert subscription.secret != old and subscription.secret in html
+    assert subscription.previous_secret == old
+    assert subscription.previous_secret_until > timezone.now() + timedelta(hours=23)
+    assert subscription.secret not in client.get(reverse("webhooks")).content.decode()
+    assert "sha256=&lt;new&gt;, sha256=&lt;old&gt;" in html
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hook",
+        "https://10.1.2.3/hook",
+        "https://192.168.1.20:8443/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://[::ffff:10.0.0.1]/hook",
+        "https://[fe80::1%25eth0]/hook",
+        "https://0x7f000001/hook",
+        "https://100.64.0.1/hook",
+        "https://0.0.0.0/hook",
+        "https://224.0.0.1/hook",
+        "https://localhost/hook",
+    ],
+)
+def test_a_private_address_is_refused_at_save(settings, manager, url):
+    settings.WEBHOOK_ALLOW_LOCAL_HTTP = False
+    with pytest.raises(DomainError) as refused:
+        subscription_create(url=url, events=["visit.ready"], actor=manager)
+    [error] = refused.value.error_dict["url"]
+    assert error.code == "private_address"
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_the_page_shows_the_private_address_refusal_by_the_field(client, manager, settings):
+    settings.WEBHOOK_ALLOW_LOCAL_HTTP = False
+    public, _secret = subscription_create(
+        url="https://93.184.215.14/hook", events=["visit.ready"], actor=manager
+    )
+    client.force_login(manager)
+    response = client.post(
+        reverse("webhooks"), {"url": "https://localhost/hook", "events": ["visit.ready"]}
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'class="field field-error" id="field-url"' in html and "127.0.0.1" in html
+    prefix = f"s{public.pk}"
+    edit = client.post(
+        reverse("webhook_edit", args=[public.pk]),
+        {f"{prefix}-url": "https://10.0.0.8/hook", f"{prefix}-events": ["visit.ready"]},
+    )
+    assert edit.status_code == 400
+    public.refresh_from_db()
+    assert public.url == "https://93.184.215.14/hook"
+    assert WebhookSubscription.objects.count() == 1
+
+
+def test_a_destination_that_became_private_is_not_sent_and_dead_at_once(
+    receiver, subscribed, emit, dispatch, settings
+):
+    # Saved while local receivers were allowed; at send time they are not (as a name that
+    # resolves to 127.0.0.1 by then would be): nothing is sent, the reason is on the task.
+    settings.WEBHOOK_ALLOW_LOCAL_HTTP = False
+    emit(Event.VISIT_READY, visit_id=16, data={})
+    dispatch()
+    task = _task(WebhookDelivery.objects.get())
+    assert (task.state, task.attempts) == (DueTaskState.FAILED, 1)
+    assert "non-public address 127.0.0.1" in task.last_error
+    assert receiver.requests == []
+
+
+def test_the_request_goes_to_the_checked_address_naming_the_host(receiver, manager, emit, dispatch):
+    port = receiver.server.server_address[1]
+    subscription_create(
+        url=f"http://localhost:{port}/hook?store=1", events=["visit.ready"], actor=manager
+    )
+    emit(Event.VISIT_READY, visit_id=17, data={})
+    dispatch()
+    [request] = receiver.requests
+    assert request["headers"]["Host"] == f"localhost:{port}"
+    assert WebhookDelivery.objects.get().response_status == 200
+
+
+def test_editing_keeps_the_secret_and_refuses_a_private_address(manager, settings):
+    settings.WEBHOOK_ALLOW_LOCAL_HTTP = False
+    subscription, secret = subscription_create(
+        url="https://93.184.215.14/hook", events=["visit.ready"], actor=manager
+    )
+    with pytest.raises(DomainError):
+        subscription_update(
+            subscription=subscription,
+            url="https://127.0.0.1/hook",
+            events=["visit.ready"],
+            active=True,
+            actor=manager,
+        )
+    subscription.refresh_from_db()
+    assert subscription.url == "https://93.184.215.14/hook" and subscription.secret == secret
+
+
+@pytest.fixture
+def tls_receiver(receiver, tmp_path):
+    """The receiver speaking https with a certificate for "localhost" (self-signed), and the
+    names the client asked for in its TLS hello (SNI)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=DNS:localhost"],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    receiver.sni = []
+    context.sni_callback = lambda sock, name, ctx: receiver.sni.append(name)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    receiver.cert = cert
+    return receiver
+
+
+def test_https_goes_to_the_checked_address_with_the_names_certificate(
+    tls_receiver, manager, emit, dispatch, settings
+):
+    port = tls_receiver.server.server_address[1]
+    subscription_create(url=f"https://localhost:{port}/hook", events=["visit.ready"], actor=manager)
+    # A certificate no trusted authority signed: refused, retried, nothing delivered.
+    emit(Event.VISIT_READY, visit_id=18, data={})
+    dispatch()
+    delivery = WebhookDelivery.objects.get()
+    task = _task(delivery)
+    assert task.state == DueTaskState.PENDING and "CERTIFICATE_VERIFY_FAILED" in task.last_error
+    assert tls_receiver.requests == [] and tls_receiver.sni == ["localhost"]
+    # Trusted (the store's own CA file): the connection to 127.0.0.1 checks the certificate
+    # against the name in the address, and the request names the host.
+    settings.WEBHOOK_CA_BUNDLE = str(tls_receiver.cert)
+    dispatch(minutes=2)
+    delivery.refresh_from_db()
+    assert delivery.response_status == 200
+    [request] = tls_receiver.requests
+    assert request["headers"]["Host"] == f"localhost:{port}"
+    assert tls_receiver.sni == ["localhost", "localhost"]

@@ -402,3 +402,13 @@ def test_the_manager_reopens_a_closed_day_on_the_page(client, day):
     assert (close.status, close.reopen_reason) == (DayCloseStatus.REOPENED, "漏录退款")
     page = client.get(done["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Reopened by" in page and 'id="day-close-form"' in page
+
+
+@pytest.mark.parametrize("asked", ["9999-12-31", "0001-01-01"])
+def test_a_day_out_of_range_on_the_page_shows_today(client, asked):
+    client.force_login(staff("cashier"))
+    for name in ("delivery:day_close", "delivery:day_close_pdf"):
+        response = client.get(reverse(name), {"day": asked})
+        assert response.status_code == 200
+    page = client.get(reverse("delivery:day_close"), {"day": asked}).content.decode()
+    assert f"{timezone.localdate():%Y-%m-%d}</h1>" in page and f"{asked}</h1>" not in page

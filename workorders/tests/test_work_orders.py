@@ -372,3 +372,48 @@ def test_revising_from_the_page_opens_a_draft_and_the_signed_one_stays(advisor_c
     assert WorkOrder.objects.get(pk=order.pk).status == OrderStatus.SIGNED
     pdf = advisor_client.get(reverse("workorders:pdf", args=[draft.pk]))
     assert pdf.status_code == 200  # a draft prints, marked as not a contract
+
+
+# ---------------------------------------------------------------- order.signed, every path
+
+
+def _signed(published) -> list[tuple[int, int]]:
+    return [(e.data["order"], e.data["revision"]) for e in published.of("order.signed")]
+
+
+def test_signing_at_the_desk_publishes_order_signed_once(advisor, published):
+    with published.commit():
+        order = _sign(ready_to_sign_order(advisor=advisor), advisor)
+    with published.commit():
+        draft = work_order_revise(order=order, actor=advisor, reason="客户加做四轮定位")
+    assert _signed(published) == [(order.pk, 1)]  # a desk revision is a draft: not signed yet
+    with published.commit():
+        _sign(draft, advisor)
+    assert _signed(published) == [(order.pk, 1), (draft.pk, 2)]
+    assert published.of("order.signed")[-1].data["visit"] == order.visit_id
+
+
+@pytest.mark.parametrize("signed_via", ["phone", "link"])
+def test_consent_by_phone_or_link_publishes_order_signed_once(advisor, published, signed_via):
+    order = _sign(ready_to_sign_order(advisor=advisor), advisor)
+    with published.commit():
+        revision = work_order_revise(
+            order=order,
+            actor=advisor,
+            reason="制动盘磨损超限",
+            add_lines=[{"kind": "labour", "operation": LabourOperationFactory()}],
+            signed_via=signed_via,
+            approval_note="客户同意",
+        )
+    assert revision.status == OrderStatus.SIGNED
+    assert _signed(published) == [(revision.pk, 2)]
+    [event] = published.of("order.signed")
+    assert event.order_key == f"visit:{order.visit_id}"
+    assert event.data["number"] == revision.number
+
+
+def test_a_refused_consent_publishes_nothing(advisor, published):
+    order = _sign(ready_to_sign_order(advisor=advisor), advisor)
+    with published.commit(), pytest.raises(DomainError):
+        work_order_revise(order=order, actor=advisor, reason="增项", signed_via="phone")
+    assert _signed(published) == []

@@ -370,3 +370,29 @@ def test_the_promise_move_for_approved_work_reads_in_the_readers_language(propos
     assert f"additional work approved: {addition.title}" in english
     assert "promised time moved to" in english
     assert addition.title in chinese and "additional work approved" not in chinese
+
+
+@pytest.mark.parametrize(
+    ("channel", "words"), [(AnswerChannel.PHONE, "同意更换"), (AnswerChannel.LINK, "")]
+)
+def test_an_approved_addition_publishes_order_signed_once(proposed, published, channel, words):
+    visit, _job, addition = proposed
+    actor = visit.advisor if channel == AnswerChannel.PHONE else None
+    with published.commit():
+        additions.addition_approve(addition=addition, actor=actor, channel=channel, note=words)
+    addition.refresh_from_db()
+    signed = published.of("order.signed")
+    assert [(e.data["order"], e.data["revision"], e.data["visit"]) for e in signed] == [
+        (addition.revision_id, 2, visit.pk)
+    ]
+    assert len(published.of("addition.answered")) == 1
+
+
+def test_a_declined_addition_signs_nothing(proposed, published):
+    visit, _job, addition = proposed
+    with published.commit():
+        additions.addition_decline(
+            addition=addition, actor=visit.advisor, channel=AnswerChannel.PHONE, reason="太贵"
+        )
+    assert published.of("order.signed") == []
+    assert len(published.of("addition.answered")) == 1
