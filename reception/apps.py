@@ -17,7 +17,13 @@ class ReceptionConfig(AppConfig):
         from dealership.roles import Role
         from dealership.start import register_start_panel
 
-        from . import actions, rules, selectors, start_panels  # noqa: F401 - registers the step's store settings
+        from . import (  # noqa: F401 - registers the step's store settings
+            actions,
+            personal_data,  # noqa: F401 - its part of personal data (dealership.privacy)
+            rules,
+            selectors,
+            start_panels,
+        )
 
         register_vehicle_actions(actions.vehicle_actions, 10)
         visit_reads_register(walk_ins=selectors.walk_in_visits)
