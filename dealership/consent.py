@@ -28,7 +28,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from .models import ConsentPurpose, ConsentRecord, ConsentSource, Customer, DueTask, User
 from .rules import rule
-from .services import timeline_record
+from .services import customer_create, timeline_record
 from .states import DUE_TASK_STATES, DueTaskState
 from .stored_text import StoredMessage
 from .transitions import move_all
@@ -250,3 +250,23 @@ def consent_withdraw_by_reply(*, mobile: str, text: str, source: str = Source.SM
                 withdrawn = True
             changed += withdrawn
     return changed
+
+
+def customer_create_with_consent(
+    *, actor: User | None, opt_ins: list[str], source: str = Source.DESK, **data
+) -> Customer:
+    """Register a customer and record the opt-ins they ticked, in one transaction."""
+    with transaction.atomic():
+        customer = customer_create(actor=actor, **data)
+        for purpose in opt_ins:
+            consent_record(
+                customer=customer, purpose=purpose, granted=True, source=source, actor=actor
+            )
+    return customer
+
+
+def consent_texts(language: str | None = None) -> dict[str, str]:
+    """The grant text of each purpose, as read to the customer (in `language`)."""
+    return {
+        purpose: text_render(text_code(purpose, True), purpose, language) for purpose in Purpose
+    }
