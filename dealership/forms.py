@@ -140,7 +140,7 @@ class CustomerCreateForm(CustomerForm):
 class PrivacyRequestForm(forms.Form):
     customer_mobile = forms.CharField(label=_("Customer's mobile"), max_length=20)
     kind = forms.ChoiceField(label=_("Request"), choices=PrivacyRequestKind.choices)
-    channel = forms.ChoiceField(label=_("Received by"), choices=PrivacyRequestChannel.choices)
+    channel = forms.ChoiceField(label=_("Received how"), choices=PrivacyRequestChannel.choices)
     received_at = forms.DateTimeField(
         label=_("Received at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )

@@ -789,7 +789,7 @@ class PrivacyRequest(models.Model):
     )
     kind = models.CharField(_("request"), max_length=10, choices=PrivacyRequestKind.choices)
     channel = models.CharField(
-        _("received by"), max_length=10, choices=PrivacyRequestChannel.choices
+        _("received how"), max_length=10, choices=PrivacyRequestChannel.choices
     )
     received_at = models.DateTimeField(_("received at"))
     note = models.TextField(_("note"), blank=True, max_length=NOTE_MAX_LENGTH)
