@@ -270,3 +270,27 @@ def consent_texts(language: str | None = None) -> dict[str, str]:
     return {
         purpose: text_render(text_code(purpose, True), purpose, language) for purpose in Purpose
     }
+
+
+def consents_import(rows: list[tuple[int, str, str]], *, batch_size: int = 2000) -> int:
+    """Grants brought from another system (the demo store, a migration): (customer id,
+    language, purpose) each, recorded with source "import" in one bulk insert."""
+    texts: dict[tuple[str, str], str] = {}
+    records = []
+    for customer_id, language, purpose in rows:
+        code = text_code(purpose, True)
+        if (language, purpose) not in texts:
+            texts[language, purpose] = text_render(code, purpose, language)
+        records.append(
+            ConsentRecord(
+                customer_id=customer_id,
+                purpose=purpose,
+                granted=True,
+                source=Source.IMPORT,
+                text_code=code,
+                text=texts[language, purpose],
+                language=language,
+            )
+        )
+    ConsentRecord.objects.bulk_create(records, batch_size=batch_size)
+    return len(records)
