@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from appointments import duties, selectors, services
@@ -88,3 +89,19 @@ def test_a_recall_reaches_owners_unless_they_withdrew_service_messages():
     make_vehicle(owner=withdrawn)
     assert services.campaign_notify(campaign=_campaign(CampaignKind.RECALL), actor=None) == 1
     assert DueTask.objects.get(kind=duties.CAMPAIGN_MESSAGE).customer == everyone
+
+
+def test_the_manager_messages_a_campaigns_owners_from_the_campaigns_page(client, make_staff):
+    granted, never = CustomerFactory(), CustomerFactory()
+    consent_record(customer=granted, purpose="marketing", granted=True, source="desk")
+    make_vehicle(owner=granted)
+    make_vehicle(owner=never)
+    campaign = _campaign()
+    client.force_login(make_staff("service_manager"))
+    response = client.post(reverse("appointments:campaign_notify", args=[campaign.pk]))
+    assert response.status_code == 302
+    assert list(
+        DueTask.objects.filter(kind=duties.CAMPAIGN_MESSAGE).values_list("customer", flat=True)
+    ) == [granted.pk]
+    page = client.get(reverse("appointments:campaigns")).content.decode()
+    assert reverse("appointments:campaign_notify", args=[campaign.pk]) in page
