@@ -28,7 +28,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from .models import ConsentPurpose, ConsentRecord, ConsentSource, Customer, DueTask, User
 from .rules import rule
-from .services import customer_create, timeline_record
+from .services import customer_create, customer_with_vehicle_register, timeline_record
 from .states import DUE_TASK_STATES, DueTaskState
 from .stored_text import StoredMessage
 from .transitions import move_all
@@ -263,6 +263,25 @@ def customer_create_with_consent(
                 customer=customer, purpose=purpose, granted=True, source=source, actor=actor
             )
     return customer
+
+
+def customer_with_vehicle_register_with_consent(
+    *, actor: User | None, opt_ins: list[str], source: str = Source.DESK, **data
+):
+    """A walk-in's registration (`customer_with_vehicle_register`) with the opt-ins ticked;
+    returns the vehicle."""
+    with transaction.atomic():
+        vehicle = customer_with_vehicle_register(actor=actor, **data)
+        for purpose in opt_ins:
+            if not consent_allows(vehicle.owner, purpose):
+                consent_record(
+                    customer=vehicle.owner,
+                    purpose=purpose,
+                    granted=True,
+                    source=source,
+                    actor=actor,
+                )
+    return vehicle
 
 
 def consent_texts(language: str | None = None) -> dict[str, str]:

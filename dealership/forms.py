@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from .consent import consent_texts
 from .models import (
     ConsentPurpose,
     ConsentSource,
@@ -117,24 +118,32 @@ class ConsentForm(forms.Form):
     source = forms.ChoiceField(label=_("Given how"), choices=STAFF_CONSENT_SOURCES)
 
 
-class CustomerCreateForm(CustomerForm):
-    """A new customer, with the opt-ins as unticked boxes and their text beside them."""
+class ConsentOptIns(forms.Form):
+    """The opt-ins a registration offers: unticked boxes, the text to read beside each."""
+
+    OPT_INS = (ConsentPurpose.REMINDERS, ConsentPurpose.MARKETING)
 
     consent_reminders = forms.BooleanField(label=ConsentPurpose.REMINDERS.label, required=False)
     consent_marketing = forms.BooleanField(label=ConsentPurpose.MARKETING.label, required=False)
 
-    def __init__(self, *args, consent_texts: dict | None = None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for purpose, text in (consent_texts or {}).items():
-            if f"consent_{purpose}" in self.fields:
-                self.fields[f"consent_{purpose}"].help_text = text
+        texts = consent_texts()
+        for purpose in self.OPT_INS:
+            field = self.fields.pop(f"consent_{purpose}")  # after the registration's own fields
+            field.help_text = texts[purpose]
+            self.fields[f"consent_{purpose}"] = field
 
     def opt_ins(self) -> list[str]:
-        return [
-            purpose
-            for purpose in (ConsentPurpose.REMINDERS, ConsentPurpose.MARKETING)
-            if self.cleaned_data.get(f"consent_{purpose}")
-        ]
+        return [purpose for purpose in self.OPT_INS if self.cleaned_data.get(f"consent_{purpose}")]
+
+    @staticmethod
+    def without_opt_ins(data: dict) -> dict:
+        return {key: value for key, value in data.items() if not key.startswith("consent_")}
+
+
+class CustomerCreateForm(ConsentOptIns, CustomerForm):
+    """A new customer, with the opt-ins as unticked boxes."""
 
 
 class PrivacyRequestForm(forms.Form):

@@ -51,14 +51,12 @@ def customer_consent(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def customer_create(request):
     """A new customer; the opt-ins are unticked boxes with the text to read beside them."""
-    form = CustomerCreateForm(request.POST or None, consent_texts=consent.consent_texts())
+    form = CustomerCreateForm(request.POST or None)
     return submit(
         request,
         form,
         lambda data: consent.customer_create_with_consent(
-            actor=request.user,
-            opt_ins=form.opt_ins(),
-            **{key: value for key, value in data.items() if not key.startswith("consent_")},
+            actor=request.user, opt_ins=form.opt_ins(), **form.without_opt_ins(data)
         ),
         message=_("Customer saved."),
         done=redirect,

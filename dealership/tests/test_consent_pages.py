@@ -110,3 +110,23 @@ def test_an_unknown_mobile_is_refused_next_to_the_field(client, make_staff):
     )
     assert response.status_code == 400
     assert not PrivacyRequest.objects.exists()
+
+
+def test_the_walk_in_registration_records_the_opt_ins_ticked(client, make_staff):
+    _login(client, make_staff("advisor"))
+    lookup = client.get(reverse("reception:check_in") + "?q=粤E55555").content.decode()
+    assert 'name="consent_reminders"' in lookup
+    response = client.post(
+        reverse("reception:register_walk_in"),
+        {
+            "name": "孙七",
+            "mobile": "13612345678",
+            "plate": "粤E55555",
+            "vin": "",
+            "model": "凯美瑞",
+            "consent_reminders": "on",
+        },
+    )
+    assert response.status_code == 302
+    customer = Customer.objects.get(mobile="13612345678")
+    assert consent_allows(customer, "reminders") and not consent_allows(customer, "marketing")
