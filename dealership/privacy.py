@@ -167,17 +167,27 @@ def _anonymous_name(customer: Customer) -> str:
     return f"已删除客户 #{customer.pk}"
 
 
+def history_erase(model: type[models.Model], ids: list[int], **values) -> int:
+    """Overwrite `values` in the django-simple-history rows of `model`'s rows `ids` too: the
+    history keeps every earlier version, personal data included."""
+    history = getattr(model, "history", None)
+    if history is None or not ids:
+        return 0
+    return history.filter(id__in=ids).update(**values)
+
+
 def files_erase(rows: models.QuerySet, field: str, *, signer_field: str = "") -> int:
     """Delete the files of `field` (signatures, photos of the person) of `rows` and clear the
-    field (and the name written beside it); returns how many rows had one."""
+    field and the name written beside it, in the rows and their history; returns how many
+    rows had a file."""
     changed = 0
     for row in rows.exclude(**{field: ""}):
         getattr(row, field).delete(save=False)
         changed += 1
-    clear = {field: ""} | ({signer_field: ERASED} if signer_field else {})
-    rows.exclude(**{field: ""}).update(**{field: ""})
-    if signer_field:
-        rows.exclude(**{signer_field: ""}).update(**{signer_field: clear[signer_field]})
+    values = {field: ""} | ({signer_field: ERASED} if signer_field else {})
+    ids = list(rows.values_list("pk", flat=True))
+    rows.model.objects.filter(pk__in=ids).update(**values)
+    history_erase(rows.model, ids, **values)
     return changed
 
 

@@ -1,7 +1,7 @@
 """Follow-up's part of a customer's personal data (`dealership.privacy`): complaints and
 surveys (the scores stay for the store's figures, the customer's own words go)."""
 
-from dealership.privacy import ERASED, personal_data_register
+from dealership.privacy import ERASED, history_erase, personal_data_register
 
 from .models import Complaint, Survey
 
@@ -23,12 +23,12 @@ def _surveys(customer) -> list[dict]:
 
 
 def _erase(customer) -> int:
-    changed = (
-        Survey.objects.filter(customer=customer)
-        .exclude(customer_words="")
-        .update(customer_words="")
-    )
-    changed += Complaint.objects.filter(customer=customer).update(description=ERASED)
+    surveys = list(Survey.objects.filter(customer=customer).values_list("pk", flat=True))
+    complaints = list(Complaint.objects.filter(customer=customer).values_list("pk", flat=True))
+    changed = Survey.objects.filter(pk__in=surveys).update(customer_words="")
+    changed += Complaint.objects.filter(pk__in=complaints).update(description=ERASED)
+    history_erase(Survey, surveys, customer_words="")
+    history_erase(Complaint, complaints, description=ERASED)
     return changed
 
 

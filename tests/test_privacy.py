@@ -99,6 +99,8 @@ def test_delete_anonymises_keeps_the_books_and_the_month_report_is_identical(set
     WorkOrder.objects.filter(pk=order.pk).update(
         signature=order.signature.name, signer_name="韩梅梅"
     )
+    WorkOrder.objects.get(pk=order.pk).save()  # a history row that names the signer
+    assert order.history.filter(signer_name="韩梅梅").exists()
     signature_file = tmp_path / order.signature.name
     assert signature_file.exists()
     settlements = list(Settlement.objects.filter(visit__customer=customer).values())
@@ -119,6 +121,7 @@ def test_delete_anonymises_keeps_the_books_and_the_month_report_is_identical(set
     order.refresh_from_db()
     assert not order.signature and order.signer_name != "韩梅梅"
     assert not signature_file.exists()
+    assert not order.history.filter(signer_name="韩梅梅").exists()
     # The accounting records and the visits' link stay; the figures do not move.
     assert list(Settlement.objects.filter(visit__customer=customer).values()) == settlements
     assert Visit.objects.filter(pk=visit.pk, customer=customer).exists()
@@ -172,4 +175,5 @@ def test_a_complaint_keeps_its_record_but_not_the_customers_words():
     privacy_request_delete(request=_request(customer, "delete", manager), actor=manager)
     complaint = Complaint.objects.get(pk=complaint.pk)
     assert complaint.number and "刹车" not in complaint.description
+    assert not complaint.history.filter(description__contains="刹车").exists()
     assert Message.objects.filter(customer=customer).exclude(body="").count() == 0
