@@ -23,6 +23,7 @@ PRIVACY_ROLES = (Role.SERVICE_MANAGER,)
 def customer_consent(request, pk: int):
     """Record a grant or withdrawal; the page shows each purpose's exact text to read."""
     customer = get_object_or_404(Customer, pk=pk)
+    language = customer.language
     form = ConsentForm(request.POST or None)
     return submit(
         request,
@@ -36,11 +37,18 @@ def customer_consent(request, pk: int):
             {
                 "customer": customer,
                 "form": form,
-                "state": consent.consent_state(customer),
-                "texts": consent.consent_texts(customer.language),
-                "withdraw_text": consent.text_render(
-                    "consent.withdraw.v1", consent.Purpose.MARKETING, customer.language
-                ),
+                "rows": [
+                    {
+                        **row,
+                        "grant_text": consent.text_render(
+                            consent.text_code(row["purpose"], True), row["purpose"], language
+                        ),
+                        "withdraw_text": consent.text_render(
+                            consent.text_code(row["purpose"], False), row["purpose"], language
+                        ),
+                    }
+                    for row in consent.consent_state(customer)
+                ],
             },
             status=400 if form.errors else 200,
         ),
