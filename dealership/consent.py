@@ -156,6 +156,22 @@ def consent_state(customer: Customer) -> list[dict]:
     ]
 
 
+def consent_script(customer: Customer) -> list[dict]:
+    """`consent_state` with each purpose's grant and withdrawal texts to read to the customer,
+    in the customer's language."""
+    language = customer.language
+    return [
+        {
+            **row,
+            "grant_text": text_render(text_code(row["purpose"], True), row["purpose"], language),
+            "withdraw_text": text_render(
+                text_code(row["purpose"], False), row["purpose"], language
+            ),
+        }
+        for row in consent_state(customer)
+    ]
+
+
 # ------------------------------------------------------------------ writes
 
 

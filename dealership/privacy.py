@@ -306,7 +306,12 @@ def _xlsx(data: dict[str, list[dict]]) -> bytes:
         columns = list(rows[0]) if rows else []
         sheet.append(columns)
         for row in rows:
-            sheet.append([_plain(row[column]) for column in columns])
+            sheet.append([row[column] for column in columns])
+        # A text the customer typed that starts with "=" stays text, never a formula.
+        for line in sheet.iter_rows(min_row=2):
+            for cell in line:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -317,11 +322,11 @@ def personal_data_zip(customer: Customer) -> bytes:
     data = {
         key: [{name: _plain(value) for name, value in row.items()} for row in rows]
         for key, rows in personal_data(customer).items()
-    }
+    }  # plain values: the workbook takes them as they are
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
-        archive.writestr("data.xlsx", _xlsx(personal_data(customer)))
+        archive.writestr("data.xlsx", _xlsx(data))
     return out.getvalue()
 
 

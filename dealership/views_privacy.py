@@ -23,7 +23,6 @@ PRIVACY_ROLES = (Role.SERVICE_MANAGER,)
 def customer_consent(request, pk: int):
     """Record a grant or withdrawal; the page shows each purpose's exact text to read."""
     customer = get_object_or_404(Customer, pk=pk)
-    language = customer.language
     form = ConsentForm(request.POST or None)
     return submit(
         request,
@@ -37,18 +36,7 @@ def customer_consent(request, pk: int):
             {
                 "customer": customer,
                 "form": form,
-                "rows": [
-                    {
-                        **row,
-                        "grant_text": consent.text_render(
-                            consent.text_code(row["purpose"], True), row["purpose"], language
-                        ),
-                        "withdraw_text": consent.text_render(
-                            consent.text_code(row["purpose"], False), row["purpose"], language
-                        ),
-                    }
-                    for row in consent.consent_state(customer)
-                ],
+                "rows": consent.consent_script(customer),
             },
             status=400 if form.errors else 200,
         ),

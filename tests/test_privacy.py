@@ -48,7 +48,9 @@ def _request(customer, kind, manager):
 
 def test_the_export_holds_the_customers_data_as_json_and_xlsx():
     manager = UserFactory(roles=["service_manager"])
-    customer = CustomerFactory(name="李雷", email="li@example.com", address="深圳市南山区")
+    customer = CustomerFactory(
+        name="李雷", email="li@example.com", address="深圳市南山区", notes='=HYPERLINK("x")'
+    )
     car = VehicleFactory(owner=customer, plate="粤B12345")
     VisitFactory(customer=customer, vehicle=car, status=VisitStatus.CLOSED)
     consent_record(customer=customer, purpose="marketing", granted=True, source="desk")
@@ -68,7 +70,10 @@ def test_the_export_holds_the_customers_data_as_json_and_xlsx():
     book = load_workbook(io.BytesIO(archive.read("data.xlsx")))
     assert {"customer", "vehicles", "visits", "messages", "consents"} <= set(book.sheetnames)
     header, row = ([cell.value for cell in line] for line in book["customer"].iter_rows(max_row=2))
-    assert dict(zip(header, row, strict=True))["name"] == "李雷"
+    exported = dict(zip(header, row, strict=True))
+    assert exported["name"] == "李雷"
+    assert exported["notes"] == '=HYPERLINK("x")'
+    assert book["customer"].cell(2, header.index("notes") + 1).data_type == "s"
     request.refresh_from_db()
     assert request.answered_by == manager and request.answered_at and request.answer
     with pytest.raises(ValidationError):  # answered once
