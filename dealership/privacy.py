@@ -18,7 +18,7 @@ import json
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import models, transaction
@@ -47,6 +47,8 @@ from .stored_text import StoredMessage
 from .text import NOTE_MAX_LENGTH, clean_text
 from .transitions import lock_row, move_all
 
+# How far back a request may be dated when it is recorded late (a letter found in the post).
+RECEIVED_DAYS_BACK = 366
 # What replaces a cleared contact that cannot stay empty; nothing of the old value is kept.
 ERASED = "已删除"
 
@@ -205,8 +207,15 @@ def privacy_request_record(
 ) -> PrivacyRequest:
     """Record a customer's request about their data (nothing is done to the data yet)."""
     note = clean_text(note, field="note", max_length=NOTE_MAX_LENGTH)
-    if received_at > timezone.now():
+    now = timezone.now()
+    if received_at > now:
         raise DomainError(_("The request cannot be received in the future."), field="received_at")
+    if received_at < now - timedelta(days=RECEIVED_DAYS_BACK):
+        raise DomainError(
+            _("A request received more than %(days)s days ago cannot be recorded now.")
+            % {"days": RECEIVED_DAYS_BACK},
+            field="received_at",
+        )
     request = PrivacyRequest(
         customer=customer,
         kind=kind,

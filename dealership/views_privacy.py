@@ -65,7 +65,7 @@ def customer_create(request):
 def privacy_requests(request):
     initial = {"received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}
     customer_pk = request.GET.get("customer", "")
-    if customer_pk.isdigit():
+    if customer_pk.isdigit() and len(customer_pk) < 18:
         found = Customer.objects.filter(pk=int(customer_pk)).first()
         if found:
             initial["customer_mobile"] = found.mobile

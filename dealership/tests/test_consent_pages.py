@@ -6,6 +6,7 @@ import zipfile
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from dealership.consent import consent_allows
 from dealership.models import ConsentRecord, Customer, PrivacyRequest
@@ -83,7 +84,7 @@ def test_the_manager_records_a_request_and_answers_it_with_an_export(client, mak
             "customer_mobile": customer.mobile,
             "kind": "export",
             "channel": "letter",
-            "received_at": "2026-01-05T10:00",
+            "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
             "note": "",
         },
     )
@@ -130,3 +131,22 @@ def test_the_walk_in_registration_records_the_opt_ins_ticked(client, make_staff)
     assert response.status_code == 302
     customer = Customer.objects.get(mobile="13612345678")
     assert consent_allows(customer, "reminders") and not consent_allows(customer, "marketing")
+
+
+def test_a_request_dated_in_the_future_or_long_ago_is_refused_by_the_field(client, make_staff):
+    customer = CustomerFactory()
+    _login(client, make_staff("service_manager"))
+    for when in ("2099-01-01T10:00", "2001-01-01T10:00"):
+        response = client.post(
+            reverse("privacy_requests"),
+            {
+                "customer_mobile": customer.mobile,
+                "kind": "see",
+                "channel": "desk",
+                "received_at": when,
+            },
+        )
+        assert response.status_code == 400
+        assert 'field-error" id="field-received_at"' in response.content.decode()
+    assert not PrivacyRequest.objects.exists()
+    assert client.get(reverse("privacy_requests") + "?customer=" + "9" * 40).status_code == 200
