@@ -13,7 +13,7 @@ from dealership.due import due_task_perform_now
 from dealership.models import DueTask, MaintenancePlan, Message
 from dealership.tests.factories import CustomerFactory
 
-from .factories import make_vehicle
+from .factories import days_ahead, local, make_vehicle
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +105,24 @@ def test_the_manager_messages_a_campaigns_owners_from_the_campaigns_page(client,
     ) == [granted.pk]
     page = client.get(reverse("appointments:campaigns")).content.decode()
     assert reverse("appointments:campaign_notify", args=[campaign.pk]) in page
+
+
+def test_a_customer_who_withdrew_service_messages_gets_no_booking_reminder(workshop, advisor):
+    vehicle = make_vehicle()
+    appointment = services.appointment_book(
+        customer=vehicle.owner,
+        vehicle=vehicle,
+        start=local(days_ahead(5), 10),
+        operations=[workshop["oil"]],
+        advisor=advisor,
+        actor=advisor,
+    )
+    reminder = DueTask.objects.get(subject_id=appointment.pk, kind="appointments.reminder_first")
+    consent_record(customer=vehicle.owner, purpose="service", granted=False, source="phone")
+    reminder.refresh_from_db()
+    assert reminder.state == DueTask.State.CANCELLED
+    # Even a reminder that was already running is dropped at send time.
+    DueTask.objects.filter(pk=reminder.pk).update(state=DueTask.State.PENDING)
+    due_task_perform_now(reminder.pk)
+    assert not Message.objects.filter(template="appointment_reminder").exists()
+    assert DueTask.objects.get(pk=reminder.pk).result == {"skipped": "no_consent"}
