@@ -62,6 +62,35 @@ def published(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def customers_opted_in(db):
+    """Every customer created while the test runs has granted reminders and marketing
+    (source "import"), as the demo store's customers have: for tests of the call lists that
+    are not about consent. Tests of consent itself do not use it."""
+    from django.db.models.signals import post_save
+
+    from dealership.models import ConsentPurpose, ConsentRecord, Customer
+
+    def grant(sender, instance, created, raw=False, **kwargs):
+        if created and not raw:
+            ConsentRecord.objects.bulk_create(
+                ConsentRecord(
+                    customer=instance,
+                    purpose=purpose,
+                    granted=True,
+                    source="import",
+                    text_code=f"consent.{purpose}.grant.v1",
+                    text="",
+                    language=instance.language,
+                )
+                for purpose in (ConsentPurpose.REMINDERS, ConsentPurpose.MARKETING)
+            )
+
+    post_save.connect(grant, sender=Customer, dispatch_uid="test.customers_opted_in")
+    yield
+    post_save.disconnect(sender=Customer, dispatch_uid="test.customers_opted_in")
+
+
+@pytest.fixture
 def require_postgres():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from dealership.consent import Purpose, consent_allows, consent_gate_kinds
 from dealership.due import (
     due_task_perform_now,
     due_task_schedule,
@@ -28,7 +29,7 @@ from dealership.roles import Role
 from dealership.rules import rule
 from dealership.urltools import absolute_url
 
-from .models import Appointment, StockStatus
+from .models import Appointment, Campaign, StockStatus
 
 REMINDERS = (
     # kind, rule with the hours before, late cutoff
@@ -43,6 +44,7 @@ NO_SHOW_CHECK = "appointments.no_show_check"
 REBOOK_CALL = "appointments.rebook_call"
 INVITATION_CALL = "appointments.invitation_call"
 NOTICE = "appointments.notice"
+CAMPAIGN_MESSAGE = "appointments.campaign_message"
 
 CALL_KINDS = (CONFIRM_CALL, PARTS_ALERT, REBOOK_CALL, INVITATION_CALL)
 
@@ -123,6 +125,16 @@ def register_kinds() -> None:
         ),
     ):
         register_kind(kind, label=label, role=role, outcomes=outcomes, recorder=RECORDER)
+    register_kind(
+        CAMPAIGN_MESSAGE,
+        label=_("Campaign message"),
+        handler="appointments.duties.send_campaign_message",
+        late_cutoff=timedelta(days=3),
+    )
+    # What a withdrawal of consent cancels (dealership.consent).
+    consent_gate_kinds(Purpose.SERVICE, *(kind for kind, _r, _c in REMINDERS), CONFIRM_CALL)
+    consent_gate_kinds(Purpose.REMINDERS, INVITATION_CALL)
+    consent_gate_kinds(Purpose.MARKETING, CAMPAIGN_MESSAGE)
 
 
 def _calls_allowed(appointment) -> bool:
@@ -239,10 +251,13 @@ def _appointment(task):
 
 
 def send_reminder(task) -> dict:
-    """Remind the customer of an open appointment by their channel."""
+    """Remind the customer of an open appointment by their channel (unless they withdrew
+    consent to service messages)."""
     appointment = _appointment(task)
     if not appointment.is_open:
         return {"skipped": appointment.status}
+    if not consent_allows(appointment.customer, Purpose.SERVICE):
+        return {"skipped": "no_consent"}
     message = notify(
         customer=appointment.customer,
         template="appointment_reminder",
@@ -286,3 +301,22 @@ def check_parts(task) -> dict:
             payload={"missing": missing},
         )
     return {"missing": missing}
+
+
+def send_campaign_message(task) -> dict:
+    """A campaign's message to one vehicle's owner, if they still allow its purpose now."""
+    campaign = Campaign.objects.get(pk=task.payload["campaign"])
+    vehicle = task.subject
+    purpose = task.payload.get("purpose", Purpose.MARKETING)
+    if not campaign.active:
+        return {"skipped": "closed"}
+    if not consent_allows(vehicle.owner, purpose):
+        return {"skipped": "no_consent"}
+    message = notify(
+        customer=vehicle.owner,
+        template="campaign_message",
+        context={"campaign": campaign, "plate": vehicle.plate or vehicle.vin},
+        subject=vehicle,
+        vehicle=vehicle,
+    )
+    return {"message": message.pk}

@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dealership.consent import Purpose, consent_filter
 from dealership.daterange import add_months
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, Vehicle, WorkType
 from dealership.rules import rule
@@ -344,7 +345,10 @@ def maintenance_due(*, today: date | None = None, within_days: int | None = None
         ).values_list("vehicle_id", flat=True)
     )
     result = []
-    rows = Vehicle.objects.filter(owner__do_not_call=False).values_list(
+    # Invitations need the owner's grant of `reminders` (dealership.consent), checked in this query.
+    rows = consent_filter(
+        Vehicle.objects.filter(owner__do_not_call=False), Purpose.REMINDERS, customer_field="owner"
+    ).values_list(
         "id",
         "registration_date",
         "handover_date",

@@ -15,6 +15,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 
+from dealership.consent import Purpose, consent_filter
 from dealership.due import due_task_complete, due_task_schedule
 from dealership.errors import DomainError
 from dealership.events import Event, publish
@@ -45,6 +46,7 @@ from .models import (
     Appointment,
     AppointmentLine,
     Campaign,
+    CampaignKind,
     Channel,
     DayLock,
     Deposit,
@@ -951,4 +953,48 @@ def invitations_schedule(*, today: date | None = None) -> int:
             },
         )
         count += 1
+    return count
+
+
+def campaign_notify(*, campaign: Campaign, actor: User | None) -> int:
+    """Message the owners of the vehicles a campaign matches; returns how many were planned.
+
+    A service campaign is marketing: only owners who granted `marketing` get it. A recall is
+    about the car's safety and goes to owners who did not withdraw `service` messages.
+    One message per vehicle and campaign (sending again plans no second one).
+    """
+    purpose = Purpose.SERVICE if campaign.kind == CampaignKind.RECALL else Purpose.MARKETING
+    if not campaign.active:
+        raise DomainError(_("This campaign is closed."), code="campaign_closed")
+    vehicles = Vehicle.objects.exclude(vin__isnull=True)
+    if campaign.vin_from:
+        vehicles = vehicles.filter(vin__gte=campaign.vin_from.upper())
+    if campaign.vin_to:
+        vehicles = vehicles.filter(vin__lte=campaign.vin_to.upper())
+    vehicles = consent_filter(vehicles, purpose, customer_field="owner").select_related("owner")
+    now = timezone.now()
+    count = 0
+    with transaction.atomic():
+        for vehicle in vehicles.iterator(chunk_size=2000):
+            if not campaign.matches(vehicle):
+                continue
+            due_task_schedule(
+                kind=duties.CAMPAIGN_MESSAGE,
+                subject=vehicle,
+                slot=f"campaign:{campaign.pk}",
+                due_at=now,
+                customer=vehicle.owner,
+                payload={"campaign": campaign.pk, "purpose": purpose},
+            )
+            count += 1
+        timeline_record(
+            kind="campaign.notified",
+            summary=StoredMessage(
+                N_("Campaign %(code)s: %(count)s messages planned"),
+                code=campaign.code,
+                count=count,
+            ),
+            subject=campaign,
+            actor=actor,
+        )
     return count

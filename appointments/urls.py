@@ -25,6 +25,7 @@ urlpatterns = [
     path("campaigns/", settings.campaigns, name="campaigns"),
     path("campaigns/new/", settings.campaign_edit, name="campaign_new"),
     path("campaigns/<int:pk>/", settings.campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:pk>/notify/", settings.campaign_notify, name="campaign_notify"),
     # Customers: no log-in.
     path("book/", self_service.self_book, name="self_book"),
     path("book/slots/", self_service.self_book_slots, name="self_book_slots"),

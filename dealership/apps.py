@@ -52,6 +52,9 @@ class DealershipConfig(AppConfig):
             "due_ops", pgettext_lazy("menu", "Scheduled"), (Role.SERVICE_MANAGER,), 890, more=True
         )
         register_nav("webhooks", _("Webhooks"), (Role.SERVICE_MANAGER,), 895, more=True)
+        register_nav(
+            "privacy_requests", _("Privacy requests"), (Role.SERVICE_MANAGER,), 896, more=True
+        )
         register_nav("store_rules", _("Settings"), (Role.SERVICE_MANAGER,), 900, more=True)
 
         # Outbound webhooks (issue 18.4): each event's delivery is a machine due task.

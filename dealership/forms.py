@@ -2,7 +2,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .models import Customer, Vehicle
+from .consent import consent_texts
+from .models import (
+    ConsentPurpose,
+    ConsentSource,
+    Customer,
+    PrivacyRequestChannel,
+    PrivacyRequestKind,
+    Vehicle,
+)
 from .validators import normalize_phone, normalize_plate, normalize_vin
 
 
@@ -85,3 +93,80 @@ class LinkRevokeForm(forms.Form):
         required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
     )
     reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+# ------------------------------------------------------------------ consent and privacy (PIPL)
+
+# What staff record consent from; SMS replies, the portal and imports record it themselves.
+STAFF_CONSENT_SOURCES = [
+    (value, label)
+    for value, label in ConsentSource.choices
+    if value in (ConsentSource.DESK, ConsentSource.PHONE, ConsentSource.PAPER, ConsentSource.WECHAT)
+]
+
+
+class ConsentForm(forms.Form):
+    """Record a grant or a withdrawal of one purpose, after reading its text to the customer."""
+
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=ConsentPurpose.choices)
+    granted = forms.TypedChoiceField(
+        label=_("The customer"),
+        choices=[("1", _("agrees")), ("0", _("withdraws"))],
+        coerce=lambda value: value == "1",
+        widget=forms.RadioSelect,
+    )
+    source = forms.ChoiceField(label=_("Given how"), choices=STAFF_CONSENT_SOURCES)
+
+
+class ConsentOptIns(forms.Form):
+    """The opt-ins a registration offers: unticked boxes, the text to read beside each."""
+
+    OPT_INS = (ConsentPurpose.REMINDERS, ConsentPurpose.MARKETING)
+
+    consent_reminders = forms.BooleanField(label=ConsentPurpose.REMINDERS.label, required=False)
+    consent_marketing = forms.BooleanField(label=ConsentPurpose.MARKETING.label, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        texts = consent_texts()
+        for purpose in self.OPT_INS:
+            field = self.fields.pop(f"consent_{purpose}")  # after the registration's own fields
+            field.help_text = texts[purpose]
+            self.fields[f"consent_{purpose}"] = field
+
+    def opt_ins(self) -> list[str]:
+        return [purpose for purpose in self.OPT_INS if self.cleaned_data.get(f"consent_{purpose}")]
+
+    @staticmethod
+    def without_opt_ins(data: dict) -> dict:
+        return {key: value for key, value in data.items() if not key.startswith("consent_")}
+
+
+class CustomerCreateForm(ConsentOptIns, CustomerForm):
+    """A new customer, with the opt-ins as unticked boxes."""
+
+
+class PrivacyRequestForm(forms.Form):
+    customer_mobile = forms.CharField(label=_("Customer's mobile"), max_length=20)
+    kind = forms.ChoiceField(label=_("Request"), choices=PrivacyRequestKind.choices)
+    channel = forms.ChoiceField(label=_("Received how"), choices=PrivacyRequestChannel.choices)
+    received_at = forms.DateTimeField(
+        label=_("Received at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def clean_customer_mobile(self):
+        mobile = normalize_phone(self.cleaned_data["customer_mobile"])
+        customer = Customer.objects.filter(mobile=mobile).order_by("id").first()
+        if customer is None:
+            raise forms.ValidationError(_("No customer has this mobile number."))
+        self.customer = customer
+        return mobile
+
+
+class PrivacyAnswerForm(forms.Form):
+    answer = forms.CharField(
+        label=_("What was done"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )

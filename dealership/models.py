@@ -761,3 +761,123 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+
+# ------------------------------------------------------------------ consent and privacy (PIPL)
+
+
+class ConsentPurpose(models.TextChoices):
+    """What the store contacts the customer for; the legal basis is in `dealership.consent`."""
+
+    SERVICE = "service", _("Messages about an open visit or booking")
+    REMINDERS = "reminders", _("Maintenance reminders and invitations")
+    MARKETING = "marketing", _("Campaigns and win-back offers")
+    SATISFACTION = "satisfaction", _("Satisfaction calls and surveys")
+
+
+class ConsentSource(models.TextChoices):
+    DESK = "desk", _("At the desk")
+    PHONE = "phone", _("On the phone")
+    PAPER = "paper", _("Paper form")
+    PORTAL = "portal", _("Customer portal")
+    SMS = "sms", _("SMS reply")
+    WECHAT = "wechat", _("WeChat")
+    IMPORT = "import", _("Imported")
+
+
+class ConsentRecord(models.Model):
+    """One grant or withdrawal of one purpose (append-only: the latest row is the state).
+
+    Keeps the text the customer agreed to as its versioned code and as it was read to them,
+    in their language, so the store can show later exactly what was agreed.
+    """
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="consents"
+    )
+    purpose = models.CharField(_("purpose"), max_length=20, choices=ConsentPurpose.choices)
+    granted = models.BooleanField(_("granted"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    source = models.CharField(_("source"), max_length=10, choices=ConsentSource.choices)
+    text_code = models.CharField(_("text version"), max_length=40)
+    text = models.TextField(_("text agreed to"))
+    language = models.CharField(_("language"), max_length=10)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["customer", "purpose", "-at", "-id"])]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.purpose}={self.granted}"
+
+
+class PrivacyRequestKind(models.TextChoices):
+    SEE = "see", _("See their data")
+    EXPORT = "export", _("Export their data")
+    CORRECT = "correct", _("Correct their data")
+    DELETE = "delete", _("Delete their data")
+
+
+class PrivacyRequestChannel(models.TextChoices):
+    DESK = "desk", _("At the desk")
+    PHONE = "phone", _("On the phone")
+    LETTER = "letter", _("Letter")
+    EMAIL = "email", _("Email")
+    PORTAL = "portal", _("Customer portal")
+
+
+class PrivacyRequest(models.Model):
+    """A customer's request about their personal data (PIPL art. 44–47) and its answer."""
+
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="privacy_requests",
+    )
+    kind = models.CharField(_("request"), max_length=10, choices=PrivacyRequestKind.choices)
+    channel = models.CharField(
+        _("received how"), max_length=10, choices=PrivacyRequestChannel.choices
+    )
+    received_at = models.DateTimeField(_("received at"))
+    note = models.TextField(_("note"), blank=True, max_length=NOTE_MAX_LENGTH)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    answer = models.TextField(_("answer"), blank=True, max_length=NOTE_MAX_LENGTH)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("privacy request")
+        verbose_name_plural = _("privacy requests")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.kind}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.answered_at is None

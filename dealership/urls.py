@@ -5,7 +5,16 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import tablet, views, views_due, views_links, views_tokens, views_webhooks, views_wechat
+from . import (
+    tablet,
+    views,
+    views_due,
+    views_links,
+    views_privacy,
+    views_tokens,
+    views_webhooks,
+    views_wechat,
+)
 from .roles import public_view
 from .security import ThrottledLoginView
 from .sms import views as sms_views
@@ -22,9 +31,22 @@ urlpatterns = [
     path("sms/tencent/<str:token>/reply/", sms_views.tencent_reply, name="sms_tencent_reply"),
     path("search/", views.search, name="search"),
     path("tablet/hand-back/", tablet.locked, name="tablet_locked"),
-    path("customers/new/", views.customer_create, name="customer_create"),
+    path("customers/new/", views_privacy.customer_create, name="customer_create"),
     path("customers/<int:pk>/", views.customer_detail, name="customer_detail"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="customer_edit"),
+    path("customers/<int:pk>/consent/", views_privacy.customer_consent, name="customer_consent"),
+    path("privacy/", views_privacy.privacy_requests, name="privacy_requests"),
+    path("privacy/<int:pk>/", views_privacy.privacy_request, name="privacy_request"),
+    path(
+        "privacy/<int:pk>/export/",
+        views_privacy.privacy_request_export,
+        name="privacy_request_export",
+    ),
+    path(
+        "privacy/<int:pk>/delete/",
+        views_privacy.privacy_request_delete,
+        name="privacy_request_delete",
+    ),
     path(
         "customers/<int:pk>/links/revoke/",
         views_links.customer_link_revoke,

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
 from .actions import vehicle_actions
+from .consent import consent_state
 from .forms import ChangeOwnerForm, CustomerForm, LinkRevokeForm, VehicleForm
 from .links import customer_live_links, purpose_label
 from .models import Customer, Vehicle
@@ -110,20 +111,8 @@ def customer_detail(request, pk: int):
                 (link, purpose_label(link.purpose)) for link in customer_live_links(customer)
             ],
             "revoke_all_form": LinkRevokeForm(),
+            "consent": consent_state(customer),
         },
-    )
-
-
-@role_required(*CUSTOMER_EDITORS)
-@require_http_methods(["GET", "POST"])
-def customer_create(request):
-    return submit(
-        request,
-        CustomerForm(request.POST or None),
-        lambda data: services.customer_create(actor=request.user, **data),
-        message=_("Customer saved."),
-        done=redirect,
-        show_form=lambda form: render(request, "dealership/customer_form.html", {"form": form}),
     )
 
 

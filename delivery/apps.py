@@ -16,7 +16,11 @@ class DeliveryConfig(AppConfig):
         from dealership.roles import Role
         from dealership.start import register_start_page
 
-        from . import duties, rules  # noqa: F401 - registers the step's store settings
+        from . import (  # noqa: F401 - registers the step's store settings
+            duties,
+            personal_data,  # noqa: F401 - its part of personal data (dealership.privacy)
+            rules,
+        )
         from .access import CASHIERS, DELIVERERS
         from .day_close import refuse_closed_day
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
+from dealership.consent import consents_import
 from dealership.models import (
     Bay,
     Customer,
@@ -442,6 +443,20 @@ def seed_customers(count: int, *, seed: int = 4, batch_size: int = 2000) -> tupl
             )
         )
     Customer.objects.bulk_create(new_customers, batch_size=batch_size)
+    # Most demo customers agreed to reminders, and many to marketing, in the store's old
+    # system (imported), so the invitation and lost-customer lists are not empty.
+    created = Customer.objects.filter(mobile__startswith="139", consents__isnull=True).values_list(
+        "id", "language"
+    )
+    consents_import(
+        [
+            (pk, language, purpose)
+            for pk, language in created
+            for purpose, share in (("reminders", 9), ("marketing", 7))
+            if pk % 10 < share
+        ],
+        batch_size=batch_size,
+    )
 
     owners = dict(Customer.objects.filter(mobile__startswith="139").values_list("mobile", "id"))
     existing_vins = set(Vehicle.objects.values_list("vin", flat=True))

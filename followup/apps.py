@@ -16,7 +16,11 @@ class FollowupConfig(AppConfig):
         from dealership.start import register_start_page
         from delivery.services import after_hand_back_step_register
 
-        from . import duties, rules  # noqa: F401 - registers the rules
+        from . import (  # noqa: F401 - registers the rules
+            duties,
+            personal_data,  # noqa: F401 - its part of personal data (dealership.privacy)
+            rules,
+        )
         from .services import followup_schedule_after_delivery
 
         duties.register_kinds()

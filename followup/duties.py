@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
+from dealership.consent import Purpose, consent_gate_kinds
 from dealership.due import KINDS, register_kind
 from dealership.roles import Role
 from dealership.stored_text import stored_text
@@ -92,6 +93,9 @@ def register_kinds() -> None:
         (DAILY_SCAN, _("Daily follow-up scan"), "run_daily_scan"),
     ):
         register_kind(kind, label=label, handler=f"followup.tasks.{task}")
+    # What a withdrawal of consent cancels (dealership.consent).
+    consent_gate_kinds(Purpose.SATISFACTION, CARE_CALL, ADVISOR_CALL, NEW_CAR_CALL)
+    consent_gate_kinds(Purpose.MARKETING, LOST_CALL)
 
 
 @dataclass(frozen=True)

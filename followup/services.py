@@ -14,8 +14,10 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from appointments.services import call_record as appointment_call_record
+from dealership.consent import Purpose, consent_allows, consent_filter
 from dealership.daterange import add_months
 from dealership.due import (
     OPEN_STATES,
@@ -29,6 +31,7 @@ from dealership.errors import DomainError
 from dealership.models import Customer, DueTask, User, Vehicle
 from dealership.rules import rule
 from dealership.services import customer_update, timeline_record
+from dealership.stored_text import StoredMessage
 from dealership.text import COMPLAINT_MAX_LENGTH, clean_text
 from dealership.transitions import lock_row
 from reception.models import Visit
@@ -84,6 +87,22 @@ def followup_schedule_after_delivery(*, visit, actor: User | None) -> list[DueTa
             kind="followup.not_called",
             summary=_("No follow-up calls after %(number)s: the customer asked not to be called.")
             % {"number": visit.number},
+            customer=customer,
+            vehicle=visit.vehicle,
+            subject=visit,
+            actor=actor,
+        )
+        return []
+    if not consent_allows(customer, Purpose.SATISFACTION):
+        timeline_record(
+            kind="followup.not_called",
+            summary=StoredMessage(
+                gettext_noop(
+                    "No follow-up calls after %(number)s: the customer withdrew consent to "
+                    "satisfaction calls."
+                ),
+                number=visit.number,
+            ),
             customer=customer,
             vehicle=visit.vehicle,
             subject=visit,
@@ -536,10 +555,14 @@ def _vehicle_type() -> ContentType:
 def new_car_calls_schedule(*, today: date) -> int:
     """Schedule the N+15 call of every new car handed over recently (not for opted-out owners)."""
     days = int(rule("followup.new_car_call_days"))
-    vehicles = Vehicle.objects.filter(
-        handover_date__gte=today - timedelta(days=days + NEW_CAR_CALL_GRACE_DAYS),
-        handover_date__lte=today,
-        owner__do_not_call=False,
+    vehicles = consent_filter(
+        Vehicle.objects.filter(
+            handover_date__gte=today - timedelta(days=days + NEW_CAR_CALL_GRACE_DAYS),
+            handover_date__lte=today,
+            owner__do_not_call=False,
+        ),
+        Purpose.SATISFACTION,
+        customer_field="owner",
     ).select_related("owner")
     called = set(
         DueTask.objects.filter(kind=K.NEW_CAR_CALL, subject_type=_vehicle_type()).values_list(
@@ -627,8 +650,13 @@ def _not_seen_vehicles(today: date):
     if not steps:
         return
     cutoff = _at_local(add_months(today, -steps[0]), 0)
+    # A win-back call is marketing: only owners who granted it (dealership.consent).
     lost = (
-        Vehicle.objects.filter(owner__do_not_call=False)
+        consent_filter(
+            Vehicle.objects.filter(owner__do_not_call=False),
+            Purpose.MARKETING,
+            customer_field="owner",
+        )
         .annotate(
             last=Max("visits__checked_in_at", filter=~Q(visits__status=VisitStatus.CANCELLED))
         )
@@ -654,11 +682,15 @@ def _first_service_missed(today: date):
     if first_months <= 0:
         return Vehicle.objects.none()
     latest = add_months(today, -first_months)
-    return Vehicle.objects.filter(
-        owner__do_not_call=False,
-        handover_date__lte=latest,
-        handover_date__gt=add_months(latest, -12),
-        visits__isnull=True,
+    return consent_filter(
+        Vehicle.objects.filter(
+            owner__do_not_call=False,
+            handover_date__lte=latest,
+            handover_date__gt=add_months(latest, -12),
+            visits__isnull=True,
+        ),
+        Purpose.MARKETING,
+        customer_field="owner",
     ).select_related("owner")
 
 

@@ -17,7 +17,14 @@ class ReceptionConfig(AppConfig):
         from dealership.roles import Role
         from dealership.start import register_start_panel
 
-        from . import actions, progress_push, rules, selectors, start_panels  # noqa: F401 - registers the step's store settings
+        from . import (  # noqa: F401 - registers the step's store settings
+            actions,
+            personal_data,  # noqa: F401 - its part of personal data (dealership.privacy)
+            progress_push,
+            rules,
+            selectors,
+            start_panels,
+        )
 
         progress_push.register_kinds()
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from dealership.forms import ConsentOptIns
 from dealership.models import Vehicle
 from dealership.services import customer_with_vehicle_errors
 from dealership.text import CONCERN_MAX_LENGTH, NOTE_MAX_LENGTH
@@ -25,8 +26,9 @@ class PlateLookupForm(forms.Form):
     )
 
 
-class WalkInRegisterForm(forms.Form):
-    """A walk-in whose car is not registered yet: customer and vehicle in one go."""
+class WalkInRegisterForm(ConsentOptIns):
+    """A walk-in whose car is not registered yet: customer and vehicle in one go, and the
+    opt-ins the customer agrees to (`dealership.consent`)."""
 
     name = forms.CharField(label=_("Customer name"), max_length=100)
     mobile = forms.CharField(label=_("Mobile"), max_length=20)

@@ -11,11 +11,11 @@ from django.views.decorators.http import require_http_methods
 
 from appointments.models import Appointment
 from appointments.selectors import appointment_detail
+from dealership.consent import customer_with_vehicle_register_with_consent
 from dealership.links import LinkInvalid, customer_link_resolve
 from dealership.models import Vehicle
 from dealership.roles import Role, has_role, public_view, role_required
 from dealership.selectors import history_entries
-from dealership.services import customer_with_vehicle_register
 from dealership.storage import stored_file_response
 from dealership.urltools import safe_next
 from dealership.validators import normalize_plate, normalize_vin
@@ -155,10 +155,13 @@ def register_walk_in(request):
             % {"vehicle": known.plate or known.vin, "owner": known.owner.name},
         )
         return redirect(f"{reverse('reception:check_in')}?vehicle={known.pk}")
+    form = WalkInRegisterForm(request.POST)
     return submit(
         request,
-        WalkInRegisterForm(request.POST),
-        lambda data: customer_with_vehicle_register(actor=request.user, **data),
+        form,
+        lambda data: customer_with_vehicle_register_with_consent(
+            actor=request.user, opt_ins=form.opt_ins(), **form.without_opt_ins(data)
+        ),
         done=lambda vehicle: redirect(f"{reverse('reception:check_in')}?vehicle={vehicle.pk}"),
         show_form=lambda form: render(
             request,

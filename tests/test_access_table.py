@@ -80,6 +80,11 @@ PAGES: dict[str, frozenset | str] = {
     "customer_create": CUSTOMER_DESK,
     "customer_detail": NOT_TECH,
     "customer_edit": CUSTOMER_DESK,
+    "customer_consent": CUSTOMER_DESK,
+    "privacy_requests": MANAGER,
+    "privacy_request": MANAGER,
+    "privacy_request_export": MANAGER,
+    "privacy_request_delete": MANAGER,
     "vehicle_create": CUSTOMER_DESK,
     "vehicle_detail": NOT_TECH,
     "vehicle_edit": CUSTOMER_DESK,
@@ -110,6 +115,7 @@ PAGES: dict[str, frozenset | str] = {
     "appointments:campaigns": APPOINTMENT_VIEW,
     "appointments:campaign_new": MANAGER,
     "appointments:campaign_edit": MANAGER,
+    "appointments:campaign_notify": MANAGER,
     "appointments:self_book": PUBLIC,
     "appointments:self_book_slots": PUBLIC,
     "appointments:manage": PUBLIC,
@@ -505,6 +511,11 @@ def store(settings, tmp_path):
     appointment_call = DueTask.objects.filter(kind__in=CALL_KINDS).first()
     holiday = Holiday.objects.create(day=day + timedelta(days=30), name="店庆")
     campaign = Campaign.objects.create(code="RC-1", name_zh="召回", name_en="Recall")
+    from dealership.models import PrivacyRequest
+
+    privacy_request = PrivacyRequest.objects.create(
+        customer=customer, kind="see", channel="desk", received_at=timezone.now()
+    )
     assert care_call is not None and appointment_call is not None
     # A warranty claim on the settled order's first line (issue 16.3).
     from workorders.models import WarrantyClaim
@@ -545,6 +556,7 @@ def store(settings, tmp_path):
         "appointment_call": appointment_call,
         "holiday": holiday,
         "campaign": campaign,
+        "privacy_request": privacy_request,
     }
 
 
@@ -553,6 +565,10 @@ def store(settings, tmp_path):
 PAGE_OBJECT = {
     "customer_detail": "customer",
     "customer_edit": "customer",
+    "customer_consent": "customer",
+    "privacy_request": "privacy_request",
+    "privacy_request_export": "privacy_request",
+    "privacy_request_delete": "privacy_request",
     "vehicle_create": "customer",
     "vehicle_detail": "vehicle",
     "vehicle_edit": "vehicle",
@@ -562,6 +578,7 @@ PAGE_OBJECT = {
     "appointments:call_outcome": "appointment_call",
     "appointments:holiday_remove": "holiday",
     "appointments:campaign_edit": "campaign",
+    "appointments:campaign_notify": "campaign",
     "appointments:deposit_receipt": "deposit",
     "appointments:deposit_refund": "deposit",
     "reception:damage_remove": "damage",

@@ -13,7 +13,12 @@ class WorkordersConfig(AppConfig):
         from appointments.visits import visit_reads_register
         from reception.services import booked_check_in_step_register
 
-        from . import rules, selectors, services  # noqa: F401 - registers the step's store settings
+        from . import (  # noqa: F401 - registers the step's store settings
+            personal_data,  # noqa: F401 - its part of personal data (dealership.privacy)
+            rules,
+            selectors,
+            services,
+        )
 
         visit_reads_register(maintenance_visits=selectors.last_maintenance_visits)
         booked_check_in_step_register(services.work_order_from_booking)

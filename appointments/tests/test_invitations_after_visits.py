@@ -12,7 +12,7 @@ from workorders.services import work_order_line_add, work_order_start
 
 from .factories import make_vehicle
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("customers_opted_in")]
 
 
 def _plan(workshop):

@@ -11,7 +11,7 @@ from demo.store import seed_customers, seed_store
 
 from .factories import days_ahead, local, make_vehicle
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("customers_opted_in")]
 
 
 def test_kpis_give_show_no_show_and_appointment_rates(workshop, advisor):

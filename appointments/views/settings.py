@@ -123,3 +123,20 @@ def campaign_edit(request, pk: int | None = None):
             status=400 if request.method == "POST" else 200,
         ),
     )
+
+
+@role_required(Role.SERVICE_MANAGER)
+@require_POST
+def campaign_notify(request, pk: int):
+    """Message the owners the campaign matches who allow it (see `services.campaign_notify`)."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        count = services.campaign_notify(campaign=campaign, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("%(count)s messages planned (only to owners who allow them).") % {"count": count},
+        )
+    return redirect("appointments:campaigns")

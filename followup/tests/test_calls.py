@@ -18,7 +18,7 @@ from followup.services import call_record, customer_calls_opt_out
 from followup.tests.factories import delivered_visit
 from reception.states import VisitStatus
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("customers_opted_in")]
 
 
 def _care_call(visit) -> DueTask:

@@ -21,7 +21,7 @@ from reception.models import Visit
 from reception.states import VisitStatus
 from reception.tests.factories import VisitFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("customers_opted_in")]
 
 
 def _scan(now=None):
