@@ -25,6 +25,12 @@ class DealershipConfig(AppConfig):
 
         pre_save.connect(refuse_unfit_text, dispatch_uid="dealership.text.refuse_unfit_text")
 
+        # A 退订/TD reply by SMS withdraws consent to reminders and marketing (issue 19.2).
+        from .consent import on_sms_reply
+        from .sms.inbound import sms_reply_received
+
+        sms_reply_received.connect(on_sms_reply, dispatch_uid="dealership.consent.on_sms_reply")
+
         # A write made with an API token names the token in its history row (issue 18.2).
         from simple_history.signals import pre_create_historical_record
 

@@ -329,3 +329,10 @@ def consents_import(rows: list[tuple[int, str, str]], *, batch_size: int = 2000)
         )
     ConsentRecord.objects.bulk_create(records, batch_size=batch_size)
     return len(records)
+
+
+def on_sms_reply(sender, *, mobile: str, text: str, unsubscribe: bool, **kwargs) -> None:
+    """`dealership.sms.inbound.sms_reply_received`: a 退订/TD reply withdraws reminders and
+    marketing (the SMS channel itself is closed to them by `Customer.sms_unsubscribed_at`)."""
+    if unsubscribe:
+        consent_withdraw_by_reply(mobile=mobile, text=text, source=Source.SMS)

@@ -35,6 +35,7 @@ from .models import (
     Customer,
     CustomerLink,
     DueTask,
+    InboundSms,
     Message,
     PrivacyRequest,
     PrivacyRequestKind,
@@ -143,7 +144,9 @@ def _customer_erase(customer: Customer) -> int:
         "notes": "",
         "do_not_call": True,
     }
-    changed = Customer.objects.filter(pk=customer.pk).update(**anonymous)
+    # The WeChat account is not in the history (excluded there): only the row forgets it.
+    changed = Customer.objects.filter(pk=customer.pk).update(wechat_openid="", **anonymous)
+    changed += InboundSms.objects.filter(customer=customer).update(mobile=ERASED, text="")
     # The history keeps every earlier version of the row: it is anonymised the same way.
     changed += Customer.history.filter(id=customer.pk).update(**anonymous)
     changed += Message.objects.filter(customer=customer).update(to=ERASED, body="")

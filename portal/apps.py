@@ -10,4 +10,7 @@ class PortalConfig(AppConfig):
     verbose_name = _("Customer portal")
 
     def ready(self):
-        from . import rules  # noqa: F401 - registers the portal's rules
+        from . import (  # noqa: F401 - registers the portal's rules
+            personal_data,  # its part of personal data (dealership.privacy)
+            rules,
+        )

@@ -153,6 +153,30 @@ def test_a_customer_with_an_open_visit_cannot_be_deleted_and_nothing_changes():
     assert PrivacyRequest.objects.get(pk=request.pk).answered_at is None
 
 
+def test_delete_also_forgets_the_wechat_account_sms_replies_and_sign_in_codes():
+    from dealership.models import InboundSms
+    from portal.models import SignInCode
+
+    manager = UserFactory(roles=["service_manager"])
+    customer = CustomerFactory(mobile="13855556666", wechat_openid="oQ7x_5AbCdEfGhIjKlMnOpQrStUv")
+    InboundSms.objects.create(
+        provider="aliyun", mobile=customer.mobile, text="TD", customer=customer
+    )
+    SignInCode.objects.create(
+        customer=customer,
+        mobile=customer.mobile,
+        code_hash="0" * 64,
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    privacy_request_delete(request=_request(customer, "delete", manager), actor=manager)
+    customer.refresh_from_db()
+    assert customer.wechat_openid == ""
+    inbound = InboundSms.objects.get(customer=customer)
+    assert customer.mobile != "13855556666" and "13855556666" not in inbound.mobile
+    assert inbound.text == ""
+    assert not SignInCode.objects.filter(customer=customer).exists()
+
+
 def test_a_request_to_see_or_correct_is_answered_in_words_once():
     manager = UserFactory(roles=["service_manager"])
     customer = CustomerFactory()

@@ -340,7 +340,11 @@ def test_other_replies_are_not_unsubscribes(text):
 def test_an_unsubscribe_reply_stops_reminders_by_sms_but_not_service_messages(aliyun, client):
     from django.core import mail
 
+    from dealership.consent import consent_allows, consent_record
+
     customer = CustomerFactory(mobile="13766665555", email="lilei@example.cn")
+    for purpose in ("reminders", "marketing"):
+        consent_record(customer=customer, purpose=purpose, granted=True, source="desk")
     heard = []
 
     def receiver(sender, **kwargs):
@@ -359,6 +363,11 @@ def test_an_unsubscribe_reply_stops_reminders_by_sms_but_not_service_messages(al
     customer.refresh_from_db()
     assert customer.sms_unsubscribed_at is not None
     assert TimelineEvent.objects.filter(kind="sms.unsubscribed", customer=customer).exists()
+    # The reply is also the customer's word on consent (PIPL): reminders and marketing end,
+    # service messages stay.
+    assert not consent_allows(customer, "reminders")
+    assert not consent_allows(customer, "marketing")
+    assert consent_allows(customer, "service")
 
     reminder = notify(customer=customer, template="reminder", context={"note": "保养"})
     assert reminder.channel == "email" and reminder.status == "sent"
