@@ -78,10 +78,12 @@ class StatusTimes:
     advisors: list = field(default_factory=list)
 
 
-def _work_types(visit_ids) -> dict[int, str]:
+def _work_types(visits, visit_ids) -> dict[int, str]:
+    """Each visit's work type. `visits` is a queryset: used as a subquery, so the number
+    of queries stays the same with no visits and with thousands."""
     jobs = defaultdict(list)
     rows = (
-        Job.objects.filter(visit_id__in=visit_ids)
+        Job.objects.filter(visit__in=visits.values("pk"))
         .exclude(status__in=(JobStatus.CANCELLED, JobStatus.PROPOSED))
         .values_list("visit_id", "work_type", "hours", F("order_line__operation__standard_hours"))
     )
@@ -90,7 +92,9 @@ def _work_types(visit_ids) -> dict[int, str]:
             SimpleNamespace(work_type=work_type, hours=hours, catalogue_hours=catalogue)
         )
     insured = set(
-        InsuranceCase.objects.filter(visit_id__in=visit_ids).values_list("visit_id", flat=True)
+        InsuranceCase.objects.filter(visit__in=visits.values("pk")).values_list(
+            "visit_id", flat=True
+        )
     )
     limit = rule("workshop.express_max_minutes")
     kinds = {}
@@ -108,16 +112,13 @@ def _work_types(visit_ids) -> dict[int, str]:
 def status_times(period: Period) -> StatusTimes:
     """The report's section: a handful of queries, whatever the number of visits."""
     start, end = period.bounds
-    checked_in = dict(
-        Visit.objects.filter(checked_in_at__gte=start, checked_in_at__lt=end).values_list(
-            "pk", "checked_in_at"
-        )
-    )
-    kinds = _work_types(list(checked_in))
+    visits = Visit.objects.filter(checked_in_at__gte=start, checked_in_at__lt=end)
+    checked_in = dict(visits.values_list("pk", "checked_in_at"))
+    kinds = _work_types(visits, list(checked_in))
     stretches: dict[tuple[str, str], list[float]] = defaultdict(list)
     since: dict[int, object] = dict(checked_in)
     transitions = (
-        VisitTransition.objects.filter(visit_id__in=list(checked_in))
+        VisitTransition.objects.filter(visit__in=visits.values("pk"))
         .order_by("visit_id", "at", "id")
         .values_list("visit_id", "from_status", "at")
     )
@@ -151,11 +152,14 @@ def consultation_by_advisor(period: Period) -> list[AdvisorRow]:
     """Median minutes from check-in to the signed order, per advisor (signed visits only)."""
     start, end = period.bounds
     minutes: dict[int, list[float]] = defaultdict(list)
-    for advisor_id, checked_in_at, signed_at in Visit.objects.filter(
+    signed = Visit.objects.filter(
         checked_in_at__gte=start, checked_in_at__lt=end, order_signed_at__isnull=False
-    ).values_list("advisor_id", "checked_in_at", "order_signed_at"):
+    )
+    for advisor_id, checked_in_at, signed_at in signed.values_list(
+        "advisor_id", "checked_in_at", "order_signed_at"
+    ):
         minutes[advisor_id].append(max((signed_at - checked_in_at).total_seconds() / 60, 0))
-    advisors = {user.pk: user for user in User.objects.filter(pk__in=list(minutes))}
+    advisors = {user.pk: user for user in User.objects.filter(pk__in=signed.values("advisor_id"))}
     rows = [
         AdvisorRow(
             name=str(advisors[pk]),

@@ -3,7 +3,8 @@
 A technician qualifies when their skill level ranks at or above the level the
 job's catalogue operation requires. Among those, the one with the most hours
 left today gets the job; maintenance goes to the express team (technicians whose
-main work type is maintenance) first, when one of them has the hours. The
+main work type is maintenance) first, other work to the rest first, while the
+preferred technicians have the hours. The
 controller still picks anyone: this only fills the board's one-click suggestion.
 
 "Hours available today" comes from a swappable provider (the setting
@@ -63,16 +64,21 @@ def suggest(
     *, required_skill: str, work_type: str, hours: Decimal, candidates: Iterable[Candidate]
 ) -> Candidate | None:
     """The technician for one job: qualified, most hours left, express team first for
-    maintenance (when one of them still has the job's hours today). None: nobody qualifies."""
+    maintenance and last for other work (while the preferred ones still have the job's
+    hours today). None: nobody qualifies."""
     needed = skill_rank(required_skill)
     qualified = [c for c in candidates if c.rank >= needed]
     if not qualified:
         return None
-    if work_type == EXPRESS_WORK_TYPE:
-        express = [
-            c for c in qualified if is_express_technician(c.technician) and c.remaining >= hours
-        ]
-        qualified = express or qualified
+    # Maintenance to the express team first; other work to the others first, so the
+    # express team stays free for quick jobs. Either way only while they have the hours.
+    wants_express = work_type == EXPRESS_WORK_TYPE
+    preferred = [
+        c
+        for c in qualified
+        if is_express_technician(c.technician) == wants_express and c.remaining >= hours
+    ]
+    qualified = preferred or qualified
     # Most hours left; on a tie the lower-ranked hand, so masters stay free for hard jobs.
     return max(qualified, key=lambda c: (c.remaining, -c.rank, -c.technician.pk))
 

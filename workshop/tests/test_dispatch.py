@@ -80,6 +80,15 @@ def test_maintenance_goes_to_the_express_team_first():
     assert _suggested(board, fix) == [repair]
 
 
+def test_repair_keeps_the_express_team_free_while_others_have_the_hours():
+    express = make_technician(team="快修组", work_type="maintenance", hours_per_day=D("8"))
+    repair = make_technician(work_type="repair", hours_per_day=D("3"))
+    visit = make_signed_visit(jobs=2, hours="2.00", work_type="repair")
+    _waiting(visit)
+    # The first job fits the repair technician; the second no longer does: express helps.
+    assert _suggested(selectors.board(), visit) == [repair, express]
+
+
 def test_maintenance_falls_back_to_anyone_when_the_express_team_has_no_hours_left():
     repair = make_technician(work_type="repair", hours_per_day=D("8"))
     make_technician(team="快修组", work_type="maintenance", hours_per_day=D("0.25"))
