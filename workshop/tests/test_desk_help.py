@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -140,3 +141,17 @@ def test_a_bad_answer_is_refused_with_a_message_and_changes_nothing(client, make
     assert call.is_open
     page = client.get(BOARD).content.decode()
     assert "技师" in page and f'id="desk-call-{call.pk}"' in page
+
+
+def test_the_board_query_count_does_not_grow_with_desk_requests(client, make_staff):
+    client.force_login(make_staff("workshop_controller"))
+    desk_help.desk_call_ask(visit=VisitFactory(), actor=make_staff("advisor"))
+    client.get(BOARD)  # warm the rule cache and content types
+    with CaptureQueriesContext(connection) as one:
+        client.get(BOARD)
+    for _ in range(8):
+        desk_help.desk_call_ask(visit=VisitFactory(), actor=make_staff("advisor"))
+    with CaptureQueriesContext(connection) as nine:
+        page = client.get(BOARD).content.decode()
+    assert page.count('class="desk-call"') == 9
+    assert len(nine.captured_queries) == len(one.captured_queries)

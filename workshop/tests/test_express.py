@@ -111,3 +111,13 @@ def test_the_board_shows_the_express_alert_and_time_in_status(client, make_staff
     assert re.search(rf'class="wcard risk-\w+ express express-late" id="visit-{late.pk}"', page)
     other_card = page.split(f'id="visit-{other.pk}"')[1].split("</article>")[0]
     assert "当前状态已" in other_card and "2 小时 10 分钟" in other_card
+
+
+def test_the_board_speaks_english_on_the_switch(client, make_staff):
+    client.force_login(make_staff("workshop_controller"))
+    client.cookies["django_language"] = "en"
+    _express_car(minutes_ago=70)
+    page = client.get(BOARD).content.decode()
+    assert "1 express car is over its target time" in page
+    assert "in this status for <strong>35 min</strong>" in page
+    assert "since check-in <strong>1 h 10 min</strong>" in page
