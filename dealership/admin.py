@@ -51,7 +51,15 @@ class BayAdmin(SimpleHistoryAdmin):
 
 @admin.register(LabourOperation)
 class LabourOperationAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name_zh", "name_en", "work_type", "standard_hours", "price"]
+    list_display = [
+        "code",
+        "name_zh",
+        "name_en",
+        "work_type",
+        "standard_hours",
+        "required_skill",
+        "price",
+    ]
     search_fields = ["code", "name_zh", "name_en"]
 
 

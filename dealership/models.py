@@ -211,6 +211,10 @@ class SkillLevel(models.TextChoices):
     MASTER = "master", _("Master technician")
 
 
+# Lowest first: a technician may take an operation whose required level ranks at or below theirs.
+SKILL_RANK = {level: rank for rank, level in enumerate(SkillLevel.values)}
+
+
 class Technician(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -299,6 +303,13 @@ class LabourOperation(BilingualName):
         max_digits=5,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0"))],
+    )
+    required_skill = models.CharField(
+        _("required skill level"),
+        max_length=20,
+        choices=SkillLevel.choices,
+        default=SkillLevel.APPRENTICE,
+        help_text=_("The board suggests only technicians at this level or above."),
     )
     price = models.DecimalField(
         _("labour price"),

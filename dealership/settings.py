@@ -210,6 +210,11 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
+# Who works how many hours today, for the board's dispatch suggestions: a dotted path to
+# `provider(technicians, day) -> {technician id: hours}` (see workshop/dispatch.py).
+# The default counts every active technician's full shift; a roster can answer instead.
+WORKSHOP_HOURS_AVAILABLE = "workshop.dispatch.shift_hours"
+
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 # `make run` runs with DEBUG off (the real 404 page): WhiteNoise serves from the source folders.

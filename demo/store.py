@@ -370,6 +370,10 @@ def seed_store() -> list[tuple[str, str, str]]:
                 "name_en": en,
                 "work_type": work_type,
                 "standard_hours": Decimal(hours),
+                # As the migration sets the catalogue: the board suggests by this level.
+                "required_skill": SkillLevel.APPRENTICE
+                if work_type == WorkType.MAINTENANCE
+                else SkillLevel.SEMI_SKILLED,
                 "price": Decimal(price),
                 "care_note_zh": note_zh,
                 "care_note_en": note_en,

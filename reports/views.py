@@ -18,6 +18,7 @@ from . import exports, selectors, services
 from .figures import DEFINITIONS, FIGURES, WORK_TYPE_PREFIX
 from .pdf import report_pdf
 from .periods import KINDS, MONTH, Period
+from .status_times import status_times
 
 MANAGERS = (Role.SERVICE_MANAGER,)
 DRILL_LIMIT = 500
@@ -42,6 +43,7 @@ def report(request):
             "next": period.next(),
             "tables": exports.report_tables(data),
             "definitions": DEFINITIONS,
+            "status_times": status_times(period),
         },
     )
 

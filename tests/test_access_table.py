@@ -164,6 +164,9 @@ PAGES: dict[str, frozenset | str] = {
     "workshop:dispatch": roles(CTL, MGR),
     "workshop:visit": WORKSHOP_VIEW,
     "workshop:promise": RECEPTION,
+    # help at the desk (issue 20.6): the advisor asks, the controller sends a technician
+    "workshop:desk_call_ask": RECEPTION,
+    "workshop:desk_call_answer": roles(CTL, MGR),
     "workshop:my_jobs": roles(TECH),
     "workshop:clock_on": roles(TECH),
     "workshop:pause": roles(TECH),
@@ -463,7 +466,7 @@ def store(settings, tmp_path):
     from followup.duties import CARE_CALL
     from followup.tests.factories import delivered_visit
     from reception.models import Belonging, DamageMark
-    from workshop.models import Addition, Finding, FindingPhoto, Job
+    from workshop.models import Addition, DeskCall, Finding, FindingPhoto, Job
     from workshop.tests.factories import make_technician
 
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -489,6 +492,7 @@ def store(settings, tmp_path):
     addition = Addition.objects.create(
         visit=visit, finding=finding, title="换刹车盘", proposed_by=technician.user
     )
+    desk_call = DeskCall.objects.create(visit=visit, asked_by=advisor)
     delivered_visit(customer=customer, vehicle=vehicle, advisor=advisor)
     care_call = DueTask.objects.filter(kind=CARE_CALL).first()
     complaint = complaint_open(
@@ -557,6 +561,7 @@ def store(settings, tmp_path):
         "holiday": holiday,
         "campaign": campaign,
         "privacy_request": privacy_request,
+        "desk_call": desk_call,
     }
 
 
@@ -582,6 +587,7 @@ PAGE_OBJECT = {
     "appointments:deposit_receipt": "deposit",
     "appointments:deposit_refund": "deposit",
     "reception:damage_remove": "damage",
+    "workshop:desk_call_answer": "desk_call",
     "reception:damage_photo": "damage",
     "reception:belonging_remove": "belonging",
     "workorders:order": "order",

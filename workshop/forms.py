@@ -179,3 +179,13 @@ class QCForm(forms.Form):
     def __init__(self, *args, jobs=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["jobs"].choices = [(job.pk, str(job)) for job in jobs]
+
+
+class DeskCallForm(forms.Form):
+    note = forms.CharField(label=_("What it is about"), max_length=200, required=False)
+
+
+class DeskAnswerForm(forms.Form):
+    technician = forms.ModelChoiceField(
+        label=_("Technician"), queryset=Technician.objects.filter(active=True)
+    )

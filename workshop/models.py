@@ -357,3 +357,67 @@ class PromiseWatch(models.Model):
 
     def get_absolute_url(self):
         return reverse("workshop:visit", args=[self.visit_id])
+
+
+class DeskCall(models.Model):
+    """The advisor asked for a technician at the desk (a second opinion with the customer).
+
+    Open until the controller answers by naming the technician who goes.
+    """
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="desk_calls"
+    )
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("asked by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    asked_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    note = models.CharField(_("what it is about"), max_length=200, blank=True)
+    technician = models.ForeignKey(
+        Technician,
+        verbose_name=_("technician sent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="desk_calls",
+    )
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("technician asked to the desk")
+        verbose_name_plural = _("technicians asked to the desk")
+        ordering = ["asked_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit"],
+                condition=Q(answered_at__isnull=True),
+                name="workshop_one_open_desk_call_per_visit",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["asked_at"],
+                condition=Q(answered_at__isnull=True),
+                name="workshop_desk_call_open",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.visit_id} {self.asked_at:%H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.answered_at is None

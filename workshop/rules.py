@@ -52,3 +52,19 @@ register(
     _("A job clocked above this share of its standard hours is flagged to the controller"),
     "%",
 )
+register(
+    "workshop.express_target_minutes",
+    60,
+    _("Express lane (快修): a car should be ready this long after check-in"),
+    _("minutes"),
+    minimum=1,
+    maximum=24 * 60,
+)
+register(
+    "workshop.express_max_minutes",
+    60,
+    _("Express lane (快修): maintenance orders whose catalogue time is under"),
+    _("minutes"),
+    minimum=1,
+    maximum=8 * 60,
+)

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     Exists,
+    F,
     Max,
     OuterRef,
     Prefetch,
@@ -20,12 +21,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from dealership.models import Bay, DueTask, Technician
+from dealership.rules import rule
 from dealership.urltools import url_for_pk
 from reception.models import Visit
 from reception.states import CUSTOMER_STAGES as STAGES
 from reception.states import HoldReason, VisitStatus
 from workorders.models import LineKind
 
+from . import desk_help, dispatch, express
 from .models import Addition, ClockEntry, Finding, Job, PromiseWatch, QualityCheck
 from .states import (
     ASSIGNED_JOB_STATUSES,
@@ -41,6 +44,7 @@ J = JobStatus
 ZERO = Decimal("0")
 
 LANES = (
+    ("express", pgettext_lazy("board lane", "Express"), ()),
     ("waiting", pgettext_lazy("board lane", "Waiting"), (V.ORDER_SIGNED,)),
     ("dispatched", pgettext_lazy("board lane", "Dispatched"), (V.DISPATCHED,)),
     ("in_progress", pgettext_lazy("board lane", "In progress"), (V.IN_PROGRESS,)),
@@ -97,6 +101,12 @@ class Card:
     delivery_url: str = ""
     hours_text: str = ""
     remaining_text: str = ""
+    express: bool = False
+    express_overdue: bool = False
+    # How long the car has been in its current status, and since check-in (express).
+    in_status_text: str = ""
+    since_check_in_text: str = ""
+    status_label: str = ""
 
     @property
     def dispatchable(self) -> list:
@@ -118,10 +128,12 @@ class Load:
     technician: Technician
     assigned: Decimal
     current: Job | None = None
+    # Working hours today, from `dispatch.hours_available` (the shift, or a roster).
+    available: Decimal = ZERO
 
     @property
-    def available(self) -> Decimal:
-        return self.technician.hours_per_day
+    def remaining(self) -> Decimal:
+        return self.available - self.assigned
 
     @property
     def percent(self) -> int:
@@ -150,6 +162,8 @@ class Board:
     now: datetime
     team: str = ""
     technician_id: int | None = None
+    express_overdue: int = 0
+    desk_calls: list = field(default_factory=list)
 
     @property
     def card_count(self) -> int:
@@ -166,6 +180,8 @@ BOARD_VISIT_FIELDS = (
     "customer_waits",
     "promised_at",
     "rework_count",
+    "checked_in_at",
+    "status_changed_at",
     "vehicle__plate",
     "vehicle__vin",
     "vehicle__model",
@@ -182,6 +198,11 @@ def _board_visits(team: str, technician_id: int | None) -> QuerySet[Visit]:
                 "jobs",
                 queryset=Job.objects.exclude(status=J.CANCELLED)
                 .select_related("technician", "bay")
+                # Dispatch and the express lane read the catalogue operation: joined, no query.
+                .annotate(
+                    required_skill=F("order_line__operation__required_skill"),
+                    catalogue_hours=F("order_line__operation__standard_hours"),
+                )
                 .order_by("position", "id"),
                 to_attr="board_jobs",
             ),
@@ -226,7 +247,16 @@ def technician_loads(*, now: datetime | None = None) -> list[Load]:
         job.technician_id: job
         for job in Job.objects.filter(status=J.IN_PROGRESS).select_related("visit__vehicle")
     }
-    return [Load(technician=t, assigned=t.assigned, current=running.get(t.pk)) for t in technicians]
+    available = dispatch.hours_available(technicians, timezone.localdate(now))
+    return [
+        Load(
+            technician=t,
+            assigned=t.assigned,
+            current=running.get(t.pk),
+            available=available.get(t.pk, ZERO),
+        )
+        for t in technicians
+    ]
 
 
 def _one_decimal(value: Decimal) -> str:
@@ -275,6 +305,10 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     status_labels = {value: str(label) for value, label in J.choices}
     flag_labels = {value: str(label) for value, label in ClockFlag.choices}
     hold_labels = {value: str(label) for value, label in HoldReason.choices}
+    visit_status_labels = {value: str(label) for value, label in V.choices}
+    express_max = rule("workshop.express_max_minutes")
+    express_target = rule("workshop.express_target_minutes")
+    express_overdue = 0
     # Worked out here once per card: a board of 60 cars spent more in `{% url %}`, `date`
     # and `floatformat` than in its queries.
     visit_url, dispatch_url = url_for_pk("workshop:visit"), url_for_pk("workshop:dispatch")
@@ -301,6 +335,15 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
         projected = now + timedelta(hours=float(remaining))
         lane = LANE_OF[visit.status]
         hours = sum((job.hours for job in jobs if job.status != J.PROPOSED), ZERO)
+        ordered = [job for job in jobs if job.status != J.PROPOSED]
+        is_express = express.is_express(ordered, max_minutes=express_max)
+        overdue = is_express and express.express_overdue(
+            visit.checked_in_at, now, target=express_target
+        )
+        # Ready cars met or missed their target already: they wait in the ready lane.
+        if is_express and lane != "ready":
+            lane = "express"
+            express_overdue += overdue
         lanes[lane].cards.append(
             Card(
                 visit=visit,
@@ -314,9 +357,22 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
                 risk=promise_risk(visit, projected, now=now),
                 lane=lane,
                 delivery_url=_delivery_url(visit) if lane == "qc" else "",
+                express=is_express,
+                express_overdue=overdue and lane == "express",
+                in_status_text=express.duration_text(now - visit.status_changed_at),
+                since_check_in_text=express.duration_text(now - visit.checked_in_at),
+                status_label=visit_status_labels.get(visit.status, ""),
             )
         )
     loads = technician_loads(now=now)
+    # Suggestions in the board's order of priority (waiting customers, booked, promise).
+    dispatch.suggest_for_jobs(
+        (job for visit in visits for job in visit.board_jobs if job.status == J.WAITING),
+        dispatch.candidates_from_loads(loads),
+    )
+    calls = list(desk_help.open_desk_calls())
+    for call in calls:
+        call.waiting_minutes = max(int((now - call.asked_at).total_seconds() // 60), 0)
     return Board(
         lanes=list(lanes.values()),
         loads=loads,
@@ -325,6 +381,8 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
         now=now,
         team=team,
         technician_id=technician_id,
+        express_overdue=express_overdue,
+        desk_calls=calls,
     )
 
 

@@ -17,15 +17,18 @@ from dealership.links import LinkInvalid, customer_link_resolve
 from dealership.roles import Role, has_role, public_view, role_required
 from dealership.rules import rule
 from dealership.storage import stored_file_response
+from dealership.urltools import safe_next
 from dealership.web import apply_errors, submit
 from reception.models import Visit
 
-from . import additions, selectors, services
+from . import additions, desk_help, selectors, services
 from .forms import (
     APPROVE,
     FAIL,
     AdditionForm,
     ClockOffForm,
+    DeskAnswerForm,
+    DeskCallForm,
     DispatchForm,
     FindingForm,
     LinkAnswerForm,
@@ -35,7 +38,7 @@ from .forms import (
     QCForm,
     WithdrawForm,
 )
-from .models import Addition, Finding, FindingPhoto, Job
+from .models import Addition, DeskCall, Finding, FindingPhoto, Job
 from .states import QC_ITEMS, ROAD_TEST, SELF_CHECK_ITEMS, AnswerChannel, JobStatus, PauseReason
 
 BOARD_ROLES = (
@@ -99,6 +102,12 @@ def _board_labels() -> dict[str, str]:
         "inspect": _("Inspect"),
         "ready": _("Wash and ready"),
         "waits": _("customer waits"),
+        "in_status": _("in this status for"),
+        "since_check_in": _("since check-in"),
+        "express_late": _("Over the express target"),
+        "suggested": _("Suggested"),
+        "take": _("Take"),
+        "nobody": _("No technician has the skill"),
     }
 
 
@@ -121,8 +130,7 @@ def _render_board(request, *, team: str, technician_id: int | None):
                 (
                     (
                         load.technician.pk,
-                        f"{load.technician.name} · "
-                        f"{load.assigned:.1f}/{load.technician.hours_per_day:.1f} h",
+                        f"{load.technician.name} · {load.assigned:.1f}/{load.available:.1f} h",
                     )
                     for load in data.loads
                 ),
@@ -637,3 +645,57 @@ def approve_photo(request, token: str, pk: int):
     if item is None:
         raise Http404
     return stored_file_response(item.image)
+
+
+# ---------------------------------------------------------------------------- help at the desk
+
+
+@role_required(*ADVISORS)
+@require_http_methods(["POST"])
+def desk_call_ask(request, pk: int):
+    """The advisor asks the workshop for a technician at the desk; the board shows it."""
+    visit = get_object_or_404(Visit, pk=pk)
+    form = DeskCallForm(request.POST)
+    if form.is_valid():
+        try:
+            desk_help.desk_call_ask(visit=visit, actor=request.user, note=form.cleaned_data["note"])
+        except ValidationError as error:
+            messages.error(request, _refusal(error))
+        else:
+            messages.success(request, _("The workshop controller has been asked for a technician."))
+    else:
+        messages.error(
+            request,
+            " ".join(f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()),
+        )
+    return redirect(safe_next(request, visit.get_absolute_url()))
+
+
+@role_required(*DISPATCHERS)
+@require_http_methods(["POST"])
+def desk_call_answer(request, pk: int):
+    """The controller names the technician who goes to the desk; the request leaves the board."""
+    call = get_object_or_404(DeskCall, pk=pk)
+    form = DeskAnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            desk_help.desk_call_answer(
+                call=call, technician=form.cleaned_data["technician"], actor=request.user
+            )
+        except ValidationError as error:
+            messages.error(request, _refusal(error))
+        else:
+            messages.success(
+                request,
+                _("%(tech)s is on the way to the desk.")
+                % {"tech": form.cleaned_data["technician"]},
+            )
+    else:
+        messages.error(
+            request,
+            " ".join(f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()),
+        )
+    team, technician_id = _filters(request.POST)
+    if request.htmx:
+        return _render_board(request, team=team, technician_id=technician_id)
+    return redirect("workshop:board")

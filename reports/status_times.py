@@ -1,0 +1,171 @@
+"""Time per status (median, 90th percentile) per work type, and consultation time per advisor.
+
+Counted over the visits checked in during the period, from their status
+changes (`VisitTransition`): a stretch in a status runs from the move into it
+(check-in for the first) to the move out of it; the status a car is still in
+is not counted yet. Work types: express (快修, `workshop.express`), bodywork
+and insurance (a body & paint job or an insurance case), general repair (the
+rest). Consultation: check-in to the signing of the order, per advisor.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from statistics import median
+from types import SimpleNamespace
+
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+
+from dealership.models import User, WorkType
+from dealership.rules import rule
+from reception.models import InsuranceCase, Visit, VisitTransition
+from reception.states import VisitStatus
+from workshop.express import duration_text, is_express
+from workshop.models import Job
+from workshop.states import JobStatus
+
+from .periods import Period
+
+EXPRESS, REPAIR, BODY = "express", "repair", "body"
+WORK_TYPES = (
+    (EXPRESS, _("Express (快修)")),
+    (REPAIR, _("General repair")),
+    (BODY, _("Bodywork and insurance")),
+)
+STATUS_ORDER = list(VisitStatus.values)
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Linear interpolation between the nearest ranks (PostgreSQL's percentile_cont)."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass
+class TimeRow:
+    work_type: str
+    work_type_label: str
+    status: str
+    status_label: str
+    count: int
+    median_minutes: float
+    p90_minutes: float
+
+    @property
+    def median_text(self) -> str:
+        return duration_text(timedelta(minutes=self.median_minutes))
+
+    @property
+    def p90_text(self) -> str:
+        return duration_text(timedelta(minutes=self.p90_minutes))
+
+
+@dataclass
+class AdvisorRow:
+    name: str
+    count: int
+    median_minutes: float
+
+
+@dataclass
+class StatusTimes:
+    rows: list = field(default_factory=list)
+    advisors: list = field(default_factory=list)
+
+
+def _work_types(visits, visit_ids) -> dict[int, str]:
+    """Each visit's work type. `visits` is a queryset: used as a subquery, so the number
+    of queries stays the same with no visits and with thousands."""
+    jobs = defaultdict(list)
+    rows = (
+        Job.objects.filter(visit__in=visits.values("pk"))
+        .exclude(status__in=(JobStatus.CANCELLED, JobStatus.PROPOSED))
+        .values_list("visit_id", "work_type", "hours", F("order_line__operation__standard_hours"))
+    )
+    for visit_id, work_type, hours, catalogue in rows:
+        jobs[visit_id].append(
+            SimpleNamespace(work_type=work_type, hours=hours, catalogue_hours=catalogue)
+        )
+    insured = set(
+        InsuranceCase.objects.filter(visit__in=visits.values("pk")).values_list(
+            "visit_id", flat=True
+        )
+    )
+    limit = rule("workshop.express_max_minutes")
+    kinds = {}
+    for visit_id in visit_ids:
+        visit_jobs = jobs.get(visit_id, [])
+        if visit_id in insured or any(j.work_type == WorkType.BODY_PAINT for j in visit_jobs):
+            kinds[visit_id] = BODY
+        elif is_express(visit_jobs, max_minutes=limit):
+            kinds[visit_id] = EXPRESS
+        else:
+            kinds[visit_id] = REPAIR
+    return kinds
+
+
+def status_times(period: Period) -> StatusTimes:
+    """The report's section: a handful of queries, whatever the number of visits."""
+    start, end = period.bounds
+    visits = Visit.objects.filter(checked_in_at__gte=start, checked_in_at__lt=end)
+    checked_in = dict(visits.values_list("pk", "checked_in_at"))
+    kinds = _work_types(visits, list(checked_in))
+    stretches: dict[tuple[str, str], list[float]] = defaultdict(list)
+    since: dict[int, object] = dict(checked_in)
+    transitions = (
+        VisitTransition.objects.filter(visit__in=visits.values("pk"))
+        .order_by("visit_id", "at", "id")
+        .values_list("visit_id", "from_status", "at")
+    )
+    for visit_id, from_status, at in transitions:
+        minutes = max((at - since[visit_id]).total_seconds() / 60, 0)
+        stretches[(kinds[visit_id], from_status)].append(minutes)
+        since[visit_id] = at
+    status_labels = dict(VisitStatus.choices)
+    result = StatusTimes()
+    for work_type, label in WORK_TYPES:
+        for status in STATUS_ORDER:
+            values = stretches.get((work_type, status))
+            if not values:
+                continue
+            result.rows.append(
+                TimeRow(
+                    work_type=work_type,
+                    work_type_label=str(label),
+                    status=status,
+                    status_label=str(status_labels[status]),
+                    count=len(values),
+                    median_minutes=round(median(values), 1),
+                    p90_minutes=round(percentile(values, 0.9), 1),
+                )
+            )
+    result.advisors = consultation_by_advisor(period)
+    return result
+
+
+def consultation_by_advisor(period: Period) -> list[AdvisorRow]:
+    """Median minutes from check-in to the signed order, per advisor (signed visits only)."""
+    start, end = period.bounds
+    minutes: dict[int, list[float]] = defaultdict(list)
+    signed = Visit.objects.filter(
+        checked_in_at__gte=start, checked_in_at__lt=end, order_signed_at__isnull=False
+    )
+    for advisor_id, checked_in_at, signed_at in signed.values_list(
+        "advisor_id", "checked_in_at", "order_signed_at"
+    ):
+        minutes[advisor_id].append(max((signed_at - checked_in_at).total_seconds() / 60, 0))
+    advisors = {user.pk: user for user in User.objects.filter(pk__in=signed.values("advisor_id"))}
+    rows = [
+        AdvisorRow(
+            name=str(advisors[pk]),
+            count=len(values),
+            median_minutes=float(round(Decimal(str(median(values))), 1)),
+        )
+        for pk, values in minutes.items()
+    ]
+    return sorted(rows, key=lambda row: row.name)
