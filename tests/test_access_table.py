@@ -110,6 +110,11 @@ PAGES: dict[str, frozenset | str] = {
     "appointments:campaigns": APPOINTMENT_VIEW,
     "appointments:campaign_new": MANAGER,
     "appointments:campaign_edit": MANAGER,
+    # issue 20.10: the brand's VIN list of a campaign
+    "appointments:campaign_vins": APPOINTMENT_VIEW,
+    "appointments:recall_import": MANAGER,
+    "appointments:recall_import_preview": MANAGER,
+    "appointments:recall_import_confirm": MANAGER,
     "appointments:self_book": PUBLIC,
     "appointments:self_book_slots": PUBLIC,
     "appointments:manage": PUBLIC,
@@ -153,6 +158,7 @@ PAGES: dict[str, frozenset | str] = {
     "workorders:pdf": VISIT_VIEW,
     "workorders:signature": VISIT_VIEW,
     "workorders:warranty_comeback": RECEPTION,
+    "workorders:campaign_add": RECEPTION,
     # workshop (steps 4-5)
     "workshop:board": roles(ADV, CTL, QC, MGR),
     "workshop:dispatch": roles(CTL, MGR),
@@ -424,7 +430,7 @@ def _png() -> SimpleUploadedFile:
 def store(settings, tmp_path):
     """One real object of every kind a URL names."""
     from appointments.duties import CALL_KINDS
-    from appointments.models import Campaign, Holiday
+    from appointments.models import Campaign, Holiday, RecallImport
     from appointments.services import appointment_book, appointment_record_deposit
     from appointments.tests.factories import local, make_workshop
     from dealership.models import DueTask
@@ -481,6 +487,7 @@ def store(settings, tmp_path):
     appointment_call = DueTask.objects.filter(kind__in=CALL_KINDS).first()
     holiday = Holiday.objects.create(day=day + timedelta(days=30), name="店庆")
     campaign = Campaign.objects.create(code="RC-1", name_zh="召回", name_en="Recall")
+    recall_import = RecallImport.objects.create(campaign=campaign, file_name="recall.csv")
     assert care_call is not None and appointment_call is not None
     # A warranty claim on the settled order's first line (issue 16.3).
     from workorders.models import WarrantyClaim
@@ -507,6 +514,7 @@ def store(settings, tmp_path):
         "appointment_call": appointment_call,
         "holiday": holiday,
         "campaign": campaign,
+        "recall_import": recall_import,
     }
 
 
@@ -524,6 +532,11 @@ PAGE_OBJECT = {
     "appointments:call_outcome": "appointment_call",
     "appointments:holiday_remove": "holiday",
     "appointments:campaign_edit": "campaign",
+    "appointments:campaign_vins": "campaign",
+    "appointments:recall_import": "campaign",
+    "appointments:recall_import_preview": "recall_import",
+    "appointments:recall_import_confirm": "recall_import",
+    "workorders:campaign_add": "campaign",
     "appointments:deposit_receipt": "deposit",
     "appointments:deposit_refund": "deposit",
     "reception:damage_remove": "damage",
