@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APPS := dealership appointments reception workorders workshop delivery followup reports demo
+APPS := dealership appointments reception workorders workshop delivery followup loancars reports demo
 PORT ?= 8000
 
 .PHONY: run test install system-deps messages compilemessages migrate seed lint format bench bench-recalls drills clean fuzz form-fuzz

@@ -221,6 +221,16 @@ PAGES: dict[str, frozenset | str] = {
     "followup:customer_archive": roles(ADV, CASH, CTL, CARE, MGR),
     "followup:vehicle_archive": roles(ADV, CASH, CTL, CARE, MGR),
     "followup:customer_opt_out": CUSTOMER_DESK,
+    # issue 20.11: courtesy cars (advisor lends, manager keeps the fleet)
+    "loancars:loans": RECEPTION,
+    "loancars:fleet": MANAGER,
+    "loancars:car_edit": MANAGER,
+    "loancars:book": RECEPTION,
+    "loancars:check_out": RECEPTION,
+    "loancars:loan": RECEPTION,
+    "loancars:cancel": RECEPTION,
+    "loancars:signature": RECEPTION,
+    "loancars:photo": RECEPTION,
     # reports
     "reports:report": MANAGER,
     "reports:drill": MANAGER,
@@ -488,6 +498,19 @@ def store(settings, tmp_path):
     holiday = Holiday.objects.create(day=day + timedelta(days=30), name="店庆")
     campaign = Campaign.objects.create(code="RC-1", name_zh="召回", name_en="Recall")
     recall_import = RecallImport.objects.create(campaign=campaign, file_name="recall.csv")
+    from loancars.models import Loan, LoanCar, LoanPhoto
+
+    loan_car = LoanCar.objects.create(plate="苏E·D0001", model="卡罗拉")
+    loan = Loan.objects.create(
+        car=loan_car,
+        customer=customer,
+        visit=visit,
+        status="returned",
+        km_out=10,
+        km_in=20,
+        agreement_signature=_png(),
+    )
+    loan_photo = LoanPhoto.objects.create(loan=loan, stage="out", image=_png())
     assert care_call is not None and appointment_call is not None
     # A warranty claim on the settled order's first line (issue 16.3).
     from workorders.models import WarrantyClaim
@@ -515,6 +538,9 @@ def store(settings, tmp_path):
         "holiday": holiday,
         "campaign": campaign,
         "recall_import": recall_import,
+        "loan_car": loan_car,
+        "loan": loan,
+        "loan_photo": loan_photo,
     }
 
 
@@ -537,6 +563,12 @@ PAGE_OBJECT = {
     "appointments:recall_import_preview": "recall_import",
     "appointments:recall_import_confirm": "recall_import",
     "workorders:campaign_add": "campaign",
+    "loancars:car_edit": "loan_car",
+    "loancars:book": "appointment",
+    "loancars:loan": "loan",
+    "loancars:cancel": "loan",
+    "loancars:signature": "loan",
+    "loancars:photo": "loan_photo",
     "appointments:deposit_receipt": "deposit",
     "appointments:deposit_refund": "deposit",
     "reception:damage_remove": "damage",
