@@ -1,7 +1,11 @@
 """Reads of the courtesy car pages."""
 
+from datetime import timedelta
+
 from django.db.models import Prefetch
 from django.utils import timezone
+
+from appointments.states import Status
 
 from .models import Loan, LoanCar, LoanStatus
 
@@ -27,8 +31,10 @@ def bookings(*, days: int = 14) -> list[Loan]:
         Loan.objects.filter(
             status=LoanStatus.BOOKED,
             booked_for__gte=today,
-            booked_for__lte=today + timezone.timedelta(days=days),
+            booked_for__lte=today + timedelta(days=days),
         )
+        # A cancelled or missed appointment no longer holds its car.
+        .exclude(appointment__status__in=[Status.CANCELLED, Status.NO_SHOW])
         .select_related("car", "customer", "appointment")
         .order_by("booked_for", "car__plate")
     )

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from appointments.models import Appointment
+from appointments.states import OPEN_STATUSES, Status
 from dealership.errors import DomainError
 from dealership.images import photo_reencode
 from dealership.models import User
@@ -119,6 +120,8 @@ def loan_car_save(*, car: LoanCar | None = None, actor: User | None, **data) -> 
 
 def loan_book(*, appointment: Appointment, car: LoanCar, actor: User | None) -> Loan:
     """Reserve a courtesy car for the appointment's day (optional, at booking)."""
+    if appointment.status not in OPEN_STATUSES:
+        raise DomainError(_("Only an open appointment can have a courtesy car booked."))
     day = timezone.localdate(appointment.start)
     with transaction.atomic():
         car = LoanCar.objects.select_for_update().get(pk=car.pk)
@@ -126,7 +129,10 @@ def loan_book(*, appointment: Appointment, car: LoanCar, actor: User | None) -> 
             raise DomainError(_("This car is in maintenance."), field="car")
         if Loan.objects.filter(appointment=appointment, status=LoanStatus.BOOKED).exists():
             raise DomainError(_("A courtesy car is booked for this appointment already."))
-        if Loan.objects.filter(car=car, status=LoanStatus.BOOKED, booked_for=day).exists():
+        taken = Loan.objects.filter(car=car, status=LoanStatus.BOOKED, booked_for=day).exclude(
+            appointment__status__in=[Status.CANCELLED, Status.NO_SHOW]
+        )
+        if taken.exists():
             raise DomainError(_("This car is booked for another customer that day."), field="car")
         loan = Loan.objects.create(
             car=car,

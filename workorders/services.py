@@ -683,10 +683,18 @@ def work_order_campaign_add(*, visit: Visit, campaign: Campaign, actor: User) ->
         )
     if order.lines.filter(operation_id=campaign.labour_operation_id).exists():
         raise DomainError(_("The campaign's work is on the order already."), code="on_order")
-    return work_order_line_add(
+    recall = campaign.kind == CampaignKind.RECALL
+    line = work_order_line_add(
         order=order,
         actor=actor,
         operation=campaign.labour_operation,
-        job_type=JobType.WARRANTY if campaign.kind == CampaignKind.RECALL else JobType.MAINTENANCE,
+        job_type=JobType.WARRANTY if recall else JobType.MAINTENANCE,
         group=campaign.code,
     )
+    if recall:
+        # The brand pays a recall whatever the car's age: its campaign is the approval the
+        # claims clerk would otherwise give an out-of-warranty line.
+        line.warranty_approved_by, line.warranty_approved_at = actor, timezone.now()
+        line._change_reason = f"recall campaign {campaign.code}"
+        line.save(update_fields=["warranty_approved_by", "warranty_approved_at"])
+    return line

@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from appointments.services import appointment_book
+from appointments.services import appointment_book, appointment_cancel
 from appointments.tests.factories import days_ahead, local, make_workshop
 from dealership.models import TimelineEvent
-from loancars import services
+from loancars import selectors, services
 from loancars.models import CarStatus, Loan, LoanCar, LoanStatus, PhotoStage
 from reception.tests.factories import VisitFactory, signature_data_url
 
@@ -155,7 +155,8 @@ def test_return_after_the_agreed_time_is_flagged_late(car, advisor):
     assert Loan.objects.get(pk=loan.pk).is_overdue
     returned = services.loan_return(loan=loan, actor=advisor, fuel=6, km=12_020)
     assert returned.late
-    assert TimelineEvent.objects.filter(kind="loancar.returned").get().summary.endswith("late")
+    event = TimelineEvent.objects.filter(kind="loancar.returned").get()
+    assert event.data["summary_params"]["msgid"] == "Courtesy car %(plate)s returned late"
 
 
 def test_damage_is_noted_with_photos_and_sends_the_car_to_maintenance(car, advisor):
@@ -202,6 +203,29 @@ def test_booked_with_the_appointment_the_booking_becomes_the_loan(car, advisor):
         services.loan_book(appointment=appointment, car=car, actor=advisor)
     loan = lend(car, visit, advisor)
     assert loan.pk == booking.pk and loan.appointment == appointment
+
+
+def test_a_cancelled_appointment_frees_its_booked_car_for_that_day(car, advisor):
+    workshop = make_workshop()
+    first, second = VisitFactory(), VisitFactory()
+    bookings = [
+        appointment_book(
+            customer=visit.customer,
+            vehicle=visit.vehicle,
+            start=local(days_ahead(2), hour),
+            operations=[workshop["oil"]],
+            actor=advisor,
+        )
+        for visit, hour in ((first, 9), (second, 14))
+    ]
+    services.loan_book(appointment=bookings[0], car=car, actor=advisor)
+    with pytest.raises(ValidationError):
+        services.loan_book(appointment=bookings[1], car=car, actor=advisor)
+    appointment_cancel(appointment=bookings[0], actor=advisor, reason="客户改期")
+    assert selectors.bookings() == []
+    with pytest.raises(ValidationError):
+        services.loan_book(appointment=bookings[0], car=car, actor=advisor)
+    assert services.loan_book(appointment=bookings[1], car=car, actor=advisor).booked_for
 
 
 def test_manager_cannot_mark_a_car_out_by_hand_nor_free_one_that_is_out(car, advisor):

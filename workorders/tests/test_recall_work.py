@@ -1,8 +1,11 @@
 """Issue 20.10: the campaign's work onto the order in one tap; a signed order completes the VIN."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from appointments.models import Campaign, CampaignKind, RecallVin
 from appointments.recalls import recall_progress
@@ -70,6 +73,20 @@ def test_signing_the_order_with_the_operation_marks_the_vin_done(advisor):
     listed = RecallVin.objects.get(campaign=campaign)
     assert listed.done_at is not None and listed.done_order == order.number
     assert recall_progress(other).done == 0  # its operation was not on the order
+
+
+def test_a_recall_added_in_one_tap_signs_on_a_car_out_of_warranty_and_completes(advisor):
+    order = ready_to_sign_order(advisor=advisor)
+    vehicle = order.visit.vehicle
+    vehicle.registration_date = timezone.localdate() - timedelta(days=365 * 12)
+    vehicle.save(update_fields=["registration_date"])
+    campaign = listed_campaign(vehicle)
+    work_order_campaign_add(visit=order.visit, campaign=campaign, actor=advisor)
+    order.refresh_from_db()
+    work_order_sign(
+        order=order, actor=advisor, signature=signature_data_url(), signer_name="陈静", **CONFIRMED
+    )
+    assert recall_progress(campaign).done == 1
 
 
 def test_signing_without_the_operation_leaves_the_vin_open(advisor):
