@@ -143,7 +143,12 @@ def check_out(request, visit_pk: int):
         show_form=lambda form: render(
             request,
             "loancars/check_out.html",
-            {"form": form, "visit": visit, "signature_field": form["signature"]},
+            {
+                "form": form,
+                "visit": visit,
+                "signature_field": form["signature"],
+                "loans": selectors.visit_loans(visit),
+            },
             status=400 if request.method == "POST" else 200,
         ),
     )

@@ -269,6 +269,8 @@ def test_advisor_lends_and_takes_back_through_the_pages(car, advisor, client):
     )
     loan = Loan.objects.get()
     assert response.url == reverse("loancars:loan", args=[loan.pk])
+    # The visit's loan is listed where the advisor lends: it cannot be lent twice by mistake.
+    assert reverse("loancars:loan", args=[loan.pk]) in client.get(url).content.decode()
     listing = client.get(reverse("loancars:loans")).content.decode()
     assert car.plate in listing and LICENCE not in listing
     client.post(reverse("loancars:loan", args=[loan.pk]), {"fuel": "6", "km": "12050"})
