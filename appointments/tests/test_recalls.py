@@ -184,3 +184,10 @@ def test_advisor_sees_the_list_but_cannot_import(client, advisor, campaign):
     url = reverse("appointments:recall_import", args=[campaign.pk])
     assert client.post(url, {"file": csv_file(GOOD[:1])}).status_code == 403
     assert not RecallImport.objects.exists()
+
+
+def test_posting_without_a_file_asks_for_one(client, make_staff, campaign):
+    client.force_login(make_staff("service_manager"))
+    response = client.post(reverse("appointments:recall_import", args=[campaign.pk]))
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"]

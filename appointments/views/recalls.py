@@ -43,7 +43,10 @@ def recall_import(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
     return submit(
         request,
-        RecallUploadForm(request.POST or None, request.FILES or None),
+        # Bound on every POST: the file is the form's only field, so POST itself may be empty.
+        RecallUploadForm(request.POST, request.FILES)
+        if request.method == "POST"
+        else RecallUploadForm(),
         lambda data: recalls.recall_import_preview(
             campaign=campaign, upload=data["file"], actor=request.user
         ),
