@@ -273,8 +273,27 @@ class CampaignForm(forms.ModelForm):
             "ends_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
+    vin_list = forms.BooleanField(
+        label=_("Matched by the brand's VIN list (imported after saving)"), required=False
+    )
+
     def clean(self):
         data = super().clean()
-        if not data.get("models_match") and not data.get("vin_from") and not data.get("vin_to"):
-            raise forms.ValidationError(_("Give models or a VIN range, or both."))
+        listed = data.get("vin_list") or (self.instance.pk and self.instance.vins.exists())
+        if (
+            not listed
+            and not data.get("models_match")
+            and not data.get("vin_from")
+            and not data.get("vin_to")
+        ):
+            raise forms.ValidationError(
+                _("Give models or a VIN range, or both, or match by an imported VIN list.")
+            )
         return data
+
+
+class RecallUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("VIN list (.xlsx or .csv)"),
+        help_text=_("One VIN per row in the first column or the column headed VIN / 车架号."),
+    )

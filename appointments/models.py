@@ -390,3 +390,63 @@ class DepositCounter(SeriesCounter):
     class Meta:
         verbose_name = _("deposit receipt counter")
         verbose_name_plural = _("deposit receipt counters")
+
+
+class RecallImport(models.Model):
+    """One uploaded VIN list of a campaign: previewed first, its VINs join when confirmed."""
+
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="imports"
+    )
+    file_name = models.CharField(_("file"), max_length=255)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    # Well-formed VINs of the file not yet in the campaign, in file order, each once.
+    new_vins = models.JSONField(default=list)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    known = models.PositiveIntegerField(_("vehicles on file"), default=0)
+    unknown = models.PositiveIntegerField(_("not on file"), default=0)
+    duplicates = models.PositiveIntegerField(_("repeated in the file"), default=0)
+    already = models.PositiveIntegerField(_("already in the campaign"), default=0)
+    malformed = models.PositiveIntegerField(_("malformed"), default=0)
+    # The first malformed rows, [row number, value], for the preview.
+    malformed_sample = models.JSONField(default=list)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("recall VIN import")
+        verbose_name_plural = _("recall VIN imports")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self):
+        return f"{self.campaign.code} {self.file_name}"
+
+
+class RecallVin(models.Model):
+    """One VIN the brand listed for a campaign; done when a signed order did its operation."""
+
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="vins"
+    )
+    vin = models.CharField(_("VIN"), max_length=17, db_index=True)
+    source = models.ForeignKey(
+        RecallImport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_order = models.CharField(_("done on order"), max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = _("recall VIN")
+        verbose_name_plural = _("recall VINs")
+        ordering = ["vin"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "vin"], name="recall_vin_once_per_campaign")
+        ]
+
+    def __str__(self):
+        return self.vin

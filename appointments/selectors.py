@@ -29,6 +29,7 @@ from .models import (
     StockStatus,
 )
 from .parts import booking_operations, deposit_for, merge_parts, plan_parts, split_part_lines
+from .recalls import listed_campaign_ids
 from .visits import VISITS
 
 
@@ -84,10 +85,15 @@ def duties_for(appointment: Appointment) -> list[DueTask]:
 def open_campaigns_for(vehicle: Vehicle) -> list[Campaign]:
     """Open recalls and campaigns this vehicle falls under (shown at booking and check-in)."""
     today = timezone.localdate()
-    campaigns = Campaign.objects.filter(active=True).filter(
-        Q(ends_on__isnull=True) | Q(ends_on__gte=today)
+    campaigns = (
+        Campaign.objects.filter(active=True)
+        .select_related("labour_operation")
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
     )
-    return [campaign for campaign in campaigns if campaign.matches(vehicle)]
+    listed = listed_campaign_ids(vehicle.vin or "")
+    return [
+        campaign for campaign in campaigns if campaign.pk in listed or campaign.matches(vehicle)
+    ]
 
 
 def vehicle_appointments(vehicle: Vehicle, *, limit: int = 10) -> list[Appointment]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import self_service, settings, staff
+from .views import recalls, self_service, settings, staff
 
 app_name = "appointments"
 
@@ -26,6 +26,14 @@ urlpatterns = [
     path("campaigns/new/", settings.campaign_edit, name="campaign_new"),
     path("campaigns/<int:pk>/", settings.campaign_edit, name="campaign_edit"),
     path("campaigns/<int:pk>/notify/", settings.campaign_notify, name="campaign_notify"),
+    path("campaigns/<int:pk>/vins/", recalls.campaign_vins, name="campaign_vins"),
+    path("campaigns/<int:pk>/vins/import/", recalls.recall_import, name="recall_import"),
+    path("recall-imports/<int:pk>/", recalls.recall_import_preview, name="recall_import_preview"),
+    path(
+        "recall-imports/<int:pk>/confirm/",
+        recalls.recall_import_confirm,
+        name="recall_import_confirm",
+    ),
     # Customers: no log-in.
     path("book/", self_service.self_book, name="self_book"),
     path("book/slots/", self_service.self_book_slots, name="self_book_slots"),

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "workshop",
     "delivery",
     "followup",
+    "loancars",
     "reports",
     "portal",
     "demo",

@@ -101,6 +101,7 @@ urlpatterns = [
     path("workshop/", include("workshop.urls")),
     path("delivery/", include("delivery.urls")),
     path("followup/", include("followup.urls")),
+    path("loancars/", include("loancars.urls")),
     path("reports/", include("reports.urls")),
     path("portal/", include("portal.urls")),
     path(

@@ -116,6 +116,11 @@ PAGES: dict[str, frozenset | str] = {
     "appointments:campaign_new": MANAGER,
     "appointments:campaign_edit": MANAGER,
     "appointments:campaign_notify": MANAGER,
+    # issue 20.10: the brand's VIN list of a campaign
+    "appointments:campaign_vins": APPOINTMENT_VIEW,
+    "appointments:recall_import": MANAGER,
+    "appointments:recall_import_preview": MANAGER,
+    "appointments:recall_import_confirm": MANAGER,
     "appointments:self_book": PUBLIC,
     "appointments:self_book_slots": PUBLIC,
     "appointments:manage": PUBLIC,
@@ -159,6 +164,7 @@ PAGES: dict[str, frozenset | str] = {
     "workorders:pdf": VISIT_VIEW,
     "workorders:signature": VISIT_VIEW,
     "workorders:warranty_comeback": RECEPTION,
+    "workorders:campaign_add": RECEPTION,
     # workshop (steps 4-5)
     "workshop:board": roles(ADV, CTL, QC, MGR),
     "workshop:dispatch": roles(CTL, MGR),
@@ -224,6 +230,16 @@ PAGES: dict[str, frozenset | str] = {
     "followup:customer_archive": roles(ADV, CASH, CTL, CARE, MGR),
     "followup:vehicle_archive": roles(ADV, CASH, CTL, CARE, MGR),
     "followup:customer_opt_out": CUSTOMER_DESK,
+    # issue 20.11: courtesy cars (advisor lends, manager keeps the fleet)
+    "loancars:loans": RECEPTION,
+    "loancars:fleet": MANAGER,
+    "loancars:car_edit": MANAGER,
+    "loancars:book": RECEPTION,
+    "loancars:check_out": RECEPTION,
+    "loancars:loan": RECEPTION,
+    "loancars:cancel": RECEPTION,
+    "loancars:signature": RECEPTION,
+    "loancars:photo": RECEPTION,
     # reports
     "reports:report": MANAGER,
     "reports:drill": MANAGER,
@@ -456,7 +472,7 @@ def _png() -> SimpleUploadedFile:
 def store(settings, tmp_path):
     """One real object of every kind a URL names."""
     from appointments.duties import CALL_KINDS
-    from appointments.models import Campaign, Holiday
+    from appointments.models import Campaign, Holiday, RecallImport
     from appointments.services import appointment_book, appointment_record_deposit
     from appointments.tests.factories import local, make_workshop
     from dealership.models import DueTask, WebhookDelivery, WebhookSubscription
@@ -520,6 +536,20 @@ def store(settings, tmp_path):
     privacy_request = PrivacyRequest.objects.create(
         customer=customer, kind="see", channel="desk", received_at=timezone.now()
     )
+    recall_import = RecallImport.objects.create(campaign=campaign, file_name="recall.csv")
+    from loancars.models import Loan, LoanCar, LoanPhoto
+
+    loan_car = LoanCar.objects.create(plate="苏E·D0001", model="卡罗拉")
+    loan = Loan.objects.create(
+        car=loan_car,
+        customer=customer,
+        visit=visit,
+        status="returned",
+        km_out=10,
+        km_in=20,
+        agreement_signature=_png(),
+    )
+    loan_photo = LoanPhoto.objects.create(loan=loan, stage="out", image=_png())
     assert care_call is not None and appointment_call is not None
     # A warranty claim on the settled order's first line (issue 16.3).
     from workorders.models import WarrantyClaim
@@ -562,6 +592,10 @@ def store(settings, tmp_path):
         "campaign": campaign,
         "privacy_request": privacy_request,
         "desk_call": desk_call,
+        "recall_import": recall_import,
+        "loan_car": loan_car,
+        "loan": loan,
+        "loan_photo": loan_photo,
     }
 
 
@@ -584,6 +618,17 @@ PAGE_OBJECT = {
     "appointments:holiday_remove": "holiday",
     "appointments:campaign_edit": "campaign",
     "appointments:campaign_notify": "campaign",
+    "appointments:campaign_vins": "campaign",
+    "appointments:recall_import": "campaign",
+    "appointments:recall_import_preview": "recall_import",
+    "appointments:recall_import_confirm": "recall_import",
+    "workorders:campaign_add": "campaign",
+    "loancars:car_edit": "loan_car",
+    "loancars:book": "appointment",
+    "loancars:loan": "loan",
+    "loancars:cancel": "loan",
+    "loancars:signature": "loan",
+    "loancars:photo": "loan_photo",
     "appointments:deposit_receipt": "deposit",
     "appointments:deposit_refund": "deposit",
     "reception:damage_remove": "damage",

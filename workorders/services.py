@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from appointments.models import Appointment
+from appointments.models import Appointment, Campaign, CampaignKind
+from appointments.recalls import recall_vins_complete
 from dealership.errors import DomainError
 from dealership.events import Event, publish
 from dealership.models import User
@@ -502,6 +503,11 @@ def work_order_sign(
         claims_follow_signing(locked)
         _visit_follows_signing(locked, actor)
         visit = locked.visit
+        recall_vins_complete(
+            vin=visit.vehicle.vin or "",
+            operation_ids=locked.lines.values_list("operation_id", flat=True),
+            order_number=locked.number,
+        )
         visit_progress_token(visit=visit, actor=actor)
         timeline_record(
             kind="workorder.signed",
@@ -671,3 +677,36 @@ def work_order_revise(
                 },
             )
     return revision
+
+
+def work_order_campaign_add(*, visit: Visit, campaign: Campaign, actor: User) -> WorkOrderLine:
+    """The campaign's labour operation added to the visit's draft order in one tap.
+
+    A recall is the brand's (warranty, paid by the manufacturer); a service campaign is
+    ordinary maintenance. Refused when the campaign names no operation, the order is
+    signed, or the operation is on the order already.
+    """
+    if campaign.labour_operation_id is None:
+        raise DomainError(_("This campaign names no labour operation to add."), code="no_operation")
+    order = work_order_start(visit=visit, actor=actor)  # the draft, opened if none yet
+    if not order.is_draft:
+        raise DomainError(
+            _("The work order is signed; revise it to add the campaign's work."), code="signed"
+        )
+    if order.lines.filter(operation_id=campaign.labour_operation_id).exists():
+        raise DomainError(_("The campaign's work is on the order already."), code="on_order")
+    recall = campaign.kind == CampaignKind.RECALL
+    line = work_order_line_add(
+        order=order,
+        actor=actor,
+        operation=campaign.labour_operation,
+        job_type=JobType.WARRANTY if recall else JobType.MAINTENANCE,
+        group=campaign.code,
+    )
+    if recall:
+        # The brand pays a recall whatever the car's age: its campaign is the approval the
+        # claims clerk would otherwise give an out-of-warranty line.
+        line.warranty_approved_by, line.warranty_approved_at = actor, timezone.now()
+        line._change_reason = f"recall campaign {campaign.code}"
+        line.save(update_fields=["warranty_approved_by", "warranty_approved_at"])
+    return line

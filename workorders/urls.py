@@ -18,6 +18,11 @@ urlpatterns = [
     path("<int:pk>/pdf/", views.pdf, name="pdf"),
     path("<int:pk>/signature.png", views.signature, name="signature"),
     path(
+        "visit/<int:visit_pk>/campaign/<int:campaign_pk>/",
+        views.campaign_add,
+        name="campaign_add",
+    ),
+    path(
         "visit/<int:visit_pk>/warranty-comeback/",
         views.warranty_comeback,
         name="warranty_comeback",

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from appointments.models import Campaign
 from dealership import tablet
 from dealership.roles import has_role, role_required
 from dealership.rules import rule
@@ -293,3 +294,22 @@ def warranty_comeback(request, visit_pk: int):
         % {"number": record.earlier_visit.number},
     )
     return redirect("workorders:for_visit", visit_pk=visit_pk)
+
+
+@role_required(*EDITORS)
+@require_http_methods(["POST"])
+def campaign_add(request, visit_pk: int, campaign_pk: int):
+    """One tap at the visit: the open campaign's work onto the draft order."""
+    visit = get_object_or_404(Visit, pk=visit_pk)
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("labour_operation"), pk=campaign_pk
+    )
+    try:
+        line = services.work_order_campaign_add(visit=visit, campaign=campaign, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_message(error))
+        return redirect(visit)
+    messages.success(
+        request, _("%(campaign)s added to the work order.") % {"campaign": campaign.code}
+    )
+    return redirect(line.order)

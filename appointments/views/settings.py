@@ -112,7 +112,9 @@ def campaign_edit(request, pk: int | None = None):
         request,
         CampaignForm(request.POST or None, instance=campaign),
         lambda data: services.campaign_save(
-            campaign=Campaign.objects.get(pk=pk) if pk else None, actor=request.user, **data
+            campaign=Campaign.objects.get(pk=pk) if pk else None,
+            actor=request.user,
+            **{name: value for name, value in data.items() if name != "vin_list"},
         ),
         message=_("Campaign saved."),
         done=lambda _campaign: redirect("appointments:campaigns"),
