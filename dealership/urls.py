@@ -25,6 +25,7 @@ urlpatterns = [
     path("customers/new/", views.customer_create, name="customer_create"),
     path("customers/<int:pk>/", views.customer_detail, name="customer_detail"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="customer_edit"),
+    path("customers/<int:pk>/advisor/", views.customer_advisor, name="customer_advisor"),
     path(
         "customers/<int:pk>/links/revoke/",
         views_links.customer_link_revoke,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments.services import call_record as appointment_call_record
+from dealership.advisors import customer_wrong_number_flag
 from dealership.daterange import add_months
 from dealership.due import (
     OPEN_STATES,
@@ -238,6 +239,7 @@ def call_record(
     `followup.survey_complaint_score` opens a complaint. "Has a problem" opens
     a complaint with the note as the customer's words. A second recording of
     the same call (or the same attempt, `attempts_seen`) is refused.
+    "Wrong number" flags the customer record for the desk until the mobile is corrected.
     """
     spec = kind_get(task.kind)
     if K.list_of_kind(task.kind) is None:
@@ -276,6 +278,8 @@ def call_record(
                 visit=visit,
                 call=task,
             )
+        if outcome == K.WRONG_NUMBER and task.customer_id:
+            customer_wrong_number_flag(customer=task.customer, actor=actor)
         if task.kind in K.VISIT_CALLS and visit is not None:
             _visit_close_if_followed_up(
                 visit_id=visit.pk, actor=actor, reason=_("follow-up calls done")

@@ -266,6 +266,8 @@ PAGES: dict[str, frozenset | str] = {
     "wechat_oauth_start": PUBLIC,
     "wechat_oauth_callback": PUBLIC,
     "customer_wechat_unbind": roles(ADV, MGR),
+    # issue 20.7: the customer's own advisor (a POST from the customer page)
+    "customer_advisor": roles(ADV, MGR),
 }
 
 # ------------------------------------------------------------------ API: (route name, method)
@@ -573,6 +575,7 @@ PAGE_OBJECT = {
     "customer_link_revoke": "customer",
     "customer_links_revoke_all": "customer",
     "customer_wechat_unbind": "customer",
+    "customer_advisor": "customer",
     "portal:send_link": "customer",
 }
 PAGE_QUERY = {"reports:drill": "?figure=repair_orders"}
