@@ -205,6 +205,9 @@ PAGES: dict[str, frozenset | str] = {
     # POST only: a GET meets the page's rule (405), not the call list's.
     "followup:call_not_reached": CUSTOMER_DESK,
     "followup:complaints": CUSTOMER_DESK,
+    # issue 20.8: incoming calls and messages
+    "followup:enquiries": CUSTOMER_DESK,
+    "followup:enquiry": CUSTOMER_DESK,
     "followup:complaint_new": CUSTOMER_DESK,
     "followup:complaint": CUSTOMER_DESK,
     "followup:complaint_act": CUSTOMER_DESK,
@@ -488,7 +491,11 @@ def store(settings, tmp_path):
     from workorders.models import WarrantyClaim
 
     claim = WarrantyClaim.objects.create(line=line)
+    from followup.enquiries import enquiry_log
+
+    enquiry = enquiry_log(actor=advisor, channel="wechat", topic="price", customer=customer)
     return {
+        "enquiry": enquiry,
         "claim": claim,
         "customer": customer,
         "vehicle": vehicle,
@@ -576,6 +583,7 @@ PAGE_OBJECT = {
     "customer_links_revoke_all": "customer",
     "customer_wechat_unbind": "customer",
     "customer_advisor": "customer",
+    "followup:enquiry": "enquiry",
     "portal:send_link": "customer",
 }
 PAGE_QUERY = {"reports:drill": "?figure=repair_orders"}
