@@ -35,11 +35,13 @@ from dealership.transitions import lock_row
 from reception.models import Visit
 from reception.services import visit_transition
 from reception.states import VisitStatus
+from workorders.selectors import current_order
 
 from . import duties as K
 from .complaints import (
     complaint_open,
 )
+from .contact_time import at_preferred_time
 from .formatting import when_text
 from .models import (
     SCORE_MAX,
@@ -74,6 +76,9 @@ def _at_local(day: date, hour: int) -> datetime:
 def followup_schedule_after_delivery(*, visit, actor: User | None) -> list[DueTask]:
     """Plan the 24 h care call (customer care) and the 7-day call (the visit's advisor).
 
+    The care call goes to the time of day the customer chose on the work order
+    (`followup.contact_time`); both calls carry the chosen channel.
+
     Called by delivery inside the transaction that delivers the visit. Both
     times count from the delivery (rules `followup.care_call_hours` and
     `followup.advisor_call_days`). A customer who asked not to be called gets
@@ -93,10 +98,18 @@ def followup_schedule_after_delivery(*, visit, actor: User | None) -> list[DueTa
         return []
     delivered = visit.delivered_at or timezone.now()
     payload = {"visit": visit.pk, "vehicle": visit.vehicle_id, "number": visit.number}
+    order = current_order(visit)
+    preferred_time = (order.followup_time if order else "") or customer.preferred_contact_time
+    if order:
+        payload["channel"] = order.followup_channel
+    if preferred_time:
+        payload["preferred_time"] = preferred_time
     care = due_task_schedule(
         kind=K.CARE_CALL,
         subject=visit,
-        due_at=delivered + timedelta(hours=rule("followup.care_call_hours")),
+        due_at=at_preferred_time(
+            delivered + timedelta(hours=rule("followup.care_call_hours")), preferred_time
+        ),
         customer=customer,
         payload=payload,
     )
