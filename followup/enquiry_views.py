@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from dealership.models import Customer
 from dealership.roles import Role, role_required
 from dealership.web import submit
 
@@ -20,8 +21,10 @@ ENQUIRY_ROLES = (Role.ADVISOR, Role.CUSTOMER_CARE, Role.SERVICE_MANAGER)
 def enquiry_list(request):
     """Today's enquiries and every open one (open first), and the form to log a new one."""
     initial = {}
+    customer = None
     if request.GET.get("customer", "").isdigit():
-        initial["customer"] = request.GET["customer"]
+        customer = Customer.objects.filter(pk=int(request.GET["customer"])).first()
+        initial["customer"] = customer
 
     def page(form):
         return render(
@@ -29,6 +32,7 @@ def enquiry_list(request):
             "followup/enquiries.html",
             {
                 "form": form,
+                "customer": customer,
                 "rows": enquiries.enquiries_for_day(timezone.localdate()),
                 "minutes": int(enquiries.response_limit().total_seconds() // 60),
             },

@@ -211,3 +211,17 @@ def test_the_report_shows_the_share_answered_in_time(client, make_staff):
     client.force_login(make_staff("service_manager"))
     page = client.get(reverse("reports:report")).content.decode()
     assert 'id="enquiries-in-time"' in page and "100.0%" in page
+
+
+def test_from_the_customer_page_the_enquiry_is_logged_for_that_customer(client, make_staff):
+    customer = CustomerFactory()
+    client.force_login(make_staff("advisor"))
+    page = client.get(reverse("customer_detail", args=[customer.pk])).content.decode()
+    assert f"{reverse('followup:enquiries')}?customer={customer.pk}" in page
+    form_page = client.get(reverse("followup:enquiries") + f"?customer={customer.pk}")
+    assert 'id="enquiry-customer"' in form_page.content.decode()
+    client.post(
+        reverse("followup:enquiries"),
+        {"customer": customer.pk, "channel": "walk_in", "topic": "parts"},
+    )
+    assert Enquiry.objects.get().customer == customer
