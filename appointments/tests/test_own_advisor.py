@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import close_old_connections, connection
+from django.urls import reverse
 from django.utils import timezone
 
 from appointments import duties, services
@@ -159,3 +160,16 @@ def test_two_online_bookings_for_one_day_at_once_go_to_two_advisors(require_post
     assert errors == []
     advisors = set(Appointment.objects.values_list("advisor_id", flat=True))
     assert len(advisors) == 2
+
+
+@pytest.mark.django_db
+def test_the_short_notice_call_is_on_that_advisors_own_list_only(client, workshop, make_staff):
+    own, other = make_staff("advisor"), make_staff("advisor")
+    vehicle = make_vehicle()
+    customer_advisor_set(customer=vehicle.owner, advisor=own, actor=own)
+    appointment = _online(workshop, local(days_ahead(2), 15), vehicle)
+    url = reverse("appointments:calls") + "?mine=1"
+    client.force_login(own)
+    assert appointment.vehicle.plate in client.get(url).content.decode()
+    client.force_login(other)
+    assert appointment.vehicle.plate not in client.get(url).content.decode()
