@@ -225,3 +225,25 @@ def test_from_the_customer_page_the_enquiry_is_logged_for_that_customer(client, 
         {"customer": customer.pk, "channel": "walk_in", "topic": "parts"},
     )
     assert Enquiry.objects.get().customer == customer
+
+
+def test_the_list_page_query_count_does_not_grow_with_rows(
+    client, make_staff, django_assert_max_num_queries
+):
+    care = make_staff("customer_care")
+    client.force_login(care)
+    url = reverse("followup:enquiries")
+
+    def log(n):
+        for i in range(n):
+            enquiry_log(
+                actor=care, channel="web", topic="price", customer=CustomerFactory(), note=str(i)
+            )
+
+    log(2)
+    client.get(url)  # warm the rules cache and the session
+    with django_assert_max_num_queries(12) as few:
+        client.get(url)
+    log(25)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(url).status_code == 200
