@@ -99,3 +99,17 @@ def test_a_car_with_nothing_to_say_shows_no_talking_points(client, care):
     client.force_login(care)
     page = client.get(reverse("followup:call", args=[call.pk])).content.decode()
     assert 'id="talking-points"' not in page
+
+
+@pytest.mark.django_db
+def test_the_work_orders_follow_up_choice_wins_over_the_customer_record():
+    from followup.services import followup_schedule_after_delivery
+    from workorders.models import WorkOrder
+
+    customer = CustomerFactory(preferred_contact_time="上午")
+    visit = delivered_visit(customer=customer, schedule=False)
+    WorkOrder.objects.create(visit=visit, followup_channel="wechat", followup_time="工作日下午")
+    followup_schedule_after_delivery(visit=visit, actor=visit.advisor)
+    call = DueTask.objects.get(kind=K.CARE_CALL, subject_id=visit.pk)
+    assert 14 <= timezone.localtime(call.due_at).hour < 18
+    assert call.payload["channel"] == "wechat"
