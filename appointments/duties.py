@@ -29,7 +29,7 @@ from dealership.roles import Role
 from dealership.rules import rule
 from dealership.urltools import absolute_url
 
-from .models import Appointment, Campaign, StockStatus
+from .models import Appointment, Campaign, Channel, StockStatus
 
 REMINDERS = (
     # kind, rule with the hours before, late cutoff
@@ -159,7 +159,16 @@ def schedule_for(appointment) -> None:
     # outcome; a pending one is cancelled and the new date gets its own.
     due_tasks_cancel_for(appointment, kinds=[CONFIRM_CALL])
     confirm_at = start - timedelta(days=rule("appointments.confirm_call_days"))
-    if confirm_at > now and _calls_allowed(appointment) and appointment.status == "booked":
+    if confirm_at <= now and appointment.channel == Channel.WEB and start > now:
+        # Booked online at short notice: the advisor calls now (from the booking time, so
+        # scheduling again leaves a call already made as it is).
+        confirm_at = max(confirm_at, appointment.created_at)
+    if (
+        (confirm_at > now or appointment.channel == Channel.WEB)
+        and start > now
+        and _calls_allowed(appointment)
+        and appointment.status == "booked"
+    ):
         due_task_schedule(
             kind=CONFIRM_CALL,
             subject=appointment,

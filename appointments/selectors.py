@@ -305,26 +305,74 @@ class MaintenanceDue:
     plan: MaintenancePlan | None
 
 
-def _last_services() -> dict[int, tuple[datetime, int | None]]:
+def _last_services(vehicle_ids=None) -> dict[int, tuple[datetime, int | None]]:
     """Per vehicle, its last maintenance here and the odometer read then (None: not read).
 
     A maintenance is any visit (booked or walk-in, not cancelled) whose work order has a
     maintenance line, and any arrived maintenance appointment (bookings from before visits).
+    `vehicle_ids` limits the read to those cars (one car's talking points).
     """
+    arrived = Appointment.objects.filter(
+        status=Status.ARRIVED, lines__work_type=WorkType.MAINTENANCE
+    )
+    if vehicle_ids is not None:
+        arrived = arrived.filter(vehicle_id__in=vehicle_ids)
     last: dict[int, tuple[datetime, int | None]] = {
         vehicle_id: (start, None)
-        for vehicle_id, start in Appointment.objects.filter(
-            status=Status.ARRIVED, lines__work_type=WorkType.MAINTENANCE
-        )
-        .values("vehicle_id")
+        for vehicle_id, start in arrived.values("vehicle_id")
         .annotate(last=Max("start"))
         .values_list("vehicle_id", "last")
     }
-    for vehicle_id, checked_in_at, odometer_km in VISITS.maintenance_visits():
+    for vehicle_id, checked_in_at, odometer_km in VISITS.maintenance_visits(vehicle_ids):
         earlier = last.get(vehicle_id)
         if earlier is None or earlier[0] <= checked_in_at:
             last[vehicle_id] = (checked_in_at, odometer_km)
     return last
+
+
+def _next_service(
+    row: tuple, *, serviced, base: MaintenancePlan, default_kmpd: Decimal, today: date
+) -> tuple[date, int]:
+    """(due on, km milestone) of one car's next maintenance, from what the store knows."""
+    _pk, registered, handover, created, odometer, odometer_at = row
+    start = handover or registered or timezone.localtime(created).date()
+    read_on = timezone.localtime(odometer_at).date() if odometer_at else today
+    age = (read_on - start).days
+    kmpd = Decimal(odometer) / age if odometer and age > 30 else default_kmpd
+    kmpd = max(kmpd, Decimal("1"))
+    if serviced:
+        # Serviced here: the milestone after the one nearest the km it had then (a service at
+        # 9 600 km was the 10 000 km one), and the interval's months after that day.
+        serviced, km_read = serviced
+        serviced_on = timezone.localtime(serviced).date()
+        km_then = (
+            Decimal(km_read)
+            if km_read
+            else max(Decimal(odometer) - kmpd * (read_on - serviced_on).days, Decimal(0))
+        )
+        milestone = (round(km_then / base.interval_km) + 1) * base.interval_km
+    else:
+        # No record here: assume it was serviced on time at the last milestone it passed.
+        milestone = (odometer // base.interval_km + 1) * base.interval_km
+        passed = milestone - base.interval_km
+        serviced_on = read_on - timedelta(days=int((odometer - passed) / kmpd)) if passed else start
+    km_due = read_on + timedelta(days=int((milestone - odometer) / kmpd))
+    time_due = add_months(serviced_on, base.interval_months)
+    return min(km_due, time_due), int(milestone)
+
+
+_DUE_FIELDS = (
+    "id",
+    "registration_date",
+    "handover_date",
+    "created_at",
+    "last_odometer_km",
+    "last_odometer_at",
+)
+
+
+def _plan_for(plans: list[MaintenancePlan], milestone: int) -> MaintenancePlan:
+    return next((p for p in reversed(plans) if milestone % p.interval_km == 0), plans[0])
 
 
 def maintenance_due(*, today: date | None = None, within_days: int | None = None):
@@ -354,50 +402,46 @@ def maintenance_due(*, today: date | None = None, within_days: int | None = None
     # Invitations need the owner's grant of `reminders` (dealership.consent), checked in this query.
     rows = consent_filter(
         Vehicle.objects.filter(owner__do_not_call=False), Purpose.REMINDERS, customer_field="owner"
-    ).values_list(
-        "id",
-        "registration_date",
-        "handover_date",
-        "created_at",
-        "last_odometer_km",
-        "last_odometer_at",
-    )
-    for pk, registered, handover, created, odometer, odometer_at in rows.iterator(chunk_size=5000):
+    ).values_list(*_DUE_FIELDS)
+    for row in rows.iterator(chunk_size=5000):
+        pk = row[0]
         if pk in booked:
             continue
-        start = handover or registered or timezone.localtime(created).date()
-        serviced = last_service.get(pk)
-        read_on = timezone.localtime(odometer_at).date() if odometer_at else today
-        age = (read_on - start).days
-        kmpd = Decimal(odometer) / age if odometer and age > 30 else default_kmpd
-        kmpd = max(kmpd, Decimal("1"))
-        if serviced:
-            # Serviced here: the milestone after the one nearest the km it had then (a service at
-            # 9 600 km was the 10 000 km one), and the interval's months after that day.
-            serviced, km_read = serviced
-            serviced_on = timezone.localtime(serviced).date()
-            km_then = (
-                Decimal(km_read)
-                if km_read
-                else max(Decimal(odometer) - kmpd * (read_on - serviced_on).days, Decimal(0))
-            )
-            milestone = (round(km_then / base.interval_km) + 1) * base.interval_km
-        else:
-            # No record here: assume it was serviced on time at the last milestone it passed.
-            milestone = (odometer // base.interval_km + 1) * base.interval_km
-            passed = milestone - base.interval_km
-            serviced_on = (
-                read_on - timedelta(days=int((odometer - passed) / kmpd)) if passed else start
-            )
-        km_due = read_on + timedelta(days=int((milestone - odometer) / kmpd))
-        time_due = add_months(serviced_on, base.interval_months)
-        due_on = min(km_due, time_due)
+        due_on, milestone = _next_service(
+            row, serviced=last_service.get(pk), base=base, default_kmpd=default_kmpd, today=today
+        )
         if today - timedelta(days=60) <= due_on <= today + timedelta(days=within_days):
-            plan = next((p for p in reversed(plans) if milestone % p.interval_km == 0), base)
             result.append(
-                MaintenanceDue(vehicle_id=pk, due_on=due_on, milestone_km=milestone, plan=plan)
+                MaintenanceDue(
+                    vehicle_id=pk,
+                    due_on=due_on,
+                    milestone_km=milestone,
+                    plan=_plan_for(plans, milestone),
+                )
             )
     return result
+
+
+def next_maintenance_for(vehicle: Vehicle, *, today: date | None = None) -> MaintenanceDue | None:
+    """One car's next maintenance by the same estimate as the invitations (None: no plan)."""
+    today = today or timezone.localdate()
+    plans = list(MaintenancePlan.objects.order_by("interval_km"))
+    if not plans:
+        return None
+    row = Vehicle.objects.filter(pk=vehicle.pk).values_list(*_DUE_FIELDS).get()
+    due_on, milestone = _next_service(
+        row,
+        serviced=_last_services([vehicle.pk]).get(vehicle.pk),
+        base=plans[0],
+        default_kmpd=Decimal(rule("appointments.default_km_per_day")),
+        today=today,
+    )
+    return MaintenanceDue(
+        vehicle_id=vehicle.pk,
+        due_on=due_on,
+        milestone_km=milestone,
+        plan=_plan_for(plans, milestone),
+    )
 
 
 # --- KPIs -------------------------------------------------------------------------------

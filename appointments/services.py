@@ -40,6 +40,7 @@ from dealership.transitions import lock_row, move
 from dealership.validators import normalize_phone, normalize_plate
 
 from . import duties
+from .advisors import advisor_for_online_booking
 from .capacity import ZERO, capacity_for_days, day_bounds, free_slots, hours_needed
 from .models import (
     APPOINTED_CHANNELS,
@@ -324,6 +325,9 @@ def appointment_book(
         _lock_days([_local_day(start)])
         _check_slot(start=start, needs=needs, earliest=earliest)
         _refuse_overlap(vehicle, start, end, exclude=None)
+        if advisor is None and channel == Channel.WEB:
+            # Chosen under the day's lock, so the rotation's counts are the current ones.
+            advisor = advisor_for_online_booking(customer=customer, day=_local_day(start))
         lines = _operation_lines(operations) + _part_lines(
             [*plan_parts(plan), *parts], expected_on=parts_expected_on
         )

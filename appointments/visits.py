@@ -16,7 +16,7 @@ def _no_walk_ins(first: date, last: date, *, advisor=None, brief: bool = False) 
     return []
 
 
-def _no_maintenance_visits() -> Iterable[tuple[int, datetime, int | None]]:
+def _no_maintenance_visits(vehicle_ids=None) -> Iterable[tuple[int, datetime, int | None]]:
     return ()
 
 
@@ -25,8 +25,9 @@ class VisitReads:
     # The walk-in visits checked in on the local days first..last, by time (see
     # `reception.selectors.walk_in_visits`).
     walk_ins: Callable[..., list] = _no_walk_ins
-    # (vehicle id, checked in at, odometer km) of each car's last maintenance visit.
-    maintenance_visits: Callable[[], Iterable[tuple[int, datetime, int | None]]] = (
+    # (vehicle id, checked in at, odometer km) of each car's last maintenance visit (of the
+    # cars named, when a list of vehicle ids is given).
+    maintenance_visits: Callable[..., Iterable[tuple[int, datetime, int | None]]] = (
         _no_maintenance_visits
     )
 
@@ -37,7 +38,7 @@ VISITS = VisitReads()
 def visit_reads_register(
     *,
     walk_ins: Callable[..., list] | None = None,
-    maintenance_visits: Callable[[], Iterable[tuple[int, datetime, int | None]]] | None = None,
+    maintenance_visits: Callable[..., Iterable[tuple[int, datetime, int | None]]] | None = None,
 ) -> None:
     """Hand down a read of the visits (called from the apps' `ready()`)."""
     if walk_ins is not None:

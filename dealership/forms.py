@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from .advisors import advisors_active
 from .consent import consent_texts
 from .models import (
     ConsentPurpose,
@@ -9,9 +10,25 @@ from .models import (
     Customer,
     PrivacyRequestChannel,
     PrivacyRequestKind,
+    User,
     Vehicle,
 )
 from .validators import normalize_phone, normalize_plate, normalize_vin
+
+
+class CustomerAdvisorForm(forms.Form):
+    """The customer's own advisor (专属顾问): any active advisor, or none."""
+
+    advisor = forms.ModelChoiceField(
+        label=_("Own advisor"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("None (online bookings by rotation)"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["advisor"].queryset = advisors_active()
 
 
 class CustomerForm(forms.ModelForm):

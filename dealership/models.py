@@ -115,6 +115,22 @@ class Customer(models.Model):
     sms_unsubscribed_at = models.DateTimeField(
         _("unsubscribed from SMS"), null=True, blank=True, editable=False
     )
+    # 专属顾问: the advisor online bookings go to (`dealership.advisors`), set on the
+    # customer page by an advisor or the service manager.
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("own advisor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="own_customers",
+        editable=False,
+    )
+    # Set when a follow-up call found the mobile wrong; the desk sees a banner until the
+    # mobile is corrected (`customer_update` clears it).
+    wrong_number_at = models.DateTimeField(
+        _("mobile reported wrong"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     history = HistoricalRecords(excluded_fields=["wechat_openid"])
 

@@ -64,9 +64,11 @@ def search(query: str, *, limit: int = SEARCH_LIMIT, by_phone: bool = True) -> S
 
 
 def customer_detail(pk: int) -> Customer:
-    return Customer.objects.prefetch_related(
-        Prefetch("vehicles", queryset=Vehicle.objects.order_by("plate"))
-    ).get(pk=pk)
+    return (
+        Customer.objects.select_related("advisor")
+        .prefetch_related(Prefetch("vehicles", queryset=Vehicle.objects.order_by("plate")))
+        .get(pk=pk)
+    )
 
 
 def vehicle_detail(pk: int) -> Vehicle:

@@ -94,8 +94,14 @@ def customer_create(*, actor: User | None, **data) -> Customer:
 
 
 def customer_update(*, customer: Customer, actor: User | None, **data) -> Customer:
-    """Edit a customer's details; the change is kept in its history."""
-    customer, _changed = model_update(instance=customer, data=_normalize_customer(data))
+    """Edit a customer's details; the change is kept in its history.
+
+    A new mobile clears the wrong-number flag a follow-up call set.
+    """
+    data = _normalize_customer(data)
+    if customer.wrong_number_at and data.get("mobile", customer.mobile) != customer.mobile:
+        data["wrong_number_at"] = None
+    customer, _changed = model_update(instance=customer, data=data)
     return customer
 
 

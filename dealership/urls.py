@@ -47,6 +47,7 @@ urlpatterns = [
         views_privacy.privacy_request_delete,
         name="privacy_request_delete",
     ),
+    path("customers/<int:pk>/advisor/", views.customer_advisor, name="customer_advisor"),
     path(
         "customers/<int:pk>/links/revoke/",
         views_links.customer_link_revoke,

@@ -19,8 +19,9 @@ from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
 from .actions import vehicle_actions
+from .advisors import customer_advisor_set
 from .consent import consent_state
-from .forms import ChangeOwnerForm, CustomerForm, LinkRevokeForm, VehicleForm
+from .forms import ChangeOwnerForm, CustomerAdvisorForm, CustomerForm, LinkRevokeForm, VehicleForm
 from .links import customer_live_links, purpose_label
 from .models import Customer, Vehicle
 from .roles import ALL_STAFF, Role, public_view, role_required
@@ -32,6 +33,8 @@ from .web import submit
 logger = logging.getLogger(__name__)
 
 CUSTOMER_EDITORS = (Role.ADVISOR, Role.SERVICE_MANAGER, Role.CUSTOMER_CARE)
+# The customer's own advisor: set by an advisor or the service manager (issue 20.7).
+ADVISOR_SETTERS = (Role.ADVISOR, Role.SERVICE_MANAGER)
 # Customer and vehicle records and the search: every staff role but the technician, who works
 # on the jobs dispatched to them (the workshop's pages show the car they need).
 # The claims clerk works from the claims pages, which show the car they need (issue 16.3).
@@ -94,14 +97,14 @@ def _detail_or_404(select, pk: int):
         raise Http404 from exc
 
 
-@role_required(*CUSTOMER_VIEWERS)
-def customer_detail(request, pk: int):
-    customer = _detail_or_404(selectors.customer_detail, pk)
+def _customer_page(request, customer: Customer, advisor_form=None, *, status: int = 200):
     return render(
         request,
         "dealership/customer_detail.html",
         {
             "customer": customer,
+            "advisor_form": advisor_form
+            or CustomerAdvisorForm(initial={"advisor": customer.advisor_id}),
             "vehicles": [
                 (vehicle, vehicle_actions(request.user, vehicle))
                 for vehicle in customer.vehicles.all()
@@ -113,6 +116,29 @@ def customer_detail(request, pk: int):
             "revoke_all_form": LinkRevokeForm(),
             "consent": consent_state(customer),
         },
+        status=status,
+    )
+
+
+@role_required(*CUSTOMER_VIEWERS)
+def customer_detail(request, pk: int):
+    return _customer_page(request, _detail_or_404(selectors.customer_detail, pk))
+
+
+@role_required(*ADVISOR_SETTERS)
+@require_http_methods(["POST"])
+def customer_advisor(request, pk: int):
+    """Set the customer's own advisor (专属顾问) from the customer page."""
+    customer = _detail_or_404(selectors.customer_detail, pk)
+    return submit(
+        request,
+        CustomerAdvisorForm(request.POST),
+        lambda data: customer_advisor_set(
+            customer=customer, advisor=data["advisor"], actor=request.user
+        ),
+        message=_("Own advisor saved."),
+        done=lambda _customer: redirect("customer_detail", pk=pk),
+        show_form=lambda form: _customer_page(request, customer, form, status=400),
     )
 
 

@@ -33,3 +33,10 @@ class FollowupConfig(AppConfig):
             (Role.ADVISOR, Role.CUSTOMER_CARE, Role.SERVICE_MANAGER),
             710,
         )
+        register_nav(
+            "followup:enquiries",
+            _("Enquiries"),
+            (Role.ADVISOR, Role.CUSTOMER_CARE, Role.SERVICE_MANAGER),
+            715,
+            more=True,
+        )

@@ -33,6 +33,8 @@ REBOOK_CALL = "appointments.rebook_call"
 VISIT_CALLS = (CARE_CALL, ADVISOR_CALL)
 
 UNREACHABLE = "unreachable"
+# Flags the customer record for the desk (dealership.advisors.customer_wrong_number_flag).
+WRONG_NUMBER = "wrong_number"
 # Outcomes that mean "nobody answered": the call comes back later until attempts run out.
 NOT_REACHED_OUTCOMES = frozenset({UNREACHABLE, "not_reached"})
 # Outcomes that open a complaint with the note as the customer's words.
@@ -42,13 +44,13 @@ CARE_OUTCOMES = (
     ("surveyed", _("Reached, survey taken")),
     ("no_survey", _("Reached, did not want the survey")),
     (UNREACHABLE, _("Unreachable")),
-    ("wrong_number", _("Wrong number")),
+    (WRONG_NUMBER, _("Wrong number")),
 )
 ADVISOR_OUTCOMES = (
     ("satisfied", _("Reached, no problem")),
     (ISSUE, _("Reached, has a problem (opens a complaint)")),
     (UNREACHABLE, _("Unreachable")),
-    ("wrong_number", _("Wrong number")),
+    (WRONG_NUMBER, _("Wrong number")),
 )
 NEW_CAR_OUTCOMES = ADVISOR_OUTCOMES
 LOST_OUTCOMES = (

@@ -315,3 +315,100 @@ class DailyScan(models.Model):
 
     def __str__(self):
         return f"{self.day:%Y-%m-%d}"
+
+
+class EnquiryChannel(models.TextChoices):
+    PHONE = "phone", _("Phone call")
+    WECHAT = "wechat", _("WeChat message")
+    WEB = "web", _("Web message")
+    WALK_IN = "walk_in", _("Walk-in")
+
+
+# Messages the customer left (the 15-minute response rule applies); calls and walk-ins are
+# answered as they are taken.
+ONLINE_CHANNELS = (EnquiryChannel.WECHAT, EnquiryChannel.WEB)
+
+
+class EnquiryTopic(models.TextChoices):
+    BOOKING = "booking", _("Booking an appointment")
+    PRICE = "price", _("Price of a service")
+    REPAIR = "repair", _("A problem with the car")
+    PROGRESS = "progress", _("Progress of a car in the workshop")
+    PARTS = "parts", _("Parts and accessories")
+    WARRANTY = "warranty", _("Warranty or insurance")
+    COMPLAINT = "complaint", _("Complaint")
+    OTHER = "other", _("Other")
+
+
+class EnquiryOutcome(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    ANSWERED = "answered", _("Answered")
+    COMPLAINT = "complaint", _("Complaint opened")
+    LOST = "lost", _("Lost")
+
+
+class Enquiry(models.Model):
+    """An incoming call or message (咨询) and what came of it (`followup.enquiries`)."""
+
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="enquiries",
+    )
+    # Who asked when they are not (yet) a customer of ours.
+    caller_name = models.CharField(pgettext_lazy("person", "name"), max_length=100, blank=True)
+    caller_mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=EnquiryChannel.choices)
+    topic = models.CharField(_("about"), max_length=20, choices=EnquiryTopic.choices)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=EnquiryOutcome.choices, blank=True
+    )
+    note = models.TextField(_("note"), blank=True, max_length=NOTE_MAX_LENGTH)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    closed_at = models.DateTimeField(pgettext_lazy("enquiry", "closed"), null=True, blank=True)
+    appointment = models.ForeignKey(
+        "appointments.Appointment",
+        verbose_name=_("appointment"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    complaint = models.ForeignKey(
+        Complaint,
+        verbose_name=_("complaint"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("taken by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("enquiry")
+        verbose_name_plural = _("enquiries")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["received_at"]),
+            models.Index(
+                fields=["received_at"], name="enquiry_open", condition=models.Q(closed_at=None)
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} {self.received_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_online(self) -> bool:
+        return self.channel in ONLINE_CHANNELS

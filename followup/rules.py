@@ -74,3 +74,13 @@ def lost_months() -> list[int]:
         "followup.lost_months_third",
     )
     return sorted({int(rule(key)) for key in keys if int(rule(key)) > 0})
+
+
+register(
+    "followup.enquiry_response_minutes",
+    15,
+    _("Answer an online message within"),
+    _("minutes"),
+    minimum=1,
+    maximum=1440,
+)

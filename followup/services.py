@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from appointments.services import call_record as appointment_call_record
+from dealership.advisors import customer_wrong_number_flag
 from dealership.consent import Purpose, consent_allows, consent_filter
 from dealership.daterange import add_months
 from dealership.due import (
@@ -37,11 +38,13 @@ from dealership.transitions import lock_row
 from reception.models import Visit
 from reception.services import visit_transition
 from reception.states import VisitStatus
+from workorders.selectors import current_order
 
 from . import duties as K
 from .complaints import (
     complaint_open,
 )
+from .contact_time import at_preferred_time
 from .formatting import when_text
 from .models import (
     SCORE_MAX,
@@ -75,6 +78,9 @@ def _at_local(day: date, hour: int) -> datetime:
 
 def followup_schedule_after_delivery(*, visit, actor: User | None) -> list[DueTask]:
     """Plan the 24 h care call (customer care) and the 7-day call (the visit's advisor).
+
+    The care call goes to the time of day the customer chose on the work order
+    (`followup.contact_time`); both calls carry the chosen channel.
 
     Called by delivery inside the transaction that delivers the visit. Both
     times count from the delivery (rules `followup.care_call_hours` and
@@ -111,10 +117,18 @@ def followup_schedule_after_delivery(*, visit, actor: User | None) -> list[DueTa
         return []
     delivered = visit.delivered_at or timezone.now()
     payload = {"visit": visit.pk, "vehicle": visit.vehicle_id, "number": visit.number}
+    order = current_order(visit)
+    preferred_time = (order.followup_time if order else "") or customer.preferred_contact_time
+    if order:
+        payload["channel"] = order.followup_channel
+    if preferred_time:
+        payload["preferred_time"] = preferred_time
     care = due_task_schedule(
         kind=K.CARE_CALL,
         subject=visit,
-        due_at=delivered + timedelta(hours=rule("followup.care_call_hours")),
+        due_at=at_preferred_time(
+            delivered + timedelta(hours=rule("followup.care_call_hours")), preferred_time
+        ),
         customer=customer,
         payload=payload,
     )
@@ -257,6 +271,7 @@ def call_record(
     `followup.survey_complaint_score` opens a complaint. "Has a problem" opens
     a complaint with the note as the customer's words. A second recording of
     the same call (or the same attempt, `attempts_seen`) is refused.
+    "Wrong number" flags the customer record for the desk until the mobile is corrected.
     """
     spec = kind_get(task.kind)
     if K.list_of_kind(task.kind) is None:
@@ -295,6 +310,8 @@ def call_record(
                 visit=visit,
                 call=task,
             )
+        if outcome == K.WRONG_NUMBER and task.customer_id:
+            customer_wrong_number_flag(customer=task.customer, actor=actor)
         if task.kind in K.VISIT_CALLS and visit is not None:
             _visit_close_if_followed_up(
                 visit_id=visit.pk, actor=actor, reason=_("follow-up calls done")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import enquiry_views, views
 
 app_name = "followup"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("calls/<slug:slug>/", views.call_list, name="call_list"),
     path("call/<int:pk>/", views.call, name="call"),
     path("call/<int:pk>/not-reached/", views.call_not_reached, name="call_not_reached"),
+    path("enquiries/", enquiry_views.enquiry_list, name="enquiries"),
+    path("enquiries/<int:pk>/", enquiry_views.enquiry_detail, name="enquiry"),
     path("complaints/", views.complaints, name="complaints"),
     path("complaints/new/", views.complaint_new, name="complaint_new"),
     path("complaints/<int:pk>/", views.complaint, name="complaint"),

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from appointments import duties
 from dealership.due import kind_get
-from dealership.models import Customer, DueTask, Vehicle
+from dealership.models import ContactChannel, Customer, DueTask, Vehicle
 from dealership.roles import Role, has_role, role_required
 from dealership.selectors import may_act_on_call, search
 from dealership.web import apply_errors, submit
@@ -31,6 +31,7 @@ from .forms import (
     ReasonForm,
 )
 from .models import Complaint
+from .talking_points import talking_points_for
 
 COMPLAINT_ROLES = (Role.ADVISOR, Role.CUSTOMER_CARE, Role.SERVICE_MANAGER)
 ARCHIVE_ROLES = (
@@ -145,6 +146,10 @@ def call(request, pk: int):
             "done": task.state != DueTask.State.PENDING,
             "booking_url": booking_url,
             "outcome_label": kind.outcome_label(task.outcome) if task.outcome else "",
+            "points": talking_points_for(row.vehicle),
+            "chosen_channel": ContactChannel(task.payload["channel"]).label
+            if task.payload.get("channel") in ContactChannel.values
+            else "",
         },
         status=400 if form.errors else 200,
     )

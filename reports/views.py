@@ -15,6 +15,7 @@ from dealership.roles import Role, role_required
 from workorders.models import JobType
 
 from . import exports, selectors, services
+from .enquiries import enquiry_figures
 from .figures import DEFINITIONS, FIGURES, WORK_TYPE_PREFIX
 from .pdf import report_pdf
 from .periods import KINDS, MONTH, Period
@@ -44,6 +45,7 @@ def report(request):
             "tables": exports.report_tables(data),
             "definitions": DEFINITIONS,
             "status_times": status_times(period),
+            "enquiries": enquiry_figures(period),
         },
     )
 

@@ -220,6 +220,9 @@ PAGES: dict[str, frozenset | str] = {
     # POST only: a GET meets the page's rule (405), not the call list's.
     "followup:call_not_reached": CUSTOMER_DESK,
     "followup:complaints": CUSTOMER_DESK,
+    # issue 20.8: incoming calls and messages
+    "followup:enquiries": CUSTOMER_DESK,
+    "followup:enquiry": CUSTOMER_DESK,
     "followup:complaint_new": CUSTOMER_DESK,
     "followup:complaint": CUSTOMER_DESK,
     "followup:complaint_act": CUSTOMER_DESK,
@@ -292,6 +295,8 @@ PAGES: dict[str, frozenset | str] = {
     "wechat_oauth_start": PUBLIC,
     "wechat_oauth_callback": PUBLIC,
     "customer_wechat_unbind": roles(ADV, MGR),
+    # issue 20.7: the customer's own advisor (a POST from the customer page)
+    "customer_advisor": roles(ADV, MGR),
 }
 
 # ------------------------------------------------------------------ API: (route name, method)
@@ -566,7 +571,11 @@ def store(settings, tmp_path):
         body="{}",
     )
     api_token, _key = api_token_issue(user=advisor, name="DMS")
+    from followup.enquiries import enquiry_log
+
+    enquiry = enquiry_log(actor=advisor, channel="wechat", topic="price", customer=customer)
     return {
+        "enquiry": enquiry,
         "webhook_subscription": subscription,
         "webhook_delivery": delivery,
         "api_token": api_token,
@@ -679,6 +688,8 @@ PAGE_OBJECT = {
     "customer_link_revoke": "customer",
     "customer_links_revoke_all": "customer",
     "customer_wechat_unbind": "customer",
+    "customer_advisor": "customer",
+    "followup:enquiry": "enquiry",
     "portal:send_link": "customer",
 }
 PAGE_QUERY = {"reports:drill": "?figure=repair_orders"}

@@ -123,6 +123,10 @@ class TermsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["version"].initial = self.instance.version
         self.fields["payment_method"].required = False
+        # The care call is placed in the window of day named here (followup.contact_time).
+        self.fields["followup_time"].help_text = _(
+            "Morning, noon, afternoon or evening: the care call is placed in that part of the day."
+        )
 
     def _post_clean(self):
         # The service validates and saves; the form only converts the input.

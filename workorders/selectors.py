@@ -170,15 +170,18 @@ def catalogue_search(query: str, *, limit: int = 12) -> CatalogueResults:
     )
 
 
-def last_maintenance_visits() -> Iterator[tuple[int, datetime, int | None]]:
+def last_maintenance_visits(vehicle_ids=None) -> Iterator[tuple[int, datetime, int | None]]:
     """(vehicle id, checked in at, odometer km) of each car's last maintenance visit.
 
     A maintenance visit is one (booked or walk-in, not cancelled) whose work order has a
     maintenance line; the maintenance invitations start from it (`appointments.visits`).
+    `vehicle_ids` limits the read to those cars.
     """
+    visits = Visit.objects.filter(work_orders__lines__job_type=JobType.MAINTENANCE)
+    if vehicle_ids is not None:
+        visits = visits.filter(vehicle_id__in=vehicle_ids)
     visits = (
-        Visit.objects.filter(work_orders__lines__job_type=JobType.MAINTENANCE)
-        .exclude(status=VisitStatus.CANCELLED)
+        visits.exclude(status=VisitStatus.CANCELLED)
         .order_by("vehicle_id", "-checked_in_at")
         .distinct("vehicle_id")
         .values_list("vehicle_id", "checked_in_at", "odometer_km")
