@@ -27,6 +27,7 @@ from reception.states import HoldReason, VisitStatus
 from workorders.models import LineKind
 
 from .models import Addition, ClockEntry, Finding, Job, PromiseWatch, QualityCheck
+from .roster import absences, carry_over_visit_ids
 from .states import (
     ASSIGNED_JOB_STATUSES,
     BOARD_STATUSES,
@@ -118,10 +119,13 @@ class Load:
     technician: Technician
     assigned: Decimal
     current: Job | None = None
+    hours_off: Decimal | None = ZERO  # the roster's today: None when away the whole day
 
     @property
     def available(self) -> Decimal:
-        return self.technician.hours_per_day
+        if self.hours_off is None:
+            return ZERO
+        return max(self.technician.hours_per_day - self.hours_off, ZERO)
 
     @property
     def percent(self) -> int:
@@ -150,6 +154,11 @@ class Board:
     now: datetime
     team: str = ""
     technician_id: int | None = None
+    carry_over: int = 0  # cars held over from the last close
+
+    @property
+    def away(self) -> int:
+        return sum(1 for load in self.loads if load.hours_off is None)
 
     @property
     def card_count(self) -> int:
@@ -226,7 +235,17 @@ def technician_loads(*, now: datetime | None = None) -> list[Load]:
         job.technician_id: job
         for job in Job.objects.filter(status=J.IN_PROGRESS).select_related("visit__vehicle")
     }
-    return [Load(technician=t, assigned=t.assigned, current=running.get(t.pk)) for t in technicians]
+    today = since.date()
+    off = absences(today, today)
+    return [
+        Load(
+            technician=t,
+            assigned=t.assigned,
+            current=running.get(t.pk),
+            hours_off=off.get((t.pk, today), ZERO),
+        )
+        for t in technicians
+    ]
 
 
 def _one_decimal(value: Decimal) -> str:
@@ -280,6 +299,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     visit_url, dispatch_url = url_for_pk("workshop:visit"), url_for_pk("workshop:dispatch")
     addition_url = url_for_pk("workshop:addition")
     visits = list(_board_visits(team, technician_id))
+    carried = carry_over_visit_ids(now)
     rework_reasons_attach([job for visit in visits for job in visit.board_jobs])
     for visit in visits:
         jobs = visit.board_jobs
@@ -291,6 +311,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
             job.clock_flag_label = flag_labels.get(job.clock_flag, "")
             job.hours_text = _one_decimal(job.hours)
         visit.hold_label = hold_labels.get(visit.hold_reason, "")
+        visit.carry_over = visit.pk in carried
         visit.board_url, visit.dispatch_url = visit_url(visit.pk), dispatch_url(visit.pk)
         visit.promised_text = (
             f"{timezone.localtime(visit.promised_at):%m-%d %H:%M}" if visit.promised_at else ""
@@ -325,6 +346,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
         now=now,
         team=team,
         technician_id=technician_id,
+        carry_over=len(carried),
     )
 
 

@@ -99,6 +99,7 @@ def _board_labels() -> dict[str, str]:
         "inspect": _("Inspect"),
         "ready": _("Wash and ready"),
         "waits": _("customer waits"),
+        "carry_over": _("Carry-over"),
     }
 
 
@@ -121,8 +122,7 @@ def _render_board(request, *, team: str, technician_id: int | None):
                 (
                     (
                         load.technician.pk,
-                        f"{load.technician.name} · "
-                        f"{load.assigned:.1f}/{load.technician.hours_per_day:.1f} h",
+                        f"{load.technician.name} · {load.assigned:.1f}/{load.available:.1f} h",
                     )
                     for load in data.loads
                 ),
