@@ -16,7 +16,9 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import F, Max, Q, Sum
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from appointments.models import AppointmentLine, StockStatus
 from dealership.models import Technician
@@ -48,15 +50,23 @@ class PromiseSuggestion:
     parts_expected: date | None  # the last part on order is expected that day
     margin_minutes: int
 
-    def as_dict(self) -> dict:
-        return {
-            "at": self.at.isoformat(),
-            "queue_hours": str(self.queue_hours),
-            "technicians": self.technicians,
-            "own_hours": str(self.own_hours),
-            "parts_expected": self.parts_expected.isoformat() if self.parts_expected else None,
-            "margin_minutes": self.margin_minutes,
+    @property
+    def basis_text(self) -> str:
+        """What the suggestion rests on, in the reader's language, for the order page."""
+        text = _(
+            "%(queue)s h of work ahead shared by %(n)s technicians at work today, "
+            "%(own)s h for this car, %(margin)s min margin"
+        ) % {
+            "queue": floatformat(self.queue_hours, "-2"),
+            "n": self.technicians,
+            "own": floatformat(self.own_hours, "-2"),
+            "margin": self.margin_minutes,
         }
+        if self.parts_expected:
+            text += "; " + _("parts on order expected %(day)s") % {
+                "day": self.parts_expected.isoformat()
+            }
+        return text
 
 
 def technicians_working(day: date) -> int:

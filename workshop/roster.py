@@ -14,13 +14,13 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments.capacity import local_datetime, openings
 from dealership.errors import DomainError
-from dealership.models import Technician
+from dealership.models import Technician, WorkType
 from dealership.workload import CarryOver
 from reception.models import Visit
 from reception.states import VisitStatus
@@ -61,6 +61,16 @@ def absences(first: date, last: date) -> dict[tuple[int, date], Decimal | None]:
     }
 
 
+def with_day_roster(technicians: QuerySet[Technician], day: date) -> QuerySet[Technician]:
+    """Annotate each technician's entry on `day` in the same query: `roster_away` (off the
+    whole day) and `roster_hours_off` (a part day's hours)."""
+    entries = RosterEntry.objects.filter(technician=OuterRef("pk"), day=day)
+    return technicians.annotate(
+        roster_away=Exists(entries.filter(hours_off__isnull=True)),
+        roster_hours_off=Subquery(entries.values("hours_off")[:1]),
+    )
+
+
 def _last_close_and_next_day(now) -> tuple[object, date | None]:
     """The last closing instant before `now` and the next open day that has not closed yet."""
     today = timezone.localdate(now)
@@ -81,24 +91,24 @@ def _last_close_and_next_day(now) -> tuple[object, date | None]:
 def _remaining_by_visit(visit_ids: list[int], now) -> dict[int, dict[str, Decimal]]:
     """Hours of work left per visit and work type: its jobs, else its order's labour lines."""
     remaining: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    if not visit_ids:
+        return remaining
     with_jobs = set()
     for job in Job.objects.filter(visit_id__in=visit_ids).exclude(
         status__in=(JobStatus.CANCELLED, JobStatus.PROPOSED)
     ):
         with_jobs.add(job.visit_id)
         remaining[job.visit_id][job.work_type] += job.remaining_hours(now)
+    without_jobs = [pk for pk in visit_ids if pk not in with_jobs]
+    if not without_jobs:
+        return remaining
     lines = (
-        WorkOrderLine.objects.filter(
-            order__visit_id__in=[pk for pk in visit_ids if pk not in with_jobs],
-            kind=LineKind.LABOUR,
-        )
+        WorkOrderLine.objects.filter(order__visit_id__in=without_jobs, kind=LineKind.LABOUR)
         .exclude(order__status=OrderStatus.SUPERSEDED)
-        .select_related("operation")
-        .only("hours", "quantity", "order__visit_id", "operation__work_type")
+        .values_list("order__visit_id", "operation__work_type", "hours", "quantity")
     )
-    for line in lines:
-        work_type = line.operation.work_type if line.operation else "repair"
-        remaining[line.order.visit_id][work_type] += line.hours * line.quantity
+    for visit_id, work_type, hours, quantity in lines:
+        remaining[visit_id][work_type or WorkType.REPAIR] += hours * quantity
     return remaining
 
 

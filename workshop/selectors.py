@@ -27,7 +27,7 @@ from reception.states import HoldReason, VisitStatus
 from workorders.models import LineKind
 
 from .models import Addition, ClockEntry, Finding, Job, PromiseWatch, QualityCheck
-from .roster import absences, carry_over_visit_ids
+from .roster import carry_over_visit_ids, with_day_roster
 from .states import (
     ASSIGNED_JOB_STATUSES,
     BOARD_STATUSES,
@@ -228,21 +228,23 @@ def technician_loads(*, now: datetime | None = None) -> list[Load]:
         .annotate(total=Sum("hours"))
         .values_list("technician_id", "total")
     )
-    technicians = list(Technician.objects.filter(active=True).order_by("team", "name"))
+    technicians = list(
+        with_day_roster(Technician.objects.filter(active=True), since.date()).order_by(
+            "team", "name"
+        )
+    )
     for technician in technicians:
         technician.assigned = assigned.get(technician.pk) or ZERO
     running = {
         job.technician_id: job
         for job in Job.objects.filter(status=J.IN_PROGRESS).select_related("visit__vehicle")
     }
-    today = since.date()
-    off = absences(today, today)
     return [
         Load(
             technician=t,
             assigned=t.assigned,
             current=running.get(t.pk),
-            hours_off=off.get((t.pk, today), ZERO),
+            hours_off=None if t.roster_away else (t.roster_hours_off or ZERO),
         )
         for t in technicians
     ]

@@ -224,6 +224,30 @@ def test_two_on_leave_and_a_carry_over_car_are_the_reason_the_day_offers_fewer_h
     )
 
 
+def test_roster_and_carry_over_cost_capacity_a_fixed_number_of_queries(
+    controller, django_assert_max_num_queries
+):
+    make_workshop()
+    last_close, next_day = roster._last_close_and_next_day(timezone.now())
+    for technician in Technician.objects.all():
+        roster.roster_set(
+            technician=technician, day=next_day, kind=RosterKind.TRAINING, actor=controller
+        )
+    for _car in range(5):
+        visit = make_signed_visit(
+            jobs=1, status=VisitStatus.IN_PROGRESS, checked_in_at=last_close - timedelta(hours=1)
+        )
+        Job.objects.create(visit=visit, name_zh="保养", hours=Decimal("1"), position=1)
+        make_signed_visit(
+            jobs=2, status=VisitStatus.ORDER_SIGNED, checked_in_at=last_close - timedelta(hours=1)
+        )
+    # the capacity's six, the roster, the last close (2), the cars, their jobs, their lines
+    with django_assert_max_num_queries(12):
+        capacity = capacity_for_days(next_day, next_day + timedelta(days=6))
+    assert capacity[next_day].carry_over_cars == 10
+    assert capacity[next_day].away == Technician.objects.count()
+
+
 # ---------------------------------------------------------------- the board
 
 
