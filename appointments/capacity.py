@@ -219,7 +219,8 @@ def slot_starts(day: date, opens: time, closes: time) -> list[datetime]:
 def capacity_for_days(
     first: date, last: date | None = None, *, exclude_appointment: int | None = None
 ) -> dict[date, DayCapacity]:
-    """Capacity and load of every local day first..last (five queries, whatever the range)."""
+    """Capacity and load of every local day first..last (a fixed number of queries, whatever
+    the range: five, the roster and the carry-over)."""
     last = last or first
     tz = local_tz()
     opening = openings(first, last)

@@ -85,12 +85,14 @@ class WorkOrderSerializer(serializers.ModelSerializer):
     number = serializers.CharField(read_only=True)
     lines = LineSerializer(many=True, read_only=True)
     promise_suggestion = serializers.SerializerMethodField(
-        help_text="A draft's suggested promised time and what it rests on (null once signed)."
+        help_text="A draft's suggested promised time and what it rests on; null once signed "
+        "and in the list (one order's answer carries it)."
     )
 
     @extend_schema_field(PromiseSuggestionSerializer(allow_null=True))
     def get_promise_suggestion(self, order: WorkOrder) -> dict | None:
-        if not order.is_draft:
+        view = self.context.get("view")
+        if not order.is_draft or getattr(view, "action", None) == "list":
             return None
         return PromiseSuggestionSerializer(promise_suggestion_for(order)).data
 

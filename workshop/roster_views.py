@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from dealership.roles import Role, role_required
-from dealership.web import apply_errors
+from dealership.web import apply_errors, refusal_text
 
 from . import roster
 from .forms import RosterForm
@@ -34,12 +34,16 @@ def _week_of(value) -> date:
 
 def _page(request, start: date, *, failed: RosterForm | None = None, status: int = 200):
     week = roster.roster_week(start)
+    unplaced = ""
     if failed is not None:
         data = failed.cleaned_data
+        placed = False
         for row in week.rows:
             for cell in row.cells:
                 if row.technician == data.get("technician") and cell.day == data.get("day"):
-                    cell.form = failed
+                    cell.form, placed = failed, True
+        if not placed:  # no cell to show it in (an unknown technician or day): on top
+            unplaced = refusal_text(failed)
     return render(
         request,
         "workshop/roster.html",
@@ -47,6 +51,7 @@ def _page(request, start: date, *, failed: RosterForm | None = None, status: int
             "week": week,
             "kinds": RosterKind.choices,
             "failed": failed,
+            "unplaced": unplaced,
             "today": timezone.localdate(),
         },
         status=status,

@@ -169,3 +169,13 @@ def test_the_order_page_shows_what_the_suggestion_rests_on(advisor, technicians,
     assert html.status_code == 200
     basis = html.content.decode().split('id="promise-basis"', 1)[1].split("</small>", 1)[0]
     assert "前方待修 4 工时由今天在岗的 2 名技师分担" in basis and "本车 1.50 工时" in basis
+
+
+def test_the_order_list_leaves_the_suggestion_to_each_orders_answer(advisor, technicians):
+    order = _draft(advisor)
+    api = APIClient()
+    api.force_authenticate(advisor)
+    listed = api.get("/api/orders/work-orders/", {"visit": order.visit_id}).json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert [row["id"] for row in rows] == [order.pk]
+    assert rows[0]["promise_suggestion"] is None

@@ -355,7 +355,9 @@ def test_a_bad_cell_is_answered_next_to_its_field_and_saves_nothing(client, cont
     assert "<details open>" in cell and "半天班须填写离岗工时" in cell
     assert not RosterEntry.objects.exists()
     for junk in ({"technician": "x", "day": "2026-13-45"}, {"week": "\x00" * 3}):
-        assert client.post(reverse("workshop:roster"), junk).status_code == 400
+        answer = client.post(reverse("workshop:roster"), junk, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert answer.status_code == 400
+        assert 'id="roster-error"' in answer.content.decode()
     assert client.get(reverse("workshop:roster"), {"week": "nonsense"}).status_code == 200
 
 
@@ -368,3 +370,18 @@ def test_the_roster_page_is_the_controllers_and_the_managers(client, make_staff)
     ):
         client.force_login(make_staff(role))
         assert client.get(reverse("workshop:roster")).status_code == expected, role
+
+
+def test_the_appointments_board_gives_the_days_reason(client, controller, make_staff):
+    make_workshop()
+    day = days_ahead(2)
+    for technician in _repair_technicians():
+        roster.roster_set(technician=technician, day=day, kind=RosterKind.LEAVE, actor=controller)
+    client.force_login(make_staff("advisor"))
+    html = client.get(
+        reverse("appointments:board"),
+        {"day": day.isoformat(), "view": "day"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    ).content.decode()
+    reason = html.split('id="capacity-reason">', 1)[1].split("</p>", 1)[0]
+    assert reason == "2 名技师休假或培训：剩余 19.2 工时可约"  # maintenance 12.8 + body 6.4
