@@ -29,7 +29,7 @@ def _shot(page, name: str) -> None:
 def test_booking_on_a_day_with_two_on_leave_and_a_carry_over_car(page, login, make_staff):
     workshop = make_workshop()  # maintenance 2, repair 2, body 1, 8 h each
     last_close, day = roster._last_close_and_next_day(timezone.now())
-    make_signed_visit(
+    held = make_signed_visit(
         jobs=1,
         hours="3.00",
         status=VisitStatus.IN_PROGRESS,
@@ -50,6 +50,12 @@ def test_booking_on_a_day_with_two_on_leave_and_a_carry_over_car(page, login, ma
     assert RosterEntry.objects.filter(day=day, kind="leave").count() == 2
     assert "休假" in page.inner_text(f"#cell-{technician.pk}-{day.isoformat()}")
     _shot(page, "week")
+
+    # The board tags the car held over from the last close.
+    page.goto(f"{page.base_url}/workshop/")
+    assert "滞留车" in page.inner_text(f"#visit-{held.pk} header")
+    assert "1 辆滞留车" in page.inner_text("#roster-line")
+    _shot(page, "board")
 
     # The advisor books a car for that day: the day offers fewer hours, and says why.
     page.context.clear_cookies()
