@@ -1,10 +1,13 @@
 """Capacity arithmetic: how many technician-hours and arrivals a day and a slot still take.
 
 Per day and work type:
-    total     = sum over active technicians of that type of min(hours per day, opening span)
+    total     = sum over active technicians of that type of min(hours per day, opening span),
+                less the roster's hours off (leave, training: the whole day; a part day: its hours)
+    carried   = hours the cars carried over from the last close still need (next open day only)
     bookable  = total × (1 − walk-in reserve %)         appointments may fill this;
                                                           the rest is kept for walk-ins
     appointed = hours of open and arrived appointments
+    free      = bookable − carried − appointed
 Per slot: appointed arrivals ≤ the arrivals cap (heijunka: not everyone at 8:00).
 
 Every function here reads a whole range of days in a fixed number of queries, so
@@ -19,9 +22,12 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from dealership.models import Technician, WorkType
 from dealership.rules import rule
+from dealership.workload import absences, carry_over, working_hours
 
 from .models import Appointment, AppointmentLine, Holiday, OpeningHours
 from .states import CAPACITY_STATUSES
@@ -52,10 +58,11 @@ class TypeLoad:
     total: Decimal = ZERO
     bookable: Decimal = ZERO
     appointed: Decimal = ZERO
+    carried: Decimal = ZERO  # taken by cars carried over from the last close
 
     @property
     def free_bookable(self) -> Decimal:
-        return max(self.bookable - self.appointed, ZERO)
+        return max(self.bookable - self.carried - self.appointed, ZERO)
 
     def percent(self, value: Decimal) -> int:
         if not self.total:
@@ -98,6 +105,52 @@ class DayCapacity:
     holiday: str = ""
     loads: dict[str, TypeLoad] = field(default_factory=dict)
     slots: list[Slot] = field(default_factory=list)
+    away: int = 0  # technicians off the whole day (leave, training)
+    part_days: int = 0  # technicians working part of the day
+    carry_over_cars: int = 0
+
+    @property
+    def reduced(self) -> bool:
+        return bool(self.away or self.part_days or self.carry_over_cars)
+
+    @property
+    def free_hours(self) -> Decimal:
+        return sum((load.free_bookable for load in self.loads.values()), ZERO)
+
+    @property
+    def reduction_text(self) -> str:
+        """Why the day offers fewer hours, e.g. "2 technicians on leave or training, 1
+        carry-over car: 6.5 h free"; empty when nothing takes hours away."""
+        reasons = []
+        if self.away:
+            reasons.append(
+                ngettext(
+                    "%(n)s technician on leave or training",
+                    "%(n)s technicians on leave or training",
+                    self.away,
+                )
+                % {"n": self.away}
+            )
+        if self.part_days:
+            reasons.append(
+                ngettext(
+                    "%(n)s technician on a part day",
+                    "%(n)s technicians on a part day",
+                    self.part_days,
+                )
+                % {"n": self.part_days}
+            )
+        if self.carry_over_cars:
+            reasons.append(
+                ngettext("%(n)s carry-over car", "%(n)s carry-over cars", self.carry_over_cars)
+                % {"n": self.carry_over_cars}
+            )
+        if not reasons:
+            return ""
+        return _("%(reasons)s: %(hours)s h free") % {
+            "reasons": pgettext("list separator", ", ").join(reasons),
+            "hours": f"{self.free_hours.normalize():f}",
+        }
 
     @property
     def closed(self) -> bool:
@@ -166,13 +219,16 @@ def slot_starts(day: date, opens: time, closes: time) -> list[datetime]:
 def capacity_for_days(
     first: date, last: date | None = None, *, exclude_appointment: int | None = None
 ) -> dict[date, DayCapacity]:
-    """Capacity and load of every local day first..last (five queries, whatever the range)."""
+    """Capacity and load of every local day first..last (a fixed number of queries, whatever
+    the range: five, the roster and the carry-over)."""
     last = last or first
     tz = local_tz()
     opening = openings(first, last)
     technicians = list(
-        Technician.objects.filter(active=True).values_list("work_type", "hours_per_day")
+        Technician.objects.filter(active=True).values_list("pk", "work_type", "hours_per_day")
     )
+    absent = absences(first, last)
+    carried = carry_over(first, last)
     reserve = rule("appointments.walk_in_reserve_percent") / 100
     cap = int(rule("appointments.arrivals_per_slot"))
 
@@ -204,16 +260,31 @@ def capacity_for_days(
     for day, (opens, closes, holiday) in opening.items():
         capacity = DayCapacity(day=day, opens=opens, closes=closes, holiday=holiday)
         span = _span_hours(opens, closes) if opens else ZERO
+        if opens:
+            for pk, _work_type, _hours in technicians:
+                if (pk, day) in absent:
+                    if absent[(pk, day)] is None:
+                        capacity.away += 1
+                    else:
+                        capacity.part_days += 1
+        if day == carried.day:
+            capacity.carry_over_cars = carried.cars
         for work_type, label in WorkType.choices:
-            total = sum((min(h, span) for wt, h in technicians if wt == work_type), ZERO).quantize(
-                HOURS
-            )
+            total = sum(
+                (
+                    working_hours(h, span, absent, pk, day)
+                    for pk, wt, h in technicians
+                    if wt == work_type
+                ),
+                ZERO,
+            ).quantize(HOURS)
             capacity.loads[work_type] = TypeLoad(
                 work_type=work_type,
                 label=str(label),
                 total=total,
                 bookable=(total * (1 - reserve)).quantize(HOURS),
                 appointed=hours[(day, work_type)],
+                carried=(carried.hours.get(work_type, ZERO) if day == carried.day else ZERO),
             )
         if opens:
             capacity.slots = [

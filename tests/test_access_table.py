@@ -184,6 +184,7 @@ PAGES: dict[str, frozenset | str] = {
     "workshop:addition_answer": RECEPTION,
     "workshop:addition_send_link": RECEPTION,
     "workshop:addition_withdraw": roles(ADV, CTL, MGR),
+    "workshop:roster": roles(CTL, MGR),
     "workshop:qc": roles(CTL, QC, MGR),
     "workshop:qc_inspect": roles(CTL, QC, MGR),
     "workshop:approve": PUBLIC,

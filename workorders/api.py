@@ -11,7 +11,7 @@ Mounted by the project URL conf: path("api/orders/", include("workorders.api")).
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, routers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -37,6 +37,7 @@ from .models import (
     WorkOrder,
     WorkOrderLine,
 )
+from .promise import promise_suggestion_for
 from .states import ClaimStatus
 
 
@@ -71,9 +72,29 @@ class LineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PromiseSuggestionSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    queue_hours = serializers.DecimalField(max_digits=8, decimal_places=2)
+    technicians = serializers.IntegerField()
+    own_hours = serializers.DecimalField(max_digits=8, decimal_places=2)
+    parts_expected = serializers.DateField(allow_null=True)
+    margin_minutes = serializers.IntegerField()
+
+
 class WorkOrderSerializer(serializers.ModelSerializer):
     number = serializers.CharField(read_only=True)
     lines = LineSerializer(many=True, read_only=True)
+    promise_suggestion = serializers.SerializerMethodField(
+        help_text="A draft's suggested promised time and what it rests on; null once signed "
+        "and in the list (one order's answer carries it)."
+    )
+
+    @extend_schema_field(PromiseSuggestionSerializer(allow_null=True))
+    def get_promise_suggestion(self, order: WorkOrder) -> dict | None:
+        view = self.context.get("view")
+        if not order.is_draft or getattr(view, "action", None) == "list":
+            return None
+        return PromiseSuggestionSerializer(promise_suggestion_for(order)).data
 
     class Meta:
         model = WorkOrder
@@ -87,6 +108,7 @@ class WorkOrderSerializer(serializers.ModelSerializer):
             "pricing_method",
             "payment_method",
             "promised_at",
+            "promise_suggestion",
             "followup_channel",
             "followup_time",
             "confirm_items",

@@ -2,32 +2,20 @@
 
 import hashlib
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Prefetch, Q, QuerySet, Sum
-from django.utils import timezone
+from django.db.models import Prefetch, Q, QuerySet
 
-from dealership.models import LabourOperation, Part, Technician
-from dealership.rules import rule
+from dealership.models import LabourOperation, Part
 from reception.models import DamageMark, Visit
 from reception.states import VisitStatus
 
-from .models import JobType, LineKind, OrderStatus, Payer, PricingMethod, WorkOrder, WorkOrderLine
-
-# Visits whose work still lies ahead of the workshop.
-_QUEUED = (
-    VisitStatus.CHECKED_IN,
-    VisitStatus.ORDER_SIGNED,
-    VisitStatus.DISPATCHED,
-    VisitStatus.IN_PROGRESS,
-    VisitStatus.ON_HOLD,
-    VisitStatus.REWORK,
-)
+from .models import JobType, OrderStatus, Payer, PricingMethod, WorkOrder, WorkOrderLine
+from .promise import promise_suggestion_for
 
 
 def order_queryset() -> QuerySet[WorkOrder]:
@@ -67,56 +55,9 @@ def revisions(visit: Visit) -> list[WorkOrder]:
     return list(visit.work_orders.order_by("revision").only("id", "revision", "status", "visit_id"))
 
 
-def workshop_backlog_hours(*, exclude_visit_id: int | None = None) -> Decimal:
-    """Standard hours of the work waiting in or ahead of the workshop."""
-    lines = WorkOrderLine.objects.filter(
-        order__visit__status__in=_QUEUED,
-        kind=LineKind.LABOUR,
-    ).filter(
-        Q(order__status=OrderStatus.SIGNED) | Q(order__status=OrderStatus.DRAFT, order__revision=1)
-    )
-    if exclude_visit_id:
-        lines = lines.exclude(order__visit_id=exclude_visit_id)
-    total = lines.aggregate(hours=Sum(F("hours") * F("quantity")))["hours"]
-    return Decimal(total or 0)
-
-
-def order_hours(order: WorkOrder) -> Decimal:
-    return sum(
-        (line.hours * line.quantity for line in order.lines.all() if line.kind != LineKind.PART),
-        Decimal("0"),
-    )
-
-
-def _add_work_hours(start: datetime, hours: float) -> datetime:
-    """`hours` of workshop time after `start`, counting only the working day."""
-    day_start, day_end = rule("workorders.workday_start_hour"), rule("workorders.workday_end_hour")
-    moment = timezone.localtime(start)
-    remaining = timedelta(hours=hours)
-    for _day in range(366):
-        opens = moment.replace(hour=day_start, minute=0, second=0, microsecond=0)
-        closes = moment.replace(hour=day_end, minute=0, second=0, microsecond=0)
-        moment = max(moment, opens)
-        if moment < closes:
-            available = closes - moment
-            if remaining <= available:
-                return moment + remaining
-            remaining -= available
-        moment = opens + timedelta(days=1)
-    return moment
-
-
 def promise_suggestion(order: WorkOrder, *, now: datetime | None = None) -> datetime:
-    """When the car can be ready: the queue shared by the active technicians, this job's
-    hours and a margin, counted in working hours, rounded up to a quarter hour."""
-    now = now or timezone.now()
-    technicians = Technician.objects.filter(active=True).count() or 1
-    queue = workshop_backlog_hours(exclude_visit_id=order.visit_id) / technicians
-    hours = float(queue + order_hours(order)) + rule("workorders.promise_buffer_minutes") / 60
-    ready = _add_work_hours(now, hours)
-    quarter = 15 * 60
-    seconds = math.ceil(ready.timestamp() / quarter) * quarter
-    return datetime.fromtimestamp(seconds, tz=ready.tzinfo)
+    """When the car can be ready (see `workorders.promise`)."""
+    return promise_suggestion_for(order, now=now).at
 
 
 @dataclass

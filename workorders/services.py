@@ -336,8 +336,41 @@ def work_order_update(
             setattr(locked, name, value)
         locked.full_clean(exclude=["visit", "signature"])
         _touch(locked, actor, list(changes))
+        if (
+            promised is not None
+            and promised != suggested
+            and reason
+            and changes.keys()
+            & {
+                "promised_at",
+                "promised_reason",
+            }
+        ):
+            _promise_override_record(locked, actor, suggested)
     order.version = locked.version
     return locked
+
+
+def _promise_override_record(order: WorkOrder, actor: User, suggested: datetime) -> None:
+    """The advisor promised another time than the suggestion: the timeline keeps why."""
+    visit = order.visit
+    timeline_record(
+        kind="order.promise_override",
+        summary=StoredMessage(
+            gettext_noop(
+                "%(number)s: promised %(time)s instead of the suggested %(suggested)s (%(reason)s)"
+            ),
+            number=visit.number,
+            reason=order.promised_reason,
+            time=timezone.localtime(order.promised_at).strftime("%Y-%m-%d %H:%M"),
+            suggested=timezone.localtime(suggested).strftime("%Y-%m-%d %H:%M"),
+        ),
+        customer=visit.customer,
+        vehicle=visit.vehicle,
+        subject=visit,
+        actor=actor,
+        data={"reason": order.promised_reason, "suggested": suggested.isoformat()},
+    )
 
 
 # ---------------------------------------------------------------------------- signing

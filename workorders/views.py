@@ -23,6 +23,7 @@ from . import repair_warranty, selectors, services
 from .forms import LineAddForm, LineUpdateForm, ManualLineForm, ReviseForm, SignForm, TermsForm
 from .models import JobType, OrderStatus, WorkOrder, WorkOrderLine
 from .pdf import work_order_pdf
+from .promise import promise_suggestion_for
 
 
 def _order_or_404(pk: int) -> WorkOrder:
@@ -33,7 +34,8 @@ def _order_or_404(pk: int) -> WorkOrder:
 
 
 def _order_context(order: WorkOrder, **extra) -> dict:
-    suggestion = selectors.promise_suggestion(order) if order.is_draft else None
+    promise = promise_suggestion_for(order) if order.is_draft else None
+    suggestion = promise.at if promise else None
     terms_initial = {}
     if order.is_draft and order.promised_at is None:
         terms_initial["promised_at"] = suggestion
@@ -45,6 +47,7 @@ def _order_context(order: WorkOrder, **extra) -> dict:
         "payers": selectors.totals_by_payer(order),
         "revisions": selectors.revisions(order.visit),
         "suggestion": suggestion,
+        "promise": promise,
         "terms_form": TermsForm(instance=order, initial=terms_initial),
         "manual_form": ManualLineForm(initial={"job_type": JobType.REPAIR}),
         "revise_form": ReviseForm(),

@@ -14,10 +14,16 @@ class WorkshopConfig(AppConfig):
         from dealership.navigation import register_nav
         from dealership.roles import Role
         from dealership.start import register_start_page, register_start_panel
+        from dealership.workload import register_readers
 
-        from . import duties, rules, start_panels  # noqa: F401 - registers the step's store settings
+        from . import duties, roster, rules, start_panels  # noqa: F401 - registers the settings
 
         duties.register_kinds()
+        register_readers(
+            absences=roster.absences,
+            carry_over=roster.carry_over,
+            queue_hours=roster.queue_hours,
+        )
         register_start_page(Role.WORKSHOP_CONTROLLER, "workshop:board", 30)
         register_start_page(Role.QC_INSPECTOR, "workshop:qc", 35)
         register_start_page(Role.TECHNICIAN, "workshop:my_jobs", 40)
@@ -33,6 +39,12 @@ class WorkshopConfig(AppConfig):
             pgettext_lazy("menu", "Job board"),
             (Role.WORKSHOP_CONTROLLER, Role.ADVISOR, Role.QC_INSPECTOR, Role.SERVICE_MANAGER),
             40,
+        )
+        register_nav(
+            "workshop:roster",
+            pgettext_lazy("menu", "Roster"),
+            (Role.WORKSHOP_CONTROLLER, Role.SERVICE_MANAGER),
+            43,
         )
         register_nav("workshop:my_jobs", pgettext_lazy("menu", "My jobs"), (Role.TECHNICIAN,), 41)
         register_nav(

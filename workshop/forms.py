@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -5,6 +7,7 @@ from dealership.models import Bay, LabourOperation, Part, Technician
 from dealership.text import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
 from .additions import MAX_EXTRA_MINUTES
+from .models import RosterKind
 from .states import QC_ITEMS, SELF_CHECK_ITEMS, AnswerChannel, PauseReason
 
 APPROVE, DECLINE = "approve", "decline"
@@ -189,3 +192,34 @@ class DeskAnswerForm(forms.Form):
     technician = forms.ModelChoiceField(
         label=_("Technician"), queryset=Technician.objects.filter(active=True)
     )
+
+
+class RosterForm(forms.Form):
+    """One cell of the roster week: set the technician's day, or clear it."""
+
+    SET, CLEAR = "set", "clear"
+
+    technician = forms.ModelChoiceField(
+        label=_("Technician"), queryset=Technician.objects.filter(active=True)
+    )
+    day = forms.DateField(label=_("Day"))
+    action = forms.ChoiceField(
+        choices=((SET, _("Save")), (CLEAR, _("Clear"))), initial=SET, required=False
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=RosterKind.choices, required=False)
+    hours_off = forms.DecimalField(
+        label=_("Hours off"),
+        max_digits=4,
+        decimal_places=2,
+        min_value=Decimal("0.25"),
+        max_value=Decimal("24"),
+        required=False,
+        help_text=_("Empty for the whole day."),
+    )
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") != self.CLEAR and not data.get("kind"):
+            self.add_error("kind", _("Choose leave, training or a part day."))
+        return data

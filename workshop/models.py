@@ -421,3 +421,64 @@ class DeskCall(models.Model):
     @property
     def is_open(self) -> bool:
         return self.answered_at is None
+
+
+class RosterKind(models.TextChoices):
+    LEAVE = "leave", _("Leave")
+    TRAINING = "training", _("Training")
+    PART_DAY = "part_day", _("Part day")
+
+
+class RosterEntry(models.Model):
+    """A technician away on a day: leave, training, or a part day (hours off).
+
+    `hours_off` empty means the whole day. Capacity, the booking page and the board's
+    loads read these through `workshop.roster`.
+    """
+
+    technician = models.ForeignKey(
+        Technician,
+        verbose_name=_("technician"),
+        on_delete=models.CASCADE,
+        related_name="roster_entries",
+    )
+    day = models.DateField(_("day"))
+    kind = models.CharField(_("kind"), max_length=10, choices=RosterKind.choices)
+    hours_off = models.DecimalField(
+        _("hours off"),
+        max_digits=4,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty for the whole day."),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("roster entry")
+        verbose_name_plural = _("roster entries")
+        ordering = ["day", "technician"]
+        constraints = [
+            models.UniqueConstraint(fields=["technician", "day"], name="workshop_roster_one_a_day"),
+            models.CheckConstraint(
+                condition=Q(hours_off__isnull=True) | Q(hours_off__gt=0),
+                name="workshop_roster_hours_off_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.technician} {self.day} {self.get_kind_display()}"
+
+    @property
+    def whole_day(self) -> bool:
+        return self.hours_off is None

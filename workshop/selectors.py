@@ -30,6 +30,7 @@ from workorders.models import LineKind
 
 from . import desk_help, dispatch, express
 from .models import Addition, ClockEntry, Finding, Job, PromiseWatch, QualityCheck
+from .roster import carry_over_visit_ids, with_day_roster
 from .states import (
     ASSIGNED_JOB_STATUSES,
     BOARD_STATUSES,
@@ -128,8 +129,10 @@ class Load:
     technician: Technician
     assigned: Decimal
     current: Job | None = None
-    # Working hours today, from `dispatch.hours_available` (the shift, or a roster).
+    # Working hours today: the shift (or `dispatch.hours_available`'s provider) less the
+    # roster's hours off (workshop.roster); 0 when away the whole day.
     available: Decimal = ZERO
+    hours_off: Decimal | None = ZERO  # the roster's today: None when away the whole day
 
     @property
     def remaining(self) -> Decimal:
@@ -164,6 +167,11 @@ class Board:
     technician_id: int | None = None
     express_overdue: int = 0
     desk_calls: list = field(default_factory=list)
+    carry_over: int = 0  # cars held over from the last close
+
+    @property
+    def away(self) -> int:
+        return sum(1 for load in self.loads if load.hours_off is None)
 
     @property
     def card_count(self) -> int:
@@ -240,7 +248,11 @@ def technician_loads(*, now: datetime | None = None) -> list[Load]:
         .annotate(total=Sum("hours"))
         .values_list("technician_id", "total")
     )
-    technicians = list(Technician.objects.filter(active=True).order_by("team", "name"))
+    technicians = list(
+        with_day_roster(Technician.objects.filter(active=True), since.date()).order_by(
+            "team", "name"
+        )
+    )
     for technician in technicians:
         technician.assigned = assigned.get(technician.pk) or ZERO
     running = {
@@ -253,7 +265,12 @@ def technician_loads(*, now: datetime | None = None) -> list[Load]:
             technician=t,
             assigned=t.assigned,
             current=running.get(t.pk),
-            available=available.get(t.pk, ZERO),
+            hours_off=None if t.roster_away else (t.roster_hours_off or ZERO),
+            available=(
+                ZERO
+                if t.roster_away
+                else max(available.get(t.pk, ZERO) - (t.roster_hours_off or ZERO), ZERO)
+            ),
         )
         for t in technicians
     ]
@@ -314,6 +331,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     visit_url, dispatch_url = url_for_pk("workshop:visit"), url_for_pk("workshop:dispatch")
     addition_url = url_for_pk("workshop:addition")
     visits = list(_board_visits(team, technician_id))
+    carried = carry_over_visit_ids(now)
     rework_reasons_attach([job for visit in visits for job in visit.board_jobs])
     for visit in visits:
         jobs = visit.board_jobs
@@ -325,6 +343,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
             job.clock_flag_label = flag_labels.get(job.clock_flag, "")
             job.hours_text = _one_decimal(job.hours)
         visit.hold_label = hold_labels.get(visit.hold_reason, "")
+        visit.carry_over = visit.pk in carried
         visit.board_url, visit.dispatch_url = visit_url(visit.pk), dispatch_url(visit.pk)
         visit.promised_text = (
             f"{timezone.localtime(visit.promised_at):%m-%d %H:%M}" if visit.promised_at else ""
@@ -383,6 +402,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
         technician_id=technician_id,
         express_overdue=express_overdue,
         desk_calls=calls,
+        carry_over=len(carried),
     )
 
 

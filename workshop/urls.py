@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import roster_views, views
 
 app_name = "workshop"
 
@@ -22,6 +22,7 @@ urlpatterns = [
     path("additions/<int:pk>/answer/", views.addition_answer, name="addition_answer"),
     path("additions/<int:pk>/send-link/", views.addition_send_link, name="addition_send_link"),
     path("additions/<int:pk>/withdraw/", views.addition_withdraw, name="addition_withdraw"),
+    path("roster/", roster_views.roster_page, name="roster"),
     path("qc/", views.qc_list, name="qc"),
     path("qc/<int:pk>/", views.qc_inspect, name="qc_inspect"),
     path("approve/<str:token>/", views.approve, name="approve"),

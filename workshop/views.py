@@ -108,6 +108,7 @@ def _board_labels() -> dict[str, str]:
         "suggested": _("Suggested"),
         "take": _("Take"),
         "nobody": _("No technician has the skill"),
+        "carry_over": _("Carry-over"),
     }
 
 
