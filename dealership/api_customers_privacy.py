@@ -343,7 +343,7 @@ class PrivacyRequestInputSerializer(serializers.Serializer):
         pk, mobile = attrs.pop("customer", None), attrs.pop("customer_mobile", None)
         if (pk is None) == (mobile is None):
             raise serializers.ValidationError(
-                {"customer": [_("Give the customer's id or their mobile number, not both.")]}
+                {"customer": [_("Give either the customer's id or their mobile number.")]}
             )
         if pk is not None:
             found = Customer.objects.filter(pk=pk).first()

@@ -104,7 +104,9 @@ class LoungeDisplayViewSet(ApiViewSet):
     )
     def switch_off(self, request):
         retired = lounge_link_retire(actor=request.user)
-        detail = _("The lounge link is switched off.") if retired else _("No lounge link is on.")
+        detail = (
+            _("The lounge link is switched off.") if retired else _("No lounge link is in use.")
+        )
         return Response({"switched_off": retired, "detail": detail})
 
 
