@@ -399,6 +399,11 @@ class PrivacyRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ap
             queryset = queryset.filter(~Q(answered_at=None))
         return queryset
 
+    def perform_content_negotiation(self, request, force=False):
+        """The export answers a ZIP (whatever JSON renderer is chosen); a client that
+        accepts only `application/zip` still gets its refusals as JSON, not a 406."""
+        return super().perform_content_negotiation(request, force=force or self.action == "export")
+
     def retrieve(self, request, pk=None):
         return Response(PrivacyRequestDetailSerializer(self.get_object()).data)
 

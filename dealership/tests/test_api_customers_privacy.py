@@ -336,7 +336,7 @@ def test_the_export_is_the_zip_and_answers_the_request(manager):
     VehicleFactory(owner=customer, plate="粤B12345")
     api = _api(manager)
     made = _record(api, customer, "export")
-    response = api.post(f"{PRIVACY}{made['id']}/export/")
+    response = api.post(f"{PRIVACY}{made['id']}/export/", HTTP_ACCEPT="application/zip")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"] == f'attachment; filename="customer-{customer.pk}.zip"'
@@ -345,8 +345,9 @@ def test_the_export_is_the_zip_and_answers_the_request(manager):
     assert data["vehicles"][0]["plate"] == "粤B12345"
     row = api.get(f"{PRIVACY}{made['id']}/").json()
     assert not row["is_open"] and row["answered_by"] == str(manager)
-    again = api.post(f"{PRIVACY}{made['id']}/export/")
-    assert again.status_code == 400 and "already answered" in again.json()["non_field_errors"][0]
+    again = api.post(f"{PRIVACY}{made['id']}/export/", HTTP_ACCEPT="application/zip")
+    assert again.status_code == 400 and again["Content-Type"] == "application/json"
+    assert "already answered" in again.json()["non_field_errors"][0]
     correct = _record(api, customer, "correct")
     wrong_kind = api.post(f"{PRIVACY}{correct['id']}/export/")
     assert wrong_kind.status_code == 400
