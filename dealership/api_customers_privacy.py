@@ -70,8 +70,8 @@ def _valid(serializer_class, request) -> dict:
 
 class CustomerLinkSerializer(serializers.ModelSerializer):
     purpose_label = serializers.SerializerMethodField()
-    created_by = serializers.StringRelatedField()
-    revoked_by = serializers.StringRelatedField()
+    created_by = serializers.StringRelatedField(allow_null=True)
+    revoked_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = CustomerLink
@@ -169,7 +169,7 @@ class CustomerLinkViewSet(ApiViewSet):
 class ConsentRecordSerializer(serializers.ModelSerializer):
     purpose_label = serializers.CharField(source="get_purpose_display", read_only=True)
     source_label = serializers.CharField(source="get_source_display", read_only=True)
-    actor = serializers.StringRelatedField()
+    actor = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = ConsentRecord
@@ -291,8 +291,8 @@ class CustomerWeChatViewSet(ApiViewSet):
 
 
 class PrivacyRequestSerializer(serializers.ModelSerializer):
-    recorded_by = serializers.StringRelatedField()
-    answered_by = serializers.StringRelatedField()
+    recorded_by = serializers.StringRelatedField(allow_null=True)
+    answered_by = serializers.StringRelatedField(allow_null=True)
     is_open = serializers.BooleanField(read_only=True)
 
     class Meta:

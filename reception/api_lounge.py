@@ -23,7 +23,7 @@ MANAGER = (Role.SERVICE_MANAGER,)
 
 
 class LoungeDisplaySerializer(serializers.ModelSerializer):
-    created_by = serializers.StringRelatedField()
+    created_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = LoungeDisplay
