@@ -4,8 +4,10 @@
 /api/orders/ (with the promise suggestion, workorders.api_promise), /api/workshop/,
 /api/delivery/ (with the day close, delivery.api_day_close), /api/followup/, /api/reports/
 (reports.api), /api/integrations/ (webhooks and the caller's API tokens,
-dealership.api_integrations). The schema is at /api/schema/ and the browsable docs at
-/api/docs/ (dealership.urls).
+dealership.api_integrations), /api/customers/{id}/links|consent|wechat-unbind/ and
+/api/privacy-requests/ (dealership.api_customers_privacy), /api/customers/{id}/portal-link/
+(portal.api), /api/reception/lounge-display/ (reception.api_lounge). The schema is at
+/api/schema/ and the browsable docs at /api/docs/ (dealership.urls).
 """
 
 from django.urls import include, path, re_path
@@ -29,6 +31,11 @@ urlpatterns = [
     path("followup/", include("followup.api")),
     path("reports/", include("reports.api_urls")),
     path("integrations/", include("dealership.api_integrations")),
+    # issue 18.1 parity: the customer page's links, consent, WeChat and portal link, the
+    # privacy requests, the lounge display link
+    path("", include("dealership.api_customers_privacy")),
+    path("", include("portal.api")),
+    path("reception/", include("reception.api_lounge")),
     # Anything else under /api/ (but the schema and docs, routed after this include):
     # a JSON 404 rather than the HTML page, so API clients always get the documented body.
     re_path(r"^(?!schema/|docs/)[\s\S]*\Z", api.ApiNotFound.as_view(), name="api-not-found"),

@@ -406,6 +406,13 @@ SPECTACULAR_SETTINGS = {
         "ContactChannelEnum": "dealership.models.ContactChannel",
         "LineKindEnum": "workorders.models.LineKind",
         "DamageKindEnum": "reception.models.DamageKind",
+        "PrivacyRequestKindEnum": "dealership.models.PrivacyRequestKind",
+        "PrivacyRequestChannelEnum": "dealership.models.PrivacyRequestChannel",
+        "ConsentSourceEnum": "dealership.models.ConsentSource",
+        "StaffConsentSourceEnum": "dealership.forms.STAFF_CONSENT_SOURCES",
+        # Their names before the privacy API added other "channel" and "source" fields.
+        "ChannelEnum": "appointments.models.Channel",
+        "SourceEnum": "followup.models.ComplaintSource",
     },
 }
 

@@ -429,6 +429,24 @@ API: dict[tuple[str, str], frozenset] = {
     ("day-close-reopen", "post"): MANAGER,
     ("day-close-pdf", "get"): CASHIER,
     ("work-order-promise-suggestion", "get"): VISIT_VIEW,  # the order page's
+    # issue 18.1 parity (helper 12): the customer page's links, consent, WeChat and portal
+    # link, the privacy requests and the lounge link, with their pages' roles
+    ("customer-link-links", "get"): NOT_TECH,
+    ("customer-link-revoke", "post"): NOT_TECH,
+    ("customer-link-revoke-all", "post"): NOT_TECH,
+    ("customer-consent-consent", "get"): NOT_TECH,
+    ("customer-consent-consent", "post"): CUSTOMER_DESK,
+    ("customer-wechat-wechat-unbind", "post"): RECEPTION,
+    ("customer-portal-portal-link", "post"): NOT_TECH,
+    ("privacy-request-list", "get"): MANAGER,
+    ("privacy-request-list", "post"): MANAGER,
+    ("privacy-request-detail", "get"): MANAGER,
+    ("privacy-request-answer", "post"): MANAGER,
+    ("privacy-request-export", "post"): MANAGER,
+    ("privacy-request-delete", "post"): MANAGER,
+    ("lounge-display", "get"): MANAGER,
+    ("lounge-display", "post"): MANAGER,
+    ("lounge-display-switch-off", "post"): MANAGER,
 }
 # A caller's own objects only: another person's (the table's) is not found, by design.
 API_OWN_ONLY = {"api-token-detail", "api-token-revoke"}
@@ -572,11 +590,16 @@ def store(settings, tmp_path):
         body="{}",
     )
     api_token, _key = api_token_issue(user=advisor, name="DMS")
+    from dealership.links import customer_link_create
+    from dealership.models import CustomerLink
     from followup.enquiries import enquiry_log
 
     enquiry = enquiry_log(actor=advisor, channel="wechat", topic="price", customer=customer)
+    customer_link_create(obj=customer, purpose="portal", customer=customer, actor=advisor)
+    link = CustomerLink.objects.filter(customer=customer, purpose="portal").latest("id")
     return {
         "enquiry": enquiry,
+        "link": link,
         "webhook_subscription": subscription,
         "webhook_delivery": delivery,
         "api_token": api_token,
@@ -744,6 +767,8 @@ API_OBJECT = {
     "webhook-subscription": "webhook_subscription",
     "webhook-delivery": "webhook_delivery",
     "api-token": "api_token",
+    # issue 18.1 parity (helper 12)
+    "privacy-request": "privacy_request",
 }
 
 
@@ -756,6 +781,8 @@ def _api_path(route: str, name: str, store: dict) -> str:
     else:
         obj = None
     path = route.replace("^", "").replace("$", "").replace("\\.", ".")
+    # A link of the customer (issue 18.1: one link revoked through the API).
+    path = re.sub(r"\(\?P<link_id>[^)]*\)", str(store["link"].pk), path)
     if "(?P<pk>" in path:
         assert obj is not None, name
         path = re.sub(r"\(\?P<pk>[^)]*\)", str(obj.pk), path)
