@@ -157,6 +157,13 @@ def test_a_successful_log_in_clears_the_failures():
 # ------------------------------------------------------------------------------ CSRF
 
 
+# The one exception: the SMS providers' receipt and reply callbacks are posted by the
+# provider's servers, which carry no CSRF token and no cookie. They authenticate by the
+# secret in their path, compared in constant time (dealership/tests/test_sms.py: a forged
+# one gets 403 and changes nothing), and no browser session can do anything there.
+CSRF_EXEMPT_ALLOWED = {"dealership/sms/views.py"}
+
+
 def test_no_view_of_ours_is_csrf_exempt():
     offenders = [
         str(path.relative_to(ROOT))
@@ -164,7 +171,22 @@ def test_no_view_of_ours_is_csrf_exempt():
         for path in (ROOT / app).rglob("*.py")
         if "tests" not in path.parts and "csrf_exempt" in path.read_text(encoding="utf-8")
     ]
-    assert offenders == []
+    assert sorted(set(offenders) - CSRF_EXEMPT_ALLOWED) == []
+
+
+@pytest.mark.django_db
+def test_the_provider_callbacks_refuse_a_wrong_secret_before_anything_else(client, settings):
+    settings.SMS_CALLBACK_SECRET = "cb-right-secret"
+    for name in (
+        "sms_aliyun_report",
+        "sms_aliyun_reply",
+        "sms_tencent_report",
+        "sms_tencent_reply",
+    ):
+        response = client.post(
+            reverse(name, args=["cb-wrong-secret"]), data="[]", content_type="application/json"
+        )
+        assert response.status_code == 403, name
 
 
 def test_every_template_form_that_posts_carries_the_token():

@@ -75,12 +75,3 @@ def desk_call_answer(*, call: DeskCall, technician: Technician | None, actor: Us
             subject=locked,
         )
     return locked
-
-
-def open_desk_calls():
-    """The requests still waiting, oldest first, shaped for the board (one query)."""
-    return (
-        DeskCall.objects.filter(answered_at__isnull=True)
-        .select_related("visit__vehicle", "asked_by")
-        .order_by("asked_at", "id")
-    )

@@ -28,8 +28,8 @@ from reception.states import CUSTOMER_STAGES as STAGES
 from reception.states import HoldReason, VisitStatus
 from workorders.models import LineKind
 
-from . import desk_help, dispatch, express
-from .models import Addition, ClockEntry, Finding, Job, PromiseWatch, QualityCheck
+from . import dispatch, express
+from .models import Addition, ClockEntry, DeskCall, Finding, Job, PromiseWatch, QualityCheck
 from .roster import carry_over_visit_ids, with_day_roster
 from .states import (
     ASSIGNED_JOB_STATUSES,
@@ -108,6 +108,13 @@ class Card:
     in_status_text: str = ""
     since_check_in_text: str = ""
     status_label: str = ""
+
+    @property
+    def express_classes(self) -> str:
+        """The card's express classes (" express", " express express-late" or "")."""
+        if not self.express:
+            return ""
+        return " express express-late" if self.express_overdue else " express"
 
     @property
     def dispatchable(self) -> list:
@@ -389,7 +396,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
         (job for visit in visits for job in visit.board_jobs if job.status == J.WAITING),
         dispatch.candidates_from_loads(loads),
     )
-    calls = list(desk_help.open_desk_calls())
+    calls = list(open_desk_calls())
     for call in calls:
         call.waiting_minutes = max(int((now - call.asked_at).total_seconds() // 60), 0)
     return Board(
@@ -627,4 +634,14 @@ def customer_progress(visit: Visit) -> CustomerProgress:
         promised_at=visit.promised_at,
         approvals=approvals,
         cancelled=visit.status == V.CANCELLED,
+    )
+
+
+def open_desk_calls():
+    """Technicians asked to the desk (workshop.desk_help) and still waiting, oldest first,
+    shaped for the board (one query)."""
+    return (
+        DeskCall.objects.filter(answered_at__isnull=True)
+        .select_related("visit__vehicle", "asked_by")
+        .order_by("asked_at", "id")
     )

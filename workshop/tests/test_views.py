@@ -76,7 +76,9 @@ def test_the_board_query_count_is_the_same_for_10_and_100_active_jobs(
     with_100, response = _board_queries(client)
     assert response.content.decode().count('class="wcard') == 50
     assert with_10 == with_100
-    assert with_100 <= 14
+    # 14 before issue 20: + the carry-over cars (roster) and the open desk calls, one query each;
+    # the roster itself rides on the technicians' query.
+    assert with_100 <= 16
 
 
 def test_the_board_filters_by_team_and_technician(client, controller, techs, bay):
