@@ -17,7 +17,7 @@ from . import selectors
 from .models import WorkOrder
 
 
-class PromiseSuggestionSerializer(serializers.Serializer):
+class PromiseAnswerSerializer(serializers.Serializer):
     order = serializers.IntegerField()
     is_draft = serializers.BooleanField()
     suggested_promised_at = serializers.DateTimeField(
@@ -32,13 +32,13 @@ class PromiseSuggestionSerializer(serializers.Serializer):
 class WorkOrderPromiseViewSet(ApiViewSet):
     """The order page's promise suggestion, for the roles that see the order."""
 
-    serializer_class = PromiseSuggestionSerializer
+    serializer_class = PromiseAnswerSerializer
     read_roles = VIEWERS
     queryset = WorkOrder.objects.all()
 
     @extend_schema(
         summary="The suggested promise time of a draft order, as its page shows it",
-        responses={200: PromiseSuggestionSerializer},
+        responses={200: PromiseAnswerSerializer},
     )
     @action(detail=True, methods=["get"], url_path="promise-suggestion")
     def promise_suggestion(self, request, pk=None):
@@ -50,7 +50,7 @@ class WorkOrderPromiseViewSet(ApiViewSet):
             "suggested_promised_at": suggestion,
             "promised_at": order.promised_at,
         }
-        return Response(PromiseSuggestionSerializer(body).data)
+        return Response(PromiseAnswerSerializer(body).data)
 
 
 router = routers.SimpleRouter()
