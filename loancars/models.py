@@ -109,7 +109,8 @@ class Loan(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.car.plate} → {self.customer}"
+        plate = self.car.plate if self.car_id else "—"
+        return f"{plate} → {self.customer if self.customer_id else '—'}"
 
     @property
     def is_overdue(self) -> bool:

@@ -22,11 +22,13 @@ from dealership.pii import mask_personal_data
 from dealership.services import model_update, timeline_record
 from dealership.stored_text import StoredMessage
 from dealership.text import NOTE_MAX_LENGTH
+from dealership.transitions import move
 from reception.models import FuelLevel, Visit
 from reception.signatures import signature_png, signature_refuse_oversized
 from reception.states import ON_SITE_STATUSES
 
 from .models import CarStatus, Loan, LoanCar, LoanPhoto, LoanStatus, PhotoStage
+from .states import CAR_STATES, LOAN_STATES
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +151,7 @@ def loan_cancel(*, loan: Loan, actor: User | None) -> Loan:
         locked = Loan.objects.select_for_update().get(pk=loan.pk)
         if locked.status != LoanStatus.BOOKED:
             raise DomainError(_("Only a booked courtesy car can be cancelled."))
-        locked.status = LoanStatus.CANCELLED
+        move(LOAN_STATES, locked, LoanStatus.CANCELLED, save=False)
         locked.save(update_fields=["status"])
     return locked
 
@@ -205,7 +207,7 @@ def loan_check_out(
                 .first()
             ) or Loan(car=locked, customer=visit.customer)
             loan.visit = visit
-            loan.status = LoanStatus.OUT
+            move(LOAN_STATES, loan, LoanStatus.OUT, save=False)
             loan.driver_name = driver_name
             loan.licence_number = licence
             loan.fuel_out, loan.km_out = fuel, km
@@ -214,7 +216,7 @@ def loan_check_out(
             loan.agreement_signature.save(png.name, png, save=False)
             loan.save()
             _save_photos(loan, files, PhotoStage.OUT)
-            locked.status = CarStatus.OUT
+            move(CAR_STATES, locked, CarStatus.OUT, save=False)
             locked.km = max(locked.km, km)
             locked.save(update_fields=["status", "km"])
             timeline_record(
@@ -271,7 +273,7 @@ def loan_return(
             raise DomainError(_("This courtesy car is not out."), code="not_out")
         km = _clean_km(km, "km", at_least=locked.km_out or 0)
         now = timezone.now()
-        locked.status = LoanStatus.RETURNED
+        move(LOAN_STATES, locked, LoanStatus.RETURNED, save=False)
         locked.returned_at, locked.returned_by = now, actor
         locked.fuel_in, locked.km_in = fuel, km
         locked.late = locked.due_back_at is not None and now > locked.due_back_at
@@ -280,7 +282,12 @@ def loan_return(
         _save_photos(locked, files, PhotoStage.RETURN)
         _save_photos(locked, damage_files, PhotoStage.DAMAGE)
         car = LoanCar.objects.select_for_update().get(pk=locked.car_id)
-        car.status = CarStatus.MAINTENANCE if damage_note else CarStatus.AVAILABLE
+        move(
+            CAR_STATES,
+            car,
+            CarStatus.MAINTENANCE if damage_note else CarStatus.AVAILABLE,
+            save=False,
+        )
         car.km = max(car.km, km)
         car.save(update_fields=["status", "km"])
         if locked.visit_id:

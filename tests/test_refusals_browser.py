@@ -67,9 +67,9 @@ def test_terms_and_manual_line_on_an_order_signed_meanwhile_say_why(page, login)
     assert alert.inner_text().strip(), "the refusal of the terms is shown at the top"
     page.shot("refusal-2-terms-on-signed-order")
 
-    other_tab.click("details summary")
-    other_tab.fill("details input[name=name]", "车内臭氧消毒")
-    other_tab.locator("details button[type=submit]").click()
+    other_tab.click("#manual-line summary")
+    other_tab.fill("#manual-line input[name=name]", "车内臭氧消毒")
+    other_tab.locator("#manual-line button[type=submit]").click()
     assert other_tab.locator("main .alert.bad[role=alert]").inner_text().strip()
     other_tab.close()
 

@@ -320,7 +320,7 @@ def test_whole_flow_from_online_booking_to_the_monthly_report(lang, page, login,
     card.locator("select[name=technician]").select_option(str(tech.pk))
     card.locator("select[name=bay]").select_option(str(store["bay"].pk))
     flow.shot("workshop-board")
-    card.locator("form button[type=submit]").click()
+    card.locator("details.dispatch form button[type=submit]").click()
     page.wait_for_selector(f"#lane-dispatched > #visit-{visit.pk}")
     flow.shot("workshop-board-dispatched")
 
