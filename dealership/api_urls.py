@@ -6,7 +6,8 @@
 (reports.api), /api/integrations/ (webhooks and the caller's API tokens,
 dealership.api_integrations), /api/customers/{id}/links|consent|wechat-unbind/ and
 /api/privacy-requests/ (dealership.api_customers_privacy), /api/customers/{id}/portal-link/
-(portal.api), /api/reception/lounge-display/ (reception.api_lounge). The schema is at
+(portal.api), /api/reception/lounge-display/ (reception.api_lounge),
+/api/followup/enquiries/ (followup.api_enquiries). The schema is at
 /api/schema/ and the browsable docs at /api/docs/ (dealership.urls).
 """
 
@@ -36,6 +37,8 @@ urlpatterns = [
     path("", include("dealership.api_customers_privacy")),
     path("", include("portal.api")),
     path("reception/", include("reception.api_lounge")),
+    # issue 18.1 parity for issue 20's pages: enquiries
+    path("followup/", include("followup.api_enquiries")),
     # Anything else under /api/ (but the schema and docs, routed after this include):
     # a JSON 404 rather than the HTML page, so API clients always get the documented body.
     re_path(r"^(?!schema/|docs/)[\s\S]*\Z", api.ApiNotFound.as_view(), name="api-not-found"),

@@ -413,6 +413,7 @@ SPECTACULAR_SETTINGS = {
         # Their names before the privacy API added other "channel" and "source" fields.
         "ChannelEnum": "appointments.models.Channel",
         "SourceEnum": "followup.models.ComplaintSource",
+        "EnquiryChannelEnum": "followup.models.EnquiryChannel",
     },
 }
 

@@ -447,6 +447,12 @@ API: dict[tuple[str, str], frozenset] = {
     ("lounge-display", "get"): MANAGER,
     ("lounge-display", "post"): MANAGER,
     ("lounge-display-switch-off", "post"): MANAGER,
+    # issue 18.1 parity for issue 20's pages (helper 13): the enquiries page's roles
+    ("enquiry-list", "get"): CUSTOMER_DESK,
+    ("enquiry-list", "post"): CUSTOMER_DESK,
+    ("enquiry-detail", "get"): CUSTOMER_DESK,
+    ("enquiry-respond", "post"): CUSTOMER_DESK,
+    ("enquiry-close", "post"): CUSTOMER_DESK,
 }
 # A caller's own objects only: another person's (the table's) is not found, by design.
 API_OWN_ONLY = {"api-token-detail", "api-token-revoke"}
@@ -769,6 +775,8 @@ API_OBJECT = {
     "api-token": "api_token",
     # issue 18.1 parity (helper 12)
     "privacy-request": "privacy_request",
+    # issue 18.1 parity for issue 20's pages (helper 13)
+    "enquiry": "enquiry",
 }
 
 
