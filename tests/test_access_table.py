@@ -453,6 +453,13 @@ API: dict[tuple[str, str], frozenset] = {
     ("enquiry-detail", "get"): CUSTOMER_DESK,
     ("enquiry-respond", "post"): CUSTOMER_DESK,
     ("enquiry-close", "post"): CUSTOMER_DESK,
+    ("desk-call-list", "get"): roles(ADV, CTL, QC, MGR),  # the board's
+    ("desk-call-detail", "get"): roles(ADV, CTL, QC, MGR),
+    ("desk-call-answer", "post"): roles(CTL, MGR),
+    ("desk-visit-ask-desk", "post"): RECEPTION,
+    ("roster-list", "get"): roles(CTL, MGR),
+    ("roster-list", "post"): roles(CTL, MGR),
+    ("roster-clear", "post"): roles(CTL, MGR),
 }
 # A caller's own objects only: another person's (the table's) is not found, by design.
 API_OWN_ONLY = {"api-token-detail", "api-token-revoke"}
@@ -777,6 +784,8 @@ API_OBJECT = {
     "privacy-request": "privacy_request",
     # issue 18.1 parity for issue 20's pages (helper 13)
     "enquiry": "enquiry",
+    "desk-call": "desk_call",
+    "desk-visit": "visit",
 }
 
 
