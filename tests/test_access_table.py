@@ -460,6 +460,7 @@ API: dict[tuple[str, str], frozenset] = {
     ("roster-list", "get"): roles(CTL, MGR),
     ("roster-list", "post"): roles(CTL, MGR),
     ("roster-clear", "post"): roles(CTL, MGR),
+    ("customer-advisor-advisor", "post"): RECEPTION,  # the customer page's
 }
 # A caller's own objects only: another person's (the table's) is not found, by design.
 API_OWN_ONLY = {"api-token-detail", "api-token-revoke"}
