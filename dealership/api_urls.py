@@ -9,7 +9,7 @@ dealership.api_integrations), /api/customers/{id}/links|consent|wechat-unbind/ a
 (portal.api), /api/reception/lounge-display/ (reception.api_lounge),
 /api/followup/enquiries/ (followup.api_enquiries), /api/workshop/desk-calls/,
 /api/workshop/visits/{id}/ask-desk/ and /api/workshop/roster/ (workshop.api_desk_roster),
-/api/customers/{id}/advisor/ (dealership.api_customer_advisor).
+/api/customers/{id}/advisor/ (dealership.api_customer_advisor), /api/loancars/ (loancars.api).
 The schema is at /api/schema/ and the browsable docs at /api/docs/ (dealership.urls).
 """
 
@@ -45,6 +45,8 @@ urlpatterns = [
     path("workshop/", include("workshop.api_desk_roster")),
     # the customer's own advisor
     path("", include("dealership.api_customer_advisor")),
+    # courtesy cars
+    path("loancars/", include("loancars.api")),
     # Anything else under /api/ (but the schema and docs, routed after this include):
     # a JSON 404 rather than the HTML page, so API clients always get the documented body.
     re_path(r"^(?!schema/|docs/)[\s\S]*\Z", api.ApiNotFound.as_view(), name="api-not-found"),

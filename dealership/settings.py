@@ -414,6 +414,9 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "appointments.models.Channel",
         "SourceEnum": "followup.models.ComplaintSource",
         "EnquiryChannelEnum": "followup.models.EnquiryChannel",
+        "LoanCarStatusEnum": "loancars.models.CarStatus",
+        "LoanStatusEnum": "loancars.models.LoanStatus",
+        "FuelLevelEnum": "reception.models.FuelLevel",
     },
 }
 

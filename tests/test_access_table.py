@@ -461,6 +461,16 @@ API: dict[tuple[str, str], frozenset] = {
     ("roster-list", "post"): roles(CTL, MGR),
     ("roster-clear", "post"): roles(CTL, MGR),
     ("customer-advisor-advisor", "post"): RECEPTION,  # the customer page's
+    ("loan-car-list", "get"): RECEPTION,  # courtesy cars: the advisors lend,
+    ("loan-car-list", "post"): MANAGER,  # the manager keeps the fleet
+    ("loan-car-detail", "get"): RECEPTION,
+    ("loan-car-detail", "patch"): MANAGER,
+    ("loan-list", "get"): RECEPTION,
+    ("loan-detail", "get"): RECEPTION,
+    ("loan-return", "post"): RECEPTION,
+    ("loan-cancel", "post"): RECEPTION,
+    ("loan-appointment-book", "post"): RECEPTION,
+    ("loan-visit-check-out", "post"): RECEPTION,
 }
 # A caller's own objects only: another person's (the table's) is not found, by design.
 API_OWN_ONLY = {"api-token-detail", "api-token-revoke"}
@@ -787,6 +797,10 @@ API_OBJECT = {
     "enquiry": "enquiry",
     "desk-call": "desk_call",
     "desk-visit": "visit",
+    "loan-car": "loan_car",
+    "loan-appointment": "appointment",
+    "loan-visit": "visit",
+    "loan": "loan",
 }
 
 
