@@ -16,7 +16,12 @@ from datetime import date
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import exceptions, mixins, routers, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -74,6 +79,7 @@ class EnquirySerializer(serializers.ModelSerializer):
     def get_overdue(self, enquiry) -> bool:
         return enquiries.is_overdue(enquiry, now=timezone.now(), limit=enquiries.response_limit())
 
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
     def get_response_due_at(self, enquiry) -> str | None:
         due = enquiries.response_due_at(enquiry)
         return serializers.DateTimeField().to_representation(due) if due else None
