@@ -413,6 +413,10 @@ SPECTACULAR_SETTINGS = {
         # Their names before the privacy API added other "channel" and "source" fields.
         "ChannelEnum": "appointments.models.Channel",
         "SourceEnum": "followup.models.ComplaintSource",
+        "EnquiryChannelEnum": "followup.models.EnquiryChannel",
+        "LoanCarStatusEnum": "loancars.models.CarStatus",
+        "LoanStatusEnum": "loancars.models.LoanStatus",
+        "FuelLevelEnum": "reception.models.FuelLevel",
     },
 }
 

@@ -447,6 +447,30 @@ API: dict[tuple[str, str], frozenset] = {
     ("lounge-display", "get"): MANAGER,
     ("lounge-display", "post"): MANAGER,
     ("lounge-display-switch-off", "post"): MANAGER,
+    # issue 18.1 parity for issue 20's pages (helper 13): the enquiries page's roles
+    ("enquiry-list", "get"): CUSTOMER_DESK,
+    ("enquiry-list", "post"): CUSTOMER_DESK,
+    ("enquiry-detail", "get"): CUSTOMER_DESK,
+    ("enquiry-respond", "post"): CUSTOMER_DESK,
+    ("enquiry-close", "post"): CUSTOMER_DESK,
+    ("desk-call-list", "get"): roles(ADV, CTL, QC, MGR),  # the board's
+    ("desk-call-detail", "get"): roles(ADV, CTL, QC, MGR),
+    ("desk-call-answer", "post"): roles(CTL, MGR),
+    ("desk-visit-ask-desk", "post"): RECEPTION,
+    ("roster-list", "get"): roles(CTL, MGR),
+    ("roster-list", "post"): roles(CTL, MGR),
+    ("roster-clear", "post"): roles(CTL, MGR),
+    ("customer-advisor-advisor", "post"): RECEPTION,  # the customer page's
+    ("loan-car-list", "get"): RECEPTION,  # courtesy cars: the advisors lend,
+    ("loan-car-list", "post"): MANAGER,  # the manager keeps the fleet
+    ("loan-car-detail", "get"): RECEPTION,
+    ("loan-car-detail", "patch"): MANAGER,
+    ("loan-list", "get"): RECEPTION,
+    ("loan-detail", "get"): RECEPTION,
+    ("loan-return", "post"): RECEPTION,
+    ("loan-cancel", "post"): RECEPTION,
+    ("loan-appointment-book", "post"): RECEPTION,
+    ("loan-visit-check-out", "post"): RECEPTION,
 }
 # A caller's own objects only: another person's (the table's) is not found, by design.
 API_OWN_ONLY = {"api-token-detail", "api-token-revoke"}
@@ -769,6 +793,14 @@ API_OBJECT = {
     "api-token": "api_token",
     # issue 18.1 parity (helper 12)
     "privacy-request": "privacy_request",
+    # issue 18.1 parity for issue 20's pages (helper 13)
+    "enquiry": "enquiry",
+    "desk-call": "desk_call",
+    "desk-visit": "visit",
+    "loan-car": "loan_car",
+    "loan-appointment": "appointment",
+    "loan-visit": "visit",
+    "loan": "loan",
 }
 
 
