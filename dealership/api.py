@@ -209,6 +209,13 @@ class ErrorDocumentingSchema(AutoSchema):
     reason), so their documented enum admits it.
     """
 
+    def _is_list_view(self, serializer=None):
+        # A viewset whose `list` answers one object (a week of the roster, the loans page's
+        # three lists) says so with `list_answers_one_object = True`: no array, no paging.
+        if getattr(self.view, "list_answers_one_object", False):
+            return False
+        return super()._is_list_view(serializer)
+
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         result = super()._map_serializer_field(field, direction, bypass_extensions)
         if (

@@ -236,9 +236,12 @@ class LoanViewSet(mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = LoanSerializer
     read_roles = LENDERS
     write_roles = LENDERS
+    pagination_class = None
+    list_answers_one_object = True  # the page's three lists (dealership.api.ErrorDocumentingSchema)
 
     @extend_schema(
         summary="The loans page: the next 14 days' bookings, the cars out, recent returns",
+        operation_id="loancars_loans_list",
         responses={200: LoansPageSerializer},
     )
     def list(self, request):

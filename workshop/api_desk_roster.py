@@ -261,6 +261,7 @@ class RosterViewSet(ApiViewSet):
     read_roles = ROSTER_ROLES
     write_roles = ROSTER_ROLES
     pagination_class = None
+    list_answers_one_object = True  # the week (dealership.api.ErrorDocumentingSchema)
 
     @extend_schema(
         summary="Active technicians × the 7 days of the week: each day's entry and hours left",
