@@ -133,7 +133,7 @@ class LogBackend:
         logger.info(
             "message [%s] to %s (%s): %d characters",
             self.channel,
-            mask_personal_data(to),
+            mask_openid(to) if self.channel == WECHAT else mask_personal_data(to),
             key or "-",
             len(body),
         )
@@ -399,7 +399,7 @@ def notify(
             error = str(exc) or exc.__class__.__name__
             logger.warning(
                 "message to %s on %s failed: %s",
-                mask_personal_data(to),
+                mask_openid(to) if name == WECHAT else mask_personal_data(to),
                 name,
                 mask_personal_data(error),
             )

@@ -477,7 +477,9 @@ def test_a_follower_gets_the_message_by_wechat_and_the_timeline_masks_the_openid
     assert Message.objects.filter(customer=customer).count() == 1
 
 
-def test_an_unfollowed_account_falls_back_to_sms_through_the_real_backend(wechat_then_sms, fake):
+def test_an_unfollowed_account_falls_back_to_sms_through_the_real_backend(
+    wechat_then_sms, fake, caplog
+):
     from dealership.models import Message
 
     customer = CustomerFactory(preferred_channel="wechat", wechat_openid=OTHER_OPENID)
@@ -487,3 +489,4 @@ def test_an_unfollowed_account_falls_back_to_sms_through_the_real_backend(wechat
     assert len(wechat_then_sms) == 1 and fake.delivered == []
     refused = Message.objects.get(customer=customer, channel="wechat")
     assert refused.status == "failed" and refused.error.startswith("WeChat errcode 4")
+    assert OTHER_OPENID not in caplog.text  # the failure is logged with the openid masked
