@@ -52,7 +52,7 @@ class _FakeServer:
                     pass  # the client gave up waiting (a time-out test)
 
             def log_message(self, *args):
-                """Silence http.server's access log: the fake's requests stay out of the test output."""
+                """No access log: the fake's requests stay out of the test output."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

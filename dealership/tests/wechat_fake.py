@@ -164,7 +164,7 @@ class FakeWeChat:
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
-                """Silence http.server's access log: the fake's requests stay out of the test output."""
+                """No access log: the fake's requests stay out of the test output."""
 
             def _answer(self, status: int, payload: dict) -> None:
                 data = json.dumps(payload).encode()
