@@ -186,7 +186,11 @@ def test_the_board_lists_receptions_walk_ins_with_their_own_marker(client, advis
 def test_todays_open_appointments_link_to_check_in_when_reception_has_it(client, advisor, workshop):
     now = timezone.localtime()
     slot = now.replace(minute=0 if now.minute < 30 else 30, second=0, microsecond=0)
-    start = slot + timedelta(minutes=60)
+    # An hour from now, but not before 09:00 (the store opens at 08:30; run before 07:30 the
+    # hour ahead would fall before the first slot).
+    start = max(
+        slot + timedelta(minutes=60), now.replace(hour=9, minute=0, second=0, microsecond=0)
+    )
     if start.date() != now.date() or not (8 <= start.hour < 17):
         pytest.skip("needs a slot later today within opening hours")
     appointment = book(workshop, advisor, start)
