@@ -5,11 +5,14 @@ import statistics
 import time
 
 import pytest
+from django.core.cache.backends.dummy import DummyCache
 from django.urls import reverse
 from pypdf import PdfReader
 
 from dealership.tests.factories import LabourOperationFactory, PartFactory
+from dealership import pdf as rendering
 from reception.tests.factories import signature_data_url
+from workorders.models import WorkOrder
 from workorders.pdf import work_order_pdf
 from workorders.services import work_order_sign
 from workorders.tests.factories import CONFIRMED, ready_to_sign_order
@@ -90,8 +93,67 @@ def test_missing_signature_files_leave_a_note_in_the_pdf_and_404_on_the_images(
         assert advisor_client.get(reverse(name, args=[pk])).status_code == 404, name
 
 
+@pytest.fixture
+def renders(monkeypatch):
+    """The HTML documents WeasyPrint lays out (a PDF served from the cache adds none)."""
+    laid_out = []
+    render = rendering._render
+
+    def counting(html):
+        laid_out.append(html)
+        return render(html)
+
+    monkeypatch.setattr(rendering, "_render", counting)
+    return laid_out
+
+
+def test_a_reprint_of_an_unchanged_order_is_not_rendered_again(make_staff, renders):
+    order = _signed_order(make_staff("advisor"))
+    first = work_order_pdf(order, progress_url="https://service.example.com/p/x")
+    assert len(renders) == 1
+
+    again = work_order_pdf(order, progress_url="https://service.example.com/p/x")
+
+    assert again == first and len(renders) == 1
+
+
+def test_a_change_to_a_row_behind_the_order_gives_a_new_pdf(make_staff, renders):
+    order = _signed_order(make_staff("advisor"))
+    assert "陈静" in _text(work_order_pdf(order))
+    customer = order.visit.customer
+    customer.name = "王芳"
+    customer.save()
+    mark = order.visit.damage_marks.first()
+    mark.note = "左前门凹陷"
+    mark.save()
+
+    text = _text(work_order_pdf(WorkOrder.objects.get(pk=order.pk)))
+
+    assert "王芳" in text and "左前门凹陷" in text and len(renders) == 2
+
+
+def test_each_language_and_each_viewer_get_their_own_pdf(make_staff, renders):
+    advisor, controller = make_staff("advisor"), make_staff("workshop_controller")
+    order = _signed_order(advisor)
+    mobile = order.visit.customer.mobile
+    for viewer, shows_mobile in ((advisor, True), (controller, False), (advisor, True)):
+        text = _text(work_order_pdf(order, viewer=viewer)).replace(" ", "")
+        assert (mobile in text) is shows_mobile, viewer
+        assert "五项确认" in text
+    customer = order.visit.customer
+    customer.language = "en"
+    customer.save()
+
+    text = _text(work_order_pdf(WorkOrder.objects.get(pk=order.pk), viewer=advisor))
+
+    assert "Five confirmations" in text and "五项确认" not in text
+    assert len(renders) == 3  # the advisor's second copy came from the cache
+
+
 @pytest.mark.bench
-def test_bench_work_order_pdf_render_time(make_staff):
+def test_bench_work_order_pdf_render_time(make_staff, monkeypatch):
+    """WeasyPrint's own time: every render here misses the cache of finished PDFs."""
+    monkeypatch.setattr(rendering, "cache", DummyCache("pdf", {}))
     order = _signed_order(make_staff("advisor"))
     work_order_pdf(order, progress_url="https://service.example.com/p/x")  # warm fonts
     timings, cpu = [], []
