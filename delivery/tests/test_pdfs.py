@@ -90,3 +90,17 @@ def test_the_gate_pass_names_the_car_and_the_paid_invoice():
         text = _text(pdf.gate_pass_pdf(visit, delivery, settlement))
     assert "出门证" in text and visit.vehicle.plate in text
     assert delivery.gate_pass_number in text and settlement.invoice_number in text
+
+
+def test_a_sheet_printed_again_after_a_change_shows_the_change_in_its_language(plans):
+    visit, _order, _settlement = settled_visit()
+    assert "更换雨刮片" not in _text(pdf.delivery_sheet_pdf(visit, language="zh-hans"))
+    DeclinedWork.objects.create(
+        vehicle=visit.vehicle, visit=visit, description="更换雨刮片", estimated_amount=120
+    )
+
+    chinese = _text(pdf.delivery_sheet_pdf(visit, language="zh-hans"))
+    english = _text(pdf.delivery_sheet_pdf(visit, language="en"))
+
+    assert "更换雨刮片" in chinese and "交车说明单" in chinese
+    assert "更换雨刮片" in english and "Delivery explanation sheet" in english
