@@ -9,8 +9,8 @@ from django.core.cache.backends.dummy import DummyCache
 from django.urls import reverse
 from pypdf import PdfReader
 
-from dealership.tests.factories import LabourOperationFactory, PartFactory
 from dealership import pdf as rendering
+from dealership.tests.factories import LabourOperationFactory, PartFactory
 from reception.tests.factories import signature_data_url
 from workorders.models import WorkOrder
 from workorders.pdf import work_order_pdf
