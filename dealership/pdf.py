@@ -14,6 +14,8 @@ Two things make a paper quick to print (issue 21 point 3):
 
 import hashlib
 import threading
+from functools import cache as once
+from importlib.metadata import version
 
 from django.conf import settings
 from django.core.cache import cache
@@ -36,11 +38,15 @@ def _font_config():
     return font_config
 
 
-def _cache_key(html: str, compact_if_longer_than: int | None) -> str:
-    import weasyprint
+@once
+def _renderer_version() -> str:
+    # Read from the package's metadata: a PDF served from the cache needs no WeasyPrint import.
+    return version("weasyprint")
 
+
+def _cache_key(html: str, compact_if_longer_than: int | None) -> str:
     digest = hashlib.sha256(html.encode()).hexdigest()
-    return f"pdf:{weasyprint.__version__}:{compact_if_longer_than}:{digest}"
+    return f"pdf:{_renderer_version()}:{compact_if_longer_than}:{digest}"
 
 
 def render_pdf(
