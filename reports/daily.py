@@ -47,7 +47,7 @@ from workorders.models import LineKind, Payer, WarrantyClaim
 from workshop.models import ClockEntry, Job
 
 from .figures import _warranty_sums, _within_estimate, paid_subqueries
-from .models import DayChange, DayFigures
+from .models import DayChange, DayFigures, DaySpending
 
 ZERO = Decimal("0")
 OUTSIDE = (Payer.CUSTOMER, Payer.MANUFACTURER, Payer.INSURER)
@@ -100,34 +100,38 @@ def _marks(model, values: dict) -> tuple[set, set, set]:
     return days, bills, lines
 
 
-def days_mark(*, days=(), bills=(), lines=()) -> None:
-    """Mark the days (and the days of these bills, of the bills of these order lines) as
-    changed by the current transaction."""
+def days_mark(*, days=(), bills=(), visits=(), lines=()) -> None:
+    """Mark as changed by the current transaction these days, the days of these bills, of
+    these visits' bills, of the bills of these order lines (one statement)."""
     with connection.cursor() as cursor:
-        if days:
-            cursor.execute(MARK_DAYS, [sorted(days)])
-        if bills:
-            cursor.execute(MARK_BILLS, [settings.TIME_ZONE, sorted(bills)])
-        if lines:
-            cursor.execute(MARK_ORDER_LINES, [settings.TIME_ZONE, sorted(lines)])
+        cursor.execute(
+            MARK,
+            {
+                "days": sorted(days),
+                "tz": settings.TIME_ZONE,
+                "bills": sorted(bills),
+                "visits": sorted(visits),
+                "lines": sorted(lines),
+            },
+        )
 
 
-# The xid of the transaction, assigned now if it has none yet.
-MARK_DAYS = """
+# The xid of the transaction (assigned now if it has none yet). A bill's lines come from
+# its order's lines: a warranty claim's order line finds the bills; a visit's bills count
+# its customer's spending.
+MARK = """
 INSERT INTO reports_daychange (day, xid)
-SELECT d, pg_current_xact_id()::text::bigint FROM unnest(%s::date[]) d
-ON CONFLICT DO NOTHING"""
-MARK_BILLS = """
-INSERT INTO reports_daychange (day, xid)
-SELECT DISTINCT (s.settled_at AT TIME ZONE %s)::date, pg_current_xact_id()::text::bigint
-FROM delivery_settlement s WHERE s.id = ANY(%s) AND s.settled_at IS NOT NULL
-ON CONFLICT DO NOTHING"""
-# A bill's lines come from its order's lines: a claim's order line finds the bills.
-MARK_ORDER_LINES = """
-INSERT INTO reports_daychange (day, xid)
-SELECT DISTINCT (s.settled_at AT TIME ZONE %s)::date, pg_current_xact_id()::text::bigint
-FROM delivery_settlement s JOIN workorders_workorderline l ON l.order_id = s.order_id
-WHERE l.id = ANY(%s) AND s.settled_at IS NOT NULL
+SELECT DISTINCT d, pg_current_xact_id()::text::bigint FROM (
+    SELECT unnest(%(days)s::date[]) AS d
+    UNION ALL
+    SELECT (s.settled_at AT TIME ZONE %(tz)s)::date FROM delivery_settlement s
+    WHERE s.settled_at IS NOT NULL AND (
+        s.id = ANY(%(bills)s::bigint[]) OR s.visit_id = ANY(%(visits)s::bigint[])
+        OR s.order_id IN (
+            SELECT l.order_id FROM workorders_workorderline l WHERE l.id = ANY(%(lines)s::bigint[])
+        )
+    )
+) changed
 ON CONFLICT DO NOTHING"""
 # The days among those asked that have no row or a stale one, with the xmin to store.
 STALE_DAYS = """
@@ -142,6 +146,7 @@ def days_forget() -> None:
     """Drop every day row (after rows were written in bulk, without signals)."""
     if enabled():
         DayFigures.objects.all().delete()
+        DaySpending.objects.all().delete()
 
 
 def _before_save(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
@@ -150,7 +155,9 @@ def _before_save(sender, instance, raw=False, update_fields=None, **kwargs) -> N
     if raw or instance._state.adding or instance.pk is None or not enabled():
         return
     fields = _fields(sender)
-    if update_fields is not None and not set(fields) & set(update_fields):
+    if update_fields is not None and not {f.removesuffix("_id") for f in fields} & {
+        f.removesuffix("_id") for f in update_fields
+    }:
         return
     old = sender._base_manager.filter(pk=instance.pk).values(*fields).first()
     if old:
@@ -164,7 +171,9 @@ def _after_change(sender, instance, raw=False, **kwargs) -> None:
     before = instance.__dict__.pop("_report_marks_before", None)
     if before:
         days, bills, lines = days | before[0], bills | before[1], lines | before[2]
-    days_mark(days=days, bills=bills, lines=lines)
+    # A visit's bills count under its customer's spending, whichever customer it is now.
+    visits = {instance.pk} if sender is Visit else set()
+    days_mark(days=days, bills=bills, visits=visits, lines=lines)
 
 
 def connect() -> None:
@@ -186,7 +195,7 @@ def _by_day(queryset, field: str):
     return queryset.annotate(day=TruncDate(field, tzinfo=local_tz()))
 
 
-def _compute(first: date, last: date) -> dict[date, dict]:
+def _compute(first: date, last: date) -> tuple[dict[date, dict], list]:
     """Every day first..last aggregated from the rows (one grouped query per kind of row)."""
     start, end = day_bounds(first, last)
     rows: dict[date, dict] = {
@@ -325,7 +334,22 @@ def _compute(first: date, last: date) -> dict[date, dict]:
         .values("day")
         .annotate(surveys=Count("id"), survey_points=Sum(points))
     )
-    return rows
+    spending = (
+        _by_day(
+            Settlement.objects.filter(
+                status=SettlementStatus.PAID, settled_at__gte=start, settled_at__lt=end
+            ),
+            "settled_at",
+        )
+        .values("day", "visit__customer")
+        .annotate(spent=Sum("customer_total"))
+    )
+    return rows, [
+        DaySpending(
+            day=row["day"], customer_id=row["visit__customer"], spent=int(row["spent"] * 100)
+        )
+        for row in spending
+    ]
 
 
 def _micros(value) -> int | None:
@@ -362,10 +386,16 @@ def days_refresh(days: list[date]) -> None:
         return
     xmin = found[0][1]
     stale = sorted(day for day, _xmin in found)
-    fresh = []
+    fresh, spending = [], []
     for first, last in _runs(stale):
-        for day, values in _compute(first, last).items():
-            fresh.append(DayFigures(day=day, computed_xmin=xmin, tolerance=tolerance, **values))
+        rows, spent = _compute(first, last)
+        fresh.extend(
+            DayFigures(day=day, computed_xmin=xmin, tolerance=tolerance, **values)
+            for day, values in rows.items()
+        )
+        spending.extend(spent)
+    DaySpending.objects.filter(day__in=stale).delete()
+    DaySpending.objects.bulk_create(spending, batch_size=5000)
     DayFigures.objects.bulk_create(
         fresh,
         update_conflicts=True,
@@ -390,9 +420,17 @@ class DaySums:
     standard: dict  # technician id → hours or None
 
 
-def days_load(periods: list, *, trend_months: list[date] | None = None) -> "DayStore":
-    """Refresh and read the day rows the periods (and the trend's months) cover."""
+def days_load(
+    periods: list, *, trend_months: list[date] | None = None, spending_from: date | None = None
+) -> "DayStore":
+    """Refresh and read the day rows the periods (and the trend's months, the spending
+    window from `spending_from` to the first period's end) cover."""
     wanted: set[date] = set()
+    if spending_from is not None:
+        last = periods[0].last
+        wanted.update(
+            spending_from + timedelta(days=i) for i in range((last - spending_from).days + 1)
+        )
     for period in periods:
         wanted.update(period.first + timedelta(days=i) for i in range(period.days))
     if trend_months:

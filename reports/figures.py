@@ -86,6 +86,7 @@ from workorders.models import JobType, LineKind, Payer, WarrantyClaim
 from workorders.states import ClaimStatus
 from workshop.models import ClockEntry, Job, QualityCheck
 
+from .models import DaySpending
 from .periods import Period
 
 ZERO = Decimal("0")
@@ -778,12 +779,16 @@ def _technician_sums(period: Period) -> tuple[dict, dict]:
     return clocked, standard
 
 
-def spending_bands(period: Period) -> list[dict]:
-    """Customers by what they paid in the 12 months to the period's end."""
+def spending_window(period: Period):
+    """The first day of the 12 months to the period's end."""
+    return add_months(period.last + timedelta(days=1), -12)
+
+
+def spending_bands(period: Period, *, from_days: bool = False) -> list[dict]:
+    """Customers by what they paid in the 12 months to the period's end. `from_days`: from
+    the day rows of `reports.daily` (which the caller refreshed), else from the bills."""
     _start, end = period.bounds
-    window_start = datetime.combine(
-        add_months(period.last + timedelta(days=1), -12), time.min, tzinfo=local_tz()
-    )
+    window_start = datetime.combine(spending_window(period), time.min, tzinfo=local_tz())
     limits = [Decimal(x.strip()) for x in str(rule("reports.spending_bands")).split(",") if x]
     bounds = [ZERO, *limits, None]
     aggregates = {}
@@ -792,15 +797,27 @@ def spending_bands(period: Period) -> list[dict]:
         if high is not None:
             q &= Q(spent__lt=high)
         aggregates[f"band_{index}"] = Count("visit__customer", filter=q)
-    counts = (
-        Settlement.objects.filter(
-            status=SettlementStatus.PAID, settled_at__gte=window_start, settled_at__lt=end
+    if from_days:
+        per_customer = (
+            DaySpending.objects.filter(day__gte=spending_window(period), day__lte=period.last)
+            .values("customer_id")
+            .annotate(spent=Sum("spent"))
         )
-        .values("visit__customer")
-        .annotate(spent=Sum("customer_total"))
-        .filter(spent__gt=0)
-        .aggregate(**aggregates)
-    )
+        aggregates = {}  # the same bands, in cents
+        for index, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
+            q = Q(spent__gte=low * 100) if index else Q(spent__gt=low * 100)
+            if high is not None:
+                q &= Q(spent__lt=high * 100)
+            aggregates[f"band_{index}"] = Count("customer_id", filter=q)
+    else:
+        per_customer = (
+            Settlement.objects.filter(
+                status=SettlementStatus.PAID, settled_at__gte=window_start, settled_at__lt=end
+            )
+            .values("visit__customer")
+            .annotate(spent=Sum("customer_total"))
+        )
+    counts = per_customer.filter(spent__gt=0).aggregate(**aggregates)
     rows = []
     for index, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
         if high is None:

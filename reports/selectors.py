@@ -33,6 +33,7 @@ from .figures import (
     revenue_by_category,
     settlements_in,
     spending_bands,
+    spending_window,
     technician_hours,
     trend_months,
 )
@@ -164,7 +165,11 @@ def report_build(
     previous, last_year = period.previous(), period.last_year()
     days = sums = None
     if not recompute and daily.enabled():
-        days = daily.days_load([period, previous, last_year], trend_months=trend_months(period))
+        days = daily.days_load(
+            [period, previous, last_year],
+            trend_months=trend_months(period),
+            spending_from=spending_window(period),
+        )
         sums = days.sums(period, tables=True)
     lost = lost_customers([period, previous, last_year])
     this_values = period_figures(period, now=now, lost=lost[0], sums=sums)
@@ -198,7 +203,7 @@ def report_build(
         work_types=orders_by_work_type(period, sums),
         complaints=complaints_by_category(period),
         technicians=technician_hours(period, sums),
-        spending=spending_bands(period),
+        spending=spending_bands(period, from_days=days is not None),
         trend=monthly_trend(period, now=now, days=days),
         revenue=revenue_by_category(period, sums),
     )
