@@ -44,7 +44,7 @@ pytestmark = [
 ]
 
 
-def _flat(report) -> dict:
+def report_values(report) -> dict:
     """Every figure and table of a report, as values that compare exactly."""
     return {
         "rows": [
@@ -70,8 +70,8 @@ def _days_checked(days) -> None:
         for day in days:
             for kind in (DAY, WEEK, MONTH):
                 period = Period.containing(kind, day)
-                from_days = _flat(report_build(period, now=now))
-                assert from_days == _flat(report_build(period, now=now, recompute=True)), (
+                from_days = report_values(report_build(period, now=now))
+                assert from_days == report_values(report_build(period, now=now, recompute=True)), (
                     kind,
                     day,
                 )
