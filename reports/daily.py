@@ -195,11 +195,20 @@ def _by_day(queryset, field: str):
     return queryset.annotate(day=TruncDate(field, tzinfo=local_tz()))
 
 
-def _compute(first: date, last: date) -> tuple[dict[date, dict], list]:
+def _within(field: str, runs: list[tuple[date, date]]) -> Q:
+    """The rows whose `field` falls on one of the runs of local days (an index range each)."""
+    q = Q()
+    for first, last in runs:
+        start, end = day_bounds(first, last)
+        q |= Q(**{f"{field}__gte": start, f"{field}__lt": end})
+    return q
+
+
+def _compute(runs: list[tuple[date, date]]) -> tuple[dict[date, dict], list]:
     """Every day first..last aggregated from the rows (one grouped query per kind of row)."""
-    start, end = day_bounds(first, last)
     rows: dict[date, dict] = {
         first + timedelta(days=i): {"tables": {"cells": {}, "types": {}, "clk": {}, "std": {}}}
+        for first, last in runs
         for i in range((last - first).days + 1)
     }
 
@@ -212,9 +221,7 @@ def _compute(first: date, last: date) -> tuple[dict[date, dict], list]:
 
     at_till, ahead = paid_subqueries()
     bills = _by_day(
-        Settlement.objects.filter(
-            status=SettlementStatus.PAID, settled_at__gte=start, settled_at__lt=end
-        ),
+        Settlement.objects.filter(_within("settled_at", runs), status=SettlementStatus.PAID),
         "settled_at",
     ).values("day")
     add(
@@ -229,9 +236,8 @@ def _compute(first: date, last: date) -> tuple[dict[date, dict], list]:
     )
     lines = _by_day(
         SettlementLine.objects.filter(
+            _within("settlement__settled_at", runs),
             settlement__status=SettlementStatus.PAID,
-            settlement__settled_at__gte=start,
-            settlement__settled_at__lt=end,
         ),
         "settlement__settled_at",
     )
@@ -265,9 +271,7 @@ def _compute(first: date, last: date) -> tuple[dict[date, dict], list]:
         rows[row["day"]]["tables"]["types"][row["job_type"]] = [row["orders"], amount]
     not_cancelled = ~Q(status=VisitStatus.CANCELLED)
     add(
-        _by_day(
-            Visit.objects.filter(checked_in_at__gte=start, checked_in_at__lt=end), "checked_in_at"
-        )
+        _by_day(Visit.objects.filter(_within("checked_in_at", runs)), "checked_in_at")
         .values("day")
         .annotate(
             checked_in=Count("id", filter=not_cancelled),
@@ -277,7 +281,7 @@ def _compute(first: date, last: date) -> tuple[dict[date, dict], list]:
         )
     )
     add(
-        _by_day(Visit.objects.filter(delivered_at__gte=start, delivered_at__lt=end), "delivered_at")
+        _by_day(Visit.objects.filter(_within("delivered_at", runs)), "delivered_at")
         .values("day")
         .annotate(
             delivered=Count("id"),
@@ -288,9 +292,7 @@ def _compute(first: date, last: date) -> tuple[dict[date, dict], list]:
     )
     clock = (
         _by_day(
-            ClockEntry.objects.filter(
-                started_at__gte=start, started_at__lt=end, ended_at__isnull=False
-            ),
+            ClockEntry.objects.filter(_within("started_at", runs), ended_at__isnull=False),
             "started_at",
         )
         .values("day", "technician")
@@ -307,9 +309,7 @@ def _compute(first: date, last: date) -> tuple[dict[date, dict], list]:
         day["tables"]["clk"][str(row["technician"])] = micros
     standard = (
         _by_day(
-            Job.objects.filter(
-                finished_at__gte=start, finished_at__lt=end, technician__isnull=False
-            ),
+            Job.objects.filter(_within("finished_at", runs), technician__isnull=False),
             "finished_at",
         )
         .values("day", "technician")
@@ -319,7 +319,7 @@ def _compute(first: date, last: date) -> tuple[dict[date, dict], list]:
         total = None if row["total"] is None else str(row["total"])
         rows[row["day"]]["tables"]["std"][str(row["technician"])] = total
     add(
-        _by_day(Appointment.objects.filter(start__gte=start, start__lt=end), "start")
+        _by_day(Appointment.objects.filter(_within("start", runs)), "start")
         .values("day")
         .annotate(
             booked=Count("id"),
@@ -330,15 +330,13 @@ def _compute(first: date, last: date) -> tuple[dict[date, dict], list]:
     )
     points = F("overall") + F("explanation") + F("on_time") + F("car_clean") + F("would_recommend")
     add(
-        _by_day(Survey.objects.filter(taken_at__gte=start, taken_at__lt=end), "taken_at")
+        _by_day(Survey.objects.filter(_within("taken_at", runs)), "taken_at")
         .values("day")
         .annotate(surveys=Count("id"), survey_points=Sum(points))
     )
     spending = (
         _by_day(
-            Settlement.objects.filter(
-                status=SettlementStatus.PAID, settled_at__gte=start, settled_at__lt=end
-            ),
+            Settlement.objects.filter(_within("settled_at", runs), status=SettlementStatus.PAID),
             "settled_at",
         )
         .values("day", "visit__customer")
@@ -386,14 +384,11 @@ def days_refresh(days: list[date]) -> None:
         return
     xmin = found[0][1]
     stale = sorted(day for day, _xmin in found)
-    fresh, spending = [], []
-    for first, last in _runs(stale):
-        rows, spent = _compute(first, last)
-        fresh.extend(
-            DayFigures(day=day, computed_xmin=xmin, tolerance=tolerance, **values)
-            for day, values in rows.items()
-        )
-        spending.extend(spent)
+    rows, spending = _compute(_runs(stale))
+    fresh = [
+        DayFigures(day=day, computed_xmin=xmin, tolerance=tolerance, **values)
+        for day, values in rows.items()
+    ]
     DaySpending.objects.filter(day__in=stale).delete()
     DaySpending.objects.bulk_create(spending, batch_size=5000)
     DayFigures.objects.bulk_create(
