@@ -28,7 +28,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -374,31 +374,48 @@ SCALARS = [
 ]
 
 
+def _stale(days: list[date], tolerance: Decimal) -> tuple[list[date], int | None]:
+    with connection.cursor() as cursor:
+        cursor.execute(STALE_DAYS, [days, tolerance])
+        found = cursor.fetchall()
+    return sorted(day for day, _xmin in found), (found[0][1] if found else None)
+
+
+# One refresher at a time: two that replaced the same day's spending rows at once would
+# leave both sets.
+REFRESH_LOCK = 2104  # issue 21, point 4
+
+
 def days_refresh(days: list[date]) -> None:
     """Aggregate afresh the days among `days` that have no row or a stale one."""
     tolerance = _tolerance()
-    with connection.cursor() as cursor:
-        cursor.execute(STALE_DAYS, [sorted(set(days)), tolerance])
-        found = cursor.fetchall()
-    if not found:
+    days = sorted(set(days))
+    stale, xmin = _stale(days, tolerance)
+    if not stale:
         return
-    xmin = found[0][1]
-    stale = sorted(day for day, _xmin in found)
-    rows, spending = _compute(_runs(stale))
-    fresh = [
-        DayFigures(day=day, computed_xmin=xmin, tolerance=tolerance, **values)
-        for day, values in rows.items()
-    ]
-    DaySpending.objects.filter(day__in=stale).delete()
-    DaySpending.objects.bulk_create(spending, batch_size=5000)
-    DayFigures.objects.bulk_create(
-        fresh,
-        update_conflicts=True,
-        unique_fields=["day"],
-        update_fields=["computed_xmin", "tolerance", "tables", *SCALARS],
-    )
-    # The marks below the xmin are in the figures now.
-    DayChange.objects.filter(day__in=stale, xid__lt=xmin).delete()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
+        # Another request may have refreshed them while this one waited; the xmin is
+        # taken after the lock, before aggregating.
+        stale, xmin = _stale(stale, tolerance)
+        if not stale:
+            return
+        rows, spending = _compute(_runs(stale))
+        fresh = [
+            DayFigures(day=day, computed_xmin=xmin, tolerance=tolerance, **values)
+            for day, values in rows.items()
+        ]
+        DaySpending.objects.filter(day__in=stale).delete()
+        DaySpending.objects.bulk_create(spending, batch_size=5000)
+        DayFigures.objects.bulk_create(
+            fresh,
+            update_conflicts=True,
+            unique_fields=["day"],
+            update_fields=["computed_xmin", "tolerance", "tables", *SCALARS],
+        )
+        # The marks below the xmin are in the figures now.
+        DayChange.objects.filter(day__in=stale, xid__lt=xmin).delete()
 
 
 # ----------------------------------------------------------------------- reading periods
