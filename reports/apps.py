@@ -15,7 +15,7 @@ class ReportsConfig(AppConfig):
         from dealership.roles import Role
         from dealership.start import register_start_panel
 
-        from . import cache, rules, start_panels, tasks  # noqa: F401 - registers settings, task
+        from . import cache, daily, rules, start_panels, tasks  # noqa: F401 - registers settings
         from .services import DELIVERY_KIND
 
         register_nav("reports:report", _("Reports"), (Role.SERVICE_MANAGER,), 880, more=True)
@@ -39,3 +39,4 @@ class ReportsConfig(AppConfig):
             handler="reports.services.report_delivery_send_task",
         )
         cache.connect()  # a saved visit, bill, call… makes the next report compute afresh
+        daily.connect()  # … and marks the days it touched for the day rows

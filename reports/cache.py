@@ -9,11 +9,13 @@ move with the clock alone (overdue complaints) are recomputed at least every `TT
 Bulk `QuerySet.update()` calls send no signal: what they change shows within `TTL` too.
 """
 
+from collections.abc import Callable
 from uuid import uuid4
 
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
+from django.utils.translation import get_language
 
 TTL = 300  # seconds
 
@@ -65,3 +67,23 @@ def data_changed(sender, using=None, **kwargs) -> None:
 def connect() -> None:
     post_save.connect(data_changed, dispatch_uid="reports-data-changed-save")
     post_delete.connect(data_changed, dispatch_uid="reports-data-changed-delete")
+
+
+def cached(name: str, period, compute: Callable):
+    """A section of the period's report page (labels in the request's language), kept like
+    the report: until a row behind it changes, at most `TTL`."""
+    key = ":".join(
+        [
+            "reports",
+            name,
+            period.kind,
+            period.first.isoformat(),
+            get_language() or "",
+            data_version(),
+        ]
+    )
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, TTL)
+    return value

@@ -72,7 +72,7 @@ from django.utils.translation import pgettext_lazy
 
 from appointments.capacity import local_tz, openings
 from appointments.models import Deposit, DepositStatus
-from appointments.selectors import appointment_kpis
+from appointments.selectors import AppointmentKpis, appointment_kpis
 from dealership.daterange import add_months
 from dealership.models import Technician, Vehicle
 from dealership.money import cents
@@ -86,6 +86,7 @@ from workorders.models import JobType, LineKind, Payer, WarrantyClaim
 from workorders.states import ClaimStatus
 from workshop.models import ClockEntry, Job, QualityCheck
 
+from .models import DaySpending
 from .periods import Period
 
 ZERO = Decimal("0")
@@ -332,10 +333,8 @@ def _warranty_sums() -> dict:
     }
 
 
-def paid_for_bills(period: Period) -> Decimal:
-    """What the customers paid for the period's bills: the payments at the till plus the
-    deposits paid ahead and credited on those bills (a deposit still held, refunded or kept
-    for a no-show paid for no bill)."""
+def paid_subqueries() -> tuple[Subquery, Subquery]:
+    """Per bill: the payments at the till, the deposits paid ahead and credited on it."""
     at_till = (
         Payment.objects.filter(settlement=OuterRef("pk"))
         .values("settlement")
@@ -348,13 +347,42 @@ def paid_for_bills(period: Period) -> Decimal:
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    paid = settlements_in(period).aggregate(
-        at_till=Sum(Subquery(at_till)), ahead=Sum(Subquery(ahead))
-    )
+    return Subquery(at_till), Subquery(ahead)
+
+
+def paid_for_bills(period: Period) -> Decimal:
+    """What the customers paid for the period's bills: the payments at the till plus the
+    deposits paid ahead and credited on those bills (a deposit still held, refunded or kept
+    for a no-show paid for no bill)."""
+    at_till, ahead = paid_subqueries()
+    paid = settlements_in(period).aggregate(at_till=Sum(at_till), ahead=Sum(ahead))
     return _money(paid["at_till"]) + _money(paid["ahead"])
 
 
-def sales_figures(period: Period) -> dict:
+def _sales_from_days(sums) -> dict:
+    values = sums.values
+    labour, parts = _money(values["labour"]), _money(values["parts"])
+    other = _money(values["other"])
+    count = values["orders"]
+    return {
+        "repair_orders": count,
+        "labour_revenue": labour,
+        "parts_revenue": parts,
+        "other_revenue": other,
+        "warranty_revenue": _money(values["warranty"]),
+        "adjustments": _money(values["adjustments"]),
+        "payments_received": _money(values["paid_till"]) + _money(values["paid_ahead"]),
+        "average_ticket": _money((labour + parts + other) / count) if count else None,
+        "hours_sold": _hours(values["hours_sold"]),
+        "estimate_accuracy": _ratio(values["within"], values["estimated"]),
+        "estimate_missed": values["estimated"] - values["within"],
+    }
+
+
+def sales_figures(period: Period, sums=None) -> dict:
+    """`sums`: the period's day rows (`reports.daily`), else a full recomputation."""
+    if sums is not None:
+        return _sales_from_days(sums)
     orders = settlements_in(period).aggregate(
         repair_orders=Count("id"),
         estimated=Count("id", filter=Q(estimate_total__gt=0)),
@@ -393,19 +421,23 @@ def sales_figures(period: Period) -> dict:
     }
 
 
-def visit_figures(period: Period) -> dict:
+def visit_figures(period: Period, sums=None) -> dict:
     start, end = period.bounds
-    arrived = Visit.objects.filter(checked_in_at__gte=start, checked_in_at__lt=end).aggregate(
-        checked_in=Count("id", filter=_not_cancelled()),
-        cancelled=Count("id", filter=Q(status=VisitStatus.CANCELLED)),
-        comebacks=Count("id", filter=Q(is_comeback=True) & _not_cancelled()),
-    )
-    left = Visit.objects.filter(delivered_at__gte=start, delivered_at__lt=end).aggregate(
-        delivered=Count("id"),
-        promised=Count("id", filter=Q(promised_at__isnull=False)),
-        on_time=Count("id", filter=Q(delivered_at__lte=F("promised_at"))),
-        reworked=Count("id", filter=Q(rework_count__gt=0)),
-    )
+    if sums is not None:
+        arrived = {k: sums.values[k] for k in ("checked_in", "cancelled", "comebacks")}
+        left = {k: sums.values[k] for k in ("delivered", "promised", "on_time", "reworked")}
+    else:
+        arrived = Visit.objects.filter(checked_in_at__gte=start, checked_in_at__lt=end).aggregate(
+            checked_in=Count("id", filter=_not_cancelled()),
+            cancelled=Count("id", filter=Q(status=VisitStatus.CANCELLED)),
+            comebacks=Count("id", filter=Q(is_comeback=True) & _not_cancelled()),
+        )
+        left = Visit.objects.filter(delivered_at__gte=start, delivered_at__lt=end).aggregate(
+            delivered=Count("id"),
+            promised=Count("id", filter=Q(promised_at__isnull=False)),
+            on_time=Count("id", filter=Q(delivered_at__lte=F("promised_at"))),
+            reworked=Count("id", filter=Q(rework_count__gt=0)),
+        )
     checks = QualityCheck.objects.filter(at__gte=start, at__lt=end).aggregate(
         inspected=Count("visit", distinct=True),
         failed=Count("visit", distinct=True, filter=Q(passed=False)),
@@ -426,13 +458,18 @@ def open_days(period: Period) -> int:
     return sum(1 for opens, _closes, _name in openings(period.first, period.last).values() if opens)
 
 
-def workshop_figures(period: Period, hours_sold: Decimal) -> dict:
+def workshop_figures(period: Period, hours_sold: Decimal, sums=None) -> dict:
     start, end = period.bounds
-    clocked = ClockEntry.objects.filter(
-        started_at__gte=start, started_at__lt=end, ended_at__isnull=False
-    ).aggregate(
-        total=Sum(ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField()))
-    )["total"]
+    if sums is not None:
+        clocked = timedelta(microseconds=sums.values["clocked"])
+    else:
+        clocked = ClockEntry.objects.filter(
+            started_at__gte=start, started_at__lt=end, ended_at__isnull=False
+        ).aggregate(
+            total=Sum(
+                ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
+            )
+        )["total"]
     per_day = Technician.objects.filter(active=True).aggregate(total=Sum("hours_per_day"))["total"]
     clocked = _hours(clocked)
     available = _hours(Decimal(per_day or 0) * open_days(period))
@@ -458,8 +495,18 @@ def _productivity(sold, clocked) -> tuple[Decimal | None, str]:
     return _ratio(sold, clocked), ""
 
 
-def booking_figures(period: Period) -> dict:
-    kpis = appointment_kpis(period.first, period.last)
+def booking_figures(period: Period, sums=None) -> dict:
+    if sums is not None:
+        values = sums.values
+        kpis = AppointmentKpis(
+            booked=values["booked"],
+            arrived=values["arrived"],
+            no_show=values["no_show"],
+            cancelled=values["appointments_cancelled"],
+            walk_ins=values["walk_ins"],
+        )
+    else:
+        kpis = appointment_kpis(period.first, period.last)
 
     def percent(value):
         return None if value is None else _ratio(value * 10_000, 10_000)
@@ -472,14 +519,23 @@ def booking_figures(period: Period) -> dict:
     }
 
 
-def care_figures(period: Period, *, now: datetime) -> dict:
+def care_figures(period: Period, *, now: datetime, sums=None) -> dict:
     start, end = period.bounds
-    scores = F("overall") + F("explanation") + F("on_time") + F("car_clean") + F("would_recommend")
-    surveys = Survey.objects.filter(taken_at__gte=start, taken_at__lt=end).aggregate(
-        count=Count("id"),
-        # The five answers' sum ÷ 5 × 10 = sum × 2 (0–100).
-        csi=Avg(ExpressionWrapper(scores * 2, output_field=DecimalField())),
-    )
+    if sums is not None:
+        count = sums.values["surveys"]
+        surveys = {
+            "count": count,
+            "csi": Decimal(sums.values["survey_points"] * 2) / count if count else None,
+        }
+    else:
+        scores = (
+            F("overall") + F("explanation") + F("on_time") + F("car_clean") + F("would_recommend")
+        )
+        surveys = Survey.objects.filter(taken_at__gte=start, taken_at__lt=end).aggregate(
+            count=Count("id"),
+            # The five answers' sum ÷ 5 × 10 = sum × 2 (0–100).
+            csi=Avg(ExpressionWrapper(scores * 2, output_field=DecimalField())),
+        )
     complaints = Complaint.objects.filter(opened_at__gte=start, opened_at__lt=end).aggregate(
         count=Count("id"),
         important=Count("id", filter=Q(severity=ComplaintSeverity.IMPORTANT)),
@@ -557,14 +613,15 @@ def lost_customers(periods: list[Period]) -> list[dict]:
     ]
 
 
-def period_figures(period: Period, *, now: datetime, lost: dict | None = None) -> dict:
+def period_figures(period: Period, *, now: datetime, lost: dict | None = None, sums=None) -> dict:
     """Every summary figure of one period: {figure key: value or None}. `lost`: the
-    period's `lost_customers` when the caller counted several periods at once."""
-    values = sales_figures(period)
-    values.update(visit_figures(period))
-    values.update(workshop_figures(period, values["hours_sold"]))
-    values.update(booking_figures(period))
-    values.update(care_figures(period, now=now))
+    period's `lost_customers` when the caller counted several periods at once; `sums`: its
+    day rows (`reports.daily`), without them a full recomputation."""
+    values = sales_figures(period, sums)
+    values.update(visit_figures(period, sums))
+    values.update(workshop_figures(period, values["hours_sold"], sums))
+    values.update(booking_figures(period, sums))
+    values.update(care_figures(period, now=now, sums=sums))
     values.update(retention_figures(period, lost=lost))
     return values
 
@@ -572,14 +629,20 @@ def period_figures(period: Period, *, now: datetime, lost: dict | None = None) -
 # ----------------------------------------------------------------------- tables
 
 
-def orders_by_work_type(period: Period) -> list[dict]:
+def orders_by_work_type(period: Period, sums=None) -> list[dict]:
     """Repair orders (a bill counted under each work type it has lines of) and amount per type."""
-    rows = (
-        _revenue_lines(period)
-        .values("job_type")
-        .annotate(orders=Count("settlement", distinct=True), amount=Sum("amount"))
-    )
-    found = {row["job_type"]: row for row in rows}
+    if sums is not None:
+        found = {
+            job_type: {"orders": orders, "amount": amount}
+            for job_type, (orders, amount) in sums.types.items()
+        }
+    else:
+        rows = (
+            _revenue_lines(period)
+            .values("job_type")
+            .annotate(orders=Count("settlement", distinct=True), amount=Sum("amount"))
+        )
+        found = {row["job_type"]: row for row in rows}
     return [
         {
             "key": WORK_TYPE_PREFIX + value,
@@ -596,7 +659,7 @@ ADJUSTMENT = "adjustment"
 PAYER_COLUMNS = (Payer.CUSTOMER, Payer.MANUFACTURER, Payer.INSURER)
 
 
-def revenue_by_category(period: Period) -> dict:
+def revenue_by_category(period: Period, sums=None) -> dict:
     """Revenue of the period's paid bills by kind of line and payer, to the cent.
 
     Rows: each kind of line (labour, parts, fees, sublet, consumables, old untyped
@@ -605,15 +668,22 @@ def revenue_by_category(period: Period) -> dict:
     and insurers' columns are billed to them. Internal (store-paid) lines are not
     revenue and are left out.
     """
-    cells = {
-        (row["kind"], row["payer"]): _money(row["amount"])
-        for row in _revenue_lines(period)
-        .filter(payer__in=PAYER_COLUMNS)
-        .values("kind", "payer")
-        .annotate(amount=Sum("amount"))
-    }
-    adjustments = _money(settlements_in(period).aggregate(total=Sum("adjustment_amount"))["total"])
-    paid = paid_for_bills(period)
+    if sums is not None:
+        cells = {tuple(cell.split("|")): _money(amount) for cell, amount in sums.cells.items()}
+        adjustments = _money(sums.values["adjustments"])
+        paid = _money(sums.values["paid_till"]) + _money(sums.values["paid_ahead"])
+    else:
+        cells = {
+            (row["kind"], row["payer"]): _money(row["amount"])
+            for row in _revenue_lines(period)
+            .filter(payer__in=PAYER_COLUMNS)
+            .values("kind", "payer")
+            .annotate(amount=Sum("amount"))
+        }
+        adjustments = _money(
+            settlements_in(period).aggregate(total=Sum("adjustment_amount"))["total"]
+        )
+        paid = paid_for_bills(period)
     rows = []
     for kind, label in LineKind.choices:
         amounts = [cells.get((kind, payer), ZERO) for payer in PAYER_COLUMNS]
@@ -661,25 +731,16 @@ def complaints_by_category(period: Period) -> list[dict]:
     ]
 
 
-def technician_hours(period: Period) -> list[dict]:
+def technician_hours(period: Period, sums=None) -> list[dict]:
     """Per technician: hours clocked and standard hours of the jobs finished in the period."""
-    start, end = period.bounds
-    clocked = dict(
-        ClockEntry.objects.filter(started_at__gte=start, started_at__lt=end, ended_at__isnull=False)
-        .values("technician")
-        .annotate(
-            total=Sum(
-                ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
-            )
-        )
-        .values_list("technician", "total")
-    )
-    standard = dict(
-        Job.objects.filter(finished_at__gte=start, finished_at__lt=end, technician__isnull=False)
-        .values("technician")
-        .annotate(total=Sum("hours"))
-        .values_list("technician", "total")
-    )
+    if sums is not None:
+        clocked = {
+            int(pk): None if micros is None else timedelta(microseconds=micros)
+            for pk, micros in sums.clocked.items()
+        }
+        standard = {int(pk): hours for pk, hours in sums.standard.items()}
+    else:
+        clocked, standard = _technician_sums(period)
     rows = []
     for tech in Technician.objects.filter(Q(active=True) | Q(pk__in=[*clocked, *standard])):
         done, worked = _hours(standard.get(tech.pk)), _hours(clocked.get(tech.pk))
@@ -697,12 +758,37 @@ def technician_hours(period: Period) -> list[dict]:
     return rows
 
 
-def spending_bands(period: Period) -> list[dict]:
-    """Customers by what they paid in the 12 months to the period's end."""
-    _start, end = period.bounds
-    window_start = datetime.combine(
-        add_months(period.last + timedelta(days=1), -12), time.min, tzinfo=local_tz()
+def _technician_sums(period: Period) -> tuple[dict, dict]:
+    start, end = period.bounds
+    clocked = dict(
+        ClockEntry.objects.filter(started_at__gte=start, started_at__lt=end, ended_at__isnull=False)
+        .values("technician")
+        .annotate(
+            total=Sum(
+                ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
+            )
+        )
+        .values_list("technician", "total")
     )
+    standard = dict(
+        Job.objects.filter(finished_at__gte=start, finished_at__lt=end, technician__isnull=False)
+        .values("technician")
+        .annotate(total=Sum("hours"))
+        .values_list("technician", "total")
+    )
+    return clocked, standard
+
+
+def spending_window(period: Period):
+    """The first day of the 12 months to the period's end."""
+    return add_months(period.last + timedelta(days=1), -12)
+
+
+def spending_bands(period: Period, *, from_days: bool = False) -> list[dict]:
+    """Customers by what they paid in the 12 months to the period's end. `from_days`: from
+    the day rows of `reports.daily` (which the caller refreshed), else from the bills."""
+    _start, end = period.bounds
+    window_start = datetime.combine(spending_window(period), time.min, tzinfo=local_tz())
     limits = [Decimal(x.strip()) for x in str(rule("reports.spending_bands")).split(",") if x]
     bounds = [ZERO, *limits, None]
     aggregates = {}
@@ -711,15 +797,27 @@ def spending_bands(period: Period) -> list[dict]:
         if high is not None:
             q &= Q(spent__lt=high)
         aggregates[f"band_{index}"] = Count("visit__customer", filter=q)
-    counts = (
-        Settlement.objects.filter(
-            status=SettlementStatus.PAID, settled_at__gte=window_start, settled_at__lt=end
+    if from_days:
+        per_customer = (
+            DaySpending.objects.filter(day__gte=spending_window(period), day__lte=period.last)
+            .values("customer_id")
+            .annotate(spent=Sum("spent"))
         )
-        .values("visit__customer")
-        .annotate(spent=Sum("customer_total"))
-        .filter(spent__gt=0)
-        .aggregate(**aggregates)
-    )
+        aggregates = {}  # the same bands, in cents
+        for index, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
+            q = Q(spent__gte=low * 100) if index else Q(spent__gt=low * 100)
+            if high is not None:
+                q &= Q(spent__lt=high * 100)
+            aggregates[f"band_{index}"] = Count("customer_id", filter=q)
+    else:
+        per_customer = (
+            Settlement.objects.filter(
+                status=SettlementStatus.PAID, settled_at__gte=window_start, settled_at__lt=end
+            )
+            .values("visit__customer")
+            .annotate(spent=Sum("customer_total"))
+        )
+    counts = per_customer.filter(spent__gt=0).aggregate(**aggregates)
     rows = []
     for index, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
         if high is None:
@@ -771,16 +869,33 @@ def _trend_rows(first_month, months: int) -> dict:
     return found
 
 
-def monthly_trend(period: Period, *, now: datetime | None = None) -> list[dict]:
+def trend_months(period: Period) -> list:
+    """The 12 months ending with the period's month."""
+    first_month = add_months(period.last.replace(day=1), -11)
+    return [add_months(first_month, i) for i in range(12)]
+
+
+def monthly_trend(period: Period, *, now: datetime | None = None, days=None) -> list[dict]:
     """Repair orders and revenue for each of the 12 months ending with the period's month.
 
     Bills are created settled "now" and change afterwards only by being voided, so the
     months that have ended come from the cache, keyed by a stamp of their bills (count,
     highest id, latest void) that one index-range query reads; only the current month is
-    summed over its lines every time.
+    summed over its lines every time. With `days` (`reports.daily.DayStore`), the months
+    are sums of the day rows.
     """
-    first_month = add_months(period.last.replace(day=1), -11)
-    months = [add_months(first_month, i) for i in range(12)]
+    months = trend_months(period)
+    if days is not None:
+        found = {month: days.month_sums(month, add_months(month, 1)) for month in months}
+        return [
+            {
+                "month": month,
+                "orders": found[month]["orders"],
+                "labour": _money(found[month]["labour"]),
+                "parts": _money(found[month]["parts"]),
+            }
+            for month in months
+        ]
     this_month = timezone.localdate(now or timezone.now()).replace(day=1)
     closed = [m for m in months if m < this_month]
     found: dict = {}

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-__all__ = ["ReportDelivery", "ReportTarget"]
+__all__ = ["DayChange", "DayFigures", "DaySpending", "ReportDelivery", "ReportTarget"]
 
 
 class ReportTarget(models.Model):
@@ -55,3 +55,88 @@ class ReportDelivery(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.first:%Y-%m-%d}"
+
+
+class DayFigures(models.Model):
+    """The report's additive figures of one local day, summed into any period (reports.daily).
+
+    A row holds what a full recomputation of that day gave when `computed_xmin` was the
+    oldest transaction still running; it is stale once a `DayChange` of a transaction at
+    or after that one marks the day, or when the estimate tolerance it used has changed.
+    """
+
+    day = models.DateField(primary_key=True)
+    computed_xmin = models.BigIntegerField()
+    tolerance = models.DecimalField(max_digits=7, decimal_places=2)
+    # Paid bills settled that day.
+    orders = models.IntegerField(default=0)
+    estimated = models.IntegerField(default=0)
+    within = models.IntegerField(default=0)
+    adjustments = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    paid_till = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    paid_ahead = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    labour = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    parts = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    other = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    hours_sold = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    warranty = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    # Visits checked in / delivered that day.
+    checked_in = models.IntegerField(default=0)
+    cancelled = models.IntegerField(default=0)
+    comebacks = models.IntegerField(default=0)
+    walk_ins = models.IntegerField(default=0)
+    delivered = models.IntegerField(default=0)
+    promised = models.IntegerField(default=0)
+    on_time = models.IntegerField(default=0)
+    reworked = models.IntegerField(default=0)
+    # Finished clock entries started that day, in microseconds.
+    clocked = models.BigIntegerField(default=0)
+    # Appointments due that day.
+    booked = models.IntegerField(default=0)
+    arrived = models.IntegerField(default=0)
+    no_show = models.IntegerField(default=0)
+    appointments_cancelled = models.IntegerField(default=0)
+    # Surveys taken that day: how many, and the sum of their five answers.
+    surveys = models.IntegerField(default=0)
+    survey_points = models.IntegerField(default=0)
+    # The period's tables: revenue by kind and payer, orders by work type, technicians.
+    tables = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("day figures")
+        verbose_name_plural = _("day figures")
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d}"
+
+
+class DayChange(models.Model):
+    """A transaction (`xid`) changed a row behind the figures of `day`: written in that
+    transaction, so a change is never lost; readers delete the marks they have counted."""
+
+    day = models.DateField()
+    xid = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("day change")
+        verbose_name_plural = _("day changes")
+        constraints = [models.UniqueConstraint(fields=["day", "xid"], name="day_change_once")]
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d} {self.xid}"
+
+
+class DaySpending(models.Model):
+    """What one customer paid on the bills settled on one local day (the spending bands)."""
+
+    day = models.DateField(db_index=True)
+    customer_id = models.BigIntegerField()
+    # In cents: integers sum several times faster than decimals over a year of customers.
+    spent = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("day spending")
+        verbose_name_plural = _("day spending")
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d} {self.customer_id}"

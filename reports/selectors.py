@@ -17,7 +17,7 @@ from reception.states import VisitStatus
 from workshop.models import QualityCheck
 
 from . import cache as report_cache
-from . import charts
+from . import charts, daily
 from .figures import (
     FIGURES,
     HOURS,
@@ -33,7 +33,9 @@ from .figures import (
     revenue_by_category,
     settlements_in,
     spending_bands,
+    spending_window,
     technician_hours,
+    trend_months,
 )
 from .models import ReportTarget
 from .periods import KINDS, MONTH, Period
@@ -131,12 +133,18 @@ def targets_for(month: date) -> dict[str, Decimal]:
 
 
 def report_build(
-    period: Period, *, now: datetime | None = None, with_charts: bool = True
+    period: Period,
+    *,
+    now: datetime | None = None,
+    with_charts: bool = True,
+    recompute: bool = False,
 ) -> Report:
     """All figures of the period with the previous period, last year and the month's target.
 
     Without `now` (the pages, the API, the exports) the report comes from the cache while
-    no data behind it changed (see `reports.cache`).
+    no data behind it changed (see `reports.cache`). The sums come from the day rows
+    (`reports.daily`); `recompute` aggregates every figure from the rows instead (what the
+    day rows must always equal).
     """
     if now is None:
         key = ":".join(
@@ -155,10 +163,22 @@ def report_build(
             cache.set(key, report, report_cache.TTL)
         return report
     previous, last_year = period.previous(), period.last_year()
+    days = sums = None
+    if not recompute and daily.enabled():
+        days = daily.days_load(
+            [period, previous, last_year],
+            trend_months=trend_months(period),
+            spending_from=spending_window(period),
+        )
+        sums = days.sums(period, tables=True)
     lost = lost_customers([period, previous, last_year])
-    this_values = period_figures(period, now=now, lost=lost[0])
-    previous_values = period_figures(previous, now=now, lost=lost[1])
-    last_year_values = period_figures(last_year, now=now, lost=lost[2])
+    this_values = period_figures(period, now=now, lost=lost[0], sums=sums)
+    previous_values = period_figures(
+        previous, now=now, lost=lost[1], sums=days and days.sums(previous)
+    )
+    last_year_values = period_figures(
+        last_year, now=now, lost=lost[2], sums=days and days.sums(last_year)
+    )
     targets = targets_for(period.first) if period.kind == MONTH else {}
     sections: dict = {}
     for key, figure in FIGURES.items():
@@ -180,12 +200,12 @@ def report_build(
         previous=previous,
         last_year=last_year,
         sections=list(sections.items()),
-        work_types=orders_by_work_type(period),
+        work_types=orders_by_work_type(period, sums),
         complaints=complaints_by_category(period),
-        technicians=technician_hours(period),
-        spending=spending_bands(period),
-        trend=monthly_trend(period, now=now),
-        revenue=revenue_by_category(period),
+        technicians=technician_hours(period, sums),
+        spending=spending_bands(period, from_days=days is not None),
+        trend=monthly_trend(period, now=now, days=days),
+        revenue=revenue_by_category(period, sums),
     )
     if with_charts:
         report.charts = charts.report_charts(report)

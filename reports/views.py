@@ -14,6 +14,7 @@ from dealership.errors import DomainError
 from dealership.roles import Role, role_required
 from workorders.models import JobType
 
+from . import cache as report_cache
 from . import exports, selectors, services
 from .enquiries import enquiry_figures
 from .figures import DEFINITIONS, FIGURES, WORK_TYPE_PREFIX
@@ -44,8 +45,10 @@ def report(request):
             "next": period.next(),
             "tables": exports.report_tables(data),
             "definitions": DEFINITIONS,
-            "status_times": status_times(period),
-            "enquiries": enquiry_figures(period),
+            "status_times": report_cache.cached(
+                "status-times", period, lambda: status_times(period)
+            ),
+            "enquiries": report_cache.cached("enquiries", period, lambda: enquiry_figures(period)),
         },
     )
 
