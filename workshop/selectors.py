@@ -1,6 +1,7 @@
 """Reads of steps 4-5 shared by the pages, shaped so each page's query count is fixed."""
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -17,6 +18,7 @@ from django.db.models import (
 )
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -108,6 +110,15 @@ class Card:
     in_status_text: str = ""
     since_check_in_text: str = ""
     status_label: str = ""
+    # What the card's template shows, worked out once here (see `_card_texts`): the board
+    # renders 60-100 cards, and each lookup, filter or `if` in a card costs every card.
+    pk_text: str = ""
+    classes: str = ""
+    plate: str = ""
+    promised_text: str = ""
+    left_text: str = ""
+    rework_reason_short: str = ""
+    inspect_url: str = ""
 
     @property
     def express_classes(self) -> str:
@@ -116,7 +127,7 @@ class Card:
             return ""
         return " express express-late" if self.express_overdue else " express"
 
-    @property
+    @cached_property
     def dispatchable(self) -> list:
         """Jobs the controller may (re)dispatch: not started, not done, not awaiting approval.
 
@@ -126,7 +137,7 @@ class Card:
             return []
         return [j for j in self.jobs if j.status in (J.WAITING, J.DISPATCHED, J.PAUSED)]
 
-    @property
+    @cached_property
     def waiting(self) -> list:
         return [j for j in self.jobs if j.status == J.WAITING]
 
@@ -154,6 +165,11 @@ class Load:
     @property
     def over(self) -> bool:
         return self.assigned > self.available
+
+    @property
+    def hours_text(self) -> str:
+        """ "assigned / available" as the load bar shows them (one decimal)."""
+        return f"{_one_decimal(self.assigned)} / {_one_decimal(self.available)}"
 
 
 @dataclass
@@ -321,6 +337,41 @@ def rework_reasons_attach(jobs) -> None:
             job.rework_check = check
 
 
+def _job_texts(job: Job) -> None:
+    """A job's line on its card, as the template shows it (no lookups through relations,
+    no per-job translation of its name)."""
+    job.pk_text = str(job.pk)
+    job.label = job.name
+    job.technician_name = job.technician.name if job.technician_id else ""
+    job.bay_code = job.bay.code if job.bay_id else ""
+    job.expect_text = str(job.technician_id) if job.technician_id else ""
+    job.tag_class = _JOB_TAG_CLASSES.get(job.status, "tag")
+
+
+_JOB_TAG_CLASSES = {
+    J.WAITING: "",  # a waiting job shows no status tag
+    J.IN_PROGRESS: "tag good",
+    J.PAUSED: "tag warn",
+    J.PROPOSED: "tag warn",
+}
+
+
+def _card_texts(card: Card, inspect_url) -> None:
+    """The values a card's template prints, once per card."""
+    visit = card.visit
+    card.pk_text = str(visit.pk)
+    card.classes = f"risk-{card.risk or 'ok'}{card.express_classes}"
+    card.plate = visit.vehicle.plate or visit.vehicle.vin
+    card.promised_text = visit.promised_text or "—"
+    card.left_text = card.remaining_text if card.remaining and card.lane != "waiting" else ""
+    card.rework_reason_short = Truncator(visit.rework_reason).chars(60)
+    card.inspect_url = inspect_url(visit.pk) if visit.status == V.WORK_DONE else ""
+    offer = bool(card.dispatchable)
+    for job in card.jobs:
+        # The one-click suggestion on a waiting job of a car that can still be dispatched.
+        job.offer = offer and job.status == J.WAITING
+
+
 def board(*, team: str = "", technician_id: int | None = None, now=None) -> Board:
     """The dispatch board: cars in lanes by status, each technician's load for the day."""
     now = now or timezone.now()
@@ -337,6 +388,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     # and `floatformat` than in its queries.
     visit_url, dispatch_url = url_for_pk("workshop:visit"), url_for_pk("workshop:dispatch")
     addition_url = url_for_pk("workshop:addition")
+    inspect_url = url_for_pk("workshop:qc_inspect")
     visits = list(_board_visits(team, technician_id))
     carried = carry_over_visit_ids(now)
     rework_reasons_attach([job for visit in visits for job in visit.board_jobs])
@@ -349,6 +401,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
             job.status_label = status_labels[job.status]
             job.clock_flag_label = flag_labels.get(job.clock_flag, "")
             job.hours_text = _one_decimal(job.hours)
+            _job_texts(job)
         visit.hold_label = hold_labels.get(visit.hold_reason, "")
         visit.carry_over = visit.pk in carried
         visit.board_url, visit.dispatch_url = visit_url(visit.pk), dispatch_url(visit.pk)
@@ -390,12 +443,13 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
                 status_label=visit_status_labels.get(visit.status, ""),
             )
         )
+        _card_texts(lanes[lane].cards[-1], inspect_url)
     loads = technician_loads(now=now)
     # Suggestions in the board's order of priority (waiting customers, booked, promise).
-    dispatch.suggest_for_jobs(
-        (job for visit in visits for job in visit.board_jobs if job.status == J.WAITING),
-        dispatch.candidates_from_loads(loads),
-    )
+    waiting = [job for visit in visits for job in visit.board_jobs if job.status == J.WAITING]
+    dispatch.suggest_for_jobs(waiting, dispatch.candidates_from_loads(loads))
+    for job in waiting:
+        job.suggested_pk = str(job.suggested.pk) if job.suggested else ""
     calls = list(open_desk_calls())
     for call in calls:
         call.waiting_minutes = max(int((now - call.asked_at).total_seconds() // 60), 0)

@@ -139,6 +139,13 @@ def _render_board(request, *, team: str, technician_id: int | None):
             "bay_options": _options(
                 _("Bay"), ((bay.pk, f"{bay.code} {bay.name}") for bay in data.bays)
             ),
+            # The filters every dispatch form carries back, built once like the options.
+            "filter_inputs": format_html(
+                '<input type="hidden" name="team" value="{}"><input type="hidden"'
+                ' name="technician_filter" value="{}">',
+                team,
+                technician_id or "",
+            ),
             "poll_url": reverse("workshop:board") + (f"?{query}" if query else ""),
             "refresh": rule("workshop.board_refresh_seconds"),
             "can_dispatch": has_role(request.user, DISPATCHERS),
