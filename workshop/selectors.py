@@ -1,9 +1,9 @@
 """Reads of steps 4-5 shared by the pages, shaped so each page's query count is fixed."""
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
@@ -227,8 +227,9 @@ def _board_visits(team: str, technician_id: int | None) -> QuerySet[Visit]:
         .prefetch_related(
             Prefetch(  # to_attr: a list, without a related manager and its queryset per car
                 "jobs",
+                # Technicians and bays: attached from the board's own lists (`_people_attach`),
+                # not a copy of each joined to every job row.
                 queryset=Job.objects.exclude(status=J.CANCELLED)
-                .select_related("technician", "bay")
                 # Dispatch and the express lane read the catalogue operation: joined, no query.
                 .annotate(
                     required_skill=F("order_line__operation__required_skill"),
@@ -259,8 +260,19 @@ def _board_visits(team: str, technician_id: int | None) -> QuerySet[Visit]:
     return visits
 
 
-def technician_loads(*, now: datetime | None = None) -> list[Load]:
-    """Each active technician's hours for the day: open jobs plus jobs finished today."""
+def _day_technicians(now: datetime | None = None) -> list[Technician]:
+    """Every technician, active or not (a job may name one who left), with the day's roster."""
+    return list(
+        with_day_roster(Technician.objects.all(), day_start(now).date()).order_by("team", "name")
+    )
+
+
+def technician_loads(
+    *, now: datetime | None = None, technicians: list[Technician] | None = None
+) -> list[Load]:
+    """Each active technician's hours for the day: open jobs plus jobs finished today.
+
+    `technicians`: `_day_technicians(now)` when the caller has it already."""
     since = day_start(now)
     # Summed over today's jobs only (index on status, finished_at), not over every job
     # each technician ever did: a year of a busy store is ~70 000 jobs.
@@ -271,16 +283,18 @@ def technician_loads(*, now: datetime | None = None) -> list[Load]:
         .annotate(total=Sum("hours"))
         .values_list("technician_id", "total")
     )
-    technicians = list(
-        with_day_roster(Technician.objects.filter(active=True), since.date()).order_by(
-            "team", "name"
-        )
-    )
+    if technicians is None:
+        technicians = _day_technicians(now)
+    technicians = [technician for technician in technicians if technician.active]
     for technician in technicians:
         technician.assigned = assigned.get(technician.pk) or ZERO
     running = {
         job.technician_id: job
-        for job in Job.objects.filter(status=J.IN_PROGRESS).select_related("visit__vehicle")
+        for job in Job.objects.filter(status=J.IN_PROGRESS)
+        .select_related("visit__vehicle")
+        .only(
+            "technician", "visit", "visit__vehicle", "visit__vehicle__plate", "visit__vehicle__vin"
+        )
     }
     available = dispatch.hours_available(technicians, timezone.localdate(now))
     return [
@@ -337,6 +351,13 @@ def rework_reasons_attach(jobs) -> None:
             job.rework_check = check
 
 
+def _people_attach(jobs, technicians: dict, bays: dict) -> None:
+    """Set each job's technician and bay from the lists the board loads anyway."""
+    for job in jobs:
+        job.technician = technicians.get(job.technician_id)
+        job.bay = bays.get(job.bay_id)
+
+
 def _job_texts(job: Job) -> None:
     """A job's line on its card, as the template shows it (no lookups through relations,
     no per-job translation of its name)."""
@@ -364,7 +385,8 @@ def _card_texts(card: Card, inspect_url) -> None:
     card.plate = visit.vehicle.plate or visit.vehicle.vin
     card.promised_text = visit.promised_text or "—"
     card.left_text = card.remaining_text if card.remaining and card.lane != "waiting" else ""
-    card.rework_reason_short = Truncator(visit.rework_reason).chars(60)
+    if visit.rework_reason:
+        card.rework_reason_short = Truncator(visit.rework_reason).chars(60)
     card.inspect_url = inspect_url(visit.pk) if visit.status == V.WORK_DONE else ""
     offer = bool(card.dispatchable)
     for job in card.jobs:
@@ -390,6 +412,13 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     addition_url = url_for_pk("workshop:addition")
     inspect_url = url_for_pk("workshop:qc_inspect")
     visits = list(_board_visits(team, technician_id))
+    technicians = _day_technicians(now)
+    all_bays = list(Bay.objects.order_by("code"))
+    _people_attach(
+        [job for visit in visits for job in visit.board_jobs],
+        {technician.pk: technician for technician in technicians},
+        {bay.pk: bay for bay in all_bays},
+    )
     carried = carry_over_visit_ids(now)
     rework_reasons_attach([job for visit in visits for job in visit.board_jobs])
     for visit in visits:
@@ -444,7 +473,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
             )
         )
         _card_texts(lanes[lane].cards[-1], inspect_url)
-    loads = technician_loads(now=now)
+    loads = technician_loads(now=now, technicians=technicians)
     # Suggestions in the board's order of priority (waiting customers, booked, promise).
     waiting = [job for visit in visits for job in visit.board_jobs if job.status == J.WAITING]
     dispatch.suggest_for_jobs(waiting, dispatch.candidates_from_loads(loads))
@@ -456,7 +485,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     return Board(
         lanes=list(lanes.values()),
         loads=loads,
-        bays=list(Bay.objects.filter(active=True).order_by("code")),
+        bays=[bay for bay in all_bays if bay.active],
         teams=sorted({load.technician.team for load in loads if load.technician.team}),
         now=now,
         team=team,
