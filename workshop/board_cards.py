@@ -5,7 +5,8 @@ had not changed since the last poll (every 15 s, on every screen). Each card's t
 (`workshop/_board_card.html`) reads only the flat values `card_values` gives it and the
 page's values (`PAGE_NAMES`); the cache key is a digest of all of them and the language, so
 a change to anything a card shows is a new key: nothing to invalidate, nothing stale. The
-CSRF token, different for every visitor, is put in after the cache.
+CSRF token, different for every visitor, and the technician and bay options, the same in
+every card's dispatch form but changed by any dispatch, are put in after the cache.
 """
 
 import hashlib
@@ -30,8 +31,12 @@ PAGE_NAMES = (
     "technician_options",
     "bay_options",
 )
-# Stands for the visitor's CSRF token in cached HTML (no text from the database holds a NUL).
-CSRF_MARK = "\x00csrf\x00"
+# Put in after the cache: they stand in the cached HTML as marks (no database text holds a NUL).
+SPLICED = ("csrf_token", "technician_options", "bay_options")
+
+
+def _mark(name: str) -> str:
+    return f"\x00{name}\x00"
 
 
 def _job_values(job) -> dict:
@@ -107,7 +112,14 @@ def cards_attach(board: Board, page: dict, csrf_token: str) -> None:
     cards = [card for lane in board.lanes for card in lane.cards]
     if not cards:
         return
-    page_values = {name: page[name] for name in PAGE_NAMES}
+    spliced = {
+        "csrf_token": csrf_token,
+        "technician_options": str(page["technician_options"]),
+        "bay_options": str(page["bay_options"]),
+    }
+    page_values = {name: page[name] for name in PAGE_NAMES} | {
+        name: _mark(name) for name in SPLICED
+    }
     page_key = _digest((translation.get_language(), sorted(page_values.items())))
     values = [card_values(card) for card in cards]
     keys = [f"workshop:card:{page_key}:{_digest(value)}" for value in values]
@@ -119,10 +131,13 @@ def cards_attach(board: Board, page: dict, csrf_token: str) -> None:
         if html is None:
             if context is None:
                 template = get_template(CARD_TEMPLATE).template
-                context = Context(dict(page_values, csrf_token=CSRF_MARK))
+                context = Context(page_values)
             with context.push(card=value):
                 html = missing[key] = str(template.render(context))
-        # The template escaped every value; the token is letters and digits.
-        card.html = mark_safe(html.replace(CSRF_MARK, csrf_token))  # noqa: S308
+        for name, text in spliced.items():
+            html = html.replace(_mark(name), text)
+        # The template escaped every value; the token is letters and digits, the options
+        # were built with format_html.
+        card.html = mark_safe(html)  # noqa: S308
     if missing:
         cache.set_many(missing, CACHE_SECONDS)

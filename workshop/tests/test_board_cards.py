@@ -142,3 +142,22 @@ def test_each_visitor_dispatches_from_a_cached_card_with_their_own_token(make_st
     assert response.status_code == 302
     job.refresh_from_db()
     assert job.technician == tech
+
+
+def test_a_dispatch_shows_the_new_load_in_every_cached_cards_technician_list(
+    client, controller, tech, bay
+):
+    client.force_login(controller)
+    dispatched, other = make_signed_visit(jobs=1), make_signed_visit(jobs=1)
+    services.jobs_materialise()
+    before = _card(client.get(BOARD).content.decode(), other)
+    assert f"{tech.name} · 0.0/8.0 h" in before
+    services.jobs_dispatch(
+        visit=dispatched,
+        job_ids=list(dispatched.jobs.values_list("pk", flat=True)),
+        technician=tech,
+        bay=bay,
+        actor=controller,
+    )
+    after = _card(client.get(BOARD).content.decode(), other)
+    assert f"{tech.name} · 1.0/8.0 h" in after and "0.0/8.0 h" not in after
