@@ -271,6 +271,15 @@ class Settlement(models.Model):
         verbose_name = _("settlement")
         verbose_name_plural = _("settlements")
         ordering = ["-settled_at", "-id"]
+        indexes = [
+            # The cashier's "waiting for an official invoice": a handful of a year's bills.
+            models.Index(
+                fields=["settled_at", "id"],
+                condition=Q(status=SettlementStatus.PAID, tax_invoice_number="")
+                & ~Q(tax_invoice_kind=TaxInvoiceKind.NONE),
+                name="delivery_awaiting_tax_invoice",
+            )
+        ]
         constraints = [
             # At most one bill in force per visit; a voided one may be followed by a new one.
             models.UniqueConstraint(

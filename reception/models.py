@@ -232,6 +232,9 @@ class Visit(models.Model):
         indexes = [
             models.Index(fields=["vehicle", "-checked_in_at"]),
             models.Index(fields=["status", "checked_in_at"]),
+            # The delivery board's "handed back today" (or'ed with its statuses): no scan of
+            # a year of delivered visits.
+            models.Index(fields=["delivered_at"], name="reception_visit_delivered_at"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
@@ -17,6 +18,7 @@ from django.db.models import (
 )
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -108,6 +110,15 @@ class Card:
     in_status_text: str = ""
     since_check_in_text: str = ""
     status_label: str = ""
+    # What the card's template shows, worked out once here (see `_card_texts`): the board
+    # renders 60-100 cards, and each lookup, filter or `if` in a card costs every card.
+    pk_text: str = ""
+    classes: str = ""
+    plate: str = ""
+    promised_text: str = ""
+    left_text: str = ""
+    rework_reason_short: str = ""
+    inspect_url: str = ""
 
     @property
     def express_classes(self) -> str:
@@ -116,7 +127,7 @@ class Card:
             return ""
         return " express express-late" if self.express_overdue else " express"
 
-    @property
+    @cached_property
     def dispatchable(self) -> list:
         """Jobs the controller may (re)dispatch: not started, not done, not awaiting approval.
 
@@ -126,7 +137,7 @@ class Card:
             return []
         return [j for j in self.jobs if j.status in (J.WAITING, J.DISPATCHED, J.PAUSED)]
 
-    @property
+    @cached_property
     def waiting(self) -> list:
         return [j for j in self.jobs if j.status == J.WAITING]
 
@@ -154,6 +165,11 @@ class Load:
     @property
     def over(self) -> bool:
         return self.assigned > self.available
+
+    @property
+    def hours_text(self) -> str:
+        """ "assigned / available" as the load bar shows them (one decimal)."""
+        return f"{_one_decimal(self.assigned)} / {_one_decimal(self.available)}"
 
 
 @dataclass
@@ -211,8 +227,9 @@ def _board_visits(team: str, technician_id: int | None) -> QuerySet[Visit]:
         .prefetch_related(
             Prefetch(  # to_attr: a list, without a related manager and its queryset per car
                 "jobs",
+                # Technicians and bays: attached from the board's own lists (`_people_attach`),
+                # not a copy of each joined to every job row.
                 queryset=Job.objects.exclude(status=J.CANCELLED)
-                .select_related("technician", "bay")
                 # Dispatch and the express lane read the catalogue operation: joined, no query.
                 .annotate(
                     required_skill=F("order_line__operation__required_skill"),
@@ -243,8 +260,19 @@ def _board_visits(team: str, technician_id: int | None) -> QuerySet[Visit]:
     return visits
 
 
-def technician_loads(*, now: datetime | None = None) -> list[Load]:
-    """Each active technician's hours for the day: open jobs plus jobs finished today."""
+def _day_technicians(now: datetime | None = None) -> list[Technician]:
+    """Every technician, active or not (a job may name one who left), with the day's roster."""
+    return list(
+        with_day_roster(Technician.objects.all(), day_start(now).date()).order_by("team", "name")
+    )
+
+
+def technician_loads(
+    *, now: datetime | None = None, technicians: list[Technician] | None = None
+) -> list[Load]:
+    """Each active technician's hours for the day: open jobs plus jobs finished today.
+
+    `technicians`: `_day_technicians(now)` when the caller has it already."""
     since = day_start(now)
     # Summed over today's jobs only (index on status, finished_at), not over every job
     # each technician ever did: a year of a busy store is ~70 000 jobs.
@@ -255,16 +283,18 @@ def technician_loads(*, now: datetime | None = None) -> list[Load]:
         .annotate(total=Sum("hours"))
         .values_list("technician_id", "total")
     )
-    technicians = list(
-        with_day_roster(Technician.objects.filter(active=True), since.date()).order_by(
-            "team", "name"
-        )
-    )
+    if technicians is None:
+        technicians = _day_technicians(now)
+    technicians = [technician for technician in technicians if technician.active]
     for technician in technicians:
         technician.assigned = assigned.get(technician.pk) or ZERO
     running = {
         job.technician_id: job
-        for job in Job.objects.filter(status=J.IN_PROGRESS).select_related("visit__vehicle")
+        for job in Job.objects.filter(status=J.IN_PROGRESS)
+        .select_related("visit__vehicle")
+        .only(
+            "technician", "visit", "visit__vehicle", "visit__vehicle__plate", "visit__vehicle__vin"
+        )
     }
     available = dispatch.hours_available(technicians, timezone.localdate(now))
     return [
@@ -321,6 +351,49 @@ def rework_reasons_attach(jobs) -> None:
             job.rework_check = check
 
 
+def _people_attach(jobs, technicians: dict, bays: dict) -> None:
+    """Set each job's technician and bay from the lists the board loads anyway."""
+    for job in jobs:
+        job.technician = technicians.get(job.technician_id)
+        job.bay = bays.get(job.bay_id)
+
+
+def _job_texts(job: Job) -> None:
+    """A job's line on its card, as the template shows it (no lookups through relations,
+    no per-job translation of its name)."""
+    job.pk_text = str(job.pk)
+    job.label = job.name
+    job.technician_name = job.technician.name if job.technician_id else ""
+    job.bay_code = job.bay.code if job.bay_id else ""
+    job.expect_text = str(job.technician_id) if job.technician_id else ""
+    job.tag_class = _JOB_TAG_CLASSES.get(job.status, "tag")
+
+
+_JOB_TAG_CLASSES = {
+    J.WAITING: "",  # a waiting job shows no status tag
+    J.IN_PROGRESS: "tag good",
+    J.PAUSED: "tag warn",
+    J.PROPOSED: "tag warn",
+}
+
+
+def _card_texts(card: Card, inspect_url) -> None:
+    """The values a card's template prints, once per card."""
+    visit = card.visit
+    card.pk_text = str(visit.pk)
+    card.classes = f"risk-{card.risk or 'ok'}{card.express_classes}"
+    card.plate = visit.vehicle.plate or visit.vehicle.vin
+    card.promised_text = visit.promised_text or "—"
+    card.left_text = card.remaining_text if card.remaining and card.lane != "waiting" else ""
+    if visit.rework_reason:
+        card.rework_reason_short = Truncator(visit.rework_reason).chars(60)
+    card.inspect_url = inspect_url(visit.pk) if visit.status == V.WORK_DONE else ""
+    offer = bool(card.dispatchable)
+    for job in card.jobs:
+        # The one-click suggestion on a waiting job of a car that can still be dispatched.
+        job.offer = offer and job.status == J.WAITING
+
+
 def board(*, team: str = "", technician_id: int | None = None, now=None) -> Board:
     """The dispatch board: cars in lanes by status, each technician's load for the day."""
     now = now or timezone.now()
@@ -337,7 +410,15 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     # and `floatformat` than in its queries.
     visit_url, dispatch_url = url_for_pk("workshop:visit"), url_for_pk("workshop:dispatch")
     addition_url = url_for_pk("workshop:addition")
+    inspect_url = url_for_pk("workshop:qc_inspect")
     visits = list(_board_visits(team, technician_id))
+    technicians = _day_technicians(now)
+    all_bays = list(Bay.objects.order_by("code"))
+    _people_attach(
+        [job for visit in visits for job in visit.board_jobs],
+        {technician.pk: technician for technician in technicians},
+        {bay.pk: bay for bay in all_bays},
+    )
     carried = carry_over_visit_ids(now)
     rework_reasons_attach([job for visit in visits for job in visit.board_jobs])
     for visit in visits:
@@ -349,6 +430,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
             job.status_label = status_labels[job.status]
             job.clock_flag_label = flag_labels.get(job.clock_flag, "")
             job.hours_text = _one_decimal(job.hours)
+            _job_texts(job)
         visit.hold_label = hold_labels.get(visit.hold_reason, "")
         visit.carry_over = visit.pk in carried
         visit.board_url, visit.dispatch_url = visit_url(visit.pk), dispatch_url(visit.pk)
@@ -390,19 +472,20 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
                 status_label=visit_status_labels.get(visit.status, ""),
             )
         )
-    loads = technician_loads(now=now)
+        _card_texts(lanes[lane].cards[-1], inspect_url)
+    loads = technician_loads(now=now, technicians=technicians)
     # Suggestions in the board's order of priority (waiting customers, booked, promise).
-    dispatch.suggest_for_jobs(
-        (job for visit in visits for job in visit.board_jobs if job.status == J.WAITING),
-        dispatch.candidates_from_loads(loads),
-    )
+    waiting = [job for visit in visits for job in visit.board_jobs if job.status == J.WAITING]
+    dispatch.suggest_for_jobs(waiting, dispatch.candidates_from_loads(loads))
+    for job in waiting:
+        job.suggested_pk = str(job.suggested.pk) if job.suggested else ""
     calls = list(open_desk_calls())
     for call in calls:
         call.waiting_minutes = max(int((now - call.asked_at).total_seconds() // 60), 0)
     return Board(
         lanes=list(lanes.values()),
         loads=loads,
-        bays=list(Bay.objects.filter(active=True).order_by("code")),
+        bays=[bay for bay in all_bays if bay.active],
         teams=sorted({load.technician.team for load in loads if load.technician.team}),
         now=now,
         team=team,

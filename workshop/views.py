@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -21,7 +22,7 @@ from dealership.urltools import safe_next
 from dealership.web import apply_errors, submit
 from reception.models import Visit
 
-from . import additions, desk_help, selectors, services
+from . import additions, board_cards, desk_help, selectors, services
 from .forms import (
     APPROVE,
     FAIL,
@@ -119,32 +120,37 @@ def _render_board(request, *, team: str, technician_id: int | None):
         {k: v for k, v in {"team": team, "technician_id": technician_id}.items() if v}
     )
     template = "workshop/_board.html" if request.htmx else "workshop/board.html"
-    return render(
-        request,
-        template,
-        {
-            "board": data,
-            "labels": _board_labels(),
-            # Built once, repeated in every card's dispatch form.
-            "technician_options": _options(
-                _("Technician"),
+    context = {
+        "board": data,
+        "labels": _board_labels(),
+        # Built once, repeated in every card's dispatch form.
+        "technician_options": _options(
+            _("Technician"),
+            (
                 (
-                    (
-                        load.technician.pk,
-                        f"{load.technician.name} · {load.assigned:.1f}/{load.available:.1f} h",
-                    )
-                    for load in data.loads
-                ),
+                    load.technician.pk,
+                    f"{load.technician.name} · {load.assigned:.1f}/{load.available:.1f} h",
+                )
+                for load in data.loads
             ),
-            "bay_options": _options(
-                _("Bay"), ((bay.pk, f"{bay.code} {bay.name}") for bay in data.bays)
-            ),
-            "poll_url": reverse("workshop:board") + (f"?{query}" if query else ""),
-            "refresh": rule("workshop.board_refresh_seconds"),
-            "can_dispatch": has_role(request.user, DISPATCHERS),
-            "can_qc": has_role(request.user, QC_ROLES),
-        },
-    )
+        ),
+        "bay_options": _options(
+            _("Bay"), ((bay.pk, f"{bay.code} {bay.name}") for bay in data.bays)
+        ),
+        # The filters every dispatch form carries back, built once like the options.
+        "filter_inputs": format_html(
+            '<input type="hidden" name="team" value="{}"><input type="hidden"'
+            ' name="technician_filter" value="{}">',
+            team,
+            technician_id or "",
+        ),
+        "poll_url": reverse("workshop:board") + (f"?{query}" if query else ""),
+        "refresh": rule("workshop.board_refresh_seconds"),
+        "can_dispatch": has_role(request.user, DISPATCHERS),
+        "can_qc": has_role(request.user, QC_ROLES),
+    }
+    board_cards.cards_attach(data, context, get_token(request))
+    return render(request, template, context)
 
 
 def _options(placeholder: str, choices) -> str:

@@ -1,0 +1,143 @@
+"""The job board's cards, rendered once and cached under a digest of what they show.
+
+A board of 60-100 cars spent most of its time in the template engine rendering cards that
+had not changed since the last poll (every 15 s, on every screen). Each card's template
+(`workshop/_board_card.html`) reads only the flat values `card_values` gives it and the
+page's values (`PAGE_NAMES`); the cache key is a digest of all of them and the language, so
+a change to anything a card shows is a new key: nothing to invalidate, nothing stale. The
+CSRF token, different for every visitor, and the technician and bay options, the same in
+every card's dispatch form but changed by any dispatch, are put in after the cache.
+"""
+
+import hashlib
+
+from django.core.cache import cache
+from django.template import Context
+from django.template.loader import get_template
+from django.utils import translation
+from django.utils.safestring import mark_safe
+
+from .selectors import Board, Card
+
+CARD_TEMPLATE = "workshop/_board_card.html"
+# Cards of a busy day stay while screens poll them; a changed card is a new key anyway.
+CACHE_SECONDS = 10 * 60
+# What the card template may read besides `card` (checked by the card template's test).
+PAGE_NAMES = (
+    "labels",
+    "can_dispatch",
+    "can_qc",
+    "filter_inputs",
+    "technician_options",
+    "bay_options",
+)
+# Put in after the cache: they stand in the cached HTML as marks (no database text holds a NUL).
+SPLICED = ("csrf_token", "technician_options", "bay_options")
+
+
+def _mark(name: str) -> str:
+    return f"\x00{name}\x00"
+
+
+def _job_values(job) -> dict:
+    suggested = getattr(job, "suggested", None)
+    return {
+        "pk_text": job.pk_text,
+        "status": job.status,
+        "status_label": job.status_label,
+        "tag_class": job.tag_class,
+        "label": job.label,
+        "hours_text": job.hours_text,
+        "actual_hours": str(job.actual_hours),
+        "technician_name": job.technician_name,
+        "bay_code": job.bay_code,
+        "expect_text": job.expect_text,
+        "clock_flag_label": job.clock_flag_label,
+        "offer": job.offer,
+        "suggested_pk": getattr(job, "suggested_pk", ""),
+        "suggested_name": suggested.name if suggested else "",
+    }
+
+
+def card_values(card: Card) -> dict:
+    """Everything one card prints, as plain values (the card template reads nothing else)."""
+    visit = card.visit
+    jobs = {job.pk: _job_values(job) for job in card.jobs}
+    return {
+        "pk_text": card.pk_text,
+        "classes": card.classes,
+        "plate": card.plate,
+        "walk_in": visit.is_walk_in,
+        "waits": visit.customer_waits,
+        "carry_over": visit.carry_over,
+        "risk": card.risk,
+        "model": visit.vehicle.model,
+        "url": visit.board_url,
+        "dispatch_url": visit.dispatch_url,
+        "number": visit.number,
+        "lane": card.lane,
+        "status": visit.status,
+        "status_label": card.status_label,
+        "hold_label": visit.hold_label,
+        "in_status_text": card.in_status_text,
+        "express": card.express,
+        "express_overdue": card.express_overdue,
+        "since_check_in_text": card.since_check_in_text,
+        "promised_text": card.promised_text,
+        "hours_text": card.hours_text,
+        "left_text": card.left_text,
+        "rework_reason": visit.rework_reason,
+        "rework_reason_short": card.rework_reason_short,
+        "rework_count": str(visit.rework_count),
+        "jobs": list(jobs.values()),
+        "dispatchable": [jobs[job.pk] for job in card.dispatchable],
+        "waiting": bool(card.waiting),
+        "additions": [
+            {"url": addition.url, "title": addition.title} for addition in card.pending_additions
+        ],
+        "inspect_url": card.inspect_url,
+        "delivery_url": card.delivery_url,
+    }
+
+
+def _digest(value) -> str:
+    return hashlib.blake2b(repr(value).encode(), digest_size=16).hexdigest()
+
+
+def cards_attach(board: Board, page: dict, csrf_token: str) -> None:
+    """Set `card.html` on every card of the board: from the cache, else rendered and cached.
+
+    `page`: the page's values the card template reads (`PAGE_NAMES`).
+    """
+    cards = [card for lane in board.lanes for card in lane.cards]
+    if not cards:
+        return
+    spliced = {
+        "csrf_token": csrf_token,
+        "technician_options": str(page["technician_options"]),
+        "bay_options": str(page["bay_options"]),
+    }
+    page_values = {name: page[name] for name in PAGE_NAMES} | {
+        name: _mark(name) for name in SPLICED
+    }
+    page_key = _digest((translation.get_language(), sorted(page_values.items())))
+    values = [card_values(card) for card in cards]
+    keys = [f"workshop:card:{page_key}:{_digest(value)}" for value in values]
+    found = cache.get_many(keys)
+    missing = {}
+    context = None
+    for card, key, value in zip(cards, keys, values, strict=True):
+        html = found.get(key)
+        if html is None:
+            if context is None:
+                template = get_template(CARD_TEMPLATE).template
+                context = Context(page_values)
+            with context.push(card=value):
+                html = missing[key] = str(template.render(context))
+        for name, text in spliced.items():
+            html = html.replace(_mark(name), text)
+        # The template escaped every value; the token is letters and digits, the options
+        # were built with format_html.
+        card.html = mark_safe(html)  # noqa: S308
+    if missing:
+        cache.set_many(missing, CACHE_SECONDS)
