@@ -36,7 +36,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, F, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -270,6 +270,105 @@ def due_tasks_cancel_for(subject: models.Model, kinds: Iterable[str] | None = No
         State.CANCELLED,
         from_=(State.PENDING, State.CLAIMED, State.FAILED),
     )
+
+
+@dataclass(frozen=True)
+class NewDueTask:
+    """One row for `due_tasks_schedule_new`: what differs from one task of a kind to the next."""
+
+    subject_id: int
+    due_at: datetime
+    slot: str = ""
+    customer_id: int | None = None
+    payload: dict = field(default_factory=dict)
+
+
+def due_tasks_schedule_new(
+    *,
+    kind: str,
+    subject_model: type[models.Model],
+    tasks: Iterable[NewDueTask],
+    batch_size: int = 1000,
+) -> int:
+    """Schedule many duties of `kind` at once (a scan's finds); returns how many were added.
+
+    The set-based path of `due_task_schedule` for subjects without a task of (subject,
+    kind, slot) yet: a few thousand rows to one INSERT, ON CONFLICT DO NOTHING on the
+    table's unique key. A task that exists already (scheduled meanwhile by someone else) is
+    left exactly as it is, never moved or re-opened, and not counted. The columns every row
+    shares are prepared once, not per row: a scan adds tens of thousands.
+    """
+    spec = kind_get(kind)
+    now = timezone.now()
+    shared = DueTask(
+        kind=kind,
+        subject_type=ContentType.objects.get_for_model(subject_model),
+        for_person=spec.for_person,
+        role=spec.role or "",
+        created_at=now,
+    )
+    opts = DueTask._meta
+    fields = [f for f in opts.concrete_fields if not f.primary_key]
+    per_task = {"subject_id", "slot", "due_at", "run_after", "customer_id", "payload"}
+    fixed = {
+        f.attname: f.get_db_prep_save(getattr(shared, f.attname), connection)
+        for f in fields
+        if f.attname not in per_task
+    }
+    due_at_field, payload_field = opts.get_field("due_at"), opts.get_field("payload")
+
+    def values(task: NewDueTask) -> list:
+        if timezone.is_naive(task.due_at):
+            raise ValueError("due_at must be an aware datetime")
+        due_at = due_at_field.get_db_prep_save(task.due_at, connection)
+        row = {
+            **fixed,
+            "subject_id": task.subject_id,
+            "slot": task.slot,
+            "due_at": due_at,
+            "run_after": due_at,
+            "customer_id": task.customer_id,
+            "payload": payload_field.get_db_prep_save(task.payload, connection),
+        }
+        return [row[f.attname] for f in fields]
+
+    quote = connection.ops.quote_name
+    insert = f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+    placeholders = f"({', '.join(['%s'] * len(fields))})"
+    returning = f"ON CONFLICT DO NOTHING RETURNING {quote(opts.pk.column)}"
+    rows = list(tasks)
+    added = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            sql = f"{insert} VALUES {', '.join([placeholders] * len(chunk))} {returning}"
+            cursor.execute(sql, [value for task in chunk for value in values(task)])  # noqa: S608 - the model's own names, values as parameters
+            added += len(cursor.fetchall())
+    return added
+
+
+def due_tasks_cancel_for_many(
+    *, subject_model: type[models.Model], subject_ids: Iterable[int], kinds: Iterable[str]
+) -> int:
+    """`due_tasks_cancel_for` for many subjects of one model at once; returns how many.
+
+    One UPDATE per thousand subjects (a scan's worth), the same moves as for one subject.
+    """
+    subject_type = ContentType.objects.get_for_model(subject_model)
+    ordered, kinds = sorted(subject_ids), list(kinds)
+    cancelled = 0
+    for start in range(0, len(ordered), 1000):
+        cancelled += move_all(
+            DUE_TASK_STATES,
+            DueTask.objects.filter(
+                subject_type=subject_type,
+                subject_id__in=ordered[start : start + 1000],
+                kind__in=kinds,
+            ),
+            State.CANCELLED,
+            from_=(State.PENDING, State.CLAIMED, State.FAILED),
+        )
+    return cancelled
 
 
 def due_task_complete(
