@@ -706,13 +706,14 @@ def _first_service_missed(today: date, *, now: datetime) -> list[NewDueTask]:
     if first_months <= 0:
         return []
     latest = add_months(today, -first_months)
+    # NOT EXISTS, not a left join on visits: with a join the planner may scan every visit
+    # for every new car.
     vehicles = consent_filter(
         Vehicle.objects.filter(
             owner__do_not_call=False,
             handover_date__lte=latest,
             handover_date__gt=add_months(latest, -12),
-            visits__isnull=True,
-        ),
+        ).exclude(Exists(Visit.objects.filter(vehicle_id=OuterRef("pk")))),
         Purpose.MARKETING,
         customer_field="owner",
     ).values_list("pk", "owner_id", "handover_date")
