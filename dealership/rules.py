@@ -5,7 +5,9 @@ overrides them on the settings page (stored in `StoreRule`). Read with
 `rule("appointments.reminder_hours")`.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -51,7 +53,25 @@ def register(
     return item
 
 
+# The overrides read once for a block of work (`rules_pinned`), in this thread only.
+_pinned: ContextVar[dict[str, Any] | None] = ContextVar("pinned_rules", default=None)
+
+
+@contextmanager
+def rules_pinned() -> Iterator[None]:
+    """Read the store's rules once for the block, not at every use (a worker's batch of
+    reminders reads three per message). A change saved meanwhile applies from the next block."""
+    token = _pinned.set(_overrides())
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
 def _overrides() -> dict[str, Any]:
+    pinned = _pinned.get()
+    if pinned is not None:
+        return pinned
     values = cache.get(_CACHE_KEY)
     if values is None:
         values = dict(StoreRule.objects.values_list("key", "value"))

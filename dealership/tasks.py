@@ -46,22 +46,24 @@ def due_task_run(task_id: int) -> str:
     soft_time_limit=270,
 )
 def due_tasks_run(task_ids: list[int]) -> dict[str, int]:
-    """Perform several claimed due tasks, each on its own exactly as `due_task_run` does.
+    """Perform several claimed due tasks, each at most once, as `due_task_run` does.
 
     One message per few rows instead of one per row: the broker's cost per
-    message is larger than a reminder's. Each row is still locked, checked,
-    performed and committed alone, so a redelivered or half-done message
-    performs nothing twice, and rows it never reached are taken back by the
-    dispatcher.
+    message is larger than a reminder's. The rows are locked and read together and
+    committed together (`due.due_tasks_perform`), each handler in a savepoint of its own,
+    so a redelivered or half-done message performs nothing twice, and rows it never
+    reached are taken back by the dispatcher.
     """
     started = time.monotonic()
     outcomes: dict[str, int] = {}
-    for position, task_id in enumerate(task_ids):
+    remaining = list(task_ids)
+    while remaining:
         if time.monotonic() - started > BATCH_BUDGET_SECONDS:
-            due_tasks_run.delay(task_ids[position:])
+            due_tasks_run.delay(remaining)
             break
-        outcome = due.due_task_perform(task_id=task_id)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        performed, remaining = due.due_tasks_perform(task_ids=remaining)
+        for outcome, count in performed.items():
+            outcomes[outcome] = outcomes.get(outcome, 0) + count
     return outcomes
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -22,10 +22,13 @@ from dealership.consent import Purpose, consent_allows, consent_filter
 from dealership.daterange import add_months
 from dealership.due import (
     OPEN_STATES,
+    NewDueTask,
     State,
     due_task_complete,
     due_task_schedule,
     due_tasks_cancel_for,
+    due_tasks_cancel_for_many,
+    due_tasks_schedule_new,
     kind_get,
 )
 from dealership.errors import DomainError
@@ -570,35 +573,36 @@ def _vehicle_type() -> ContentType:
 
 
 def new_car_calls_schedule(*, today: date) -> int:
-    """Schedule the N+15 call of every new car handed over recently (not for opted-out owners)."""
+    """Schedule the N+15 call of every new car handed over recently (not for opted-out owners).
+
+    Set-based: one query finds the cars without such a call, one INSERT per thousand adds them.
+    """
     days = int(rule("followup.new_car_call_days"))
+    called = DueTask.objects.filter(
+        kind=K.NEW_CAR_CALL, subject_type=_vehicle_type(), subject_id=OuterRef("pk")
+    )
     vehicles = consent_filter(
         Vehicle.objects.filter(
             handover_date__gte=today - timedelta(days=days + NEW_CAR_CALL_GRACE_DAYS),
             handover_date__lte=today,
             owner__do_not_call=False,
-        ),
+        ).exclude(Exists(called)),
         Purpose.SATISFACTION,
         customer_field="owner",
-    ).select_related("owner")
-    called = set(
-        DueTask.objects.filter(kind=K.NEW_CAR_CALL, subject_type=_vehicle_type()).values_list(
-            "subject_id", flat=True
-        )
+    ).values_list("pk", "owner_id", "handover_date")
+    return due_tasks_schedule_new(
+        kind=K.NEW_CAR_CALL,
+        subject_model=Vehicle,
+        tasks=(
+            NewDueTask(
+                subject_id=vehicle_id,
+                due_at=_at_local(handover + timedelta(days=days), 10),
+                customer_id=owner_id,
+                payload={"vehicle": vehicle_id, "handover": handover.isoformat()},
+            )
+            for vehicle_id, owner_id, handover in vehicles
+        ),
     )
-    count = 0
-    for vehicle in vehicles:
-        if vehicle.pk in called:
-            continue
-        due_task_schedule(
-            kind=K.NEW_CAR_CALL,
-            subject=vehicle,
-            due_at=_at_local(vehicle.handover_date + timedelta(days=days), 10),
-            customer=vehicle.owner,
-            payload={"vehicle": vehicle.pk, "handover": vehicle.handover_date.isoformat()},
-        )
-        count += 1
-    return count
 
 
 def lost_customer_calls_schedule(*, today: date, now: datetime) -> dict:
@@ -606,6 +610,8 @@ def lost_customer_calls_schedule(*, today: date, now: datetime) -> dict:
 
     One call per vehicle per step and last visit (the slot), so the scan can
     run any number of times; a vehicle that came back has its open call cancelled.
+    Set-based: the finds are compared in memory with the calls there are; a vehicle that
+    reached a new step has its earlier open call cancelled, then the new calls are inserted.
     """
     existing = set(
         DueTask.objects.filter(kind=K.LOST_CALL, subject_type=_vehicle_type()).values_list(
@@ -613,59 +619,49 @@ def lost_customer_calls_schedule(*, today: date, now: datetime) -> dict:
         )
     )
     called_before = {vehicle_id for vehicle_id, _slot in existing}
-
-    def schedule(vehicle, slot, payload):
-        if (vehicle.pk, slot) in existing:
-            return False
-        if vehicle.pk in called_before:  # an earlier step's call may still be open
-            due_tasks_cancel_for(vehicle, kinds=[K.LOST_CALL])
-        due_task_schedule(
-            kind=K.LOST_CALL,
-            subject=vehicle,
-            slot=slot,
-            due_at=now,
-            customer=vehicle.owner,
-            payload={"vehicle": vehicle.pk, **payload},
-        )
-        return True
-
-    counts = {"lost_calls": 0, "first_service_calls": 0}
-    counts["lost_calls_cancelled"] = _lost_calls_cancel_came_back()
-    for vehicle, slot, payload in _not_seen_vehicles(today):
-        counts["lost_calls"] += schedule(vehicle, slot, payload)
-    for vehicle in _first_service_missed(today):
-        payload = {"reason": "first_service", "handover": vehicle.handover_date.isoformat()}
-        counts["first_service_calls"] += schedule(vehicle, "first_service", payload)
-    return counts
+    cancelled = _lost_calls_cancel_came_back()
+    finds = {
+        "lost_calls": _not_seen_vehicles(today, now=now),
+        "first_service_calls": _first_service_missed(today, now=now),
+    }
+    new = {
+        count: [task for task in tasks if (task.subject_id, task.slot) not in existing]
+        for count, tasks in finds.items()
+    }
+    # An earlier step's call may still be open: the new step's call replaces it.
+    due_tasks_cancel_for_many(
+        subject_model=Vehicle,
+        subject_ids={task.subject_id for tasks in new.values() for task in tasks} & called_before,
+        kinds=[K.LOST_CALL],
+    )
+    counts = {
+        count: due_tasks_schedule_new(kind=K.LOST_CALL, subject_model=Vehicle, tasks=tasks)
+        for count, tasks in new.items()
+    }
+    return {**counts, "lost_calls_cancelled": cancelled}
 
 
 def _lost_calls_cancel_came_back() -> int:
     """Cancel the open lost-customer calls of vehicles checked in since the call was planned."""
-    open_calls = list(
-        DueTask.objects.filter(kind=K.LOST_CALL, state=State.PENDING).values_list(
-            "subject_id", "created_at"
-        )
+    visit_since = Visit.objects.filter(
+        vehicle_id=OuterRef("subject_id"), checked_in_at__gte=OuterRef("created_at")
     )
-    if not open_calls:
-        return 0
-    last_seen = dict(
-        Vehicle.objects.filter(pk__in=[pk for pk, _at in open_calls])
-        .annotate(last=Max("visits__checked_in_at"))
-        .values_list("pk", "last")
+    came_back = DueTask.objects.filter(
+        kind=K.LOST_CALL, subject_type=_vehicle_type(), state=State.PENDING
+    ).filter(Exists(visit_since))
+    return due_tasks_cancel_for_many(
+        subject_model=Vehicle,
+        subject_ids=set(came_back.values_list("subject_id", flat=True)),
+        kinds=[K.LOST_CALL],
     )
-    cancelled = 0
-    for vehicle_id, created_at in open_calls:
-        if last_seen.get(vehicle_id) and last_seen[vehicle_id] >= created_at:
-            cancelled += due_tasks_cancel_for(Vehicle(pk=vehicle_id), kinds=[K.LOST_CALL])
-    return cancelled
 
 
-def _not_seen_vehicles(today: date):
-    """(vehicle, slot, payload) of each vehicle whose last visit is a step of
-    `followup.lost_months` ago, at the longest step it has reached."""
+def _not_seen_vehicles(today: date, *, now: datetime) -> list[NewDueTask]:
+    """The call of each vehicle whose last visit is a step of `followup.lost_months` ago,
+    at the longest step it has reached."""
     steps = lost_months()
     if not steps:
-        return
+        return []
     cutoff = _at_local(add_months(today, -steps[0]), 0)
     # A win-back call is marketing: only owners who granted it (dealership.consent).
     lost = (
@@ -678,37 +674,63 @@ def _not_seen_vehicles(today: date):
             last=Max("visits__checked_in_at", filter=~Q(visits__status=VisitStatus.CANCELLED))
         )
         .filter(last__lt=cutoff)
-        .select_related("owner")
+        .values_list("pk", "owner_id", "last")
     )
-    for vehicle in lost:
-        last_day = timezone.localdate(vehicle.last)
+    calls = []
+    for vehicle_id, owner_id, last in lost:
+        last_day = timezone.localdate(last)
         months = max((m for m in steps if add_months(last_day, m) <= today), default=0)
         if not months:
             continue
-        slot = f"{months}m:{last_day.isoformat()}"
-        yield (
-            vehicle,
-            slot,
-            {"reason": "not_seen", "months": months, "last_visit": last_day.isoformat()},
+        calls.append(
+            NewDueTask(
+                subject_id=vehicle_id,
+                slot=f"{months}m:{last_day.isoformat()}",
+                due_at=now,
+                customer_id=owner_id,
+                payload={
+                    "vehicle": vehicle_id,
+                    "reason": "not_seen",
+                    "months": months,
+                    "last_visit": last_day.isoformat(),
+                },
+            )
         )
+    return calls
 
 
-def _first_service_missed(today: date):
-    """New cars handed over `followup.first_service_months` ago (within a year) never seen since."""
+def _first_service_missed(today: date, *, now: datetime) -> list[NewDueTask]:
+    """The call of each new car handed over `followup.first_service_months` ago (within a
+    year) and never seen since."""
     first_months = int(rule("followup.first_service_months"))
     if first_months <= 0:
-        return Vehicle.objects.none()
+        return []
     latest = add_months(today, -first_months)
-    return consent_filter(
+    # NOT EXISTS, not a left join on visits: with a join the planner may scan every visit
+    # for every new car.
+    vehicles = consent_filter(
         Vehicle.objects.filter(
             owner__do_not_call=False,
             handover_date__lte=latest,
             handover_date__gt=add_months(latest, -12),
-            visits__isnull=True,
-        ),
+        ).exclude(Exists(Visit.objects.filter(vehicle_id=OuterRef("pk")))),
         Purpose.MARKETING,
         customer_field="owner",
-    ).select_related("owner")
+    ).values_list("pk", "owner_id", "handover_date")
+    return [
+        NewDueTask(
+            subject_id=vehicle_id,
+            slot="first_service",
+            due_at=now,
+            customer_id=owner_id,
+            payload={
+                "vehicle": vehicle_id,
+                "reason": "first_service",
+                "handover": handover.isoformat(),
+            },
+        )
+        for vehicle_id, owner_id, handover in vehicles
+    ]
 
 
 def delivered_visits_close(*, now: datetime, limit: int = 1000) -> int:
