@@ -7,7 +7,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import resolve
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -17,7 +16,7 @@ from .models import DueTask
 from .notifications import message_ops_summary
 from .roles import ALL_STAFF, Role, has_role, role_required
 from .selectors import may_act_on_call, sees_every_call
-from .urltools import url_for_pk
+from .urltools import SubjectUrls, url_for_pk
 from .visibility import customer_view
 
 
@@ -44,6 +43,8 @@ class _Rows:
         self.complete_url = url_for_pk("due_complete")
         self.role_labels = dict(Role.choices)
         self.customer_url = _url_if_allowed(user, "customer_detail")
+        self.subject_url = SubjectUrls()
+        self.timezone = timezone.get_current_timezone()
         self._options: dict[tuple, str] = {}
 
     def options(self, kind: due.DueKind, selected: str) -> str:
@@ -54,6 +55,10 @@ class _Rows:
                 {"choices": [("", "—"), *kind.outcomes], "selected": selected},
             )
         return self._options[key]
+
+    def local_text(self, value, format_string: str) -> str:
+        """`{{ value|date:"m-d H:i" }}` as strftime (digits only, no month names to translate)."""
+        return value.astimezone(self.timezone).strftime(format_string) if value else ""
 
     def row(self, task: DueTask, *, form=None) -> dict:
         """One call of the queue; the outcome form is plain HTML from the kind's outcomes.
@@ -71,16 +76,19 @@ class _Rows:
             "label": kind.label if kind else task.kind,
             "outcome_label": kind.outcome_label(task.outcome) if kind and task.outcome else "",
             "role_label": self.role_labels.get(task.role, ""),
-            "overdue": task.due_at < self.now,
-            "due_text": _local_text(task.due_at, "m-d H:i"),
-            "finished_text": _local_text(task.finished_at, "H:i"),
+            "overdue": task.state == DueTask.State.PENDING and task.due_at < self.now,
+            "done": task.state == DueTask.State.DONE,
+            "do_not_call": customer is not None and customer.do_not_call,
+            "due_text": self.local_text(task.due_at, "%m-%d %H:%M"),
+            "finished_text": self.local_text(task.finished_at, "%H:%M"),
             "note": task.note_text,
             "customer": contact,
             "customer_url": self.customer_url(customer.pk)
             if self.customer_url and customer
             else "",
             "subject": subject,
-            "subject_url": getattr(subject, "get_absolute_url", lambda: "")() if subject else "",
+            "subject_url": self.subject_url(task.subject_type_id, task.subject_id)
+            or _absolute_url(subject),
             "complete_url": self.complete_url(task.pk),
             "options": self.options(kind, data.get(f"{prefix}-outcome", "")) if kind else "",
             "outcome_name": f"{prefix}-outcome",
@@ -90,9 +98,9 @@ class _Rows:
         }
 
 
-def _local_text(value, format_string: str) -> str:
-    """`{{ value|date:format_string }}` in the current time zone, without the template."""
-    return date_format(timezone.localtime(value), format_string) if value else ""
+def _absolute_url(subject) -> str:
+    """A subject's page when its address is not a function of its primary key alone."""
+    return subject.get_absolute_url() if hasattr(subject, "get_absolute_url") else ""
 
 
 def _url_if_allowed(user, url_name: str):

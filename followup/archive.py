@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from dealership.due import KINDS, State
 from dealership.models import Customer, DueTask, Message, TimelineEvent, Vehicle
 from dealership.roles import has_role
+from dealership.urltools import SubjectUrls
 from dealership.visibility import (
     CONTACT_FIELDS,
     HIDDEN,
@@ -29,7 +30,7 @@ from dealership.visibility import (
 
 from . import duties as K
 from .models import Complaint, Survey
-from .selectors import ARCHIVE_LIMIT, ArchiveRows, SubjectUrls, archive_rows
+from .selectors import ARCHIVE_LIMIT, ArchiveRows, archive_rows
 
 # Timeline kinds → archive category. The first matching prefix wins.
 CATEGORIES = (

@@ -11,7 +11,6 @@ from datetime import datetime
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db.models import Count, Prefetch, Q
-from django.urls import NoReverseMatch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -20,7 +19,7 @@ from dealership.due import KINDS, State
 from dealership.models import Customer, DueTask, Message, TimelineEvent, User, Vehicle
 from dealership.roles import Role, user_roles
 from dealership.selectors import sees_every_call
-from dealership.urltools import SENTINEL, url_for_pk
+from dealership.urltools import url_for_pk
 from reception.models import Visit
 
 from . import duties as K
@@ -116,36 +115,6 @@ def _attach_vehicles(rows) -> dict[int, Vehicle]:
     for row in rows:
         row.archive_vehicle = vehicles.get(wanted[id(row)])
     return vehicles
-
-
-class SubjectUrls:
-    """The page of a row's subject without loading it: `get_absolute_url` of a model is
-    asked once with a stand-in primary key, then filled in per row."""
-
-    SENTINEL = SENTINEL
-
-    def __init__(self):
-        self._makers = {}
-
-    def __call__(self, type_id: int | None, pk: int | None) -> str:
-        if not type_id or not pk:
-            return ""
-        if type_id not in self._makers:
-            self._makers[type_id] = self._maker(type_id)
-        head_tail = self._makers[type_id]
-        return f"{head_tail[0]}{pk}{head_tail[1]}" if head_tail else ""
-
-    def _maker(self, type_id):
-        model = ContentType.objects.get_for_id(type_id).model_class()
-        if model is None or not hasattr(model, "get_absolute_url"):
-            return None
-        try:
-            sample = model(pk=int(self.SENTINEL)).get_absolute_url()
-        except (NoReverseMatch, AttributeError, ValueError, TypeError, LookupError):
-            return None
-        if sample.count(self.SENTINEL) != 1:
-            return None
-        return tuple(sample.split(self.SENTINEL))
 
 
 @dataclass
