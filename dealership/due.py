@@ -654,8 +654,23 @@ def due_queue(*, user: User, role: str | None = None, now: datetime | None = Non
 SUBJECT_NAME_RELATIONS = (("vehicle", "vehicle"), ("visit", "visit__vehicle"))
 
 
+def subjects_from_customers(tasks: list[DueTask]) -> None:
+    """A call about the customer themself (a lost-customer call) has the customer loaded
+    with the task (`select_related`) as its subject: it is not read a second time."""
+    customer_type_id = ContentType.objects.get_for_model(Customer).pk
+    subject, customer = DueTask._meta.get_field("subject"), DueTask._meta.get_field("customer")
+    for task in tasks:
+        if (
+            task.subject_type_id == customer_type_id
+            and task.subject_id == task.customer_id
+            and customer.is_cached(task)
+        ):
+            subject.set_cached_value(task, task.customer)
+
+
 def _prefetch_subjects(tasks: list[DueTask]) -> None:
     """Each task's subject and the car its name shows: one query per kind of subject."""
+    subjects_from_customers(tasks)
     querysets = []
     for model in {task.subject_type.model_class() for task in tasks} - {None}:
         fields = {f.name for f in model._meta.concrete_fields if f.many_to_one or f.one_to_one}

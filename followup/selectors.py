@@ -10,16 +10,17 @@ from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.prefetch import GenericPrefetch
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from dealership.due import KINDS, State
+from dealership.due import KINDS, State, subjects_from_customers
 from dealership.models import Customer, DueTask, Message, TimelineEvent, User, Vehicle
 from dealership.roles import Role, user_roles
 from dealership.selectors import sees_every_call
 from dealership.urltools import url_for_pk
+from dealership.visibility import shown
 from reception.models import Visit
 
 from . import duties as K
@@ -131,10 +132,19 @@ class CallRow:
     # 200-row list costs more than the list's queries.
     due_text: str = ""
     delivered_text: str = ""
+    # What a list row prints, worked out here rather than by template filters per row:
+    # the customer's number as the viewer may see it and the tries as one tooltip.
+    mobile: str = ""
+    attempts_title: str = ""
 
     @property
     def attempt_count(self) -> int:
         return len(self.attempts)
+
+    @property
+    def plate_is_green(self) -> bool:
+        """A new-energy car's plate has eight characters (shown green)."""
+        return self.vehicle is not None and len(self.vehicle.plate or "") == 8
 
 
 def _reason(task: DueTask) -> str:
@@ -155,21 +165,26 @@ def _reason(task: DueTask) -> str:
     return ""
 
 
-def _call_row(task: DueTask, now: datetime, urls: dict | None = None) -> CallRow:
+def _call_row(task: DueTask, now: datetime, urls: dict | None = None, viewer=None) -> CallRow:
     subject = task.subject
     vehicle = getattr(task, "archive_vehicle", None)
     visit = subject if isinstance(subject, Visit) else None
+    attempts = list(task.payload.get("attempts", []))
     return CallRow(
         task=task,
         label=KINDS[task.kind].label if task.kind in KINDS else task.kind,
         vehicle=vehicle,
         visit=visit,
         overdue=task.due_at < now,
-        attempts=list(task.payload.get("attempts", [])),
+        attempts=attempts,
         reason=_reason(task),
         urls=_row_urls(task, vehicle, urls) if urls else {},
         due_text=_short_time(task.due_at),
         delivered_text=_short_time(visit.delivered_at) if visit and visit.delivered_at else "",
+        mobile=shown(viewer, "mobile", task.customer.mobile) if viewer and task.customer else "",
+        attempts_title="; ".join(
+            f"{attempt.get('at_local', '')} {attempt.get('by_name', '')}" for attempt in attempts
+        ),
     )
 
 
@@ -204,9 +219,10 @@ def call_list_rows(
     tasks = list(
         _visible_calls(call_list.registered_kinds, user, now)
         .select_related("customer", "assigned_to")
-        .prefetch_related(_subject_prefetch())
         .order_by("due_at", "id")[:limit]
     )
+    subjects_from_customers(tasks)
+    prefetch_related_objects(tasks, _subject_prefetch())
     _attach_vehicles(tasks)
     urls = {
         "call": url_for_pk("followup:call"),
@@ -214,7 +230,7 @@ def call_list_rows(
         "vehicle": url_for_pk("followup:vehicle_archive"),
         "customer": url_for_pk("followup:customer_archive"),
     }
-    return [_call_row(task, now, urls) for task in tasks]
+    return [_call_row(task, now, urls, viewer=user) for task in tasks]
 
 
 def next_call(*, call_list: K.CallList, user, after: DueTask, now: datetime | None = None):
