@@ -45,6 +45,7 @@ CATEGORIES = (
     ("edits", _("Edits")),
     ("other", _("Other")),
 )
+CATEGORY_LABELS = dict(CATEGORIES)
 _PREFIXES = (
     ("appointment", "appointments"),
     ("workorder", "orders"),
@@ -90,10 +91,17 @@ class Entry:
     tag: str = ""
     tag_class: str = ""
     details: list = field(default_factory=list)
+    # `at` as the timeline shows it, set by `archive_for` for the entries it returns.
+    at_text: str = ""
 
     @property
     def category_label(self):
-        return dict(CATEGORIES).get(self.category, self.category)
+        return CATEGORY_LABELS.get(self.category, self.category)
+
+    @property
+    def plate_is_green(self) -> bool:
+        """A new-energy car's plate has eight characters (shown green)."""
+        return self.vehicle is not None and len(self.vehicle.plate or "") == 8
 
 
 @dataclass
@@ -340,6 +348,9 @@ def archive_for(
     entries.sort(key=lambda entry: entry.at, reverse=True)
     truncated = len(entries) > limit
     entries = entries[:limit]
+    local = timezone.get_current_timezone()
+    for entry in entries:
+        entry.at_text = f"{entry.at.astimezone(local):%Y-%m-%d %H:%M}"
     return Archive(
         customer=rows.customer,
         vehicle=rows.vehicle,

@@ -85,11 +85,11 @@ def list_counts(*, user, now: datetime | None = None) -> dict[str, dict]:
     return counts
 
 
-def _attach_vehicles(rows) -> dict[int, Vehicle]:
+def _attach_vehicles(rows, known: dict[int, Vehicle] | None = None) -> dict[int, Vehicle]:
     """Set `row.archive_vehicle`: the row's vehicle, else its subject's, else its payload's.
 
     Subjects are not loaded: one query per kind of subject that has a vehicle
-    (visits, appointments, ...) and one for all the vehicles.
+    (visits, appointments, ...) and one for the vehicles not `known` already.
     """
     wanted = {}
     unresolved = defaultdict(set)
@@ -112,7 +112,10 @@ def _attach_vehicles(rows) -> dict[int, Vehicle]:
         if not wanted[id(row)] and row.subject_id:
             wanted[id(row)] = via_subject.get((row.subject_type_id, row.subject_id))
     ids = {pk for pk in wanted.values() if pk}
-    vehicles = Vehicle.objects.in_bulk(ids) if ids else {}
+    known = known or {}
+    vehicles = {pk: known[pk] for pk in ids if pk in known}
+    if ids - vehicles.keys():
+        vehicles.update(Vehicle.objects.in_bulk(ids - vehicles.keys()))
     for row in rows:
         row.archive_vehicle = vehicles.get(wanted[id(row)])
     return vehicles
@@ -411,7 +414,7 @@ def archive_rows(
     if vehicle is not None:
         vehicle_map[vehicle.pk] = vehicle
     events, messages, calls = _activity(customer, vehicle, limit)
-    for pk, found in _attach_vehicles([*events, *messages, *calls]).items():
+    for pk, found in _attach_vehicles([*events, *messages, *calls], known=vehicle_map).items():
         vehicle_map.setdefault(pk, found)
 
     surveys = Survey.objects.filter(customer=customer).select_related("taken_by", "visit")
