@@ -296,7 +296,16 @@ def complaint_list(*, show: str, user, limit: int = LIST_LIMIT) -> list[Complain
     else:
         complaints = complaints.filter(COMPLAINT_FILTERS[show][1])
     order = ["-closed_at", "-id"] if show == "closed" else ["close_by", "id"]
-    return list(complaints.order_by(*order)[:limit])
+    rows = list(complaints.order_by(*order)[:limit])
+    # The links of each row, reversed once for the list (the closed tab has 200 rows).
+    page_url, archive_url = (
+        url_for_pk("followup:complaint"),
+        url_for_pk("followup:customer_archive"),
+    )
+    for complaint in rows:
+        complaint.page_url = page_url(complaint.pk)
+        complaint.archive_url = archive_url(complaint.customer_id)
+    return rows
 
 
 def complaint_counts(*, user) -> dict[str, int]:
