@@ -37,6 +37,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db import connection, models, transaction
 from django.db.models import Count, F, Q, prefetch_related_objects
 from django.utils import timezone
@@ -789,29 +790,43 @@ def due_queue(*, user: User, role: str | None = None, now: datetime | None = Non
             Q(role__in=user_roles(user), assigned_to__isnull=True) | Q(assigned_to=user)
         )
     rows = list(
-        tasks.select_related("customer", "assigned_to", "subject_type")
-        .prefetch_related("subject")
-        .order_by("due_at", "id")[:limit]
+        tasks.select_related("customer", "assigned_to", "subject_type").order_by("due_at", "id")[
+            :limit
+        ]
     )
-    _prefetch_subject_relations(rows)
+    _prefetch_subjects(rows)
     return rows
 
 
-def _prefetch_subject_relations(tasks: list[DueTask]) -> None:
-    """Load what the subjects' names show (a visit's or appointment's car) in one query each."""
-    by_model: dict[type, list] = {}
+# What a subject's name shows (`Visit.__str__` is its number and the car's plate): loaded
+# with the subject, in its one query.
+SUBJECT_NAME_RELATIONS = (("vehicle", "vehicle"), ("visit", "visit__vehicle"))
+
+
+def subjects_from_customers(tasks: list[DueTask]) -> None:
+    """A call about the customer themself (a lost-customer call) has the customer loaded
+    with the task (`select_related`) as its subject: it is not read a second time."""
+    customer_type_id = ContentType.objects.get_for_model(Customer).pk
+    subject, customer = DueTask._meta.get_field("subject"), DueTask._meta.get_field("customer")
     for task in tasks:
-        if task.subject is not None:
-            by_model.setdefault(type(task.subject), []).append(task.subject)
-    for model, subjects in by_model.items():
+        if (
+            task.subject_type_id == customer_type_id
+            and task.subject_id == task.customer_id
+            and customer.is_cached(task)
+        ):
+            subject.set_cached_value(task, task.customer)
+
+
+def _prefetch_subjects(tasks: list[DueTask]) -> None:
+    """Each task's subject and the car its name shows: one query per kind of subject."""
+    subjects_from_customers(tasks)
+    querysets = []
+    for model in {task.subject_type.model_class() for task in tasks} - {None}:
         fields = {f.name for f in model._meta.concrete_fields if f.many_to_one or f.one_to_one}
-        lookups = [
-            lookup
-            for name, lookup in (("vehicle", "vehicle"), ("visit", "visit__vehicle"))
-            if name in fields
-        ]
-        if lookups:
-            prefetch_related_objects(subjects, *lookups)
+        related = [lookup for name, lookup in SUBJECT_NAME_RELATIONS if name in fields]
+        querysets.append(model._base_manager.select_related(*related))
+    if querysets:
+        prefetch_related_objects(tasks, GenericPrefetch("subject", querysets))
 
 
 @dataclass

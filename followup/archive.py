@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from dealership.due import KINDS, State
 from dealership.models import Customer, DueTask, Message, TimelineEvent, Vehicle
 from dealership.roles import has_role
+from dealership.urltools import SubjectUrls
 from dealership.visibility import (
     CONTACT_FIELDS,
     HIDDEN,
@@ -29,7 +30,7 @@ from dealership.visibility import (
 
 from . import duties as K
 from .models import Complaint, Survey
-from .selectors import ARCHIVE_LIMIT, ArchiveRows, SubjectUrls, archive_rows
+from .selectors import ARCHIVE_LIMIT, ArchiveRows, archive_rows
 
 # Timeline kinds → archive category. The first matching prefix wins.
 CATEGORIES = (
@@ -44,6 +45,7 @@ CATEGORIES = (
     ("edits", _("Edits")),
     ("other", _("Other")),
 )
+CATEGORY_LABELS = dict(CATEGORIES)
 _PREFIXES = (
     ("appointment", "appointments"),
     ("workorder", "orders"),
@@ -89,10 +91,17 @@ class Entry:
     tag: str = ""
     tag_class: str = ""
     details: list = field(default_factory=list)
+    # `at` as the timeline shows it, set by `archive_for` for the entries it returns.
+    at_text: str = ""
 
     @property
     def category_label(self):
-        return dict(CATEGORIES).get(self.category, self.category)
+        return CATEGORY_LABELS.get(self.category, self.category)
+
+    @property
+    def plate_is_green(self) -> bool:
+        """A new-energy car's plate has eight characters (shown green)."""
+        return self.vehicle is not None and len(self.vehicle.plate or "") == 8
 
 
 @dataclass
@@ -339,6 +348,9 @@ def archive_for(
     entries.sort(key=lambda entry: entry.at, reverse=True)
     truncated = len(entries) > limit
     entries = entries[:limit]
+    local = timezone.get_current_timezone()
+    for entry in entries:
+        entry.at_text = f"{entry.at.astimezone(local):%Y-%m-%d %H:%M}"
     return Archive(
         customer=rows.customer,
         vehicle=rows.vehicle,

@@ -10,17 +10,17 @@ from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.prefetch import GenericPrefetch
-from django.db.models import Count, Prefetch, Q
-from django.urls import NoReverseMatch
+from django.db.models import Count, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from dealership.due import KINDS, State
+from dealership.due import KINDS, State, subjects_from_customers
 from dealership.models import Customer, DueTask, Message, TimelineEvent, User, Vehicle
 from dealership.roles import Role, user_roles
 from dealership.selectors import sees_every_call
-from dealership.urltools import SENTINEL, url_for_pk
+from dealership.urltools import url_for_pk
+from dealership.visibility import shown
 from reception.models import Visit
 
 from . import duties as K
@@ -85,11 +85,11 @@ def list_counts(*, user, now: datetime | None = None) -> dict[str, dict]:
     return counts
 
 
-def _attach_vehicles(rows) -> dict[int, Vehicle]:
+def _attach_vehicles(rows, known: dict[int, Vehicle] | None = None) -> dict[int, Vehicle]:
     """Set `row.archive_vehicle`: the row's vehicle, else its subject's, else its payload's.
 
     Subjects are not loaded: one query per kind of subject that has a vehicle
-    (visits, appointments, ...) and one for all the vehicles.
+    (visits, appointments, ...) and one for the vehicles not `known` already.
     """
     wanted = {}
     unresolved = defaultdict(set)
@@ -112,40 +112,13 @@ def _attach_vehicles(rows) -> dict[int, Vehicle]:
         if not wanted[id(row)] and row.subject_id:
             wanted[id(row)] = via_subject.get((row.subject_type_id, row.subject_id))
     ids = {pk for pk in wanted.values() if pk}
-    vehicles = Vehicle.objects.in_bulk(ids) if ids else {}
+    known = known or {}
+    vehicles = {pk: known[pk] for pk in ids if pk in known}
+    if ids - vehicles.keys():
+        vehicles.update(Vehicle.objects.in_bulk(ids - vehicles.keys()))
     for row in rows:
         row.archive_vehicle = vehicles.get(wanted[id(row)])
     return vehicles
-
-
-class SubjectUrls:
-    """The page of a row's subject without loading it: `get_absolute_url` of a model is
-    asked once with a stand-in primary key, then filled in per row."""
-
-    SENTINEL = SENTINEL
-
-    def __init__(self):
-        self._makers = {}
-
-    def __call__(self, type_id: int | None, pk: int | None) -> str:
-        if not type_id or not pk:
-            return ""
-        if type_id not in self._makers:
-            self._makers[type_id] = self._maker(type_id)
-        head_tail = self._makers[type_id]
-        return f"{head_tail[0]}{pk}{head_tail[1]}" if head_tail else ""
-
-    def _maker(self, type_id):
-        model = ContentType.objects.get_for_id(type_id).model_class()
-        if model is None or not hasattr(model, "get_absolute_url"):
-            return None
-        try:
-            sample = model(pk=int(self.SENTINEL)).get_absolute_url()
-        except (NoReverseMatch, AttributeError, ValueError, TypeError, LookupError):
-            return None
-        if sample.count(self.SENTINEL) != 1:
-            return None
-        return tuple(sample.split(self.SENTINEL))
 
 
 @dataclass
@@ -162,10 +135,19 @@ class CallRow:
     # 200-row list costs more than the list's queries.
     due_text: str = ""
     delivered_text: str = ""
+    # What a list row prints, worked out here rather than by template filters per row:
+    # the customer's number as the viewer may see it and the tries as one tooltip.
+    mobile: str = ""
+    attempts_title: str = ""
 
     @property
     def attempt_count(self) -> int:
         return len(self.attempts)
+
+    @property
+    def plate_is_green(self) -> bool:
+        """A new-energy car's plate has eight characters (shown green)."""
+        return self.vehicle is not None and len(self.vehicle.plate or "") == 8
 
 
 def _reason(task: DueTask) -> str:
@@ -186,21 +168,26 @@ def _reason(task: DueTask) -> str:
     return ""
 
 
-def _call_row(task: DueTask, now: datetime, urls: dict | None = None) -> CallRow:
+def _call_row(task: DueTask, now: datetime, urls: dict | None = None, viewer=None) -> CallRow:
     subject = task.subject
     vehicle = getattr(task, "archive_vehicle", None)
     visit = subject if isinstance(subject, Visit) else None
+    attempts = list(task.payload.get("attempts", []))
     return CallRow(
         task=task,
         label=KINDS[task.kind].label if task.kind in KINDS else task.kind,
         vehicle=vehicle,
         visit=visit,
         overdue=task.due_at < now,
-        attempts=list(task.payload.get("attempts", [])),
+        attempts=attempts,
         reason=_reason(task),
         urls=_row_urls(task, vehicle, urls) if urls else {},
         due_text=_short_time(task.due_at),
         delivered_text=_short_time(visit.delivered_at) if visit and visit.delivered_at else "",
+        mobile=shown(viewer, "mobile", task.customer.mobile) if viewer and task.customer else "",
+        attempts_title="; ".join(
+            f"{attempt.get('at_local', '')} {attempt.get('by_name', '')}" for attempt in attempts
+        ),
     )
 
 
@@ -235,9 +222,10 @@ def call_list_rows(
     tasks = list(
         _visible_calls(call_list.registered_kinds, user, now)
         .select_related("customer", "assigned_to")
-        .prefetch_related(_subject_prefetch())
         .order_by("due_at", "id")[:limit]
     )
+    subjects_from_customers(tasks)
+    prefetch_related_objects(tasks, _subject_prefetch())
     _attach_vehicles(tasks)
     urls = {
         "call": url_for_pk("followup:call"),
@@ -245,7 +233,7 @@ def call_list_rows(
         "vehicle": url_for_pk("followup:vehicle_archive"),
         "customer": url_for_pk("followup:customer_archive"),
     }
-    return [_call_row(task, now, urls) for task in tasks]
+    return [_call_row(task, now, urls, viewer=user) for task in tasks]
 
 
 def next_call(*, call_list: K.CallList, user, after: DueTask, now: datetime | None = None):
@@ -308,7 +296,16 @@ def complaint_list(*, show: str, user, limit: int = LIST_LIMIT) -> list[Complain
     else:
         complaints = complaints.filter(COMPLAINT_FILTERS[show][1])
     order = ["-closed_at", "-id"] if show == "closed" else ["close_by", "id"]
-    return list(complaints.order_by(*order)[:limit])
+    rows = list(complaints.order_by(*order)[:limit])
+    # The links of each row, reversed once for the list (the closed tab has 200 rows).
+    page_url, archive_url = (
+        url_for_pk("followup:complaint"),
+        url_for_pk("followup:customer_archive"),
+    )
+    for complaint in rows:
+        complaint.page_url = page_url(complaint.pk)
+        complaint.archive_url = archive_url(complaint.customer_id)
+    return rows
 
 
 def complaint_counts(*, user) -> dict[str, int]:
@@ -426,7 +423,7 @@ def archive_rows(
     if vehicle is not None:
         vehicle_map[vehicle.pk] = vehicle
     events, messages, calls = _activity(customer, vehicle, limit)
-    for pk, found in _attach_vehicles([*events, *messages, *calls]).items():
+    for pk, found in _attach_vehicles([*events, *messages, *calls], known=vehicle_map).items():
         vehicle_map.setdefault(pk, found)
 
     surveys = Survey.objects.filter(customer=customer).select_related("taken_by", "visit")

@@ -151,3 +151,42 @@ def test_the_admin_lists_due_tasks_and_messages_read_only(admin_client):
     assert admin_client.get("/admin/dealership/duetask/").status_code == 200
     assert admin_client.get("/admin/dealership/message/").status_code == 200
     assert admin_client.get("/admin/dealership/duetask/add/").status_code == 403
+
+
+def test_a_call_about_the_customer_links_them_without_reading_them_twice(
+    care_client, django_assert_num_queries
+):
+    from dealership.due import due_queue
+    from dealership.roles import user_roles
+
+    customers = [CustomerFactory(name=f"顾客{n}") for n in range(3)]
+    for customer in customers:
+        due_task_schedule(
+            kind="test.call",
+            subject=customer,
+            due_at=timezone.now() - timedelta(minutes=5),
+            customer=customer,
+        )
+    user_roles(care_client.user)
+    with django_assert_num_queries(1):  # the calls with their customers; no second read
+        tasks = due_queue(user=care_client.user)
+    assert [task.subject for task in tasks] == [task.customer for task in tasks]
+    html = care_client.get(reverse("due_queue")).content.decode()
+    for customer in customers:
+        link = f'<a href="{reverse("customer_detail", args=[customer.pk])}">{customer}</a'
+        assert link in html
+
+
+def test_the_queue_shows_the_due_time_in_the_store_time_zone_and_one_outcome_list_per_row(
+    care_client,
+):
+    vehicle = VehicleFactory()
+    first = call(vehicle, minutes=-90)
+    second = call(vehicle, minutes=-60, slot="again")
+    html = care_client.get(reverse("due_queue")).content.decode()
+    for task in (first, second):
+        shown = timezone.localtime(task.due_at).strftime("%m-%d %H:%M")
+        assert f'<tr id="due-{task.pk}">\n  <td style="white-space:nowrap">{shown}' in html
+        assert f'name="t{task.pk}-outcome"' in html
+    assert html.count('<option value="reached"') == 2
+    assert html.count(">已联系上客户</option>") == 2

@@ -304,3 +304,21 @@ def test_the_api_lists_the_calls_due_with_their_attempts(client, care):
     [row] = response.json()
     assert (row["id"], row["attempts"], row["overdue"]) == (task.pk, 1, True)
     assert row["vehicle"] == visit.vehicle_id and row["customer"] == visit.customer_id
+
+
+def test_a_list_row_shows_the_earlier_tries_and_the_number_as_the_role_may_see_it(client, care):
+    visit = delivered_visit()
+    task = _make_due(_care_call(visit), timezone.now())
+    tries = [
+        {"at_local": "05-01 10:00", "by_name": "王芳"},
+        {"at_local": "05-02 11:30", "by_name": "李<强>"},
+    ]
+    DueTask.objects.filter(pk=task.pk).update(payload={**task.payload, "attempts": tries})
+    client.force_login(care)
+
+    page = client.get(reverse("followup:call_list", args=["care"])).content.decode()
+
+    assert 'title="05-01 10:00 王芳; 05-02 11:30 李&lt;强&gt;"\n          >2</span>' in page
+    assert 'name="attempts_seen" value="2"' in page
+    mobile = visit.customer.mobile
+    assert f'<a href="tel:{mobile}"\n           class="muted">{mobile}</a' in page
