@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
@@ -233,28 +231,24 @@ def capacity_for_days(
     cap = int(rule("appointments.arrivals_per_slot"))
 
     lower, upper = day_bounds(first, last)
-    lines = AppointmentLine.objects.filter(
-        appointment__start__gte=lower,
-        appointment__start__lt=upper,
-        appointment__status__in=CAPACITY_STATUSES,
-        operation__isnull=False,
-    )
     appointments = Appointment.objects.filter(
         start__gte=lower, start__lt=upper, status__in=CAPACITY_STATUSES
     )
     if exclude_appointment:
-        lines = lines.exclude(appointment_id=exclude_appointment)
         appointments = appointments.exclude(pk=exclude_appointment)
-    hours = defaultdict(lambda: ZERO)
-    for row in (
-        lines.annotate(day=TruncDate("appointment__start", tzinfo=tz))
-        .values("day", "work_type")
-        .annotate(hours=Sum("hours"))
-    ):
-        hours[(row["day"], row["work_type"])] += row["hours"] or ZERO
+    starts = {
+        pk: timezone.localtime(start, tz) for pk, start in appointments.values_list("pk", "start")
+    }
     arrivals = defaultdict(int)
-    for row in appointments.values("start").annotate(n=Count("id")):
-        arrivals[timezone.localtime(row["start"], tz)] += row["n"]
+    for start in starts.values():
+        arrivals[start] += 1
+    # The lines by their appointments' keys: joined to the range instead, PostgreSQL reads
+    # every line of the year to find a week's (20 ms at a year of data, against 1 ms).
+    hours = defaultdict(lambda: ZERO)
+    for appointment_id, work_type, line_hours in AppointmentLine.objects.filter(
+        appointment_id__in=list(starts), operation__isnull=False
+    ).values_list("appointment_id", "work_type", "hours"):
+        hours[(starts[appointment_id].date(), work_type)] += line_hours or ZERO
 
     result = {}
     for day, (opens, closes, holiday) in opening.items():
