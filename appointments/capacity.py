@@ -202,9 +202,12 @@ def _span_hours(opens: time, closes: time) -> Decimal:
     return Decimal(minutes) / 60
 
 
-def slot_starts(day: date, opens: time, closes: time) -> list[datetime]:
-    """Arrival times of a day: every slot that starts and ends within opening hours."""
-    step = timedelta(minutes=rule("appointments.slot_minutes"))
+def slot_starts(
+    day: date, opens: time, closes: time, *, step: timedelta | None = None
+) -> list[datetime]:
+    """Arrival times of a day: every slot that starts and ends within opening hours
+    (`step`: the slot length, when the caller has read the rule already)."""
+    step = step or timedelta(minutes=rule("appointments.slot_minutes"))
     current = local_datetime(day, opens)
     closing = local_datetime(day, closes)
     starts = []
@@ -229,6 +232,7 @@ def capacity_for_days(
     carried = carry_over(first, last)
     reserve = rule("appointments.walk_in_reserve_percent") / 100
     cap = int(rule("appointments.arrivals_per_slot"))
+    step = timedelta(minutes=rule("appointments.slot_minutes"))  # read once, not once a day
 
     lower, upper = day_bounds(first, last)
     appointments = Appointment.objects.filter(
@@ -283,7 +287,7 @@ def capacity_for_days(
         if opens:
             capacity.slots = [
                 Slot(start=start, arrivals=arrivals.get(start, 0), cap=cap)
-                for start in slot_starts(day, opens, closes)
+                for start in slot_starts(day, opens, closes, step=step)
             ]
         result[day] = capacity
     return result

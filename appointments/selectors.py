@@ -1,5 +1,7 @@
 """Reads of step 1 shared by the pages, reception and the reports (fixed query counts)."""
 
+import hashlib
+import pickle
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -158,8 +160,8 @@ def check_in_url_for_pk():
     return lambda pk: f"{head}?appointment={pk}"
 
 
-def _advisor_name(first_name: str, last_name: str, username: str) -> str:
-    """`str(user)` from the row's columns, without building a user per card."""
+def staff_name(first_name: str, last_name: str, username: str) -> str:
+    """`str(user)` from a row's columns, without building a user per row."""
     return str(User(first_name=first_name or "", last_name=last_name or "", username=username))
 
 
@@ -172,7 +174,7 @@ def _walk_ins_by_day(first: date, last: date, *, advisor, days: int) -> dict[dat
     for visit in VISITS.walk_ins(first, last, advisor=advisor, brief=days > 1):
         local_start = timezone.localtime(visit.checked_in_at)
         if visit_url is None:  # the week counts them
-            walk_ins[local_start.date()].append(visit)
+            walk_ins[local_start.date()].append(visit.id)
             continue
         if visit.status not in status_labels:
             status_labels[visit.status] = visit.get_status_display()
@@ -284,7 +286,7 @@ def _appointments_by_day(first: date, last: date, *, advisor, days: int) -> dict
         if days == 1:
             advisor_id = row["advisor_id"]
             if advisor_id and advisor_id not in advisor_names:
-                advisor_names[advisor_id] = _advisor_name(
+                advisor_names[advisor_id] = staff_name(
                     row["advisor_first_name"], row["advisor_last_name"], row["advisor_username"]
                 )
             is_open = row["status"] in OPEN_STATUSES
@@ -297,6 +299,11 @@ def _appointments_by_day(first: date, last: date, *, advisor, days: int) -> dict
             )
         by_day[local.date()].append(card)
     return by_day
+
+
+def day_cards(day: date) -> list[dict]:
+    """The board's cards of one local day, by arrival time (the start page's arrivals)."""
+    return _appointments_by_day(day, day, advisor=None, days=1)[day]
 
 
 def _board_day(capacity: DayCapacity, appointments: list, walk_ins: list) -> BoardDay:
@@ -320,6 +327,15 @@ def _board_day(capacity: DayCapacity, appointments: list, walk_ins: list) -> Boa
         off_grid=off_grid,
         walk_ins=walk_ins,
     )
+
+
+def board_key(days: list[BoardDay], *, today: date, advisor=None) -> str:
+    """A digest of everything the board's days show: the key of their rendered HTML, with
+    the language and the links the viewer may open (see board.html). A changed row, a
+    renamed customer or a new day changes it, so the cached HTML is never stale; rendering
+    a week's 400 cards cost more than reading them."""
+    shown = (days, today, advisor.pk if advisor else None)
+    return hashlib.blake2b(pickle.dumps(shown, protocol=5), digest_size=16).hexdigest()
 
 
 def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
@@ -352,8 +368,10 @@ def calls_pending(*, kinds=duties.CALL_KINDS, until=None, assigned_to=None) -> l
     )
     appointment_ids = [t.subject_id for t in tasks if t.kind != duties.INVITATION_CALL]
     vehicle_ids = [t.subject_id for t in tasks if t.kind == duties.INVITATION_CALL]
+    # The list shows each appointment's time, status and car (the API only their keys).
     appointments = {
-        a.pk: a for a in _with_relations(Appointment.objects.filter(pk__in=appointment_ids))
+        a.pk: a
+        for a in Appointment.objects.filter(pk__in=appointment_ids).select_related("vehicle")
     }
     vehicles = {v.pk: v for v in Vehicle.objects.filter(pk__in=vehicle_ids)}
     for task in tasks:
