@@ -132,8 +132,9 @@ def _bookings_of_the_day(day=None):
 def walk_in_visits(first: date, last: date, *, advisor=None, brief: bool = False) -> list:
     """The walk-in visits checked in on the local days first..last, by time (one query).
 
-    `brief`: only which and when they came (the week counts them; the day lists them). The
-    booking board shows them beside the appointments (`appointments.visits`).
+    Dicts: "id" and "checked_in_at", and unless `brief` (the week only counts them) what the
+    day's board shows: "status", "status_label", "plate", "customer_name", "advisor_name".
+    The booking board shows them beside the appointments (`appointments.visits`).
     """
     lower, upper = day_bounds(first, last)
     visits = Visit.objects.filter(
@@ -142,9 +143,27 @@ def walk_in_visits(first: date, last: date, *, advisor=None, brief: bool = False
     if advisor is not None:
         visits = visits.filter(advisor=advisor)
     visits = visits.order_by("checked_in_at", "id")
-    if brief:  # rows with .id and .checked_in_at: a week has hundreds
-        return list(visits.values_list("id", "checked_in_at", named=True))
-    return list(visits.select_related("customer", "vehicle", "advisor"))
+    if brief:
+        return list(visits.values("id", "checked_in_at"))
+    rows = list(
+        visits.values(
+            "id",
+            "checked_in_at",
+            "status",
+            plate=F("vehicle__plate"),
+            customer_name=F("customer__name"),
+            advisor_first_name=F("advisor__first_name"),
+            advisor_last_name=F("advisor__last_name"),
+            advisor_username=F("advisor__username"),
+        )
+    )
+    status_labels = {value: str(label) for value, label in VisitStatus.choices}
+    for row in rows:
+        row["status_label"] = status_labels.get(row["status"], row["status"])
+        row["advisor_name"] = staff_name(
+            row.pop("advisor_first_name"), row.pop("advisor_last_name"), row.pop("advisor_username")
+        )
+    return rows
 
 
 def booking_of_the_day(vehicle: Vehicle, *, day=None):
