@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
@@ -204,9 +202,12 @@ def _span_hours(opens: time, closes: time) -> Decimal:
     return Decimal(minutes) / 60
 
 
-def slot_starts(day: date, opens: time, closes: time) -> list[datetime]:
-    """Arrival times of a day: every slot that starts and ends within opening hours."""
-    step = timedelta(minutes=rule("appointments.slot_minutes"))
+def slot_starts(
+    day: date, opens: time, closes: time, *, step: timedelta | None = None
+) -> list[datetime]:
+    """Arrival times of a day: every slot that starts and ends within opening hours
+    (`step`: the slot length, when the caller has read the rule already)."""
+    step = step or timedelta(minutes=rule("appointments.slot_minutes"))
     current = local_datetime(day, opens)
     closing = local_datetime(day, closes)
     starts = []
@@ -231,30 +232,27 @@ def capacity_for_days(
     carried = carry_over(first, last)
     reserve = rule("appointments.walk_in_reserve_percent") / 100
     cap = int(rule("appointments.arrivals_per_slot"))
+    step = timedelta(minutes=rule("appointments.slot_minutes"))  # read once, not once a day
 
     lower, upper = day_bounds(first, last)
-    lines = AppointmentLine.objects.filter(
-        appointment__start__gte=lower,
-        appointment__start__lt=upper,
-        appointment__status__in=CAPACITY_STATUSES,
-        operation__isnull=False,
-    )
     appointments = Appointment.objects.filter(
         start__gte=lower, start__lt=upper, status__in=CAPACITY_STATUSES
     )
     if exclude_appointment:
-        lines = lines.exclude(appointment_id=exclude_appointment)
         appointments = appointments.exclude(pk=exclude_appointment)
-    hours = defaultdict(lambda: ZERO)
-    for row in (
-        lines.annotate(day=TruncDate("appointment__start", tzinfo=tz))
-        .values("day", "work_type")
-        .annotate(hours=Sum("hours"))
-    ):
-        hours[(row["day"], row["work_type"])] += row["hours"] or ZERO
+    starts = {
+        pk: timezone.localtime(start, tz) for pk, start in appointments.values_list("pk", "start")
+    }
     arrivals = defaultdict(int)
-    for row in appointments.values("start").annotate(n=Count("id")):
-        arrivals[timezone.localtime(row["start"], tz)] += row["n"]
+    for start in starts.values():
+        arrivals[start] += 1
+    # The lines by their appointments' keys: joined to the range instead, PostgreSQL reads
+    # every line of the year to find a week's (20 ms at a year of data, against 1 ms).
+    hours = defaultdict(lambda: ZERO)
+    for appointment_id, work_type, line_hours in AppointmentLine.objects.filter(
+        appointment_id__in=list(starts), operation__isnull=False
+    ).values_list("appointment_id", "work_type", "hours"):
+        hours[(starts[appointment_id].date(), work_type)] += line_hours or ZERO
 
     result = {}
     for day, (opens, closes, holiday) in opening.items():
@@ -289,7 +287,7 @@ def capacity_for_days(
         if opens:
             capacity.slots = [
                 Slot(start=start, arrivals=arrivals.get(start, 0), cap=cap)
-                for start in slot_starts(day, opens, closes)
+                for start in slot_starts(day, opens, closes, step=step)
             ]
         result[day] = capacity
     return result

@@ -1,19 +1,29 @@
 """Reads of step 1 shared by the pages, reception and the reports (fixed query counts)."""
 
+import hashlib
+import pickle
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dealership.consent import Purpose, consent_filter
 from dealership.daterange import add_months
-from dealership.models import DueTask, DueTaskState, MaintenancePlan, Vehicle, WorkType
+from dealership.models import (
+    DueTask,
+    DueTaskState,
+    LabourOperation,
+    MaintenancePlan,
+    User,
+    Vehicle,
+    WorkType,
+)
 from dealership.rules import rule
 from dealership.urltools import url_for_pk
 
@@ -30,6 +40,7 @@ from .models import (
 )
 from .parts import booking_operations, deposit_for, merge_parts, plan_parts, split_part_lines
 from .recalls import listed_campaign_ids
+from .states import OPEN_STATUSES
 from .visits import VISITS
 
 
@@ -128,7 +139,7 @@ class BoardDay:
         return self.capacity.day
 
     def count(self, status: str) -> int:
-        return sum(1 for a in self.appointments if a.status == status)
+        return sum(1 for a in self.appointments if a["status"] == status)
 
     @property
     def status_counts(self) -> list[tuple[str, str, int]]:
@@ -137,24 +148,21 @@ class BoardDay:
 
 def check_in_url(appointment: Appointment) -> str:
     """Reception's check-in page for this appointment (empty until reception provides it)."""
+    return check_in_url_for_pk()(appointment.pk)
+
+
+def check_in_url_for_pk():
+    """`check_in_url` for many appointments, reversed once: `check_in_url_for_pk()(pk)`."""
     try:
-        return reverse("reception:check_in") + f"?appointment={appointment.pk}"
+        head = reverse("reception:check_in")
     except NoReverseMatch:
-        return ""
+        return lambda pk: ""
+    return lambda pk: f"{head}?appointment={pk}"
 
 
-BOARD_CARD_FIELDS = (
-    "id",
-    "start",
-    "status",
-    "waiting",
-    "customer__name",
-    "vehicle__plate",
-    "vehicle__vin",
-    "advisor__username",
-    "advisor__first_name",
-    "advisor__last_name",
-)
+def staff_name(first_name: str, last_name: str, username: str) -> str:
+    """`str(user)` from a row's columns, without building a user per row."""
+    return str(User(first_name=first_name or "", last_name=last_name or "", username=username))
 
 
 def _walk_ins_by_day(first: date, last: date, *, advisor, days: int) -> dict[date, list]:
@@ -162,69 +170,134 @@ def _walk_ins_by_day(first: date, last: date, *, advisor, days: int) -> dict[dat
     walk_ins: dict[date, list] = defaultdict(list)
     visit_url = url_for_pk("reception:visit") if days == 1 else None
     for visit in VISITS.walk_ins(first, last, advisor=advisor, brief=days > 1):
-        visit.local_start = timezone.localtime(visit.checked_in_at)
-        if visit_url:  # the day lists them: worked out once here, as for the appointments
-            visit.url = visit_url(visit.pk)
-            visit.time_text = f"{visit.local_start:%H:%M}"
-            visit.status_label = visit.get_status_display()
-            visit.advisor_name = str(visit.advisor) if visit.advisor_id else ""
-        walk_ins[visit.local_start.date()].append(visit)
+        local_start = timezone.localtime(visit["checked_in_at"])
+        if visit_url is None:  # the week counts them
+            walk_ins[local_start.date()].append(visit["id"])
+            continue
+        plate = visit["plate"] or ""
+        # What the day's card shows, as a dict: the template reads a dict key at once,
+        # an attribute only after a failed key lookup (hundreds of cards).
+        walk_ins[local_start.date()].append(
+            {
+                "pk": visit["id"],
+                "url": visit_url(visit["id"]),
+                "time_text": f"{local_start:%H:%M}",
+                "plate": plate,
+                "nev": len(plate) == 8,
+                "customer_name": visit["customer_name"],
+                "advisor_name": visit["advisor_name"],
+                "status_label": visit["status_label"],
+            }
+        )
     return walk_ins
 
 
-def _board_appointments(first: date, last: date, *, advisor, days: int) -> QuerySet[Appointment]:
+def _card_rows(first: date, last: date, *, advisor, days: int) -> list[dict]:
+    """The columns of each card as dicts (no model instances: a week has ~400 cards).
+
+    The day's cards show customer, services and advisor; the week's only time, plate and
+    status. The week reads plates in a second query by primary key: joined to the
+    60 000 vehicles, PostgreSQL hashes the whole table for a week's 400 appointments.
+    """
     lower, upper = day_bounds(first, last)
     appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)
     if advisor is not None:
         appointments = appointments.filter(advisor=advisor)
-    if days > 1:  # the week shows time, plate and status only: no lines, customers or advisors
-        return (
-            appointments.select_related("vehicle")
-            .only("id", "start", "status", "vehicle__plate", "vehicle__vin")
-            .order_by("start", "id")
+    appointments = appointments.order_by("start", "id")
+    if days > 1:
+        rows = list(appointments.values("id", "start", "status", "vehicle_id"))
+        plates = {
+            pk: (plate, vin)
+            for pk, plate, vin in Vehicle.objects.filter(
+                pk__in={row["vehicle_id"] for row in rows}
+            ).values_list("id", "plate", "vin")
+        }
+        for row in rows:
+            row["plate"], row["vin"] = plates[row["vehicle_id"]]
+        return rows
+    rows = list(
+        appointments.values(
+            "id",
+            "start",
+            "status",
+            "waiting",
+            "advisor_id",
+            customer_name=F("customer__name"),
+            plate=F("vehicle__plate"),
+            vin=F("vehicle__vin"),
+            advisor_username=F("advisor__username"),
+            advisor_first_name=F("advisor__first_name"),
+            advisor_last_name=F("advisor__last_name"),
         )
-    # Only the columns the cards show: the day has ~90 cards, each 4 rows.
-    return (
-        appointments.select_related("customer", "vehicle", "advisor")
-        .only(*BOARD_CARD_FIELDS)
-        .prefetch_related(
-            Prefetch(
-                "lines",
-                queryset=AppointmentLine.objects.filter(operation__isnull=False)
-                .select_related("operation")
-                .only("id", "appointment_id", "operation__name_zh", "operation__name_en")
-                .order_by("id"),
-            )
-        )
-        .order_by("start", "id")
     )
+    # Services: the lines' operations, named in the reader's language by the model.
+    lines = list(
+        AppointmentLine.objects.filter(
+            appointment_id__in=[row["id"] for row in rows], operation__isnull=False
+        )
+        .order_by("id")
+        .values_list("appointment_id", "operation_id")
+    )
+    names = {
+        operation.pk: operation.name
+        for operation in LabourOperation.objects.filter(
+            pk__in={operation_id for _, operation_id in lines}
+        ).only("id", "name_zh", "name_en")
+    }
+    services = defaultdict(list)
+    for appointment_id, operation_id in lines:
+        services[appointment_id].append(names[operation_id])
+    for row in rows:
+        row["services"] = ", ".join(services[row["id"]])
+    return rows
 
 
 def _appointments_by_day(first: date, last: date, *, advisor, days: int) -> dict[date, list]:
-    """The appointments per local day, each with what its card shows worked out once here,
-    so the board template stays a flat loop (it renders hundreds)."""
+    """The appointments per local day, each card's values worked out once here, so the
+    board template stays a flat loop over dicts (it renders hundreds)."""
     today = timezone.localdate()
     # Translated once per page, not once per appointment (choices are lazy strings).
     status_labels = {value: str(label) for value, label in Status.choices}
     detail_url = url_for_pk("appointments:detail")
+    check_in = check_in_url_for_pk()
+    advisor_names: dict[int, str] = {}
     by_day: dict[date, list] = defaultdict(list)
-    for appointment in _board_appointments(first, last, advisor=advisor, days=days):
-        local = timezone.localtime(appointment.start)
-        appointment.local_start = local
-        appointment.time_text = f"{local:%H:%M}"
-        appointment.plate_text = appointment.vehicle.plate or appointment.vehicle.vin
-        appointment.url = detail_url(appointment.pk)
-        appointment.status_label = status_labels.get(appointment.status, appointment.status)
+    for row in _card_rows(first, last, advisor=advisor, days=days):
+        local = timezone.localtime(row["start"])
+        plate = row["plate"] or ""
+        card = {
+            "pk": row["id"],
+            "status": row["status"],
+            "local_start": local,
+            "time_text": f"{local:%H:%M}",
+            "plate": plate,
+            "nev": len(plate) == 8,
+            "vin": row["vin"],
+            "plate_text": plate or row["vin"],
+            "url": detail_url(row["id"]),
+            "status_label": status_labels.get(row["status"], row["status"]),
+        }
         if days == 1:
-            appointment.advisor_name = str(appointment.advisor) if appointment.advisor else ""
-            appointment.services = ", ".join(
-                line.operation.name for line in appointment.lines.all() if line.operation_id
+            advisor_id = row["advisor_id"]
+            if advisor_id and advisor_id not in advisor_names:
+                advisor_names[advisor_id] = staff_name(
+                    row["advisor_first_name"], row["advisor_last_name"], row["advisor_username"]
+                )
+            is_open = row["status"] in OPEN_STATUSES
+            card.update(
+                customer_name=row["customer_name"],
+                services=row["services"],
+                waiting=row["waiting"],
+                advisor_name=advisor_names.get(advisor_id, ""),
+                check_in_url=check_in(row["id"]) if is_open and local.date() == today else "",
             )
-            appointment.check_in_url = (
-                check_in_url(appointment) if appointment.is_open and local.date() == today else ""
-            )
-        by_day[local.date()].append(appointment)
+        by_day[local.date()].append(card)
     return by_day
+
+
+def day_cards(day: date) -> list[dict]:
+    """The board's cards of one local day, by arrival time (the start page's arrivals)."""
+    return _appointments_by_day(day, day, advisor=None, days=1)[day]
 
 
 def _board_day(capacity: DayCapacity, appointments: list, walk_ins: list) -> BoardDay:
@@ -236,7 +309,7 @@ def _board_day(capacity: DayCapacity, appointments: list, walk_ins: list) -> Boa
     index = {slot.start: slot for slot in slots}
     off_grid = []
     for appointment in appointments:
-        slot = index.get(appointment.local_start)
+        slot = index.get(appointment["local_start"])
         if slot is not None:
             slot.appointments.append(appointment)
         else:
@@ -248,6 +321,15 @@ def _board_day(capacity: DayCapacity, appointments: list, walk_ins: list) -> Boa
         off_grid=off_grid,
         walk_ins=walk_ins,
     )
+
+
+def board_key(days: list[BoardDay], *, today: date, advisor=None) -> str:
+    """A digest of everything the board's days show: the key of their rendered HTML, with
+    the language and the links the viewer may open (see board.html). A changed row, a
+    renamed customer or a new day changes it, so the cached HTML is never stale; rendering
+    a week's 400 cards cost more than reading them."""
+    shown = (days, today, advisor.pk if advisor else None)
+    return hashlib.blake2b(pickle.dumps(shown, protocol=5), digest_size=16).hexdigest()
 
 
 def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
@@ -280,8 +362,10 @@ def calls_pending(*, kinds=duties.CALL_KINDS, until=None, assigned_to=None) -> l
     )
     appointment_ids = [t.subject_id for t in tasks if t.kind != duties.INVITATION_CALL]
     vehicle_ids = [t.subject_id for t in tasks if t.kind == duties.INVITATION_CALL]
+    # The list shows each appointment's time, status and car (the API only their keys).
     appointments = {
-        a.pk: a for a in _with_relations(Appointment.objects.filter(pk__in=appointment_ids))
+        a.pk: a
+        for a in Appointment.objects.filter(pk__in=appointment_ids).select_related("vehicle")
     }
     vehicles = {v.pk: v for v in Vehicle.objects.filter(pk__in=vehicle_ids)}
     for task in tasks:

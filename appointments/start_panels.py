@@ -3,13 +3,8 @@
 from django.utils import timezone
 
 from . import selectors
-from .models import Status
 
 
 def arrivals(request) -> dict:
-    rows = list(selectors.appointments_for_day(timezone.localdate()))
-    for row in rows:
-        row.check_in_link = (
-            selectors.check_in_url(row) if row.status in (Status.BOOKED, Status.CONFIRMED) else ""
-        )
-    return {"appointments": rows}
+    """Today's appointments as the board's day cards (time, plate, customer, status, check-in)."""
+    return {"appointments": selectors.day_cards(timezone.localdate())}

@@ -22,7 +22,7 @@ def _no_maintenance_visits(vehicle_ids=None) -> Iterable[tuple[int, datetime, in
 
 @dataclass
 class VisitReads:
-    # The walk-in visits checked in on the local days first..last, by time (see
+    # The walk-in visits checked in on the local days first..last, by time, as dicts (see
     # `reception.selectors.walk_in_visits`).
     walk_ins: Callable[..., list] = _no_walk_ins
     # (vehicle id, checked in at, odometer km) of each car's last maintenance visit (of the

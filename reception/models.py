@@ -235,6 +235,12 @@ class Visit(models.Model):
             # The delivery board's "handed back today" (or'ed with its statuses): no scan of
             # a year of delivered visits.
             models.Index(fields=["delivered_at"], name="reception_visit_delivered_at"),
+            # The booking board's walk-ins of a day or a week (else a scan of every visit).
+            models.Index(
+                fields=["checked_in_at"],
+                condition=Q(is_walk_in=True),
+                name="reception_visit_walk_in_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -3,17 +3,18 @@
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from appointments.capacity import day_bounds
 from appointments.models import Appointment
-from appointments.selectors import open_campaigns_for
+from appointments.selectors import open_campaigns_for, staff_name
 from appointments.states import OPEN_STATUSES
 from dealership.models import Vehicle
 from dealership.rules import rule
 from dealership.selectors import search
 from dealership.text import bad_character
+from dealership.urltools import url_for_pk
 
 from .models import Belonging, DamageMark, DeclinedWork, Visit
 from .states import ON_SITE_STATUSES, VisitStatus
@@ -43,6 +44,79 @@ def visits_on_site() -> QuerySet[Visit]:
     )
 
 
+def _local_text(moment, pattern: str = "%m-%d %H:%M") -> str:
+    return f"{timezone.localtime(moment):{pattern}}" if moment else ""
+
+
+def on_site_rows() -> list[dict]:
+    """`visits_on_site` as what the cars-on-site page and the start panel show, one dict a
+    car (a dict key is read at once by the template; the page lists every car at the store)."""
+    visit_url = url_for_pk("reception:visit")
+    status_labels = {value: str(label) for value, label in VisitStatus.choices}
+    names: dict[tuple, str] = {}
+
+    def name(*columns) -> str:
+        if columns not in names:
+            names[columns] = staff_name(*columns)
+        return names[columns]
+
+    rows = visits_on_site().values(
+        "id",
+        "number",
+        "status",
+        "is_walk_in",
+        "customer_waits",
+        "is_comeback",
+        "key_tag",
+        "parking_spot",
+        "checked_in_at",
+        "promised_at",
+        "handed_over_at",
+        "handed_over_to_id",
+        customer_name=F("customer__name"),
+        plate=F("vehicle__plate"),
+        advisor_first_name=F("advisor__first_name"),
+        advisor_last_name=F("advisor__last_name"),
+        advisor_username=F("advisor__username"),
+        receiver_first_name=F("handed_over_to__first_name"),
+        receiver_last_name=F("handed_over_to__last_name"),
+        receiver_username=F("handed_over_to__username"),
+    )
+    result = []
+    for row in rows:
+        plate = row["plate"] or ""
+        receiver = ""
+        if row["handed_over_to_id"]:
+            receiver = name(
+                row["receiver_first_name"], row["receiver_last_name"], row["receiver_username"]
+            )
+        result.append(
+            {
+                "pk": row["id"],
+                "number": row["number"],
+                "status": row["status"],
+                "status_label": status_labels.get(row["status"], row["status"]),
+                "is_walk_in": row["is_walk_in"],
+                "customer_waits": row["customer_waits"],
+                "is_comeback": row["is_comeback"],
+                "key_tag": row["key_tag"],
+                "parking_spot": row["parking_spot"],
+                "url": visit_url(row["id"]),
+                "plate": plate,
+                "nev": len(plate) == 8,
+                "customer_name": row["customer_name"],
+                "advisor_name": name(
+                    row["advisor_first_name"], row["advisor_last_name"], row["advisor_username"]
+                ),
+                "checked_in_text": _local_text(row["checked_in_at"]),
+                "promised_text": _local_text(row["promised_at"]),
+                "handed_over_text": _local_text(row["handed_over_at"], "%H:%M"),
+                "receiver_name": receiver,
+            }
+        )
+    return result
+
+
 def open_visit_for(vehicle: Vehicle) -> Visit | None:
     return Visit.objects.filter(vehicle=vehicle, status__in=ON_SITE_STATUSES).first()
 
@@ -58,8 +132,9 @@ def _bookings_of_the_day(day=None):
 def walk_in_visits(first: date, last: date, *, advisor=None, brief: bool = False) -> list:
     """The walk-in visits checked in on the local days first..last, by time (one query).
 
-    `brief`: only when they came (the week counts them; the day lists them). The
-    booking board shows them beside the appointments (`appointments.visits`).
+    Dicts: "id" and "checked_in_at", and unless `brief` (the week only counts them) what the
+    day's board shows: "status", "status_label", "plate", "customer_name", "advisor_name".
+    The booking board shows them beside the appointments (`appointments.visits`).
     """
     lower, upper = day_bounds(first, last)
     visits = Visit.objects.filter(
@@ -67,11 +142,28 @@ def walk_in_visits(first: date, last: date, *, advisor=None, brief: bool = False
     )
     if advisor is not None:
         visits = visits.filter(advisor=advisor)
+    visits = visits.order_by("checked_in_at", "id")
     if brief:
-        visits = visits.only("id", "checked_in_at")
-    else:
-        visits = visits.select_related("customer", "vehicle", "advisor")
-    return list(visits.order_by("checked_in_at", "id"))
+        return list(visits.values("id", "checked_in_at"))
+    rows = list(
+        visits.values(
+            "id",
+            "checked_in_at",
+            "status",
+            plate=F("vehicle__plate"),
+            customer_name=F("customer__name"),
+            advisor_first_name=F("advisor__first_name"),
+            advisor_last_name=F("advisor__last_name"),
+            advisor_username=F("advisor__username"),
+        )
+    )
+    status_labels = {value: str(label) for value, label in VisitStatus.choices}
+    for row in rows:
+        row["status_label"] = status_labels.get(row["status"], row["status"])
+        row["advisor_name"] = staff_name(
+            row.pop("advisor_first_name"), row.pop("advisor_last_name"), row.pop("advisor_username")
+        )
+    return rows
 
 
 def booking_of_the_day(vehicle: Vehicle, *, day=None):

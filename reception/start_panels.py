@@ -4,4 +4,4 @@ from . import selectors
 
 
 def on_site(request) -> dict:
-    return {"visits": list(selectors.visits_on_site())}
+    return {"visits": selectors.on_site_rows()}

@@ -440,7 +440,7 @@ def on_site(request):
         request,
         "reception/on_site.html",
         {
-            "visits": selectors.visits_on_site(),
+            "visits": selectors.on_site_rows(),
             "can_hand_over": has_role(
                 request.user, [Role.WORKSHOP_CONTROLLER, Role.SERVICE_MANAGER]
             ),

@@ -17,7 +17,8 @@ from dealership.due import KINDS
 from dealership.models import DueTask, User, Vehicle
 from dealership.roles import Role, has_role, role_required
 from dealership.services import customer_with_vehicle_register
-from dealership.urltools import safe_next
+from dealership.urltools import safe_next, url_for_pk
+from dealership.visibility import shown
 from dealership.web import apply_errors, submit
 
 from .. import duties, selectors, services
@@ -55,6 +56,7 @@ def board(request):
         first = day
         days = selectors.board(day, 1, advisor=advisor)
         step = timedelta(days=1)
+    today = timezone.localdate()
     return render(
         request,
         "appointments/board.html",
@@ -66,7 +68,8 @@ def board(request):
             "advisor": advisor,
             "previous": first - step,
             "next": first + step,
-            "today": timezone.localdate(),
+            "today": today,
+            "board_key": selectors.board_key(days, today=today, advisor=advisor),
             "can_manage": has_role(request.user, [Role.SERVICE_MANAGER]),
             "statuses": Status.choices,
         },
@@ -174,7 +177,7 @@ def preview(request):
     return render(request, "appointments/_preview.html", context)
 
 
-def _outcome_actions(task) -> list[tuple[str, str, str]]:
+def _outcome_actions(task, *, new_url: str, detail_url) -> list[tuple[str, str, str]]:
     """(value, label, url): a url when the outcome is recorded by choosing a new time."""
     kind = KINDS.get(task.kind)
     if kind is None:
@@ -185,21 +188,31 @@ def _outcome_actions(task) -> list[tuple[str, str, str]]:
         url = ""
         if value in needs_time:
             if task.kind == duties.INVITATION_CALL:
-                url = f"{reverse('appointments:new')}?vehicle={task.subject_id}"
+                url = f"{new_url}?vehicle={task.subject_id}"
             else:
-                url = reverse("appointments:detail", args=[task.subject_id]) + "#reschedule"
+                url = detail_url(task.subject_id) + "#reschedule"
         actions.append((value, label, url))
     return actions
+
+
+def _with_outcomes(calls: list[DueTask]) -> list[DueTask]:
+    """Each call's label, outcome buttons and the address they post to (reversed once for
+    the list, not once a button)."""
+    new_url = reverse("appointments:new")
+    detail_url = url_for_pk("appointments:detail")
+    outcome_url = url_for_pk("appointments:call_outcome")
+    for call in calls:
+        call.kind_label = KINDS[call.kind].label if call.kind in KINDS else call.kind
+        call.actions = _outcome_actions(call, new_url=new_url, detail_url=detail_url)
+        call.outcome_url = outcome_url(call.pk)
+    return calls
 
 
 # --- one appointment --------------------------------------------------------------------
 
 
 def _detail_context(appointment: Appointment, **forms) -> dict:
-    calls = selectors.open_calls_for(appointment)
-    for call in calls:
-        call.kind_label = KINDS[call.kind].label if call.kind in KINDS else call.kind
-        call.actions = _outcome_actions(call)
+    calls = _with_outcomes(selectors.open_calls_for(appointment))
     operations = [line.operation for line in appointment.lines.all() if line.operation_id]
     needs = hours_needed(operations)
     day = timezone.localtime(appointment.start).date()
@@ -395,10 +408,20 @@ def parts_received(request, pk: int):
 @role_required(*CALL_ROLES)
 def calls(request):
     mine = request.GET.get("mine") == "1"
-    tasks = selectors.calls_pending(assigned_to=request.user if mine else None)
-    for task in tasks:
-        task.kind_label = KINDS[task.kind].label if task.kind in KINDS else task.kind
-        task.actions = _outcome_actions(task)
+    tasks = _with_outcomes(selectors.calls_pending(assigned_to=request.user if mine else None))
+    status_labels = {value: str(label) for value, label in Status.choices}
+    customer_url = url_for_pk("customer_detail")
+    appointment_url = url_for_pk("appointments:detail")
+    for task in tasks:  # what each row shows, worked out once here (the list has hundreds)
+        task.due_text = f"{timezone.localtime(task.due_at):%m-%d %H:%M}"
+        task.customer_url = customer_url(task.customer_id) if task.customer_id else ""
+        task.phone = shown(request.user, "mobile", task.customer.mobile) if task.customer else ""
+        plate = (task.vehicle.plate or "") if task.vehicle else ""
+        task.plate, task.nev = plate, len(plate) == 8
+        if task.appointment:
+            task.appointment_url = appointment_url(task.appointment.pk)
+            task.appointment_text = f"{timezone.localtime(task.appointment.start):%m-%d %H:%M}"
+            task.status_label = status_labels.get(task.appointment.status, "")
     groups = [
         (kind, KINDS[kind].label, [t for t in tasks if t.kind == kind])
         for kind in duties.CALL_KINDS
