@@ -3,7 +3,7 @@ large store (issue 21 point 2: >= 150 requests/s, p95 <= 200 ms, 0 errors).
 
 Run: make bench (or pytest -m bench tests/bench/test_bench_load.py -s -p no:cacheprovider).
 
-What runs is what the README deploys: `gunicorn -c gunicorn.conf.py dealership.wsgi` (the
+What runs is what the README deploys: `gunicorn -c gunicorn_web.conf.py dealership.wsgi` (the
 Dockerfile's command; workers and threads from that file) with the production settings
 (`DJANGO_ENV=production`: DEBUG off, secure cookies, HTTPS behind a proxy, the hashed
 static files' manifest, the Redis cache and sessions from REDIS_URL / REDIS_CACHE_URL),
@@ -126,7 +126,7 @@ def _collect_static(env: dict, var_dir: Path) -> None:
 
 def _start_gunicorn(env: dict, port: int, log_dir: Path) -> Proc:
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    args = [gunicorn, "-c", str(ROOT / "gunicorn.conf.py"), "dealership.wsgi"]
+    args = [gunicorn, "-c", str(ROOT / "gunicorn_web.conf.py"), "dealership.wsgi"]
     # Only the address differs from the deployment (a free local port).
     return Proc("gunicorn", [*args, "--bind", f"{HOST}:{port}"], env=env, log_dir=log_dir)
 
@@ -333,12 +333,12 @@ def test_twenty_users_on_the_deployed_server(scale_data, django_db_blocker, tmp_
 
 
 def _describe_server(env: dict) -> str:
-    """'gunicorn 2 x 4 threads' or 'gunicorn x5 sync', as gunicorn.conf.py chose."""
+    """'gunicorn 2 x 4 threads' or 'gunicorn x5 sync', as gunicorn_web.conf.py chose."""
     out = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import runpy; c = runpy.run_path('gunicorn.conf.py'); "
+            "import runpy; c = runpy.run_path('gunicorn_web.conf.py'); "
             "print(c['workers'], c['threads'])",
         ],
         cwd=ROOT,
