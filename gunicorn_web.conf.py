@@ -5,13 +5,17 @@ the numbers were chosen; each can be changed from the environment. (Not named
 gunicorn.conf.py: gunicorn reads that from the working folder for every server started
 there, and the fault drills and the API fuzz run start their own on purpose.)
 
-- Threaded workers (gthread), two per CPU with two threads each: a thread waiting for
-  PostgreSQL or Redis leaves the CPU to another request, and a connection stays open
-  between requests (keep-alive), where a sync worker answers one request per connection
-  and closes it. Measured on 2 cores: about 1 ms less CPU a request than 5 sync workers.
+- Sync workers, 2 per CPU plus one: while one waits for PostgreSQL or Redis another uses
+  the CPU, and each request is a new connection that the kernel hands to whichever worker
+  is free, so no request waits behind a busy worker while another is idle. Threaded
+  workers (gthread) were measured against them on 2 cores with the load bench's 20
+  users: keep-alive connections stay with the worker that accepted them, so a busy
+  worker's users waited (p95 2-3 times longer) and threads of one process contend for the
+  interpreter (more CPU a request on the heavy pages). Behind a TLS proxy (nginx by default)
+  connections to gunicorn are per request anyway.
 - No `max_requests`: restarting a worker costs a second of CPU and a slow request.
-- Each thread keeps its own database connection (CONN_MAX_AGE in settings.py): at most
-  workers x threads connections a container.
+- Each worker (each thread, with threads) keeps its own database connection (CONN_MAX_AGE
+  in settings.py): at most workers x threads connections a container.
 """
 
 import os
@@ -25,10 +29,10 @@ def _cpus() -> int:
 
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS") or 2 * _cpus())
-threads = int(os.environ.get("GUNICORN_THREADS") or 2)
+workers = int(os.environ.get("GUNICORN_WORKERS") or 2 * _cpus() + 1)
+threads = int(os.environ.get("GUNICORN_THREADS") or 1)
 worker_class = "gthread" if threads > 1 else "sync"
-keepalive = 5  # seconds an idle connection (a browser's, or the proxy's) stays open
+keepalive = 5  # with threads: seconds an idle connection stays open (sync workers close it)
 timeout = 60
 # The access log goes to stdout with personal data masked (dealership/gunicorn_log.py).
 accesslog = "-"
