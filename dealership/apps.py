@@ -15,6 +15,7 @@ class DealershipConfig(AppConfig):
         from . import (
             notifications,  # noqa: F401 - registers the channel fallback rule
             tasks,  # noqa: F401 - hands the due-task runners to dealership.due
+            user_cache,  # noqa: F401 - forgets a cached user when their row or roles change
             warranty,  # noqa: F401 - registers the vehicle warranty rule
         )
         from .due import register_kind

@@ -1,10 +1,15 @@
-"""The header menu. Each app registers its entries in its AppConfig.ready()."""
+"""The header menu. Each app registers its entries in its AppConfig.ready().
+
+Every staff page shows it, so a role set's entries are worked out once per process (the
+URL configuration and the roles decide them; labels stay lazy, translated when the page
+renders in its language) and kept until an entry is registered again.
+"""
 
 from dataclasses import dataclass
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
-from .roles import has_role
+from .roles import has_role, user_roles
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,8 @@ class NavItem:
 
 
 _ITEMS: dict[str, NavItem] = {}
+# (role names, URL conf, script prefix) -> the entries: the same for everyone with those roles.
+_BY_ROLES: dict[tuple, list[dict]] = {}
 
 
 def register_nav(
@@ -31,9 +38,20 @@ def register_nav(
         more=more,
         more_for=tuple(more_for),
     )
+    _BY_ROLES.clear()
 
 
 def nav_for(user) -> list[dict]:
+    """The menu entries `user` sees: dicts with url, label, url_name, more (do not change
+    them: they are shared by every user with the same roles)."""
+    key = (user_roles(user), get_urlconf(), get_script_prefix())
+    entries = _BY_ROLES.get(key)
+    if entries is None:
+        entries = _BY_ROLES[key] = _entries_for(user)
+    return entries
+
+
+def _entries_for(user) -> list[dict]:
     entries = []
     for item in sorted(_ITEMS.values(), key=lambda i: i.order):
         if not has_role(user, item.roles):

@@ -174,14 +174,19 @@ else:
             "LOCATION": VAR_DIR / "cache",
         }
     }
+# Sessions are read on every request: with Redis, from the cache (written through to the
+# database, so a flushed or unreachable Redis logs nobody out; dealership/cache.py makes an
+# unreachable Redis a miss). Without Redis, from the database.
+SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if REDIS_URL else "db")
 
 # Log-in throttling (django-axes) on every log-in form, the admin's included: 5 failed
 # log-ins for one user name from one client address lock that pair (only) for 15 minutes;
 # the same user from another desk still gets in. Attempts live in the database (admin:
 # Axes > Access attempts; `manage.py axes_reset` unlocks everyone).
+# The logged-in user is read from the cache, with their roles (dealership/user_cache.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "dealership.user_cache.CachedModelBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
