@@ -1,9 +1,9 @@
 """The monthly report over a year of a busy store's data.
 
 Run: pytest -m bench tests/bench/test_bench_reports.py -s -p no:cacheprovider (PostgreSQL).
-The report as a manager reopens it (unchanged data), and its first view after a real
-change: a car settled at the till through the service, as the cashier does (issue 21.4:
-≤ 150 ms at a year of data).
+The report as a manager reopens it (unchanged data: a staff page, ≤ 30 ms), and its
+first view after a real change: a car settled at the till through the services, as the
+advisor and the cashier do (issue 21.4: ≤ 150 ms at a year of data).
 """
 
 import statistics
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from dealership.models import User
 from reception.models import Visit
-from tests.bench.pages import cars_to_settle, report_after_change, settle_next
+from tests.bench.pages import STAFF_PAGE_MS, cars_to_settle, report_after_change, settle_next
 from tests.bench.timing import (
     Breakdown,
     MachineLoad,
@@ -51,6 +51,7 @@ def test_monthly_report_over_a_year(scale_data, client, settings, django_db_bloc
             params={"period": kind, "date": today.isoformat()},
             runs=5,
             warmup=1,
+            target_ms=STAFF_PAGE_MS,
         )
         for kind in ("month", "week", "day")
     ]
@@ -67,7 +68,7 @@ def test_monthly_report_over_a_year(scale_data, client, settings, django_db_bloc
         print(f"  {query['time']}  {query['sql'][:160]}")
     for row in rows:
         assert row.queries <= 80, row
-        assert row.median_ms < 1000, row
+    assert_targets(rows)
 
 
 def test_monthly_report_first_view_after_a_change(
