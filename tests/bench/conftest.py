@@ -18,9 +18,9 @@ SCALE = int(os.environ.get("BENCH_SCALE", "50000"))  # a busy store's year: 50 0
 def _seed(scale: int) -> str:
     """seed_demo in a process of its own when the database can be shared (PostgreSQL).
 
-    Seeding 50 000 customers in the benchmark's own process left it with a heap that made
-    every request after it cost more CPU than the same request in a server process (see
-    README "How fast"); a separate process leaves nothing behind.
+    The timed process then holds what a server process holds: seeding here left about
+    650 000 objects (and every log record of the seed) in it. Measured, that did not
+    change a page's cost (README "How fast"), but nothing of the seed can now.
     """
     if connection.vendor != "postgresql":  # an in-memory SQLite test database: seed here
         out = io.StringIO()
