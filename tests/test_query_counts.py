@@ -79,7 +79,7 @@ class _Layout:
     def __init__(self, string: str, **kwargs):
         assert string
 
-    def render(self):
+    def render(self, **options):
         return SimpleNamespace(pages=[None], write_pdf=lambda: b"%PDF-1.7\n")
 
 
