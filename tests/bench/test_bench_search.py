@@ -1,10 +1,13 @@
-"""Search at a busy store's scale. Run: make bench (or pytest -m bench tests/bench -s)."""
+"""Search at a busy store's scale. Run: make bench (or pytest -m bench tests/bench -s).
+
+Target: a staff page, ≤ 30 ms median (failed only when the machine was idle meanwhile)."""
 
 import pytest
 from django.db import connection
 
 from dealership.models import User, Vehicle
-from tests.bench.timing import measure, print_table
+from tests.bench.pages import STAFF_PAGE_MS
+from tests.bench.timing import assert_targets, measure, print_table
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db]
 
@@ -24,10 +27,16 @@ def test_search_at_scale(scale_data, client, settings):
     assert Vehicle.objects.count() >= 60_000
     baseline = measure(client, "/healthz/", name="bare Django page (/healthz/)")
     rows = [
-        measure(client, "/search/", name=f"search: {label}", params={"q": q})
+        measure(
+            client,
+            "/search/",
+            name=f"search: {label}",
+            params={"q": q},
+            target_ms=STAFF_PAGE_MS,
+        )
         for label, q in QUERIES.items()
     ]
     print_table(f"Search on {scale_data} customers ({connection.vendor})", rows, baseline)
     for row in rows:
         assert row.queries <= 8, row
-        assert row.median_ms < 100, row
+    assert_targets(rows)
