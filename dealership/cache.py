@@ -17,11 +17,15 @@ While Redis is down:
   unreachable, not restarted.
 """
 
+import functools
+import io
 import logging
+import pickle
 import threading
 import time
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisSerializer
+from django.utils.functional import lazy
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -137,3 +141,35 @@ class ResilientRedisCache(RedisCache):
     def clear(self):
         parent = super()
         return self._call("clear", lambda: parent.clear(), False)
+
+
+# ---------------------------------------------------------------- reading pickled values
+
+
+@functools.cache
+def _lazy_function(func, resultclasses):
+    return lazy(func, *resultclasses)
+
+
+def _lazy_proxy_unpickle(func, args, kwargs, *resultclasses):
+    """Django's own reconstructor builds a new proxy class for every lazy text it unpickles
+    (`lazy()` per value); this one builds it once per function. A cached report with 350
+    lazy labels took 8 ms to unpickle that way, a third of the page (issue 21)."""
+    return _lazy_function(func, resultclasses)(*args, **kwargs)
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if module == "django.utils.functional" and name == "_lazy_proxy_unpickle":
+            return _lazy_proxy_unpickle
+        return super().find_class(module, name)
+
+
+class CacheSerializer(RedisSerializer):
+    """Django's Redis serializer, with lazy texts rebuilt from one proxy class each."""
+
+    def loads(self, data):
+        try:
+            return int(data)
+        except ValueError:
+            return _Unpickler(io.BytesIO(data)).load()

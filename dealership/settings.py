@@ -164,7 +164,12 @@ if REDIS_URL:
             "LOCATION": REDIS_CACHE_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "servicedesk"),
             # A Redis that does not answer is a cache miss after 0.5 s, not a hung page.
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            "OPTIONS": {
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 0.5,
+                # Lazy texts in cached values unpickle without a new class each (issue 21).
+                "serializer": "dealership.cache.CacheSerializer",
+            },
         }
     }
 else:
