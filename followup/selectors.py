@@ -236,6 +236,45 @@ def call_list_rows(
     return [_call_row(task, now, urls, viewer=user) for task in tasks]
 
 
+def call_list_lines(rows: list[CallRow]) -> list[dict]:
+    """What the call-list page prints per row, as flat dicts worked out in one pass.
+
+    The page's template then does one dict lookup per printed value instead of walking
+    row -> task -> customer attributes (50 rows x ~30 lookups was a third of the page).
+    """
+    lines = []
+    for row in rows:
+        task, vehicle, visit = row.task, row.vehicle, row.visit
+        customer = task.customer
+        urls = row.urls
+        lines.append(
+            {
+                "pk": task.pk,
+                "overdue": row.overdue,
+                "due_text": row.due_text,
+                "customer_url": urls.get("customer", ""),
+                "customer_name": customer.name if customer else "",
+                "mobile": row.mobile,
+                "contact_time": customer.preferred_contact_time if customer else "",
+                "vehicle": vehicle is not None,
+                "vehicle_url": urls.get("vehicle", ""),
+                "plate": (vehicle.plate or "—") if vehicle is not None else "",
+                "plate_class": "plate nev" if row.plate_is_green else "plate",
+                "model": vehicle.model if vehicle is not None else "",
+                "visit": visit is not None,
+                "visit_number": visit.number if visit is not None else "",
+                "delivered_text": row.delivered_text,
+                "reason": row.reason,
+                "assigned_to": task.assigned_to,
+                "attempt_count": len(row.attempts),
+                "attempts_title": row.attempts_title,
+                "call_url": urls.get("call", ""),
+                "not_reached_url": urls.get("not_reached", ""),
+            }
+        )
+    return lines
+
+
 def next_call(*, call_list: K.CallList, user, after: DueTask, now: datetime | None = None):
     """The next call of the list to work on after `after` (None when the list is done)."""
     now = now or timezone.now()
