@@ -192,7 +192,9 @@ def _call_row(task: DueTask, now: datetime, urls: dict | None = None, viewer=Non
 
 
 def _short_time(moment: datetime) -> str:
-    return f"{timezone.localtime(moment):%m-%d %H:%M}"
+    """`MM-DD HH:MM` in local time (fields, not strftime: 100 of them on a call list)."""
+    local = timezone.localtime(moment)
+    return f"{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
 
 
 def _row_urls(task: DueTask, vehicle: Vehicle | None, makers: dict) -> dict:
@@ -249,7 +251,8 @@ def call_list_lines(rows: list[CallRow]) -> list[dict]:
         urls = row.urls
         lines.append(
             {
-                "pk": task.pk,
+                # Numbers as text: the template's localize step is a no-op for them.
+                "pk": str(task.pk),
                 "overdue": row.overdue,
                 "due_text": row.due_text,
                 "customer_url": urls.get("customer", ""),
@@ -265,8 +268,9 @@ def call_list_lines(rows: list[CallRow]) -> list[dict]:
                 "visit_number": visit.number if visit is not None else "",
                 "delivered_text": row.delivered_text,
                 "reason": row.reason,
-                "assigned_to": task.assigned_to,
-                "attempt_count": len(row.attempts),
+                "assigned_to": str(task.assigned_to) if task.assigned_to else "",
+                "attempted": bool(row.attempts),
+                "attempt_count": str(len(row.attempts)),
                 "attempts_title": row.attempts_title,
                 "call_url": urls.get("call", ""),
                 "not_reached_url": urls.get("not_reached", ""),
