@@ -192,7 +192,9 @@ def _call_row(task: DueTask, now: datetime, urls: dict | None = None, viewer=Non
 
 
 def _short_time(moment: datetime) -> str:
-    return f"{timezone.localtime(moment):%m-%d %H:%M}"
+    """`MM-DD HH:MM` in local time (fields, not strftime: 100 of them on a call list)."""
+    local = timezone.localtime(moment)
+    return f"{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
 
 
 def _row_urls(task: DueTask, vehicle: Vehicle | None, makers: dict) -> dict:
@@ -234,6 +236,47 @@ def call_list_rows(
         "customer": url_for_pk("followup:customer_archive"),
     }
     return [_call_row(task, now, urls, viewer=user) for task in tasks]
+
+
+def call_list_lines(rows: list[CallRow]) -> list[dict]:
+    """What the call-list page prints per row, as flat dicts worked out in one pass.
+
+    The page's template then does one dict lookup per printed value instead of walking
+    row -> task -> customer attributes (50 rows x ~30 lookups was a third of the page).
+    """
+    lines = []
+    for row in rows:
+        task, vehicle, visit = row.task, row.vehicle, row.visit
+        customer = task.customer
+        urls = row.urls
+        lines.append(
+            {
+                # Numbers as text: the template's localize step is a no-op for them.
+                "pk": str(task.pk),
+                "overdue": row.overdue,
+                "due_text": row.due_text,
+                "customer_url": urls.get("customer", ""),
+                "customer_name": customer.name if customer else "",
+                "mobile": row.mobile,
+                "contact_time": customer.preferred_contact_time if customer else "",
+                "vehicle": vehicle is not None,
+                "vehicle_url": urls.get("vehicle", ""),
+                "plate": (vehicle.plate or "—") if vehicle is not None else "",
+                "plate_class": "plate nev" if row.plate_is_green else "plate",
+                "model": vehicle.model if vehicle is not None else "",
+                "visit": visit is not None,
+                "visit_number": visit.number if visit is not None else "",
+                "delivered_text": row.delivered_text,
+                "reason": row.reason,
+                "assigned_to": str(task.assigned_to) if task.assigned_to else "",
+                "attempted": bool(row.attempts),
+                "attempt_count": str(len(row.attempts)),
+                "attempts_title": row.attempts_title,
+                "call_url": urls.get("call", ""),
+                "not_reached_url": urls.get("not_reached", ""),
+            }
+        )
+    return lines
 
 
 def next_call(*, call_list: K.CallList, user, after: DueTask, now: datetime | None = None):

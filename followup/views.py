@@ -79,7 +79,7 @@ def call_list(request, slug: str):
         {
             "tabs": tabs,
             "current": current,
-            "rows": rows,
+            "rows": selectors.call_list_lines(rows),
             "total": counts[current.slug]["total"],
         },
     )

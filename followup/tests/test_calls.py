@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from dealership.due import due_task_schedule
 from dealership.errors import DomainError
-from dealership.models import DueTask, TimelineEvent
+from dealership.models import Customer, DueTask, TimelineEvent, Vehicle
 from dealership.rules import rule_set
 from dealership.tests.factories import CustomerFactory, VehicleFactory
 from followup import duties as K
@@ -322,3 +322,24 @@ def test_a_list_row_shows_the_earlier_tries_and_the_number_as_the_role_may_see_i
     assert 'name="attempts_seen" value="2"' in page
     mobile = visit.customer.mobile
     assert f'<a href="tel:{mobile}"\n           class="muted">{mobile}</a' in page
+
+
+def test_a_list_row_prints_the_green_plate_the_assignee_and_escapes_what_people_typed(client, care):
+    visit = delivered_visit()
+    task = _make_due(_care_call(visit), timezone.now())
+    Vehicle.objects.filter(pk=visit.vehicle_id).update(plate="粤BD12345")
+    Customer.objects.filter(pk=visit.customer_id).update(
+        name="<b>王</b>", preferred_contact_time="<i>am</i>"
+    )
+    DueTask.objects.filter(pk=task.pk).update(assigned_to=care)
+    client.force_login(care)
+
+    page = client.get(reverse("followup:call_list", args=["care"])).content.decode()
+
+    assert (
+        f'<tr id="call-{task.pk}" class="overdue">' in page or f'<tr id="call-{task.pk}">' in page
+    )
+    assert 'class="plate nev">粤BD12345</span' in page
+    assert ">&lt;b&gt;王&lt;/b&gt;</a>" in page and "· &lt;i&gt;am&lt;/i&gt;</span>" in page
+    assert f" {care}</span>" in page.split('<br><span class="muted">')[-1]  # "for <assignee>"
+    assert '<span class="muted">0</span>' in page
