@@ -31,9 +31,11 @@ def day_figures(request) -> dict:
         arrived=Count("id", filter=Q(status=AppointmentStatus.ARRIVED)),
         no_show=Count("id", filter=Q(status=AppointmentStatus.NO_SHOW)),
     )
-    visits = Visit.objects.aggregate(
-        checked_in=Count("id", filter=Q(checked_in_at__gte=start, checked_in_at__lt=end)),
-        delivered=Count("id", filter=Q(delivered_at__gte=start, delivered_at__lt=end)),
+    checked_in = Q(checked_in_at__gte=start, checked_in_at__lt=end)
+    delivered = Q(delivered_at__gte=start, delivered_at__lt=end)
+    # Only the day's rows are read (by the two dates' indexes), not every visit ever.
+    visits = Visit.objects.filter(checked_in | delivered).aggregate(
+        checked_in=Count("id", filter=checked_in), delivered=Count("id", filter=delivered)
     )
     money = Settlement.objects.filter(
         delivery_selectors.settled_on(today), status=SettlementStatus.PAID
