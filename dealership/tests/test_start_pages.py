@@ -79,3 +79,32 @@ def test_the_managers_less_frequent_entries_sit_under_more_and_the_advisors_do_n
     client.logout()
     advisor_menu = _menu(client, make_staff, "advisor")
     assert 'id="nav-more"' not in advisor_menu
+
+
+def test_the_managers_alerts_count_overdue_and_failed_tasks(client, make_staff):
+    from django.contrib.contenttypes.models import ContentType
+
+    from dealership.models import DueTask
+
+    visit = VisitFactory()
+    now = timezone.now()
+
+    def task(state, due_at):
+        DueTask.objects.create(
+            slot=f"s{DueTask.objects.count()}",
+            kind="followup.care_call",
+            subject_type=ContentType.objects.get_for_model(visit),
+            subject_id=visit.pk,
+            due_at=due_at,
+            run_after=due_at,
+            state=state,
+        )
+
+    for state in ("pending", "claimed", "pending"):
+        task(state, now - timedelta(hours=1))
+    task("pending", now + timedelta(hours=1))
+    task("done", now - timedelta(hours=1))
+    task("failed", now - timedelta(days=30))
+    client.force_login(make_staff("service_manager"))
+    page = client.get("/").content.decode()
+    assert "3 项计划任务已逾期" in page and "1 项计划任务执行失败" in page
