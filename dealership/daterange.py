@@ -11,12 +11,19 @@ from datetime import date
 from functools import wraps
 
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .errors import DomainError
 
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
+
+
+def local_text(moment, pattern: str = "%m-%d %H:%M") -> str:
+    """A moment as the lists print it, in the store's time (`{{ value|date:"m-d H:i" }}`
+    worked out once in Python: digits only, nothing to translate); "" for none."""
+    return f"{timezone.localtime(moment):{pattern}}" if moment else ""
 
 
 def add_months(day: date, months: int) -> date:

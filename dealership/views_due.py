@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from . import due
+from .daterange import local_text
 from .models import DueTask
 from .notifications import message_ops_summary
 from .roles import ALL_STAFF, Role, has_role, role_required
@@ -44,7 +45,6 @@ class _Rows:
         self.role_labels = dict(Role.choices)
         self.customer_url = _url_if_allowed(user, "customer_detail")
         self.subject_url = SubjectUrls()
-        self.timezone = timezone.get_current_timezone()
         self._options: dict[tuple, str] = {}
 
     def options(self, kind: due.DueKind, selected: str) -> str:
@@ -55,10 +55,6 @@ class _Rows:
                 {"choices": [("", "—"), *kind.outcomes], "selected": selected},
             )
         return self._options[key]
-
-    def local_text(self, value, format_string: str) -> str:
-        """`{{ value|date:"m-d H:i" }}` as strftime (digits only, no month names to translate)."""
-        return value.astimezone(self.timezone).strftime(format_string) if value else ""
 
     def row(self, task: DueTask, *, form=None) -> dict:
         """One call of the queue; the outcome form is plain HTML from the kind's outcomes.
@@ -79,8 +75,8 @@ class _Rows:
             "overdue": task.state == DueTask.State.PENDING and task.due_at < self.now,
             "done": task.state == DueTask.State.DONE,
             "do_not_call": customer is not None and customer.do_not_call,
-            "due_text": self.local_text(task.due_at, "%m-%d %H:%M"),
-            "finished_text": self.local_text(task.finished_at, "%H:%M"),
+            "due_text": local_text(task.due_at, "%m-%d %H:%M"),
+            "finished_text": local_text(task.finished_at, "%H:%M"),
             "note": task.note_text,
             "customer": contact,
             "customer_url": self.customer_url(customer.pk)

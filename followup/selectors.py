@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from dealership.daterange import local_text
 from dealership.due import KINDS, State, subjects_from_customers
 from dealership.models import Customer, DueTask, Message, TimelineEvent, User, Vehicle
 from dealership.roles import Role, user_roles
@@ -182,19 +183,13 @@ def _call_row(task: DueTask, now: datetime, urls: dict | None = None, viewer=Non
         attempts=attempts,
         reason=_reason(task),
         urls=_row_urls(task, vehicle, urls) if urls else {},
-        due_text=_short_time(task.due_at),
-        delivered_text=_short_time(visit.delivered_at) if visit and visit.delivered_at else "",
+        due_text=local_text(task.due_at),
+        delivered_text=local_text(visit.delivered_at) if visit else "",
         mobile=shown(viewer, "mobile", task.customer.mobile) if viewer and task.customer else "",
         attempts_title="; ".join(
             f"{attempt.get('at_local', '')} {attempt.get('by_name', '')}" for attempt in attempts
         ),
     )
-
-
-def _short_time(moment: datetime) -> str:
-    """`MM-DD HH:MM` in local time (fields, not strftime: 100 of them on a call list)."""
-    local = timezone.localtime(moment)
-    return f"{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
 
 
 def _row_urls(task: DueTask, vehicle: Vehicle | None, makers: dict) -> dict:

@@ -10,6 +10,7 @@ from appointments.capacity import day_bounds
 from appointments.models import Appointment
 from appointments.selectors import open_campaigns_for, staff_name
 from appointments.states import OPEN_STATUSES
+from dealership.daterange import local_text
 from dealership.models import Vehicle
 from dealership.rules import rule
 from dealership.selectors import search
@@ -42,10 +43,6 @@ def visits_on_site() -> QuerySet[Visit]:
         .select_related("customer", "vehicle", "advisor", "handed_over_to")
         .order_by("-customer_waits", "is_walk_in", "checked_in_at", "id")
     )
-
-
-def _local_text(moment, pattern: str = "%m-%d %H:%M") -> str:
-    return f"{timezone.localtime(moment):{pattern}}" if moment else ""
 
 
 def on_site_rows() -> list[dict]:
@@ -108,9 +105,9 @@ def on_site_rows() -> list[dict]:
                 "advisor_name": name(
                     row["advisor_first_name"], row["advisor_last_name"], row["advisor_username"]
                 ),
-                "checked_in_text": _local_text(row["checked_in_at"]),
-                "promised_text": _local_text(row["promised_at"]),
-                "handed_over_text": _local_text(row["handed_over_at"], "%H:%M"),
+                "checked_in_text": local_text(row["checked_in_at"]),
+                "promised_text": local_text(row["promised_at"]),
+                "handed_over_text": local_text(row["handed_over_at"], "%H:%M"),
                 "receiver_name": receiver,
             }
         )

@@ -22,6 +22,7 @@ from django.utils.text import Truncator
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from dealership.daterange import local_text
 from dealership.models import Bay, DueTask, Technician
 from dealership.rules import rule
 from dealership.urltools import url_for_pk
@@ -441,9 +442,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
         visit.hold_label = hold_labels.get(visit.hold_reason, "")
         visit.carry_over = visit.pk in carried
         visit.board_url, visit.dispatch_url = visit_url(visit.pk), dispatch_url(visit.pk)
-        visit.promised_text = (
-            f"{timezone.localtime(visit.promised_at):%m-%d %H:%M}" if visit.promised_at else ""
-        )
+        visit.promised_text = local_text(visit.promised_at)
         for addition in visit.pending_additions:
             addition.url = addition_url(addition.pk)
         remaining = sum((job.remaining_hours(now) for job in jobs), ZERO)

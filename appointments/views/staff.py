@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dealership import selectors as store_selectors
-from dealership.daterange import refuses_bad_query
+from dealership.daterange import local_text, refuses_bad_query
 from dealership.due import KINDS
 from dealership.models import DueTask, User, Vehicle
 from dealership.roles import Role, has_role, role_required
@@ -413,14 +413,14 @@ def calls(request):
     customer_url = url_for_pk("customer_detail")
     appointment_url = url_for_pk("appointments:detail")
     for task in tasks:  # what each row shows, worked out once here (the list has hundreds)
-        task.due_text = f"{timezone.localtime(task.due_at):%m-%d %H:%M}"
+        task.due_text = local_text(task.due_at)
         task.customer_url = customer_url(task.customer_id) if task.customer_id else ""
         task.phone = shown(request.user, "mobile", task.customer.mobile) if task.customer else ""
         plate = (task.vehicle.plate or "") if task.vehicle else ""
         task.plate, task.nev = plate, len(plate) == 8
         if task.appointment:
             task.appointment_url = appointment_url(task.appointment.pk)
-            task.appointment_text = f"{timezone.localtime(task.appointment.start):%m-%d %H:%M}"
+            task.appointment_text = local_text(task.appointment.start)
             task.status_label = status_labels.get(task.appointment.status, "")
     groups = [
         (kind, KINDS[kind].label, [t for t in tasks if t.kind == kind])
