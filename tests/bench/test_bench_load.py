@@ -46,7 +46,8 @@ from django.utils import timezone
 from tests.bench.timing import Measurement, percentile, record
 from tests.due_workers import ROOT, Proc, database_url, free_port, wait_until
 
-pytestmark = [pytest.mark.bench, pytest.mark.timeout(900)]
+# django_db: so that the test database is set up when this file runs alone.
+pytestmark = [pytest.mark.bench, pytest.mark.django_db, pytest.mark.timeout(900)]
 
 USERS = 20
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "30"))
