@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -33,11 +34,18 @@ def _period(request) -> Period:
 @role_required(*MANAGERS)
 @refuses_bad_query
 def report(request):
+    """The period's report. Its content is the same for every manager, so the rendered
+    HTML is kept like the report itself (`reports.cache`: until a row behind it changes,
+    in the reader's language, at most `TTL`) and a second view renders only the frame."""
     period = _period(request)
+    content = report_cache.cached("page", period, lambda: _report_content(period))
+    return render(request, "reports/report.html", {"content": content})
+
+
+def _report_content(period: Period) -> str:
     data = selectors.report_build(period)
-    return render(
-        request,
-        "reports/report.html",
+    return render_to_string(
+        "reports/_report.html",
         {
             "report": data,
             "kinds": KINDS.items(),

@@ -72,6 +72,24 @@ def test_query_count_does_not_grow_with_the_data(manager_client):
     assert len(full.captured_queries) == len(empty.captured_queries)
 
 
+def test_the_page_is_kept_until_a_row_behind_it_changes_in_each_language(manager_client, store):
+    url = reverse("reports:report") + "?" + JANUARY
+    first = manager_client.get(url).context["content"]
+    assert "¥1,710.00" in first  # labour revenue
+    again = manager_client.get(url)
+    assert again.context["content"] == first
+    assert "reports/_report.html" not in [template.name for template in again.templates]
+
+    v = data.visit(at(2026, 1, 20), delivered_at=at(2026, 1, 20, 17))
+    data.bill(v, at(2026, 1, 20, 16), [(data.L, data.R, "1", "100")], customer="100")
+    changed = manager_client.get(url).content.decode()
+    assert "¥1,810.00" in changed and "¥1,710.00" not in changed
+
+    manager_client.cookies["django_language"] = "zh-hans"
+    chinese = manager_client.get(url).content.decode()
+    assert "报表" in chinese and "Labour revenue" not in chinese and "¥1,810.00" in chinese
+
+
 @pytest.mark.parametrize("kind", [DAY, WEEK, MONTH])
 def test_daily_weekly_and_monthly_views(manager_client, store, kind):
     response = manager_client.get(reverse("reports:report"), {"period": kind, "date": "2026-01-05"})
