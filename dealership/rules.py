@@ -53,29 +53,50 @@ def register(
     return item
 
 
+class _Pin:
+    """The overrides of one block of work, read at its first use (None until then)."""
+
+    values: dict[str, Any] | None = None
+
+
 # The overrides read once for a block of work (`rules_pinned`), in this thread only.
-_pinned: ContextVar[dict[str, Any] | None] = ContextVar("pinned_rules", default=None)
+_pinned: ContextVar[_Pin | None] = ContextVar("pinned_rules", default=None)
 
 
 @contextmanager
 def rules_pinned() -> Iterator[None]:
-    """Read the store's rules once for the block, not at every use (a worker's batch of
-    reminders reads three per message). A change saved meanwhile applies from the next block."""
-    token = _pinned.set(_overrides())
+    """Read the store's rules once for the block, at their first use, not at every use (a
+    worker's batch of reminders reads three per message; a request, up to five). A change
+    saved meanwhile applies from the next block."""
+    token = _pinned.set(_Pin())
     try:
         yield
     finally:
         _pinned.reset(token)
 
 
+class RulesPinnedMiddleware:
+    """Each request reads the store's rules once (one cache read), and all of its parts
+    use the same values."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with rules_pinned():
+            return self.get_response(request)
+
+
 def _overrides() -> dict[str, Any]:
-    pinned = _pinned.get()
-    if pinned is not None:
-        return pinned
+    pin = _pinned.get()
+    if pin is not None and pin.values is not None:
+        return pin.values
     values = cache.get(_CACHE_KEY)
     if values is None:
         values = dict(StoreRule.objects.values_list("key", "value"))
         cache.set(_CACHE_KEY, values, 300)
+    if pin is not None:
+        pin.values = values
     return values
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from dealership import rules
 from dealership.due import (
     NewDueTask,
     due_task_schedule,
@@ -179,6 +180,27 @@ def test_rows_not_reached_within_the_hold_are_handed_back_and_performed_next(veh
 def test_rules_read_once_for_a_batch_apply_from_the_next_batch():
     rule_set("store.name", "Before")
     with rules_pinned():
+        assert rule("store.name") == "Before"
         rule_set("store.name", "After")
         assert rule("store.name") == "Before"
     assert rule("store.name") == "After"
+
+
+def test_a_request_reads_the_store_rules_once(advisor_client, monkeypatch):
+    """The appointment board uses four rules (opening hours, slot length, capacity…)."""
+    reads = []
+
+    class CountingCache:
+        def __init__(self, real):
+            self.real = real
+
+        def get(self, key, *args):
+            reads.append(key)
+            return self.real.get(key, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    monkeypatch.setattr(rules, "cache", CountingCache(rules.cache))
+    assert advisor_client.get("/appointments/").status_code == 200
+    assert reads == [rules._CACHE_KEY]
