@@ -16,8 +16,14 @@ there, and the fault drills and the API fuzz run start their own on purpose.)
 - No `max_requests`: restarting a worker costs a second of CPU and a slow request.
 - Each worker (each thread, with threads) keeps its own database connection (CONN_MAX_AGE
   in settings.py): at most workers x threads connections a container.
+- What a worker holds after its first requests (the app, compiled templates, translation
+  catalogues, URL patterns, about 200 000 objects) lives as long as the worker: it is moved
+  out of the garbage collector's scans (`gc.freeze`) after the worker's first and fiftieth
+  request. Measured on the load bench's pages in one process: the collector took 2.1 ms of
+  a request's 27 ms of CPU, 0.7 ms with the old objects frozen.
 """
 
+import gc
 import os
 
 
@@ -37,3 +43,12 @@ timeout = 60
 # The access log goes to stdout with personal data masked (dealership/gunicorn_log.py).
 accesslog = "-"
 logger_class = "dealership.gunicorn_log.MaskingLogger"
+
+
+FREEZE_AFTER_REQUESTS = {1, 50}
+
+
+def post_request(worker, req, environ, resp):
+    if worker.nr in FREEZE_AFTER_REQUESTS:
+        gc.collect()
+        gc.freeze()

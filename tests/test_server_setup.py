@@ -235,3 +235,17 @@ def test_the_gunicorn_config_file_loads():
     assert config["workers"] >= 1 and config["threads"] >= 1
     assert config["worker_class"] == ("gthread" if config["threads"] > 1 else "sync")
     assert config["logger_class"] == "dealership.gunicorn_log.MaskingLogger"
+
+
+def test_a_worker_freezes_what_it_holds_after_its_first_requests():
+    import gc
+    import runpy
+
+    post_request = runpy.run_path(str(ROOT / "gunicorn_web.conf.py"))["post_request"]
+    try:
+        post_request(SimpleNamespace(nr=2), None, {}, None)
+        assert gc.get_freeze_count() == 0
+        post_request(SimpleNamespace(nr=1), None, {}, None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
