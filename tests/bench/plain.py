@@ -7,12 +7,14 @@ process on the test database, which logs in as each page's user through the test
 and times the page with the bench's own `measure` (warm-up, timed runs, the SQL and
 template shares, the machine's load), then hands the rows back as JSON. The child runs
 with the test run's settings and, as pytest-django does, `DEBUG` off; pytest and its
-plugins are not loaded.
+plugins are not loaded. Like a gunicorn worker (gunicorn_web.conf.py), it moves what it
+holds out of the garbage collector's scans after its first requests (the first row).
 
 Only on PostgreSQL (the child needs a database it can share); on an in-memory SQLite test
 database `measure_plain` returns None and the caller times in process.
 """
 
+import gc
 import json
 import os
 import subprocess
@@ -90,6 +92,9 @@ def _time_all(requests: list[Request]) -> list[dict]:
             target_ms=request.target_ms,
         )
         rows.append(asdict(row))
+        if len(rows) == 1:  # as a gunicorn worker does after its first requests
+            gc.collect()
+            gc.freeze()
     return rows
 
 
