@@ -5,23 +5,25 @@
 customer's share with the signed estimate plus approved additional work.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from appointments.capacity import openings
 from appointments.models import Deposit
-from appointments.selectors import deposits_held
-from dealership.daterange import add_months
+from appointments.selectors import deposits_held, staff_name
+from dealership.daterange import add_months, local_text
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, MaintenancePlanPart, Message
 from dealership.money import cents
 from dealership.rules import rule
+from dealership.urltools import url_for_pk
 from reception.models import DeclinedWork, InsuranceCase, ValuablesHandling, Visit
 from reception.states import VisitStatus
 from workorders.models import JobType, LineKind, OrderStatus, Payer, WorkOrder, WorkOrderLine
@@ -427,13 +429,15 @@ def visit_for_delivery(pk: int) -> Visit:
     return _visit_queryset().prefetch_related("belongings", "damage_marks").get(pk=pk)
 
 
-def delivery_board() -> list[Visit]:
+def _on_delivery_board() -> Q:
     """Cars from QC passed until they leave, plus those handed back today."""
-    today = timezone.localdate()
-    start = timezone.make_aware(datetime.combine(today, datetime.min.time()))
+    return Q(status__in=BOARD_STATUSES) | Q(delivered_at__gte=_day_start(timezone.localdate()))
+
+
+def delivery_board() -> list[Visit]:
     return list(
         _visit_queryset()
-        .filter(Q(status__in=BOARD_STATUSES) | Q(delivered_at__gte=start))
+        .filter(_on_delivery_board())
         .prefetch_related(
             Prefetch(
                 "settlements",
@@ -443,6 +447,56 @@ def delivery_board() -> list[Visit]:
         )
         .order_by("promised_at", "id")
     )
+
+
+def _paid_invoice_numbers(visit_ids: list[int]) -> dict[int, list[str]]:
+    """The invoice numbers of each visit's paid bills, newest first (two queries a page)."""
+    numbers = defaultdict(list)
+    bills = Settlement.objects.filter(visit_id__in=visit_ids, status=Settlement.Status.PAID)
+    for visit_id, number in bills.values_list("visit_id", "invoice_number"):
+        numbers[visit_id].append(number)
+    return numbers
+
+
+def delivery_board_rows() -> list[dict]:
+    """`delivery_board` as the board page prints it, one dict of plain values a car."""
+    status_labels = {value: str(label) for value, label in VisitStatus.choices}
+    visit_url = url_for_pk("delivery:visit")
+    rows = list(
+        Visit.objects.filter(_on_delivery_board())
+        .order_by("promised_at", "id")
+        .values(
+            "id",
+            "number",
+            "status",
+            "promised_at",
+            plate=F("vehicle__plate"),
+            customer_name=F("customer__name"),
+            advisor_first_name=F("advisor__first_name"),
+            advisor_last_name=F("advisor__last_name"),
+            advisor_username=F("advisor__username"),
+            final_check_at=F("delivery__final_check_at"),
+            gate_pass_number=F("delivery__gate_pass_number"),
+        )
+    )
+    invoices = _paid_invoice_numbers([row["id"] for row in rows])
+    return [
+        {
+            "url": visit_url(row["id"]),
+            "number": row["number"],
+            "plate": row["plate"],
+            "customer_name": row["customer_name"],
+            "advisor_name": staff_name(
+                row["advisor_first_name"], row["advisor_last_name"], row["advisor_username"]
+            ),
+            "promised_text": local_text(row["promised_at"]),
+            "status_label": status_labels.get(row["status"], row["status"]),
+            "final_checked": row["final_check_at"] is not None,
+            "invoice_numbers": invoices[row["id"]],
+            "gate_pass_number": row["gate_pass_number"],
+        }
+        for row in rows
+    ]
 
 
 def cashier_queue() -> list[Visit]:
