@@ -24,9 +24,18 @@ from dealership.models import DueTask, DueTaskState, MaintenancePlan, Maintenanc
 from dealership.money import cents
 from dealership.rules import rule
 from dealership.urltools import url_for_pk
+from dealership.visibility import shown
 from reception.models import DeclinedWork, InsuranceCase, ValuablesHandling, Visit
 from reception.states import VisitStatus
-from workorders.models import JobType, LineKind, OrderStatus, Payer, WorkOrder, WorkOrderLine
+from workorders.models import (
+    JobType,
+    LineKind,
+    OrderStatus,
+    Payer,
+    PaymentMethod,
+    WorkOrder,
+    WorkOrderLine,
+)
 from workshop import selectors as workshop_selectors
 
 from .duties import READY_NOTICE
@@ -392,13 +401,46 @@ def settled_on(day: date) -> Q:
     return Q(settled_at__gte=start, settled_at__lt=start + timedelta(days=1))
 
 
-def settlements_of_day(day: date | None = None) -> list[Settlement]:
-    """The day's bills with their payments (the cashier's list shows no lines)."""
-    return list(
-        Settlement.objects.select_related("visit__customer", "visit__vehicle", "settled_by")
-        .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("id")))
-        .filter(settled_on(day or timezone.localdate()))
+def settled_rows(day: date | None = None) -> list[dict]:
+    """The day's bills as the cashier's list prints them (no lines), newest first: plain
+    values, each with its payments."""
+    status_labels = {value: str(label) for value, label in Settlement.Status.choices}
+    method_labels = {value: str(label) for value, label in PaymentMethod.choices}
+    bills = list(
+        Settlement.objects.filter(settled_on(day or timezone.localdate())).values(
+            "id",
+            "invoice_number",
+            "visit_id",
+            "amount_due",
+            "status",
+            visit_number=F("visit__number"),
+            customer_name=F("visit__customer__name"),
+        )
     )
+    payments = defaultdict(list)
+    for settlement_id, method, amount in (
+        Payment.objects.filter(settlement_id__in=[bill["id"] for bill in bills])
+        .order_by("id")
+        .values_list("settlement_id", "method", "amount")
+    ):
+        payments[settlement_id].append(
+            {"method_label": method_labels.get(method, method), "amount": amount}
+        )
+    for bill in bills:
+        bill["status_label"] = status_labels.get(bill.pop("status"), "")
+        bill["payments"] = payments[bill["id"]]
+    return bills
+
+
+def _awaiting_tax_invoice(start: date | None, end: date | None) -> QuerySet[Settlement]:
+    bills = Settlement.objects.filter(status=Settlement.Status.PAID, tax_invoice_number="").exclude(
+        tax_invoice_kind=TaxInvoiceKind.NONE
+    )
+    if start is not None:
+        bills = bills.filter(settled_at__gte=_day_start(start))
+    if end is not None:
+        bills = bills.filter(settled_at__lt=_day_start(end + timedelta(days=1)))
+    return bills.order_by("settled_at", "id")
 
 
 def settlements_awaiting_tax_invoice(
@@ -406,16 +448,29 @@ def settlements_awaiting_tax_invoice(
 ) -> list[Settlement]:
     """Paid bills whose customer asked for an official invoice not recorded yet, oldest first;
     with `start`/`end`, those settled on those days (inclusive)."""
-    bills = (
-        Settlement.objects.select_related("visit__customer", "visit__vehicle")
-        .filter(status=Settlement.Status.PAID, tax_invoice_number="")
-        .exclude(tax_invoice_kind=TaxInvoiceKind.NONE)
+    return list(
+        _awaiting_tax_invoice(start, end).select_related("visit__customer", "visit__vehicle")
     )
-    if start is not None:
-        bills = bills.filter(settled_at__gte=_day_start(start))
-    if end is not None:
-        bills = bills.filter(settled_at__lt=_day_start(end + timedelta(days=1)))
-    return list(bills.order_by("settled_at", "id"))
+
+
+def awaiting_tax_invoice_rows() -> list[dict]:
+    """`settlements_awaiting_tax_invoice` as the cashier's list prints it (plain values)."""
+    kind_labels = {value: str(label) for value, label in TaxInvoiceKind.choices}
+    bills = list(
+        _awaiting_tax_invoice(None, None).values(
+            "invoice_number",
+            "settled_at",
+            "visit_id",
+            "tax_invoice_kind",
+            "buyer_name",
+            "buyer_tax_number",
+            "amount_due",
+            visit_number=F("visit__number"),
+        )
+    )
+    for bill in bills:
+        bill["kind_label"] = kind_labels.get(bill.pop("tax_invoice_kind"), "")
+    return bills
 
 
 # ---------------------------------------------------------------------------- pages
@@ -499,14 +554,49 @@ def delivery_board_rows() -> list[dict]:
     ]
 
 
-def cashier_queue() -> list[Visit]:
+def _to_settle() -> Q:
     """Cars ready to settle, and settled cars still waiting for their gate pass."""
+    return Q(status=VisitStatus.READY_FOR_PICKUP) | Q(
+        status=VisitStatus.SETTLED, delivery__gate_pass_issued_at__isnull=True
+    )
+
+
+def cashier_queue_rows(viewer) -> list[dict]:
+    """`cashier_queue` as the cashier's list prints it, one dict of plain values a car; the
+    mobile as `viewer` may see it."""
+    rows = list(
+        Visit.objects.filter(_to_settle())
+        .order_by("ready_at", "id")
+        .values(
+            "id",
+            "number",
+            "ready_at",
+            plate=F("vehicle__plate"),
+            customer_name=F("customer__name"),
+            customer_mobile=F("customer__mobile"),
+            final_check_at=F("delivery__final_check_at"),
+        )
+    )
+    paid = _paid_invoice_numbers([row["id"] for row in rows])
+    return [
+        {
+            "pk": row["id"],
+            "number": row["number"],
+            "plate": row["plate"],
+            "customer_name": row["customer_name"],
+            "mobile": shown(viewer, "mobile", row["customer_mobile"]),
+            "ready_at": row["ready_at"],
+            "final_checked": row["final_check_at"] is not None,
+            "paid": bool(paid[row["id"]]),
+        }
+        for row in rows
+    ]
+
+
+def cashier_queue() -> list[Visit]:
     return list(
         _visit_queryset()
-        .filter(
-            Q(status=VisitStatus.READY_FOR_PICKUP)
-            | Q(status=VisitStatus.SETTLED, delivery__gate_pass_issued_at__isnull=True)
-        )
+        .filter(_to_settle())
         .prefetch_related(
             Prefetch(
                 "settlements",

@@ -187,10 +187,17 @@ def cashier(request):
         request,
         "delivery/cashier.html",
         {
-            "visits": selectors.cashier_queue(),
-            "settlements": selectors.settlements_of_day(),
-            "awaiting_invoice": selectors.settlements_awaiting_tax_invoice(),
+            "lists": cached_fragment(
+                "delivery/_cashier_lists.html",
+                {
+                    "visits": selectors.cashier_queue_rows(request.user),
+                    "awaiting_invoice": selectors.awaiting_tax_invoice_rows(),
+                },
+            ),
             "export_form": TaxInvoiceExportForm(initial=_this_month()),
+            "settled_today": cached_fragment(
+                "delivery/_settled_today.html", {"settlements": selectors.settled_rows()}
+            ),
         },
     )
 
