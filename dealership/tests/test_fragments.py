@@ -1,8 +1,11 @@
 """A list's HTML is kept under a digest of everything it shows (`dealership.fragments`): a
 change, a language and a role each get their own HTML, and the CSRF token is the visitor's."""
 
+import re
+
 import pytest
 from django.core.cache import cache
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import translation
 
@@ -86,3 +89,23 @@ def test_the_search_results_alone_for_htmx(advisor_client):
     body = response.content.decode()
     assert response.status_code == 200
     assert 'id="vehicle-results"' in body and "<html" not in body
+
+
+FRAGMENTS = [
+    "reception/_on_site_table.html",
+    "delivery/_board_table.html",
+    "delivery/_cashier_lists.html",
+    "delivery/_settled_today.html",
+    "appointments/_call_groups.html",
+    "appointments/_call_actions.html",
+    "dealership/_search_results.html",
+    "dealership/_plate.html",
+]
+
+
+@pytest.mark.parametrize("name", FRAGMENTS)
+def test_a_fragment_reads_nothing_of_the_request(name):
+    """A fragment is rendered without the request (no context processors) and cached for
+    everyone who gets the same values: what differs per viewer must be in its values."""
+    source = get_template(name).template.source
+    assert not re.search(r"\b(request|user|perms|messages)\b", source)
