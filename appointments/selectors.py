@@ -230,22 +230,20 @@ def _card_rows(first: date, last: date, *, advisor, days: int) -> list[dict]:
             advisor_last_name=F("advisor__last_name"),
         )
     )
-    # Services: the lines' operations, named in the reader's language by the model.
-    lines = list(
+    # Services: the lines' operations (joined: a handful of operations), named in the
+    # reader's language by the model, once per operation.
+    lines = (
         AppointmentLine.objects.filter(
             appointment_id__in=[row["id"] for row in rows], operation__isnull=False
         )
         .order_by("id")
-        .values_list("appointment_id", "operation_id")
+        .values_list("appointment_id", "operation_id", "operation__name_zh", "operation__name_en")
     )
-    names = {
-        operation.pk: operation.name
-        for operation in LabourOperation.objects.filter(
-            pk__in={operation_id for _, operation_id in lines}
-        ).only("id", "name_zh", "name_en")
-    }
+    names: dict[int, str] = {}
     services = defaultdict(list)
-    for appointment_id, operation_id in lines:
+    for appointment_id, operation_id, name_zh, name_en in lines:
+        if operation_id not in names:
+            names[operation_id] = LabourOperation(name_zh=name_zh, name_en=name_en).name
         services[appointment_id].append(names[operation_id])
     for row in rows:
         row["services"] = ", ".join(services[row["id"]])

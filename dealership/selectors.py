@@ -9,6 +9,7 @@ from .models import Customer, DueTask, Message, Vehicle
 from .roles import Role, user_roles
 from .rules import rule
 from .tokens import token_of_history_reason
+from .urltools import url_for_pk
 from .validators import normalize_phone, normalize_plate
 from .visibility import CONTACT_FIELDS, HIDDEN, field_level, shown
 
@@ -61,6 +62,44 @@ def search(query: str, *, limit: int = SEARCH_LIMIT, by_phone: bool = True) -> S
     result.customers = sorted(customers, key=lambda c: (c.name, c.pk))
     result.truncated = len(result.vehicles) == limit or len(result.customers) == limit
     return result
+
+
+def search_rows(result: SearchResult, viewer) -> dict:
+    """What the search page prints of `result`, as plain values and as `viewer` may see the
+    contact details (the key of its cached HTML, dealership.fragments)."""
+    vehicle_url, customer_url = url_for_pk("vehicle_detail"), url_for_pk("customer_detail")
+    return {
+        "query": result.query,
+        "too_short": result.too_short,
+        "empty": result.empty,
+        "truncated": result.truncated,
+        "vehicles": [
+            {
+                "url": vehicle_url(vehicle.pk),
+                "plate": vehicle.plate,
+                "vin": vehicle.vin,
+                "brand": vehicle.brand,
+                "model": vehicle.model,
+                "owner_url": customer_url(vehicle.owner_id),
+                "owner_name": vehicle.owner.name,
+                "owner_mobile": shown(viewer, "mobile", vehicle.owner.mobile),
+            }
+            for vehicle in result.vehicles
+        ],
+        "customers": [
+            {
+                "url": customer_url(customer.pk),
+                "name": customer.name,
+                "company": shown(viewer, "company", customer.company or ""),
+                "mobile": shown(viewer, "mobile", customer.mobile),
+                "vehicles": [
+                    {"url": vehicle_url(vehicle.pk), "plate": vehicle.plate}
+                    for vehicle in customer.vehicles.all()
+                ],
+            }
+            for customer in result.customers
+        ],
+    }
 
 
 def customer_detail(pk: int) -> Customer:

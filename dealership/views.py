@@ -22,6 +22,7 @@ from .actions import vehicle_actions
 from .advisors import customer_advisor_set
 from .consent import consent_state
 from .forms import ChangeOwnerForm, CustomerAdvisorForm, CustomerForm, LinkRevokeForm, VehicleForm
+from .fragments import cached_fragment
 from .links import customer_live_links, purpose_label
 from .models import Customer, Vehicle
 from .roles import ALL_STAFF, Role, public_view, role_required
@@ -85,8 +86,12 @@ def home(request):
 @role_required(*CUSTOMER_VIEWERS)
 def search(request):
     result = selectors.search(request.GET.get("q", ""), by_phone=can_search_by_phone(request.user))
-    template = "dealership/_search_results.html" if request.htmx else "dealership/search.html"
-    return render(request, template, {"result": result})
+    results = cached_fragment(
+        "dealership/_search_results.html", {"result": selectors.search_rows(result, request.user)}
+    )
+    if request.htmx:
+        return HttpResponse(results)
+    return render(request, "dealership/search.html", {"result": result, "results": results})
 
 
 def _detail_or_404(select, pk: int):

@@ -5,26 +5,37 @@
 customer's share with the signed estimate plus approved additional work.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from appointments.capacity import openings
 from appointments.models import Deposit
-from appointments.selectors import deposits_held
-from dealership.daterange import add_months
+from appointments.selectors import deposits_held, staff_name
+from dealership.daterange import add_months, local_text
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, MaintenancePlanPart, Message
 from dealership.money import cents
 from dealership.rules import rule
+from dealership.urltools import url_for_pk
+from dealership.visibility import shown
 from reception.models import DeclinedWork, InsuranceCase, ValuablesHandling, Visit
 from reception.states import VisitStatus
-from workorders.models import JobType, LineKind, OrderStatus, Payer, WorkOrder, WorkOrderLine
+from workorders.models import (
+    JobType,
+    LineKind,
+    OrderStatus,
+    Payer,
+    PaymentMethod,
+    WorkOrder,
+    WorkOrderLine,
+)
 from workshop import selectors as workshop_selectors
 
 from .duties import READY_NOTICE
@@ -390,13 +401,46 @@ def settled_on(day: date) -> Q:
     return Q(settled_at__gte=start, settled_at__lt=start + timedelta(days=1))
 
 
-def settlements_of_day(day: date | None = None) -> list[Settlement]:
-    """The day's bills with their payments (the cashier's list shows no lines)."""
-    return list(
-        Settlement.objects.select_related("visit__customer", "visit__vehicle", "settled_by")
-        .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("id")))
-        .filter(settled_on(day or timezone.localdate()))
+def settled_rows(day: date | None = None) -> list[dict]:
+    """The day's bills as the cashier's list prints them (no lines), newest first: plain
+    values, each with its payments."""
+    status_labels = {value: str(label) for value, label in Settlement.Status.choices}
+    method_labels = {value: str(label) for value, label in PaymentMethod.choices}
+    bills = list(
+        Settlement.objects.filter(settled_on(day or timezone.localdate())).values(
+            "id",
+            "invoice_number",
+            "visit_id",
+            "amount_due",
+            "status",
+            visit_number=F("visit__number"),
+            customer_name=F("visit__customer__name"),
+        )
     )
+    payments = defaultdict(list)
+    for settlement_id, method, amount in (
+        Payment.objects.filter(settlement_id__in=[bill["id"] for bill in bills])
+        .order_by("id")
+        .values_list("settlement_id", "method", "amount")
+    ):
+        payments[settlement_id].append(
+            {"method_label": method_labels.get(method, method), "amount": amount}
+        )
+    for bill in bills:
+        bill["status_label"] = status_labels.get(bill.pop("status"), "")
+        bill["payments"] = payments[bill["id"]]
+    return bills
+
+
+def _awaiting_tax_invoice(start: date | None, end: date | None) -> QuerySet[Settlement]:
+    bills = Settlement.objects.filter(status=Settlement.Status.PAID, tax_invoice_number="").exclude(
+        tax_invoice_kind=TaxInvoiceKind.NONE
+    )
+    if start is not None:
+        bills = bills.filter(settled_at__gte=_day_start(start))
+    if end is not None:
+        bills = bills.filter(settled_at__lt=_day_start(end + timedelta(days=1)))
+    return bills.order_by("settled_at", "id")
 
 
 def settlements_awaiting_tax_invoice(
@@ -404,16 +448,29 @@ def settlements_awaiting_tax_invoice(
 ) -> list[Settlement]:
     """Paid bills whose customer asked for an official invoice not recorded yet, oldest first;
     with `start`/`end`, those settled on those days (inclusive)."""
-    bills = (
-        Settlement.objects.select_related("visit__customer", "visit__vehicle")
-        .filter(status=Settlement.Status.PAID, tax_invoice_number="")
-        .exclude(tax_invoice_kind=TaxInvoiceKind.NONE)
+    return list(
+        _awaiting_tax_invoice(start, end).select_related("visit__customer", "visit__vehicle")
     )
-    if start is not None:
-        bills = bills.filter(settled_at__gte=_day_start(start))
-    if end is not None:
-        bills = bills.filter(settled_at__lt=_day_start(end + timedelta(days=1)))
-    return list(bills.order_by("settled_at", "id"))
+
+
+def awaiting_tax_invoice_rows() -> list[dict]:
+    """`settlements_awaiting_tax_invoice` as the cashier's list prints it (plain values)."""
+    kind_labels = {value: str(label) for value, label in TaxInvoiceKind.choices}
+    bills = list(
+        _awaiting_tax_invoice(None, None).values(
+            "invoice_number",
+            "settled_at",
+            "visit_id",
+            "tax_invoice_kind",
+            "buyer_name",
+            "buyer_tax_number",
+            "amount_due",
+            visit_number=F("visit__number"),
+        )
+    )
+    for bill in bills:
+        bill["kind_label"] = kind_labels.get(bill.pop("tax_invoice_kind"), "")
+    return bills
 
 
 # ---------------------------------------------------------------------------- pages
@@ -427,13 +484,15 @@ def visit_for_delivery(pk: int) -> Visit:
     return _visit_queryset().prefetch_related("belongings", "damage_marks").get(pk=pk)
 
 
-def delivery_board() -> list[Visit]:
+def _on_delivery_board() -> Q:
     """Cars from QC passed until they leave, plus those handed back today."""
-    today = timezone.localdate()
-    start = timezone.make_aware(datetime.combine(today, datetime.min.time()))
+    return Q(status__in=BOARD_STATUSES) | Q(delivered_at__gte=_day_start(timezone.localdate()))
+
+
+def delivery_board() -> list[Visit]:
     return list(
         _visit_queryset()
-        .filter(Q(status__in=BOARD_STATUSES) | Q(delivered_at__gte=start))
+        .filter(_on_delivery_board())
         .prefetch_related(
             Prefetch(
                 "settlements",
@@ -445,14 +504,99 @@ def delivery_board() -> list[Visit]:
     )
 
 
-def cashier_queue() -> list[Visit]:
+def _paid_invoice_numbers(visit_ids: list[int]) -> dict[int, list[str]]:
+    """The invoice numbers of each visit's paid bills, newest first (two queries a page)."""
+    numbers = defaultdict(list)
+    bills = Settlement.objects.filter(visit_id__in=visit_ids, status=Settlement.Status.PAID)
+    for visit_id, number in bills.values_list("visit_id", "invoice_number"):
+        numbers[visit_id].append(number)
+    return numbers
+
+
+def delivery_board_rows() -> list[dict]:
+    """`delivery_board` as the board page prints it, one dict of plain values a car."""
+    status_labels = {value: str(label) for value, label in VisitStatus.choices}
+    visit_url = url_for_pk("delivery:visit")
+    rows = list(
+        Visit.objects.filter(_on_delivery_board())
+        .order_by("promised_at", "id")
+        .values(
+            "id",
+            "number",
+            "status",
+            "promised_at",
+            plate=F("vehicle__plate"),
+            customer_name=F("customer__name"),
+            advisor_first_name=F("advisor__first_name"),
+            advisor_last_name=F("advisor__last_name"),
+            advisor_username=F("advisor__username"),
+            final_check_at=F("delivery__final_check_at"),
+            gate_pass_number=F("delivery__gate_pass_number"),
+        )
+    )
+    invoices = _paid_invoice_numbers([row["id"] for row in rows])
+    return [
+        {
+            "url": visit_url(row["id"]),
+            "number": row["number"],
+            "plate": row["plate"],
+            "customer_name": row["customer_name"],
+            "advisor_name": staff_name(
+                row["advisor_first_name"], row["advisor_last_name"], row["advisor_username"]
+            ),
+            "promised_text": local_text(row["promised_at"]),
+            "status_label": status_labels.get(row["status"], row["status"]),
+            "final_checked": row["final_check_at"] is not None,
+            "invoice_numbers": invoices[row["id"]],
+            "gate_pass_number": row["gate_pass_number"],
+        }
+        for row in rows
+    ]
+
+
+def _to_settle() -> Q:
     """Cars ready to settle, and settled cars still waiting for their gate pass."""
+    return Q(status=VisitStatus.READY_FOR_PICKUP) | Q(
+        status=VisitStatus.SETTLED, delivery__gate_pass_issued_at__isnull=True
+    )
+
+
+def cashier_queue_rows(viewer) -> list[dict]:
+    """`cashier_queue` as the cashier's list prints it, one dict of plain values a car; the
+    mobile as `viewer` may see it."""
+    rows = list(
+        Visit.objects.filter(_to_settle())
+        .order_by("ready_at", "id")
+        .values(
+            "id",
+            "number",
+            "ready_at",
+            plate=F("vehicle__plate"),
+            customer_name=F("customer__name"),
+            customer_mobile=F("customer__mobile"),
+            final_check_at=F("delivery__final_check_at"),
+        )
+    )
+    paid = _paid_invoice_numbers([row["id"] for row in rows])
+    return [
+        {
+            "pk": row["id"],
+            "number": row["number"],
+            "plate": row["plate"],
+            "customer_name": row["customer_name"],
+            "mobile": shown(viewer, "mobile", row["customer_mobile"]),
+            "ready_at": row["ready_at"],
+            "final_checked": row["final_check_at"] is not None,
+            "paid": bool(paid[row["id"]]),
+        }
+        for row in rows
+    ]
+
+
+def cashier_queue() -> list[Visit]:
     return list(
         _visit_queryset()
-        .filter(
-            Q(status=VisitStatus.READY_FOR_PICKUP)
-            | Q(status=VisitStatus.SETTLED, delivery__gate_pass_issued_at__isnull=True)
-        )
+        .filter(_to_settle())
         .prefetch_related(
             Prefetch(
                 "settlements",

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from dealership import tablet
+from dealership.fragments import cached_fragment
 from dealership.roles import Role, has_role, role_required
 from dealership.storage import stored_file_response
 from dealership.web import refusal_text, submit
@@ -169,7 +170,10 @@ def _visit_page_submit(request, visit_pk, form, service, *, message, form_name, 
 
 @role_required(*DELIVERERS)
 def board(request):
-    return render(request, "delivery/board.html", {"visits": selectors.delivery_board()})
+    table = cached_fragment(
+        "delivery/_board_table.html", {"visits": selectors.delivery_board_rows()}
+    )
+    return render(request, "delivery/board.html", {"table": table})
 
 
 def _this_month() -> dict:
@@ -183,10 +187,17 @@ def cashier(request):
         request,
         "delivery/cashier.html",
         {
-            "visits": selectors.cashier_queue(),
-            "settlements": selectors.settlements_of_day(),
-            "awaiting_invoice": selectors.settlements_awaiting_tax_invoice(),
+            "lists": cached_fragment(
+                "delivery/_cashier_lists.html",
+                {
+                    "visits": selectors.cashier_queue_rows(request.user),
+                    "awaiting_invoice": selectors.awaiting_tax_invoice_rows(),
+                },
+            ),
             "export_form": TaxInvoiceExportForm(initial=_this_month()),
+            "settled_today": cached_fragment(
+                "delivery/_settled_today.html", {"settlements": selectors.settled_rows()}
+            ),
         },
     )
 

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from appointments.models import Appointment
 from appointments.selectors import appointment_detail
 from dealership.consent import customer_with_vehicle_register_with_consent
+from dealership.fragments import cached_fragment
 from dealership.links import LinkInvalid, customer_link_resolve
 from dealership.models import Vehicle
 from dealership.roles import Role, has_role, public_view, role_required
@@ -436,16 +438,18 @@ def hand_over(request, pk: int):
 
 @role_required(*VIEWERS)
 def on_site(request):
-    return render(
-        request,
-        "reception/on_site.html",
+    visits = selectors.on_site_rows()
+    table = cached_fragment(
+        "reception/_on_site_table.html",
         {
-            "visits": selectors.on_site_rows(),
+            "visits": visits,
             "can_hand_over": has_role(
                 request.user, [Role.WORKSHOP_CONTROLLER, Role.SERVICE_MANAGER]
             ),
         },
+        spliced={"csrf_token": get_token(request)},
     )
+    return render(request, "reception/on_site.html", {"visits": visits, "table": table})
 
 
 @role_required(*VIEWERS)

@@ -1,10 +1,12 @@
 """Step 1 for the staff: the board, booking at the phone, one appointment, the calls."""
 
+from collections import defaultdict
 from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dealership import selectors as store_selectors
 from dealership.daterange import local_text, refuses_bad_query
 from dealership.due import KINDS
+from dealership.fragments import cached_fragment
 from dealership.models import DueTask, User, Vehicle
 from dealership.roles import Role, has_role, role_required
 from dealership.services import customer_with_vehicle_register
@@ -405,31 +408,63 @@ def parts_received(request, pk: int):
 # --- calls ------------------------------------------------------------------------------
 
 
+def _call_row(task: DueTask, *, viewer, now, urls: dict, status_labels: dict) -> dict:
+    """What one row of the calls list prints, as plain values (the list has hundreds)."""
+    customer, vehicle, appointment = task.customer, task.vehicle, task.appointment
+    plate = (vehicle.plate or "") if vehicle else ""
+    row = {
+        "pk": task.pk,
+        "overdue": task.due_at < now,
+        "due_text": local_text(task.due_at),
+        "customer_name": customer.name if customer else None,
+        "customer_url": urls["customer"](task.customer_id) if task.customer_id else "",
+        "phone": shown(viewer, "mobile", customer.mobile) if customer else "",
+        "has_vehicle": vehicle is not None,
+        "plate": plate,
+        "nev": len(plate) == 8,
+        "model": vehicle.model if vehicle else "",
+        "payload": task.payload,
+        "actions": [(value, str(label), url) for value, label, url in task.actions],
+        "outcome_url": task.outcome_url,
+        "appointment": None,
+    }
+    if appointment:
+        row["appointment"] = {
+            "url": urls["appointment"](appointment.pk),
+            "text": local_text(appointment.start),
+            "status": appointment.status,
+            "status_label": status_labels.get(appointment.status, ""),
+        }
+    return row
+
+
 @role_required(*CALL_ROLES)
 def calls(request):
     mine = request.GET.get("mine") == "1"
     tasks = _with_outcomes(selectors.calls_pending(assigned_to=request.user if mine else None))
     status_labels = {value: str(label) for value, label in Status.choices}
-    customer_url = url_for_pk("customer_detail")
-    appointment_url = url_for_pk("appointments:detail")
-    for task in tasks:  # what each row shows, worked out once here (the list has hundreds)
-        task.due_text = local_text(task.due_at)
-        task.customer_url = customer_url(task.customer_id) if task.customer_id else ""
-        task.phone = shown(request.user, "mobile", task.customer.mobile) if task.customer else ""
-        plate = (task.vehicle.plate or "") if task.vehicle else ""
-        task.plate, task.nev = plate, len(plate) == 8
-        if task.appointment:
-            task.appointment_url = appointment_url(task.appointment.pk)
-            task.appointment_text = local_text(task.appointment.start)
-            task.status_label = status_labels.get(task.appointment.status, "")
+    urls = {
+        "customer": url_for_pk("customer_detail"),
+        "appointment": url_for_pk("appointments:detail"),
+    }
+    now = timezone.now()
+    rows_by_kind = defaultdict(list)
+    for task in tasks:
+        rows_by_kind[task.kind].append(
+            _call_row(task, viewer=request.user, now=now, urls=urls, status_labels=status_labels)
+        )
     groups = [
-        (kind, KINDS[kind].label, [t for t in tasks if t.kind == kind])
+        (kind, str(KINDS[kind].label), rows_by_kind[kind])
         for kind in duties.CALL_KINDS
         if kind in KINDS
     ]
-    return render(
-        request, "appointments/calls.html", {"groups": groups, "mine": mine, "now": timezone.now()}
+    # The rows' HTML is kept under a digest of what they show (dealership.fragments).
+    sections = cached_fragment(
+        "appointments/_call_groups.html",
+        {"groups": groups},
+        spliced={"csrf_token": get_token(request)},
     )
+    return render(request, "appointments/calls.html", {"sections": sections, "mine": mine})
 
 
 @role_required(*CALL_ROLES)
