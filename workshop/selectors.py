@@ -147,7 +147,7 @@ class Card:
 class Load:
     technician: Technician
     assigned: Decimal
-    current: Job | None = None
+    current_plate: str = ""  # the car of the job running now: plate, else VIN
     # Working hours today: the shift (or `dispatch.hours_available`'s provider) less the
     # roster's hours off (workshop.roster); 0 when away the whole day.
     available: Decimal = ZERO
@@ -202,7 +202,8 @@ class Board:
         return sum(len(lane.cards) for lane in self.lanes)
 
 
-# What a card shows and the promise watch reads: a visit row has ~40 columns.
+# What a card shows and the promise watch reads, as value rows: ~70 cars and ~120 jobs
+# built as model instances cost the board more than its queries.
 BOARD_VISIT_FIELDS = (
     "id",
     "number",
@@ -214,40 +215,53 @@ BOARD_VISIT_FIELDS = (
     "rework_count",
     "checked_in_at",
     "status_changed_at",
-    "vehicle__plate",
-    "vehicle__vin",
-    "vehicle__model",
+)
+BOARD_VEHICLE_FIELDS = {"plate": "vehicle__plate", "vin": "vehicle__vin", "model": "vehicle__model"}
+BOARD_JOB_FIELDS = (
+    "id",
+    "visit_id",
+    "status",
+    "hours",
+    "actual_hours",
+    "clocked_on_at",
+    "name_zh",
+    "name_en",
+    "technician_id",
+    "bay_id",
+    "clock_flag",
+    "work_type",
+    "rework_count",
 )
 
 
-def _board_visits(team: str, technician_id: int | None) -> QuerySet[Visit]:
-    visits = (
-        Visit.objects.filter(status__in=BOARD_STATUSES)
-        .select_related("vehicle")
-        .only(*BOARD_VISIT_FIELDS)
-        .prefetch_related(
-            Prefetch(  # to_attr: a list, without a related manager and its queryset per car
-                "jobs",
-                # Technicians and bays: attached from the board's own lists (`_people_attach`),
-                # not a copy of each joined to every job row.
-                queryset=Job.objects.exclude(status=J.CANCELLED)
-                # Dispatch and the express lane read the catalogue operation: joined, no query.
-                .annotate(
-                    required_skill=F("order_line__operation__required_skill"),
-                    catalogue_hours=F("order_line__operation__standard_hours"),
-                )
-                .order_by("position", "id"),
-                to_attr="board_jobs",
-            ),
-            Prefetch(
-                "additions",
-                queryset=Addition.objects.filter(status=AdditionStatus.PROPOSED).order_by("id"),
-                to_attr="pending_additions",
-            ),
-        )
-        # Customers waiting at the store first, then booked before walk-ins, then by promise.
-        .order_by("-customer_waits", "is_walk_in", "promised_at", "id")
-    )
+class BoardRow:
+    """One value row read as attributes, as the board's code and templates read a model."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+class BoardVehicle(BoardRow):
+    pass
+
+
+class BoardVisit(BoardRow):
+    """A car on the board: its row, `vehicle`, `board_jobs` and `pending_additions`."""
+
+
+class BoardJob(BoardRow):
+    """A job on a card. Its hours so far and left are the model's own rules."""
+
+    hours_worked = Job.hours_worked
+    remaining_hours = Job.remaining_hours
+
+
+def _board_visit_rows(team: str, technician_id: int | None) -> QuerySet[Visit]:
+    visits = Visit.objects.filter(status__in=BOARD_STATUSES)
     if team:
         visits = visits.filter(
             Q(status=V.ORDER_SIGNED)
@@ -258,6 +272,42 @@ def _board_visits(team: str, technician_id: int | None) -> QuerySet[Visit]:
             Q(status=V.ORDER_SIGNED)
             | Exists(Job.objects.filter(visit=OuterRef("pk"), technician_id=technician_id))
         )
+    # Customers waiting at the store first, then booked before walk-ins, then by promise.
+    return visits.order_by("-customer_waits", "is_walk_in", "promised_at", "id").values(
+        *BOARD_VISIT_FIELDS, **{name: F(path) for name, path in BOARD_VEHICLE_FIELDS.items()}
+    )
+
+
+def _board_visits(team: str, technician_id: int | None) -> list[BoardVisit]:
+    """The board's cars with their jobs (not cancelled) and additions waiting for the
+    customer: three queries, whatever the number of cars."""
+    visits = []
+    for row in _board_visit_rows(team, technician_id):
+        vehicle = BoardVehicle(**{name: row.pop(name) for name in BOARD_VEHICLE_FIELDS})
+        visits.append(BoardVisit(**row, vehicle=vehicle, board_jobs=[], pending_additions=[]))
+    if not visits:
+        return visits
+    by_pk = {visit.pk: visit for visit in visits}
+    jobs = (
+        Job.objects.filter(visit_id__in=list(by_pk))
+        .exclude(status=J.CANCELLED)
+        .order_by("position", "id")
+        # Dispatch and the express lane read the catalogue operation: joined, no query.
+        .values(
+            *BOARD_JOB_FIELDS,
+            required_skill=F("order_line__operation__required_skill"),
+            catalogue_hours=F("order_line__operation__standard_hours"),
+        )
+    )
+    for row in jobs:
+        by_pk[row["visit_id"]].board_jobs.append(BoardJob(**row))
+    additions = (
+        Addition.objects.filter(visit_id__in=list(by_pk), status=AdditionStatus.PROPOSED)
+        .order_by("id")
+        .values("id", "visit_id", "title")
+    )
+    for row in additions:
+        by_pk[row["visit_id"]].pending_additions.append(BoardRow(**row))
     return visits
 
 
@@ -290,11 +340,9 @@ def technician_loads(
     for technician in technicians:
         technician.assigned = assigned.get(technician.pk) or ZERO
     running = {
-        job.technician_id: job
-        for job in Job.objects.filter(status=J.IN_PROGRESS)
-        .select_related("visit__vehicle")
-        .only(
-            "technician", "visit", "visit__vehicle", "visit__vehicle__plate", "visit__vehicle__vin"
+        technician_id: plate or vin
+        for technician_id, plate, vin in Job.objects.filter(status=J.IN_PROGRESS).values_list(
+            "technician_id", "visit__vehicle__plate", "visit__vehicle__vin"
         )
     }
     available = dispatch.hours_available(technicians, timezone.localdate(now))
@@ -302,7 +350,7 @@ def technician_loads(
         Load(
             technician=t,
             assigned=t.assigned,
-            current=running.get(t.pk),
+            current_plate=running.get(t.pk, ""),
             hours_off=None if t.roster_away else (t.roster_hours_off or ZERO),
             available=(
                 ZERO
@@ -353,15 +401,10 @@ def rework_reasons_attach(jobs) -> None:
 
 
 def _people_attach(jobs, technicians: dict, bays: dict) -> None:
-    """Set each job's technician and bay from the lists the board loads anyway.
-
-    Cached on the job as `select_related` would (the relation descriptor's assignment
-    checks and re-sets the id: a third of this loop's cost, for ids that do not change)."""
-    set_technician = Job.technician.field.set_cached_value
-    set_bay = Job.bay.field.set_cached_value
+    """Set each job's technician and bay from the lists the board loads anyway."""
     for job in jobs:
-        set_technician(job, technicians.get(job.technician_id))
-        set_bay(job, bays.get(job.bay_id))
+        job.technician = technicians.get(job.technician_id)
+        job.bay = bays.get(job.bay_id)
 
 
 def _job_texts(job: Job, english: bool) -> None:
@@ -401,6 +444,17 @@ def _card_texts(card: Card, inspect_url) -> None:
         job.offer = offer and job.status == J.WAITING
 
 
+def _lane(visit: BoardVisit, express_max: int) -> tuple[str, bool]:
+    """The card's lane by the car's status, the express lane for an express car; and
+    whether the car is express."""
+    ordered = [job for job in visit.board_jobs if job.status != J.PROPOSED]
+    is_express = express.is_express(ordered, max_minutes=express_max)
+    # Ready cars met or missed their target already: they wait in the ready lane.
+    if is_express and LANE_OF[visit.status] != "ready":
+        return "express", is_express
+    return LANE_OF[visit.status], is_express
+
+
 def board(*, team: str = "", technician_id: int | None = None, now=None) -> Board:
     """The dispatch board: cars in lanes by status, each technician's load for the day."""
     now = now or timezone.now()
@@ -419,7 +473,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     visit_url, dispatch_url = url_for_pk("workshop:visit"), url_for_pk("workshop:dispatch")
     addition_url = url_for_pk("workshop:addition")
     inspect_url = url_for_pk("workshop:qc_inspect")
-    visits = list(_board_visits(team, technician_id))
+    visits = _board_visits(team, technician_id)
     technicians = _day_technicians(now)
     all_bays = list(Bay.objects.order_by("code"))
     _people_attach(
@@ -447,16 +501,12 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
             addition.url = addition_url(addition.pk)
         remaining = sum((job.remaining_hours(now) for job in jobs), ZERO)
         projected = now + timedelta(hours=float(remaining))
-        lane = LANE_OF[visit.status]
         hours = sum((job.hours for job in jobs if job.status != J.PROPOSED), ZERO)
-        ordered = [job for job in jobs if job.status != J.PROPOSED]
-        is_express = express.is_express(ordered, max_minutes=express_max)
+        lane, is_express = _lane(visit, express_max)
         overdue = is_express and express.express_overdue(
             visit.checked_in_at, now, target=express_target
         )
-        # Ready cars met or missed their target already: they wait in the ready lane.
-        if is_express and lane != "ready":
-            lane = "express"
+        if lane == "express":
             express_overdue += overdue
         lanes[lane].cards.append(
             Card(
