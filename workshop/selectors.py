@@ -552,6 +552,34 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     )
 
 
+@dataclass
+class PromiseAlert:
+    visit: BoardVisit  # with `board_url` and `promised_text`
+    risk: str  # "missed" or "at_risk", as on its card
+
+
+def promises_at_risk(*, now: datetime | None = None) -> list[PromiseAlert]:
+    """The board's cars whose promise is missed or at risk, in the board's order (lane,
+    then card), for the manager's start page: the risk as the board works it out, without
+    the rest of the board (its loads, people, carry-over, desk calls and texts)."""
+    now = now or timezone.now()
+    express_max = rule("workshop.express_max_minutes")
+    visit_url = url_for_pk("workshop:visit")
+    lane_order = {key: index for index, (key, _label, _statuses) in enumerate(LANES)}
+    alerts = []
+    for visit in _board_visits("", None):
+        remaining = sum((job.remaining_hours(now) for job in visit.board_jobs), ZERO)
+        risk = promise_risk(visit, now + timedelta(hours=float(remaining)), now=now)
+        if not risk:
+            continue
+        visit.board_url = visit_url(visit.pk)
+        visit.promised_text = local_text(visit.promised_at)
+        lane, _is_express = _lane(visit, express_max)
+        alerts.append((lane_order[lane], PromiseAlert(visit=visit, risk=risk)))
+    alerts.sort(key=lambda pair: pair[0])  # stable: the cards' order within a lane
+    return [alert for _lane_index, alert in alerts]
+
+
 # ---------------------------------------------------------------- technician
 
 
