@@ -721,15 +721,25 @@ def addition_detail(pk: int) -> Addition:
 
 
 def qc_queue() -> list[Visit]:
-    """Cars whose work is done, waiting for the inspector, oldest first."""
+    """Cars whose work is done, waiting for the inspector, oldest first: the columns the
+    list prints, not whole rows of the visit, its customer and advisor, jobs and people."""
     return list(
         Visit.objects.filter(status=V.WORK_DONE)
-        .select_related("customer", "vehicle", "advisor")
+        .select_related("vehicle")
+        .only(
+            "rework_count",
+            "work_done_at",
+            "promised_at",
+            "vehicle__plate",
+            "vehicle__vin",
+            "vehicle__model",
+        )
         .prefetch_related(
             Prefetch(
                 "jobs",
                 queryset=Job.objects.exclude(status=J.CANCELLED)
                 .select_related("technician")
+                .only("visit", "name_zh", "name_en", "technician__name")
                 .order_by("position", "id"),
             )
         )
@@ -738,10 +748,20 @@ def qc_queue() -> list[Visit]:
 
 
 def qc_recent(limit: int = 20) -> list[QualityCheck]:
+    """The last inspections with the columns the list prints."""
     return list(
-        QualityCheck.objects.select_related("visit__vehicle", "inspector").order_by("-at", "-id")[
-            :limit
-        ]
+        QualityCheck.objects.select_related("visit__vehicle", "inspector")
+        .only(
+            "at",
+            "passed",
+            "reason",
+            "visit__vehicle__plate",
+            "visit__vehicle__vin",
+            "inspector__username",
+            "inspector__first_name",
+            "inspector__last_name",
+        )
+        .order_by("-at", "-id")[:limit]
     )
 
 
