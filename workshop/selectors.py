@@ -826,9 +826,19 @@ def customer_progress(visit: Visit) -> CustomerProgress:
 
 def open_desk_calls():
     """Technicians asked to the desk (workshop.desk_help) and still waiting, oldest first,
-    shaped for the board (one query)."""
+    shaped for the board (one query, the columns the board prints: a visit row alone has ~40)."""
     return (
         DeskCall.objects.filter(answered_at__isnull=True)
         .select_related("visit__vehicle", "asked_by")
+        .only(
+            "asked_at",
+            "note",
+            "visit__number",
+            "visit__vehicle__plate",
+            "visit__vehicle__vin",
+            "asked_by__username",
+            "asked_by__first_name",
+            "asked_by__last_name",
+        )
         .order_by("asked_at", "id")
     )
