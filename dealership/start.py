@@ -5,14 +5,31 @@ never imports the apps above it. A role whose work is one page (the technician's
 list) lands on that page; the advisor and the manager start on the home page made of the
 panels the apps register for them (today's arrivals, cars on site, approvals waiting; the
 day's figures and alerts).
+
+A panel's template reads only `panel` (a test holds every registered panel to it), so a
+panel whose context is plain values (text, numbers, dates, lists and dicts of them) is
+rendered once and its HTML cached under a digest of those values, the template, the
+language and the time zone: a change to anything it shows is a new key, nothing to
+invalidate. Any other context (model rows, objects) is rendered each time.
 """
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
 
+from django.core.cache import cache
+from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
 
 from .roles import Role, user_roles
+
+# The home page is everyone's landing page; a panel's rows stay while nothing changes.
+PANEL_CACHE_SECONDS = 10 * 60
+_PLAIN_TYPES = (str, int, float, Decimal, date, datetime, time, type(None))
 
 
 @dataclass(frozen=True)
@@ -61,10 +78,50 @@ def start_url_for(user) -> str | None:
     return None
 
 
+def _plain(value) -> bool:
+    """Values whose repr is all they show: a digest of them stands for the panel's HTML."""
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return all(_plain(item) for item in value)
+    return type(value) in _PLAIN_TYPES or isinstance(value, bool)
+
+
+def _panel_key(panel: StartPanel, context: dict) -> str:
+    what = (
+        panel.template,
+        translation.get_language(),
+        timezone.get_current_timezone_name(),
+        sorted(context.items()),
+    )
+    return "start:panel:" + hashlib.blake2b(repr(what).encode(), digest_size=16).hexdigest()
+
+
+def _render(panel: StartPanel, context: dict) -> str:
+    return get_template(panel.template).render({"panel": context})
+
+
 def panels_for(request) -> list[dict]:
+    """The user's panels in order, each with its `html`: from the cache when its values
+    were shown before, else rendered (and cached when they are plain values)."""
     roles = _roles_of(request.user)
-    return [
-        {"key": panel.key, "template": panel.template, **panel.context(request)}
+    panels = [
+        (panel, {"key": panel.key, "template": panel.template, **panel.context(request)})
         for panel in sorted(_PANELS.values(), key=lambda p: p.order)
         if roles & set(panel.roles)
     ]
+    keys = {panel.key: _panel_key(panel, context) for panel, context in panels if _plain(context)}
+    found = cache.get_many(keys.values())
+    missing = {}
+    for panel, context in panels:
+        key = keys.get(panel.key)
+        html = found.get(key) if key else None
+        if html is None:
+            html = _render(panel, context)
+            if key:
+                missing[key] = html
+        # Rendered by the panel's template, which escaped every value.
+        context["html"] = mark_safe(html)  # noqa: S308
+    if missing:
+        cache.set_many(missing, PANEL_CACHE_SECONDS)
+    return [context for _panel, context in panels]

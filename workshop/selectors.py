@@ -14,6 +14,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
 )
 from django.urls import NoReverseMatch, reverse
@@ -147,7 +148,7 @@ class Card:
 class Load:
     technician: Technician
     assigned: Decimal
-    current: Job | None = None
+    current_plate: str = ""  # the car of the job running now: plate, else VIN
     # Working hours today: the shift (or `dispatch.hours_available`'s provider) less the
     # roster's hours off (workshop.roster); 0 when away the whole day.
     available: Decimal = ZERO
@@ -202,7 +203,8 @@ class Board:
         return sum(len(lane.cards) for lane in self.lanes)
 
 
-# What a card shows and the promise watch reads: a visit row has ~40 columns.
+# What a card shows and the promise watch reads, as value rows: ~70 cars and ~120 jobs
+# built as model instances cost the board more than its queries.
 BOARD_VISIT_FIELDS = (
     "id",
     "number",
@@ -214,40 +216,53 @@ BOARD_VISIT_FIELDS = (
     "rework_count",
     "checked_in_at",
     "status_changed_at",
-    "vehicle__plate",
-    "vehicle__vin",
-    "vehicle__model",
+)
+BOARD_VEHICLE_FIELDS = {"plate": "vehicle__plate", "vin": "vehicle__vin", "model": "vehicle__model"}
+BOARD_JOB_FIELDS = (
+    "id",
+    "visit_id",
+    "status",
+    "hours",
+    "actual_hours",
+    "clocked_on_at",
+    "name_zh",
+    "name_en",
+    "technician_id",
+    "bay_id",
+    "clock_flag",
+    "work_type",
+    "rework_count",
 )
 
 
-def _board_visits(team: str, technician_id: int | None) -> QuerySet[Visit]:
-    visits = (
-        Visit.objects.filter(status__in=BOARD_STATUSES)
-        .select_related("vehicle")
-        .only(*BOARD_VISIT_FIELDS)
-        .prefetch_related(
-            Prefetch(  # to_attr: a list, without a related manager and its queryset per car
-                "jobs",
-                # Technicians and bays: attached from the board's own lists (`_people_attach`),
-                # not a copy of each joined to every job row.
-                queryset=Job.objects.exclude(status=J.CANCELLED)
-                # Dispatch and the express lane read the catalogue operation: joined, no query.
-                .annotate(
-                    required_skill=F("order_line__operation__required_skill"),
-                    catalogue_hours=F("order_line__operation__standard_hours"),
-                )
-                .order_by("position", "id"),
-                to_attr="board_jobs",
-            ),
-            Prefetch(
-                "additions",
-                queryset=Addition.objects.filter(status=AdditionStatus.PROPOSED).order_by("id"),
-                to_attr="pending_additions",
-            ),
-        )
-        # Customers waiting at the store first, then booked before walk-ins, then by promise.
-        .order_by("-customer_waits", "is_walk_in", "promised_at", "id")
-    )
+class BoardRow:
+    """One value row read as attributes, as the board's code and templates read a model."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+class BoardVehicle(BoardRow):
+    pass
+
+
+class BoardVisit(BoardRow):
+    """A car on the board: its row, `vehicle`, `board_jobs` and `pending_additions`."""
+
+
+class BoardJob(BoardRow):
+    """A job on a card. Its hours so far and left are the model's own rules."""
+
+    hours_worked = Job.hours_worked
+    remaining_hours = Job.remaining_hours
+
+
+def _board_visit_rows(team: str, technician_id: int | None) -> QuerySet[Visit]:
+    visits = Visit.objects.filter(status__in=BOARD_STATUSES)
     if team:
         visits = visits.filter(
             Q(status=V.ORDER_SIGNED)
@@ -258,13 +273,66 @@ def _board_visits(team: str, technician_id: int | None) -> QuerySet[Visit]:
             Q(status=V.ORDER_SIGNED)
             | Exists(Job.objects.filter(visit=OuterRef("pk"), technician_id=technician_id))
         )
+    # Customers waiting at the store first, then booked before walk-ins, then by promise.
+    return visits.order_by("-customer_waits", "is_walk_in", "promised_at", "id").values(
+        *BOARD_VISIT_FIELDS, **{name: F(path) for name, path in BOARD_VEHICLE_FIELDS.items()}
+    )
+
+
+def _board_visits(team: str, technician_id: int | None) -> list[BoardVisit]:
+    """The board's cars with their jobs (not cancelled) and additions waiting for the
+    customer: three queries, whatever the number of cars."""
+    visits = []
+    for row in _board_visit_rows(team, technician_id):
+        vehicle = BoardVehicle(**{name: row.pop(name) for name in BOARD_VEHICLE_FIELDS})
+        visits.append(BoardVisit(**row, vehicle=vehicle, board_jobs=[], pending_additions=[]))
+    if not visits:
+        return visits
+    by_pk = {visit.pk: visit for visit in visits}
+    jobs = (
+        Job.objects.filter(visit_id__in=list(by_pk))
+        .exclude(status=J.CANCELLED)
+        .order_by("position", "id")
+        # Dispatch and the express lane read the catalogue operation: joined, no query.
+        .values(
+            *BOARD_JOB_FIELDS,
+            required_skill=F("order_line__operation__required_skill"),
+            catalogue_hours=F("order_line__operation__standard_hours"),
+        )
+    )
+    for row in jobs:
+        by_pk[row["visit_id"]].board_jobs.append(BoardJob(**row))
+    additions = (
+        Addition.objects.filter(visit_id__in=list(by_pk), status=AdditionStatus.PROPOSED)
+        .order_by("id")
+        .values("id", "visit_id", "title")
+    )
+    for row in additions:
+        by_pk[row["visit_id"]].pending_additions.append(BoardRow(**row))
     return visits
 
 
 def _day_technicians(now: datetime | None = None) -> list[Technician]:
-    """Every technician, active or not (a job may name one who left), with the day's roster."""
+    """Every technician, active or not (a job may name one who left), with the day's roster,
+    their hours for the day and the car they are working on, in one query."""
+    since = day_start(now)
+    jobs = Job.objects.filter(technician=OuterRef("pk"))
+    # Open jobs plus jobs finished today (index on technician, status): not every job each
+    # technician ever did, a year of a busy store is ~70 000 jobs.
+    today = jobs.filter(
+        Q(status__in=ASSIGNED_JOB_STATUSES) | Q(status=J.DONE, finished_at__gte=since)
+    )
+    running = jobs.filter(status=J.IN_PROGRESS).order_by("id")
     return list(
-        with_day_roster(Technician.objects.all(), day_start(now).date()).order_by("team", "name")
+        with_day_roster(Technician.objects.all(), since.date())
+        .annotate(
+            day_assigned=Subquery(
+                today.values("technician").annotate(total=Sum("hours")).values("total")
+            ),
+            running_plate=Subquery(running.values("visit__vehicle__plate")[:1]),
+            running_vin=Subquery(running.values("visit__vehicle__vin")[:1]),
+        )
+        .order_by("team", "name")
     )
 
 
@@ -274,35 +342,15 @@ def technician_loads(
     """Each active technician's hours for the day: open jobs plus jobs finished today.
 
     `technicians`: `_day_technicians(now)` when the caller has it already."""
-    since = day_start(now)
-    # Summed over today's jobs only (index on status, finished_at), not over every job
-    # each technician ever did: a year of a busy store is ~70 000 jobs.
-    assigned = dict(
-        Job.objects.filter(technician__isnull=False)
-        .filter(Q(status__in=ASSIGNED_JOB_STATUSES) | Q(status=J.DONE, finished_at__gte=since))
-        .values("technician_id")
-        .annotate(total=Sum("hours"))
-        .values_list("technician_id", "total")
-    )
     if technicians is None:
         technicians = _day_technicians(now)
     technicians = [technician for technician in technicians if technician.active]
-    for technician in technicians:
-        technician.assigned = assigned.get(technician.pk) or ZERO
-    running = {
-        job.technician_id: job
-        for job in Job.objects.filter(status=J.IN_PROGRESS)
-        .select_related("visit__vehicle")
-        .only(
-            "technician", "visit", "visit__vehicle", "visit__vehicle__plate", "visit__vehicle__vin"
-        )
-    }
     available = dispatch.hours_available(technicians, timezone.localdate(now))
     return [
         Load(
             technician=t,
-            assigned=t.assigned,
-            current=running.get(t.pk),
+            assigned=t.day_assigned or ZERO,
+            current_plate=t.running_plate or t.running_vin or "",
             hours_off=None if t.roster_away else (t.roster_hours_off or ZERO),
             available=(
                 ZERO
@@ -353,15 +401,10 @@ def rework_reasons_attach(jobs) -> None:
 
 
 def _people_attach(jobs, technicians: dict, bays: dict) -> None:
-    """Set each job's technician and bay from the lists the board loads anyway.
-
-    Cached on the job as `select_related` would (the relation descriptor's assignment
-    checks and re-sets the id: a third of this loop's cost, for ids that do not change)."""
-    set_technician = Job.technician.field.set_cached_value
-    set_bay = Job.bay.field.set_cached_value
+    """Set each job's technician and bay from the lists the board loads anyway."""
     for job in jobs:
-        set_technician(job, technicians.get(job.technician_id))
-        set_bay(job, bays.get(job.bay_id))
+        job.technician = technicians.get(job.technician_id)
+        job.bay = bays.get(job.bay_id)
 
 
 def _job_texts(job: Job, english: bool) -> None:
@@ -401,6 +444,17 @@ def _card_texts(card: Card, inspect_url) -> None:
         job.offer = offer and job.status == J.WAITING
 
 
+def _lane(visit: BoardVisit, express_max: int) -> tuple[str, bool]:
+    """The card's lane by the car's status, the express lane for an express car; and
+    whether the car is express."""
+    ordered = [job for job in visit.board_jobs if job.status != J.PROPOSED]
+    is_express = express.is_express(ordered, max_minutes=express_max)
+    # Ready cars met or missed their target already: they wait in the ready lane.
+    if is_express and LANE_OF[visit.status] != "ready":
+        return "express", is_express
+    return LANE_OF[visit.status], is_express
+
+
 def board(*, team: str = "", technician_id: int | None = None, now=None) -> Board:
     """The dispatch board: cars in lanes by status, each technician's load for the day."""
     now = now or timezone.now()
@@ -419,7 +473,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     visit_url, dispatch_url = url_for_pk("workshop:visit"), url_for_pk("workshop:dispatch")
     addition_url = url_for_pk("workshop:addition")
     inspect_url = url_for_pk("workshop:qc_inspect")
-    visits = list(_board_visits(team, technician_id))
+    visits = _board_visits(team, technician_id)
     technicians = _day_technicians(now)
     all_bays = list(Bay.objects.order_by("code"))
     _people_attach(
@@ -447,16 +501,12 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
             addition.url = addition_url(addition.pk)
         remaining = sum((job.remaining_hours(now) for job in jobs), ZERO)
         projected = now + timedelta(hours=float(remaining))
-        lane = LANE_OF[visit.status]
         hours = sum((job.hours for job in jobs if job.status != J.PROPOSED), ZERO)
-        ordered = [job for job in jobs if job.status != J.PROPOSED]
-        is_express = express.is_express(ordered, max_minutes=express_max)
+        lane, is_express = _lane(visit, express_max)
         overdue = is_express and express.express_overdue(
             visit.checked_in_at, now, target=express_target
         )
-        # Ready cars met or missed their target already: they wait in the ready lane.
-        if is_express and lane != "ready":
-            lane = "express"
+        if lane == "express":
             express_overdue += overdue
         lanes[lane].cards.append(
             Card(
@@ -500,6 +550,34 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
         desk_calls=calls,
         carry_over=len(carried),
     )
+
+
+@dataclass
+class PromiseAlert:
+    visit: BoardVisit  # with `board_url` and `promised_text`
+    risk: str  # "missed" or "at_risk", as on its card
+
+
+def promises_at_risk(*, now: datetime | None = None) -> list[PromiseAlert]:
+    """The board's cars whose promise is missed or at risk, in the board's order (lane,
+    then card), for the manager's start page: the risk as the board works it out, without
+    the rest of the board (its loads, people, carry-over, desk calls and texts)."""
+    now = now or timezone.now()
+    express_max = rule("workshop.express_max_minutes")
+    visit_url = url_for_pk("workshop:visit")
+    lane_order = {key: index for index, (key, _label, _statuses) in enumerate(LANES)}
+    alerts = []
+    for visit in _board_visits("", None):
+        remaining = sum((job.remaining_hours(now) for job in visit.board_jobs), ZERO)
+        risk = promise_risk(visit, now + timedelta(hours=float(remaining)), now=now)
+        if not risk:
+            continue
+        visit.board_url = visit_url(visit.pk)
+        visit.promised_text = local_text(visit.promised_at)
+        lane, _is_express = _lane(visit, express_max)
+        alerts.append((lane_order[lane], PromiseAlert(visit=visit, risk=risk)))
+    alerts.sort(key=lambda pair: pair[0])  # stable: the cards' order within a lane
+    return [alert for _lane_index, alert in alerts]
 
 
 # ---------------------------------------------------------------- technician
@@ -643,15 +721,25 @@ def addition_detail(pk: int) -> Addition:
 
 
 def qc_queue() -> list[Visit]:
-    """Cars whose work is done, waiting for the inspector, oldest first."""
+    """Cars whose work is done, waiting for the inspector, oldest first: the columns the
+    list prints, not whole rows of the visit, its customer and advisor, jobs and people."""
     return list(
         Visit.objects.filter(status=V.WORK_DONE)
-        .select_related("customer", "vehicle", "advisor")
+        .select_related("vehicle")
+        .only(
+            "rework_count",
+            "work_done_at",
+            "promised_at",
+            "vehicle__plate",
+            "vehicle__vin",
+            "vehicle__model",
+        )
         .prefetch_related(
             Prefetch(
                 "jobs",
                 queryset=Job.objects.exclude(status=J.CANCELLED)
                 .select_related("technician")
+                .only("visit", "name_zh", "name_en", "technician__name")
                 .order_by("position", "id"),
             )
         )
@@ -660,10 +748,20 @@ def qc_queue() -> list[Visit]:
 
 
 def qc_recent(limit: int = 20) -> list[QualityCheck]:
+    """The last inspections with the columns the list prints."""
     return list(
-        QualityCheck.objects.select_related("visit__vehicle", "inspector").order_by("-at", "-id")[
-            :limit
-        ]
+        QualityCheck.objects.select_related("visit__vehicle", "inspector")
+        .only(
+            "at",
+            "passed",
+            "reason",
+            "visit__vehicle__plate",
+            "visit__vehicle__vin",
+            "inspector__username",
+            "inspector__first_name",
+            "inspector__last_name",
+        )
+        .order_by("-at", "-id")[:limit]
     )
 
 
@@ -728,9 +826,19 @@ def customer_progress(visit: Visit) -> CustomerProgress:
 
 def open_desk_calls():
     """Technicians asked to the desk (workshop.desk_help) and still waiting, oldest first,
-    shaped for the board (one query)."""
+    shaped for the board (one query, the columns the board prints: a visit row alone has ~40)."""
     return (
         DeskCall.objects.filter(answered_at__isnull=True)
         .select_related("visit__vehicle", "asked_by")
+        .only(
+            "asked_at",
+            "note",
+            "visit__number",
+            "visit__vehicle__plate",
+            "visit__vehicle__vin",
+            "asked_by__username",
+            "asked_by__first_name",
+            "asked_by__last_name",
+        )
         .order_by("asked_at", "id")
     )

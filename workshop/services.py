@@ -83,9 +83,16 @@ def jobs_materialise(*, visit_ids: Iterable[int] | None = None) -> int:
     )
     if visit_ids is not None:
         lines = lines.filter(order__visit_id__in=list(visit_ids))
-    lines = list(lines.select_related("order", "operation"))
-    if not lines:
+    # Every board view asks and nearly always finds none: the ids alone first, whole rows
+    # (the line, its order, its operation) only for lines that are missing a job.
+    missing = list(lines.values_list("pk", flat=True))
+    if not missing:
         return 0
+    lines = list(
+        WorkOrderLine.objects.filter(pk__in=missing)
+        .select_related("order", "operation")
+        .order_by("pk")
+    )
     Job.objects.bulk_create(
         [
             Job(

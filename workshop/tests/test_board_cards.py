@@ -31,8 +31,11 @@ def _card(page: str, visit) -> str:
 
 
 def _names_read(node, found: set[str], loop_names: set[str]) -> None:
-    """The first part of every variable a template node reads (`card` of `card.plate`)."""
+    """The first part of every variable a template node reads (`card` of `card.plate`);
+    `loop_names` gathers the names the template sets itself (loop variables, `as` names)."""
     loop_names.update(getattr(node, "loopvars", ()))
+    if getattr(node, "asvar", None):
+        loop_names.add(node.asvar)
     stack = list(vars(node).values())
     while stack:
         value = stack.pop()

@@ -123,6 +123,9 @@ def test_the_advisor_asks_from_the_visit_page_and_the_controller_answers_on_the_
     call = DeskCall.objects.get()
     assert f'id="desk-call-{call.pk}"' in board and "客户想听异响" in board
     assert "已等待 0 分钟" in board
+    shown = board.split(f'id="desk-call-{call.pk}"')[1].split("</form>")[0]
+    asker = advisor.get_full_name() or advisor.username
+    assert visit.vehicle.plate in shown and visit.number in shown and asker in shown
     client.post(reverse("workshop:desk_call_answer", args=[call.pk]), {"technician": tech.pk})
     assert f'id="desk-call-{call.pk}"' not in client.get(BOARD).content.decode()
     client.force_login(advisor)
@@ -155,3 +158,19 @@ def test_the_board_query_count_does_not_grow_with_desk_requests(client, make_sta
         page = client.get(BOARD).content.decode()
     assert page.count('class="desk-call"') == 9
     assert len(nine.captured_queries) == len(one.captured_queries)
+
+
+def test_the_boards_desk_calls_print_without_a_query_more(django_assert_num_queries):
+    visit = VisitFactory()
+    desk_help.desk_call_ask(visit=visit, actor=visit.advisor)
+    with django_assert_num_queries(1):
+        (call,) = selectors.open_desk_calls()
+        shown = (
+            call.visit.vehicle.plate,
+            call.visit.vehicle.vin,
+            call.visit.number,
+            call.asked_by.get_full_name() or call.asked_by.username,
+            call.note,
+            call.asked_at,
+        )
+    assert shown[:3] == (visit.vehicle.plate, visit.vehicle.vin, visit.number)

@@ -10,7 +10,7 @@ from dealership.errors import DomainError
 from dealership.models import DueTask, Message
 from dealership.rules import rule_set
 from reception.models import Visit
-from workshop import duties, services
+from workshop import duties, selectors, services
 from workshop.models import Job, PromiseWatch
 from workshop.states import SELF_CHECK_ITEMS
 
@@ -150,3 +150,32 @@ def test_the_progress_check_is_dropped_once_the_work_is_done(controller, tech, b
     services.job_clock_off(job=job, actor=tech.user, self_check=[k for k, _l in SELF_CHECK_ITEMS])
     assert _tasks(duties.PROGRESS_CHECK).get().state == "cancelled"
     assert _tasks(duties.PROMISE_CHECK).get(slot=duties.SAME_DAY).state == "pending"
+
+
+def test_the_managers_promise_alerts_are_the_boards_risky_cards_in_its_order():
+    missed = make_signed_visit(jobs=1, promised_in=timedelta(hours=-1))
+    at_risk = make_signed_visit(jobs=2, hours="3.00", promised_in=timedelta(hours=2))
+    make_signed_visit(jobs=1, promised_in=timedelta(hours=8))  # on time: no alert
+    express_missed = make_signed_visit(
+        jobs=1, hours="0.50", work_type="maintenance", promised_in=timedelta(minutes=-5)
+    )
+    services.jobs_materialise()
+    now = timezone.now()
+    board = selectors.board(now=now)
+    risky = [
+        (card.visit.pk, card.risk, card.visit.board_url, card.visit.promised_text)
+        for lane in board.lanes
+        for card in lane.cards
+        if card.risk in ("missed", "at_risk")
+    ]
+    alerts = selectors.promises_at_risk(now=now)
+    assert [
+        (alert.visit.pk, alert.risk, alert.visit.board_url, alert.visit.promised_text)
+        for alert in alerts
+    ] == risky
+    assert [(alert.visit.pk, alert.risk) for alert in alerts] == [
+        (express_missed.pk, "missed"),  # the express lane comes first on the board
+        (missed.pk, "missed"),
+        (at_risk.pk, "at_risk"),
+    ]
+    assert alerts[0].visit.vehicle.plate == express_missed.vehicle.plate
