@@ -44,10 +44,8 @@ def day_figures(request) -> dict:
 
 
 def alerts(request) -> dict:
-    board = workshop_selectors.board()
-    promises = [
-        card for lane in board.lanes for card in lane.cards if card.risk in ("missed", "at_risk")
-    ]
+    # The board's risky cars without the rest of the board (its loads, people, texts).
+    promises = workshop_selectors.promises_at_risk()
     # Only the two totals of the due-tasks page (`due_ops_summary`), in one query: not its
     # rows, their subjects and the last dispatch, which this panel does not print.
     tasks = DueTask.objects.aggregate(
