@@ -48,7 +48,8 @@ def alerts(request) -> dict:
     promises = workshop_selectors.promises_at_risk()
     # Only the two totals of the due-tasks page (`due_ops_summary`), in one query: not its
     # rows, their subjects and the last dispatch, which this panel does not print.
-    tasks = DueTask.objects.aggregate(
+    # Over the open and failed rows only (an index range), not the years of done ones.
+    tasks = DueTask.objects.filter(state__in=(*OPEN_STATES, DueTaskState.FAILED)).aggregate(
         overdue=Count("id", filter=Q(state__in=OPEN_STATES, due_at__lt=timezone.now())),
         failed=Count("id", filter=Q(state=DueTaskState.FAILED)),
     )
