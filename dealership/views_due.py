@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import resolve
@@ -16,6 +17,7 @@ from .daterange import local_text
 from .models import DueTask
 from .notifications import message_ops_summary
 from .roles import ALL_STAFF, Role, has_role, role_required
+from .row_html import rows_html
 from .selectors import may_act_on_call, sees_every_call
 from .urltools import SubjectUrls, url_for_pk
 from .visibility import customer_view
@@ -33,16 +35,17 @@ class OutcomeForm(forms.Form):
 class _Rows:
     """The queue's rows, with what every row shares worked out once per page.
 
-    Each value a row shows is computed here, so the template only prints: on a page of
-    50 calls with an outcome form each, template lookups and filters cost more than the
-    queries. The outcome choices of a kind are rendered once and reused by every row.
+    Each value a row shows is computed here as a flat value, so the template only prints
+    and a row's HTML is rendered once and then taken from the cache under a digest of
+    those values (`dealership.row_html`): on a page of 50 calls with an outcome form
+    each, the template cost more than the queries. The outcome choices of a kind are
+    rendered once and reused by every row.
     """
 
     def __init__(self, user, *, now=None):
         self.user = user
         self.now = now or timezone.now()
         self.complete_url = url_for_pk("due_complete")
-        self.role_labels = dict(Role.choices)
         self.customer_url = _url_if_allowed(user, "customer_detail")
         self.subject_url = SubjectUrls()
         self._options: dict[tuple, str] = {}
@@ -57,9 +60,9 @@ class _Rows:
         return self._options[key]
 
     def row(self, task: DueTask, *, form=None) -> dict:
-        """One call of the queue; the outcome form is plain HTML from the kind's outcomes.
-
-        A bound form (a refused POST) brings back what was entered and its errors.
+        """One call of the queue as flat values; the outcome form is plain HTML from the
+        kind's outcomes. A bound form (a refused POST) brings back what was entered and its
+        errors.
         """
         kind = due.KINDS.get(task.kind)
         prefix = f"t{task.pk}"
@@ -68,30 +71,43 @@ class _Rows:
         contact = customer_view(self.user, customer) if customer is not None else None
         subject = task.subject
         return {
-            "task": task,
+            # Numbers as text: the template's localize step is a no-op for them.
+            "pk": str(task.pk),
             "label": kind.label if kind else task.kind,
             "outcome_label": kind.outcome_label(task.outcome) if kind and task.outcome else "",
-            "role_label": self.role_labels.get(task.role, ""),
             "overdue": task.state == DueTask.State.PENDING and task.due_at < self.now,
             "done": task.state == DueTask.State.DONE,
             "do_not_call": customer is not None and customer.do_not_call,
             "due_text": local_text(task.due_at, "%m-%d %H:%M"),
             "finished_text": local_text(task.finished_at, "%H:%M"),
             "note": task.note_text,
-            "customer": contact,
+            "customer": contact is not None,
+            "customer_name": contact.name if contact else "",
+            "tel": contact.tel if contact else "",
+            "mobile": contact.mobile if contact else "",
+            "contact_time": contact.preferred_contact_time if contact else "",
             "customer_url": self.customer_url(customer.pk)
             if self.customer_url and customer
             else "",
-            "subject": subject,
+            "subject": subject is not None,
+            "subject_text": str(subject) if subject is not None else "",
             "subject_url": self.subject_url(task.subject_type_id, task.subject_id)
             or _absolute_url(subject),
+            "assigned_to": str(task.assigned_to) if task.assigned_to else "",
+            "completed_by": str(task.completed_by),
             "complete_url": self.complete_url(task.pk),
             "options": self.options(kind, data.get(f"{prefix}-outcome", "")) if kind else "",
             "outcome_name": f"{prefix}-outcome",
             "note_name": f"{prefix}-note",
             "note_value": data.get(f"{prefix}-note", ""),
-            "errors": form.errors.get("outcome", []) if form is not None else [],
+            "errors": [str(error) for error in form.errors.get("outcome", [])]
+            if form is not None
+            else [],
         }
+
+    def html(self, rows: list[dict], request) -> list:
+        """Each row's HTML, rendered once and cached under a digest of its values."""
+        return rows_html("dealership/_due_row.html", rows, csrf_token=get_token(request))
 
 
 def _absolute_url(subject) -> str:
@@ -126,7 +142,7 @@ def due_queue(request):
         request,
         "dealership/due_queue.html",
         {
-            "rows": [rows.row(task) for task in tasks],
+            "rows_html": rows.html([rows.row(task) for task in tasks], request),
             "role": role,
             "role_choices": Role.choices if sees_every_call(request.user) else None,
         },
@@ -152,8 +168,9 @@ def due_complete(request, pk: int):
         except ValidationError as error:
             form.add_error("outcome", error.messages)
     if request.htmx:
-        row = _Rows(request.user).row(task, form=form)
-        return render(request, "dealership/_due_rows.html", {"rows": [row]})
+        rows = _Rows(request.user)
+        html = rows.html([rows.row(task, form=form)], request)
+        return render(request, "dealership/_due_rows.html", {"rows_html": html})
     if form.errors:
         messages.error(request, " ".join(form.errors.get("outcome", [_("Check the form.")])))
     else:

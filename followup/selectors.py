@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
-from django.contrib.contenttypes.prefetch import GenericPrefetch
-from django.db.models import Count, Prefetch, Q, prefetch_related_objects
+from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -170,7 +169,7 @@ def _reason(task: DueTask) -> str:
 
 
 def _call_row(task: DueTask, now: datetime, urls: dict | None = None, viewer=None) -> CallRow:
-    subject = task.subject
+    subject = _subject(task)
     vehicle = getattr(task, "archive_vehicle", None)
     visit = subject if isinstance(subject, Visit) else None
     attempts = list(task.payload.get("attempts", []))
@@ -203,12 +202,49 @@ def _row_urls(task: DueTask, vehicle: Vehicle | None, makers: dict) -> dict:
     return urls
 
 
-def _subject_prefetch():
-    """Call subjects, with only what a list row shows of a visit."""
-    return GenericPrefetch(
-        "subject",
-        [Visit.objects.only("id", "number", "delivered_at", "vehicle_id", "advisor_id")],
-    )
+SUBJECT = DueTask._meta.get_field("subject")
+
+
+def _subject(task: DueTask):
+    """The task's subject as loaded with it (the GenericForeignKey's own lookup checks the
+    content type again on every read: 50 rows read it twice)."""
+    return SUBJECT.get_cached_value(task) if SUBJECT.is_cached(task) else task.subject
+
+
+def _list_subjects(model):
+    """Subjects of one model as a list row reads them: a visit with its car and only what
+    the row shows of the visit."""
+    if model is Visit:
+        return Visit.objects.select_related("vehicle").only(
+            "id", "number", "delivered_at", "vehicle", "advisor_id"
+        )
+    return model._base_manager.all()
+
+
+def _subjects_load(tasks: list[DueTask]) -> None:
+    """Set the subject of tasks whose subject is not loaded yet: one query per model.
+
+    A GenericPrefetch did the same but cost more than its query on a list of 50 calls.
+    """
+    wanted = defaultdict(set)
+    for task in tasks:
+        if task.subject_id and not SUBJECT.is_cached(task):
+            wanted[task.subject_type_id].add(task.subject_id)
+    loaded = {}
+    for type_id, ids in wanted.items():
+        model = ContentType.objects.get_for_id(type_id).model_class()
+        if model is not None:
+            found = _list_subjects(model).in_bulk(ids)
+            loaded.update({(type_id, pk): subject for pk, subject in found.items()})
+    for task in tasks:
+        if not SUBJECT.is_cached(task):
+            SUBJECT.set_cached_value(task, loaded.get((task.subject_type_id, task.subject_id)))
+
+
+def _visit_vehicles(tasks: list[DueTask]) -> dict[int, Vehicle]:
+    """The cars of the visits loaded as the tasks' subjects, by id (not read a second time)."""
+    visits = [subject for task in tasks if isinstance(subject := _subject(task), Visit)]
+    return {visit.vehicle_id: visit.vehicle for visit in visits}
 
 
 def call_list_rows(
@@ -222,8 +258,8 @@ def call_list_rows(
         .order_by("due_at", "id")[:limit]
     )
     subjects_from_customers(tasks)
-    prefetch_related_objects(tasks, _subject_prefetch())
-    _attach_vehicles(tasks)
+    _subjects_load(tasks)
+    _attach_vehicles(tasks, known=_visit_vehicles(tasks))
     urls = {
         "call": url_for_pk("followup:call"),
         "not_reached": url_for_pk("followup:call_not_reached"),
@@ -344,6 +380,35 @@ def complaint_list(*, show: str, user, limit: int = LIST_LIMIT) -> list[Complain
         complaint.page_url = page_url(complaint.pk)
         complaint.archive_url = archive_url(complaint.customer_id)
     return rows
+
+
+def complaint_lines(complaints: list[Complaint], *, now: datetime | None = None) -> list[dict]:
+    """What the complaints page prints per row, as flat dicts (the row template reads only
+    these; they are also what its cached HTML is keyed by)."""
+    now = now or timezone.now()
+    return [
+        {
+            "page_url": complaint.page_url,
+            "number": complaint.number,
+            "archive_url": complaint.archive_url,
+            "customer_name": complaint.customer.name,
+            "vehicle": complaint.vehicle is not None,
+            "plate": complaint.vehicle.plate if complaint.vehicle is not None else "",
+            "category_label": complaint.get_category_display(),
+            "important": complaint.is_important,
+            "severity_label": complaint.get_severity_display(),
+            "escalated": complaint.escalated_at is not None,
+            "status_label": complaint.get_status_display(),
+            "owner": str(complaint.owner) if complaint.owner else "—",
+            "response_late": complaint.response_late(now),
+            "responded_text": local_text(complaint.responded_at),
+            "respond_by_text": local_text(complaint.respond_by),
+            "close_late": complaint.close_late(now),
+            "closed_text": local_text(complaint.closed_at),
+            "close_by_text": local_text(complaint.close_by),
+        }
+        for complaint in complaints
+    ]
 
 
 def complaint_counts(*, user) -> dict[str, int]:

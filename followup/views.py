@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,6 +14,7 @@ from appointments import duties
 from dealership.due import kind_get
 from dealership.models import ContactChannel, Customer, DueTask, Vehicle
 from dealership.roles import Role, has_role, role_required
+from dealership.row_html import rows_html
 from dealership.selectors import may_act_on_call, search
 from dealership.web import apply_errors, submit
 
@@ -79,7 +81,12 @@ def call_list(request, slug: str):
         {
             "tabs": tabs,
             "current": current,
-            "rows": selectors.call_list_lines(rows),
+            "rows_html": rows_html(
+                "followup/_call_row.html",
+                selectors.call_list_lines(rows),
+                csrf_token=get_token(request),
+            ),
+            "shown": len(rows),
             "total": counts[current.slug]["total"],
         },
     )
@@ -220,7 +227,10 @@ def complaints(request):
         request,
         "followup/complaints.html",
         {
-            "complaints": selectors.complaint_list(show=show, user=request.user),
+            "rows_html": rows_html(
+                "followup/_complaint_row.html",
+                selectors.complaint_lines(selectors.complaint_list(show=show, user=request.user)),
+            ),
             "filters": [
                 (key, label, counts.get(key))
                 for key, (label, _q) in selectors.COMPLAINT_FILTERS.items()
