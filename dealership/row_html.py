@@ -2,10 +2,11 @@
 
 A list of 50 calls spent half its time in the template engine printing rows that had not
 changed since the last look (care staff go round their lists all day). A row's template
-reads only the flat values of that row (`row`) and the page's values (`page`), so the
-cache key, a digest of both and the language, changes with anything a row shows: nothing
-to invalidate, nothing stale. The CSRF token, different for every visitor, is put in
-after the cache (as `workshop.board_cards` does for the job board).
+reads only the flat values of that row (`row`), so the cache key, a digest of them, the
+template's text and the language, changes with anything a row shows (a deploy that
+changes the template included): nothing to invalidate, nothing stale. The CSRF token,
+different for every visitor, is put in after the cache (as `workshop.board_cards` does
+for the job board).
 """
 
 import hashlib
@@ -26,17 +27,15 @@ def _digest(value) -> str:
     return hashlib.blake2b(repr(value).encode(), digest_size=16).hexdigest()
 
 
-def rows_html(
-    template_name: str, rows: list[dict], *, page: dict | None = None, csrf_token: str = ""
-) -> list[SafeString]:
-    """The HTML of each row of `rows`: from the cache, else rendered and cached.
+def rows_html(template_name: str, rows: list[dict], *, csrf_token: str = "") -> list[SafeString]:
+    """The HTML of each row of `rows` (flat values): from the cache, else rendered and cached.
 
-    `page`: plain values every row's template may read besides `row` (labels, flags).
+    `csrf_token`: the visitor's, for the rows' forms.
     """
     if not rows:
         return []
-    page = page or {}
-    page_key = _digest((template_name, translation.get_language(), sorted(page.items())))
+    template = get_template(template_name).template
+    page_key = _digest((template.source, translation.get_language()))
     keys = [f"rows:{page_key}:{_digest(row)}" for row in rows]
     found = cache.get_many(keys)
     missing = {}
@@ -46,8 +45,7 @@ def rows_html(
         html = found.get(key)
         if html is None:
             if context is None:
-                template = get_template(template_name).template
-                context = Context({**page, "csrf_token": CSRF_MARK})
+                context = Context({"csrf_token": CSRF_MARK})
             with context.push(row=row):
                 html = missing[key] = str(template.render(context))
         # The template escaped every value; the token is letters and digits.

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -190,3 +191,33 @@ def test_the_queue_shows_the_due_time_in_the_store_time_zone_and_one_outcome_lis
         assert f'name="t{task.pk}-outcome"' in html
     assert html.count('<option value="reached"') == 2
     assert html.count(">已联系上客户</option>") == 2
+
+
+def test_the_queue_rows_forms_carry_each_visitors_own_token(make_staff):
+    task = call(VehicleFactory(owner=CustomerFactory(name="韩梅梅")))
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.force_login(make_staff(Role.CUSTOMER_CARE))
+    first.get(reverse("due_queue"))  # the rows are cached now, with no token of anyone's in them
+    second.force_login(make_staff(Role.CUSTOMER_CARE))
+
+    page = second.get(reverse("due_queue")).content.decode()
+    token = page.split(f'id="due-{task.pk}"')[1].split('name="csrfmiddlewaretoken" value="')[1]
+    response = second.post(
+        reverse("due_complete", args=[task.pk]),
+        {"csrfmiddlewaretoken": token.split('"')[0], f"t{task.pk}-outcome": "reached"},
+    )
+
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.state == State.DONE
+
+
+def test_a_call_changed_since_the_queue_was_shown_is_shown_changed(care_client):
+    task = call(VehicleFactory(owner=CustomerFactory(name="韩梅梅")))
+    assert "韩梅梅" in care_client.get(reverse("due_queue")).content.decode()
+
+    task.customer.name = "李雷"
+    task.customer.save()
+
+    html = care_client.get(reverse("due_queue")).content.decode()
+    assert "李雷" in html and "韩梅梅" not in html

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -343,3 +344,41 @@ def test_a_list_row_prints_the_green_plate_the_assignee_and_escapes_what_people_
     assert ">&lt;b&gt;王&lt;/b&gt;</a>" in page and "· &lt;i&gt;am&lt;/i&gt;</span>" in page
     assert f" {care}</span>" in page.split('<br><span class="muted">')[-1]  # "for <assignee>"
     assert '<span class="muted">0</span>' in page
+
+
+def test_a_row_changed_since_the_list_was_shown_is_shown_changed(client, care):
+    visit = delivered_visit()
+    task = _make_due(_care_call(visit), timezone.now())
+    client.force_login(care)
+    url = reverse("followup:call_list", args=["care"])
+    assert f'title="客户档案">{visit.customer.name}</a>' in client.get(url).content.decode()
+
+    Customer.objects.filter(pk=visit.customer_id).update(name="周新名")
+    DueTask.objects.filter(pk=task.pk).update(assigned_to=care)
+    page = client.get(url).content.decode()
+
+    assert 'title="客户档案">周新名</a>' in page
+    assert f" {care}</span>" in page.split('<br><span class="muted">')[-1]
+
+
+def test_each_visitor_posts_the_rows_forms_with_their_own_token(care, make_staff):
+    visit = delivered_visit()
+    task = _make_due(_care_call(visit), timezone.now())
+    url = reverse("followup:call_list", args=["care"])
+    first = Client(enforce_csrf_checks=True)
+    first.force_login(make_staff("customer_care", username="care2"))
+    first.get(url)  # the rows are cached now, with no token of anyone's in them
+    second = Client(enforce_csrf_checks=True)
+    second.force_login(care)
+
+    page = second.get(url).content.decode()
+    form = page.split(f'action="{reverse("followup:call_not_reached", args=[task.pk])}">')[1]
+    token = form.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    response = second.post(
+        reverse("followup:call_not_reached", args=[task.pk]),
+        {"csrfmiddlewaretoken": token, "attempts_seen": "0"},
+    )
+
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert len(task.payload["attempts"]) == 1

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
+from django.utils import timezone
 
 from dealership.errors import DomainError
 from dealership.models import DueTask, TimelineEvent
@@ -249,3 +250,18 @@ def test_complaint_pages_answer_in_a_fixed_number_of_queries(
         client.get(reverse("followup:complaints"))
     with django_assert_max_num_queries(25):
         assert client.get(complaint.get_absolute_url()).status_code == 200
+
+
+def test_the_list_shows_a_complaint_changed_since_it_was_last_shown(client, care):
+    complaint = _open(care, customer=CustomerFactory(name="<b>王</b>"))
+    client.force_login(care)
+    page = client.get(reverse("followup:complaints")).content.decode()
+    assert f'<a href="{complaint.get_absolute_url()}">{complaint.number}</a>' in page
+    assert ">&lt;b&gt;王&lt;/b&gt;</a>" in page and 'class="tag warn"' not in page
+
+    Complaint.objects.filter(pk=complaint.pk).update(escalated_at=timezone.now())
+
+    assert (
+        'class="tag warn">已升级</span>'
+        in client.get(reverse("followup:complaints")).content.decode()
+    )
