@@ -104,6 +104,29 @@ class Entry:
         return self.vehicle is not None and len(self.vehicle.plate or "") == 8
 
 
+def entry_lines(entries: list[Entry], *, show_vehicle: bool) -> list[dict]:
+    """What the timeline prints per entry, as flat values (the entry template reads only
+    these; they are also what its cached HTML is keyed by)."""
+    return [
+        {
+            "category": entry.category,
+            "at_text": entry.at_text,
+            "category_label": str(entry.category_label),
+            "show_plate": show_vehicle and entry.vehicle is not None,
+            "plate": (entry.vehicle.plate or "—") if entry.vehicle is not None else "",
+            "plate_is_green": entry.plate_is_green,
+            "title": str(entry.title) if entry.title else "",
+            "tag": entry.tag,
+            "tag_class": entry.tag_class,
+            "url": entry.url,
+            "text": str(entry.text),
+            "details": [str(line) for line in entry.details],
+            "actor": str(entry.actor) if entry.actor else "",
+        }
+        for entry in entries
+    ]
+
+
 @dataclass
 class Archive:
     customer: Customer

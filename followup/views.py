@@ -21,7 +21,7 @@ from dealership.web import apply_errors, submit
 from . import complaints as complaint_services
 from . import duties as K
 from . import selectors, services
-from .archive import CATEGORIES, archive_for
+from .archive import CATEGORIES, archive_for, entry_lines
 from .forms import (
     CallOutcomeForm,
     ComplaintActionForm,
@@ -149,7 +149,9 @@ def call(request, pk: int):
             "task": task,
             "current": current,
             "form": form,
-            "recent": recent,
+            "entries_html": rows_html(
+                "followup/_entry.html", entry_lines(recent, show_vehicle=False)
+            ),
             "done": task.state != DueTask.State.PENDING,
             "booking_url": booking_url,
             "outcome_label": kind.outcome_label(task.outcome) if task.outcome else "",
@@ -435,7 +437,10 @@ def _archive_page(request, **kwargs):
         {
             "archive": archive,
             "customer": archive.customer,
-            "entries": entries,
+            "entries_html": rows_html(
+                "followup/_entry.html",
+                entry_lines(entries, show_vehicle=archive.vehicle is None),
+            ),
             "show": show,
             "everything": everything,
             "categories": [
