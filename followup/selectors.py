@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -57,8 +58,11 @@ def _visible_calls(kinds, user, now: datetime):
         customer__do_not_call=False,  # opted out: never on a list, whatever was planned
     )
     if not sees_every_call(user):
-        tasks = tasks.filter(
-            Q(assigned_to=user) | Q(assigned_to__isnull=True, role__in=user_roles(user))
+        # "Nobody's" as COALESCE(assigned_to, 0) = 0, not IS NULL: with IS NULL PostgreSQL
+        # ANDs the role's few pending calls with the index of every unassigned task ever
+        # (40 000 at a year), and the list's counts took 8-15 ms instead of 2.5.
+        tasks = tasks.alias(assignee=Coalesce("assigned_to", Value(0))).filter(
+            Q(assigned_to=user) | Q(assignee=0, role__in=user_roles(user))
         )
     return tasks
 
