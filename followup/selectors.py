@@ -386,10 +386,19 @@ def complaint_list(*, show: str, user, limit: int = LIST_LIMIT) -> list[Complain
     return rows
 
 
+def _choice_labels(model, field_name: str) -> dict:
+    """A choice field's labels by value in the current language, once for a whole list
+    (`get_<field>_display` per row and field was a fifth of the complaints page)."""
+    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
+
+
 def complaint_lines(complaints: list[Complaint], *, now: datetime | None = None) -> list[dict]:
     """What the complaints page prints per row, as flat dicts (the row template reads only
     these; they are also what its cached HTML is keyed by)."""
     now = now or timezone.now()
+    category, severity, status = (
+        _choice_labels(Complaint, name) for name in ("category", "severity", "status")
+    )
     return [
         {
             "page_url": complaint.page_url,
@@ -398,11 +407,11 @@ def complaint_lines(complaints: list[Complaint], *, now: datetime | None = None)
             "customer_name": complaint.customer.name,
             "vehicle": complaint.vehicle is not None,
             "plate": complaint.vehicle.plate if complaint.vehicle is not None else "",
-            "category_label": complaint.get_category_display(),
+            "category_label": category.get(complaint.category, complaint.category),
             "important": complaint.is_important,
-            "severity_label": complaint.get_severity_display(),
+            "severity_label": severity.get(complaint.severity, complaint.severity),
             "escalated": complaint.escalated_at is not None,
-            "status_label": complaint.get_status_display(),
+            "status_label": status.get(complaint.status, complaint.status),
             "owner": str(complaint.owner) if complaint.owner else "—",
             "response_late": complaint.response_late(now),
             "responded_text": local_text(complaint.responded_at),
