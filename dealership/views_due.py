@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -14,10 +15,10 @@ from django.views.decorators.http import require_POST
 
 from . import due
 from .daterange import local_text
+from .fragments import cached_fragment
 from .models import DueTask
 from .notifications import message_ops_summary
 from .roles import ALL_STAFF, Role, has_role, role_required
-from .row_html import rows_html
 from .selectors import may_act_on_call, sees_every_call
 from .urltools import SubjectUrls, url_for_pk
 from .visibility import can_search_by_phone, shown
@@ -37,7 +38,7 @@ class _Rows:
 
     Each value a row shows is computed here as a flat value, so the template only prints
     and a row's HTML is rendered once and then taken from the cache under a digest of
-    those values (`dealership.row_html`): on a page of 50 calls with an outcome form
+    those values (`dealership.fragments`): on a page of 50 calls with an outcome form
     each, the template cost more than the queries. The outcome choices of a kind are
     rendered once and reused by every row.
     """
@@ -113,9 +114,13 @@ class _Rows:
             else [],
         }
 
-    def html(self, rows: list[dict], request) -> list:
-        """Each row's HTML, rendered once and cached under a digest of its values."""
-        return rows_html("dealership/_due_row.html", rows, csrf_token=get_token(request))
+    def html(self, rows: list[dict], request) -> str:
+        """The rows' HTML, rendered once and cached under a digest of their values."""
+        return cached_fragment(
+            "dealership/_due_rows.html",
+            {"rows": rows},
+            spliced={"csrf_token": get_token(request)},
+        )
 
 
 def _absolute_url(subject) -> str:
@@ -150,7 +155,7 @@ def due_queue(request):
         request,
         "dealership/due_queue.html",
         {
-            "rows_html": rows.html([rows.row(task) for task in tasks], request),
+            "rows_html": rows.html([rows.row(task) for task in tasks], request) if tasks else "",
             "role": role,
             "role_choices": Role.choices if sees_every_call(request.user) else None,
         },
@@ -177,8 +182,7 @@ def due_complete(request, pk: int):
             form.add_error("outcome", error.messages)
     if request.htmx:
         rows = _Rows(request.user)
-        html = rows.html([rows.row(task, form=form)], request)
-        return render(request, "dealership/_due_rows.html", {"rows_html": html})
+        return HttpResponse(rows.html([rows.row(task, form=form)], request))
     if form.errors:
         messages.error(request, " ".join(form.errors.get("outcome", [_("Check the form.")])))
     else:

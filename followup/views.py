@@ -12,9 +12,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from appointments import duties
 from dealership.due import kind_get
+from dealership.fragments import cached_fragment
 from dealership.models import ContactChannel, Customer, DueTask, Vehicle
 from dealership.roles import Role, has_role, role_required
-from dealership.row_html import rows_html
 from dealership.selectors import may_act_on_call, search
 from dealership.web import apply_errors, submit
 
@@ -81,10 +81,10 @@ def call_list(request, slug: str):
         {
             "tabs": tabs,
             "current": current,
-            "rows_html": rows_html(
-                "followup/_call_row.html",
-                selectors.call_list_lines(rows),
-                csrf_token=get_token(request),
+            "rows_html": cached_fragment(
+                "followup/_call_rows.html",
+                {"rows": selectors.call_list_lines(rows)},
+                spliced={"csrf_token": get_token(request)},
             ),
             "shown": len(rows),
             "total": counts[current.slug]["total"],
@@ -149,8 +149,9 @@ def call(request, pk: int):
             "task": task,
             "current": current,
             "form": form,
-            "entries_html": rows_html(
-                "followup/_entry.html", entry_lines(recent, show_vehicle=False)
+            "entries_html": cached_fragment(
+                "followup/_entries.html",
+                {"entries": entry_lines(recent, show_vehicle=False), "compact": True},
             ),
             "done": task.state != DueTask.State.PENDING,
             "booking_url": booking_url,
@@ -229,9 +230,13 @@ def complaints(request):
         request,
         "followup/complaints.html",
         {
-            "rows_html": rows_html(
-                "followup/_complaint_row.html",
-                selectors.complaint_lines(selectors.complaint_list(show=show, user=request.user)),
+            "rows_html": cached_fragment(
+                "followup/_complaint_rows.html",
+                {
+                    "rows": selectors.complaint_lines(
+                        selectors.complaint_list(show=show, user=request.user)
+                    )
+                },
             ),
             "filters": [
                 (key, label, counts.get(key))
@@ -437,9 +442,9 @@ def _archive_page(request, **kwargs):
         {
             "archive": archive,
             "customer": archive.customer,
-            "entries_html": rows_html(
-                "followup/_entry.html",
-                entry_lines(entries, show_vehicle=archive.vehicle is None),
+            "entries_html": cached_fragment(
+                "followup/_entries.html",
+                {"entries": entry_lines(entries, show_vehicle=archive.vehicle is None)},
             ),
             "show": show,
             "everything": everything,
