@@ -5,14 +5,20 @@ are polled by every advisor all day and spent most of their time in the template
 printing rows that had not changed. A fragment's template reads only its context, plain
 values (value rows, labels, flags); the cache key is a digest of the template's name, the
 language and that whole context, so a change to anything the fragment shows is a new key:
-nothing to invalidate, nothing stale. Values that differ per visitor (the CSRF token) are
-put in after the cache.
+nothing to invalidate, nothing stale. The key also carries a digest of the templates
+themselves (`templates_digest`), so after a deploy that changes a template, or one it
+includes, no old HTML is shown. Values that differ per visitor (the CSRF token) are put
+in after the cache.
 """
 
+import functools
 import hashlib
 import pickle
+from pathlib import Path
 
+from django.conf import settings
 from django.core.cache import cache
+from django.template import engines
 from django.template.loader import get_template
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
@@ -24,6 +30,26 @@ CACHE_SECONDS = 10 * 60
 def digest(value) -> str:
     """A short digest of plain values (dicts, lists, strings, numbers, dates)."""
     return hashlib.blake2b(pickle.dumps(value, protocol=5), digest_size=16).hexdigest()
+
+
+def _templates_digest() -> str:
+    found = hashlib.blake2b(digest_size=8)
+    for directory in engines["django"].template_dirs:
+        for path in sorted(Path(directory).rglob("*")):
+            if path.is_file():
+                found.update(str(path.relative_to(directory)).encode())
+                found.update(path.read_bytes())
+    return found.hexdigest()
+
+
+_templates_digest_once = functools.cache(_templates_digest)
+
+
+def templates_digest() -> str:
+    """A digest of every template file this process renders from: read once per process
+    (a deploy starts new ones), at every call while developing (`DEBUG`), where templates
+    are edited under a running server."""
+    return _templates_digest() if settings.DEBUG else _templates_digest_once()
 
 
 def _mark(name: str) -> str:
@@ -40,7 +66,8 @@ def cached_fragment(
     """
     spliced = spliced or {}
     values = context | {name: _mark(name) for name in spliced}
-    key = f"fragment:{digest((template_name, translation.get_language(), values))}"
+    language = translation.get_language()
+    key = f"fragment:{templates_digest()}:{digest((template_name, language, values))}"
     html = cache.get(key)
     if html is None:
         html = str(get_template(template_name).render(values))

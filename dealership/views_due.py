@@ -37,7 +37,7 @@ class _Rows:
     """The queue's rows, with what every row shares worked out once per page.
 
     Each value a row shows is computed here as a flat value, so the template only prints
-    and a row's HTML is rendered once and then taken from the cache under a digest of
+    and the rows' HTML is rendered once and then taken from the cache under a digest of
     those values (`dealership.fragments`): on a page of 50 calls with an outcome form
     each, the template cost more than the queries. The outcome choices of a kind are
     rendered once and reused by every row.

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core.cache import cache
+from django.template import engines
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import translation
@@ -109,3 +110,19 @@ def test_a_fragment_reads_nothing_of_the_request(name):
     everyone who gets the same values: what differs per viewer must be in its values."""
     source = get_template(name).template.source
     assert not re.search(r"\b(request|user|perms|messages)\b", source)
+
+
+def test_a_changed_template_gives_new_keys(tmp_path, settings):
+    """After a deploy that changes any template, even an included one, no old HTML shows."""
+    page = tmp_path / "page.html"
+    page.write_text("{% include 'part.html' %}")
+    (tmp_path / "part.html").write_text("old")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    settings.DEBUG = True  # read again at every call, as while developing
+    before = fragments.templates_digest()
+    assert fragments.cached_fragment("page.html", {}) == "old"
+    (tmp_path / "part.html").write_text("new")
+    for loader in engines["django"].engine.template_loaders:  # a new process after a deploy
+        loader.reset()
+    assert fragments.templates_digest() != before
+    assert fragments.cached_fragment("page.html", {}) == "new"
