@@ -48,6 +48,7 @@ from reception.states import VisitStatus
 from workorders.models import LineKind, Payer, WarrantyClaim
 from workshop.models import ClockEntry, Job
 
+from . import cache as report_cache
 from .figures import _warranty_sums, _within_estimate, paid_subqueries
 from .models import DayChange, DayFigures, DaySpending
 
@@ -145,7 +146,9 @@ WHERE f.day IS NULL OR f.tolerance <> %s OR EXISTS (
 
 
 def days_forget() -> None:
-    """Drop every day row (after rows were written in bulk, without signals)."""
+    """Drop every day row and every kept report (after rows were written in bulk, without
+    signals)."""
+    report_cache.forget()
     if enabled():
         DayFigures.objects.all().delete()
         DaySpending.objects.all().delete()

@@ -555,33 +555,45 @@ def care_figures(period: Period, *, now: datetime, sums=None) -> dict:
     }
 
 
-def _first_service_cohort(period: Period):
+def first_service_cohorts(periods: list[Period]) -> list[dict]:
+    """For each period: the new cars handed over one first-service interval before it and
+    the share of them that came back (a visit, not cancelled, between the handover and the
+    period's end). One pass over the cars for all the periods at once."""
     months = int(rule("followup.first_service_months"))
-    return Vehicle.objects.filter(
-        handover_date__gte=add_months(period.first, -months),
-        handover_date__lte=add_months(period.last, -months),
-    )
+    counts, handed_over = {}, Q()
+    for i, period in enumerate(periods):
+        cohort = Q(
+            handover_date__gte=add_months(period.first, -months),
+            handover_date__lte=add_months(period.last, -months),
+        )
+        came_back = Visit.objects.filter(
+            _not_cancelled(),
+            vehicle=OuterRef("pk"),
+            checked_in_at__date__gte=OuterRef("handover_date"),
+            checked_in_at__lt=period.bounds[1],
+        )
+        counts[f"due_{i}"] = Count("id", filter=cohort)
+        counts[f"returned_{i}"] = Count("id", filter=cohort & Q(Exists(came_back)))
+        handed_over |= cohort
+    totals = Vehicle.objects.filter(handed_over).aggregate(**counts)
+    return [
+        {
+            "new_cars_due": totals[f"due_{i}"],
+            "first_service_rate": _ratio(totals[f"returned_{i}"], totals[f"due_{i}"]),
+        }
+        for i, _period in enumerate(periods)
+    ]
 
 
-def retention_figures(period: Period, *, lost: dict | None = None) -> dict:
-    start, end = period.bounds
-    came_back = Visit.objects.filter(
-        _not_cancelled(),
-        vehicle=OuterRef("pk"),
-        checked_in_at__date__gte=OuterRef("handover_date"),
-        checked_in_at__lt=end,
-    )
-    cohort = _first_service_cohort(period).aggregate(
-        due=Count("id"), returned=Count("id", filter=Q(Exists(came_back)))
-    )
-    figures = {
-        "new_cars_due": cohort["due"],
-        "first_service_rate": _ratio(cohort["returned"], cohort["due"]),
-    }
+def retention_of(periods: list[Period], *, lost: list[dict] | None = None) -> list[dict]:
+    """The retention figures of each period (first service, customers not seen); `lost`:
+    the periods' `lost_customers` when the caller has them."""
     if lost is None:
-        lost = lost_customers([period])[0]
-    figures.update(lost)
-    return figures
+        lost = lost_customers(periods)
+    return [
+        {**cohort, **seen}
+        for cohort, seen in zip(first_service_cohorts(periods), lost, strict=True)
+    ]
 
 
 def lost_customers(periods: list[Period]) -> list[dict]:
@@ -613,16 +625,18 @@ def lost_customers(periods: list[Period]) -> list[dict]:
     ]
 
 
-def period_figures(period: Period, *, now: datetime, lost: dict | None = None, sums=None) -> dict:
-    """Every summary figure of one period: {figure key: value or None}. `lost`: the
-    period's `lost_customers` when the caller counted several periods at once; `sums`: its
+def period_figures(
+    period: Period, *, now: datetime, retention: dict | None = None, sums=None
+) -> dict:
+    """Every summary figure of one period: {figure key: value or None}. `retention`: the
+    period's `retention_of` when the caller counted several periods at once; `sums`: its
     day rows (`reports.daily`), without them a full recomputation."""
     values = sales_figures(period, sums)
     values.update(visit_figures(period, sums))
     values.update(workshop_figures(period, values["hours_sold"], sums))
     values.update(booking_figures(period, sums))
     values.update(care_figures(period, now=now, sums=sums))
-    values.update(retention_figures(period, lost=lost))
+    values.update(retention or retention_of([period])[0])
     return values
 
 

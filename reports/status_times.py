@@ -15,7 +15,7 @@ from decimal import Decimal
 from statistics import median
 from types import SimpleNamespace
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from dealership.models import User, WorkType
@@ -30,6 +30,8 @@ from workshop.states import JobStatus
 from .periods import Period
 
 EXPRESS, REPAIR, BODY = "express", "repair", "body"
+# What the advisor's name (`User.__str__`) reads, fetched with the visits.
+ADVISOR_NAME = ("advisor__first_name", "advisor__last_name", "advisor__username")
 WORK_TYPES = (
     (EXPRESS, _("Express (快修)")),
     (REPAIR, _("General repair")),
@@ -79,9 +81,15 @@ class StatusTimes:
     advisors: list = field(default_factory=list)
 
 
+def _of_visits(visit_ids: list[int]) -> Q:
+    """The rows of these visits. With no visits the query is still asked (no visit has id
+    0): the section makes the same queries whatever the data."""
+    return Q(visit_id__in=visit_ids or [0])
+
+
 def _work_types(visit_ids: list[int]) -> dict[int, str]:
     """Each visit's work type: two queries by the visits' ids (no second scan of the visits
-    for the period; an empty period asks nothing)."""
+    for the period)."""
     jobs = defaultdict(list)
     # The catalogue hours by the job's own line (an index lookup per job), not a join the
     # planner may answer with a scan of every order line.
@@ -89,7 +97,7 @@ def _work_types(visit_ids: list[int]) -> dict[int, str]:
         "operation__standard_hours"
     )
     rows = (
-        Job.objects.filter(visit_id__in=visit_ids)
+        Job.objects.filter(_of_visits(visit_ids))
         .exclude(status__in=(JobStatus.CANCELLED, JobStatus.PROPOSED))
         .order_by()
         .values_list("visit_id", "work_type", "hours", Subquery(catalogue_hours))
@@ -99,7 +107,7 @@ def _work_types(visit_ids: list[int]) -> dict[int, str]:
             SimpleNamespace(work_type=work_type, hours=hours, catalogue_hours=catalogue)
         )
     insured = set(
-        InsuranceCase.objects.filter(visit_id__in=visit_ids).values_list("visit_id", flat=True)
+        InsuranceCase.objects.filter(_of_visits(visit_ids)).values_list("visit_id", flat=True)
     )
     limit = rule("workshop.express_max_minutes")
     kinds = {}
@@ -121,14 +129,14 @@ def status_times(period: Period) -> StatusTimes:
     visits = list(
         Visit.objects.filter(checked_in_at__gte=start, checked_in_at__lt=end)
         .order_by()
-        .values_list("pk", "checked_in_at", "advisor_id", "order_signed_at")
+        .values_list("pk", "checked_in_at", "order_signed_at", "advisor_id", *ADVISOR_NAME)
     )
-    checked_in = {pk: at for pk, at, _advisor, _signed in visits}
+    checked_in = {pk: at for pk, at, *_rest in visits}
     kinds = _work_types(list(checked_in))
     stretches: dict[tuple[str, str], list[float]] = defaultdict(list)
     since: dict[int, object] = dict(checked_in)
     transitions = (
-        VisitTransition.objects.filter(visit_id__in=list(checked_in))
+        VisitTransition.objects.filter(_of_visits(list(checked_in)))
         .order_by("visit_id", "at", "id")
         .values_list("visit_id", "from_status", "at")
     )
@@ -154,9 +162,7 @@ def status_times(period: Period) -> StatusTimes:
                     p90_minutes=round(percentile(values, 0.9), 1),
                 )
             )
-    result.advisors = _advisor_rows(
-        [(advisor, at, signed) for _pk, at, advisor, signed in visits if signed is not None]
-    )
+    result.advisors = _advisor_rows([visit[1:] for visit in visits if visit[2] is not None])
     return result
 
 
@@ -166,18 +172,22 @@ def consultation_by_advisor(period: Period) -> list[AdvisorRow]:
     signed = Visit.objects.filter(
         checked_in_at__gte=start, checked_in_at__lt=end, order_signed_at__isnull=False
     )
-    return _advisor_rows(list(signed.values_list("advisor_id", "checked_in_at", "order_signed_at")))
+    return _advisor_rows(
+        list(signed.values_list("checked_in_at", "order_signed_at", "advisor_id", *ADVISOR_NAME))
+    )
 
 
 def _advisor_rows(signed: list[tuple]) -> list[AdvisorRow]:
-    """(advisor id, checked in, order signed) of signed visits → median minutes per advisor."""
+    """Signed visits as (checked in, order signed, advisor id, *ADVISOR_NAME) → median
+    minutes per advisor (the names come with the visits: no query of their own)."""
     minutes: dict[int, list[float]] = defaultdict(list)
-    for advisor_id, checked_in_at, signed_at in signed:
+    names: dict[int, str] = {}
+    for checked_in_at, signed_at, advisor_id, first_name, last_name, username in signed:
         minutes[advisor_id].append(max((signed_at - checked_in_at).total_seconds() / 60, 0))
-    advisors = {user.pk: user for user in User.objects.filter(pk__in=list(minutes))}
+        names[advisor_id] = str(User(first_name=first_name, last_name=last_name, username=username))
     rows = [
         AdvisorRow(
-            name=str(advisors[pk]),
+            name=names[pk],
             count=len(values),
             median_minutes=float(round(Decimal(str(median(values))), 1)),
         )

@@ -33,6 +33,7 @@ from followup.complaints import complaint_open
 from followup.models import ComplaintCategory, ComplaintSource, Survey
 from followup.services import survey_answer_online
 from reception.models import Visit
+from reception.states import VisitStatus
 from reports import daily
 from reports.models import DayChange, DayFigures
 from reports.periods import DAY, MONTH, WEEK, Period
@@ -203,3 +204,36 @@ def test_bulk_rows_drop_the_day_rows(year):
     daily.days_forget()
     assert not DayFigures.objects.exists()
     assert Customer.objects.exists()
+
+
+def _lost(day) -> dict:
+    report = report_build(Period.containing(MONTH, day), now=timezone.now())
+    return {row.figure.key: row.value for row in report.rows if row.figure.key.startswith("lost_")}
+
+
+def test_customers_not_seen_follow_every_change_of_who_came_when(year):
+    """Customers not seen are kept under their own version (`reports.cache.seen_cached`),
+    which a bill paid leaves alone; a visit checked in, moved back, given to another
+    customer or cancelled counts at once."""
+    today = timezone.localdate()
+    _days_checked([today])
+    seen = _lost(today)
+    visit, _order, _bill = settled_visit()  # a new customer's first visit, paid today
+    _days_checked([today])
+    assert _lost(today) == seen
+
+    visit.checked_in_at -= timedelta(days=200)
+    visit.save(update_fields=["checked_in_at"])
+    _days_checked([today])
+    assert _lost(today)["lost_3"] == seen["lost_3"] + 1
+
+    visit.checked_in_at = timezone.now() - timedelta(hours=1)
+    visit.save(update_fields=["checked_in_at"])
+    _days_checked([today])
+    assert _lost(today) == seen
+    visit.customer = Visit.objects.exclude(customer=visit.customer).latest("checked_in_at").customer
+    visit.save(update_fields=["customer"])
+    _days_checked([today])
+    visit.status = VisitStatus.CANCELLED
+    visit.save(update_fields=["status"])
+    _days_checked([today])
