@@ -375,7 +375,7 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
 SCALARS = [
     f.name
     for f in DayFigures._meta.concrete_fields
-    if f.name not in ("day", "computed_xmin", "tables", "tolerance")
+    if f.name not in ("day", "computed_xmin", "spending_change", "tables", "tolerance")
 ]
 
 
@@ -386,9 +386,27 @@ def _stale(days: list[date], tolerance: Decimal) -> tuple[list[date], int | None
     return sorted(day for day, _xmin in found), (found[0][1] if found else None)
 
 
+def _spending_changes(stale: list[date], spending: list, change: int) -> dict[date, int]:
+    """Per day refreshed: the last change of its spending rows, this refresh (`change`)
+    where the rows just counted differ from those kept."""
+    kept, counted = defaultdict(set), defaultdict(set)
+    for day, customer_id, spent in DaySpending.objects.filter(day__in=stale).values_list(
+        "day", "customer_id", "spent"
+    ):
+        kept[day].add((customer_id, spent))
+    for row in spending:
+        counted[row.day].add((row.customer_id, row.spent))
+    changed = dict(DayFigures.objects.filter(day__in=stale).values_list("day", "spending_change"))
+    unchanged = {day for day in stale if day in changed and kept[day] == counted[day]}
+    return {day: changed[day] if day in unchanged else change for day in stale}
+
+
 # One refresher at a time: two that replaced the same day's spending rows at once would
 # leave both sets.
 REFRESH_LOCK = 2104  # issue 21, point 4
+# Numbers the changes of the spending rows: a sequence grows across transactions, even
+# within one (a transaction id does not: a test or a service refreshing twice in one).
+SPENDING_CHANGES = "reports_spending_changes"
 
 
 def days_refresh(days: list[date]) -> None:
@@ -400,15 +418,25 @@ def days_refresh(days: list[date]) -> None:
         return
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s), nextval(%s)", [REFRESH_LOCK, SPENDING_CHANGES]
+            )
+            change = cursor.fetchone()[1]
         # Another request may have refreshed them while this one waited; the xmin is
         # taken after the lock, before aggregating.
         stale, xmin = _stale(stale, tolerance)
         if not stale:
             return
         rows, spending = _compute(_runs(stale))
+        spending_changes = _spending_changes(stale, spending, change)
         fresh = [
-            DayFigures(day=day, computed_xmin=xmin, tolerance=tolerance, **values)
+            DayFigures(
+                day=day,
+                computed_xmin=xmin,
+                spending_change=spending_changes[day],
+                tolerance=tolerance,
+                **values,
+            )
             for day, values in rows.items()
         ]
         DaySpending.objects.filter(day__in=stale).delete()
@@ -417,7 +445,7 @@ def days_refresh(days: list[date]) -> None:
             fresh,
             update_conflicts=True,
             unique_fields=["day"],
-            update_fields=["computed_xmin", "tolerance", "tables", *SCALARS],
+            update_fields=["computed_xmin", "spending_change", "tolerance", "tables", *SCALARS],
         )
         # The marks below the xmin are in the figures now.
         DayChange.objects.filter(day__in=stale, xid__lt=xmin).delete()
@@ -457,7 +485,7 @@ def days_load(
     rows = {
         row["day"]: row
         for row in DayFigures.objects.filter(day__gte=min(wanted), day__lte=max(wanted)).values(
-            "day", *SCALARS
+            "day", "spending_change", *SCALARS
         )
     }
     return DayStore(rows)
@@ -484,6 +512,12 @@ class DayStore:
                 _merge(sums.clocked, found["clk"], numbers=int)
                 _merge(sums.standard, found["std"])
         return sums
+
+    def spending_changed(self, first: date, last: date) -> int:
+        """The last change of the spending rows of the days first..last (0 for no days):
+        it grows whenever the rows of any of them change."""
+        days = (first + timedelta(days=i) for i in range((last - first).days + 1))
+        return max((self.rows[day]["spending_change"] for day in days), default=0)
 
     def month_sums(self, month: date, end: date) -> dict:
         values = defaultdict(int)

@@ -211,7 +211,7 @@ def report_build(
         work_types=orders_by_work_type(period, sums),
         complaints=complaints_by_category(period),
         technicians=technician_hours(period, sums),
-        spending=spending_bands(period, from_days=days is not None),
+        spending=spending_bands(period, days=days),
         trend=monthly_trend(period, now=now, days=days),
         revenue=revenue_by_category(period, sums),
     )

@@ -184,7 +184,10 @@ def _advisor_rows(signed: list[tuple]) -> list[AdvisorRow]:
     names: dict[int, str] = {}
     for checked_in_at, signed_at, advisor_id, first_name, last_name, username in signed:
         minutes[advisor_id].append(max((signed_at - checked_in_at).total_seconds() / 60, 0))
-        names[advisor_id] = str(User(first_name=first_name, last_name=last_name, username=username))
+        if advisor_id not in names:
+            names[advisor_id] = str(
+                User(first_name=first_name, last_name=last_name, username=username)
+            )
     rows = [
         AdvisorRow(
             name=names[pk],
