@@ -18,10 +18,13 @@ How a change reaches the day, never lost and never raced:
   reader between them: whichever commits last still finds its mark above the xmin.
 * Rows written in bulk (no signals: the demo's year) call `days_forget`.
 
-The spending bands sum `DaySpending` (per day and customer) over the 12 months. Figures
-that are not day sums stay live queries in `reports.figures` (distinct cars at QC,
-complaints against the clock, customers not seen, first service), and so do the status
-times and enquiries sections of the page (cached like the report, `reports.cache`).
+The spending bands sum `DaySpending` (per day and customer) over the 12 months: the days
+before today once, kept while their rows stay the same (`DayFigures.spending_change`),
+then only the customers who paid from today on are moved between bands. Figures that
+are not day sums stay live queries in `reports.figures` (distinct cars at QC, complaints
+against the clock, first service; customers not seen, kept until a visit changes who was
+seen when, `reports.cache.seen_cached`), and so do the status times and enquiries
+sections of the page (cached like the report, `reports.cache`).
 """
 
 from collections import defaultdict
