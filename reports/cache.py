@@ -14,8 +14,11 @@ from uuid import uuid4
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils.translation import get_language
+
+from reception.models import Visit
+from reception.states import VisitStatus
 
 TTL = 300  # seconds
 
@@ -48,6 +51,7 @@ def data_version() -> str:
 def forget() -> None:
     """Start a new version (tests: rolled-back rows send no signal)."""
     cache.delete(_version_key())
+    seen_changed()
 
 
 def _new_version() -> None:
@@ -67,6 +71,9 @@ def data_changed(sender, using=None, **kwargs) -> None:
 def connect() -> None:
     post_save.connect(data_changed, dispatch_uid="reports-data-changed-save")
     post_delete.connect(data_changed, dispatch_uid="reports-data-changed-delete")
+    pre_save.connect(_visit_before_save, sender=Visit, dispatch_uid="reports-seen-before")
+    post_save.connect(_visit_saved, sender=Visit, dispatch_uid="reports-seen-save")
+    post_delete.connect(_visit_deleted, sender=Visit, dispatch_uid="reports-seen-delete")
 
 
 def cached(name: str, period, compute: Callable):
@@ -82,6 +89,84 @@ def cached(name: str, period, compute: Callable):
             data_version(),
         ]
     )
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, TTL)
+    return value
+
+
+# ----------------------------------------------------------------------- who was seen when
+
+# Customers not seen for 3 / 6 / 12 months (`figures.lost_customers`) read only who each
+# visit was for, when it checked in and whether it was cancelled: a year of visits grouped
+# per customer. A bill paid, a job finished, a car delivered change none of that, so the
+# counts are kept under their own version, which only a visit created, deleted or changed
+# in those fields replaces (at once and on commit, as `data_changed`).
+SEEN_FIELDS = ("customer_id", "checked_in_at", "status")
+
+
+def _seen_key() -> str:
+    return f"reports:seen-version:{connection.settings_dict['NAME']}"
+
+
+def _seen_version() -> str:
+    version = cache.get(_seen_key())
+    if version is None:
+        version = uuid4().hex
+        cache.set(_seen_key(), version, None)
+    return f"{connection.settings_dict['NAME']}:{version}"
+
+
+def seen_changed() -> None:
+    """Visits were written without signals (bulk rows): count who was seen afresh."""
+    cache.delete(_seen_key())
+
+
+def _bump_seen() -> None:
+    cache.set(_seen_key(), uuid4().hex, None)
+
+
+def _new_seen_version(using=None) -> None:
+    _bump_seen()
+    transaction.on_commit(_bump_seen, using=using)
+
+
+def _seen(values: dict) -> tuple:
+    """What the counts read of a visit: the customer, the check-in, cancelled or not."""
+    return (
+        values["customer_id"],
+        values["checked_in_at"],
+        values["status"] == VisitStatus.CANCELLED,
+    )
+
+
+def _visit_before_save(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
+    if raw or instance._state.adding or instance.pk is None:
+        return
+    if update_fields is not None and not {f.removesuffix("_id") for f in update_fields} & {
+        f.removesuffix("_id") for f in SEEN_FIELDS
+    }:
+        return
+    old = sender._base_manager.filter(pk=instance.pk).values(*SEEN_FIELDS).first()
+    new = {name: getattr(instance, name) for name in SEEN_FIELDS}
+    instance._report_seen_changed = old is None or _seen(old) != _seen(new)
+
+
+def _visit_saved(sender, instance, created=False, raw=False, using=None, **kwargs) -> None:
+    if created or instance.__dict__.pop("_report_seen_changed", False):
+        _new_seen_version(using)
+
+
+def _visit_deleted(sender, using=None, **kwargs) -> None:
+    _new_seen_version(using)
+
+
+def seen_cached(name: str, periods: list, steps: list, compute: Callable):
+    """A figure over who was seen when (`figures.lost_customers`) for these periods and
+    'not seen for' steps, kept until a visit changes who was seen when, at most `TTL`."""
+    ends = ",".join(period.last.isoformat() for period in periods)
+    key = f"reports:{name}:{ends}:{','.join(map(str, steps))}:{_seen_version()}"
     value = cache.get(key)
     if value is None:
         value = compute()

@@ -18,10 +18,13 @@ How a change reaches the day, never lost and never raced:
   reader between them: whichever commits last still finds its mark above the xmin.
 * Rows written in bulk (no signals: the demo's year) call `days_forget`.
 
-The spending bands sum `DaySpending` (per day and customer) over the 12 months. Figures
-that are not day sums stay live queries in `reports.figures` (distinct cars at QC,
-complaints against the clock, customers not seen, first service), and so do the status
-times and enquiries sections of the page (cached like the report, `reports.cache`).
+The spending bands sum `DaySpending` (per day and customer) over the 12 months: the days
+before today once, kept while their rows stay the same (`DayFigures.spending_change`),
+then only the customers who paid from today on are moved between bands. Figures that
+are not day sums stay live queries in `reports.figures` (distinct cars at QC, complaints
+against the clock, first service; customers not seen, kept until a visit changes who was
+seen when, `reports.cache.seen_cached`), and so do the status times and enquiries
+sections of the page (cached like the report, `reports.cache`).
 """
 
 from collections import defaultdict
@@ -48,6 +51,7 @@ from reception.states import VisitStatus
 from workorders.models import LineKind, Payer, WarrantyClaim
 from workshop.models import ClockEntry, Job
 
+from . import cache as report_cache
 from .figures import _warranty_sums, _within_estimate, paid_subqueries
 from .models import DayChange, DayFigures, DaySpending
 
@@ -145,7 +149,9 @@ WHERE f.day IS NULL OR f.tolerance <> %s OR EXISTS (
 
 
 def days_forget() -> None:
-    """Drop every day row (after rows were written in bulk, without signals)."""
+    """Drop every day row and every kept report (after rows were written in bulk, without
+    signals)."""
+    report_cache.forget()
     if enabled():
         DayFigures.objects.all().delete()
         DaySpending.objects.all().delete()
@@ -372,7 +378,7 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
 SCALARS = [
     f.name
     for f in DayFigures._meta.concrete_fields
-    if f.name not in ("day", "computed_xmin", "tables", "tolerance")
+    if f.name not in ("day", "computed_xmin", "spending_change", "tables", "tolerance")
 ]
 
 
@@ -383,9 +389,27 @@ def _stale(days: list[date], tolerance: Decimal) -> tuple[list[date], int | None
     return sorted(day for day, _xmin in found), (found[0][1] if found else None)
 
 
+def _spending_changes(stale: list[date], spending: list, change: int) -> dict[date, int]:
+    """Per day refreshed: the last change of its spending rows, this refresh (`change`)
+    where the rows just counted differ from those kept."""
+    kept, counted = defaultdict(set), defaultdict(set)
+    for day, customer_id, spent in DaySpending.objects.filter(day__in=stale).values_list(
+        "day", "customer_id", "spent"
+    ):
+        kept[day].add((customer_id, spent))
+    for row in spending:
+        counted[row.day].add((row.customer_id, row.spent))
+    changed = dict(DayFigures.objects.filter(day__in=stale).values_list("day", "spending_change"))
+    unchanged = {day for day in stale if day in changed and kept[day] == counted[day]}
+    return {day: changed[day] if day in unchanged else change for day in stale}
+
+
 # One refresher at a time: two that replaced the same day's spending rows at once would
 # leave both sets.
 REFRESH_LOCK = 2104  # issue 21, point 4
+# Numbers the changes of the spending rows: a sequence grows across transactions, even
+# within one (a transaction id does not: a test or a service refreshing twice in one).
+SPENDING_CHANGES = "reports_spending_changes"
 
 
 def days_refresh(days: list[date]) -> None:
@@ -397,15 +421,25 @@ def days_refresh(days: list[date]) -> None:
         return
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s), nextval(%s)", [REFRESH_LOCK, SPENDING_CHANGES]
+            )
+            change = cursor.fetchone()[1]
         # Another request may have refreshed them while this one waited; the xmin is
         # taken after the lock, before aggregating.
         stale, xmin = _stale(stale, tolerance)
         if not stale:
             return
         rows, spending = _compute(_runs(stale))
+        spending_changes = _spending_changes(stale, spending, change)
         fresh = [
-            DayFigures(day=day, computed_xmin=xmin, tolerance=tolerance, **values)
+            DayFigures(
+                day=day,
+                computed_xmin=xmin,
+                spending_change=spending_changes[day],
+                tolerance=tolerance,
+                **values,
+            )
             for day, values in rows.items()
         ]
         DaySpending.objects.filter(day__in=stale).delete()
@@ -414,7 +448,7 @@ def days_refresh(days: list[date]) -> None:
             fresh,
             update_conflicts=True,
             unique_fields=["day"],
-            update_fields=["computed_xmin", "tolerance", "tables", *SCALARS],
+            update_fields=["computed_xmin", "spending_change", "tolerance", "tables", *SCALARS],
         )
         # The marks below the xmin are in the figures now.
         DayChange.objects.filter(day__in=stale, xid__lt=xmin).delete()
@@ -454,7 +488,7 @@ def days_load(
     rows = {
         row["day"]: row
         for row in DayFigures.objects.filter(day__gte=min(wanted), day__lte=max(wanted)).values(
-            "day", *SCALARS
+            "day", "spending_change", *SCALARS
         )
     }
     return DayStore(rows)
@@ -481,6 +515,12 @@ class DayStore:
                 _merge(sums.clocked, found["clk"], numbers=int)
                 _merge(sums.standard, found["std"])
         return sums
+
+    def spending_changed(self, first: date, last: date) -> int:
+        """The last change of the spending rows of the days first..last (0 for no days):
+        it grows whenever the rows of any of them change."""
+        days = (first + timedelta(days=i) for i in range((last - first).days + 1))
+        return max((self.rows[day]["spending_change"] for day in days), default=0)
 
     def month_sums(self, month: date, end: date) -> dict:
         values = defaultdict(int)

@@ -51,6 +51,7 @@ from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
     Avg,
     Count,
@@ -555,33 +556,45 @@ def care_figures(period: Period, *, now: datetime, sums=None) -> dict:
     }
 
 
-def _first_service_cohort(period: Period):
+def first_service_cohorts(periods: list[Period]) -> list[dict]:
+    """For each period: the new cars handed over one first-service interval before it and
+    the share of them that came back (a visit, not cancelled, between the handover and the
+    period's end). One pass over the cars for all the periods at once."""
     months = int(rule("followup.first_service_months"))
-    return Vehicle.objects.filter(
-        handover_date__gte=add_months(period.first, -months),
-        handover_date__lte=add_months(period.last, -months),
-    )
+    counts, handed_over = {}, Q()
+    for i, period in enumerate(periods):
+        cohort = Q(
+            handover_date__gte=add_months(period.first, -months),
+            handover_date__lte=add_months(period.last, -months),
+        )
+        came_back = Visit.objects.filter(
+            _not_cancelled(),
+            vehicle=OuterRef("pk"),
+            checked_in_at__date__gte=OuterRef("handover_date"),
+            checked_in_at__lt=period.bounds[1],
+        )
+        counts[f"due_{i}"] = Count("id", filter=cohort)
+        counts[f"returned_{i}"] = Count("id", filter=cohort & Q(Exists(came_back)))
+        handed_over |= cohort
+    totals = Vehicle.objects.filter(handed_over).aggregate(**counts)
+    return [
+        {
+            "new_cars_due": totals[f"due_{i}"],
+            "first_service_rate": _ratio(totals[f"returned_{i}"], totals[f"due_{i}"]),
+        }
+        for i, _period in enumerate(periods)
+    ]
 
 
-def retention_figures(period: Period, *, lost: dict | None = None) -> dict:
-    start, end = period.bounds
-    came_back = Visit.objects.filter(
-        _not_cancelled(),
-        vehicle=OuterRef("pk"),
-        checked_in_at__date__gte=OuterRef("handover_date"),
-        checked_in_at__lt=end,
-    )
-    cohort = _first_service_cohort(period).aggregate(
-        due=Count("id"), returned=Count("id", filter=Q(Exists(came_back)))
-    )
-    figures = {
-        "new_cars_due": cohort["due"],
-        "first_service_rate": _ratio(cohort["returned"], cohort["due"]),
-    }
+def retention_of(periods: list[Period], *, lost: list[dict] | None = None) -> list[dict]:
+    """The retention figures of each period (first service, customers not seen); `lost`:
+    the periods' `lost_customers` when the caller has them."""
     if lost is None:
-        lost = lost_customers([period])[0]
-    figures.update(lost)
-    return figures
+        lost = lost_customers(periods)
+    return [
+        {**cohort, **seen}
+        for cohort, seen in zip(first_service_cohorts(periods), lost, strict=True)
+    ]
 
 
 def lost_customers(periods: list[Period]) -> list[dict]:
@@ -613,16 +626,18 @@ def lost_customers(periods: list[Period]) -> list[dict]:
     ]
 
 
-def period_figures(period: Period, *, now: datetime, lost: dict | None = None, sums=None) -> dict:
-    """Every summary figure of one period: {figure key: value or None}. `lost`: the
-    period's `lost_customers` when the caller counted several periods at once; `sums`: its
+def period_figures(
+    period: Period, *, now: datetime, retention: dict | None = None, sums=None
+) -> dict:
+    """Every summary figure of one period: {figure key: value or None}. `retention`: the
+    period's `retention_of` when the caller counted several periods at once; `sums`: its
     day rows (`reports.daily`), without them a full recomputation."""
     values = sales_figures(period, sums)
     values.update(visit_figures(period, sums))
     values.update(workshop_figures(period, values["hours_sold"], sums))
     values.update(booking_figures(period, sums))
     values.update(care_figures(period, now=now, sums=sums))
-    values.update(retention_figures(period, lost=lost))
+    values.update(retention or retention_of([period])[0])
     return values
 
 
@@ -784,31 +799,101 @@ def spending_window(period: Period):
     return add_months(period.last + timedelta(days=1), -12)
 
 
-def spending_bands(period: Period, *, from_days: bool = False) -> list[dict]:
-    """Customers by what they paid in the 12 months to the period's end. `from_days`: from
-    the day rows of `reports.daily` (which the caller refreshed), else from the bills."""
+def _band_filters(bounds: list, field: str, scale: int = 1) -> dict:
+    """One filtered count per band of `bounds` (ZERO, the limits, None), totals × `scale`."""
+    aggregates = {}
+    for index, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        q = Q(spent__gte=low * scale) if index else Q(spent__gt=low * scale)
+        if high is not None:
+            q &= Q(spent__lt=high * scale)
+        aggregates[f"band_{index}"] = Count(field, filter=q)
+    return aggregates
+
+
+def _band_of(cents: int, bounds: list) -> int | None:
+    """The band a total in cents falls in, as `_band_filters` counts it (None: nothing paid)."""
+    for index, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        above = cents >= low * 100 if index else cents > low * 100
+        if above and (high is None or cents < high * 100):
+            return index
+    return None
+
+
+def _day_bands(first, last, bounds: list) -> list[int]:
+    """Customers per band by what they paid on the days first..last (`DaySpending`)."""
+    per_customer = (
+        DaySpending.objects.filter(day__gte=first, day__lte=last)
+        .values("customer_id")
+        .annotate(spent=Sum("spent"))
+    )
+    counts = per_customer.filter(spent__gt=0).aggregate(
+        **_band_filters(bounds, "customer_id", scale=100)
+    )
+    return [counts[f"band_{index}"] for index in range(len(bounds) - 1)]
+
+
+def _bands_from_days(period: Period, days, bounds: list) -> list[int]:
+    """The bands from the day rows (`days`, a refreshed `reports.daily.DayStore`).
+
+    The window's days before today are counted once and kept while their spending rows
+    stay the same (`DayStore.spending_changed`); only the customers who paid from today on
+    are moved from the band of what they had paid before to the band of their total."""
+    first = spending_window(period)
+    today = min(max(timezone.localdate(), first), period.last + timedelta(days=1))
+    before = today - timedelta(days=1)
+    key = ":".join(
+        [
+            "reports:spending-bands",
+            connection.settings_dict["NAME"],
+            first.isoformat(),
+            before.isoformat(),
+            ",".join(str(bound) for bound in bounds[1:-1]),
+            str(days.spending_changed(first, before)),
+        ]
+    )
+    counts = cache.get(key)
+    if counts is None:
+        counts = _day_bands(first, before, bounds)
+        cache.set(key, counts, 7 * 24 * 3600)
+    counts = list(counts)
+    if today > period.last:
+        return counts
+    # Their ids first, then their rows by the customer index: one query joining the two
+    # is left to statistics that a day's fresh rows may not have yet (a nested loop over
+    # the whole window twice).
+    paid_lately = set(
+        DaySpending.objects.filter(day__gte=today, day__lte=period.last).values_list(
+            "customer_id", flat=True
+        )
+    )
+    if not paid_lately:
+        return counts
+    moved = (
+        DaySpending.objects.filter(
+            day__gte=first, day__lte=period.last, customer_id__in=sorted(paid_lately)
+        )
+        .values("customer_id")
+        .annotate(before=Sum("spent", filter=Q(day__lt=today)), spent=Sum("spent"))
+        .values_list("before", "spent")
+    )
+    for paid_before, spent in moved:
+        left, joined = _band_of(paid_before or 0, bounds), _band_of(spent, bounds)
+        if left is not None:
+            counts[left] -= 1
+        if joined is not None:
+            counts[joined] += 1
+    return counts
+
+
+def spending_bands(period: Period, *, days=None) -> list[dict]:
+    """Customers by what they paid in the 12 months to the period's end. `days`: from the
+    day rows of `reports.daily` (a `DayStore` the caller refreshed), else from the bills."""
     _start, end = period.bounds
     window_start = datetime.combine(spending_window(period), time.min, tzinfo=local_tz())
     limits = [Decimal(x.strip()) for x in str(rule("reports.spending_bands")).split(",") if x]
     bounds = [ZERO, *limits, None]
-    aggregates = {}
-    for index, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
-        q = Q(spent__gte=low) if index else Q(spent__gt=low)
-        if high is not None:
-            q &= Q(spent__lt=high)
-        aggregates[f"band_{index}"] = Count("visit__customer", filter=q)
-    if from_days:
-        per_customer = (
-            DaySpending.objects.filter(day__gte=spending_window(period), day__lte=period.last)
-            .values("customer_id")
-            .annotate(spent=Sum("spent"))
-        )
-        aggregates = {}  # the same bands, in cents
-        for index, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
-            q = Q(spent__gte=low * 100) if index else Q(spent__gt=low * 100)
-            if high is not None:
-                q &= Q(spent__lt=high * 100)
-            aggregates[f"band_{index}"] = Count("customer_id", filter=q)
+    if days is not None:
+        counts = _bands_from_days(period, days, bounds)
     else:
         per_customer = (
             Settlement.objects.filter(
@@ -817,7 +902,10 @@ def spending_bands(period: Period, *, from_days: bool = False) -> list[dict]:
             .values("visit__customer")
             .annotate(spent=Sum("customer_total"))
         )
-    counts = per_customer.filter(spent__gt=0).aggregate(**aggregates)
+        found = per_customer.filter(spent__gt=0).aggregate(
+            **_band_filters(bounds, "visit__customer")
+        )
+        counts = [found[f"band_{index}"] for index in range(len(bounds) - 1)]
     rows = []
     for index, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
         if high is None:
@@ -827,7 +915,7 @@ def spending_bands(period: Period, *, from_days: bool = False) -> list[dict]:
                 "low": low,
                 "high": high,
             }
-        rows.append({"label": label, "customers": counts[f"band_{index}"]})
+        rows.append({"label": label, "customers": counts[index]})
     return rows
 
 

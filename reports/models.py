@@ -67,6 +67,11 @@ class DayFigures(models.Model):
 
     day = models.DateField(primary_key=True)
     computed_xmin = models.BigIntegerField()
+    # The last change of the day's `DaySpending` rows, numbered by a sequence
+    # (`daily.SPENDING_CHANGES`): a later change of any day has a larger number, so the
+    # largest over a run of days tells whether any of their rows changed since (the
+    # spending bands' kept part, `figures.spending_bands`).
+    spending_change = models.BigIntegerField(default=0)
     tolerance = models.DecimalField(max_digits=7, decimal_places=2)
     # Paid bills settled that day.
     orders = models.IntegerField(default=0)
@@ -130,7 +135,7 @@ class DaySpending(models.Model):
     """What one customer paid on the bills settled on one local day (the spending bands)."""
 
     day = models.DateField(db_index=True)
-    customer_id = models.BigIntegerField()
+    customer_id = models.BigIntegerField(db_index=True)
     # In cents: integers sum several times faster than decimals over a year of customers.
     spent = models.BigIntegerField()
 

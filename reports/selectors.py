@@ -12,6 +12,7 @@ from django.utils.translation import get_language
 
 from dealership.daterange import day_in_range
 from delivery.models import SettlementLine
+from followup.rules import lost_months
 from reception.models import Visit
 from reception.states import VisitStatus
 from workshop.models import QualityCheck
@@ -30,6 +31,7 @@ from .figures import (
     monthly_trend,
     orders_by_work_type,
     period_figures,
+    retention_of,
     revenue_by_category,
     settlements_in,
     spending_bands,
@@ -171,13 +173,19 @@ def report_build(
             spending_from=spending_window(period),
         )
         sums = days.sums(period, tables=True)
-    lost = lost_customers([period, previous, last_year])
-    this_values = period_figures(period, now=now, lost=lost[0], sums=sums)
+    periods = [period, previous, last_year]
+    lost = None
+    if not recompute:
+        lost = report_cache.seen_cached(
+            "lost", periods, lost_months(), lambda: lost_customers(periods)
+        )
+    retention = retention_of(periods, lost=lost)
+    this_values = period_figures(period, now=now, retention=retention[0], sums=sums)
     previous_values = period_figures(
-        previous, now=now, lost=lost[1], sums=days and days.sums(previous)
+        previous, now=now, retention=retention[1], sums=days and days.sums(previous)
     )
     last_year_values = period_figures(
-        last_year, now=now, lost=lost[2], sums=days and days.sums(last_year)
+        last_year, now=now, retention=retention[2], sums=days and days.sums(last_year)
     )
     targets = targets_for(period.first) if period.kind == MONTH else {}
     sections: dict = {}
@@ -203,7 +211,7 @@ def report_build(
         work_types=orders_by_work_type(period, sums),
         complaints=complaints_by_category(period),
         technicians=technician_hours(period, sums),
-        spending=spending_bands(period, from_days=days is not None),
+        spending=spending_bands(period, days=days),
         trend=monthly_trend(period, now=now, days=days),
         revenue=revenue_by_category(period, sums),
     )

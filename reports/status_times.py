@@ -15,13 +15,14 @@ from decimal import Decimal
 from statistics import median
 from types import SimpleNamespace
 
-from django.db.models import F
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from dealership.models import User, WorkType
 from dealership.rules import rule
 from reception.models import InsuranceCase, Visit, VisitTransition
 from reception.states import VisitStatus
+from workorders.models import WorkOrderLine
 from workshop.express import duration_text, is_express
 from workshop.models import Job
 from workshop.states import JobStatus
@@ -29,6 +30,8 @@ from workshop.states import JobStatus
 from .periods import Period
 
 EXPRESS, REPAIR, BODY = "express", "repair", "body"
+# What the advisor's name (`User.__str__`) reads, fetched with the visits.
+ADVISOR_NAME = ("advisor__first_name", "advisor__last_name", "advisor__username")
 WORK_TYPES = (
     (EXPRESS, _("Express (快修)")),
     (REPAIR, _("General repair")),
@@ -78,23 +81,33 @@ class StatusTimes:
     advisors: list = field(default_factory=list)
 
 
-def _work_types(visits, visit_ids) -> dict[int, str]:
-    """Each visit's work type. `visits` is a queryset: used as a subquery, so the number
-    of queries stays the same with no visits and with thousands."""
+def _of_visits(visit_ids: list[int]) -> Q:
+    """The rows of these visits. With no visits the query is still asked (no visit has id
+    0): the section makes the same queries whatever the data."""
+    return Q(visit_id__in=visit_ids or [0])
+
+
+def _work_types(visit_ids: list[int]) -> dict[int, str]:
+    """Each visit's work type: two queries by the visits' ids (no second scan of the visits
+    for the period)."""
     jobs = defaultdict(list)
+    # The catalogue hours by the job's own line (an index lookup per job), not a join the
+    # planner may answer with a scan of every order line.
+    catalogue_hours = WorkOrderLine.objects.filter(pk=OuterRef("order_line_id")).values(
+        "operation__standard_hours"
+    )
     rows = (
-        Job.objects.filter(visit__in=visits.values("pk"))
+        Job.objects.filter(_of_visits(visit_ids))
         .exclude(status__in=(JobStatus.CANCELLED, JobStatus.PROPOSED))
-        .values_list("visit_id", "work_type", "hours", F("order_line__operation__standard_hours"))
+        .order_by()
+        .values_list("visit_id", "work_type", "hours", Subquery(catalogue_hours))
     )
     for visit_id, work_type, hours, catalogue in rows:
         jobs[visit_id].append(
             SimpleNamespace(work_type=work_type, hours=hours, catalogue_hours=catalogue)
         )
     insured = set(
-        InsuranceCase.objects.filter(visit__in=visits.values("pk")).values_list(
-            "visit_id", flat=True
-        )
+        InsuranceCase.objects.filter(_of_visits(visit_ids)).values_list("visit_id", flat=True)
     )
     limit = rule("workshop.express_max_minutes")
     kinds = {}
@@ -110,15 +123,20 @@ def _work_types(visits, visit_ids) -> dict[int, str]:
 
 
 def status_times(period: Period) -> StatusTimes:
-    """The report's section: a handful of queries, whatever the number of visits."""
+    """The report's section: one scan of the period's visits, then queries by their ids (a
+    handful, whatever the number of visits)."""
     start, end = period.bounds
-    visits = Visit.objects.filter(checked_in_at__gte=start, checked_in_at__lt=end)
-    checked_in = dict(visits.values_list("pk", "checked_in_at"))
-    kinds = _work_types(visits, list(checked_in))
+    visits = list(
+        Visit.objects.filter(checked_in_at__gte=start, checked_in_at__lt=end)
+        .order_by()
+        .values_list("pk", "checked_in_at", "order_signed_at", "advisor_id", *ADVISOR_NAME)
+    )
+    checked_in = {pk: at for pk, at, *_rest in visits}
+    kinds = _work_types(list(checked_in))
     stretches: dict[tuple[str, str], list[float]] = defaultdict(list)
     since: dict[int, object] = dict(checked_in)
     transitions = (
-        VisitTransition.objects.filter(visit__in=visits.values("pk"))
+        VisitTransition.objects.filter(_of_visits(list(checked_in)))
         .order_by("visit_id", "at", "id")
         .values_list("visit_id", "from_status", "at")
     )
@@ -144,25 +162,35 @@ def status_times(period: Period) -> StatusTimes:
                     p90_minutes=round(percentile(values, 0.9), 1),
                 )
             )
-    result.advisors = consultation_by_advisor(period)
+    result.advisors = _advisor_rows([visit[1:] for visit in visits if visit[2] is not None])
     return result
 
 
 def consultation_by_advisor(period: Period) -> list[AdvisorRow]:
     """Median minutes from check-in to the signed order, per advisor (signed visits only)."""
     start, end = period.bounds
-    minutes: dict[int, list[float]] = defaultdict(list)
     signed = Visit.objects.filter(
         checked_in_at__gte=start, checked_in_at__lt=end, order_signed_at__isnull=False
     )
-    for advisor_id, checked_in_at, signed_at in signed.values_list(
-        "advisor_id", "checked_in_at", "order_signed_at"
-    ):
+    return _advisor_rows(
+        list(signed.values_list("checked_in_at", "order_signed_at", "advisor_id", *ADVISOR_NAME))
+    )
+
+
+def _advisor_rows(signed: list[tuple]) -> list[AdvisorRow]:
+    """Signed visits as (checked in, order signed, advisor id, *ADVISOR_NAME) → median
+    minutes per advisor (the names come with the visits: no query of their own)."""
+    minutes: dict[int, list[float]] = defaultdict(list)
+    names: dict[int, str] = {}
+    for checked_in_at, signed_at, advisor_id, first_name, last_name, username in signed:
         minutes[advisor_id].append(max((signed_at - checked_in_at).total_seconds() / 60, 0))
-    advisors = {user.pk: user for user in User.objects.filter(pk__in=signed.values("advisor_id"))}
+        if advisor_id not in names:
+            names[advisor_id] = str(
+                User(first_name=first_name, last_name=last_name, username=username)
+            )
     rows = [
         AdvisorRow(
-            name=str(advisors[pk]),
+            name=names[pk],
             count=len(values),
             median_minutes=float(round(Decimal(str(median(values))), 1)),
         )

@@ -24,6 +24,7 @@ from dealership.models import Customer, DueTask
 from dealership.rules import rule_set
 from dealership.states import DueTaskState
 from delivery import services as delivery
+from delivery.models import Settlement, SettlementStatus
 from delivery.selectors import bill_for
 from delivery.tests.factories import settled_visit, staff
 from demo.scale import seed_year
@@ -33,6 +34,7 @@ from followup.complaints import complaint_open
 from followup.models import ComplaintCategory, ComplaintSource, Survey
 from followup.services import survey_answer_online
 from reception.models import Visit
+from reception.states import VisitStatus
 from reports import daily
 from reports.models import DayChange, DayFigures
 from reports.periods import DAY, MONTH, WEEK, Period
@@ -203,3 +205,66 @@ def test_bulk_rows_drop_the_day_rows(year):
     daily.days_forget()
     assert not DayFigures.objects.exists()
     assert Customer.objects.exists()
+
+
+def _lost(day) -> dict:
+    report = report_build(Period.containing(MONTH, day), now=timezone.now())
+    return {row.figure.key: row.value for row in report.rows if row.figure.key.startswith("lost_")}
+
+
+def test_customers_not_seen_follow_every_change_of_who_came_when(year):
+    """Customers not seen are kept under their own version (`reports.cache.seen_cached`),
+    which a bill paid leaves alone; a visit checked in, moved back, given to another
+    customer or cancelled counts at once."""
+    today = timezone.localdate()
+    _days_checked([today])
+    seen = _lost(today)
+    visit, _order, _bill = settled_visit()  # a new customer's first visit, paid today
+    _days_checked([today])
+    assert _lost(today) == seen
+
+    visit.checked_in_at -= timedelta(days=200)
+    visit.save(update_fields=["checked_in_at"])
+    _days_checked([today])
+    assert _lost(today)["lost_3"] == seen["lost_3"] + 1
+
+    visit.checked_in_at = timezone.now() - timedelta(hours=1)
+    visit.save(update_fields=["checked_in_at"])
+    _days_checked([today])
+    assert _lost(today) == seen
+    visit.customer = Visit.objects.exclude(customer=visit.customer).latest("checked_in_at").customer
+    visit.save(update_fields=["customer"])
+    _days_checked([today])
+    visit.status = VisitStatus.CANCELLED
+    visit.save(update_fields=["status"])
+    _days_checked([today])
+
+
+def test_spending_bands_count_again_a_bill_of_an_earlier_day_given_to_another_customer(year):
+    """The bands keep what was paid before today (`figures.spending_bands`) while those
+    days' spending rows stay the same: a visit of an earlier day given to another customer
+    moves its bill's spending, and the bands count that day again."""
+    today = timezone.localdate()
+    bill = (
+        Settlement.objects.filter(
+            status=SettlementStatus.PAID,
+            customer_total__gt=0,
+            settled_at__lt=timezone.now() - timedelta(days=3),
+            settled_at__gte=timezone.now() - timedelta(days=60),
+        )
+        .select_related("visit")
+        .latest("settled_at")
+    )
+    day = timezone.localtime(bill.settled_at).date()
+    _days_checked([day, today])
+    kept = DayFigures.objects.get(day=day).spending_change
+    checked_in_day = DayFigures.objects.get(day=timezone.localdate(bill.visit.checked_in_at))
+
+    visit = bill.visit
+    visit.customer = Customer.objects.exclude(pk=visit.customer_id).order_by("pk").first()
+    visit.save(update_fields=["customer"])
+    _days_checked([day, today])
+    assert DayFigures.objects.get(day=day).spending_change > kept
+    if checked_in_day.day != day:  # counted again (the visit marks it), its rows unchanged
+        kept_since = DayFigures.objects.get(day=checked_in_day.day).spending_change
+        assert kept_since == checked_in_day.spending_change
