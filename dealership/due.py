@@ -568,7 +568,7 @@ def _enqueue(pks: list[int]) -> list[int]:
     per message (`due_task_run`) when that is 1. Returns the refused rows.
     """
     due_task_run, due_tasks_run = RUNNERS["one"], RUNNERS["many"]
-    size = max(1, _setting("DUE_TASK_MESSAGE_SIZE", 20))
+    size = max(1, _setting("DUE_TASK_MESSAGE_SIZE", 50))
     chunks = [pks[start : start + size] for start in range(0, len(pks), size)]
     sent = 0
 
