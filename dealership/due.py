@@ -14,8 +14,10 @@ the transaction of the event that causes them::
 Machine tasks (a handler) are claimed by the beat dispatcher every minute with
 `select_for_update(skip_locked=True)` and performed by a Celery task that
 re-reads the row under a lock, so two workers, a crashed worker or a broker
-outage never perform a task twice and never lose one. Person tasks (a role, no
-handler) are calls on a work queue, finished with `due_task_complete`.
+outage never perform a task twice and never lose one. A kind with a batch handler
+(reminders) performs the rows of one message together: one read and one write for all,
+a failing row failing alone. Person tasks (a role, no handler) are calls on a work queue,
+finished with `due_task_complete`.
 
 Each claim counts as one attempt; a worker that dies mid-task leaves the row
 claimed and the dispatcher takes it back after `DUE_TASK_RECLAIM_AFTER_SECONDS`.
@@ -778,7 +780,13 @@ def _perform_together(
         return answers, []
     try:
         with transaction.atomic():
-            results = spec.perform_many(on_time, until=until)
+            locked = {task.pk for task in on_time}
+            # Only rows this message holds locked are marked, whatever the handler answers.
+            results = {
+                pk: result
+                for pk, result in spec.perform_many(on_time, until=until).items()
+                if pk in locked
+            }
             _mark_done(
                 {pk: result for pk, result in results.items() if not isinstance(result, Exception)}
             )

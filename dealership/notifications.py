@@ -4,6 +4,8 @@
 
 renders `notifications/<template>.txt` in the customer's language, sends it
 through the backend of the customer's channel, stores a `Message` and a timeline line.
+`notify_many([Notice(...), ...])` sends many the same way and stores them all in one INSERT
+each (a batch of due reminders; `notify_due_tasks` gives a batch handler's answers).
 
 Settings: `NOTIFICATION_BACKENDS` maps a channel ("sms", "email", "wechat") to a backend
 class. `LogBackend` (the default) only logs that a message went out (masked address,
