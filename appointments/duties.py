@@ -17,14 +17,14 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from dealership.consent import Purpose, consent_allows, consent_gate_kinds
+from dealership.consent import Purpose, consent_allows, consent_allows_many, consent_gate_kinds
 from dealership.due import (
     due_task_perform_now,
     due_task_schedule,
     due_tasks_cancel_for,
     register_kind,
 )
-from dealership.notifications import notify
+from dealership.notifications import Notice, notify, notify_due_tasks
 from dealership.roles import Role
 from dealership.rules import rule
 from dealership.urltools import absolute_url
@@ -90,7 +90,10 @@ def register_kinds() -> None:
     labels = (_("Reminder 72 h before"), _("Reminder 24 h before"), _("Reminder 1 h before"))
     for (kind, _rule, cutoff), label in zip(REMINDERS, labels, strict=True):
         register_kind(
-            kind, label=label, handler="appointments.duties.send_reminder", late_cutoff=cutoff
+            kind,
+            label=label,
+            batch_handler="appointments.duties.send_reminders",
+            late_cutoff=cutoff,
         )
     for kind, label, handler, late_cutoff in (
         (NOTICE, _("Message about a booking"), "appointments.duties.send_notice", None),
@@ -259,22 +262,36 @@ def _appointment(task):
     return Appointment.objects.select_related("customer", "vehicle").get(pk=task.subject_id)
 
 
-def send_reminder(task) -> dict:
-    """Remind the customer of an open appointment by their channel (unless they withdrew
-    consent to service messages)."""
-    appointment = _appointment(task)
-    if not appointment.is_open:
-        return {"skipped": appointment.status}
-    if not consent_allows(appointment.customer, Purpose.SERVICE):
-        return {"skipped": "no_consent"}
-    message = notify(
-        customer=appointment.customer,
-        template="appointment_reminder",
-        context=_context(appointment),
-        subject=appointment,
-        vehicle=appointment.vehicle,
+def send_reminders(tasks: list, *, until: float | None = None) -> dict:
+    """Remind each customer of an open appointment by their channel (unless they withdrew
+    consent to service messages), a batch handler: the appointments and the consents read
+    once for the batch, after the rows were locked."""
+    appointments = Appointment.objects.select_related("customer", "vehicle").in_bulk(
+        {task.subject_id for task in tasks}
     )
-    return {"message": message.pk}
+    allowed = consent_allows_many(
+        (appointment.customer_id, Purpose.SERVICE) for appointment in appointments.values()
+    )
+    answers: dict = {}
+    notices = {}
+    for task in tasks:
+        appointment = appointments.get(task.subject_id)
+        if appointment is None:
+            answers[task.pk] = Appointment.DoesNotExist(f"appointment {task.subject_id} is gone")
+        elif not appointment.is_open:
+            answers[task.pk] = {"skipped": appointment.status}
+        elif (appointment.customer_id, Purpose.SERVICE) not in allowed:
+            answers[task.pk] = {"skipped": "no_consent"}
+        else:
+            notices[task.pk] = Notice(
+                customer=appointment.customer,
+                template="appointment_reminder",
+                context=_context(appointment),
+                subject=appointment,
+                vehicle=appointment.vehicle,
+                due_task=task,
+            )
+    return answers | notify_due_tasks(notices, until=until)
 
 
 def send_notice(task) -> dict:

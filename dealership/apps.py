@@ -82,6 +82,6 @@ class DealershipConfig(AppConfig):
         register_kind(
             "customer.reminder",
             label=_("Reminder to the customer"),
-            handler="dealership.duties.send_reminder",
+            batch_handler="dealership.duties.send_reminders",
             late_cutoff=timedelta(hours=12),
         )

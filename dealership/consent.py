@@ -19,6 +19,7 @@ checks `consent_allows`. Apps name the due-task kinds each purpose gates with
 `consent_gate_kinds`, so a withdrawal cancels the customer's open calls and messages of them.
 """
 
+from collections.abc import Iterable
 from contextlib import nullcontext
 
 from django.db import models, transaction
@@ -105,13 +106,26 @@ def _allowed_by_default(purpose: str) -> bool:
 
 def consent_allows(customer: Customer, purpose: str) -> bool:
     """Whether the store may contact `customer` for `purpose` now (one query)."""
-    latest = (
-        ConsentRecord.objects.filter(customer=customer, purpose=purpose)
-        .order_by("-at", "-id")
-        .values_list("granted", flat=True)
-        .first()
+    return (customer.pk, purpose) in consent_allows_many([(customer.pk, purpose)])
+
+
+def consent_allows_many(wanted: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of the (customer id, purpose) pairs the store may contact now: `consent_allows`
+    for a batch of sends, in one query."""
+    wanted = set(wanted)
+    if not wanted:
+        return set()
+    records = (
+        ConsentRecord.objects.filter(
+            customer_id__in={customer_id for customer_id, _purpose in wanted},
+            purpose__in={purpose for _customer_id, purpose in wanted},
+        )
+        .order_by("at", "id")
+        .values_list("customer_id", "purpose", "granted")
     )
-    return _allowed_by_default(purpose) if latest is None else latest
+    # Oldest first: what is left for a pair is its latest record.
+    latest = {(customer_id, purpose): granted for customer_id, purpose, granted in records}
+    return {pair for pair in wanted if latest.get(pair, _allowed_by_default(pair[1]))}
 
 
 def consent_filter(

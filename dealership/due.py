@@ -14,8 +14,10 @@ the transaction of the event that causes them::
 Machine tasks (a handler) are claimed by the beat dispatcher every minute with
 `select_for_update(skip_locked=True)` and performed by a Celery task that
 re-reads the row under a lock, so two workers, a crashed worker or a broker
-outage never perform a task twice and never lose one. Person tasks (a role, no
-handler) are calls on a work queue, finished with `due_task_complete`.
+outage never perform a task twice and never lose one. A kind with a batch handler
+(reminders) performs the rows of one message together: one read and one write for all,
+a failing row failing alone. Person tasks (a role, no handler) are calls on a work queue,
+finished with `due_task_complete`.
 
 Each claim counts as one attempt; a worker that dies mid-task leaves the row
 claimed and the dispatcher takes it back after `DUE_TASK_RECLAIM_AFTER_SECONDS`.
@@ -39,7 +41,8 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db import connection, models, transaction
-from django.db.models import Count, F, Q, prefetch_related_objects
+from django.db.models import Count, Expression, F, Q, prefetch_related_objects
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
@@ -78,6 +81,12 @@ DEFAULT_OUTCOMES = (
 )
 
 
+# A batch handler performs many claimed tasks of its kind at once (set-based): given the
+# tasks and `until` (a time.monotonic() deadline, or None), it answers each task's result or the
+# exception that fails that task alone; a task it leaves out (no time left) is handed back.
+BatchHandler = Callable[..., dict[int, dict | Exception]]
+
+
 @dataclass(frozen=True)
 class DueKind:
     key: str
@@ -92,14 +101,26 @@ class DueKind:
     recorder: Callable[..., object] | str | None = None
     # Called with the task, in the same transaction, when a machine task fails for good.
     on_failed: Callable[[DueTask], None] | str | None = None
+    batch_handler: BatchHandler | str | None = None
 
     @property
     def for_person(self) -> bool:
-        return self.handler is None
+        return self.handler is None and self.batch_handler is None
 
     def perform(self, task: DueTask) -> dict | None:
+        if self.batch_handler is not None:
+            answer = self.perform_many([task])[task.pk]
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
         handler = import_string(self.handler) if isinstance(self.handler, str) else self.handler
         return handler(task)
+
+    def perform_many(
+        self, tasks: list[DueTask], *, until: float | None = None
+    ) -> dict[int, dict | Exception]:
+        handler = self.batch_handler
+        return (import_string(handler) if isinstance(handler, str) else handler)(tasks, until=until)
 
     def outcome_label(self, outcome: str):
         return dict(self.outcomes).get(outcome, outcome)
@@ -113,6 +134,7 @@ def register_kind(
     *,
     label,
     handler: Callable[[DueTask], dict | None] | str | None = None,
+    batch_handler: BatchHandler | str | None = None,
     role: str | None = None,
     late_cutoff: timedelta | None = None,
     max_attempts: int = 5,
@@ -120,17 +142,22 @@ def register_kind(
     recorder: Callable[..., object] | str | None = None,
     on_failed: Callable[[DueTask], None] | str | None = None,
 ) -> DueKind:
-    """Declare a kind of due task: a machine task (`handler`) or a call for a `role`.
+    """Declare a kind of due task: a machine task (`handler` or `batch_handler`) or a call for
+    a `role`.
 
     A handler performs the duty (usually `notify(...)`) and returns a result
-    dict; raising makes the task retry with back-off, up to `max_attempts`.
+    dict; raising makes the task retry with back-off, up to `max_attempts`. A batch handler
+    (`BatchHandler`) performs a message's tasks of the kind at once, set-based (one read for
+    all, one write for all), and alone the task that runs on its own.
     Performed later than `due_at + late_cutoff`, a task is not performed but
     marked missed (a 1 h reminder 3 h late helps nobody). A call whose outcome
     does something (cancels a booking, takes a survey) names its app's service as
     `recorder`: the generic queue records through it, never around it.
     """
-    if (handler is None) == (role is None):
-        raise ValueError(f"due kind {key!r}: give either a handler or a role, not both")
+    if sum(given is not None for given in (handler, batch_handler, role)) != 1:
+        raise ValueError(
+            f"due kind {key!r}: give one of a handler, a batch handler or a role, not several"
+        )
     if max_attempts < 1:
         raise ValueError(f"due kind {key!r}: max_attempts must be at least 1")
     kind = DueKind(
@@ -143,6 +170,7 @@ def register_kind(
         outcomes=tuple(outcomes) if outcomes else DEFAULT_OUTCOMES,
         recorder=recorder,
         on_failed=on_failed,
+        batch_handler=batch_handler,
     )
     KINDS[key] = kind
     return kind
@@ -542,7 +570,7 @@ def _enqueue(pks: list[int]) -> list[int]:
     per message (`due_task_run`) when that is 1. Returns the refused rows.
     """
     due_task_run, due_tasks_run = RUNNERS["one"], RUNNERS["many"]
-    size = max(1, _setting("DUE_TASK_MESSAGE_SIZE", 20))
+    size = max(1, _setting("DUE_TASK_MESSAGE_SIZE", 50))
     chunks = [pks[start : start + size] for start in range(0, len(pks), size)]
     sent = 0
 
@@ -654,15 +682,17 @@ def due_tasks_perform(
     """Perform several claimed machine tasks (one message of the dispatcher's), each at most once.
 
     Row by row the same as `due_task_perform`, in fewer round trips: the rows are locked
-    and read in one query, each handler runs in a savepoint of its own (its writes and its
-    "done" mark stand or fall together; a failure rolls back only its row, recorded after
-    the commit as for one row), and one commit ends them. The rows stay locked until then,
-    so a second delivery of the message waits and finds them done; to keep a person who
-    cancels one of them from waiting long, the commit comes at the latest after
-    `DUE_TASK_HOLD_SECONDS`, and the rows not reached are returned to be performed next.
+    and read in one query and one commit ends them. A kind with a batch handler performs its
+    rows together (`_perform_together`: one read, one write, one done mark for all); any other
+    row runs its handler in a savepoint of its own (its writes and its "done" mark stand or fall
+    together). A failure rolls back only its row, recorded after the commit as for one row.
+    The rows stay locked until the commit, so a second delivery of the message waits and
+    finds them done; to keep a person who cancels one of them from waiting long, the commit
+    comes at the latest after `DUE_TASK_HOLD_SECONDS` (and the row being sent), and the rows
+    not reached are returned to be performed next.
     Returns the outcomes counted ("done", "skipped", ...) and the rows not reached.
     """
-    hold = _setting("DUE_TASK_HOLD_SECONDS", 1.0)
+    until = time.monotonic() + _setting("DUE_TASK_HOLD_SECONDS", 1.0)
     outcomes: dict[str, int] = {}
     failures: list[tuple[int, Exception]] = []
     not_reached: list[int] = []
@@ -670,7 +700,6 @@ def due_tasks_perform(
     def count(outcome: str) -> None:
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
-    started = time.monotonic()
     with rules_pinned(), transaction.atomic():
         tasks = list(
             DueTask.objects.select_for_update(of=("self",))
@@ -680,18 +709,138 @@ def due_tasks_perform(
         )
         for _skipped in range(len(set(task_ids)) - len(tasks)):
             count("skipped")
-        for position, task in enumerate(tasks):
-            if position and time.monotonic() - started > hold:
-                not_reached = [task.pk for task in tasks[position:]]
+        now = now or timezone.now()
+        groups = _groups(tasks)
+        for position, group in enumerate(groups):
+            if position and time.monotonic() > until:
+                not_reached += [task.pk for rest in groups[position:] for task in rest]
                 break
-            try:
-                with transaction.atomic():
-                    count(_perform_locked(task, now=now or timezone.now()))
-            except Exception as exc:
-                failures.append((task.pk, exc))
+            spec = KINDS.get(group[0].kind)
+            if spec is not None and spec.batch_handler is not None:
+                answers, left = _perform_together(spec, group, now=now, until=until)
+                not_reached += left
+            else:
+                answers = {group[0].pk: _perform_alone(group[0], now=now)}
+            for task_id, answer in answers.items():
+                if isinstance(answer, Exception):
+                    failures.append((task_id, answer))
+                else:
+                    count(answer)
     for task_id, exc in failures:
         count(_record_failure(task_id, exc))
     return outcomes, not_reached
+
+
+def _groups(tasks: list[DueTask]) -> list[list[DueTask]]:
+    """The rows in the order performed: those of a kind with a batch handler together,
+    any other alone."""
+    together: dict[str, list[DueTask]] = {}
+    groups: list[list[DueTask]] = []
+    for task in tasks:
+        spec = KINDS.get(task.kind)
+        if spec is None or spec.batch_handler is None:
+            groups.append([task])
+        elif task.kind in together:
+            together[task.kind].append(task)
+        else:
+            together[task.kind] = [task]
+            groups.append(together[task.kind])
+    return groups
+
+
+def _perform_alone(task: DueTask, *, now: datetime) -> str | Exception:
+    """`_perform_locked` in a savepoint: its outcome, or the exception that rolled it back."""
+    try:
+        with transaction.atomic():
+            return _perform_locked(task, now=now)
+    except Exception as exc:
+        return exc
+
+
+def _perform_together(
+    spec: DueKind, tasks: list[DueTask], *, now: datetime, until: float
+) -> tuple[dict[int, str | Exception], list[int]]:
+    """Perform claimed rows of one kind with its batch handler; rows past the late cutoff are
+    marked missed instead.
+
+    The handler's writes and the rows' done marks (one UPDATE) stand or fall together, in one
+    savepoint; a row the handler answers with an exception fails alone. Should the batch fail
+    as a whole (a write refused), each row is performed alone, as any other kind's: a message
+    the batch had already sent is not sent again (the accepted-marks of `notifications`).
+    Returns each row's outcome or exception, and the rows left for lack of time.
+    """
+    answers: dict[int, str | Exception] = {}
+    on_time = []
+    for task in tasks:
+        if _too_late(spec, task, now):
+            answers[task.pk] = _perform_alone(task, now=now)
+        else:
+            on_time.append(task)
+    if not on_time:
+        return answers, []
+    try:
+        with transaction.atomic():
+            locked = {task.pk for task in on_time}
+            # Only rows this message holds locked are marked, whatever the handler answers.
+            results = {
+                pk: result
+                for pk, result in spec.perform_many(on_time, until=until).items()
+                if pk in locked
+            }
+            _mark_done(
+                {pk: result for pk, result in results.items() if not isinstance(result, Exception)}
+            )
+    except Exception:
+        logger.warning(
+            "due tasks of %s: performed together failed; one by one now", spec.key, exc_info=True
+        )
+        for position, task in enumerate(on_time):
+            if position and time.monotonic() > until:
+                return answers, [task.pk for task in on_time[position:]]
+            answers[task.pk] = _perform_alone(task, now=now)
+        return answers, []
+    for task_id, result in results.items():
+        answers[task_id] = result if isinstance(result, Exception) else "done"
+    return answers, [task.pk for task in on_time if task.pk not in results]
+
+
+def _mark_done(results: dict[int, dict | None]) -> None:
+    """The done marks of rows performed together: one UPDATE, each row with its own result."""
+    if not results:
+        return
+    result_field = DueTask._meta.get_field("result")
+    by_row = ValueByRow({pk: result or {} for pk, result in results.items()}, result_field)
+    move_all(
+        DUE_TASK_STATES,
+        DueTask.objects.filter(pk__in=list(results)),
+        State.DONE,
+        from_=(State.CLAIMED,),
+        # PostgreSQL reads a CASE of parameters as text: cast back to the column's type.
+        changes={"result": Cast(by_row, output_field=result_field), "last_error": ""},
+    )
+
+
+class ValueByRow(Expression):
+    """`CASE "id" WHEN <pk> THEN <value> … END`: in one UPDATE of many rows, each row's own
+    value. `Case(When(pk=…))` builds a lookup per row; this only the parameters."""
+
+    def __init__(self, values: dict[int, Any], output_field: models.Field):
+        super().__init__(output_field=output_field)
+        self.values = values
+
+    def as_sql(self, compiler, connection):
+        column = connection.ops.quote_name(self.output_field.model._meta.pk.column)
+        whens = " ".join(["WHEN %s THEN %s"] * len(self.values))
+        params = [
+            param
+            for pk, value in self.values.items()
+            for param in (pk, self.output_field.get_db_prep_save(value, connection))
+        ]
+        return f"CASE {column} {whens} END", params
+
+
+def _too_late(spec: DueKind, task: DueTask, now: datetime) -> bool:
+    return spec.late_cutoff is not None and now > task.due_at + spec.late_cutoff
 
 
 def _perform_locked(task: DueTask, *, now: datetime) -> str:
@@ -700,7 +849,7 @@ def _perform_locked(task: DueTask, *, now: datetime) -> str:
     What the handler raises propagates: the caller rolls back and records the failure.
     """
     spec = kind_get(task.kind)
-    if spec.late_cutoff is not None and now > task.due_at + spec.late_cutoff:
+    if _too_late(spec, task, now):
         late = f"too late: due {task.due_at.isoformat()}, late cutoff {spec.late_cutoff}"
         move(DUE_TASK_STATES, task, State.MISSED, now=now, changes={"last_error": late})
         return "missed"

@@ -4,6 +4,8 @@
 
 renders `notifications/<template>.txt` in the customer's language, sends it
 through the backend of the customer's channel, stores a `Message` and a timeline line.
+`notify_many([Notice(...), ...])` sends many the same way and stores them all in one INSERT
+each (a batch of due reminders; `notify_due_tasks` gives a batch handler's answers).
 
 Settings: `NOTIFICATION_BACKENDS` maps a channel ("sms", "email", "wechat") to a backend
 class. `LogBackend` (the default) only logs that a message went out (masked address,
@@ -26,8 +28,10 @@ they chose, a late fallback still reaches them.
 import inspect
 import json
 import logging
+import time
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
@@ -45,10 +49,19 @@ from django.utils.translation import gettext_lazy as _
 
 from . import due
 from .due import running_task
-from .models import ContactChannel, Customer, DueTask, Message, MessageStatus, Vehicle
+from .models import (
+    ContactChannel,
+    Customer,
+    DueTask,
+    Message,
+    MessageStatus,
+    TimelineEvent,
+    Vehicle,
+)
 from .pii import mask_openid, mask_personal_data
 from .rules import register, rule
-from .services import timeline_record
+from .services import timeline_event, timeline_record_many
+from .text import text_fields_check
 
 logger = logging.getLogger(__name__)
 
@@ -334,6 +347,29 @@ class _Attempt:
     error: str
 
 
+@dataclass
+class Notice:
+    """One message for `notify_many`: what `notify` takes, and the due task that sends it."""
+
+    customer: Customer
+    template: str
+    context: dict
+    channel: str | None = None
+    subject: models.Model | None = None
+    vehicle: Vehicle | None = None
+    hidden: tuple[str, ...] = ()
+    due_task: DueTask | None = None
+
+
+@dataclass
+class _Kept:
+    """A message to keep (not saved yet), with the channels that failed before it."""
+
+    message: Message
+    subject: models.Model | None
+    before: list[_Attempt] = field(default_factory=list)
+
+
 def notify(
     *,
     customer: Customer,
@@ -355,27 +391,87 @@ def notify(
     Inside a due task a passing failure raises `DeliveryFailed`, so the task retries
     (until its last attempt, which falls back instead).
     """
-    due_task = running_task()
+    notice = Notice(
+        customer=customer,
+        template=template,
+        context=context,
+        channel=channel,
+        subject=subject,
+        vehicle=vehicle,
+        hidden=hidden,
+        due_task=running_task(),
+    )
+    [sent] = notify_many([notice])
+    if isinstance(sent, Exception):
+        raise sent
+    return sent
+
+
+def notify_many(
+    notices: Sequence[Notice], *, until: float | None = None
+) -> list[Message | Exception | None]:
+    """Send each notice as `notify` sends one, and keep all their messages and timeline lines
+    in one INSERT each (a batch of due tasks' reminders, set-based).
+
+    Answers in the notices' order: the notice's `Message`; or the exception that stopped it
+    (`notify` would have raised it; nothing of that notice is kept); or None when `until`, a
+    `time.monotonic()` deadline, passed before its turn (nothing sent). The first notice is
+    always sent. The accepted-marks of the due tasks' messages are read in one round trip.
+    """
+    accepted = _accepted_marks(notices)
+    answers: list[Message | Exception | None] = []
+    kept: list[_Kept] = []
+    for position, notice in enumerate(notices):
+        if position and until is not None and time.monotonic() > until:
+            answers.extend([None] * (len(notices) - position))
+            break
+        try:
+            attempts = _deliver(notice, accepted)
+        except Exception as exc:
+            answers.append(exc)
+            continue
+        kept.extend(attempts)
+        answers.append(attempts[-1].message)
+    _keep(kept)
+    return answers
+
+
+def notify_due_tasks(
+    notices: Mapping[int, Notice], *, until: float | None = None
+) -> dict[int, dict | Exception]:
+    """A batch handler's answers (`dealership.due`) for due tasks that each send one notice,
+    by task pk: `{"message": pk}` or the exception that fails the task; a task whose notice
+    `until` left unsent is left out (it is handed back)."""
+    sent = notify_many(list(notices.values()), until=until)
+    return {
+        pk: answer if isinstance(answer, Exception) else {"message": answer.pk}
+        for pk, answer in zip(notices, sent, strict=True)
+        if answer is not None
+    }
+
+
+def _deliver(notice: Notice, accepted: dict[str, str]) -> list[_Kept]:
+    """Send one notice: the customer's channel, then the fallbacks. Returns the messages to
+    keep, the answer last; raises `DeliveryFailed` for a due task's passing failure."""
+    customer, template, due_task = notice.customer, notice.template, notice.due_task
     key = f"due:{due_task.pk}:{template}" if due_task else ""
-    context = {"vehicle": vehicle, **context}
+    context = {"vehicle": notice.vehicle, **notice.context}
     body, title = _render(customer, template, context)
     params = message_params(template, context, customer)
     url = str(context.get("link") or "")
     last_try = due_task is None or due_task.attempts >= _max_attempts(due_task)
-    channels = [channel] if channel else channel_order(customer)
     # What every attempt's Message keeps.
     kept = body
-    if hidden:
-        kept, _title = _render(customer, template, {**context, **dict.fromkeys(hidden, "••••••")})
-    common = {
-        "template": template,
-        "body": kept,
-        "key": key,
-        "vehicle": vehicle,
-        "subject": subject,
-    }
+    if notice.hidden:
+        masked = {**context, **dict.fromkeys(notice.hidden, "••••••")}
+        kept, _title = _render(customer, template, masked)
+
+    def message(channel: str, to: str, error: str = "", ref: str = "") -> Message:
+        return _message(notice, body=kept, key=key, channel=channel, to=to, error=error, ref=ref)
+
     tried: list[_Attempt] = []
-    failed: list[Message] = []
+    failed: list[_Kept] = []
+    channels = _channels(notice)
     for name in channels:
         backend = backend_for(name)
         to = backend.address(customer)
@@ -387,6 +483,7 @@ def notify(
             ref = _send_once(
                 backend,
                 due_task=due_task,
+                accepted=accepted,
                 to=to,
                 body=body,
                 title=title,
@@ -406,14 +503,18 @@ def notify(
             if not isinstance(exc, DeliveryRejected) and not last_try:
                 raise DeliveryFailed(error) from exc
             tried.append(_Attempt(name, to, error))
-            failed.append(_store(customer, common=common, channel=name, to=to, error=error))
+            failed.append(_Kept(message(name, to, error=error), notice.subject))
             continue
-        return _store(customer, common=common, channel=name, to=to, ref=ref, before=tried)
+        return [*failed, _Kept(message(name, to, ref=ref), notice.subject, before=tried)]
     if failed:
-        return failed[-1]
+        return failed
     # No channel could be used at all: keep why, on the first channel tried.
     first = tried[0] if tried else _Attempt(channels[0], "", "")
-    return _store(customer, common=common, channel=first.channel, to=first.to, error=first.error)
+    return [_Kept(message(first.channel, first.to, error=first.error), notice.subject)]
+
+
+def _channels(notice: Notice) -> list[str]:
+    return [notice.channel] if notice.channel else channel_order(notice.customer)
 
 
 def _max_attempts(task: DueTask) -> int:
@@ -435,55 +536,72 @@ def _accepted_marker(channel: str, key: str, task: DueTask) -> str:
     return f"notify-accepted:{channel}:{key}:{int(task.due_at.timestamp())}"
 
 
-def _send_once(backend: LogBackend, *, due_task: DueTask | None, **message) -> str:
-    """Send unless this duty's message was already accepted on this channel.
+def _accepted_marks(notices: Sequence[Notice]) -> dict[str, str]:
+    """The marks of the due tasks' messages already accepted, on any channel they may take:
+    one read for all. Nobody else sends for these tasks meanwhile: their rows are locked."""
+    markers = [
+        _accepted_marker(channel, f"due:{notice.due_task.pk}:{notice.template}", notice.due_task)
+        for notice in notices
+        if notice.due_task
+        for channel in _channels(notice)
+    ]
+    return django_cache.get_many(markers) if markers else {}
+
+
+def _send_once(
+    backend: LogBackend, *, due_task: DueTask | None, accepted: dict[str, str], **message
+) -> str:
+    """Send unless this duty's message was already accepted on this channel (`accepted`).
 
     The mark lives outside the database transaction, so a task whose transaction rolled
-    back after the provider took the message does not send it a second time.
+    back after the provider took the message does not send it a second time. It is written
+    as soon as the provider took the message, before anything else is sent.
     """
     marker = _accepted_marker(backend.channel, message["key"], due_task) if due_task else ""
-    if marker:
-        accepted = django_cache.get(marker)
-        if accepted is not None:
-            logger.info("message %s already accepted (%s): not sent again", marker, accepted)
-            return "" if accepted == "-" else accepted
+    if marker in accepted:
+        logger.info("message %s already accepted (%s): not sent again", marker, accepted[marker])
+        return "" if accepted[marker] == "-" else accepted[marker]
     ref = backend.send(**message)
     if marker:
         django_cache.set(marker, ref or "-", timeout=7 * 24 * 3600)
+        accepted[marker] = ref or "-"
     return ref
 
 
-def _store(
-    customer: Customer,
-    *,
-    common: dict,
-    channel: str,
-    to: str,
-    error: str = "",
-    ref: str = "",
-    before=(),
+def _message(
+    notice: Notice, *, body: str, key: str, channel: str, to: str, error: str, ref: str
 ) -> Message:
-    """Keep one attempt as a `Message` and its timeline line."""
+    """One attempt as a `Message` to keep (not saved yet), checked as a save checks it."""
+    message = Message(
+        to=to,
+        channel=channel,
+        template=notice.template,
+        language=notice.customer.language,
+        body=body,
+        status=MessageStatus.FAILED if error else MessageStatus.SENT,
+        error=error,
+        provider_ref=(ref or "")[:100],
+        idempotency_key=key,
+        sent_at=timezone.now(),
+        customer=notice.customer,
+        vehicle=notice.vehicle,
+        subject=notice.subject,
+        due_task=notice.due_task,
+    )
+    text_fields_check(message)
+    return message
+
+
+def _keep(kept: list[_Kept]) -> None:
+    """Keep the attempts as `Message` rows and their timeline lines: one INSERT each."""
+    if not kept:
+        return
     # Inside a due task this joins its transaction; a savepoint here would only cost time.
     with transaction.atomic(savepoint=False):
-        message = Message.objects.create(
-            to=to,
-            channel=channel,
-            template=common["template"],
-            language=customer.language,
-            body=common["body"],
-            status=MessageStatus.FAILED if error else MessageStatus.SENT,
-            error=error,
-            provider_ref=(ref or "")[:100],
-            idempotency_key=common["key"],
-            sent_at=timezone.now(),
-            customer=customer,
-            vehicle=common["vehicle"],
-            subject=common["subject"],
-            due_task=running_task(),
+        Message.objects.bulk_create([item.message for item in kept])
+        timeline_record_many(
+            [_timeline(item.message, subject=item.subject, before=item.before) for item in kept]
         )
-        _timeline(message, subject=common["subject"], before=before)
-    return message
 
 
 def _render(customer: Customer, template: str, context: dict) -> tuple[str, str]:
@@ -503,8 +621,8 @@ def _render(customer: Customer, template: str, context: dict) -> tuple[str, str]
     return body, title
 
 
-def _timeline(message: Message, *, subject: models.Model | None, before=()) -> None:
-    """The message on the customer's timeline: the text as sent, or why it was not.
+def _timeline(message: Message, *, subject: models.Model | None, before=()) -> TimelineEvent:
+    """The message's line on the customer's timeline: the text as sent, or why it was not.
 
     A message sent after other channels failed names them first
     ("WeChat not sent (…) → SMS → …").
@@ -518,7 +636,7 @@ def _timeline(message: Message, *, subject: models.Model | None, before=()) -> N
     )
     # An openid is an account identifier, not an address anyone reads: the timeline masks it.
     to = mask_openid(message.to) if message.channel == WECHAT else message.to
-    timeline_record(
+    return timeline_event(
         kind="message.failed" if error else "message.sent",
         summary=f"{fallback}{label} → {to}: {f'{not_sent} ({error})' if error else body}",
         customer=message.customer,

@@ -15,7 +15,7 @@ from .errors import DomainError
 from .models import Customer, TimelineEvent, User, Vehicle
 from .selectors import customer_by_mobile
 from .stored_text import StoredMessage
-from .text import clean_text
+from .text import clean_text, text_fields_check
 from .validators import normalize_phone, normalize_plate, normalize_vin
 
 
@@ -48,6 +48,34 @@ def timeline_record(
     `dealership.stored_text`): it is read in the reader's language; `summary` stays as
     the fallback.
     """
+    event = timeline_event(
+        kind=kind,
+        summary=summary,
+        customer=customer,
+        vehicle=vehicle,
+        subject=subject,
+        actor=actor,
+        data=data,
+        summary_code=summary_code,
+        summary_params=summary_params,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def timeline_event(
+    *,
+    kind: str,
+    summary: str,
+    customer: Customer | None = None,
+    vehicle: Vehicle | None = None,
+    subject: models.Model | None = None,
+    actor: User | None = None,
+    data: dict | None = None,
+    summary_code: str = "",
+    summary_params: dict | None = None,
+) -> TimelineEvent:
+    """The line `timeline_record` adds, not saved yet: for `timeline_record_many`."""
     if customer is None and vehicle is not None:
         customer = vehicle.owner
     data = dict(data or {})
@@ -55,7 +83,7 @@ def timeline_record(
         summary_code, summary_params = summary.code, summary.params
     if summary_code:
         data.update(summary_code=summary_code, summary_params=summary_params or {})
-    return TimelineEvent.objects.create(
+    return TimelineEvent(
         kind=kind,
         summary=str(summary)[:300],
         customer=customer,
@@ -65,6 +93,13 @@ def timeline_record(
         actor=actor,
         data=data,
     )
+
+
+def timeline_record_many(events: list[TimelineEvent]) -> None:
+    """Add many lines (`timeline_event`) in one INSERT, each checked as a save checks it."""
+    for event in events:
+        text_fields_check(event)
+    TimelineEvent.objects.bulk_create(events)
 
 
 def _normalize_customer(data: dict[str, Any]) -> dict[str, Any]:

@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from appointments import duties, services
 from appointments.models import Appointment, Status
-from dealership.due import due_task_perform
+from dealership.due import due_task_perform, due_tasks_perform
 from dealership.errors import DomainError
-from dealership.models import DueTask, DueTaskState, Message
+from dealership.models import ConsentRecord, DueTask, DueTaskState, Message
 
 from .factories import days_ahead, local, make_vehicle
 
@@ -119,6 +119,42 @@ def test_no_reminder_for_a_cancelled_appointment_even_if_its_task_runs(workshop,
     Appointment.objects.filter(pk=appointment.pk).update(status=Status.CANCELLED)
     run("appointments.reminder_second", appointment, now=start - timedelta(hours=24))
     assert not Message.objects.filter(template="appointment_reminder").exists()
+
+
+def test_reminders_of_one_message_go_out_together_each_checked_at_send_time(workshop, advisor):
+    start = local(days_ahead(5), 9)
+    sent, cancelled, withdrawn = (
+        book(workshop, advisor, start + timedelta(hours=n)) for n in range(3)
+    )
+    Appointment.objects.filter(pk=cancelled.pk).update(status=Status.CANCELLED)
+    tasks = [
+        DueTask.objects.get(kind="appointments.reminder_second", subject_id=appointment.pk)
+        for appointment in (sent, cancelled, withdrawn)
+    ]
+    DueTask.objects.filter(pk__in=[task.pk for task in tasks]).update(
+        state=DueTaskState.CLAIMED, attempts=1
+    )
+    # Withdrawn while its reminder was already on its way to the worker.
+    ConsentRecord.objects.create(
+        customer=withdrawn.customer, purpose="service", granted=False, source="phone"
+    )
+
+    outcomes = due_tasks_perform(
+        task_ids=[task.pk for task in tasks], now=start - timedelta(hours=24)
+    )
+
+    assert outcomes == ({"done": 3}, [])
+    message = Message.objects.get(template="appointment_reminder")
+    assert (message.customer, message.vehicle, message.subject) == (
+        sent.customer,
+        sent.vehicle,
+        sent,
+    )
+    assert [DueTask.objects.get(pk=task.pk).result for task in tasks] == [
+        {"message": message.pk},
+        {"skipped": Status.CANCELLED},
+        {"skipped": "no_consent"},
+    ]
 
 
 def test_arrival_cancels_pending_reminders(workshop, advisor):

@@ -4,9 +4,13 @@ together (one lock, a savepoint each, one commit), the rules read once for a bat
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from dealership import rules
+from dealership import notifications, rules
+from dealership.consent import consent_record
 from dealership.due import (
     NewDueTask,
     due_task_schedule,
@@ -16,7 +20,8 @@ from dealership.due import (
     due_tasks_schedule_new,
     register_kind,
 )
-from dealership.models import DueTask, Message, TimelineEvent, Vehicle
+from dealership.models import Customer, DueTask, Message, TimelineEvent, Vehicle
+from dealership.notifications import DeliveryFailed, RecordingSmsProvider
 from dealership.roles import Role
 from dealership.rules import rule, rule_set, rules_pinned
 from dealership.services import timeline_record
@@ -42,6 +47,48 @@ def half_done_then_fails(task):
 register_kind("test.bulk_remind", label="bulk reminder", handler=remind)
 register_kind("test.bulk_fails", label="fails", handler=half_done_then_fails, max_attempts=3)
 register_kind("test.bulk_call", label="bulk call", role=Role.CUSTOMER_CARE)
+
+
+class DownForOneNumber(RecordingSmsProvider):
+    """The test double of `notifications`, down (a passing failure) for one number."""
+
+    number = ""
+
+    def send(self, *, to, text, key, template="", params=None) -> str:
+        if to == self.number:
+            raise DeliveryFailed("provider down for this number")
+        return super().send(to=to, text=text, key=key, template=template, params=params)
+
+
+@pytest.fixture
+def outbox(settings):
+    """Every text the provider took; `DownForOneNumber.number` makes one number fail."""
+    # SQLite hands a rolled-back test's task ids out again: no earlier accepted-mark may count.
+    cache.clear()
+    settings.NOTIFICATION_BACKENDS = {"sms": "dealership.notifications.SmsBackend"}
+    settings.NOTIFICATION_SMS_PROVIDER = f"{__name__}.DownForOneNumber"
+    notifications.sms_outbox.clear()
+    DownForOneNumber.number = ""
+    yield notifications.sms_outbox
+    notifications.sms_outbox.clear()
+
+
+def reminders(count: int, **payload) -> list[DueTask]:
+    """`customer.reminder` tasks due a minute ago, each to a customer of its own, claimed."""
+    tasks = []
+    for n in range(count):
+        customer = CustomerFactory(language="en", mobile=f"1390000{n:04d}")
+        tasks.append(
+            due_task_schedule(
+                kind="customer.reminder",
+                subject=customer,
+                due_at=timezone.now() - timedelta(minutes=1),
+                customer=customer,
+                payload={"note": f"oil change {n}", **payload},
+            )
+        )
+    due_tasks_dispatch()  # claimed; the on-commit enqueue never runs inside the test transaction
+    return tasks
 
 
 @pytest.fixture
@@ -204,3 +251,121 @@ def test_a_request_reads_the_store_rules_once(advisor_client, monkeypatch):
     monkeypatch.setattr(rules, "cache", CountingCache(rules.cache))
     assert advisor_client.get("/appointments/").status_code == 200
     assert reads == [rules._CACHE_KEY]
+
+
+# ---------------------------------------------------------------- reminders performed together
+
+
+def test_reminders_of_a_message_go_out_together_and_a_failing_one_fails_alone(outbox):
+    sent, silent, failing, other = reminders(4, purpose="reminders")
+    for task in (sent, failing, other):
+        consent_record(customer=task.customer, purpose="reminders", granted=True, source="desk")
+    DownForOneNumber.number = failing.customer.mobile
+    ids = [task.pk for task in (sent, silent, failing, other)]
+
+    assert due_tasks_perform(task_ids=ids) == ({"done": 3, "retry": 1}, [])
+
+    assert sorted(text["to"] for text in outbox) == [sent.customer.mobile, other.customer.mobile]
+    for task in (sent, other):
+        task.refresh_from_db()
+        message = Message.objects.get(due_task=task)
+        assert (task.state, task.result, task.last_error) == (
+            State.DONE,
+            {"message": message.pk},
+            "",
+        )
+        assert (message.to, message.status, message.customer) == (
+            task.customer.mobile,
+            "sent",
+            task.customer,
+        )
+        assert message.body.startswith(f"Dear {task.customer.name}, a reminder from")
+        assert message.body.endswith(task.payload["note"])
+        line = TimelineEvent.objects.get(customer=task.customer, kind="message.sent")
+        assert line.data["message"] == message.pk
+        assert line.subject == task.customer
+    silent.refresh_from_db()
+    assert (silent.state, silent.result) == (State.DONE, {"skipped": "no_consent"})
+    failing.refresh_from_db()
+    assert (failing.state, failing.attempts) == (State.PENDING, 1)
+    assert "provider down" in failing.last_error
+    assert not Message.objects.filter(customer__in=[silent.customer, failing.customer]).exists()
+    # The same message delivered again performs nothing; the failed one goes out on its retry.
+    assert due_tasks_perform(task_ids=ids) == ({"skipped": 4}, [])
+    DownForOneNumber.number = ""
+    due_tasks_dispatch(now=failing.run_after)
+    assert due_tasks_perform(task_ids=[failing.pk]) == ({"done": 1}, [])
+    assert len(outbox) == 3 and Message.objects.count() == 3
+
+
+def test_reminders_performed_together_cost_the_same_queries_for_two_or_eight(outbox):
+    def statements(count: int) -> list[str]:
+        ids = [task.pk for task in reminders(count)]
+        with CaptureQueriesContext(connection) as captured:
+            assert due_tasks_perform(task_ids=ids) == ({"done": count}, [])
+        sql = [query["sql"] for query in captured.captured_queries]
+        return [text.split('"')[1] for text in sql if "SAVEPOINT" not in text]
+
+    statements(1)  # the store's rules are read once, then from the cache
+    # Lock and read, consent, messages, timeline lines, done marks: one each, whatever the count.
+    assert (
+        statements(2)
+        == statements(8)
+        == [
+            "dealership_duetask",
+            "dealership_consentrecord",
+            "dealership_message",
+            "dealership_timelineevent",
+            "dealership_duetask",
+        ]
+    )
+
+
+def test_a_batch_whose_writes_fail_as_a_whole_goes_row_by_row_and_sends_nothing_twice(
+    outbox, monkeypatch
+):
+    tasks = reminders(3)
+    add_lines = notifications.timeline_record_many
+    refusals = {"left": 1}
+
+    def refused_once(events):
+        if refusals["left"]:
+            refusals["left"] -= 1
+            raise ValueError("the timeline refused the batch")
+        add_lines(events)
+
+    monkeypatch.setattr(notifications, "timeline_record_many", refused_once)
+
+    assert due_tasks_perform(task_ids=[task.pk for task in tasks]) == ({"done": 3}, [])
+
+    assert sorted(text["to"] for text in outbox) == sorted(t.customer.mobile for t in tasks)
+    assert Message.objects.count() == TimelineEvent.objects.filter(kind="message.sent").count() == 3
+    assert set(DueTask.objects.values_list("state", flat=True)) == {State.DONE}
+
+
+def test_reminders_not_reached_within_the_hold_are_handed_back_unsent(outbox, settings):
+    settings.DUE_TASK_HOLD_SECONDS = 0
+    ids = [task.pk for task in reminders(3)]
+
+    assert due_tasks_perform(task_ids=ids) == ({"done": 1}, ids[1:])
+
+    assert len(outbox) == 1
+    assert list(DueTask.objects.filter(pk__in=ids[1:]).values_list("state", flat=True)) == [
+        State.CLAIMED,
+        State.CLAIMED,
+    ]
+    assert due_tasks_perform(task_ids=ids[1:]) == ({"done": 1}, ids[2:])
+    assert Customer.objects.filter(messages__isnull=False).count() == 2
+
+
+def test_a_reminder_past_its_late_cutoff_is_missed_while_the_others_of_its_message_go_out(
+    outbox,
+):
+    late, on_time = reminders(2)
+    DueTask.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(hours=13))
+
+    assert due_tasks_perform(task_ids=[late.pk, on_time.pk]) == ({"missed": 1, "done": 1}, [])
+
+    late.refresh_from_db()
+    assert late.state == State.MISSED and "too late" in late.last_error
+    assert [text["to"] for text in outbox] == [on_time.customer.mobile]

@@ -1,8 +1,9 @@
 """10 000 due reminders dispatched by one Celery worker against PostgreSQL + Redis.
 
 Run: make bench (or: pytest -m bench tests/bench/test_bench_due.py -s -p no:cacheprovider).
-Target: under 60 s, none sent twice, none lost. Prints wall time, rate, the worker's CPU
-time and the machine's load; on a busy shared machine compare the CPU time with 60 s.
+Target (issue 21): 15 s at most, none sent twice, none lost. Prints wall time, rate, the
+worker's CPU time and the machine's load; on a busy shared machine compare the CPU time with
+15 s.
 """
 
 import os
@@ -24,6 +25,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 COUNT = 10_000
 CONCURRENCY = int(os.environ.get("BENCH_DUE_CONCURRENCY", "8"))
 POOL = os.environ.get("BENCH_DUE_POOL", "threads")
+TARGET_SECONDS = 15
 
 
 def _group_cpu_seconds(pgid: int) -> float:
@@ -135,6 +137,6 @@ def test_bench_10000_reminders_one_worker(transactional_db, require_postgres, tm
     assert sent == COUNT and per_task == 0
     # The worker's own CPU time does not depend on what else runs on the machine;
     # the wall-clock target is asserted only when the machine was not already busy.
-    assert cpu < 60
+    assert cpu < TARGET_SECONDS
     if load_before < (os.cpu_count() or 1):
-        assert elapsed < 60
+        assert elapsed < TARGET_SECONDS
