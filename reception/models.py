@@ -232,6 +232,9 @@ class Visit(models.Model):
         indexes = [
             models.Index(fields=["vehicle", "-checked_in_at"]),
             models.Index(fields=["status", "checked_in_at"]),
+            # A period's visits by check-in time whatever their status (the report's status
+            # times and day rows): a range of this index, not a scan of every visit.
+            models.Index(fields=["checked_in_at"], name="reception_visit_checked_in_at"),
             # The delivery board's "handed back today" (or'ed with its statuses): no scan of
             # a year of delivered visits.
             models.Index(fields=["delivered_at"], name="reception_visit_delivered_at"),
