@@ -30,35 +30,14 @@ def model_update(*, instance: models.Model, data: dict[str, Any]) -> tuple[model
     return instance, bool(changed)
 
 
-def timeline_record(
-    *,
-    kind: str,
-    summary: str,
-    customer: Customer | None = None,
-    vehicle: Vehicle | None = None,
-    subject: models.Model | None = None,
-    actor: User | None = None,
-    data: dict | None = None,
-    summary_code: str = "",
-    summary_params: dict | None = None,
-) -> TimelineEvent:
-    """Add one line to the customer archive's timeline.
+def timeline_record(**line) -> TimelineEvent:
+    """Add one line to the customer archive's timeline (the line's fields: `timeline_event`).
 
     A line the system words itself passes `summary_code` (+ `summary_params`, see
     `dealership.stored_text`): it is read in the reader's language; `summary` stays as
     the fallback.
     """
-    event = timeline_event(
-        kind=kind,
-        summary=summary,
-        customer=customer,
-        vehicle=vehicle,
-        subject=subject,
-        actor=actor,
-        data=data,
-        summary_code=summary_code,
-        summary_params=summary_params,
-    )
+    event = timeline_event(**line)
     event.save(force_insert=True)
     return event
 
