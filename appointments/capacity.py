@@ -182,20 +182,23 @@ class DayCapacity:
 
 def openings(first: date, last: date) -> dict[date, tuple[time | None, time | None, str]]:
     """(opens, closes, holiday name) per local day; opens is None on a closed day."""
-    hours = {row.weekday: row for row in OpeningHours.objects.all()}
+    hours = {
+        weekday: (opens, closes, closed)
+        for weekday, opens, closes, closed in OpeningHours.objects.values_list(
+            "weekday", "opens", "closes", "closed"
+        )
+    }
     holidays = dict(Holiday.objects.filter(day__range=(first, last)).values_list("day", "name"))
     result = {}
     day = first
     while day <= last:
-        row = hours.get(day.weekday())
+        opens, closes, closed = hours.get(day.weekday(), (DEFAULT_OPENS, DEFAULT_CLOSES, False))
         if day in holidays:
             result[day] = (None, None, holidays[day])
-        elif row is None:
-            result[day] = (DEFAULT_OPENS, DEFAULT_CLOSES, "")
-        elif row.closed:
+        elif closed:
             result[day] = (None, None, "")
         else:
-            result[day] = (row.opens, row.closes, "")
+            result[day] = (opens, closes, "")
         day += timedelta(days=1)
     return result
 
