@@ -32,6 +32,9 @@ from .states import CAPACITY_STATUSES
 
 DEFAULT_OPENS = time(8, 30)
 DEFAULT_CLOSES = time(17, 30)
+# The carry-over looks this far either way from today for the last close and the next open
+# day (holidays, closed weeks).
+OPENING_LOOK = 21
 ZERO = Decimal("0")
 HOURS = Decimal("0.01")
 
@@ -179,22 +182,32 @@ class DayCapacity:
 
 def openings(first: date, last: date) -> dict[date, tuple[time | None, time | None, str]]:
     """(opens, closes, holiday name) per local day; opens is None on a closed day."""
-    hours = {row.weekday: row for row in OpeningHours.objects.all()}
+    hours = {
+        weekday: (opens, closes, closed)
+        for weekday, opens, closes, closed in OpeningHours.objects.values_list(
+            "weekday", "opens", "closes", "closed"
+        )
+    }
     holidays = dict(Holiday.objects.filter(day__range=(first, last)).values_list("day", "name"))
     result = {}
     day = first
     while day <= last:
-        row = hours.get(day.weekday())
+        opens, closes, closed = hours.get(day.weekday(), (DEFAULT_OPENS, DEFAULT_CLOSES, False))
         if day in holidays:
             result[day] = (None, None, holidays[day])
-        elif row is None:
-            result[day] = (DEFAULT_OPENS, DEFAULT_CLOSES, "")
-        elif row.closed:
+        elif closed:
             result[day] = (None, None, "")
         else:
-            result[day] = (row.opens, row.closes, "")
+            result[day] = (opens, closes, "")
         day += timedelta(days=1)
     return result
+
+
+def openings_with_look(first: date, last: date, today: date) -> dict:
+    """`openings` of first..last and of the weeks around `today` that the carry-over looks
+    through, in one read: the days' capacity passes them on to the carry-over."""
+    look = timedelta(days=OPENING_LOOK)
+    return openings(min(first, today - look), max(last, today + look))
 
 
 def _span_hours(opens: time, closes: time) -> Decimal:
@@ -221,15 +234,17 @@ def capacity_for_days(
     first: date, last: date | None = None, *, exclude_appointment: int | None = None
 ) -> dict[date, DayCapacity]:
     """Capacity and load of every local day first..last (a fixed number of queries, whatever
-    the range: five, the roster and the carry-over)."""
+    the range: five, the roster and the carry-over, which reads no opening hours of its own)."""
     last = last or first
     tz = local_tz()
-    opening = openings(first, last)
+    opening = openings_with_look(first, last, timezone.localdate())
     technicians = list(
-        Technician.objects.filter(active=True).values_list("pk", "work_type", "hours_per_day")
+        Technician.objects.filter(active=True)
+        .order_by()  # summed per type: no order needed
+        .values_list("pk", "work_type", "hours_per_day")
     )
     absent = absences(first, last)
-    carried = carry_over(first, last)
+    carried = carry_over(first, last, opening=opening)
     reserve = rule("appointments.walk_in_reserve_percent") / 100
     cap = int(rule("appointments.arrivals_per_slot"))
     step = timedelta(minutes=rule("appointments.slot_minutes"))  # read once, not once a day
@@ -255,7 +270,8 @@ def capacity_for_days(
         hours[(starts[appointment_id].date(), work_type)] += line_hours or ZERO
 
     result = {}
-    for day, (opens, closes, holiday) in opening.items():
+    for day in _days(first, last):
+        opens, closes, holiday = opening[day]
         capacity = DayCapacity(day=day, opens=opens, closes=closes, holiday=holiday)
         span = _span_hours(opens, closes) if opens else ZERO
         if opens:
@@ -291,6 +307,10 @@ def capacity_for_days(
             ]
         result[day] = capacity
     return result
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def hours_needed(operations) -> dict[str, Decimal]:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
@@ -160,8 +161,10 @@ def check_in_url_for_pk():
     return lambda pk: f"{head}?appointment={pk}"
 
 
+@lru_cache(maxsize=4096)
 def staff_name(first_name: str, last_name: str, username: str) -> str:
-    """`str(user)` from a row's columns, without building a user per row."""
+    """`str(user)` from a row's columns, without building a user per row: it depends on
+    nothing else, so each name is worked out once per process (a board lists dozens)."""
     return str(User(first_name=first_name or "", last_name=last_name or "", username=username))
 
 
@@ -169,8 +172,9 @@ def _walk_ins_by_day(first: date, last: date, *, advisor, days: int) -> dict[dat
     """Reception's walk-ins per local day; the day lists them, the week only counts them."""
     walk_ins: dict[date, list] = defaultdict(list)
     visit_url = url_for_pk("reception:visit") if days == 1 else None
+    tz = timezone.get_current_timezone()  # once, not once a visit
     for visit in VISITS.walk_ins(first, last, advisor=advisor, brief=days > 1):
-        local_start = timezone.localtime(visit["checked_in_at"])
+        local_start = timezone.localtime(visit["checked_in_at"], tz)
         if visit_url is None:  # the week counts them
             walk_ins[local_start.date()].append(visit["id"])
             continue
@@ -260,8 +264,9 @@ def _appointments_by_day(first: date, last: date, *, advisor, days: int) -> dict
     check_in = check_in_url_for_pk()
     advisor_names: dict[int, str] = {}
     by_day: dict[date, list] = defaultdict(list)
+    tz = timezone.get_current_timezone()  # once, not once a card
     for row in _card_rows(first, last, advisor=advisor, days=days):
-        local = timezone.localtime(row["start"])
+        local = timezone.localtime(row["start"], tz)
         plate = row["plate"] or ""
         card = {
             "pk": row["id"],

@@ -28,9 +28,12 @@ _READERS: dict[str, Callable] = {}
 
 def register_readers(*, absences: Callable, carry_over: Callable, queue_hours: Callable) -> None:
     """`absences(first, last)` -> {(technician id, day): hours off, None for the whole day};
-    `carry_over(first, last)` -> the CarryOver of the next open day (its `day` None when
-    that day is not within first..last); `queue_hours(exclude_visit_id=)` -> the hours of
-    work still left on the cars in the workshop."""
+    `carry_over(first, last, opening=)` -> the CarryOver of the next open day (its `day`
+    None when that day is not within first..last; `opening`, when given, holds the opening
+    hours already read for first..last and the weeks around today, {day: (opens, closes,
+    holiday name)}, so the reader need not read them again);
+    `queue_hours(exclude_visit_id=)` -> the hours of work still left on the cars in the
+    workshop."""
     _READERS["absences"] = absences
     _READERS["carry_over"] = carry_over
     _READERS["queue_hours"] = queue_hours
@@ -41,9 +44,9 @@ def absences(first: date, last: date) -> dict[tuple[int, date], Decimal | None]:
     return reader(first, last) if reader else {}
 
 
-def carry_over(first: date, last: date) -> CarryOver:
+def carry_over(first: date, last: date, *, opening: dict | None = None) -> CarryOver:
     reader = _READERS.get("carry_over")
-    return reader(first, last) if reader else CarryOver()
+    return reader(first, last, opening=opening) if reader else CarryOver()
 
 
 def queue_hours(*, exclude_visit_id: int | None = None) -> Decimal | None:

@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appointments.capacity import local_datetime, openings
+from appointments.capacity import OPENING_LOOK, local_datetime, openings
 from dealership.errors import DomainError
 from dealership.models import Technician, WorkType
 from dealership.workload import CarryOver
@@ -44,8 +44,6 @@ CARRY_OVER_STATUSES = (
 ROSTER_DAYS_BACK = 31
 ROSTER_DAYS_AHEAD = 366
 NOTE_MAX = 200
-# Looking back for the last close and ahead for the next open day (holidays, closed weeks).
-OPENING_LOOK = 21
 
 
 # ---------------------------------------------------------------------------- reads
@@ -55,9 +53,9 @@ def absences(first: date, last: date) -> dict[tuple[int, date], Decimal | None]:
     """{(technician id, day): hours off, None for the whole day} within first..last."""
     return {
         (technician_id, day): hours_off
-        for technician_id, day, hours_off in RosterEntry.objects.filter(
-            day__range=(first, last)
-        ).values_list("technician_id", "day", "hours_off")
+        for technician_id, day, hours_off in RosterEntry.objects.filter(day__range=(first, last))
+        .order_by()  # a dict: the default order would join every entry's technician
+        .values_list("technician_id", "day", "hours_off")
     }
 
 
@@ -71,14 +69,18 @@ def with_day_roster(technicians: QuerySet[Technician], day: date) -> QuerySet[Te
     )
 
 
-def _last_close_and_next_day(now) -> tuple[object, date | None]:
-    """The last closing instant before `now` and the next open day that has not closed yet."""
+def _last_close_and_next_day(now, opening: dict | None = None) -> tuple[object, date | None]:
+    """The last closing instant before `now` and the next open day that has not closed yet,
+    within OPENING_LOOK days either way (`opening`: `openings` of at least those days, when
+    the caller has read them)."""
     today = timezone.localdate(now)
-    days = openings(today - timedelta(days=OPENING_LOOK), today + timedelta(days=OPENING_LOOK))
+    look_first = today - timedelta(days=OPENING_LOOK)
+    look_last = today + timedelta(days=OPENING_LOOK)
+    days = opening if opening is not None else openings(look_first, look_last)
     last_close, next_day = None, None
     for day in sorted(days):
         opens, closes, _holiday = days[day]
-        if opens is None:
+        if opens is None or not look_first <= day <= look_last:
             continue
         closing = local_datetime(day, closes)
         if closing <= now:
@@ -134,10 +136,11 @@ def carry_over_cars(now=None) -> tuple[date | None, list[Visit]]:
     return next_day, _carried_visits(last_close, now)
 
 
-def carry_over(first: date, last: date, now=None) -> CarryOver:
-    """What the cars carried over take from the next open day, when it is within first..last."""
+def carry_over(first: date, last: date, now=None, *, opening: dict | None = None) -> CarryOver:
+    """What the cars carried over take from the next open day, when it is within first..last
+    (`opening`: the opening hours the caller has read, see `_last_close_and_next_day`)."""
     now = now or timezone.now()
-    last_close, day = _last_close_and_next_day(now)
+    last_close, day = _last_close_and_next_day(now, opening)
     if last_close is None or day is None or not first <= day <= last:
         return CarryOver()
     visits = _carried_visits(last_close, now)

@@ -112,6 +112,7 @@ def test_capacity_of_a_week_costs_a_fixed_number_of_queries(
             operations=[workshop["oil"]],
             actor=advisor,
         )
-    # six, plus the roster (1) and the carry-over: the last close (2) and the cars still in (1)
-    with django_assert_max_num_queries(9):
+    # opening hours and holidays (2, the carry-over's too), the technicians, the appointments
+    # and their lines, the roster (1) and the cars still in (1)
+    with django_assert_max_num_queries(7):
         capacity_for_days(days_ahead(0), days_ahead(6))

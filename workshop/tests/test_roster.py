@@ -5,11 +5,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from appointments.capacity import capacity_for_days
-from appointments.models import OpeningHours
+from appointments.capacity import capacity_for_days, openings_with_look
+from appointments.models import Holiday, OpeningHours
 from appointments.tests.factories import days_ahead, make_workshop
 from dealership.errors import DomainError
 from dealership.models import Technician
@@ -241,11 +243,43 @@ def test_roster_and_carry_over_cost_capacity_a_fixed_number_of_queries(
         make_signed_visit(
             jobs=2, status=VisitStatus.ORDER_SIGNED, checked_in_at=last_close - timedelta(hours=1)
         )
-    # the capacity's six, the roster, the last close (2), the cars, their jobs, their lines
-    with django_assert_max_num_queries(12):
+    # opening hours and holidays (2, shared with the carry-over), the technicians, the roster,
+    # the cars, their jobs, their lines, the appointments and their lines
+    with django_assert_max_num_queries(9):
         capacity = capacity_for_days(next_day, next_day + timedelta(days=6))
     assert capacity[next_day].carry_over_cars == 10
     assert capacity[next_day].away == Technician.objects.count()
+
+
+def test_the_days_and_their_carry_over_read_the_opening_hours_and_holidays_once():
+    make_workshop()
+    last_close, next_day = roster._last_close_and_next_day(timezone.now())
+    make_signed_visit(
+        jobs=1,
+        hours="3.00",
+        status=VisitStatus.ON_HOLD,
+        checked_in_at=last_close - timedelta(hours=1),
+    )
+    with CaptureQueriesContext(connection) as queries:
+        capacity = capacity_for_days(next_day, next_day + timedelta(days=6))
+    assert capacity[next_day].carry_over_cars == 1
+    tables = " ".join(query["sql"] for query in queries.captured_queries)
+    assert tables.count('FROM "appointments_openinghours"') == 1
+    assert tables.count('FROM "appointments_holiday"') == 1
+
+
+def test_the_carry_over_looks_only_three_weeks_either_way_in_opening_hours_read_for_more():
+    """A week viewed far ahead passes its days too: a later open day is no next open day."""
+    make_workshop()
+    today = timezone.localdate()
+    Holiday.objects.bulk_create(
+        Holiday(day=today + timedelta(days=offset), name="Closed for works")
+        for offset in range(-roster.OPENING_LOOK, roster.OPENING_LOOK + 1)
+    )
+    far = today + timedelta(days=roster.OPENING_LOOK + 7)
+    opening = openings_with_look(far, far + timedelta(days=6), today)
+    assert any(opens for opens, _closes, _name in opening.values())  # the far week opens
+    assert roster._last_close_and_next_day(timezone.now(), opening) == (None, None)
 
 
 # ---------------------------------------------------------------- the board
