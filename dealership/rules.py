@@ -12,13 +12,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from .models import StoreRule
 
-_CACHE_KEY = "store-rules:v1"
+
+def _cache_key() -> str:
+    # The database's name too: another database sharing the cache (a test or bench database
+    # beside the real one) has rules of its own.
+    return f"store-rules:v1:{settings.DATABASES['default']['NAME']}"
 
 
 @dataclass(frozen=True)
@@ -91,10 +96,10 @@ def _overrides() -> dict[str, Any]:
     pin = _pinned.get()
     if pin is not None and pin.values is not None:
         return pin.values
-    values = cache.get(_CACHE_KEY)
+    values = cache.get(_cache_key())
     if values is None:
         values = dict(StoreRule.objects.values_list("key", "value"))
-        cache.set(_CACHE_KEY, values, 300)
+        cache.set(_cache_key(), values, 300)
     if pin is not None:
         pin.values = values
     return values
@@ -117,11 +122,11 @@ def rule_set(key: str, value: Any) -> None:
         raise ValueError(f"{key}: {value} is outside {item.minimum}..{item.maximum}")
     stored = str(value) if isinstance(item.default, Decimal) else value
     StoreRule.objects.update_or_create(key=key, defaults={"value": stored})
-    cache.delete(_CACHE_KEY)
+    cache.delete(_cache_key())
 
 
 def forget_cached_rules() -> None:
-    cache.delete(_CACHE_KEY)
+    cache.delete(_cache_key())
 
 
 register("store.name", "星辰汽车4S店", _("Store name"))

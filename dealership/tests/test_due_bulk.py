@@ -250,7 +250,7 @@ def test_a_request_reads_the_store_rules_once(advisor_client, monkeypatch):
 
     monkeypatch.setattr(rules, "cache", CountingCache(rules.cache))
     assert advisor_client.get("/appointments/").status_code == 200
-    assert reads == [rules._CACHE_KEY]
+    assert reads == [rules._cache_key()]
 
 
 # ---------------------------------------------------------------- reminders performed together

@@ -29,3 +29,16 @@ def test_health_check_answers_without_log_in(client):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
     assert response.content == b"ok"
+
+
+def test_rules_another_database_cached_are_not_read(monkeypatch):
+    """A test or bench database beside this one, sharing the cache, has rules of its own."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from dealership import rules
+
+    monkeypatch.setitem(settings.DATABASES["default"], "NAME", "another_store")
+    cache.set(rules._cache_key(), {"store.name": "Another store"}, 60)
+    monkeypatch.undo()
+    assert rules.rule("store.name") != "Another store"
