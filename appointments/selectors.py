@@ -6,7 +6,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
@@ -21,11 +20,11 @@ from dealership.models import (
     DueTaskState,
     LabourOperation,
     MaintenancePlan,
-    User,
     Vehicle,
     WorkType,
 )
 from dealership.rules import rule
+from dealership.staff_names import name_columns, name_in
 from dealership.urltools import url_for_pk
 
 from . import duties
@@ -161,13 +160,6 @@ def check_in_url_for_pk():
     return lambda pk: f"{head}?appointment={pk}"
 
 
-@lru_cache(maxsize=4096)
-def staff_name(first_name: str, last_name: str, username: str) -> str:
-    """`str(user)` from a row's columns, without building a user per row: it depends on
-    nothing else, so each name is worked out once per process (a board lists dozens)."""
-    return str(User(first_name=first_name or "", last_name=last_name or "", username=username))
-
-
 def _walk_ins_by_day(first: date, last: date, *, advisor, days: int) -> dict[date, list]:
     """Reception's walk-ins per local day; the day lists them, the week only counts them."""
     walk_ins: dict[date, list] = defaultdict(list)
@@ -229,9 +221,7 @@ def _card_rows(first: date, last: date, *, advisor, days: int) -> list[dict]:
             customer_name=F("customer__name"),
             plate=F("vehicle__plate"),
             vin=F("vehicle__vin"),
-            advisor_username=F("advisor__username"),
-            advisor_first_name=F("advisor__first_name"),
-            advisor_last_name=F("advisor__last_name"),
+            **name_columns("advisor"),
         )
     )
     # Services: the lines' operations (joined: a handful of operations), named in the
@@ -262,7 +252,6 @@ def _appointments_by_day(first: date, last: date, *, advisor, days: int) -> dict
     status_labels = {value: str(label) for value, label in Status.choices}
     detail_url = url_for_pk("appointments:detail")
     check_in = check_in_url_for_pk()
-    advisor_names: dict[int, str] = {}
     by_day: dict[date, list] = defaultdict(list)
     tz = timezone.get_current_timezone()  # once, not once a card
     for row in _card_rows(first, last, advisor=advisor, days=days):
@@ -281,17 +270,12 @@ def _appointments_by_day(first: date, last: date, *, advisor, days: int) -> dict
             "status_label": status_labels.get(row["status"], row["status"]),
         }
         if days == 1:
-            advisor_id = row["advisor_id"]
-            if advisor_id and advisor_id not in advisor_names:
-                advisor_names[advisor_id] = staff_name(
-                    row["advisor_first_name"], row["advisor_last_name"], row["advisor_username"]
-                )
             is_open = row["status"] in OPEN_STATUSES
             card.update(
                 customer_name=row["customer_name"],
                 services=row["services"],
                 waiting=row["waiting"],
-                advisor_name=advisor_names.get(advisor_id, ""),
+                advisor_name=name_in(row, "advisor"),
                 check_in_url=check_in(row["id"]) if is_open and local.date() == today else "",
             )
         by_day[local.date()].append(card)

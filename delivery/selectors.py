@@ -18,11 +18,12 @@ from django.utils.translation import ngettext
 
 from appointments.capacity import openings
 from appointments.models import Deposit
-from appointments.selectors import deposits_held, staff_name
+from appointments.selectors import deposits_held
 from dealership.daterange import add_months, local_text
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, MaintenancePlanPart, Message
 from dealership.money import cents
 from dealership.rules import rule
+from dealership.staff_names import name_columns, name_in
 from dealership.urltools import url_for_pk
 from dealership.visibility import shown
 from reception.models import DeclinedWork, InsuranceCase, ValuablesHandling, Visit
@@ -527,9 +528,7 @@ def delivery_board_rows() -> list[dict]:
             "promised_at",
             plate=F("vehicle__plate"),
             customer_name=F("customer__name"),
-            advisor_first_name=F("advisor__first_name"),
-            advisor_last_name=F("advisor__last_name"),
-            advisor_username=F("advisor__username"),
+            **name_columns("advisor"),
             final_check_at=F("delivery__final_check_at"),
             gate_pass_number=F("delivery__gate_pass_number"),
         )
@@ -541,9 +540,7 @@ def delivery_board_rows() -> list[dict]:
             "number": row["number"],
             "plate": row["plate"],
             "customer_name": row["customer_name"],
-            "advisor_name": staff_name(
-                row["advisor_first_name"], row["advisor_last_name"], row["advisor_username"]
-            ),
+            "advisor_name": name_in(row, "advisor"),
             "promised_text": local_text(row["promised_at"]),
             "status_label": status_labels.get(row["status"], row["status"]),
             "final_checked": row["final_check_at"] is not None,

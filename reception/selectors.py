@@ -8,12 +8,13 @@ from django.utils import timezone
 
 from appointments.capacity import day_bounds
 from appointments.models import Appointment
-from appointments.selectors import open_campaigns_for, staff_name
+from appointments.selectors import open_campaigns_for
 from appointments.states import OPEN_STATUSES
 from dealership.daterange import local_text
 from dealership.models import Vehicle
 from dealership.rules import rule
 from dealership.selectors import search
+from dealership.staff_names import name_columns, name_in
 from dealership.text import bad_character
 from dealership.urltools import url_for_pk
 
@@ -50,13 +51,6 @@ def on_site_rows() -> list[dict]:
     car (a dict key is read at once by the template; the page lists every car at the store)."""
     visit_url = url_for_pk("reception:visit")
     status_labels = {value: str(label) for value, label in VisitStatus.choices}
-    names: dict[tuple, str] = {}
-
-    def name(*columns) -> str:
-        if columns not in names:
-            names[columns] = staff_name(*columns)
-        return names[columns]
-
     rows = visits_on_site().values(
         "id",
         "number",
@@ -72,21 +66,12 @@ def on_site_rows() -> list[dict]:
         "handed_over_to_id",
         customer_name=F("customer__name"),
         plate=F("vehicle__plate"),
-        advisor_first_name=F("advisor__first_name"),
-        advisor_last_name=F("advisor__last_name"),
-        advisor_username=F("advisor__username"),
-        receiver_first_name=F("handed_over_to__first_name"),
-        receiver_last_name=F("handed_over_to__last_name"),
-        receiver_username=F("handed_over_to__username"),
+        **name_columns("advisor"),
+        **name_columns("handed_over_to"),
     )
     result = []
     for row in rows:
         plate = row["plate"] or ""
-        receiver = ""
-        if row["handed_over_to_id"]:
-            receiver = name(
-                row["receiver_first_name"], row["receiver_last_name"], row["receiver_username"]
-            )
         result.append(
             {
                 "pk": row["id"],
@@ -102,13 +87,11 @@ def on_site_rows() -> list[dict]:
                 "plate": plate,
                 "nev": len(plate) == 8,
                 "customer_name": row["customer_name"],
-                "advisor_name": name(
-                    row["advisor_first_name"], row["advisor_last_name"], row["advisor_username"]
-                ),
+                "advisor_name": name_in(row, "advisor"),
                 "checked_in_text": local_text(row["checked_in_at"]),
                 "promised_text": local_text(row["promised_at"]),
                 "handed_over_text": local_text(row["handed_over_at"], "%H:%M"),
-                "receiver_name": receiver,
+                "receiver_name": name_in(row, "handed_over_to"),
             }
         )
     return result
@@ -149,17 +132,13 @@ def walk_in_visits(first: date, last: date, *, advisor=None, brief: bool = False
             "status",
             plate=F("vehicle__plate"),
             customer_name=F("customer__name"),
-            advisor_first_name=F("advisor__first_name"),
-            advisor_last_name=F("advisor__last_name"),
-            advisor_username=F("advisor__username"),
+            **name_columns("advisor"),
         )
     )
     status_labels = {value: str(label) for value, label in VisitStatus.choices}
     for row in rows:
         row["status_label"] = status_labels.get(row["status"], row["status"])
-        row["advisor_name"] = staff_name(
-            row.pop("advisor_first_name"), row.pop("advisor_last_name"), row.pop("advisor_username")
-        )
+        row["advisor_name"] = name_in(row, "advisor")
     return rows
 
 
