@@ -41,13 +41,31 @@ def express_overdue(checked_in_at: datetime, now: datetime, *, target: int | Non
     return now - checked_in_at > timedelta(minutes=target)
 
 
+class Durations:
+    """How long, for cards: "12 min", "2 h 05 min", "3 d 4 h". The words are translated
+    once per instance (in the language active then), not for each text: a board prints
+    two per card."""
+
+    def __init__(self):
+        self._hours = _("%(h)d h %(m)02d min")
+        self._days = _("%(d)d d %(h)d h")
+        self._minutes: dict[int, str] = {}
+
+    def text(self, delta: timedelta) -> str:
+        minutes = max(int(delta.total_seconds() // 60), 0)
+        if minutes < 60:
+            if minutes not in self._minutes:
+                self._minutes[minutes] = ngettext("%(m)d min", "%(m)d min", minutes) % {
+                    "m": minutes
+                }
+            return self._minutes[minutes]
+        hours, minutes = divmod(minutes, 60)
+        if hours < 24:
+            return self._hours % {"h": hours, "m": minutes}
+        days, hours = divmod(hours, 24)
+        return self._days % {"d": days, "h": hours}
+
+
 def duration_text(delta: timedelta) -> str:
     """How long, for a card: "12 min", "2 h 05 min", "3 d 4 h"."""
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    if minutes < 60:
-        return ngettext("%(m)d min", "%(m)d min", minutes) % {"m": minutes}
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
-    days, hours = divmod(hours, 24)
-    return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+    return Durations().text(delta)

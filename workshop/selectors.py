@@ -24,7 +24,7 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from dealership.daterange import local_text
-from dealership.models import Bay, DueTask, Technician
+from dealership.models import Bay, DueTask, Technician, User
 from dealership.rules import rule
 from dealership.urltools import url_for_pk
 from reception.models import Visit
@@ -32,7 +32,7 @@ from reception.states import CUSTOMER_STAGES as STAGES
 from reception.states import HoldReason, VisitStatus
 from workorders.models import LineKind
 
-from . import dispatch, express
+from . import compiled, dispatch, express
 from .models import Addition, ClockEntry, DeskCall, Finding, Job, PromiseWatch, QualityCheck
 from .roster import carry_over_visit_ids, with_day_roster
 from .states import (
@@ -261,7 +261,7 @@ class BoardJob(BoardRow):
     remaining_hours = Job.remaining_hours
 
 
-def _board_visit_rows(team: str, technician_id: int | None) -> QuerySet[Visit]:
+def _board_visit_set(team: str, technician_id: int | None) -> QuerySet[Visit]:
     visits = Visit.objects.filter(status__in=BOARD_STATUSES)
     if team:
         visits = visits.filter(
@@ -273,24 +273,26 @@ def _board_visit_rows(team: str, technician_id: int | None) -> QuerySet[Visit]:
             Q(status=V.ORDER_SIGNED)
             | Exists(Job.objects.filter(visit=OuterRef("pk"), technician_id=technician_id))
         )
+    return visits
+
+
+def _board_visit_rows(team: str, technician_id: int | None) -> QuerySet[Visit]:
     # Customers waiting at the store first, then booked before walk-ins, then by promise.
-    return visits.order_by("-customer_waits", "is_walk_in", "promised_at", "id").values(
-        *BOARD_VISIT_FIELDS, **{name: F(path) for name, path in BOARD_VEHICLE_FIELDS.items()}
+    return (
+        _board_visit_set(team, technician_id)
+        .order_by("-customer_waits", "is_walk_in", "promised_at", "id")
+        .values(
+            *BOARD_VISIT_FIELDS,
+            **{name: F(path) for name, path in BOARD_VEHICLE_FIELDS.items()},
+        )
     )
 
 
-def _board_visits(team: str, technician_id: int | None) -> list[BoardVisit]:
-    """The board's cars with their jobs (not cancelled) and additions waiting for the
-    customer: three queries, whatever the number of cars."""
-    visits = []
-    for row in _board_visit_rows(team, technician_id):
-        vehicle = BoardVehicle(**{name: row.pop(name) for name in BOARD_VEHICLE_FIELDS})
-        visits.append(BoardVisit(**row, vehicle=vehicle, board_jobs=[], pending_additions=[]))
-    if not visits:
-        return visits
-    by_pk = {visit.pk: visit for visit in visits}
-    jobs = (
-        Job.objects.filter(visit_id__in=list(by_pk))
+def _board_job_rows(team: str, technician_id: int | None) -> QuerySet[Job]:
+    # The cars chosen again inside the query rather than by their ids: the SQL then depends
+    # on the filters only and is compiled once per process.
+    return (
+        Job.objects.filter(visit__in=_board_visit_set(team, technician_id).values("pk"))
         .exclude(status=J.CANCELLED)
         .order_by("position", "id")
         # Dispatch and the express lane read the catalogue operation: joined, no query.
@@ -300,22 +302,51 @@ def _board_visits(team: str, technician_id: int | None) -> list[BoardVisit]:
             catalogue_hours=F("order_line__operation__standard_hours"),
         )
     )
-    for row in jobs:
-        by_pk[row["visit_id"]].board_jobs.append(BoardJob(**row))
-    additions = (
-        Addition.objects.filter(visit_id__in=list(by_pk), status=AdditionStatus.PROPOSED)
+
+
+def _board_addition_rows(team: str, technician_id: int | None) -> QuerySet[Addition]:
+    return (
+        Addition.objects.filter(
+            visit__in=_board_visit_set(team, technician_id).values("pk"),
+            status=AdditionStatus.PROPOSED,
+        )
         .order_by("id")
         .values("id", "visit_id", "title")
     )
-    for row in additions:
-        by_pk[row["visit_id"]].pending_additions.append(BoardRow(**row))
+
+
+def _board_visits(team: str, technician_id: int | None) -> list[BoardVisit]:
+    """The board's cars with their jobs (not cancelled) and additions waiting for the
+    customer: three queries, whatever the number of cars."""
+    visits = []
+    for row in compiled.value_rows(_board_visit_rows, team, technician_id):
+        vehicle = BoardVehicle(**{name: row.pop(name) for name in BOARD_VEHICLE_FIELDS})
+        visits.append(BoardVisit(**row, vehicle=vehicle, board_jobs=[], pending_additions=[]))
+    if not visits:
+        return visits
+    by_pk = {visit.pk: visit for visit in visits}
+    # A car that joined the board between the reads has no card yet: its rows wait for the
+    # next poll.
+    for row in compiled.value_rows(_board_job_rows, team, technician_id):
+        if row["visit_id"] in by_pk:
+            by_pk[row["visit_id"]].board_jobs.append(BoardJob(**row))
+    for row in compiled.value_rows(_board_addition_rows, team, technician_id):
+        if row["visit_id"] in by_pk:
+            by_pk[row["visit_id"]].pending_additions.append(BoardRow(**row))
     return visits
+
+
+def _bays() -> QuerySet[Bay]:
+    return Bay.objects.order_by("code")
 
 
 def _day_technicians(now: datetime | None = None) -> list[Technician]:
     """Every technician, active or not (a job may name one who left), with the day's roster,
     their hours for the day and the car they are working on, in one query."""
-    since = day_start(now)
+    return compiled.instances(_day_technician_rows, day_start(now))
+
+
+def _day_technician_rows(since: datetime) -> QuerySet[Technician]:
     jobs = Job.objects.filter(technician=OuterRef("pk"))
     # Open jobs plus jobs finished today (index on technician, status): not every job each
     # technician ever did, a year of a busy store is ~70 000 jobs.
@@ -323,7 +354,7 @@ def _day_technicians(now: datetime | None = None) -> list[Technician]:
         Q(status__in=ASSIGNED_JOB_STATUSES) | Q(status=J.DONE, finished_at__gte=since)
     )
     running = jobs.filter(status=J.IN_PROGRESS).order_by("id")
-    return list(
+    return (
         with_day_roster(Technician.objects.all(), since.date())
         .annotate(
             day_assigned=Subquery(
@@ -468,6 +499,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     express_target = rule("workshop.express_target_minutes")
     express_overdue = 0
     english = (get_language() or "").startswith("en")
+    durations = express.Durations()
     # Worked out here once per card: a board of 60 cars spent more in `{% url %}`, `date`
     # and `floatformat` than in its queries.
     visit_url, dispatch_url = url_for_pk("workshop:visit"), url_for_pk("workshop:dispatch")
@@ -475,7 +507,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     inspect_url = url_for_pk("workshop:qc_inspect")
     visits = _board_visits(team, technician_id)
     technicians = _day_technicians(now)
-    all_bays = list(Bay.objects.order_by("code"))
+    all_bays = compiled.instances(_bays)
     _people_attach(
         [job for visit in visits for job in visit.board_jobs],
         {technician.pk: technician for technician in technicians},
@@ -523,8 +555,8 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
                 delivery_url=_delivery_url(visit) if lane == "qc" else "",
                 express=is_express,
                 express_overdue=overdue and lane == "express",
-                in_status_text=express.duration_text(now - visit.status_changed_at),
-                since_check_in_text=express.duration_text(now - visit.checked_in_at),
+                in_status_text=durations.text(now - visit.status_changed_at),
+                since_check_in_text=durations.text(now - visit.checked_in_at),
                 status_label=visit_status_labels.get(visit.status, ""),
             )
         )
@@ -535,7 +567,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     dispatch.suggest_for_jobs(waiting, dispatch.candidates_from_loads(loads))
     for job in waiting:
         job.suggested_pk = str(job.suggested.pk) if job.suggested else ""
-    calls = list(open_desk_calls())
+    calls = open_desk_calls()
     for call in calls:
         call.waiting_minutes = max(int((now - call.asked_at).total_seconds() // 60), 0)
     return Board(
@@ -824,21 +856,39 @@ def customer_progress(visit: Visit) -> CustomerProgress:
     )
 
 
-def open_desk_calls():
-    """Technicians asked to the desk (workshop.desk_help) and still waiting, oldest first,
-    shaped for the board (one query, the columns the board prints: a visit row alone has ~40)."""
+def _open_desk_call_rows() -> QuerySet[DeskCall]:
     return (
         DeskCall.objects.filter(answered_at__isnull=True)
-        .select_related("visit__vehicle", "asked_by")
-        .only(
+        .order_by("asked_at", "id")
+        .values(
+            "id",
             "asked_at",
             "note",
-            "visit__number",
-            "visit__vehicle__plate",
-            "visit__vehicle__vin",
-            "asked_by__username",
-            "asked_by__first_name",
-            "asked_by__last_name",
+            number=F("visit__number"),
+            plate=F("visit__vehicle__plate"),
+            vin=F("visit__vehicle__vin"),
+            username=F("asked_by__username"),
+            first_name=F("asked_by__first_name"),
+            last_name=F("asked_by__last_name"),
         )
-        .order_by("asked_at", "id")
     )
+
+
+def _asker(row: dict) -> str:
+    """Who asked, as the board names staff (full name, else user name; "" once deleted)."""
+    names = {name: row.pop(name) for name in ("username", "first_name", "last_name")}
+    if names["username"] is None:
+        return ""
+    asker = User(**names)
+    return asker.get_full_name() or asker.username
+
+
+def open_desk_calls() -> list[BoardRow]:
+    """Technicians asked to the desk (workshop.desk_help) and still waiting, oldest first,
+    as the board prints them: the car's `plate`, `vin` and visit `number`, the `asker`,
+    the `note` and `asked_at`. One query, compiled once per process."""
+    calls = []
+    for row in compiled.value_rows(_open_desk_call_rows):
+        asker = _asker(row)
+        calls.append(BoardRow(**row, asker=asker))
+    return calls

@@ -33,7 +33,7 @@ from reception.services import visit_hand_over, visit_promise_update, visit_tran
 from reception.states import VisitStatus
 from workorders.models import LineKind, OrderStatus, WorkOrderLine
 
-from . import duties
+from . import compiled, duties
 from .job_moves import (
     job_lock,
     job_move,
@@ -65,6 +65,25 @@ J = JobStatus
 # ---------------------------------------------------------------------------- jobs
 
 
+def _lines_without_job():
+    """Labour lines of signed orders of cars in the workshop that have no job yet (ids)."""
+    return (
+        WorkOrderLine.objects.filter(
+            kind=LineKind.LABOUR,
+            order__status=OrderStatus.SIGNED,
+            order__visit__status__in=BOARD_STATUSES,
+        )
+        .exclude(
+            Exists(
+                Job.objects.filter(
+                    visit_id=OuterRef("order__visit_id"), position=OuterRef("position")
+                )
+            )
+        )
+        .values_list("pk", flat=True)
+    )
+
+
 def jobs_materialise(*, visit_ids: Iterable[int] | None = None) -> int:
     """Make a job for every labour line of a signed order in force that has none yet.
 
@@ -72,20 +91,13 @@ def jobs_materialise(*, visit_ids: Iterable[int] | None = None) -> int:
     revisions keep, and two requests racing are settled by the unique
     (visit, position) constraint. Returns how many lines were missing.
     """
-    lines = WorkOrderLine.objects.filter(
-        kind=LineKind.LABOUR,
-        order__status=OrderStatus.SIGNED,
-        order__visit__status__in=BOARD_STATUSES,
-    ).exclude(
-        Exists(
-            Job.objects.filter(visit_id=OuterRef("order__visit_id"), position=OuterRef("position"))
-        )
-    )
-    if visit_ids is not None:
-        lines = lines.filter(order__visit_id__in=list(visit_ids))
-    # Every board view asks and nearly always finds none: the ids alone first, whole rows
-    # (the line, its order, its operation) only for lines that are missing a job.
-    missing = list(lines.values_list("pk", flat=True))
+    # Every board view asks and nearly always finds none: the ids alone first (for the whole
+    # workshop with SQL compiled once per process), whole rows (the line, its order, its
+    # operation) only for lines that are missing a job.
+    if visit_ids is None:
+        missing = compiled.flat_values(_lines_without_job)
+    else:
+        missing = list(_lines_without_job().filter(order__visit_id__in=list(visit_ids)))
     if not missing:
         return 0
     lines = list(

@@ -22,7 +22,7 @@ from dealership.urltools import safe_next
 from dealership.web import apply_errors, submit
 from reception.models import Visit
 
-from . import additions, board_cards, desk_help, selectors, services
+from . import additions, board_cards, board_loads, desk_help, selectors, services
 from .forms import (
     APPROVE,
     FAIL,
@@ -141,6 +141,7 @@ def _render_board_pinned(request, *, team: str, technician_id: int | None):
                 for load in data.loads
             ),
         ),
+        "load_bars": board_loads.load_bars(data.loads),
         "bay_options": _options(
             _("Bay"), ((bay.pk, f"{bay.code} {bay.name}") for bay in data.bays)
         ),

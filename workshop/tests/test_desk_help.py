@@ -165,12 +165,17 @@ def test_the_boards_desk_calls_print_without_a_query_more(django_assert_num_quer
     desk_help.desk_call_ask(visit=visit, actor=visit.advisor)
     with django_assert_num_queries(1):
         (call,) = selectors.open_desk_calls()
-        shown = (
-            call.visit.vehicle.plate,
-            call.visit.vehicle.vin,
-            call.visit.number,
-            call.asked_by.get_full_name() or call.asked_by.username,
-            call.note,
-            call.asked_at,
-        )
+        shown = (call.plate, call.vin, call.number, call.asker, call.note, call.asked_at)
     assert shown[:3] == (visit.vehicle.plate, visit.vehicle.vin, visit.number)
+    assert shown[3] == (visit.advisor.get_full_name() or visit.advisor.username)
+
+
+def test_a_call_whose_asker_was_deleted_shows_the_car_without_a_name(client, make_staff):
+    visit = VisitFactory()
+    call = desk_help.desk_call_ask(visit=visit, actor=visit.advisor)
+    DeskCall.objects.filter(pk=call.pk).update(asked_by=None)
+    (shown,) = selectors.open_desk_calls()
+    assert (shown.number, shown.asker) == (visit.number, "")
+    client.force_login(make_staff("workshop_controller"))
+    page = client.get(BOARD).content.decode()
+    assert f'id="desk-call-{call.pk}"' in page and visit.number in page

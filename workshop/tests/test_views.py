@@ -114,6 +114,32 @@ def test_the_board_shows_lanes_loads_and_colours_a_missed_promise(client, contro
     assert late.vehicle.plate in page
 
 
+def test_a_load_bar_escapes_the_name_and_shows_the_car_being_worked_on(
+    client, controller, tech, bay
+):
+    tech.name = "<王> & 李"
+    tech.save(update_fields=["name"])
+    visit = make_signed_visit(jobs=1, status=V.ORDER_SIGNED)
+    services.jobs_materialise()
+    services.jobs_dispatch(
+        visit=visit,
+        job_ids=list(visit.jobs.values_list("pk", flat=True)),
+        technician=tech,
+        bay=bay,
+        actor=controller,
+    )
+    visit.jobs.update(status=J.IN_PROGRESS)
+    client.force_login(controller)
+
+    page = client.get(BOARD).content.decode()
+
+    bar = page[page.index(f'id="load-{tech.pk}"') :]
+    bar = bar[: bar.index("\n        </div>")]
+    assert "<strong>&lt;王&gt; &amp; 李</strong>" in bar
+    assert f"▶ {visit.vehicle.plate}</span>" in bar
+    assert "1.0 / 8.0 h" in bar
+
+
 def test_the_board_refreshes_itself_with_htmx(client, controller):
     client.force_login(controller)
     page = client.get(BOARD).content.decode()

@@ -1,0 +1,45 @@
+"""The board's queries compiled by Django once per process, then only sent.
+
+Every board screen polls the page, and building and compiling its querysets cost the
+process more CPU than PostgreSQL spends answering them (about 1 ms each, 4 ms for the
+technicians' query with its subqueries). The SQL text and its parameters depend only on
+what the builder is given (constants, the day, the board's filters), so they are kept per
+builder and arguments; the rows come back as the queryset would give them.
+"""
+
+from collections.abc import Callable
+from functools import lru_cache
+
+from django.db import connection
+from django.db.models import QuerySet
+
+Builder = Callable[..., QuerySet]
+
+
+@lru_cache(maxsize=64)
+def _compiled(build: Builder, args: tuple) -> tuple[type, str, tuple]:
+    query = build(*args).query
+    return (query.model, *query.sql_with_params())
+
+
+def value_rows(build: Builder, *args) -> list[dict]:
+    """`build(*args)`, a `.values()` queryset, as its list of dicts."""
+    _model, sql, params = _compiled(build, args)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def flat_values(build: Builder, *args) -> list:
+    """`build(*args)`, a `.values_list(name, flat=True)` queryset, as its list."""
+    _model, sql, params = _compiled(build, args)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def instances(build: Builder, *args) -> list:
+    """`build(*args)`, a queryset of whole rows (annotations included), as model instances."""
+    model, sql, params = _compiled(build, args)
+    return list(model.objects.raw(sql, params))
