@@ -120,7 +120,9 @@ def open_visit_for(vehicle: Vehicle) -> Visit | None:
 
 def open_visits_of(vehicles: list[Vehicle]) -> dict[int, Visit]:
     """Each vehicle's open visit by vehicle id, as `open_visit_for` picks it (one query)."""
-    visits = Visit.objects.filter(vehicle__in=vehicles, status__in=ON_SITE_STATUSES)
+    visits = Visit.objects.filter(vehicle__in=vehicles, status__in=ON_SITE_STATUSES).only(
+        "number", "vehicle_id"
+    )
     newest_first = visits.order_by("vehicle_id", "-checked_in_at", "-id").distinct("vehicle_id")
     return {visit.vehicle_id: visit for visit in newest_first}
 
