@@ -2,6 +2,8 @@
 sits behind a button; a visit waiting for an addition's approval links to that addition."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dealership.tests.factories import CustomerFactory, VehicleFactory
 from reception.tests.factories import VisitFactory
@@ -61,9 +63,6 @@ def test_the_work_order_page_links_each_pending_addition_too(advisor_client):
 
 
 def _customer_page_queries(client, vehicles: int, on_site: int) -> int:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     cars = VehicleFactory.create_batch(vehicles, owner=CustomerFactory())
     for car in cars[:on_site]:
         VisitFactory(vehicle=car, customer=car.owner)
