@@ -37,8 +37,8 @@ def vehicles_actions(user, vehicles: list) -> list[list[Action]]:
     """The actions the user may take on each of the vehicles, in the vehicles' order."""
     actions = [[] for _vehicle in vehicles]
     for _order, provider in _PROVIDERS:
-        for offered, vehicle_actions in zip(provider(vehicles), actions, strict=True):
-            vehicle_actions.extend(action for action in offered if _may_open(user, action))
+        for offered, allowed in zip(provider(vehicles), actions, strict=True):
+            allowed.extend(action for action in offered if _may_open(user, action))
     return actions
 
 

@@ -8,7 +8,7 @@ from dealership.actions import Action
 from . import selectors
 
 
-def vehicle_actions(vehicles) -> list[list[Action]]:
+def vehicles_actions(vehicles) -> list[list[Action]]:
     """Each vehicle's open visit, or a check-in if it has none (one query for them all)."""
     open_visits = selectors.open_visits_of(vehicles)
     return [[_visit_or_check_in(vehicle, open_visits.get(vehicle.pk))] for vehicle in vehicles]
