@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from dealership.actions import Action
 
 
-def vehicle_actions(vehicle) -> list[Action]:
-    url = reverse("appointments:new") + f"?vehicle={vehicle.pk}"
-    return [Action("book", _("Book an appointment"), url)]
+def vehicles_actions(vehicles) -> list[list[Action]]:
+    new = reverse("appointments:new")
+    label = _("Book an appointment")
+    return [[Action("book", label, f"{new}?vehicle={vehicle.pk}")] for vehicle in vehicles]

@@ -19,7 +19,7 @@ class AppointmentsConfig(AppConfig):
         from . import actions, duties, rules, start_panels  # noqa: F401 - registers the rules
 
         duties.register_kinds()
-        register_vehicle_actions(actions.vehicle_actions, 20)
+        register_vehicle_actions(actions.vehicles_actions, 20)
         register_start_panel(
             "arrivals",
             template="appointments/_start_arrivals.html",

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
-from .actions import vehicle_actions
+from .actions import vehicle_actions, vehicles_actions
 from .advisors import customer_advisor_set
 from .consent import consent_state
 from .forms import ChangeOwnerForm, CustomerAdvisorForm, CustomerForm, LinkRevokeForm, VehicleForm
@@ -103,6 +103,7 @@ def _detail_or_404(select, pk: int):
 
 
 def _customer_page(request, customer: Customer, advisor_form=None, *, status: int = 200):
+    vehicles = list(customer.vehicles.all())
     return render(
         request,
         "dealership/customer_detail.html",
@@ -110,10 +111,7 @@ def _customer_page(request, customer: Customer, advisor_form=None, *, status: in
             "customer": customer,
             "advisor_form": advisor_form
             or CustomerAdvisorForm(initial={"advisor": customer.advisor_id}),
-            "vehicles": [
-                (vehicle, vehicle_actions(request.user, vehicle))
-                for vehicle in customer.vehicles.all()
-            ],
+            "vehicles": list(zip(vehicles, vehicles_actions(request.user, vehicles), strict=True)),
             "history": selectors.history_entries(customer, viewer=request.user),
             "links": [
                 (link, purpose_label(link.purpose)) for link in customer_live_links(customer)

@@ -28,7 +28,7 @@ class ReceptionConfig(AppConfig):
 
         progress_push.register_kinds()
 
-        register_vehicle_actions(actions.vehicle_actions, 10)
+        register_vehicle_actions(actions.vehicles_actions, 10)
         visit_reads_register(walk_ins=selectors.walk_in_visits)
 
         register_start_panel(

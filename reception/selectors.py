@@ -101,6 +101,15 @@ def open_visit_for(vehicle: Vehicle) -> Visit | None:
     return Visit.objects.filter(vehicle=vehicle, status__in=ON_SITE_STATUSES).first()
 
 
+def open_visits_of(vehicles: list[Vehicle]) -> dict[int, Visit]:
+    """Each vehicle's open visit by vehicle id, as `open_visit_for` picks it (one query)."""
+    visits = Visit.objects.filter(vehicle__in=vehicles, status__in=ON_SITE_STATUSES).only(
+        "number", "vehicle_id"
+    )
+    newest_first = visits.order_by("vehicle_id", "-checked_in_at", "-id").distinct("vehicle_id")
+    return {visit.vehicle_id: visit for visit in newest_first}
+
+
 def _bookings_of_the_day(day=None):
     day = day or timezone.localdate()
     lower, upper = day_bounds(day, day)

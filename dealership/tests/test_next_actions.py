@@ -2,8 +2,10 @@
 sits behind a button; a visit waiting for an addition's approval links to that addition."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from dealership.tests.factories import VehicleFactory
+from dealership.tests.factories import CustomerFactory, VehicleFactory
 from reception.tests.factories import VisitFactory
 from workshop.models import Addition
 
@@ -58,3 +60,22 @@ def test_the_work_order_page_links_each_pending_addition_too(advisor_client):
     assert "等待客户确认" in page
     assert f'href="/workshop/additions/{unsent.pk}/"' in page and "发送确认链接" in page
     assert f'href="/workshop/additions/{sent.pk}/"' in page and "已发送链接" in page
+
+
+def _customer_page_queries(client, vehicles: int, on_site: int) -> int:
+    cars = VehicleFactory.create_batch(vehicles, owner=CustomerFactory())
+    for car in cars[:on_site]:
+        VisitFactory(vehicle=car, customer=car.owner)
+    url = f"/customers/{cars[0].owner_id}/"
+    client.get(url)  # the session's user and the store's rules are cached from now on
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url).content.decode()
+    assert page.count('data-action="book"') == vehicles
+    assert page.count('data-action="open-visit"') == on_site
+    return len(queries)
+
+
+def test_the_customer_page_asks_once_for_all_its_cars_actions(advisor_client):
+    """Issue 21: the customer page's query count does not grow with the customer's cars."""
+    one_car = _customer_page_queries(advisor_client, vehicles=1, on_site=0)
+    assert _customer_page_queries(advisor_client, vehicles=4, on_site=2) == one_car
