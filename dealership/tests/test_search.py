@@ -41,6 +41,21 @@ def test_customer_found_by_phone_or_name_fragment(fleet, query, expected_custome
     assert search(query).customers == [fleet[expected_customer]]
 
 
+def test_a_name_fragment_ignores_case_and_one_without_case_is_matched_as_it_is():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    wang = CustomerFactory(name="Wang Fang", mobile="13700001111")
+    guest = CustomerFactory(name="客户2041", mobile="13600002222")
+    assert search("wang f").customers == [wang]
+    with CaptureQueriesContext(connection) as queries:
+        assert search("户204").customers == [guest]
+    names = [
+        q["sql"] for q in queries.captured_queries if '"dealership_customer"."name"' in q["sql"]
+    ]
+    assert names and not any("UPPER(" in sql for sql in names)
+
+
 def test_one_character_query_asks_for_more():
     result = search("苏")
     assert result.too_short and result.empty
