@@ -67,31 +67,34 @@ def measure_plain(requests: list[Request]):
     ]
 
 
+def measure_request(client, request: Request):
+    """`request` timed through `client` (logged in as its user) with the bench's `measure`."""
+    from dealership.models import User
+    from tests.bench.timing import measure
+
+    if request.username:
+        client.force_login(User.objects.get(username=request.username))
+    return measure(
+        client,
+        request.url,
+        name=request.name,
+        params=request.params,
+        runs=request.runs,
+        warmup=request.warmup,
+        content_type=request.content_type,
+        target_ms=request.target_ms,
+    )
+
+
 def _time_all(requests: list[Request]) -> list[dict]:
     from django.conf import settings
     from django.test import Client
-
-    from dealership.models import User
-    from tests.bench.timing import measure
 
     settings.DEBUG = False  # as pytest-django sets it for the test run
     settings.ALLOWED_HOSTS = ["testserver"]
     rows = []
     for request in requests:
-        client = Client()
-        if request.username:
-            client.force_login(User.objects.get(username=request.username))
-        row = measure(
-            client,
-            request.url,
-            name=request.name,
-            params=request.params,
-            runs=request.runs,
-            warmup=request.warmup,
-            content_type=request.content_type,
-            target_ms=request.target_ms,
-        )
-        rows.append(asdict(row))
+        rows.append(asdict(measure_request(Client(), request)))
         if len(rows) == 1:  # as a gunicorn worker does after its first requests
             gc.collect()
             gc.freeze()

@@ -16,10 +16,9 @@ Section "pytest" times a few of the same pages inside this process, for comparis
 
 import pytest
 
-from dealership.models import User
 from reception.models import Visit
 from tests.bench.pages import Page, papers, staff_pages, subjects
-from tests.bench.plain import Request, measure_plain
+from tests.bench.plain import Request, measure_plain, measure_request
 from tests.bench.timing import Measurement, assert_targets, measure, record
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db]
@@ -43,16 +42,7 @@ def _request(page: Page, **timing) -> Request:
 
 
 def _in_process(client, page: Page, **timing) -> Measurement:
-    client.force_login(User.objects.get(username=page.username))
-    return measure(
-        client,
-        page.url,
-        name=page.name,
-        params=page.params,
-        target_ms=page.target_ms,
-        content_type=page.content_type,
-        **timing,
-    )
+    return measure_request(client, _request(page, **timing))
 
 
 def _time(client, requests: list[Request], pages: list[Page], **timing):
