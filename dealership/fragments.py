@@ -8,7 +8,8 @@ language and that whole context, so a change to anything the fragment shows is a
 nothing to invalidate, nothing stale. The key also carries a digest of the templates
 themselves (`templates_digest`), so after a deploy that changes a template, or one it
 includes, no old HTML is shown. Values that differ per visitor (the CSRF token) are put
-in after the cache.
+in after the cache. With `DEBUG` on (developing, templates edited under a running server)
+nothing is kept.
 """
 
 import functools
@@ -32,7 +33,10 @@ def digest(value) -> str:
     return hashlib.blake2b(pickle.dumps(value, protocol=5), digest_size=16).hexdigest()
 
 
-def _templates_digest() -> str:
+@functools.cache
+def templates_digest() -> str:
+    """A digest of every template file this process renders from, read once per process
+    (a deploy starts new ones)."""
     found = hashlib.blake2b(digest_size=8)
     for directory in engines["django"].template_dirs:
         for path in sorted(Path(directory).rglob("*")):
@@ -42,14 +46,14 @@ def _templates_digest() -> str:
     return found.hexdigest()
 
 
-_templates_digest_once = functools.cache(_templates_digest)
-
-
-def templates_digest() -> str:
-    """A digest of every template file this process renders from: read once per process
-    (a deploy starts new ones), at every call while developing (`DEBUG`), where templates
-    are edited under a running server."""
-    return _templates_digest() if settings.DEBUG else _templates_digest_once()
+def _kept_html(template_name: str, values: dict) -> str:
+    language = translation.get_language()
+    key = f"fragment:{templates_digest()}:{digest((template_name, language, values))}"
+    html = cache.get(key)
+    if html is None:
+        html = str(get_template(template_name).render(values))
+        cache.set(key, html, CACHE_SECONDS)
+    return html
 
 
 def _mark(name: str) -> str:
@@ -66,12 +70,10 @@ def cached_fragment(
     """
     spliced = spliced or {}
     values = context | {name: _mark(name) for name in spliced}
-    language = translation.get_language()
-    key = f"fragment:{templates_digest()}:{digest((template_name, language, values))}"
-    html = cache.get(key)
-    if html is None:
+    if settings.DEBUG:  # while developing, templates change under a running server
         html = str(get_template(template_name).render(values))
-        cache.set(key, html, CACHE_SECONDS)
+    else:
+        html = _kept_html(template_name, values)
     for name, text in spliced.items():
         html = html.replace(_mark(name), text)
     # The template escaped every value; spliced values are safe text by contract.

@@ -118,11 +118,24 @@ def test_a_changed_template_gives_new_keys(tmp_path, settings):
     page.write_text("{% include 'part.html' %}")
     (tmp_path / "part.html").write_text("old")
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
-    settings.DEBUG = True  # read again at every call, as while developing
+    fragments.templates_digest.cache_clear()
     before = fragments.templates_digest()
     assert fragments.cached_fragment("page.html", {}) == "old"
     (tmp_path / "part.html").write_text("new")
-    for loader in engines["django"].engine.template_loaders:  # a new process after a deploy
+    # A new process after the deploy: its own template loader and digest.
+    for loader in engines["django"].engine.template_loaders:
         loader.reset()
+    fragments.templates_digest.cache_clear()
     assert fragments.templates_digest() != before
     assert fragments.cached_fragment("page.html", {}) == "new"
+    fragments.templates_digest.cache_clear()
+
+
+def test_while_developing_fragments_are_rendered_every_time(settings, monkeypatch):
+    settings.DEBUG = True
+    renders = []
+    real = fragments.get_template
+    monkeypatch.setattr(fragments, "get_template", lambda name: renders.append(name) or real(name))
+    _render([_row()])
+    _render([_row()])
+    assert renders == [ROWS, ROWS]
