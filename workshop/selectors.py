@@ -246,10 +246,6 @@ class BoardRow:
         return self.id
 
 
-class BoardVehicle(BoardRow):
-    pass
-
-
 class BoardVisit(BoardRow):
     """A car on the board: its row, `vehicle`, `board_jobs` and `pending_additions`."""
 
@@ -320,7 +316,7 @@ def _board_visits(team: str, technician_id: int | None) -> list[BoardVisit]:
     customer: three queries, whatever the number of cars."""
     visits = []
     for row in compiled.value_rows(_board_visit_rows, team, technician_id):
-        vehicle = BoardVehicle(**{name: row.pop(name) for name in BOARD_VEHICLE_FIELDS})
+        vehicle = BoardRow(**{name: row.pop(name) for name in BOARD_VEHICLE_FIELDS})
         visits.append(BoardVisit(**row, vehicle=vehicle, board_jobs=[], pending_additions=[]))
     if not visits:
         return visits
