@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 APPS := dealership appointments reception workorders workshop delivery followup portal loancars reports demo
 PORT ?= 8000
+# `make test` runs the test files in this many processes (pytest-xdist; CI has 2 cores).
+TEST_PROCESSES ?= 2
 
 .PHONY: run test install system-deps messages compilemessages migrate seed lint format bench bench-recalls drills clean fuzz form-fuzz
 
@@ -44,7 +46,7 @@ test: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest --durations=25
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile --durations=25
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

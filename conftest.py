@@ -23,6 +23,25 @@ def _isolate_rule_cache():
     forget_cached_rules()
 
 
+# The longest test files (a served API fuzzed, a day driven through a browser with a real
+# worker, services stopped and started), first: `make test`'s processes take whole files
+# in this order, so they run beside the short ones instead of after them.
+LONGEST_FIRST = (
+    "tests/test_fuzz.py",
+    "tests/test_whole_flow.py",
+    "tests/test_fault_drills.py",
+    "tests/test_due_drills.py",
+    "tests/test_start_pages_browser.py",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's order (kept among equals)
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        rank = {path: place for place, path in enumerate(LONGEST_FIRST)}
+        items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 def pytest_report_header(config):
     return f"database: {os.environ.get('DATABASE_URL') or 'embedded SQLite'}"
 

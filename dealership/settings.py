@@ -7,6 +7,7 @@ variable.
 
 import json
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -159,6 +160,23 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # The cache belongs in a Redis database of its own: Django's cache.clear() is FLUSHDB; in the
 # broker's database it would empty the Celery queue (due tasks would go out only when reclaimed).
 REDIS_CACHE_URL = os.environ.get("REDIS_CACHE_URL", REDIS_URL)
+# `make test` runs the tests in one process per core (pytest-xdist workers gw0, gw1, …). Each
+# has its own test database (pytest-django's suffix) and, here, its own Redis databases (the
+# given numbers plus twice the worker's number) and file cache, so that one worker's
+# cache.clear() or queue never reaches another's tests.
+TEST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+def _worker_database(url: str) -> str:
+    if not url:
+        return url
+    number = re.search(r"/(\d+)$", url)  # redis://host:port/N; no number is database 0
+    base, database = (url[: number.start()], int(number[1])) if number else (url, 0)
+    return f"{base}/{database + 2 * TEST_WORKER}"
+
+
+if TEST_WORKER:
+    REDIS_URL, REDIS_CACHE_URL = _worker_database(REDIS_URL), _worker_database(REDIS_CACHE_URL)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -178,7 +196,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": VAR_DIR / "cache",
+            "LOCATION": VAR_DIR / ("cache" + (f"-gw{TEST_WORKER}" if TEST_WORKER else "")),
         }
     }
 # Sessions are read on every request: with Redis, from the cache (written through to the

@@ -106,8 +106,9 @@ def open_visits_of(vehicles: list[Vehicle]) -> dict[int, Visit]:
     visits = Visit.objects.filter(vehicle__in=vehicles, status__in=ON_SITE_STATUSES).only(
         "number", "vehicle_id"
     )
-    newest_first = visits.order_by("vehicle_id", "-checked_in_at", "-id").distinct("vehicle_id")
-    return {visit.vehicle_id: visit for visit in newest_first}
+    # A car has one open visit, rarely two: the newest wins (no DISTINCT ON: not on SQLite).
+    oldest_first = visits.order_by("checked_in_at", "id")
+    return {visit.vehicle_id: visit for visit in oldest_first}
 
 
 def _bookings_of_the_day(day=None):

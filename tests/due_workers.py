@@ -100,6 +100,10 @@ def process_env(*, broker_url: str, **extra: str) -> dict:
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
+    # A server of its own, not a test worker; its cache is the test worker's (settings).
+    env.pop("PYTEST_XDIST_WORKER", None)
+    if settings.REDIS_CACHE_URL:
+        env["REDIS_CACHE_URL"] = settings.REDIS_CACHE_URL
     env.update(extra)
     return env
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
@@ -35,7 +36,7 @@ from tests.due_workers import (
     wait_until,
 )
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = settings.REDIS_URL  # this test worker's own (settings: pytest-xdist)
 
 pytestmark = [
     pytest.mark.drill,

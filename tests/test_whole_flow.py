@@ -29,6 +29,7 @@ from decimal import Decimal
 
 import pytest
 import redis
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from pypdf import PdfReader
@@ -42,7 +43,7 @@ from dealership.tests.factories import (
 )
 from tests.due_workers import process_env, start_worker, wait_until
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = settings.REDIS_URL  # this test worker's own (settings: pytest-xdist)
 
 pytestmark = [
     pytest.mark.browser,
