@@ -186,6 +186,14 @@ class Vehicle(models.Model):
         verbose_name = _("vehicle")
         verbose_name_plural = _("vehicles")
         ordering = ["plate", "id"]
+        indexes = [
+            # The daily scan's new cars handed over lately (only cars the store sold have one).
+            models.Index(
+                fields=["handover_date"],
+                name="vehicle_handover",
+                condition=models.Q(handover_date__isnull=False),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.plate or self.vin} {self.model}"
