@@ -186,6 +186,14 @@ class Vehicle(models.Model):
         verbose_name = _("vehicle")
         verbose_name_plural = _("vehicles")
         ordering = ["plate", "id"]
+        indexes = [
+            # The daily scan's new cars handed over lately (only cars the store sold have one).
+            models.Index(
+                fields=["handover_date"],
+                name="vehicle_handover",
+                condition=models.Q(handover_date__isnull=False),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.plate or self.vin} {self.model}"
@@ -509,7 +517,8 @@ class DueTask(models.Model):
     State = DueTaskState
 
     kind = models.CharField(_("kind"), max_length=80)
-    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    # No index of its own: the unique key (subject_type, subject_id, kind, slot) starts with it.
+    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, db_index=False)
     subject_id = models.PositiveBigIntegerField()
     subject = GenericForeignKey("subject_type", "subject_id")
     slot = models.CharField(_("slot"), max_length=40, blank=True, default="")
@@ -533,6 +542,7 @@ class DueTask(models.Model):
         blank=True,
     )
     role = models.CharField(_("role"), max_length=30, blank=True)
+    # assigned_to and completed_by are empty on most rows: their indexes (Meta) leave those out.
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assigned to"),
@@ -540,6 +550,7 @@ class DueTask(models.Model):
         null=True,
         blank=True,
         related_name="due_tasks",
+        db_index=False,
     )
     outcome = models.CharField(_("outcome"), max_length=40, blank=True)
     completed_by = models.ForeignKey(
@@ -549,6 +560,7 @@ class DueTask(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
@@ -577,6 +589,17 @@ class DueTask(models.Model):
                 condition=models.Q(state="pending", for_person=True),
             ),
             models.Index(fields=["state", "due_at"]),
+            # A person's own calls, and the rows a deleted user's id is cleared from.
+            models.Index(
+                fields=["assigned_to"],
+                name="due_task_assigned_to",
+                condition=models.Q(assigned_to__isnull=False),
+            ),
+            models.Index(
+                fields=["completed_by"],
+                name="due_task_completed_by",
+                condition=models.Q(completed_by__isnull=False),
+            ),
         ]
 
     def __str__(self):

@@ -6,11 +6,12 @@ run out. A problem found on a call or a low survey answer opens a complaint
 (`followup.complaints`, where complaints live).
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -557,15 +558,35 @@ def followup_daily_scan(*, scan: DailyScan, now: datetime | None = None) -> dict
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
-    counts = {
-        "new_car_calls": new_car_calls_schedule(today=today),
-        **lost_customer_calls_schedule(today=today, now=now),
-        "visits_closed": delivered_visits_close(now=now),
-    }
+    with _without_jit():
+        counts = {
+            "new_car_calls": new_car_calls_schedule(today=today),
+            **lost_customer_calls_schedule(today=today, now=now),
+            "visits_closed": delivered_visits_close(now=now),
+        }
     scan.finished_at = timezone.now()
     scan.counts = counts
     scan.save(update_fields=["finished_at", "counts"])
     return counts
+
+
+@contextmanager
+def _without_jit():
+    """PostgreSQL compiles no query to machine code in here (the setting is put back after).
+
+    The scan's finds test each vehicle's consent in a subquery, so the planner prices them
+    far above its threshold for compiling (`jit_above_cost`): each paid 200–500 ms to
+    compile for 50–200 ms of work, on every run. An error rolls the setting back with the
+    savepoint.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+        before = cursor.fetchone()[0]
+        yield
+        cursor.execute("SELECT set_config('jit', %s, true)", [before])
 
 
 def _vehicle_type() -> ContentType:
@@ -575,18 +596,23 @@ def _vehicle_type() -> ContentType:
 def new_car_calls_schedule(*, today: date) -> int:
     """Schedule the N+15 call of every new car handed over recently (not for opted-out owners).
 
-    Set-based: one query finds the cars without such a call, one INSERT per thousand adds them.
+    Set-based: one query finds the recent new cars, one the cars called already; the new
+    calls go in in one INSERT. The two are compared in memory: as a NOT EXISTS, a second
+    run in the transaction that added the calls (whose figures the planner has not seen)
+    compared every car with every call, seconds at a busy store's scale.
     """
     days = int(rule("followup.new_car_call_days"))
-    called = DueTask.objects.filter(
-        kind=K.NEW_CAR_CALL, subject_type=_vehicle_type(), subject_id=OuterRef("pk")
+    called = set(
+        DueTask.objects.filter(kind=K.NEW_CAR_CALL, subject_type=_vehicle_type()).values_list(
+            "subject_id", flat=True
+        )
     )
     vehicles = consent_filter(
         Vehicle.objects.filter(
             handover_date__gte=today - timedelta(days=days + NEW_CAR_CALL_GRACE_DAYS),
             handover_date__lte=today,
             owner__do_not_call=False,
-        ).exclude(Exists(called)),
+        ),
         Purpose.SATISFACTION,
         customer_field="owner",
     ).values_list("pk", "owner_id", "handover_date")
@@ -601,6 +627,7 @@ def new_car_calls_schedule(*, today: date) -> int:
                 payload={"vehicle": vehicle_id, "handover": handover.isoformat()},
             )
             for vehicle_id, owner_id, handover in vehicles
+            if vehicle_id not in called
         ),
     )
 

@@ -1,7 +1,8 @@
 """Due tasks in bulk: a scan's many new tasks, cancelling many, a message's rows performed
 together (one lock, a savepoint each, one commit), the rules read once for a batch."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
@@ -9,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from dealership import notifications, rules
+from dealership import due, notifications, rules
 from dealership.consent import consent_record
 from dealership.due import (
     NewDueTask,
@@ -160,6 +161,85 @@ def test_scheduling_many_adds_only_the_new_ones_and_leaves_a_taken_slot_alone(ve
         vehicle,
     )
     assert DueTask.objects.get(subject_id=other.pk).customer is None
+
+
+def test_a_task_scheduled_in_bulk_is_the_row_one_scheduled_alone_would_be(vehicle):
+    """Every column but the id and the creation time, whichever way the rows go in (one
+    JSON document on PostgreSQL, VALUES elsewhere): a due time in another zone to the
+    microsecond, a payload with nested values and Chinese text, an empty customer."""
+    other = VehicleFactory()
+    when = datetime(2026, 3, 9, 10, 0, 0, 123456, tzinfo=ZoneInfo("Asia/Shanghai"))
+    payload = {"vehicle": vehicle.pk, "reason": "not_seen", "months": 3, "note": "回访 “3m”"}
+    nested = {"list": [1, 2.5, None, True], "inner": {"a": "b"}}
+    alone = [
+        due_task_schedule(
+            kind="test.bulk_call",
+            subject=vehicle,
+            slot="3m:2025-12-01",
+            due_at=when,
+            customer=vehicle.owner,
+            payload=payload,
+        ),
+        due_task_schedule(
+            kind="test.bulk_call", subject=vehicle, slot="nested", due_at=when, payload=nested
+        ),
+    ]
+    tasks = [
+        NewDueTask(
+            subject_id=other.pk,
+            slot="3m:2025-12-01",
+            due_at=when,
+            customer_id=vehicle.owner_id,
+            payload=payload,
+        ),
+        NewDueTask(subject_id=other.pk, slot="nested", due_at=when, payload=nested),
+    ]
+
+    assert due_tasks_schedule_new(kind="test.bulk_call", subject_model=Vehicle, tasks=tasks) == 2
+
+    def columns(task):
+        return {
+            f.attname: getattr(task, f.attname)
+            for f in DueTask._meta.concrete_fields
+            if f.attname not in ("id", "subject_id", "created_at")
+        }
+
+    for single, slot in zip(alone, ["3m:2025-12-01", "nested"], strict=True):
+        bulk = DueTask.objects.get(subject_id=other.pk, slot=slot)
+        assert columns(bulk) == columns(DueTask.objects.get(pk=single.pk))
+    assert DueTask.objects.get(subject_id=other.pk, slot="3m:2025-12-01").due_at == when
+
+
+def test_more_tasks_than_one_insert_takes_are_all_added_in_order_and_counted_once(
+    vehicle, monkeypatch
+):
+    monkeypatch.setattr(due, "JSON_ROWS_PER_INSERT", 2)
+    when = timezone.now() + timedelta(days=1)
+    tasks = [NewDueTask(subject_id=vehicle.pk, slot=str(n), due_at=when) for n in range(5)]
+    # The same slot twice in one call: the first is added, the second left out.
+    tasks.append(NewDueTask(subject_id=vehicle.pk, slot="0", due_at=when, payload={"x": 1}))
+
+    added = due_tasks_schedule_new(
+        kind="test.bulk_call", subject_model=Vehicle, tasks=tasks, batch_size=2
+    )
+
+    assert added == 5
+    rows = list(DueTask.objects.filter(subject_id=vehicle.pk).order_by("pk"))
+    assert [(task.slot, task.payload) for task in rows] == [(str(n), {}) for n in range(5)]
+    assert due_tasks_schedule_new(kind="test.bulk_call", subject_model=Vehicle, tasks=tasks) == 0
+
+
+def test_scheduling_in_bulk_refuses_a_naive_due_time_and_adds_nothing(vehicle):
+    tasks = [
+        NewDueTask(subject_id=vehicle.pk, slot="a", due_at=timezone.now()),
+        NewDueTask(subject_id=vehicle.pk, slot="b", due_at=datetime(2026, 3, 9, 10, 0)),
+    ]
+
+    with pytest.raises(ValueError, match="aware"):
+        due_tasks_schedule_new(kind="test.bulk_call", subject_model=Vehicle, tasks=tasks)
+
+    assert not DueTask.objects.filter(subject_id=vehicle.pk).exists()
+    assert due_tasks_schedule_new(kind="test.bulk_call", subject_model=Vehicle, tasks=[]) == 0
 
 
 def test_cancelling_for_many_subjects_cancels_only_their_open_tasks_of_the_kinds(vehicle):

@@ -3,8 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
+from dealership.due import due_task_schedule
 from dealership.models import DueTask
 from dealership.rules import rule_set
 from dealership.tests.factories import CustomerFactory, VehicleFactory
@@ -42,6 +44,36 @@ def test_a_new_car_gets_its_n_plus_15_call_once():
     task = DueTask.objects.get(kind=K.NEW_CAR_CALL)
     assert task.subject_id == vehicle.pk and task.customer == vehicle.owner
     assert timezone.localdate(task.due_at) == vehicle.handover_date + timedelta(days=15)
+
+
+def test_a_new_car_with_a_call_of_its_kind_already_is_not_called_again():
+    today = timezone.localdate()
+    called, new = (VehicleFactory(handover_date=today - timedelta(days=3)) for _n in range(2))
+    due_task_schedule(
+        kind=K.NEW_CAR_CALL,
+        subject=called,
+        slot="moved by hand",
+        due_at=timezone.now() + timedelta(days=1),
+        customer=called.owner,
+    )
+
+    assert _scan()["new_car_calls"] == 1
+
+    assert sorted(
+        DueTask.objects.filter(kind=K.NEW_CAR_CALL).values_list("subject_id", "slot")
+    ) == [
+        (called.pk, "moved by hand"),
+        (new.pk, ""),
+    ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+def test_the_scan_leaves_the_databases_query_compiling_as_it_was():
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = on")
+        _scan()
+        cursor.execute("SELECT current_setting('jit')")
+        assert cursor.fetchone()[0] == "on"
 
 
 def test_the_n_plus_15_day_is_a_rule():
