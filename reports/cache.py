@@ -7,8 +7,13 @@ The cache key carries a data version that any save or delete of a row the figure
 report is never older than the last change made through the application. Figures that
 move with the clock alone (overdue complaints) are recomputed at least every `TTL`.
 Bulk `QuerySet.update()` calls send no signal: what they change shows within `TTL` too.
+
+Parts of the report that read only a few tables (QC checks, complaints, the technicians'
+hours, who was seen when…) are kept under those tables' own versions (`kept`): the first
+view after a bill is paid counts afresh only what a bill changes.
 """
 
+import hashlib
 from collections.abc import Callable
 from uuid import uuid4
 
@@ -27,6 +32,7 @@ WATCHED_MODELS = {
     "dealership.customer",
     "dealership.vehicle",
     "dealership.technician",
+    "dealership.labouroperation",
     "dealership.storerule",
     "reports.reporttarget",
 }
@@ -49,23 +55,22 @@ def data_version() -> str:
 
 
 def forget() -> None:
-    """Start a new version (tests: rolled-back rows send no signal)."""
-    cache.delete(_version_key())
-    seen_changed()
+    """Start a new version of everything (tests: rolled-back rows send no signal)."""
+    cache.delete_many([_version_key(), _source_key(EPOCH), _source_key(SEEN)])
 
 
-def _new_version() -> None:
-    cache.set(_version_key(), uuid4().hex, None)
+def _new_version(label: str) -> None:
+    cache.set_many({_version_key(): uuid4().hex, _source_key(label): uuid4().hex}, None)
 
 
 def data_changed(sender, using=None, **kwargs) -> None:
-    """A new version at once (the saving request sees its own change) and again on commit:
-    a report another request computed between the save and the commit, without the row,
-    must not outlive the commit."""
+    """A new version, of the data and of the model's rows, at once (the saving request sees
+    its own change) and again on commit: a report another request computed between the
+    save and the commit, without the row, must not outlive the commit."""
     meta = sender._meta
     if meta.app_label in WATCHED_APPS or meta.label_lower in WATCHED_MODELS:
-        _new_version()
-        transaction.on_commit(_new_version, using=using)
+        _new_version(meta.label_lower)
+        transaction.on_commit(lambda: _new_version(meta.label_lower), using=using)
 
 
 def connect() -> None:
@@ -96,35 +101,60 @@ def cached(name: str, period, compute: Callable):
     return value
 
 
+# ----------------------------------------------------------------------- versions by source
+
+# Each watched model's rows have a version of their own ("app.model", replaced with the
+# data version by `data_changed`), and so has who was seen when (`SEEN`, below). `EPOCH`
+# stands for every source at once: only `forget` replaces it.
+EPOCH = "epoch"
+SEEN = "seen"
+
+
+def _source_key(source: str) -> str:
+    return f"reports:version:{connection.settings_dict['NAME']}:{source}"
+
+
+def versions(sources) -> str:
+    """A digest of the current versions of these sources (model labels, `SEEN`), read in
+    one cache call."""
+    keys = [_source_key(source) for source in (EPOCH, *sources)]
+    found = cache.get_many(keys)
+    fresh = {key: uuid4().hex for key in keys if key not in found}
+    if fresh:
+        cache.set_many(fresh, None)
+    current = ":".join(found.get(key) or fresh[key] for key in keys)
+    return hashlib.sha256(current.encode()).hexdigest()[:32]
+
+
+def kept(name: str, parts: list[str], sources, compute: Callable):
+    """A part of the report that reads only `sources`, kept until one of them changes, at
+    most `TTL` (`parts`: what else it depends on, e.g. the period)."""
+    key = ":".join(["reports", name, connection.settings_dict["NAME"], *parts, versions(sources)])
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, TTL)
+    return value
+
+
 # ----------------------------------------------------------------------- who was seen when
 
 # Customers not seen for 3 / 6 / 12 months (`figures.lost_customers`) read only who each
 # visit was for, when it checked in and whether it was cancelled: a year of visits grouped
-# per customer. A bill paid, a job finished, a car delivered change none of that, so the
-# counts are kept under their own version, which only a visit created, deleted or changed
-# in those fields replaces (at once and on commit, as `data_changed`).
-SEEN_FIELDS = ("customer_id", "checked_in_at", "status")
-
-
-def _seen_key() -> str:
-    return f"reports:seen-version:{connection.settings_dict['NAME']}"
-
-
-def _seen_version() -> str:
-    version = cache.get(_seen_key())
-    if version is None:
-        version = uuid4().hex
-        cache.set(_seen_key(), version, None)
-    return f"{connection.settings_dict['NAME']}:{version}"
+# per customer; the first-service return (`figures.first_service_cohorts`) reads the same
+# of each visit's car. A bill paid, a job finished, a car delivered change none of that, so
+# these figures are kept under their own version (`SEEN`), which only a visit created,
+# deleted or changed in those fields replaces (at once and on commit, as `data_changed`).
+SEEN_FIELDS = ("customer_id", "vehicle_id", "checked_in_at", "status")
 
 
 def seen_changed() -> None:
     """Visits were written without signals (bulk rows): count who was seen afresh."""
-    cache.delete(_seen_key())
+    cache.delete(_source_key(SEEN))
 
 
 def _bump_seen() -> None:
-    cache.set(_seen_key(), uuid4().hex, None)
+    cache.set(_source_key(SEEN), uuid4().hex, None)
 
 
 def _new_seen_version(using=None) -> None:
@@ -133,9 +163,10 @@ def _new_seen_version(using=None) -> None:
 
 
 def _seen(values: dict) -> tuple:
-    """What the counts read of a visit: the customer, the check-in, cancelled or not."""
+    """What the counts read of a visit: the customer, the car, the check-in, cancelled or not."""
     return (
         values["customer_id"],
+        values["vehicle_id"],
         values["checked_in_at"],
         values["status"] == VisitStatus.CANCELLED,
     )
@@ -162,13 +193,9 @@ def _visit_deleted(sender, using=None, **kwargs) -> None:
     _new_seen_version(using)
 
 
-def seen_cached(name: str, periods: list, steps: list, compute: Callable):
-    """A figure over who was seen when (`figures.lost_customers`) for these periods and
-    'not seen for' steps, kept until a visit changes who was seen when, at most `TTL`."""
+def seen_cached(name: str, periods: list, parts: list[str], compute: Callable, sources=()):
+    """A figure over who was seen when (`figures.lost_customers`, the first-service return)
+    for these periods, kept until a visit changes who was seen when (or one of `sources`
+    changes), at most `TTL`."""
     ends = ",".join(period.last.isoformat() for period in periods)
-    key = f"reports:{name}:{ends}:{','.join(map(str, steps))}:{_seen_version()}"
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, TTL)
-    return value
+    return kept(name, [ends, *parts], [SEEN, *sources], compute)

@@ -26,17 +26,22 @@ from .figures import (
     PERCENT,
     WORK_TYPE_PREFIX,
     _within_estimate,
+    complaint_rows,
     complaints_by_category,
+    first_service_cohorts,
     lost_customers,
     monthly_trend,
+    open_days,
     orders_by_work_type,
     period_figures,
+    qc_counts,
     retention_of,
     revenue_by_category,
     settlements_in,
     spending_bands,
     spending_window,
     technician_hours,
+    technicians,
     trend_months,
 )
 from .models import ReportTarget
@@ -174,20 +179,40 @@ def report_build(
         )
         sums = days.sums(period, tables=True)
     periods = [period, previous, last_year]
-    lost = None
+    lost = cohorts = staff = None
+    read = [{}, {}, {}]
     if not recompute:
-        lost = report_cache.seen_cached(
-            "lost", periods, lost_months(), lambda: lost_customers(periods)
-        )
-    retention = retention_of(periods, lost=lost)
-    this_values = period_figures(period, now=now, retention=retention[0], sums=sums)
+        lost, cohorts = _kept_retention(periods)
+        staff = report_cache.kept("technicians", [], [TECHNICIAN], technicians)
+        read = [{**_kept_reads(p), "staff": staff} for p in periods]
+    retention = retention_of(periods, lost=lost, cohorts=cohorts)
+    this_values = period_figures(period, now=now, retention=retention[0], sums=sums, read=read[0])
     previous_values = period_figures(
-        previous, now=now, retention=retention[1], sums=days and days.sums(previous)
+        previous,
+        now=now,
+        retention=retention[1],
+        sums=days and days.sums(previous),
+        read=read[1],
     )
     last_year_values = period_figures(
-        last_year, now=now, retention=retention[2], sums=days and days.sums(last_year)
+        last_year,
+        now=now,
+        retention=retention[2],
+        sums=days and days.sums(last_year),
+        read=read[2],
     )
-    targets = targets_for(period.first) if period.kind == MONTH else {}
+    targets = {}
+    if period.kind == MONTH:
+        targets = (
+            targets_for(period.first)
+            if recompute
+            else report_cache.kept(
+                "targets",
+                [period.first.isoformat()],
+                ["reports.reporttarget"],
+                lambda: targets_for(period.first),
+            )
+        )
     sections: dict = {}
     for key, figure in FIGURES.items():
         sections.setdefault(figure.section, []).append(
@@ -209,8 +234,8 @@ def report_build(
         last_year=last_year,
         sections=list(sections.items()),
         work_types=orders_by_work_type(period, sums),
-        complaints=complaints_by_category(period),
-        technicians=technician_hours(period, sums),
+        complaints=complaints_by_category(period, read[0].get("complaints")),
+        technicians=technician_hours(period, sums, staff),
         spending=spending_bands(period, days=days),
         trend=monthly_trend(period, now=now, days=days),
         revenue=revenue_by_category(period, sums),
@@ -218,6 +243,46 @@ def report_build(
     if with_charts:
         report.charts = charts.report_charts(report)
     return report
+
+
+TECHNICIAN = "dealership.technician"
+RULES = "dealership.storerule"
+
+
+def _kept_retention(periods: list[Period]) -> tuple[list[dict], list[dict]]:
+    """Customers not seen and the first-service return of the periods, kept while nobody's
+    visits change who was seen when (`reports.cache.seen_cached`)."""
+    steps = ",".join(map(str, lost_months()))
+    lost = report_cache.seen_cached("lost", periods, [steps], lambda: lost_customers(periods))
+    cohorts = report_cache.seen_cached(
+        "cohorts",
+        periods,
+        [],
+        lambda: first_service_cohorts(periods),
+        sources=["dealership.vehicle", RULES],
+    )
+    return lost, cohorts
+
+
+def _kept_reads(period: Period) -> dict:
+    """What `period_figures` reads of the period outside the day rows, each part kept
+    under the versions of the rows it reads (`reports.cache.kept`): a bill paid changes
+    none of them. The complaints are kept as rows, counted against the clock when used."""
+    parts = [period.kind, period.first.isoformat()]
+    return {
+        "checks": report_cache.kept(
+            "qc", parts, ["workshop.qualitycheck"], lambda: qc_counts(period)
+        ),
+        "days_open": report_cache.kept(
+            "open-days",
+            parts,
+            ["appointments.openinghours", "appointments.holiday"],
+            lambda: open_days(period),
+        ),
+        "complaints": report_cache.kept(
+            "complaints", parts, ["followup.complaint"], lambda: complaint_rows(period)
+        ),
+    }
 
 
 # ----------------------------------------------------------------------- drill-down
