@@ -107,34 +107,43 @@ def cached(name: str, period, compute: Callable):
 # data version by `data_changed`), and so has who was seen when (`SEEN`, below). `EPOCH`
 # stands for every source at once: only `forget` replaces it.
 EPOCH = "epoch"
-SEEN = "seen"
+SEEN = "seen"  # who was seen when: see below
 
 
 def _source_key(source: str) -> str:
     return f"reports:version:{connection.settings_dict['NAME']}:{source}"
 
 
-def versions(sources) -> str:
-    """A digest of the current versions of these sources (model labels, `SEEN`), read in
-    one cache call."""
-    keys = [_source_key(source) for source in (EPOCH, *sources)]
-    found = cache.get_many(keys)
-    fresh = {key: uuid4().hex for key in keys if key not in found}
+def kept_many(parts: list[tuple]) -> list:
+    """Parts of the report as (name, what else each depends on, e.g. the period, the
+    sources it reads, how to compute it), each kept until one of its sources changes, at
+    most `TTL`; their values in order. Two cache calls for all the versions and parts, a
+    third for the parts computed afresh."""
+    names = {source for _name, _on, sources, _compute in parts for source in sources}
+    version_keys = {source: _source_key(source) for source in (EPOCH, *sorted(names))}
+    current = cache.get_many(list(version_keys.values()))
+    fresh = {key: uuid4().hex for key in version_keys.values() if key not in current}
     if fresh:
         cache.set_many(fresh, None)
-    current = ":".join(found.get(key) or fresh[key] for key in keys)
-    return hashlib.sha256(current.encode()).hexdigest()[:32]
+    current.update(fresh)
+    keys = []
+    for name, on, sources, _compute in parts:
+        found = ":".join(current[version_keys[source]] for source in (EPOCH, *sources))
+        digest = hashlib.sha256(found.encode()).hexdigest()[:32]
+        keys.append(":".join(["reports", name, connection.settings_dict["NAME"], *on, digest]))
+    values = cache.get_many(keys)
+    computed = {}
+    for key, (_name, _on, _sources, compute) in zip(keys, parts, strict=True):
+        if key not in values:
+            computed[key] = values[key] = compute()
+    if computed:
+        cache.set_many(computed, TTL)
+    return [values[key] for key in keys]
 
 
-def kept(name: str, parts: list[str], sources, compute: Callable):
-    """A part of the report that reads only `sources`, kept until one of them changes, at
-    most `TTL` (`parts`: what else it depends on, e.g. the period)."""
-    key = ":".join(["reports", name, connection.settings_dict["NAME"], *parts, versions(sources)])
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, TTL)
-    return value
+def kept(name: str, on: list[str], sources, compute: Callable):
+    """One part of the report (`kept_many`)."""
+    return kept_many([(name, on, sources, compute)])[0]
 
 
 # ----------------------------------------------------------------------- who was seen when
@@ -191,11 +200,3 @@ def _visit_saved(sender, instance, created=False, raw=False, using=None, **kwarg
 
 def _visit_deleted(sender, using=None, **kwargs) -> None:
     _new_seen_version(using)
-
-
-def seen_cached(name: str, periods: list, parts: list[str], compute: Callable, sources=()):
-    """A figure over who was seen when (`figures.lost_customers`, the first-service return)
-    for these periods, kept until a visit changes who was seen when (or one of `sources`
-    changes), at most `TTL`."""
-    ends = ",".join(period.last.isoformat() for period in periods)
-    return kept(name, [ends, *parts], [SEEN, *sources], compute)

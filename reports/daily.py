@@ -21,10 +21,10 @@ How a change reaches the day, never lost and never raced:
 The spending bands sum `DaySpending` (per day and customer) over the 12 months: the days
 before today once, kept while their rows stay the same (`DayFigures.spending_change`),
 then only the customers who paid from today on are moved between bands. Figures that
-are not day sums stay live queries in `reports.figures` (distinct cars at QC, complaints
-against the clock, first service; customers not seen, kept until a visit changes who was
-seen when, `reports.cache.seen_cached`), and so do the status times and enquiries
-sections of the page (cached like the report, `reports.cache`).
+are not day sums are queries in `reports.figures` (distinct cars at QC, complaints
+against the clock, first service, customers not seen…), each kept under the versions of
+the rows it reads (`reports.selectors._kept_parts`, `reports.cache.kept_many`), and so
+are the enquiries and the work types behind the status times.
 """
 
 from collections import defaultdict

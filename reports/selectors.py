@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 from django.core.cache import cache
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -19,6 +20,7 @@ from workshop.models import QualityCheck
 
 from . import cache as report_cache
 from . import charts, daily
+from .cache import SEEN
 from .figures import (
     FIGURES,
     HOURS,
@@ -180,11 +182,12 @@ def report_build(
         sums = days.sums(period, tables=True)
     periods = [period, previous, last_year]
     lost = cohorts = staff = None
-    read = [{}, {}, {}]
+    read, targets = [{}, {}, {}], {}
     if not recompute:
-        lost, cohorts = _kept_retention(periods)
-        staff = report_cache.kept("technicians", [], [TECHNICIAN], technicians)
-        read = [{**_kept_reads(p), "staff": staff} for p in periods]
+        lost, cohorts, staff, targets, *reads = report_cache.kept_many(_kept_parts(periods))
+        read = [{**dict(zip(READS, reads[i::3], strict=True)), "staff": staff} for i in range(3)]
+    elif period.kind == MONTH:
+        targets = targets_for(period.first)
     retention = retention_of(periods, lost=lost, cohorts=cohorts)
     this_values = period_figures(period, now=now, retention=retention[0], sums=sums, read=read[0])
     previous_values = period_figures(
@@ -201,18 +204,6 @@ def report_build(
         sums=days and days.sums(last_year),
         read=read[2],
     )
-    targets = {}
-    if period.kind == MONTH:
-        targets = (
-            targets_for(period.first)
-            if recompute
-            else report_cache.kept(
-                "targets",
-                [period.first.isoformat()],
-                ["reports.reporttarget"],
-                lambda: targets_for(period.first),
-            )
-        )
     sections: dict = {}
     for key, figure in FIGURES.items():
         sections.setdefault(figure.section, []).append(
@@ -249,40 +240,45 @@ TECHNICIAN = "dealership.technician"
 RULES = "dealership.storerule"
 
 
-def _kept_retention(periods: list[Period]) -> tuple[list[dict], list[dict]]:
-    """Customers not seen and the first-service return of the periods, kept while nobody's
-    visits change who was seen when (`reports.cache.seen_cached`)."""
+READS = ("checks", "days_open", "complaints")
+
+
+def _kept_parts(periods: list[Period]) -> list[tuple]:
+    """What the report reads outside the day rows, as parts kept under the versions of the
+    rows each reads (`reports.cache.kept_many`): a bill paid changes none of them.
+
+    Customers not seen and the first-service return of the periods (who was seen when),
+    the technicians, the month's targets, then for each period its `READS` (see
+    `period_figures`). The complaints are kept as rows, counted against the clock when
+    used."""
+    period = periods[0]
+    ends = ",".join(p.last.isoformat() for p in periods)
     steps = ",".join(map(str, lost_months()))
-    lost = report_cache.seen_cached("lost", periods, [steps], lambda: lost_customers(periods))
-    cohorts = report_cache.seen_cached(
-        "cohorts",
-        periods,
-        [],
-        lambda: first_service_cohorts(periods),
-        sources=["dealership.vehicle", RULES],
-    )
-    return lost, cohorts
-
-
-def _kept_reads(period: Period) -> dict:
-    """What `period_figures` reads of the period outside the day rows, each part kept
-    under the versions of the rows it reads (`reports.cache.kept`): a bill paid changes
-    none of them. The complaints are kept as rows, counted against the clock when used."""
-    parts = [period.kind, period.first.isoformat()]
-    return {
-        "checks": report_cache.kept(
-            "qc", parts, ["workshop.qualitycheck"], lambda: qc_counts(period)
+    parts = [
+        ("lost", [ends, steps], [SEEN], lambda: lost_customers(periods)),
+        (
+            "cohorts",
+            [ends],
+            [SEEN, "dealership.vehicle", RULES],
+            lambda: first_service_cohorts(periods),
         ),
-        "days_open": report_cache.kept(
-            "open-days",
-            parts,
-            ["appointments.openinghours", "appointments.holiday"],
-            lambda: open_days(period),
+        ("technicians", [], [TECHNICIAN], technicians),
+        (
+            "targets",
+            [period.kind, period.first.isoformat()],
+            ["reports.reporttarget"],
+            lambda: targets_for(period.first) if period.kind == MONTH else {},
         ),
-        "complaints": report_cache.kept(
-            "complaints", parts, ["followup.complaint"], lambda: complaint_rows(period)
-        ),
-    }
+    ]
+    for name, sources, compute in (
+        ("qc", ["workshop.qualitycheck"], qc_counts),
+        ("open-days", ["appointments.openinghours", "appointments.holiday"], open_days),
+        ("complaints", ["followup.complaint"], complaint_rows),
+    ):
+        parts += [
+            (name, [p.kind, p.first.isoformat()], sources, partial(compute, p)) for p in periods
+        ]
+    return parts
 
 
 # ----------------------------------------------------------------------- drill-down
