@@ -114,10 +114,10 @@ def _source_key(source: str) -> str:
     return f"reports:version:{connection.settings_dict['NAME']}:{source}"
 
 
-def kept_many(parts: list[tuple]) -> list:
+def kept_many(parts: list[tuple], *, timeout: int = TTL) -> list:
     """Parts of the report as (name, what else each depends on, e.g. the period, the
     sources it reads, how to compute it), each kept until one of its sources changes, at
-    most `TTL`; their values in order. Two cache calls for all the versions and parts, a
+    most `timeout`; their values in order. Two cache calls for all the versions and parts, a
     third for the parts computed afresh."""
     names = {source for _name, _on, sources, _compute in parts for source in sources}
     version_keys = {source: _source_key(source) for source in (EPOCH, *sorted(names))}
@@ -137,13 +137,13 @@ def kept_many(parts: list[tuple]) -> list:
         if key not in values:
             computed[key] = values[key] = compute()
     if computed:
-        cache.set_many(computed, TTL)
+        cache.set_many(computed, timeout)
     return [values[key] for key in keys]
 
 
-def kept(name: str, on: list[str], sources, compute: Callable):
+def kept(name: str, on: list[str], sources, compute: Callable, *, timeout: int = TTL):
     """One part of the report (`kept_many`)."""
-    return kept_many([(name, on, sources, compute)])[0]
+    return kept_many([(name, on, sources, compute)], timeout=timeout)[0]
 
 
 # ----------------------------------------------------------------------- who was seen when

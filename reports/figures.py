@@ -88,6 +88,7 @@ from workorders.models import JobType, LineKind, Payer, WarrantyClaim
 from workorders.states import ClaimStatus
 from workshop.models import ClockEntry, Job, QualityCheck
 
+from . import cache as report_cache
 from .models import DaySpending
 from .periods import Period
 
@@ -1095,11 +1096,15 @@ def monthly_trend(period: Period, *, now: datetime | None = None, days=None) -> 
             count=Count("id"), top=Max("id"), void=Max("voided_at")
         )
         void = stamp["void"].timestamp() if stamp["void"] else 0
-        key = f"reports:trend:{closed[0]}:{len(closed)}:{stamp['count']}:{stamp['top']}:{void}"
-        cached = cache.get(key)
-        if cached is None:
-            cached = _trend_rows(closed[0], len(closed))
-            cache.set(key, cached, 7 * 24 * 3600)
+        # Under the database's name and `forget`'s version too: ids come again after a
+        # rolled-back test, and a stamp alone would find another test's months.
+        cached = report_cache.kept(
+            "trend",
+            [str(closed[0]), str(len(closed)), str(stamp["count"]), str(stamp["top"]), str(void)],
+            [],
+            lambda: _trend_rows(closed[0], len(closed)),
+            timeout=7 * 24 * 3600,
+        )
         found.update(cached)
     if len(closed) < len(months):
         found.update(_trend_rows(months[len(closed)], len(months) - len(closed)))
