@@ -79,6 +79,8 @@ class Survey(models.Model):
         verbose_name = _("satisfaction survey")
         verbose_name_plural = _("satisfaction surveys")
         ordering = ["-taken_at", "-id"]
+        # The report's day rows read a day's surveys (`reports.daily`).
+        indexes = [models.Index(fields=["taken_at"], name="followup_survey_taken_idx")]
 
     def __str__(self):
         return f"{self.customer_id}: {self.overall}/10"

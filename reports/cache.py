@@ -7,8 +7,13 @@ The cache key carries a data version that any save or delete of a row the figure
 report is never older than the last change made through the application. Figures that
 move with the clock alone (overdue complaints) are recomputed at least every `TTL`.
 Bulk `QuerySet.update()` calls send no signal: what they change shows within `TTL` too.
+
+Parts of the report that read only a few tables (QC checks, complaints, the technicians'
+hours, who was seen when…) are kept under those tables' own versions (`kept`): the first
+view after a bill is paid counts afresh only what a bill changes.
 """
 
+import hashlib
 from collections.abc import Callable
 from uuid import uuid4
 
@@ -27,6 +32,7 @@ WATCHED_MODELS = {
     "dealership.customer",
     "dealership.vehicle",
     "dealership.technician",
+    "dealership.labouroperation",
     "dealership.storerule",
     "reports.reporttarget",
 }
@@ -49,23 +55,22 @@ def data_version() -> str:
 
 
 def forget() -> None:
-    """Start a new version (tests: rolled-back rows send no signal)."""
-    cache.delete(_version_key())
-    seen_changed()
+    """Start a new version of everything (tests: rolled-back rows send no signal)."""
+    cache.delete_many([_version_key(), _source_key(EPOCH), _source_key(SEEN)])
 
 
-def _new_version() -> None:
-    cache.set(_version_key(), uuid4().hex, None)
+def _new_version(label: str) -> None:
+    cache.set_many({_version_key(): uuid4().hex, _source_key(label): uuid4().hex}, None)
 
 
 def data_changed(sender, using=None, **kwargs) -> None:
-    """A new version at once (the saving request sees its own change) and again on commit:
-    a report another request computed between the save and the commit, without the row,
-    must not outlive the commit."""
+    """A new version, of the data and of the model's rows, at once (the saving request sees
+    its own change) and again on commit: a report another request computed between the
+    save and the commit, without the row, must not outlive the commit."""
     meta = sender._meta
     if meta.app_label in WATCHED_APPS or meta.label_lower in WATCHED_MODELS:
-        _new_version()
-        transaction.on_commit(_new_version, using=using)
+        _new_version(meta.label_lower)
+        transaction.on_commit(lambda: _new_version(meta.label_lower), using=using)
 
 
 def connect() -> None:
@@ -96,35 +101,69 @@ def cached(name: str, period, compute: Callable):
     return value
 
 
+# ----------------------------------------------------------------------- versions by source
+
+# Each watched model's rows have a version of their own ("app.model", replaced with the
+# data version by `data_changed`), and so has who was seen when (`SEEN`, below). `EPOCH`
+# stands for every source at once: only `forget` replaces it.
+EPOCH = "epoch"
+SEEN = "seen"  # who was seen when: see below
+
+
+def _source_key(source: str) -> str:
+    return f"reports:version:{connection.settings_dict['NAME']}:{source}"
+
+
+def kept_many(parts: list[tuple], *, timeout: int = TTL) -> list:
+    """Parts of the report as (name, what else each depends on, e.g. the period, the
+    sources it reads, how to compute it), each kept until one of its sources changes, at
+    most `timeout`; their values in order. Two cache calls for all the versions and parts, a
+    third for the parts computed afresh."""
+    names = {source for _name, _on, sources, _compute in parts for source in sources}
+    version_keys = {source: _source_key(source) for source in (EPOCH, *sorted(names))}
+    current = cache.get_many(list(version_keys.values()))
+    fresh = {key: uuid4().hex for key in version_keys.values() if key not in current}
+    if fresh:
+        cache.set_many(fresh, None)
+    current.update(fresh)
+    keys = []
+    for name, on, sources, _compute in parts:
+        found = ":".join(current[version_keys[source]] for source in (EPOCH, *sources))
+        digest = hashlib.sha256(found.encode()).hexdigest()[:32]
+        keys.append(":".join(["reports", name, connection.settings_dict["NAME"], *on, digest]))
+    values = cache.get_many(keys)
+    computed = {}
+    for key, (_name, _on, _sources, compute) in zip(keys, parts, strict=True):
+        if key not in values:
+            computed[key] = values[key] = compute()
+    if computed:
+        cache.set_many(computed, timeout)
+    return [values[key] for key in keys]
+
+
+def kept(name: str, on: list[str], sources, compute: Callable, *, timeout: int = TTL):
+    """One part of the report (`kept_many`)."""
+    return kept_many([(name, on, sources, compute)], timeout=timeout)[0]
+
+
 # ----------------------------------------------------------------------- who was seen when
 
 # Customers not seen for 3 / 6 / 12 months (`figures.lost_customers`) read only who each
 # visit was for, when it checked in and whether it was cancelled: a year of visits grouped
-# per customer. A bill paid, a job finished, a car delivered change none of that, so the
-# counts are kept under their own version, which only a visit created, deleted or changed
-# in those fields replaces (at once and on commit, as `data_changed`).
-SEEN_FIELDS = ("customer_id", "checked_in_at", "status")
-
-
-def _seen_key() -> str:
-    return f"reports:seen-version:{connection.settings_dict['NAME']}"
-
-
-def _seen_version() -> str:
-    version = cache.get(_seen_key())
-    if version is None:
-        version = uuid4().hex
-        cache.set(_seen_key(), version, None)
-    return f"{connection.settings_dict['NAME']}:{version}"
+# per customer; the first-service return (`figures.first_service_cohorts`) reads the same
+# of each visit's car. A bill paid, a job finished, a car delivered change none of that, so
+# these figures are kept under their own version (`SEEN`), which only a visit created,
+# deleted or changed in those fields replaces (at once and on commit, as `data_changed`).
+SEEN_FIELDS = ("customer_id", "vehicle_id", "checked_in_at", "status")
 
 
 def seen_changed() -> None:
     """Visits were written without signals (bulk rows): count who was seen afresh."""
-    cache.delete(_seen_key())
+    cache.delete(_source_key(SEEN))
 
 
 def _bump_seen() -> None:
-    cache.set(_seen_key(), uuid4().hex, None)
+    cache.set(_source_key(SEEN), uuid4().hex, None)
 
 
 def _new_seen_version(using=None) -> None:
@@ -133,9 +172,10 @@ def _new_seen_version(using=None) -> None:
 
 
 def _seen(values: dict) -> tuple:
-    """What the counts read of a visit: the customer, the check-in, cancelled or not."""
+    """What the counts read of a visit: the customer, the car, the check-in, cancelled or not."""
     return (
         values["customer_id"],
+        values["vehicle_id"],
         values["checked_in_at"],
         values["status"] == VisitStatus.CANCELLED,
     )
@@ -160,15 +200,3 @@ def _visit_saved(sender, instance, created=False, raw=False, using=None, **kwarg
 
 def _visit_deleted(sender, using=None, **kwargs) -> None:
     _new_seen_version(using)
-
-
-def seen_cached(name: str, periods: list, steps: list, compute: Callable):
-    """A figure over who was seen when (`figures.lost_customers`) for these periods and
-    'not seen for' steps, kept until a visit changes who was seen when, at most `TTL`."""
-    ends = ",".join(period.last.isoformat() for period in periods)
-    key = f"reports:{name}:{ends}:{','.join(map(str, steps))}:{_seen_version()}"
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, TTL)
-    return value

@@ -21,10 +21,10 @@ How a change reaches the day, never lost and never raced:
 The spending bands sum `DaySpending` (per day and customer) over the 12 months: the days
 before today once, kept while their rows stay the same (`DayFigures.spending_change`),
 then only the customers who paid from today on are moved between bands. Figures that
-are not day sums stay live queries in `reports.figures` (distinct cars at QC, complaints
-against the clock, first service; customers not seen, kept until a visit changes who was
-seen when, `reports.cache.seen_cached`), and so do the status times and enquiries
-sections of the page (cached like the report, `reports.cache`).
+are not day sums are queries in `reports.figures` (distinct cars at QC, complaints
+against the clock, first service, customers not seen…), each kept under the versions of
+the rows it reads (`reports.selectors._kept_parts`, `reports.cache.kept_many`), and so
+are the enquiries and the work types behind the status times.
 """
 
 from collections import defaultdict
@@ -53,7 +53,7 @@ from workshop.models import ClockEntry, Job
 
 from . import cache as report_cache
 from .figures import _warranty_sums, _within_estimate, paid_subqueries
-from .models import DayChange, DayFigures, DaySpending
+from .models import DayFigures, DaySpending
 
 ZERO = Decimal("0")
 OUTSIDE = (Payer.CUSTOMER, Payer.MANUFACTURER, Payer.INSURER)
@@ -404,6 +404,11 @@ def _spending_changes(stale: list[date], spending: list, change: int) -> dict[da
     return {day: changed[day] if day in unchanged else change for day in stale}
 
 
+# Plain deletes: a `QuerySet.delete()` reads every row first, as a post_delete receiver
+# (`reports.cache.data_changed`) listens to all models.
+FORGET_SPENDING = "DELETE FROM reports_dayspending WHERE day = ANY(%s::date[])"
+COUNTED_MARKS = "DELETE FROM reports_daychange WHERE day = ANY(%s::date[]) AND xid < %s"
+
 # One refresher at a time: two that replaced the same day's spending rows at once would
 # leave both sets.
 REFRESH_LOCK = 2104  # issue 21, point 4
@@ -442,7 +447,8 @@ def days_refresh(days: list[date]) -> None:
             )
             for day, values in rows.items()
         ]
-        DaySpending.objects.filter(day__in=stale).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(FORGET_SPENDING, [stale])
         DaySpending.objects.bulk_create(spending, batch_size=5000)
         DayFigures.objects.bulk_create(
             fresh,
@@ -451,7 +457,8 @@ def days_refresh(days: list[date]) -> None:
             update_fields=["computed_xmin", "spending_change", "tolerance", "tables", *SCALARS],
         )
         # The marks below the xmin are in the figures now.
-        DayChange.objects.filter(day__in=stale, xid__lt=xmin).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(COUNTED_MARKS, [stale, xmin])
 
 
 # ----------------------------------------------------------------------- reading periods

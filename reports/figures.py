@@ -46,6 +46,7 @@ Definitions (the manager reads them on the page as the figure's help text):
   period's end, in the bands of `reports.spending_bands`.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -87,6 +88,7 @@ from workorders.models import JobType, LineKind, Payer, WarrantyClaim
 from workorders.states import ClaimStatus
 from workshop.models import ClockEntry, Job, QualityCheck
 
+from . import cache as report_cache
 from .models import DaySpending
 from .periods import Period
 
@@ -422,7 +424,17 @@ def sales_figures(period: Period, sums=None) -> dict:
     }
 
 
-def visit_figures(period: Period, sums=None) -> dict:
+def qc_counts(period: Period) -> dict:
+    """Cars QC checked in the period, and those among them that failed a check."""
+    start, end = period.bounds
+    return QualityCheck.objects.filter(at__gte=start, at__lt=end).aggregate(
+        inspected=Count("visit", distinct=True),
+        failed=Count("visit", distinct=True, filter=Q(passed=False)),
+    )
+
+
+def visit_figures(period: Period, sums=None, checks: dict | None = None) -> dict:
+    """`checks`: the period's `qc_counts` when the caller has them."""
     start, end = period.bounds
     if sums is not None:
         arrived = {k: sums.values[k] for k in ("checked_in", "cancelled", "comebacks")}
@@ -439,10 +451,8 @@ def visit_figures(period: Period, sums=None) -> dict:
             on_time=Count("id", filter=Q(delivered_at__lte=F("promised_at"))),
             reworked=Count("id", filter=Q(rework_count__gt=0)),
         )
-    checks = QualityCheck.objects.filter(at__gte=start, at__lt=end).aggregate(
-        inspected=Count("visit", distinct=True),
-        failed=Count("visit", distinct=True, filter=Q(passed=False)),
-    )
+    if checks is None:
+        checks = qc_counts(period)
     return {
         **arrived,
         "qc_failed": checks["failed"],
@@ -459,7 +469,21 @@ def open_days(period: Period) -> int:
     return sum(1 for opens, _closes, _name in openings(period.first, period.last).values() if opens)
 
 
-def workshop_figures(period: Period, hours_sold: Decimal, sums=None) -> dict:
+def technicians() -> list[tuple]:
+    """Every technician as (id, name, team, active, hours per day), in the model's order."""
+    return list(Technician.objects.values_list("pk", "name", "team", "active", "hours_per_day"))
+
+
+def workshop_figures(
+    period: Period,
+    hours_sold: Decimal,
+    sums=None,
+    *,
+    staff: list[tuple] | None = None,
+    days_open: int | None = None,
+) -> dict:
+    """`staff`, `days_open`: the `technicians` and the period's `open_days` when the
+    caller has them."""
     start, end = period.bounds
     if sums is not None:
         clocked = timedelta(microseconds=sums.values["clocked"])
@@ -471,9 +495,16 @@ def workshop_figures(period: Period, hours_sold: Decimal, sums=None) -> dict:
                 ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
             )
         )["total"]
-    per_day = Technician.objects.filter(active=True).aggregate(total=Sum("hours_per_day"))["total"]
+    if staff is None:
+        per_day = Technician.objects.filter(active=True).aggregate(total=Sum("hours_per_day"))[
+            "total"
+        ]
+    else:
+        per_day = sum(hours for _pk, _name, _team, active, hours in staff if active)
+    if days_open is None:
+        days_open = open_days(period)
     clocked = _hours(clocked)
-    available = _hours(Decimal(per_day or 0) * open_days(period))
+    available = _hours(Decimal(per_day or 0) * days_open)
     productivity, note = _productivity(hours_sold, clocked)
     return {
         "hours_clocked": clocked,
@@ -520,7 +551,41 @@ def booking_figures(period: Period, sums=None) -> dict:
     }
 
 
-def care_figures(period: Period, *, now: datetime, sums=None) -> dict:
+def complaint_rows(period: Period) -> list[tuple]:
+    """The period's complaints as (category, severity, responded at, respond by, closed at,
+    close by): what the care figures and the table by category count, at any time."""
+    start, end = period.bounds
+    return list(
+        Complaint.objects.filter(opened_at__gte=start, opened_at__lt=end)
+        .order_by()
+        .values_list("category", "severity", "responded_at", "respond_by", "closed_at", "close_by")
+    )
+
+
+def _by_deadline(rows: list[tuple], now: datetime) -> dict:
+    """`care_figures`' complaint counts from `complaint_rows`, as SQL counts them (a
+    comparison with a missing time is not true)."""
+
+    def due(done, deadline) -> bool:
+        return done is not None or (deadline is not None and deadline < now)
+
+    def in_time(done, deadline) -> bool:
+        return done is not None and deadline is not None and done <= deadline
+
+    return {
+        "count": len(rows),
+        "important": sum(1 for row in rows if row[1] == ComplaintSeverity.IMPORTANT),
+        "response_due": sum(1 for row in rows if due(row[2], row[3])),
+        "responded": sum(1 for row in rows if in_time(row[2], row[3])),
+        "closure_due": sum(1 for row in rows if due(row[4], row[5])),
+        "closed": sum(1 for row in rows if in_time(row[4], row[5])),
+    }
+
+
+def care_figures(
+    period: Period, *, now: datetime, sums=None, complaints: list[tuple] | None = None
+) -> dict:
+    """`complaints`: the period's `complaint_rows` when the caller has them."""
     start, end = period.bounds
     if sums is not None:
         count = sums.values["surveys"]
@@ -537,14 +602,17 @@ def care_figures(period: Period, *, now: datetime, sums=None) -> dict:
             # The five answers' sum ÷ 5 × 10 = sum × 2 (0–100).
             csi=Avg(ExpressionWrapper(scores * 2, output_field=DecimalField())),
         )
-    complaints = Complaint.objects.filter(opened_at__gte=start, opened_at__lt=end).aggregate(
-        count=Count("id"),
-        important=Count("id", filter=Q(severity=ComplaintSeverity.IMPORTANT)),
-        response_due=Count("id", filter=Q(responded_at__isnull=False) | Q(respond_by__lt=now)),
-        responded=Count("id", filter=Q(responded_at__lte=F("respond_by"))),
-        closure_due=Count("id", filter=Q(closed_at__isnull=False) | Q(close_by__lt=now)),
-        closed=Count("id", filter=Q(closed_at__lte=F("close_by"))),
-    )
+    if complaints is not None:
+        complaints = _by_deadline(complaints, now)
+    else:
+        complaints = Complaint.objects.filter(opened_at__gte=start, opened_at__lt=end).aggregate(
+            count=Count("id"),
+            important=Count("id", filter=Q(severity=ComplaintSeverity.IMPORTANT)),
+            response_due=Count("id", filter=Q(responded_at__isnull=False) | Q(respond_by__lt=now)),
+            responded=Count("id", filter=Q(responded_at__lte=F("respond_by"))),
+            closure_due=Count("id", filter=Q(closed_at__isnull=False) | Q(close_by__lt=now)),
+            closed=Count("id", filter=Q(closed_at__lte=F("close_by"))),
+        )
     csi = surveys["csi"]
     return {
         "csi": None if csi is None else Decimal(str(csi)).quantize(TENTH, ROUND_HALF_UP),
@@ -586,15 +654,20 @@ def first_service_cohorts(periods: list[Period]) -> list[dict]:
     ]
 
 
-def retention_of(periods: list[Period], *, lost: list[dict] | None = None) -> list[dict]:
-    """The retention figures of each period (first service, customers not seen); `lost`:
-    the periods' `lost_customers` when the caller has them."""
+def retention_of(
+    periods: list[Period],
+    *,
+    lost: list[dict] | None = None,
+    cohorts: list[dict] | None = None,
+) -> list[dict]:
+    """The retention figures of each period (first service, customers not seen); `lost`,
+    `cohorts`: the periods' `lost_customers`, `first_service_cohorts` when the caller has
+    them."""
     if lost is None:
         lost = lost_customers(periods)
-    return [
-        {**cohort, **seen}
-        for cohort, seen in zip(first_service_cohorts(periods), lost, strict=True)
-    ]
+    if cohorts is None:
+        cohorts = first_service_cohorts(periods)
+    return [{**cohort, **seen} for cohort, seen in zip(cohorts, lost, strict=True)]
 
 
 def lost_customers(periods: list[Period]) -> list[dict]:
@@ -627,16 +700,32 @@ def lost_customers(periods: list[Period]) -> list[dict]:
 
 
 def period_figures(
-    period: Period, *, now: datetime, retention: dict | None = None, sums=None
+    period: Period,
+    *,
+    now: datetime,
+    retention: dict | None = None,
+    sums=None,
+    read: dict | None = None,
 ) -> dict:
     """Every summary figure of one period: {figure key: value or None}. `retention`: the
     period's `retention_of` when the caller counted several periods at once; `sums`: its
-    day rows (`reports.daily`), without them a full recomputation."""
+    day rows (`reports.daily`), without them a full recomputation; `read`: what the caller
+    has read already of the period (`checks`, `staff`, `days_open`, `complaints`: see
+    `visit_figures`, `workshop_figures`, `care_figures`)."""
+    read = read or {}
     values = sales_figures(period, sums)
-    values.update(visit_figures(period, sums))
-    values.update(workshop_figures(period, values["hours_sold"], sums))
+    values.update(visit_figures(period, sums, checks=read.get("checks")))
+    values.update(
+        workshop_figures(
+            period,
+            values["hours_sold"],
+            sums,
+            staff=read.get("staff"),
+            days_open=read.get("days_open"),
+        )
+    )
     values.update(booking_figures(period, sums))
-    values.update(care_figures(period, now=now, sums=sums))
+    values.update(care_figures(period, now=now, sums=sums, complaints=read.get("complaints")))
     values.update(retention or retention_of([period])[0])
     return values
 
@@ -724,17 +813,24 @@ def revenue_by_category(period: Period, sums=None) -> dict:
     }
 
 
-def complaints_by_category(period: Period) -> list[dict]:
-    start, end = period.bounds
-    rows = (
-        Complaint.objects.filter(opened_at__gte=start, opened_at__lt=end)
-        .values("category")
-        .annotate(
-            normal=Count("id", filter=Q(severity=ComplaintSeverity.NORMAL)),
-            important=Count("id", filter=Q(severity=ComplaintSeverity.IMPORTANT)),
+def complaints_by_category(period: Period, complaints: list[tuple] | None = None) -> list[dict]:
+    """`complaints`: the period's `complaint_rows` when the caller has them."""
+    if complaints is not None:
+        found = defaultdict(lambda: {"normal": 0, "important": 0})
+        for category, severity, *_times in complaints:
+            if severity in (ComplaintSeverity.NORMAL, ComplaintSeverity.IMPORTANT):
+                found[category][severity] += 1
+    else:
+        start, end = period.bounds
+        rows = (
+            Complaint.objects.filter(opened_at__gte=start, opened_at__lt=end)
+            .values("category")
+            .annotate(
+                normal=Count("id", filter=Q(severity=ComplaintSeverity.NORMAL)),
+                important=Count("id", filter=Q(severity=ComplaintSeverity.IMPORTANT)),
+            )
         )
-    )
-    found = {row["category"]: row for row in rows}
+        found = {row["category"]: row for row in rows}
     return [
         {
             "category": value,
@@ -746,8 +842,9 @@ def complaints_by_category(period: Period) -> list[dict]:
     ]
 
 
-def technician_hours(period: Period, sums=None) -> list[dict]:
-    """Per technician: hours clocked and standard hours of the jobs finished in the period."""
+def technician_hours(period: Period, sums=None, staff: list[tuple] | None = None) -> list[dict]:
+    """Per technician: hours clocked and standard hours of the jobs finished in the period.
+    `staff`: the `technicians` when the caller has them."""
     if sums is not None:
         clocked = {
             int(pk): None if micros is None else timedelta(microseconds=micros)
@@ -756,14 +853,19 @@ def technician_hours(period: Period, sums=None) -> list[dict]:
         standard = {int(pk): hours for pk, hours in sums.standard.items()}
     else:
         clocked, standard = _technician_sums(period)
+    if staff is None:
+        shown = Technician.objects.filter(Q(active=True) | Q(pk__in=[*clocked, *standard]))
+        staff = shown.values_list("pk", "name", "team", "active", "hours_per_day")
     rows = []
-    for tech in Technician.objects.filter(Q(active=True) | Q(pk__in=[*clocked, *standard])):
-        done, worked = _hours(standard.get(tech.pk)), _hours(clocked.get(tech.pk))
+    for pk, name, team, active, _per_day in staff:
+        if not (active or pk in clocked or pk in standard):
+            continue
+        done, worked = _hours(standard.get(pk)), _hours(clocked.get(pk))
         productivity, note = _productivity(done, worked)
         rows.append(
             {
-                "name": tech.name,
-                "team": tech.team,
+                "name": name,
+                "team": team,
                 "standard": done,
                 "clocked": worked,
                 "productivity": productivity,
@@ -994,11 +1096,15 @@ def monthly_trend(period: Period, *, now: datetime | None = None, days=None) -> 
             count=Count("id"), top=Max("id"), void=Max("voided_at")
         )
         void = stamp["void"].timestamp() if stamp["void"] else 0
-        key = f"reports:trend:{closed[0]}:{len(closed)}:{stamp['count']}:{stamp['top']}:{void}"
-        cached = cache.get(key)
-        if cached is None:
-            cached = _trend_rows(closed[0], len(closed))
-            cache.set(key, cached, 7 * 24 * 3600)
+        # Under the database's name and `forget`'s version too: ids come again after a
+        # rolled-back test, and a stamp alone would find another test's months.
+        cached = report_cache.kept(
+            "trend",
+            [str(closed[0]), str(len(closed)), str(stamp["count"]), str(stamp["top"]), str(void)],
+            [],
+            lambda: _trend_rows(closed[0], len(closed)),
+            timeout=7 * 24 * 3600,
+        )
         found.update(cached)
     if len(closed) < len(months):
         found.update(_trend_rows(months[len(closed)], len(months) - len(closed)))

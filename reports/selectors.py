@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 from django.core.cache import cache
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -19,6 +20,7 @@ from workshop.models import QualityCheck
 
 from . import cache as report_cache
 from . import charts, daily
+from .cache import SEEN
 from .figures import (
     FIGURES,
     HOURS,
@@ -26,17 +28,22 @@ from .figures import (
     PERCENT,
     WORK_TYPE_PREFIX,
     _within_estimate,
+    complaint_rows,
     complaints_by_category,
+    first_service_cohorts,
     lost_customers,
     monthly_trend,
+    open_days,
     orders_by_work_type,
     period_figures,
+    qc_counts,
     retention_of,
     revenue_by_category,
     settlements_in,
     spending_bands,
     spending_window,
     technician_hours,
+    technicians,
     trend_months,
 )
 from .models import ReportTarget
@@ -174,20 +181,29 @@ def report_build(
         )
         sums = days.sums(period, tables=True)
     periods = [period, previous, last_year]
-    lost = None
+    lost = cohorts = staff = None
+    read, targets = [{}, {}, {}], {}
     if not recompute:
-        lost = report_cache.seen_cached(
-            "lost", periods, lost_months(), lambda: lost_customers(periods)
-        )
-    retention = retention_of(periods, lost=lost)
-    this_values = period_figures(period, now=now, retention=retention[0], sums=sums)
+        lost, cohorts, staff, targets, *reads = report_cache.kept_many(_kept_parts(periods))
+        read = [{**dict(zip(READS, reads[i::3], strict=True)), "staff": staff} for i in range(3)]
+    elif period.kind == MONTH:
+        targets = targets_for(period.first)
+    retention = retention_of(periods, lost=lost, cohorts=cohorts)
+    this_values = period_figures(period, now=now, retention=retention[0], sums=sums, read=read[0])
     previous_values = period_figures(
-        previous, now=now, retention=retention[1], sums=days and days.sums(previous)
+        previous,
+        now=now,
+        retention=retention[1],
+        sums=days and days.sums(previous),
+        read=read[1],
     )
     last_year_values = period_figures(
-        last_year, now=now, retention=retention[2], sums=days and days.sums(last_year)
+        last_year,
+        now=now,
+        retention=retention[2],
+        sums=days and days.sums(last_year),
+        read=read[2],
     )
-    targets = targets_for(period.first) if period.kind == MONTH else {}
     sections: dict = {}
     for key, figure in FIGURES.items():
         sections.setdefault(figure.section, []).append(
@@ -209,8 +225,8 @@ def report_build(
         last_year=last_year,
         sections=list(sections.items()),
         work_types=orders_by_work_type(period, sums),
-        complaints=complaints_by_category(period),
-        technicians=technician_hours(period, sums),
+        complaints=complaints_by_category(period, read[0].get("complaints")),
+        technicians=technician_hours(period, sums, staff),
         spending=spending_bands(period, days=days),
         trend=monthly_trend(period, now=now, days=days),
         revenue=revenue_by_category(period, sums),
@@ -218,6 +234,51 @@ def report_build(
     if with_charts:
         report.charts = charts.report_charts(report)
     return report
+
+
+TECHNICIAN = "dealership.technician"
+RULES = "dealership.storerule"
+
+
+READS = ("checks", "days_open", "complaints")
+
+
+def _kept_parts(periods: list[Period]) -> list[tuple]:
+    """What the report reads outside the day rows, as parts kept under the versions of the
+    rows each reads (`reports.cache.kept_many`): a bill paid changes none of them.
+
+    Customers not seen and the first-service return of the periods (who was seen when),
+    the technicians, the month's targets, then for each period its `READS` (see
+    `period_figures`). The complaints are kept as rows, counted against the clock when
+    used."""
+    period = periods[0]
+    ends = ",".join(p.last.isoformat() for p in periods)
+    steps = ",".join(map(str, lost_months()))
+    parts = [
+        ("lost", [ends, steps], [SEEN], lambda: lost_customers(periods)),
+        (
+            "cohorts",
+            [ends],
+            [SEEN, "dealership.vehicle", RULES],
+            lambda: first_service_cohorts(periods),
+        ),
+        ("technicians", [], [TECHNICIAN], technicians),
+        (
+            "targets",
+            [period.kind, period.first.isoformat()],
+            ["reports.reporttarget"],
+            lambda: targets_for(period.first) if period.kind == MONTH else {},
+        ),
+    ]
+    for name, sources, compute in (
+        ("qc", ["workshop.qualitycheck"], qc_counts),
+        ("open-days", ["appointments.openinghours", "appointments.holiday"], open_days),
+        ("complaints", ["followup.complaint"], complaint_rows),
+    ):
+        parts += [
+            (name, [p.kind, p.first.isoformat()], sources, partial(compute, p)) for p in periods
+        ]
+    return parts
 
 
 # ----------------------------------------------------------------------- drill-down

@@ -8,6 +8,7 @@ and insurance (a body & paint job or an insurance case), general repair (the
 rest). Consultation: check-in to the signing of the order, per advisor.
 """
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,6 +28,7 @@ from workshop.express import duration_text, is_express
 from workshop.models import Job
 from workshop.states import JobStatus
 
+from . import cache as report_cache
 from .periods import Period
 
 EXPRESS, REPAIR, BODY = "express", "repair", "body"
@@ -122,6 +124,26 @@ def _work_types(visit_ids: list[int]) -> dict[int, str]:
     return kinds
 
 
+# What a visit's work type reads besides the visit: its jobs, its insurance case, the
+# catalogue hours of the jobs' order lines, the express rule.
+WORK_TYPE_SOURCES = (
+    "workshop.job",
+    "reception.insurancecase",
+    "workorders.workorderline",
+    "dealership.labouroperation",
+    "dealership.storerule",
+)
+
+
+def _kept_work_types(visit_ids: list[int]) -> dict[int, str]:
+    """`_work_types`, kept for these visits while none of those rows change: a car moving
+    on (a bill paid, a delivery) leaves its work type alone."""
+    digest = hashlib.sha256(",".join(map(str, visit_ids)).encode()).hexdigest()
+    return report_cache.kept(
+        "work-types", [digest], WORK_TYPE_SOURCES, lambda: _work_types(visit_ids)
+    )
+
+
 def status_times(period: Period) -> StatusTimes:
     """The report's section: one scan of the period's visits, then queries by their ids (a
     handful, whatever the number of visits)."""
@@ -132,7 +154,7 @@ def status_times(period: Period) -> StatusTimes:
         .values_list("pk", "checked_in_at", "order_signed_at", "advisor_id", *ADVISOR_NAME)
     )
     checked_in = {pk: at for pk, at, *_rest in visits}
-    kinds = _work_types(list(checked_in))
+    kinds = _kept_work_types(sorted(checked_in))
     stretches: dict[tuple[str, str], list[float]] = defaultdict(list)
     since: dict[int, object] = dict(checked_in)
     transitions = (

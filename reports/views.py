@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from dealership.daterange import refuses_bad_query
@@ -56,7 +57,12 @@ def _report_content(period: Period) -> str:
             "status_times": report_cache.cached(
                 "status-times", period, lambda: status_times(period)
             ),
-            "enquiries": report_cache.cached("enquiries", period, lambda: enquiry_figures(period)),
+            "enquiries": report_cache.kept(
+                "enquiries",
+                [period.kind, period.first.isoformat(), get_language() or ""],
+                ["followup.enquiry", "dealership.storerule"],
+                lambda: enquiry_figures(period),
+            ),
         },
     )
 

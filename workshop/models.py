@@ -167,6 +167,8 @@ class ClockEntry(models.Model):
                 name="workshop_one_open_clock_per_technician",
             )
         ]
+        # The report's day rows read a day's clock entries (`reports.daily`).
+        indexes = [models.Index(fields=["started_at"], name="workshop_clock_started_idx")]
 
     def __str__(self):
         return f"{self.technician} {self.started_at:%H:%M}"

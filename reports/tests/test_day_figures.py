@@ -213,7 +213,7 @@ def _lost(day) -> dict:
 
 
 def test_customers_not_seen_follow_every_change_of_who_came_when(year):
-    """Customers not seen are kept under their own version (`reports.cache.seen_cached`),
+    """Customers not seen are kept under their own version (`reports.cache.SEEN`),
     which a bill paid leaves alone; a visit checked in, moved back, given to another
     customer or cancelled counts at once."""
     today = timezone.localdate()

@@ -462,3 +462,90 @@ def test_the_report_counts_accuracy_by_the_cashiers_tolerance(store):
     f = period_figures(JAN, now=NOW)
     assert f["estimate_accuracy"] == Decimal("100.0")
     assert f["estimate_missed"] == 0
+
+
+def _kept_equal_recomputed(now=NOW) -> dict:
+    """The report as the pages build it (the parts outside the day rows kept under the
+    versions of their rows) against a full recomputation; the kept report's values."""
+    from reports.selectors import report_build
+    from reports.tests.test_day_figures import report_values
+
+    kept = report_values(report_build(JAN, now=now))
+    assert kept == report_values(report_build(JAN, now=now, recompute=True))
+    return {key: value for key, *value in kept["rows"]}
+
+
+def test_the_kept_parts_follow_every_change_of_the_rows_they_read(store):
+    """QC checks, the technicians, opening days, complaints, targets, new cars and who
+    came when are kept apart from the report (`reports.selectors._kept_parts`): each
+    change below shows at once, as a full recomputation shows it."""
+    from reports.services import report_target_set
+    from workshop.models import QualityCheck
+
+    before = _kept_equal_recomputed()
+    QualityCheck.objects.create(visit=store["v1"], at=at(2026, 1, 5, 13), passed=False)
+    assert _kept_equal_recomputed()["qc_failed"][0] == before["qc_failed"][0] + 1
+
+    technician = TechnicianFactory._meta.model.objects.get(name="李师傅")
+    technician.hours_per_day = Decimal("7")
+    technician.save()
+    changed = _kept_equal_recomputed()
+    assert changed["hours_available"][0] > before["hours_available"][0]
+
+    Holiday.objects.create(day=date(2026, 1, 2), name="调休")
+    OpeningHours.objects.create(weekday=5, opens=time(8, 30), closes=time(12), closed=True)
+    assert _kept_equal_recomputed()["hours_available"][0] < changed["hours_available"][0]
+
+    late = Complaint.objects.get(number="C3")
+    late.responded_at = at(2026, 1, 31)
+    late.save()
+    assert _kept_equal_recomputed()["response_in_time"] != before["response_in_time"]
+
+    report_target_set(month=JAN.first, figure="repair_orders", value=Decimal("9"), actor=None)
+    assert _kept_equal_recomputed() == _kept_equal_recomputed()  # read again from the cache
+
+    due = VehicleFactory(handover_date=date(2025, 8, 2))
+    due.handover_date = date(2025, 7, 5)
+    due.save()
+    cohort = _kept_equal_recomputed()
+    assert cohort["new_cars_due"][0] == before["new_cars_due"][0] + 1
+
+    returned = Visit.objects.get(pk=store["v6"].pk)
+    returned.vehicle = due
+    returned.save(update_fields=["vehicle"])
+    assert _kept_equal_recomputed()["first_service_rate"] != cohort["first_service_rate"]
+
+
+def test_kept_complaints_are_counted_against_the_clock_when_read(store):
+    """C3's deadline to answer passes on 20 February with no row changed: the kept
+    complaints count it as due then, as a recomputation at that time does."""
+    on_time = _kept_equal_recomputed()
+    later = _kept_equal_recomputed(now=at(2026, 2, 21))
+    assert later["response_in_time"] != on_time["response_in_time"]
+
+
+def test_a_bill_paid_reads_again_only_what_a_bill_changes(store):
+    """The first report after a bill is paid reads no complaint, QC check, technician,
+    opening day, target or car again: a bill changes none of them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reports.selectors import report_build
+
+    waiting = visit(at(2026, 1, 26))
+    report_build(JAN, now=NOW)
+    bill(waiting, at(2026, 1, 26, 15), [(L, R, "1", "300")], customer="300")
+    with CaptureQueriesContext(connection) as queries:
+        orders = {row.figure.key: row.value for row in report_build(JAN, now=NOW).rows}
+    read = " ".join(query["sql"] for query in queries.captured_queries)
+    for table in (
+        "followup_complaint",
+        "workshop_qualitycheck",
+        "dealership_technician",
+        "appointments_holiday",
+        "appointments_openinghours",
+        "dealership_vehicle",
+        "reports_reporttarget",
+    ):
+        assert f'"{table}"' not in read, table
+    assert orders["repair_orders"] == _kept_equal_recomputed()["repair_orders"][0]
