@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dealership.due import KINDS, State
-from dealership.models import Customer, DueTask, Message, TimelineEvent, Vehicle
+from dealership.models import Customer, DueTask, Message, Vehicle, event_summary_text
 from dealership.roles import has_role
-from dealership.urltools import SubjectUrls
+from dealership.staff_names import name_in
+from dealership.urltools import SubjectUrls, url_for_pk
 from dealership.visibility import (
     CONTACT_FIELDS,
     HIDDEN,
@@ -27,10 +28,11 @@ from dealership.visibility import (
     sees_money,
     shown,
 )
+from reception.models import Visit
 
 from . import duties as K
-from .models import Complaint, Survey
-from .selectors import ARCHIVE_LIMIT, ArchiveRows, archive_rows
+from .models import Complaint, ComplaintSeverity, Survey
+from .selectors import ARCHIVE_LIMIT, ArchiveRow, ArchiveRows, archive_rows
 
 # Timeline kinds → archive category. The first matching prefix wins.
 CATEGORIES = (
@@ -134,10 +136,11 @@ class Archive:
     vehicles: list[Vehicle]
     entries: list[Entry]
     category_counts: dict
-    open_calls: list[DueTask]
-    complaints: list[Complaint]
-    surveys: list[Survey]
-    visits: list
+    # Value rows (followup.selectors.ArchiveRow) with their labels in the reader's language.
+    open_calls: list[ArchiveRow]
+    complaints: list[ArchiveRow]
+    surveys: list[ArchiveRow]
+    visits: list[ArchiveRow]
     truncated: bool
 
 
@@ -154,16 +157,12 @@ def _shown(model_field, value) -> str:
     return str(value)
 
 
-def _history_entries(model, ids, *, title, limit, vehicles=None, viewer=None) -> list[Entry]:
-    """Edits from django-simple-history, one query for all the rows, diffs computed here.
+def _history_entries(model, records, *, title, vehicles=None, viewer=None) -> list[Entry]:
+    """Edits from django-simple-history (`records` of all the rows, oldest first per row),
+    diffs computed here.
 
     With a `viewer`, a customer's contact details are shown as that user's role may see them
     (dealership.visibility): masked, or the change left out."""
-    records = list(
-        model.history.filter(id__in=ids)
-        .select_related("history_user")
-        .order_by("id", "history_id")[: limit * 4]
-    )
     entries = []
     previous = {}
     for record in records:
@@ -191,7 +190,7 @@ def _history_entries(model, ids, *, title, limit, vehicles=None, viewer=None) ->
                 category="edits",
                 title=title,
                 text="; ".join(changes),
-                actor=record.history_user,
+                actor=name_in(vars(record), "history_user"),
                 vehicle=(vehicles or {}).get(record.id),
                 tag=record.history_change_reason or "",
             )
@@ -233,15 +232,15 @@ def _recipient_for(viewer, to: str) -> str:
     return to if viewer is None else recipient_shown(viewer, to)
 
 
-def _event_entries(events: list[TimelineEvent]) -> list[Entry]:
+def _event_entries(events: list[ArchiveRow]) -> list[Entry]:
     subject_url = SubjectUrls()
     return [
         Entry(
             at=event.at,
             category=category_of(event.kind),
             title="",
-            text=event.summary_text,
-            actor=event.actor,
+            text=event_summary_text(event.summary, event.data),
+            actor=name_in(vars(event), "actor"),
             vehicle=event.archive_vehicle,
             url=subject_url(event.subject_type_id, event.subject_id),
         )
@@ -249,7 +248,8 @@ def _event_entries(events: list[TimelineEvent]) -> list[Entry]:
     ]
 
 
-def _message_entries(messages: list[Message], viewer) -> list[Entry]:
+def _message_entries(messages: list[ArchiveRow], viewer) -> list[Entry]:
+    status_labels = _choice_labels(Message, "status")
     entries = []
     for message in messages:
         failed = message.status == Message.Status.FAILED
@@ -261,7 +261,7 @@ def _message_entries(messages: list[Message], viewer) -> list[Entry]:
                 % {"to": _recipient_for(viewer, message.to), "channel": message.channel},
                 text=message.body,
                 vehicle=message.archive_vehicle,
-                tag=message.get_status_display(),
+                tag=status_labels.get(message.status, message.status),
                 tag_class="bad" if failed else "good",
                 details=[message.error] if failed else [],
             )
@@ -269,7 +269,7 @@ def _message_entries(messages: list[Message], viewer) -> list[Entry]:
     return entries
 
 
-def _call_details(task: DueTask, attempts: list[dict], survey: Survey | None) -> list[str]:
+def _call_details(task: ArchiveRow, attempts: list[dict], survey: ArchiveRow | None) -> list[str]:
     """The tries that did not reach the customer, the survey's answers, the note."""
     details = [
         _("Not reached %(at)s (%(by)s) %(note)s")
@@ -278,7 +278,7 @@ def _call_details(task: DueTask, attempts: list[dict], survey: Survey | None) ->
     ]
     if survey is not None:
         details.append(
-            " · ".join(f"{question} {score}" for _name, question, score in survey.answers())
+            " · ".join(f"{question} {score}" for _name, question, score in survey.answers)
         )
         if survey.customer_words:
             details.append(f"“{survey.customer_words}”")
@@ -287,9 +287,12 @@ def _call_details(task: DueTask, attempts: list[dict], survey: Survey | None) ->
     return details
 
 
-def _call_entries(calls: list[DueTask], surveys: list[Survey]) -> tuple[list[Entry], list[DueTask]]:
+def _call_entries(
+    calls: list[ArchiveRow], surveys: list[ArchiveRow]
+) -> tuple[list[Entry], list[ArchiveRow]]:
     """Calls made (entries) and calls still to make (marked for the open-calls box)."""
     survey_by_call = {survey.call_id: survey for survey in surveys}
+    state_labels = _choice_labels(DueTask, "state")
     now = timezone.now()
     entries, open_calls = [], []
     for task in calls:
@@ -300,6 +303,7 @@ def _call_entries(calls: list[DueTask], surveys: list[Survey]) -> tuple[list[Ent
             task.archive_overdue = task.due_at < now
             task.archive_label = label
             task.archive_attempts = len(attempts)
+            task.archive_assignee = name_in(vars(task), "assigned_to")
             open_calls.append(task)
             continue
         outcome = spec.outcome_label(task.outcome) if spec and task.outcome else ""
@@ -310,9 +314,9 @@ def _call_entries(calls: list[DueTask], surveys: list[Survey]) -> tuple[list[Ent
                 category="calls",
                 title=label,
                 text="",
-                actor=task.completed_by,
+                actor=name_in(vars(task), "completed_by"),
                 vehicle=task.archive_vehicle,
-                tag=str(outcome or task.get_state_display()),
+                tag=str(outcome or state_labels.get(task.state, task.state)),
                 tag_class="bad" if not_reached else "good",
                 details=_call_details(task, attempts, survey_by_call.get(task.pk)),
             )
@@ -321,24 +325,47 @@ def _call_entries(calls: list[DueTask], surveys: list[Survey]) -> tuple[list[Ent
     return entries, open_calls
 
 
-def _edit_entries(rows: ArchiveRows, *, limit: int, viewer) -> list[Entry]:
-    vehicle = rows.vehicle
+def _edit_entries(rows: ArchiveRows, *, viewer) -> list[Entry]:
     return [
         *_history_entries(
             Customer,
-            [rows.customer.pk],
+            rows.customer_history,
             title=_("Customer details changed"),
-            limit=limit,
             viewer=viewer,
         ),
         *_history_entries(
             Vehicle,
-            [vehicle.pk] if vehicle is not None else list(rows.vehicle_map),
+            rows.vehicle_history,
             title=_("Vehicle details changed"),
-            limit=limit,
             vehicles=rows.vehicle_map,
         ),
     ]
+
+
+def _choice_labels(model, field_name: str) -> dict:
+    """A choice field's labels by value in the current language, once for the page."""
+    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
+
+
+def _labelled(rows: ArchiveRows) -> None:
+    """The side boxes' rows with what they print: labels, links, survey questions."""
+    complaint_url = url_for_pk("followup:complaint")
+    category, status, severity = (
+        _choice_labels(Complaint, name) for name in ("category", "status", "severity")
+    )
+    for complaint in rows.complaints:
+        complaint.url = complaint_url(complaint.pk)
+        complaint.category_label = category.get(complaint.category, complaint.category)
+        complaint.status_label = status.get(complaint.status, complaint.status)
+        complaint.severity_label = severity.get(complaint.severity, complaint.severity)
+        complaint.is_important = complaint.severity == ComplaintSeverity.IMPORTANT
+    questions = [(name, Survey._meta.get_field(name).verbose_name) for name in Survey.QUESTIONS]
+    for survey in rows.surveys:
+        survey.answers = [(name, question, getattr(survey, name)) for name, question in questions]
+    visit_status = _choice_labels(Visit, "status")
+    for visit in rows.visits:
+        visit.status_label = visit_status.get(visit.status, visit.status)
+        visit.advisor = name_in(vars(visit), "advisor")
 
 
 def archive_for(
@@ -359,12 +386,13 @@ def archive_for(
     handle money.
     """
     rows = archive_rows(customer_id=customer_id, vehicle_id=vehicle_id, limit=limit)
+    _labelled(rows)
     call_entries, open_calls = _call_entries(rows.calls, rows.surveys)
     entries = [
         *_event_entries(rows.events),
         *_message_entries(rows.messages, viewer),
         *call_entries,
-        *_edit_entries(rows, limit=limit, viewer=viewer),
+        *_edit_entries(rows, viewer=viewer),
     ]
     if viewer is not None:
         entries = _for_viewer(entries, viewer)
