@@ -23,10 +23,10 @@ from dealership.visibility import (
     CONTACT_FIELDS,
     HIDDEN,
     field_level,
-    money_hidden,
     recipient_shown,
     sees_money,
     shown,
+    without_money,
 )
 from reception.models import Visit
 
@@ -136,11 +136,11 @@ class Archive:
     vehicles: list[Vehicle]
     entries: list[Entry]
     category_counts: dict
-    # Value rows (followup.selectors.ArchiveRow) with their labels in the reader's language.
-    open_calls: list[ArchiveRow]
-    complaints: list[ArchiveRow]
-    surveys: list[ArchiveRow]
-    visits: list[ArchiveRow]
+    # The side boxes' and the visits table's lines, labels in the reader's language.
+    open_calls: list[dict]
+    complaints: list[dict]
+    surveys: list[dict]
+    visits: list[dict]
     truncated: bool
 
 
@@ -208,9 +208,9 @@ def _for_viewer(entries: list[Entry], viewer) -> list[Entry]:
         if not money:
             if entry.category == "payments":
                 continue
-            entry.text = money_hidden(viewer, entry.text)
-            entry.title = money_hidden(viewer, entry.title) if entry.title else entry.title
-            entry.details = [money_hidden(viewer, line) for line in entry.details]
+            entry.text = without_money(str(entry.text or ""))
+            entry.title = without_money(str(entry.title)) if entry.title else entry.title
+            entry.details = [without_money(str(line or "")) for line in entry.details]
         if entry.url:
             if entry.url not in allowed:
                 allowed[entry.url] = _may_open(viewer, entry.url)
@@ -289,8 +289,8 @@ def _call_details(task: ArchiveRow, attempts: list[dict], survey: ArchiveRow | N
 
 def _call_entries(
     calls: list[ArchiveRow], surveys: list[ArchiveRow]
-) -> tuple[list[Entry], list[ArchiveRow]]:
-    """Calls made (entries) and calls still to make (marked for the open-calls box)."""
+) -> tuple[list[Entry], list[dict]]:
+    """Calls made (entries) and calls still to make (the open-calls box's lines)."""
     survey_by_call = {survey.call_id: survey for survey in surveys}
     state_labels = _choice_labels(DueTask, "state")
     now = timezone.now()
@@ -300,11 +300,15 @@ def _call_entries(
         label = spec.label if spec else task.kind
         attempts = task.result.get("attempts") or task.payload.get("attempts") or []
         if task.state == State.PENDING:
-            task.archive_overdue = task.due_at < now
-            task.archive_label = label
-            task.archive_attempts = len(attempts)
-            task.archive_assignee = name_in(vars(task), "assigned_to")
-            open_calls.append(task)
+            open_calls.append(
+                {
+                    "due_at": task.due_at,
+                    "label": str(label),
+                    "overdue": task.due_at < now,
+                    "attempts": len(attempts),
+                    "assignee": name_in(vars(task), "assigned_to"),
+                }
+            )
             continue
         outcome = spec.outcome_label(task.outcome) if spec and task.outcome else ""
         not_reached = task.outcome in K.NOT_REACHED_OUTCOMES or task.state != State.DONE
@@ -321,7 +325,7 @@ def _call_entries(
                 details=_call_details(task, attempts, survey_by_call.get(task.pk)),
             )
         )
-    open_calls.sort(key=lambda task: task.due_at)
+    open_calls.sort(key=lambda line: line["due_at"])
     return entries, open_calls
 
 
@@ -347,25 +351,62 @@ def _choice_labels(model, field_name: str) -> dict:
     return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
 
 
-def _labelled(rows: ArchiveRows) -> None:
-    """The side boxes' rows with what they print: labels, links, survey questions."""
+def _with_answers(surveys: list[ArchiveRow]) -> None:
+    """Each survey's `answers`: (field, question, score) in the order asked."""
+    questions = [
+        (name, str(Survey._meta.get_field(name).verbose_name)) for name in Survey.QUESTIONS
+    ]
+    for survey in surveys:
+        survey.answers = [(name, question, getattr(survey, name)) for name, question in questions]
+
+
+# The side boxes and the visits table print these flat values only (their templates read
+# nothing else; they are also what their cached HTML is keyed by).
+
+
+def _complaint_lines(complaints: list[ArchiveRow]) -> list[dict]:
     complaint_url = url_for_pk("followup:complaint")
     category, status, severity = (
         _choice_labels(Complaint, name) for name in ("category", "status", "severity")
     )
-    for complaint in rows.complaints:
-        complaint.url = complaint_url(complaint.pk)
-        complaint.category_label = category.get(complaint.category, complaint.category)
-        complaint.status_label = status.get(complaint.status, complaint.status)
-        complaint.severity_label = severity.get(complaint.severity, complaint.severity)
-        complaint.is_important = complaint.severity == ComplaintSeverity.IMPORTANT
-    questions = [(name, Survey._meta.get_field(name).verbose_name) for name in Survey.QUESTIONS]
-    for survey in rows.surveys:
-        survey.answers = [(name, question, getattr(survey, name)) for name, question in questions]
-    visit_status = _choice_labels(Visit, "status")
-    for visit in rows.visits:
-        visit.status_label = visit_status.get(visit.status, visit.status)
-        visit.advisor = name_in(vars(visit), "advisor")
+    return [
+        {
+            "url": complaint_url(complaint.pk),
+            "number": complaint.number,
+            "category_label": category.get(complaint.category, complaint.category),
+            "status_label": status.get(complaint.status, complaint.status),
+            "is_important": complaint.severity == ComplaintSeverity.IMPORTANT,
+            "severity_label": severity.get(complaint.severity, complaint.severity),
+            "customer_satisfied": complaint.customer_satisfied,
+        }
+        for complaint in complaints
+    ]
+
+
+def _survey_lines(surveys: list[ArchiveRow]) -> list[dict]:
+    return [
+        {
+            "taken_at": survey.taken_at,
+            "visit_number": survey.visit_number,
+            "answers": survey.answers,
+        }
+        for survey in surveys
+    ]
+
+
+def _visit_lines(visits: list[ArchiveRow]) -> list[dict]:
+    status = _choice_labels(Visit, "status")
+    return [
+        {
+            "number": visit.number,
+            "checked_in_at": visit.checked_in_at,
+            "plate": visit.plate,
+            "status_label": status.get(visit.status, visit.status),
+            "delivered_at": visit.delivered_at,
+            "advisor": name_in(vars(visit), "advisor"),
+        }
+        for visit in visits
+    ]
 
 
 def archive_for(
@@ -386,7 +427,7 @@ def archive_for(
     handle money.
     """
     rows = archive_rows(customer_id=customer_id, vehicle_id=vehicle_id, limit=limit)
-    _labelled(rows)
+    _with_answers(rows.surveys)
     call_entries, open_calls = _call_entries(rows.calls, rows.surveys)
     entries = [
         *_event_entries(rows.events),
@@ -409,8 +450,8 @@ def archive_for(
         entries=entries,
         category_counts=Counter(entry.category for entry in entries),
         open_calls=open_calls,
-        complaints=rows.complaints,
-        surveys=rows.surveys,
-        visits=rows.visits,
+        complaints=_complaint_lines(rows.complaints),
+        surveys=_survey_lines(rows.surveys),
+        visits=_visit_lines(rows.visits),
         truncated=truncated,
     )

@@ -183,7 +183,7 @@ def _box(page: str, box_id: str) -> str:
 
 
 def test_the_side_boxes_read_their_labels_in_the_readers_language_and_show_a_change_at_once(
-    client, care
+    client, care, make_staff
 ):
     visit = _story(care)
     (complaint,) = visit.customer.complaints.all()
@@ -203,6 +203,12 @@ def test_the_side_boxes_read_their_labels_in_the_readers_language_and_show_a_cha
     again = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "服务态度 · 已结案" in _box(again, "archive-complaints")
     assert "不满意" in _box(again, "archive-complaints")
+
+    # The same lines for a role that may not open complaints: the number without its link.
+    client.force_login(make_staff("cashier"))
+    cashier = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert complaint.number in _box(cashier, "archive-complaints")
+    assert complaint.get_absolute_url() not in cashier
 
 
 def test_a_planned_call_shows_who_makes_it(client, care):
