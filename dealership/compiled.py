@@ -39,7 +39,7 @@ class _Compiled:
     model: type
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=256)
 def _compiled(build: Builder, fixed: tuple, arity: int) -> _Compiled | None:
     markers = [MARKER + position for position in range(arity)]
     queryset = build(*fixed, *markers)

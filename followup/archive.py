@@ -32,7 +32,7 @@ from reception.models import Visit
 
 from . import duties as K
 from .models import Complaint, ComplaintSeverity, Survey
-from .selectors import ARCHIVE_LIMIT, ArchiveRow, ArchiveRows, archive_rows
+from .selectors import ARCHIVE_LIMIT, ArchiveRow, ArchiveRows, archive_rows, choice_labels
 
 # Timeline kinds → archive category. The first matching prefix wins.
 CATEGORIES = (
@@ -249,7 +249,7 @@ def _event_entries(events: list[ArchiveRow]) -> list[Entry]:
 
 
 def _message_entries(messages: list[ArchiveRow], viewer) -> list[Entry]:
-    status_labels = _choice_labels(Message, "status")
+    status_labels = choice_labels(Message, "status")
     entries = []
     for message in messages:
         failed = message.status == Message.Status.FAILED
@@ -292,7 +292,7 @@ def _call_entries(
 ) -> tuple[list[Entry], list[dict]]:
     """Calls made (entries) and calls still to make (the open-calls box's lines)."""
     survey_by_call = {survey.call_id: survey for survey in surveys}
-    state_labels = _choice_labels(DueTask, "state")
+    state_labels = choice_labels(DueTask, "state")
     now = timezone.now()
     entries, open_calls = [], []
     for task in calls:
@@ -346,11 +346,6 @@ def _edit_entries(rows: ArchiveRows, *, viewer) -> list[Entry]:
     ]
 
 
-def _choice_labels(model, field_name: str) -> dict:
-    """A choice field's labels by value in the current language, once for the page."""
-    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
-
-
 def _with_answers(surveys: list[ArchiveRow]) -> None:
     """Each survey's `answers`: (field, question, score) in the order asked."""
     questions = [
@@ -367,7 +362,7 @@ def _with_answers(surveys: list[ArchiveRow]) -> None:
 def _complaint_lines(complaints: list[ArchiveRow]) -> list[dict]:
     complaint_url = url_for_pk("followup:complaint")
     category, status, severity = (
-        _choice_labels(Complaint, name) for name in ("category", "status", "severity")
+        choice_labels(Complaint, name) for name in ("category", "status", "severity")
     )
     return [
         {
@@ -395,7 +390,7 @@ def _survey_lines(surveys: list[ArchiveRow]) -> list[dict]:
 
 
 def _visit_lines(visits: list[ArchiveRow]) -> list[dict]:
-    status = _choice_labels(Visit, "status")
+    status = choice_labels(Visit, "status")
     return [
         {
             "number": visit.number,

@@ -7,14 +7,15 @@ of rows (the tests assert it).
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from types import SimpleNamespace
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, F, Prefetch, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import get_language, override, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from dealership import compiled
 from dealership.daterange import local_text
@@ -389,10 +390,18 @@ def complaint_list(*, show: str, user, limit: int = LIST_LIMIT) -> list[Complain
     return rows
 
 
-def _choice_labels(model, field_name: str) -> dict:
+def choice_labels(model, field_name: str) -> dict:
     """A choice field's labels by value in the current language, once for a whole list
-    (`get_<field>_display` per row and field was a fifth of the complaints page)."""
-    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
+    (`get_<field>_display` per row and field was a fifth of the complaints page); worked
+    out once per process and language (the caller must not change the dict)."""
+    return _choice_labels(model, field_name, get_language())
+
+
+@lru_cache(maxsize=128)
+def _choice_labels(model, field_name: str, language: str) -> dict:
+    with override(language):
+        field = model._meta.get_field(field_name)
+        return {value: str(label) for value, label in field.flatchoices}
 
 
 def complaint_lines(complaints: list[Complaint], *, now: datetime | None = None) -> list[dict]:
@@ -400,7 +409,7 @@ def complaint_lines(complaints: list[Complaint], *, now: datetime | None = None)
     these; they are also what its cached HTML is keyed by)."""
     now = now or timezone.now()
     category, severity, status = (
-        _choice_labels(Complaint, name) for name in ("category", "severity", "status")
+        choice_labels(Complaint, name) for name in ("category", "severity", "status")
     )
     return [
         {
