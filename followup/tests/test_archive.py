@@ -246,3 +246,19 @@ def test_every_archive_query_is_compiled_once_with_its_ids_as_parameters():
     ]
     for build, fixed, ids in builders:
         assert compiled._compiled(build, fixed, ids) is not None, (build.__name__, ids)
+
+
+def test_the_timeline_reads_the_systems_lines_in_the_readers_language_with_who_did_them(
+    client, care
+):
+    visit = _story(care)
+    client.force_login(care)
+    url = reverse("followup:vehicle_archive", args=[visit.vehicle.pk])
+
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    timeline = english.split('class="archive-timeline', 1)[1]
+    assert f"{visit.number}: " in timeline and "→ Delivered" in timeline
+    assert f"· {visit.advisor}" in timeline  # who moved the visit
+    assert "→ 已交车" in chinese.split('class="archive-timeline', 1)[1]
