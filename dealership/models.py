@@ -419,6 +419,15 @@ class StoreRule(models.Model):
         return f"{self.key}={self.value}"
 
 
+def event_summary_text(summary: str, data: dict | None) -> str:
+    """A timeline event's summary in the reader's language when the system worded it (a
+    stored code); for the event's row read as values as much as for the model."""
+    data = data or {}
+    if data.get("summary_code"):
+        return stored_text_render(data["summary_code"], data.get("summary_params"), summary)
+    return summary
+
+
 class TimelineEvent(models.Model):
     """One line on a customer's / vehicle's / visit's timeline (the customer archive)."""
 
@@ -454,13 +463,7 @@ class TimelineEvent(models.Model):
 
     @property
     def summary_text(self) -> str:
-        """The summary in the reader's language when the system worded it (a stored code)."""
-        data = self.data or {}
-        if data.get("summary_code"):
-            return stored_text_render(
-                data["summary_code"], data.get("summary_params"), self.summary
-            )
-        return self.summary
+        return event_summary_text(self.summary, self.data)
 
 
 class CustomerLink(models.Model):

@@ -15,22 +15,24 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dealership.due import KINDS, State
-from dealership.models import Customer, DueTask, Message, TimelineEvent, Vehicle
+from dealership.models import Customer, DueTask, Message, Vehicle, event_summary_text
 from dealership.roles import has_role
-from dealership.urltools import SubjectUrls
+from dealership.staff_names import name_in
+from dealership.urltools import SubjectUrls, url_for_pk
 from dealership.visibility import (
     CONTACT_FIELDS,
     HIDDEN,
     field_level,
-    money_hidden,
     recipient_shown,
     sees_money,
     shown,
+    without_money,
 )
+from reception.models import Visit
 
 from . import duties as K
-from .models import Complaint, Survey
-from .selectors import ARCHIVE_LIMIT, ArchiveRows, archive_rows
+from .models import Complaint, ComplaintSeverity, Survey
+from .selectors import ARCHIVE_LIMIT, ArchiveRow, ArchiveRows, archive_rows, choice_labels
 
 # Timeline kinds → archive category. The first matching prefix wins.
 CATEGORIES = (
@@ -134,10 +136,11 @@ class Archive:
     vehicles: list[Vehicle]
     entries: list[Entry]
     category_counts: dict
-    open_calls: list[DueTask]
-    complaints: list[Complaint]
-    surveys: list[Survey]
-    visits: list
+    # The side boxes' and the visits table's lines, labels in the reader's language.
+    open_calls: list[dict]
+    complaints: list[dict]
+    surveys: list[dict]
+    visits: list[dict]
     truncated: bool
 
 
@@ -154,16 +157,12 @@ def _shown(model_field, value) -> str:
     return str(value)
 
 
-def _history_entries(model, ids, *, title, limit, vehicles=None, viewer=None) -> list[Entry]:
-    """Edits from django-simple-history, one query for all the rows, diffs computed here.
+def _history_entries(model, records, *, title, vehicles=None, viewer=None) -> list[Entry]:
+    """Edits from django-simple-history (`records` of all the rows, oldest first per row),
+    diffs computed here.
 
     With a `viewer`, a customer's contact details are shown as that user's role may see them
     (dealership.visibility): masked, or the change left out."""
-    records = list(
-        model.history.filter(id__in=ids)
-        .select_related("history_user")
-        .order_by("id", "history_id")[: limit * 4]
-    )
     entries = []
     previous = {}
     for record in records:
@@ -191,7 +190,7 @@ def _history_entries(model, ids, *, title, limit, vehicles=None, viewer=None) ->
                 category="edits",
                 title=title,
                 text="; ".join(changes),
-                actor=record.history_user,
+                actor=name_in(vars(record), "history_user"),
                 vehicle=(vehicles or {}).get(record.id),
                 tag=record.history_change_reason or "",
             )
@@ -209,9 +208,9 @@ def _for_viewer(entries: list[Entry], viewer) -> list[Entry]:
         if not money:
             if entry.category == "payments":
                 continue
-            entry.text = money_hidden(viewer, entry.text)
-            entry.title = money_hidden(viewer, entry.title) if entry.title else entry.title
-            entry.details = [money_hidden(viewer, line) for line in entry.details]
+            entry.text = without_money(str(entry.text or ""))
+            entry.title = without_money(str(entry.title)) if entry.title else entry.title
+            entry.details = [without_money(str(line or "")) for line in entry.details]
         if entry.url:
             if entry.url not in allowed:
                 allowed[entry.url] = _may_open(viewer, entry.url)
@@ -233,15 +232,15 @@ def _recipient_for(viewer, to: str) -> str:
     return to if viewer is None else recipient_shown(viewer, to)
 
 
-def _event_entries(events: list[TimelineEvent]) -> list[Entry]:
+def _event_entries(events: list[ArchiveRow]) -> list[Entry]:
     subject_url = SubjectUrls()
     return [
         Entry(
             at=event.at,
             category=category_of(event.kind),
             title="",
-            text=event.summary_text,
-            actor=event.actor,
+            text=event_summary_text(event.summary, event.data),
+            actor=name_in(vars(event), "actor"),
             vehicle=event.archive_vehicle,
             url=subject_url(event.subject_type_id, event.subject_id),
         )
@@ -249,7 +248,8 @@ def _event_entries(events: list[TimelineEvent]) -> list[Entry]:
     ]
 
 
-def _message_entries(messages: list[Message], viewer) -> list[Entry]:
+def _message_entries(messages: list[ArchiveRow], viewer) -> list[Entry]:
+    status_labels = choice_labels(Message, "status")
     entries = []
     for message in messages:
         failed = message.status == Message.Status.FAILED
@@ -261,7 +261,7 @@ def _message_entries(messages: list[Message], viewer) -> list[Entry]:
                 % {"to": _recipient_for(viewer, message.to), "channel": message.channel},
                 text=message.body,
                 vehicle=message.archive_vehicle,
-                tag=message.get_status_display(),
+                tag=status_labels.get(message.status, message.status),
                 tag_class="bad" if failed else "good",
                 details=[message.error] if failed else [],
             )
@@ -269,7 +269,7 @@ def _message_entries(messages: list[Message], viewer) -> list[Entry]:
     return entries
 
 
-def _call_details(task: DueTask, attempts: list[dict], survey: Survey | None) -> list[str]:
+def _call_details(task: ArchiveRow, attempts: list[dict], survey: ArchiveRow | None) -> list[str]:
     """The tries that did not reach the customer, the survey's answers, the note."""
     details = [
         _("Not reached %(at)s (%(by)s) %(note)s")
@@ -278,7 +278,7 @@ def _call_details(task: DueTask, attempts: list[dict], survey: Survey | None) ->
     ]
     if survey is not None:
         details.append(
-            " · ".join(f"{question} {score}" for _name, question, score in survey.answers())
+            " · ".join(f"{question} {score}" for _name, question, score in survey.answers)
         )
         if survey.customer_words:
             details.append(f"“{survey.customer_words}”")
@@ -287,9 +287,12 @@ def _call_details(task: DueTask, attempts: list[dict], survey: Survey | None) ->
     return details
 
 
-def _call_entries(calls: list[DueTask], surveys: list[Survey]) -> tuple[list[Entry], list[DueTask]]:
-    """Calls made (entries) and calls still to make (marked for the open-calls box)."""
+def _call_entries(
+    calls: list[ArchiveRow], surveys: list[ArchiveRow]
+) -> tuple[list[Entry], list[dict]]:
+    """Calls made (entries) and calls still to make (the open-calls box's lines)."""
     survey_by_call = {survey.call_id: survey for survey in surveys}
+    state_labels = choice_labels(DueTask, "state")
     now = timezone.now()
     entries, open_calls = [], []
     for task in calls:
@@ -297,10 +300,15 @@ def _call_entries(calls: list[DueTask], surveys: list[Survey]) -> tuple[list[Ent
         label = spec.label if spec else task.kind
         attempts = task.result.get("attempts") or task.payload.get("attempts") or []
         if task.state == State.PENDING:
-            task.archive_overdue = task.due_at < now
-            task.archive_label = label
-            task.archive_attempts = len(attempts)
-            open_calls.append(task)
+            open_calls.append(
+                {
+                    "due_at": task.due_at,
+                    "label": str(label),
+                    "overdue": task.due_at < now,
+                    "attempts": len(attempts),
+                    "assignee": name_in(vars(task), "assigned_to"),
+                }
+            )
             continue
         outcome = spec.outcome_label(task.outcome) if spec and task.outcome else ""
         not_reached = task.outcome in K.NOT_REACHED_OUTCOMES or task.state != State.DONE
@@ -310,34 +318,89 @@ def _call_entries(calls: list[DueTask], surveys: list[Survey]) -> tuple[list[Ent
                 category="calls",
                 title=label,
                 text="",
-                actor=task.completed_by,
+                actor=name_in(vars(task), "completed_by"),
                 vehicle=task.archive_vehicle,
-                tag=str(outcome or task.get_state_display()),
+                tag=str(outcome or state_labels.get(task.state, task.state)),
                 tag_class="bad" if not_reached else "good",
                 details=_call_details(task, attempts, survey_by_call.get(task.pk)),
             )
         )
-    open_calls.sort(key=lambda task: task.due_at)
+    open_calls.sort(key=lambda line: line["due_at"])
     return entries, open_calls
 
 
-def _edit_entries(rows: ArchiveRows, *, limit: int, viewer) -> list[Entry]:
-    vehicle = rows.vehicle
+def _edit_entries(rows: ArchiveRows, *, viewer) -> list[Entry]:
     return [
         *_history_entries(
             Customer,
-            [rows.customer.pk],
+            rows.customer_history,
             title=_("Customer details changed"),
-            limit=limit,
             viewer=viewer,
         ),
         *_history_entries(
             Vehicle,
-            [vehicle.pk] if vehicle is not None else list(rows.vehicle_map),
+            rows.vehicle_history,
             title=_("Vehicle details changed"),
-            limit=limit,
             vehicles=rows.vehicle_map,
         ),
+    ]
+
+
+def _with_answers(surveys: list[ArchiveRow]) -> None:
+    """Each survey's `answers`: (field, question, score) in the order asked."""
+    questions = [
+        (name, str(Survey._meta.get_field(name).verbose_name)) for name in Survey.QUESTIONS
+    ]
+    for survey in surveys:
+        survey.answers = [(name, question, getattr(survey, name)) for name, question in questions]
+
+
+# The side boxes and the visits table print these flat values only (their templates read
+# nothing else; they are also what their cached HTML is keyed by).
+
+
+def _complaint_lines(complaints: list[ArchiveRow]) -> list[dict]:
+    complaint_url = url_for_pk("followup:complaint")
+    category, status, severity = (
+        choice_labels(Complaint, name) for name in ("category", "status", "severity")
+    )
+    return [
+        {
+            "url": complaint_url(complaint.pk),
+            "number": complaint.number,
+            "category_label": category.get(complaint.category, complaint.category),
+            "status_label": status.get(complaint.status, complaint.status),
+            "is_important": complaint.severity == ComplaintSeverity.IMPORTANT,
+            "severity_label": severity.get(complaint.severity, complaint.severity),
+            "customer_satisfied": complaint.customer_satisfied,
+        }
+        for complaint in complaints
+    ]
+
+
+def _survey_lines(surveys: list[ArchiveRow]) -> list[dict]:
+    return [
+        {
+            "taken_at": survey.taken_at,
+            "visit_number": survey.visit_number,
+            "answers": survey.answers,
+        }
+        for survey in surveys
+    ]
+
+
+def _visit_lines(visits: list[ArchiveRow]) -> list[dict]:
+    status = choice_labels(Visit, "status")
+    return [
+        {
+            "number": visit.number,
+            "checked_in_at": visit.checked_in_at,
+            "plate": visit.plate,
+            "status_label": status.get(visit.status, visit.status),
+            "delivered_at": visit.delivered_at,
+            "advisor": name_in(vars(visit), "advisor"),
+        }
+        for visit in visits
     ]
 
 
@@ -359,12 +422,13 @@ def archive_for(
     handle money.
     """
     rows = archive_rows(customer_id=customer_id, vehicle_id=vehicle_id, limit=limit)
+    _with_answers(rows.surveys)
     call_entries, open_calls = _call_entries(rows.calls, rows.surveys)
     entries = [
         *_event_entries(rows.events),
         *_message_entries(rows.messages, viewer),
         *call_entries,
-        *_edit_entries(rows, limit=limit, viewer=viewer),
+        *_edit_entries(rows, viewer=viewer),
     ]
     if viewer is not None:
         entries = _for_viewer(entries, viewer)
@@ -381,8 +445,8 @@ def archive_for(
         entries=entries,
         category_counts=Counter(entry.category for entry in entries),
         open_calls=open_calls,
-        complaints=rows.complaints,
-        surveys=rows.surveys,
-        visits=rows.visits,
+        complaints=_complaint_lines(rows.complaints),
+        surveys=_survey_lines(rows.surveys),
+        visits=_visit_lines(rows.visits),
         truncated=truncated,
     )

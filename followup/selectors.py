@@ -7,19 +7,23 @@ of rows (the tests assert it).
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from types import SimpleNamespace
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Prefetch, Q, Value
+from django.db.models import Count, F, Prefetch, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import get_language, override, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
+from dealership import compiled
 from dealership.daterange import local_text
 from dealership.due import KINDS, State, subjects_from_customers
 from dealership.models import Customer, DueTask, Message, TimelineEvent, User, Vehicle
 from dealership.roles import Role, user_roles
 from dealership.selectors import sees_every_call
+from dealership.staff_names import name_columns
 from dealership.urltools import url_for_pk
 from dealership.visibility import shown
 from reception.models import Visit
@@ -386,10 +390,18 @@ def complaint_list(*, show: str, user, limit: int = LIST_LIMIT) -> list[Complain
     return rows
 
 
-def _choice_labels(model, field_name: str) -> dict:
+def choice_labels(model, field_name: str) -> dict:
     """A choice field's labels by value in the current language, once for a whole list
-    (`get_<field>_display` per row and field was a fifth of the complaints page)."""
-    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
+    (`get_<field>_display` per row and field was a fifth of the complaints page); worked
+    out once per process and language (the caller must not change the dict)."""
+    return _choice_labels(model, field_name, get_language())
+
+
+@lru_cache(maxsize=128)
+def _choice_labels(model, field_name: str, language: str) -> dict:
+    with override(language):
+        field = model._meta.get_field(field_name)
+        return {value: str(label) for value, label in field.flatchoices}
 
 
 def complaint_lines(complaints: list[Complaint], *, now: datetime | None = None) -> list[dict]:
@@ -397,7 +409,7 @@ def complaint_lines(complaints: list[Complaint], *, now: datetime | None = None)
     these; they are also what its cached HTML is keyed by)."""
     now = now or timezone.now()
     category, severity, status = (
-        _choice_labels(Complaint, name) for name in ("category", "severity", "status")
+        choice_labels(Complaint, name) for name in ("category", "severity", "status")
     )
     return [
         {
@@ -469,6 +481,15 @@ def customer_visits(customer: Customer, limit: int = 30):
 
 
 # --------------------------------------------------------------------- the customer archive
+#
+# The archive is a detail page read for one customer at a time: its queries are built and
+# compiled once per process with stand-in ids and then only sent with this customer's
+# (dealership.compiled; compiling them was most of the page's CPU). Rows come back as
+# value rows read as attributes (`ArchiveRow`), not as models with their related rows.
+
+
+class ArchiveRow(SimpleNamespace):
+    """One value row of the archive, read as attributes like the model it comes from."""
 
 
 @dataclass
@@ -480,12 +501,15 @@ class ArchiveRows:
     vehicles: list[Vehicle]
     # Every vehicle a row points to, by id (the customer's, and earlier owners' rows').
     vehicle_map: dict[int, Vehicle]
-    events: list[TimelineEvent]
-    messages: list[Message]
-    calls: list[DueTask]
-    surveys: list[Survey]
-    complaints: list[Complaint]
-    visits: list[Visit]
+    events: list[ArchiveRow]
+    messages: list[ArchiveRow]
+    calls: list[ArchiveRow]
+    surveys: list[ArchiveRow]
+    complaints: list[ArchiveRow]
+    visits: list[ArchiveRow]
+    # django-simple-history records, oldest first per row, with `history_user_*` names.
+    customer_history: list
+    vehicle_history: list
 
 
 def _keep_for_vehicle(row, vehicle: Vehicle | None) -> bool:
@@ -495,33 +519,156 @@ def _keep_for_vehicle(row, vehicle: Vehicle | None) -> bool:
     return row.archive_vehicle is None or row.archive_vehicle.pk == vehicle.pk
 
 
-def _activity(customer: Customer, vehicle: Vehicle | None, limit: int):
-    """Timeline events, messages and calls, newest first (one more than `limit` of each)."""
-    if vehicle is not None:
-        # Events on this vehicle (whoever owned it), and the customer's own.
-        scope = Q(vehicle=vehicle) | Q(customer=customer, vehicle__isnull=True)
-    else:
-        scope = Q(customer=customer)
-    events = list(
-        TimelineEvent.objects.filter(scope)
+def _customer_row(customer_id: int):
+    return Customer.objects.filter(pk=customer_id)
+
+
+def _customers_vehicles(customer_id: int):
+    return Vehicle.objects.filter(owner=customer_id).order_by("plate", "id")
+
+
+def _owners_vehicles(vehicle_id: int):
+    """Every vehicle of the owner of `vehicle_id` (that one included)."""
+    return Vehicle.objects.filter(owner__vehicles=vehicle_id).order_by("plate", "id")
+
+
+def _scope(customer_id: int, vehicle_id: int | None) -> Q:
+    if vehicle_id is None:
+        return Q(customer=customer_id)
+    # On this vehicle (whoever owned it), and the customer's own.
+    return Q(vehicle=vehicle_id) | Q(customer=customer_id, vehicle__isnull=True)
+
+
+def _event_rows(limit: int, customer_id: int, vehicle_id: int | None = None):
+    return (
+        TimelineEvent.objects.filter(_scope(customer_id, vehicle_id))
         .exclude(
             Q(kind__startswith="message.")
             | Q(kind="due.completed")
             | Q(kind="followup.call_attempt")
             | Q(kind="followup.survey")
         )
-        .select_related("actor")
-        .order_by("-at", "-id")[: limit + 1]
+        .order_by("-at", "-id")
+        .values(
+            "id",
+            "at",
+            "kind",
+            "summary",
+            "data",
+            "vehicle_id",
+            "subject_type_id",
+            "subject_id",
+            **name_columns("actor"),
+        )[: limit + 1]
     )
-    messages = list(Message.objects.filter(scope).order_by("-sent_at", "-id")[: limit + 1])
-    calls = list(
-        DueTask.objects.filter(customer=customer, for_person=True)
+
+
+def _message_rows(limit: int, customer_id: int, vehicle_id: int | None = None):
+    return (
+        Message.objects.filter(_scope(customer_id, vehicle_id))
+        .order_by("-sent_at", "-id")
+        .values(
+            "id",
+            "to",
+            "channel",
+            "body",
+            "status",
+            "error",
+            "sent_at",
+            "vehicle_id",
+            "subject_type_id",
+            "subject_id",
+        )[: limit + 1]
+    )
+
+
+def _call_rows(limit: int, customer_id: int):
+    return (
+        DueTask.objects.filter(customer=customer_id, for_person=True)
         .exclude(state=State.CANCELLED)
         .exclude(kind=K.ESCALATION)  # the manager's duty, on the complaint's own lines
-        .select_related("completed_by", "assigned_to")
-        .order_by("-due_at", "-id")[: limit + 1]
+        .order_by("-due_at", "-id")
+        .values(
+            "id",
+            "kind",
+            "state",
+            "outcome",
+            "result",
+            "payload",
+            "due_at",
+            "finished_at",
+            "subject_type_id",
+            "subject_id",
+            **name_columns("completed_by"),
+            **name_columns("assigned_to"),
+        )[: limit + 1]
     )
-    return events, messages, calls
+
+
+def _survey_rows(limit: int, customer_id: int, vehicle_id: int | None = None):
+    surveys = Survey.objects.filter(customer=customer_id)
+    if vehicle_id is not None:
+        surveys = surveys.filter(vehicle=vehicle_id)
+    return surveys.order_by("-taken_at").values(
+        "id",
+        "call_id",
+        "taken_at",
+        "customer_words",
+        *Survey.QUESTIONS,
+        visit_number=F("visit__number"),
+    )[:limit]
+
+
+def _complaint_rows(limit: int, customer_id: int, vehicle_id: int | None = None):
+    complaints = Complaint.objects.filter(customer=customer_id)
+    if vehicle_id is not None:
+        complaints = complaints.filter(Q(vehicle=vehicle_id) | Q(vehicle__isnull=True))
+    return complaints.order_by("-opened_at").values(
+        "id", "number", "category", "status", "severity", "customer_satisfied"
+    )[:limit]
+
+
+def _customer_visit_rows(limit: int, customer_id: int):
+    return _visit_rows(Visit.objects.filter(customer=customer_id), limit)
+
+
+def _vehicle_visit_rows(limit: int, vehicle_id: int):
+    """The vehicle's visits, whoever brought it."""
+    return _visit_rows(Visit.objects.filter(vehicle=vehicle_id), limit)
+
+
+def _visit_rows(visits, limit: int):
+    return visits.order_by("-checked_in_at").values(
+        "id",
+        "number",
+        "checked_in_at",
+        "status",
+        "delivered_at",
+        plate=F("vehicle__plate"),
+        **name_columns("advisor"),
+    )[:limit]
+
+
+def _history_records(model, limit: int, ids):
+    return (
+        model.history.filter(id__in=ids)
+        .annotate(**name_columns("history_user"))
+        .order_by("id", "history_id")[: limit * 4]
+    )
+
+
+def _customer_history(limit: int, customer_id: int):
+    return _history_records(Customer, limit, [customer_id])
+
+
+def _vehicles_history(limit: int, *vehicle_ids: int):
+    return _history_records(Vehicle, limit, vehicle_ids)
+
+
+def _rows(build, *ids: int, limit: int) -> list[ArchiveRow]:
+    return [
+        ArchiveRow(pk=row["id"], **row) for row in compiled.value_rows(build, *ids, fixed=(limit,))
+    ]
 
 
 def archive_rows(
@@ -530,27 +677,27 @@ def archive_rows(
     """The rows of a customer's archive (or one vehicle's), in a fixed number of queries."""
     vehicle = None
     if vehicle_id is not None:
-        vehicle = Vehicle.objects.select_related("owner").get(pk=vehicle_id)
-        customer = vehicle.owner
+        vehicles = compiled.instances(_owners_vehicles, vehicle_id)
+        vehicle = next((v for v in vehicles if v.pk == vehicle_id), None)
+        if vehicle is None:
+            raise Vehicle.DoesNotExist
+        (customer,) = compiled.instances(_customer_row, vehicle.owner_id)
     else:
-        customer = Customer.objects.get(pk=customer_id)
-    vehicles = list(customer.vehicles.order_by("plate", "id"))
+        found = compiled.instances(_customer_row, customer_id)
+        if not found:
+            raise Customer.DoesNotExist
+        customer = found[0]
+        vehicles = compiled.instances(_customers_vehicles, customer.pk)
+    for each in vehicles:
+        each.owner = customer  # no query for `vehicle.owner`
     vehicle_map = {v.pk: v for v in vehicles}
-    if vehicle is not None:
-        vehicle_map[vehicle.pk] = vehicle
-    events, messages, calls = _activity(customer, vehicle, limit)
+    ids = (customer.pk,) if vehicle is None else (customer.pk, vehicle.pk)
+    events = _rows(_event_rows, *ids, limit=limit)
+    messages = _rows(_message_rows, *ids, limit=limit)
+    calls = _rows(_call_rows, customer.pk, limit=limit)
     for pk, found in _attach_vehicles([*events, *messages, *calls], known=vehicle_map).items():
         vehicle_map.setdefault(pk, found)
-
-    surveys = Survey.objects.filter(customer=customer).select_related("taken_by", "visit")
-    complaints = Complaint.objects.filter(customer=customer).select_related(
-        "owner", "visit", "vehicle"
-    )
-    visits = Visit.objects.filter(customer=customer).select_related("advisor", "vehicle")
-    if vehicle is not None:
-        surveys = surveys.filter(vehicle=vehicle)
-        complaints = complaints.filter(Q(vehicle=vehicle) | Q(vehicle__isnull=True))
-        visits = Visit.objects.filter(vehicle=vehicle).select_related("advisor", "vehicle")
+    history_ids = sorted([vehicle.pk] if vehicle is not None else vehicle_map)
     return ArchiveRows(
         customer=customer,
         vehicle=vehicle,
@@ -559,7 +706,13 @@ def archive_rows(
         events=[row for row in events if _keep_for_vehicle(row, vehicle)],
         messages=[row for row in messages if _keep_for_vehicle(row, vehicle)],
         calls=[row for row in calls if _keep_for_vehicle(row, vehicle)],
-        surveys=list(surveys.order_by("-taken_at")[:limit]),
-        complaints=list(complaints.order_by("-opened_at")[:limit]),
-        visits=list(visits.order_by("-checked_in_at")[:50]),
+        surveys=_rows(_survey_rows, *ids, limit=limit),
+        complaints=_rows(_complaint_rows, *ids, limit=limit),
+        visits=_rows(_customer_visit_rows, customer.pk, limit=50)
+        if vehicle is None
+        else _rows(_vehicle_visit_rows, vehicle.pk, limit=50),
+        customer_history=compiled.instances(_customer_history, customer.pk, fixed=(limit,)),
+        vehicle_history=compiled.instances(_vehicles_history, *history_ids, fixed=(limit,))
+        if history_ids
+        else [],
     )

@@ -436,6 +436,7 @@ def _archive_page(request, **kwargs):
         raise Http404 from exc
     show = request.GET.get("show", "")
     entries = [e for e in archive.entries if e.category == show] if show else archive.entries
+    may_complain = has_role(request.user, COMPLAINT_ROLES)
     return render(
         request,
         "followup/archive.html",
@@ -446,6 +447,18 @@ def _archive_page(request, **kwargs):
                 "followup/_entries.html",
                 {"entries": entry_lines(entries, show_vehicle=archive.vehicle is None)},
             ),
+            "boxes_html": cached_fragment(
+                "followup/_archive_boxes.html",
+                {
+                    "open_calls": archive.open_calls,
+                    "complaints": archive.complaints,
+                    "surveys": archive.surveys,
+                    "may_complain": may_complain,
+                },
+            ),
+            "visits_html": cached_fragment(
+                "followup/_archive_visits.html", {"visits": archive.visits}
+            ),
             "show": show,
             "everything": everything,
             "categories": [
@@ -455,7 +468,7 @@ def _archive_page(request, **kwargs):
             ],
             "opt_form": ReasonForm(),
             "may_opt_out": has_role(request.user, OPT_OUT_ROLES),
-            "may_complain": has_role(request.user, COMPLAINT_ROLES),
+            "may_complain": may_complain,
         },
     )
 

@@ -101,6 +101,8 @@ FRAGMENTS = [
     "appointments/_call_actions.html",
     "dealership/_search_results.html",
     "dealership/_plate.html",
+    "followup/_archive_boxes.html",
+    "followup/_archive_visits.html",
 ]
 
 

@@ -7,13 +7,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from dealership import compiled
 from dealership.models import DueTask
 from dealership.notifications import notify
 from dealership.services import customer_update, vehicle_update
 from dealership.tests.factories import VehicleFactory
 from followup import duties as K
+from followup import selectors
 from followup.archive import archive_for
-from followup.complaints import complaint_open
+from followup.complaints import complaint_close, complaint_open
 from followup.services import call_record
 from followup.tests.factories import delivered_visit
 
@@ -174,3 +176,89 @@ def test_edits_read_as_staff_see_them_labels_and_local_times(care):
     assert "2026-03-01 10:30" in text  # Asia/Shanghai, to the minute
     assert "+00:00" not in text and not re.search(r"\d:\d\d\.\d", text)
     assert "微信" in text and "wechat" not in text  # the choice's label, not its code
+
+
+def _box(page: str, box_id: str) -> str:
+    return page.split(f'id="{box_id}"', 1)[1].split("</ul>", 1)[0]
+
+
+def test_the_side_boxes_read_their_labels_in_the_readers_language_and_show_a_change_at_once(
+    client, care, make_staff
+):
+    visit = _story(care)
+    (complaint,) = visit.customer.complaints.all()
+    client.force_login(care)
+    url = reverse("followup:customer_archive", args=[visit.customer.pk])
+
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert "Staff attitude · Open" in _box(english, "archive-complaints")
+    assert "服务态度 · 待处理" in _box(chinese, "archive-complaints")
+    assert f'href="{complaint.get_absolute_url()}"' in _box(english, "archive-complaints")
+    assert "已交车" in chinese.split('id="archive-visits"', 1)[1]  # the visit's status
+    assert str(visit.advisor) in english.split('id="archive-visits"', 1)[1]
+
+    complaint_close(complaint=complaint, actor=care, resolution="道歉", customer_satisfied=False)
+    again = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "服务态度 · 已结案" in _box(again, "archive-complaints")
+    assert "不满意" in _box(again, "archive-complaints")
+
+    # The same lines for a role that may not open complaints: the number without its link.
+    client.force_login(make_staff("cashier"))
+    cashier = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert complaint.number in _box(cashier, "archive-complaints")
+    assert complaint.get_absolute_url() not in cashier
+
+
+def test_a_planned_call_shows_who_makes_it(client, care):
+    visit = _story(care)
+    task = DueTask.objects.filter(customer=visit.customer, for_person=True).first()
+    DueTask.objects.filter(pk=task.pk).update(state="pending", assigned_to=care)
+    client.force_login(care)
+
+    page = client.get(reverse("followup:vehicle_archive", args=[visit.vehicle.pk])).content
+    assert f"· {care}" in _box(page.decode(), "open-calls")
+
+
+def test_every_archive_query_is_compiled_once_with_its_ids_as_parameters():
+    # An id that did not become a parameter would fall back to compiling at every view.
+    limit = (8,)
+    builders = [
+        (selectors._customer_row, (), 1),
+        (selectors._customers_vehicles, (), 1),
+        (selectors._owners_vehicles, (), 1),
+        *[
+            (build, limit, ids)
+            for build in (
+                selectors._event_rows,
+                selectors._message_rows,
+                selectors._survey_rows,
+                selectors._complaint_rows,
+            )
+            for ids in (1, 2)  # the customer's page; the vehicle's
+        ],
+        (selectors._call_rows, limit, 1),
+        (selectors._customer_visit_rows, limit, 1),
+        (selectors._vehicle_visit_rows, limit, 1),
+        (selectors._customer_history, limit, 1),
+        (selectors._vehicles_history, limit, 3),
+    ]
+    for build, fixed, ids in builders:
+        assert compiled._compiled(build, fixed, ids) is not None, (build.__name__, ids)
+
+
+def test_the_timeline_reads_the_systems_lines_in_the_readers_language_with_who_did_them(
+    client, care
+):
+    visit = _story(care)
+    client.force_login(care)
+    url = reverse("followup:vehicle_archive", args=[visit.vehicle.pk])
+
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    timeline = english.split('class="archive-timeline', 1)[1]
+    assert f"{visit.number}: " in timeline and "→ Delivered" in timeline
+    assert f"· {visit.advisor}" in timeline  # who moved the visit
+    assert "→ 已交车" in chinese.split('class="archive-timeline', 1)[1]
