@@ -23,6 +23,7 @@ from django.utils.text import Truncator
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from dealership import compiled
 from dealership.daterange import local_text
 from dealership.models import Bay, DueTask, Technician, User
 from dealership.rules import rule
@@ -32,7 +33,7 @@ from reception.states import CUSTOMER_STAGES as STAGES
 from reception.states import HoldReason, VisitStatus
 from workorders.models import LineKind
 
-from . import compiled, dispatch, express
+from . import dispatch, express
 from .models import Addition, ClockEntry, DeskCall, Finding, Job, PromiseWatch, QualityCheck
 from .roster import carry_over_visit_ids, with_day_roster
 from .states import (
