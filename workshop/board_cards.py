@@ -3,10 +3,11 @@
 A board of 60-100 cars spent most of its time in the template engine rendering cards that
 had not changed since the last poll (every 15 s, on every screen). Each card's template
 (`workshop/_board_card.html`) reads only the flat values `card_values` gives it and the
-page's values (`PAGE_NAMES`); the cache key is a digest of all of them and the language, so
-a change to anything a card shows is a new key: nothing to invalidate, nothing stale. The
-CSRF token, different for every visitor, and the technician and bay options, the same in
-every card's dispatch form but changed by any dispatch, are put in after the cache.
+page's values (`PAGE_NAMES`); the cache key is a digest of all of them, the language and
+the templates (`dealership.fragments.templates_digest`), so a change to anything a card
+shows, or to the card's template in a deploy, is a new key: nothing to invalidate, nothing
+stale. The CSRF token, different for every visitor, and the technician and bay options, the
+same in every card's dispatch form but changed by any dispatch, are put in after the cache.
 """
 
 import hashlib
@@ -17,6 +18,8 @@ from django.template import Context
 from django.template.loader import get_template
 from django.utils import translation
 from django.utils.safestring import mark_safe
+
+from dealership.fragments import templates_digest
 
 from .selectors import Board, Card
 
@@ -124,7 +127,10 @@ def cards_attach(board: Board, page: dict, csrf_token: str) -> None:
     page_values = {name: page[name] for name in PAGE_NAMES} | {
         name: _mark(name) for name in SPLICED
     }
-    page_key = _digest((translation.get_language(), sorted(page_values.items())))
+    # The templates' digest too: after a deploy that changes the card, no old card shows.
+    page_key = _digest(
+        (templates_digest(), translation.get_language(), sorted(page_values.items()))
+    )
     values = [card_values(card) for card in cards]
     keys = [f"workshop:card:{page_key}:{_digest(value)}" for value in values]
     found = cache.get_many(keys)

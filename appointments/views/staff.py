@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dealership import selectors as store_selectors
 from dealership.daterange import local_text, refuses_bad_query
 from dealership.due import KINDS
-from dealership.fragments import cached_fragment
+from dealership.fragments import cached_fragment, templates_digest
 from dealership.models import DueTask, User, Vehicle
 from dealership.roles import Role, has_role, role_required
 from dealership.services import customer_with_vehicle_register
@@ -73,6 +73,7 @@ def board(request):
             "next": first + step,
             "today": today,
             "board_key": selectors.board_key(days, today=today, advisor=advisor),
+            "templates_digest": templates_digest(),
             "can_manage": has_role(request.user, [Role.SERVICE_MANAGER]),
             "statuses": Status.choices,
         },
