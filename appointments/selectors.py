@@ -295,20 +295,25 @@ def day_cards(day: date) -> list[dict]:
     return _appointments_by_day(day, day, advisor=None, days=1)[day]
 
 
-def _board_day(capacity: DayCapacity, appointments: list, walk_ins: list) -> BoardDay:
-    """One day's column: its slots with the appointments that arrive in each."""
-    slots = [
-        BoardSlot(start=slot.start, arrivals=slot.arrivals, cap=slot.cap, appointments=[])
-        for slot in capacity.slots
-    ]
-    index = {slot.start: slot for slot in slots}
+def _board_day(
+    capacity: DayCapacity, appointments: list, walk_ins: list, *, slotted: bool
+) -> BoardDay:
+    """One day's column: its slots with the appointments that arrive in each (`slotted`:
+    the day view; the week shows a day's cards in one list, so it leaves them empty)."""
+    slots = []
     off_grid = []
-    for appointment in appointments:
-        slot = index.get(appointment["local_start"])
-        if slot is not None:
-            slot.appointments.append(appointment)
-        else:
-            off_grid.append(appointment)
+    if slotted:
+        slots = [
+            BoardSlot(start=slot.start, arrivals=slot.arrivals, cap=slot.cap, appointments=[])
+            for slot in capacity.slots
+        ]
+        index = {slot.start: slot for slot in slots}
+        for appointment in appointments:
+            slot = index.get(appointment["local_start"])
+            if slot is not None:
+                slot.appointments.append(appointment)
+            else:
+                off_grid.append(appointment)
     return BoardDay(
         capacity=capacity,
         appointments=appointments,
@@ -334,7 +339,7 @@ def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
     walk_ins = _walk_ins_by_day(first, last, advisor=advisor, days=days)
     by_day = _appointments_by_day(first, last, advisor=advisor, days=days)
     return [
-        _board_day(day_capacity, by_day[day], walk_ins[day])
+        _board_day(day_capacity, by_day[day], walk_ins[day], slotted=days == 1)
         for day, day_capacity in sorted(capacity.items())
     ]
 
