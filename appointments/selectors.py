@@ -204,6 +204,24 @@ def _week_card_rows(lower: datetime, upper: datetime, advisor_id: int | None) ->
     )
 
 
+def _day_card_rows(lower: datetime, upper: datetime, advisor_id: int | None) -> QuerySet:
+    """The day's cards: besides the week's columns, customer, waiting and advisor."""
+    appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)
+    if advisor_id is not None:
+        appointments = appointments.filter(advisor_id=advisor_id)
+    return appointments.order_by("start", "id").values(
+        "id",
+        "start",
+        "status",
+        "waiting",
+        "advisor_id",
+        customer_name=F("customer__name"),
+        plate=F("vehicle__plate"),
+        vin=F("vehicle__vin"),
+        **name_columns("advisor"),
+    )
+
+
 def _card_rows(first: date, last: date, *, advisor, days: int) -> list[dict]:
     """The columns of each card as dicts (no model instances: a week has ~400 cards).
 
@@ -213,25 +231,11 @@ def _card_rows(first: date, last: date, *, advisor, days: int) -> list[dict]:
     second query by a list of ~400 keys cost the process more than the lookups cost.
     """
     lower, upper = day_bounds(first, last)
-    if days > 1:  # SQL kept per process (polled by every advisor's screen)
-        return compiled.value_rows(_week_card_rows, lower, upper, advisor and advisor.pk)
-    appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)
-    if advisor is not None:
-        appointments = appointments.filter(advisor=advisor)
-    appointments = appointments.order_by("start", "id")
-    rows = list(
-        appointments.values(
-            "id",
-            "start",
-            "status",
-            "waiting",
-            "advisor_id",
-            customer_name=F("customer__name"),
-            plate=F("vehicle__plate"),
-            vin=F("vehicle__vin"),
-            **name_columns("advisor"),
-        )
-    )
+    # SQL kept per process (polled by every advisor's screen).
+    build = _week_card_rows if days > 1 else _day_card_rows
+    rows = compiled.value_rows(build, lower, upper, advisor and advisor.pk)
+    if days > 1:
+        return rows
     # Services: the lines' operations (joined: a handful of operations), named in the
     # reader's language by the model, once per operation.
     lines = (
