@@ -260,7 +260,7 @@ def capacity_for_days(
     arrivals = defaultdict(int)
     hours = defaultdict(lambda: ZERO)
     for start, *type_hours in rows:
-        local = timezone.localtime(start, tz)
+        local = start.astimezone(tz)
         arrivals[local] += 1
         for work_type, line_hours in zip(work_types, type_hours, strict=True):
             if line_hours is not None:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from dealership import compiled
 from dealership.consent import Purpose, consent_filter
-from dealership.daterange import add_months
+from dealership.daterange import add_months, clock_text
 from dealership.models import (
     DueTask,
     DueTaskState,
@@ -167,7 +167,7 @@ def _walk_ins_by_day(first: date, last: date, *, advisor, days: int) -> dict[dat
     visit_url = url_for_pk("reception:visit") if days == 1 else None
     tz = timezone.get_current_timezone()  # once, not once a visit
     for visit in VISITS.walk_ins(first, last, advisor=advisor, brief=days > 1):
-        local_start = timezone.localtime(visit["checked_in_at"], tz)
+        local_start = visit["checked_in_at"].astimezone(tz)
         if visit_url is None:  # the week counts them
             walk_ins[local_start.date()].append(visit["id"])
             continue
@@ -178,7 +178,7 @@ def _walk_ins_by_day(first: date, last: date, *, advisor, days: int) -> dict[dat
             {
                 "pk": visit["id"],
                 "url": visit_url(visit["id"]),
-                "time_text": f"{local_start:%H:%M}",
+                "time_text": clock_text(local_start),
                 "plate": plate,
                 "nev": len(plate) == 8,
                 "customer_name": visit["customer_name"],
@@ -267,13 +267,13 @@ def _appointments_by_day(first: date, last: date, *, advisor, days: int) -> dict
     by_day: dict[date, list] = defaultdict(list)
     tz = timezone.get_current_timezone()  # once, not once a card
     for row in _card_rows(first, last, advisor=advisor, days=days):
-        local = timezone.localtime(row["start"], tz)
+        local = row["start"].astimezone(tz)
         plate = row["plate"] or ""
         card = {
             "pk": row["id"],
             "status": row["status"],
             "local_start": local,
-            "time_text": f"{local:%H:%M}",
+            "time_text": clock_text(local),
             "plate": plate,
             "nev": len(plate) == 8,
             "vin": row["vin"],
