@@ -21,9 +21,11 @@ from dealership.models import (
     DueTaskState,
     LabourOperation,
     MaintenancePlan,
+    User,
     Vehicle,
     WorkType,
 )
+from dealership.roles import Role
 from dealership.rules import rule
 from dealership.staff_names import name_columns, name_in
 from dealership.urltools import url_for_pk
@@ -325,6 +327,15 @@ def _board_day(
         off_grid=off_grid,
         walk_ins=walk_ins,
     )
+
+
+def _advisors() -> QuerySet[User]:
+    return User.objects.filter(groups__name=Role.ADVISOR).order_by("username")
+
+
+def board_advisors() -> list[User]:
+    """The advisors the board filters by (SQL kept per process: polled all day)."""
+    return compiled.instances(_advisors)
 
 
 def board_key(days: list[BoardDay], *, today: date, advisor=None) -> str:
