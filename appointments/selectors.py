@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -192,17 +193,19 @@ def _walk_ins_by_day(first: date, last: date, *, advisor, days: int) -> dict[dat
 
 
 def _week_card_rows(lower: datetime, upper: datetime, advisor_id: int | None) -> QuerySet:
-    """The week's cards: time, status, plate and VIN of the appointments from lower to upper."""
+    """The week's cards: time, status and plate (else VIN) of the appointments from lower to
+    upper."""
     appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)
     if advisor_id is not None:
         appointments = appointments.filter(advisor_id=advisor_id)
+    # The plate, else the VIN: one look-up of the car per appointment.
+    plate_text = Coalesce(NullIf("plate", Value("")), "vin")
     vehicle = Vehicle.objects.filter(pk=OuterRef("vehicle_id")).order_by()
     return appointments.order_by("start", "id").values(
         "id",
         "start",
         "status",
-        plate=Subquery(vehicle.values("plate")),
-        vin=Subquery(vehicle.values("vin")),
+        plate_text=Subquery(vehicle.values(text=plate_text)),
     )
 
 
@@ -270,22 +273,23 @@ def _appointments_by_day(first: date, last: date, *, advisor, days: int) -> dict
     tz = timezone.get_current_timezone()  # once, not once a card
     for row in _card_rows(first, last, advisor=advisor, days=days):
         local = row["start"].astimezone(tz)
-        plate = row["plate"] or ""
         card = {
             "pk": row["id"],
             "status": row["status"],
             "local_start": local,
             "time_text": clock_text(local),
-            "plate": plate,
-            "nev": len(plate) == 8,
-            "vin": row["vin"],
-            "plate_text": plate or row["vin"],
             "url": detail_url(row["id"]),
             "status_label": status_labels.get(row["status"], row["status"]),
         }
-        if days == 1:
+        if days > 1:
+            card["plate_text"] = row["plate_text"]
+        else:
+            plate = row["plate"] or ""
             is_open = row["status"] in OPEN_STATUSES
             card.update(
+                plate=plate,
+                nev=len(plate) == 8,
+                vin=row["vin"],
                 customer_name=row["customer_name"],
                 services=row["services"],
                 waiting=row["waiting"],
