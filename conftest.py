@@ -116,6 +116,28 @@ def require_postgres():
 
 
 @pytest.fixture
+def deploy_template(settings, tmp_path):
+    """deploy_template(name, old, new): from now on `name` is served with `old` replaced by
+    `new`, as after a deploy (a new process: its own template loader and templates' digest)."""
+    from django.template.loader import get_template
+
+    from dealership.fragments import templates_digest
+
+    def deploy(name: str, old: str, new: str) -> None:
+        source = get_template(name).template.source
+        assert old in source
+        changed = tmp_path / name
+        changed.parent.mkdir(parents=True, exist_ok=True)
+        changed.write_text(source.replace(old, new))
+        template = settings.TEMPLATES[0]
+        settings.TEMPLATES = [{**template, "DIRS": [tmp_path, *template["DIRS"]]}]
+        templates_digest.cache_clear()
+
+    yield deploy
+    templates_digest.cache_clear()
+
+
+@pytest.fixture
 def make_staff(db):
     """make_staff("advisor") -> a logged-in-able user with that role."""
     from dealership.tests.factories import UserFactory

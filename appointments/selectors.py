@@ -8,21 +8,25 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dealership import compiled
 from dealership.consent import Purpose, consent_filter
-from dealership.daterange import add_months
+from dealership.daterange import add_months, clock_text
 from dealership.models import (
     DueTask,
     DueTaskState,
     LabourOperation,
     MaintenancePlan,
+    User,
     Vehicle,
     WorkType,
 )
+from dealership.roles import Role
 from dealership.rules import rule
 from dealership.staff_names import name_columns, name_in
 from dealership.urltools import url_for_pk
@@ -166,7 +170,7 @@ def _walk_ins_by_day(first: date, last: date, *, advisor, days: int) -> dict[dat
     visit_url = url_for_pk("reception:visit") if days == 1 else None
     tz = timezone.get_current_timezone()  # once, not once a visit
     for visit in VISITS.walk_ins(first, last, advisor=advisor, brief=days > 1):
-        local_start = timezone.localtime(visit["checked_in_at"], tz)
+        local_start = visit["checked_in_at"].astimezone(tz)
         if visit_url is None:  # the week counts them
             walk_ins[local_start.date()].append(visit["id"])
             continue
@@ -177,7 +181,7 @@ def _walk_ins_by_day(first: date, last: date, *, advisor, days: int) -> dict[dat
             {
                 "pk": visit["id"],
                 "url": visit_url(visit["id"]),
-                "time_text": f"{local_start:%H:%M}",
+                "time_text": clock_text(local_start),
                 "plate": plate,
                 "nev": len(plate) == 8,
                 "customer_name": visit["customer_name"],
@@ -188,42 +192,55 @@ def _walk_ins_by_day(first: date, last: date, *, advisor, days: int) -> dict[dat
     return walk_ins
 
 
+def _week_card_rows(lower: datetime, upper: datetime, advisor_id: int | None) -> QuerySet:
+    """The week's cards: time, status and plate (else VIN) of the appointments from lower to
+    upper."""
+    appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)
+    if advisor_id is not None:
+        appointments = appointments.filter(advisor_id=advisor_id)
+    # The plate, else the VIN: one look-up of the car per appointment.
+    plate_text = Coalesce(NullIf("plate", Value("")), "vin")
+    vehicle = Vehicle.objects.filter(pk=OuterRef("vehicle_id")).order_by()
+    return appointments.order_by("start", "id").values(
+        "id",
+        "start",
+        "status",
+        plate_text=Subquery(vehicle.values(text=plate_text)),
+    )
+
+
+def _day_card_rows(lower: datetime, upper: datetime, advisor_id: int | None) -> QuerySet:
+    """The day's cards: besides the week's columns, customer, waiting and advisor."""
+    appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)
+    if advisor_id is not None:
+        appointments = appointments.filter(advisor_id=advisor_id)
+    return appointments.order_by("start", "id").values(
+        "id",
+        "start",
+        "status",
+        "waiting",
+        "advisor_id",
+        customer_name=F("customer__name"),
+        plate=F("vehicle__plate"),
+        vin=F("vehicle__vin"),
+        **name_columns("advisor"),
+    )
+
+
 def _card_rows(first: date, last: date, *, advisor, days: int) -> list[dict]:
     """The columns of each card as dicts (no model instances: a week has ~400 cards).
 
     The day's cards show customer, services and advisor; the week's only time, plate and
-    status. The week reads plates in a second query by primary key: joined to the
-    60 000 vehicles, PostgreSQL hashes the whole table for a week's 400 appointments.
+    status. The week reads each plate by its key beside the appointment: joined to the
+    60 000 vehicles, PostgreSQL hashes the whole table for a week's 400 appointments, and a
+    second query by a list of ~400 keys cost the process more than the lookups cost.
     """
     lower, upper = day_bounds(first, last)
-    appointments = Appointment.objects.filter(start__gte=lower, start__lt=upper)
-    if advisor is not None:
-        appointments = appointments.filter(advisor=advisor)
-    appointments = appointments.order_by("start", "id")
+    # SQL kept per process (polled by every advisor's screen).
+    build = _week_card_rows if days > 1 else _day_card_rows
+    rows = compiled.value_rows(build, fixed=(lower, upper, advisor and advisor.pk))
     if days > 1:
-        rows = list(appointments.values("id", "start", "status", "vehicle_id"))
-        plates = {
-            pk: (plate, vin)
-            for pk, plate, vin in Vehicle.objects.filter(
-                pk__in={row["vehicle_id"] for row in rows}
-            ).values_list("id", "plate", "vin")
-        }
-        for row in rows:
-            row["plate"], row["vin"] = plates[row["vehicle_id"]]
         return rows
-    rows = list(
-        appointments.values(
-            "id",
-            "start",
-            "status",
-            "waiting",
-            "advisor_id",
-            customer_name=F("customer__name"),
-            plate=F("vehicle__plate"),
-            vin=F("vehicle__vin"),
-            **name_columns("advisor"),
-        )
-    )
     # Services: the lines' operations (joined: a handful of operations), named in the
     # reader's language by the model, once per operation.
     lines = (
@@ -255,23 +272,24 @@ def _appointments_by_day(first: date, last: date, *, advisor, days: int) -> dict
     by_day: dict[date, list] = defaultdict(list)
     tz = timezone.get_current_timezone()  # once, not once a card
     for row in _card_rows(first, last, advisor=advisor, days=days):
-        local = timezone.localtime(row["start"], tz)
-        plate = row["plate"] or ""
+        local = row["start"].astimezone(tz)
         card = {
             "pk": row["id"],
             "status": row["status"],
             "local_start": local,
-            "time_text": f"{local:%H:%M}",
-            "plate": plate,
-            "nev": len(plate) == 8,
-            "vin": row["vin"],
-            "plate_text": plate or row["vin"],
+            "time_text": clock_text(local),
             "url": detail_url(row["id"]),
             "status_label": status_labels.get(row["status"], row["status"]),
         }
-        if days == 1:
+        if days > 1:
+            card["plate_text"] = row["plate_text"]
+        else:
+            plate = row["plate"] or ""
             is_open = row["status"] in OPEN_STATUSES
             card.update(
+                plate=plate,
+                nev=len(plate) == 8,
+                vin=row["vin"],
                 customer_name=row["customer_name"],
                 services=row["services"],
                 waiting=row["waiting"],
@@ -287,20 +305,25 @@ def day_cards(day: date) -> list[dict]:
     return _appointments_by_day(day, day, advisor=None, days=1)[day]
 
 
-def _board_day(capacity: DayCapacity, appointments: list, walk_ins: list) -> BoardDay:
-    """One day's column: its slots with the appointments that arrive in each."""
-    slots = [
-        BoardSlot(start=slot.start, arrivals=slot.arrivals, cap=slot.cap, appointments=[])
-        for slot in capacity.slots
-    ]
-    index = {slot.start: slot for slot in slots}
+def _board_day(
+    capacity: DayCapacity, appointments: list, walk_ins: list, *, slotted: bool
+) -> BoardDay:
+    """One day's column: its slots with the appointments that arrive in each (`slotted`:
+    the day view; the week shows a day's cards in one list, so it leaves them empty)."""
+    slots = []
     off_grid = []
-    for appointment in appointments:
-        slot = index.get(appointment["local_start"])
-        if slot is not None:
-            slot.appointments.append(appointment)
-        else:
-            off_grid.append(appointment)
+    if slotted:
+        slots = [
+            BoardSlot(start=slot.start, arrivals=slot.arrivals, cap=slot.cap, appointments=[])
+            for slot in capacity.slots
+        ]
+        index = {slot.start: slot for slot in slots}
+        for appointment in appointments:
+            slot = index.get(appointment["local_start"])
+            if slot is not None:
+                slot.appointments.append(appointment)
+            else:
+                off_grid.append(appointment)
     return BoardDay(
         capacity=capacity,
         appointments=appointments,
@@ -308,6 +331,15 @@ def _board_day(capacity: DayCapacity, appointments: list, walk_ins: list) -> Boa
         off_grid=off_grid,
         walk_ins=walk_ins,
     )
+
+
+def _advisors() -> QuerySet[User]:
+    return User.objects.filter(groups__name=Role.ADVISOR).order_by("username")
+
+
+def board_advisors() -> list[User]:
+    """The advisors the board filters by (SQL kept per process: polled all day)."""
+    return compiled.instances(_advisors)
 
 
 def board_key(days: list[BoardDay], *, today: date, advisor=None) -> str:
@@ -326,7 +358,7 @@ def board(first: date, days: int = 1, *, advisor=None) -> list[BoardDay]:
     walk_ins = _walk_ins_by_day(first, last, advisor=advisor, days=days)
     by_day = _appointments_by_day(first, last, advisor=advisor, days=days)
     return [
-        _board_day(day_capacity, by_day[day], walk_ins[day])
+        _board_day(day_capacity, by_day[day], walk_ins[day], slotted=days == 1)
         for day, day_capacity in sorted(capacity.items())
     ]
 

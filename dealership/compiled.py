@@ -1,17 +1,21 @@
-"""Queries about one row (a customer, a vehicle) compiled by Django once per process, then
-only sent with that row's id.
+"""Queries compiled by Django once per process, then only sent.
 
-A detail page reads a dozen small querysets, and building and compiling each cost the
-process several times what PostgreSQL spends answering it (the customer archive: about
-1 ms of CPU a query against 0.1 ms of answer). The SQL text depends only on the builder,
-not on the id it is given, so the builder is compiled once with stand-in ids, the places
-where they appear among the parameters are noted, and each call sends the same SQL with
-its own ids. The rows come back as the queryset would give them: Django's converters for
-each column (JSON, and SQLite's dates) are applied as `.values()` applies them.
+Pages polled all day (the workshop and appointment boards) and detail pages (the archive)
+read a dozen small querysets, and building and compiling each cost the process several times
+what PostgreSQL spends answering it (about 1 ms of CPU a query against 0.1 ms of answer; 4 ms
+for the board's technicians with their subqueries). The SQL text depends only on the builder
+and what it is given, so:
 
-`workshop.compiled` keeps whole queries whose arguments are constants of the board (the
-day, the filters) under those arguments; here the arguments vary per page, so they are
-parameters.
+- `ids` (a customer's, a vehicle's) are sent as parameters: the builder is compiled once with
+  stand-in ids, the places where they appear among the parameters are noted, and each call
+  sends the same SQL with its own ids;
+- `fixed` arguments (a board's day bounds and filters, a limit) are compiled into the kept
+  SQL, one compilation per value: they must be few, and a builder must depend on nothing
+  else (not the clock, a rule or the language).
+
+The rows come back as the queryset would give them: Django's converters for each column
+(JSON, and SQLite's dates) are applied as `.values()` applies them. A query that cannot be
+kept so (an id that is no plain parameter, related rows) runs as the queryset.
 """
 
 from collections.abc import Callable
@@ -109,3 +113,19 @@ def instances(build: Builder, *ids: int, fixed: tuple = ()) -> list:
             setattr(instance, name, value)
         found.append(instance)
     return found
+
+
+def value_tuples(build: Builder, *ids: int, fixed: tuple = ()) -> list[tuple]:
+    """`build(*fixed, *ids)`, a `.values_list()` queryset, as its list of tuples."""
+    compiled = _compiled(build, fixed, len(ids))
+    if compiled is None:
+        return list(build(*fixed, *ids))
+    return [tuple(row) for row in _rows(compiled, ids)]
+
+
+def flat_values(build: Builder, *ids: int, fixed: tuple = ()) -> list:
+    """`build(*fixed, *ids)`, a `.values_list(name, flat=True)` queryset, as its list."""
+    compiled = _compiled(build, fixed, len(ids))
+    if compiled is None:
+        return list(build(*fixed, *ids))
+    return [row[0] for row in _rows(compiled, ids)]

@@ -1,7 +1,7 @@
 """Reads of step 2 shared by the pages and the API, shaped so query counts stay fixed."""
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
@@ -10,6 +10,7 @@ from appointments.capacity import day_bounds
 from appointments.models import Appointment
 from appointments.selectors import open_campaigns_for
 from appointments.states import OPEN_STATUSES
+from dealership import compiled
 from dealership.daterange import local_text
 from dealership.models import Vehicle
 from dealership.rules import rule
@@ -119,6 +120,27 @@ def _bookings_of_the_day(day=None):
     ).order_by("start", "id")
 
 
+def _walk_in_rows(
+    lower: datetime, upper: datetime, advisor_id: int | None, brief: bool
+) -> QuerySet[Visit]:
+    visits = Visit.objects.filter(
+        is_walk_in=True, checked_in_at__gte=lower, checked_in_at__lt=upper
+    )
+    if advisor_id is not None:
+        visits = visits.filter(advisor_id=advisor_id)
+    visits = visits.order_by("checked_in_at", "id")
+    if brief:
+        return visits.values("id", "checked_in_at")
+    return visits.values(
+        "id",
+        "checked_in_at",
+        "status",
+        plate=F("vehicle__plate"),
+        customer_name=F("customer__name"),
+        **name_columns("advisor"),
+    )
+
+
 def walk_in_visits(first: date, last: date, *, advisor=None, brief: bool = False) -> list:
     """The walk-in visits checked in on the local days first..last, by time (one query).
 
@@ -127,24 +149,10 @@ def walk_in_visits(first: date, last: date, *, advisor=None, brief: bool = False
     The booking board shows them beside the appointments (`appointments.visits`).
     """
     lower, upper = day_bounds(first, last)
-    visits = Visit.objects.filter(
-        is_walk_in=True, checked_in_at__gte=lower, checked_in_at__lt=upper
-    )
-    if advisor is not None:
-        visits = visits.filter(advisor=advisor)
-    visits = visits.order_by("checked_in_at", "id")
+    # SQL kept per process: the appointment board, polled all day, shows them.
+    rows = compiled.value_rows(_walk_in_rows, fixed=(lower, upper, advisor and advisor.pk, brief))
     if brief:
-        return list(visits.values("id", "checked_in_at"))
-    rows = list(
-        visits.values(
-            "id",
-            "checked_in_at",
-            "status",
-            plate=F("vehicle__plate"),
-            customer_name=F("customer__name"),
-            **name_columns("advisor"),
-        )
-    )
+        return rows
     status_labels = {value: str(label) for value, label in VisitStatus.choices}
     for row in rows:
         row["status_label"] = status_labels.get(row["status"], row["status"])

@@ -3,20 +3,20 @@
 A board of 60-100 cars spent most of its time in the template engine rendering cards that
 had not changed since the last poll (every 15 s, on every screen). Each card's template
 (`workshop/_board_card.html`) reads only the flat values `card_values` gives it and the
-page's values (`PAGE_NAMES`); the cache key is a digest of all of them and the language, so
-a change to anything a card shows is a new key: nothing to invalidate, nothing stale. The
-CSRF token, different for every visitor, and the technician and bay options, the same in
-every card's dispatch form but changed by any dispatch, are put in after the cache.
+page's values (`PAGE_NAMES`); the cache key is a digest of all of them, the language and
+the templates (`dealership.fragments.templates_digest`), so a change to anything a card
+shows, or to the card's template in a deploy, is a new key: nothing to invalidate, nothing
+stale. The CSRF token, different for every visitor, and the technician and bay options, the
+same in every card's dispatch form but changed by any dispatch, are put in after the cache.
 """
-
-import hashlib
-import json
 
 from django.core.cache import cache
 from django.template import Context
 from django.template.loader import get_template
 from django.utils import translation
 from django.utils.safestring import mark_safe
+
+from dealership.fragments import digest, templates_digest
 
 from .selectors import Board, Card
 
@@ -101,13 +101,6 @@ def card_values(card: Card) -> dict:
     }
 
 
-def _digest(value) -> str:
-    # JSON, not repr: the card values are plain strings, numbers, flags, lists and dicts,
-    # and the C encoder writes them in two thirds of repr's time.
-    text = json.dumps(value, default=str)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-
-
 def cards_attach(board: Board, page: dict, csrf_token: str) -> None:
     """Set `card.html` on every card of the board: from the cache, else rendered and cached.
 
@@ -124,9 +117,12 @@ def cards_attach(board: Board, page: dict, csrf_token: str) -> None:
     page_values = {name: page[name] for name in PAGE_NAMES} | {
         name: _mark(name) for name in SPLICED
     }
-    page_key = _digest((translation.get_language(), sorted(page_values.items())))
+    # The templates' digest too: after a deploy that changes the card, no old card shows.
+    page_key = digest((templates_digest(), translation.get_language(), sorted(page_values.items())))
     values = [card_values(card) for card in cards]
-    keys = [f"workshop:card:{page_key}:{_digest(value)}" for value in values]
+    # Pickled, not JSON: the values are strings and flags, and JSON escapes every Chinese
+    # character (0.9 against 0.3 ms for a board of 70 cards).
+    keys = [f"workshop:card:{page_key}:{digest(value)}" for value in values]
     found = cache.get_many(keys)
     missing = {}
     context = None

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments.capacity import OPENING_LOOK, local_datetime, openings
+from dealership import compiled
 from dealership.errors import DomainError
 from dealership.models import Technician, WorkType
 from dealership.workload import CarryOver
@@ -171,10 +172,15 @@ def carry_over_visit_ids(now=None) -> set[int]:
     last_close, _next_day = _last_close_and_next_day(now)
     if last_close is None:
         return set()
-    return set(
-        Visit.objects.filter(
-            status__in=CARRY_OVER_STATUSES, checked_in_at__lt=last_close
-        ).values_list("pk", flat=True)
+    # SQL kept per process: the board, polled by every screen, marks them.
+    return set(compiled.flat_values(_carried_visit_ids, fixed=(last_close,)))
+
+
+def _carried_visit_ids(last_close) -> QuerySet[Visit]:
+    return (
+        Visit.objects.filter(status__in=CARRY_OVER_STATUSES, checked_in_at__lt=last_close)
+        .order_by()  # a set of keys: no order needed
+        .values_list("pk", flat=True)
     )
 
 

@@ -23,6 +23,7 @@ from django.utils.text import Truncator
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from dealership import compiled
 from dealership.daterange import local_text
 from dealership.models import Bay, DueTask, Technician, User
 from dealership.rules import rule
@@ -32,7 +33,7 @@ from reception.states import CUSTOMER_STAGES as STAGES
 from reception.states import HoldReason, VisitStatus
 from workorders.models import LineKind
 
-from . import compiled, dispatch, express
+from . import dispatch, express
 from .models import Addition, ClockEntry, DeskCall, Finding, Job, PromiseWatch, QualityCheck
 from .roster import carry_over_visit_ids, with_day_roster
 from .states import (
@@ -315,7 +316,7 @@ def _board_visits(team: str, technician_id: int | None) -> list[BoardVisit]:
     """The board's cars with their jobs (not cancelled) and additions waiting for the
     customer: three queries, whatever the number of cars."""
     visits = []
-    for row in compiled.value_rows(_board_visit_rows, team, technician_id):
+    for row in compiled.value_rows(_board_visit_rows, fixed=(team, technician_id)):
         vehicle = BoardRow(**{name: row.pop(name) for name in BOARD_VEHICLE_FIELDS})
         visits.append(BoardVisit(**row, vehicle=vehicle, board_jobs=[], pending_additions=[]))
     if not visits:
@@ -323,10 +324,10 @@ def _board_visits(team: str, technician_id: int | None) -> list[BoardVisit]:
     by_pk = {visit.pk: visit for visit in visits}
     # A car that joined the board between the reads has no card yet: its rows wait for the
     # next poll.
-    for row in compiled.value_rows(_board_job_rows, team, technician_id):
+    for row in compiled.value_rows(_board_job_rows, fixed=(team, technician_id)):
         if row["visit_id"] in by_pk:
             by_pk[row["visit_id"]].board_jobs.append(BoardJob(**row))
-    for row in compiled.value_rows(_board_addition_rows, team, technician_id):
+    for row in compiled.value_rows(_board_addition_rows, fixed=(team, technician_id)):
         if row["visit_id"] in by_pk:
             by_pk[row["visit_id"]].pending_additions.append(BoardRow(**row))
     return visits
@@ -339,7 +340,7 @@ def _bays() -> QuerySet[Bay]:
 def _day_technicians(now: datetime | None = None) -> list[Technician]:
     """Every technician, active or not (a job may name one who left), with the day's roster,
     their hours for the day and the car they are working on, in one query."""
-    return compiled.instances(_day_technician_rows, day_start(now))
+    return compiled.instances(_day_technician_rows, fixed=(day_start(now),))
 
 
 def _day_technician_rows(since: datetime) -> QuerySet[Technician]:

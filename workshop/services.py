@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from dealership import compiled
 from dealership.due import due_task_complete, due_task_schedule
 from dealership.errors import DomainError
 from dealership.images import photo_reencode
@@ -33,7 +34,7 @@ from reception.services import visit_hand_over, visit_promise_update, visit_tran
 from reception.states import VisitStatus
 from workorders.models import LineKind, OrderStatus, WorkOrderLine
 
-from . import compiled, duties
+from . import duties
 from .job_moves import (
     job_lock,
     job_move,

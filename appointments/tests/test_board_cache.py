@@ -8,6 +8,7 @@ from django.core.cache.utils import make_template_fragment_key
 from django.urls import reverse
 
 from appointments import services
+from dealership.fragments import templates_digest
 from dealership.models import Customer
 
 from .factories import days_ahead, local, make_vehicle
@@ -36,11 +37,32 @@ def test_a_second_look_at_the_board_comes_from_the_cache(client, advisor, worksh
     client.force_login(advisor)
     response = client.get(reverse("appointments:board"), {"day": day.isoformat(), "view": view})
     key = make_template_fragment_key(
-        "appointment-board", [response.context["board_key"], "zh-hans", "/reception/on-site/"]
+        "appointment-board",
+        [
+            response.context["board_key"],
+            "zh-hans",
+            "/reception/on-site/",
+            templates_digest(),
+        ],
     )
     assert cache.get(key) is not None
     again = _board(client, day, view=view)
     assert again.split("<main")[1] == response.content.decode().split("<main")[1]
+
+
+@pytest.mark.parametrize("view", ["day", "week"])
+def test_a_deploy_that_changes_the_board_shows_no_old_html(
+    client, advisor, workshop, deploy_template, view
+):
+    day = days_ahead(3)
+    book(workshop, advisor, local(day, 9))
+    client.force_login(advisor)
+    assert "data-deployed" not in _board(client, day, view=view)
+    # A changed line inside the cached part of the page.
+    deploy_template(
+        "appointments/board.html", "templates_digest %}", "templates_digest %}<i data-deployed></i>"
+    )
+    assert "data-deployed" in _board(client, day, view=view)
 
 
 def test_a_renamed_customer_and_a_cancelled_appointment_show_at_once(client, advisor, workshop):

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dealership import selectors as store_selectors
 from dealership.daterange import local_text, refuses_bad_query
 from dealership.due import KINDS
-from dealership.fragments import cached_fragment
-from dealership.models import DueTask, User, Vehicle
+from dealership.fragments import cached_fragment, templates_digest
+from dealership.models import DueTask, Vehicle
 from dealership.roles import Role, has_role, role_required
 from dealership.services import customer_with_vehicle_register
 from dealership.urltools import safe_next, url_for_pk
@@ -49,7 +49,7 @@ def board(request):
     day = parse_day(request.GET.get("day"))
     view = "week" if request.GET.get("view") == "week" else "day"
     advisor_id = request.GET.get("advisor", "")
-    advisors = list(User.objects.filter(groups__name=Role.ADVISOR).order_by("username"))
+    advisors = selectors.board_advisors()
     advisor = next((a for a in advisors if str(a.pk) == advisor_id), None)
     if view == "week":
         first = day - timedelta(days=day.weekday())
@@ -73,6 +73,7 @@ def board(request):
             "next": first + step,
             "today": today,
             "board_key": selectors.board_key(days, today=today, advisor=advisor),
+            "templates_digest": templates_digest(),
             "can_manage": has_role(request.user, [Role.SERVICE_MANAGER]),
             "statuses": Status.choices,
         },

@@ -96,6 +96,15 @@ def test_a_car_that_changes_shows_the_change_at_once(client, controller, tech, b
     assert f"{promised:%m-%d} 17:30" in card and "沪Z99999" in card
 
 
+def test_a_deploy_that_changes_the_card_shows_no_old_card(client, controller, deploy_template):
+    client.force_login(controller)
+    visit = make_signed_visit(jobs=1)
+    assert "data-deployed" not in _card(client.get(BOARD).content.decode(), visit)
+    card_id = 'id="visit-{{ card.pk_text }}"'
+    deploy_template(board_cards.CARD_TEMPLATE, card_id, f"{card_id} data-deployed")
+    assert "data-deployed" in _card(client.get(BOARD).content.decode(), visit)
+
+
 def test_the_cached_card_follows_the_language(client, controller):
     client.force_login(controller)
     visit = make_signed_visit(jobs=1)

@@ -1,4 +1,4 @@
-"""The board's queries are compiled once per process (workshop.compiled): what the board
+"""The board's queries are compiled once per process (dealership.compiled): what the board
 shows still follows the day, its filters and the data written since the last view."""
 
 from datetime import timedelta
