@@ -24,8 +24,11 @@ def _isolate_rule_cache():
 
 
 # The longest test files (a served API fuzzed, a day driven through a browser with a real
-# worker, services stopped and started), first: `make test`'s processes take whole files
-# in this order, so they run beside the short ones instead of after them.
+# worker, services stopped and started) first among their kind, so that `make test`'s
+# processes (pytest-xdist, tests handed out in this order) run them beside the short ones
+# instead of after them. Each process still runs its tests in pytest-django's order: tests
+# in a rolled-back transaction before those that commit (their flush empties the tables
+# of the data migrations' rows), and the fuzz run, which reads no test database, first.
 LONGEST_FIRST = (
     "tests/test_fuzz.py",
     "tests/test_whole_flow.py",
@@ -35,11 +38,31 @@ LONGEST_FIRST = (
 )
 
 
-@pytest.hookimpl(trylast=True)  # after pytest-django's order (kept among equals)
+def _kind(item) -> int:
+    """0 rolled back, 1 committing, 2 no test database (pytest-django's order)."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = item.fixturenames
+    commits = "transactional_db" in fixtures or "live_server" in fixtures
+    if marker:
+        commits = (
+            commits or marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")
+        )
+    if commits:
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's own order, kept among equals
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        rank = {path: place for place, path in enumerate(LONGEST_FIRST)}
-        items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    rank = {path: place for place, path in enumerate(LONGEST_FIRST)}
+
+    def order(item):
+        kind, place = _kind(item), rank.get(item.nodeid.split("::")[0], len(rank))
+        return (-1 if kind == 2 and place < len(rank) else kind, place)
+
+    items.sort(key=order)
 
 
 def pytest_report_header(config):
