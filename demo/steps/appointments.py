@@ -113,7 +113,7 @@ def _first_free_slot(after):
     capacity = capacity_for_days(first, first + timedelta(days=14))
     for day in sorted(capacity):
         for slot in capacity[day].slots:
-            if slot.start > after:
+            if slot.start > after and slot.free_arrivals:  # a full slot refuses the booking
                 return slot.start
     return None
 
