@@ -9,14 +9,14 @@ there, and the fault drills and the API fuzz run start their own on purpose.)
   hands to whichever worker is free, so no request waits behind a busy worker while another
   is idle, and the one extra worker uses a CPU while another waits for PostgreSQL or Redis
   (which run on the same CPUs). More workers only share the same CPUs: on 2 cores with the
-  load bench's 20 users, 3 workers against 5 in five alternating pairs took about 1.4 ms
-  less server CPU a request (15.0-16.9 ms against 16.6-18.4), served more requests a second
-  in every pair and had the lower p95 in four (README "Deploying"). Threaded workers (gthread)
-  were measured against sync ones on 2 cores with the same users: keep-alive connections
-  stay with the worker that accepted them, so a busy worker's users waited (p95 2-3 times
-  longer) and threads of one process contend for the interpreter (more CPU a request on
-  the heavy pages). Behind a TLS proxy (nginx by default) connections to gunicorn are per
-  request anyway.
+  load bench's 20 users, 3 workers against 5 in eight alternating pairs took less server CPU
+  a request in every pair (1.1 ms on average, of 15-18 ms), served more requests a second in
+  seven and had the lower p95 in six (README "Deploying"). Threaded workers (gthread) were
+  measured against sync ones on 2 cores with the same users: keep-alive connections stay
+  with the worker that accepted them, so a busy worker's users waited (p95 2-3 times longer)
+  and threads of one process contend for the interpreter (more CPU a request on the heavy
+  pages). Behind a TLS proxy (nginx by default) connections to gunicorn are per request
+  anyway.
 - No `max_requests`: restarting a worker costs a second of CPU and a slow request.
 - Each worker (each thread, with threads) keeps its own database connection (CONN_MAX_AGE
   in settings.py): at most workers x threads connections a container.
