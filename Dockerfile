@@ -27,6 +27,6 @@ RUN SECRET_KEY=build-only-build-only-build-only-build-only-build-only \
 RUN useradd --create-home --uid 1000 app && mkdir -p /app/var && chown -R app /app/var
 USER app
 EXPOSE 8000
-# Workers (sync, 2 per CPU + 1) and the masked access log: gunicorn_web.conf.py (the load
+# Workers (sync, 1 per CPU + 1) and the masked access log: gunicorn_web.conf.py (the load
 # bench starts the same file); GUNICORN_WORKERS / GUNICORN_THREADS override them.
 CMD ["gunicorn", "-c", "gunicorn_web.conf.py", "dealership.wsgi"]

@@ -6,6 +6,7 @@ log masking only what it prints, and one gunicorn set-up for the Dockerfile and 
 
 import io
 import logging
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -235,6 +236,21 @@ def test_the_gunicorn_config_file_loads():
     assert config["workers"] >= 1 and config["threads"] >= 1
     assert config["worker_class"] == ("gthread" if config["threads"] > 1 else "sync")
     assert config["logger_class"] == "dealership.gunicorn_log.MaskingLogger"
+
+
+def test_the_server_runs_one_sync_worker_per_cpu_plus_one_unless_told(monkeypatch):
+    """README "Deploying": more workers only shared the same CPUs (measured on the load
+    bench); the environment can still ask for more."""
+    import runpy
+
+    monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
+    config = runpy.run_path(str(ROOT / "gunicorn_web.conf.py"))
+    assert config["workers"] == len(os.sched_getaffinity(0)) + 1
+    assert config["worker_class"] == "sync"
+
+    monkeypatch.setenv("GUNICORN_WORKERS", "5")
+    assert runpy.run_path(str(ROOT / "gunicorn_web.conf.py"))["workers"] == 5
 
 
 def test_a_worker_freezes_what_it_holds_after_its_first_requests():
