@@ -16,6 +16,7 @@ from django.utils import timezone
 from appointments.capacity import capacity_for_days
 from appointments.models import Appointment, Campaign, CampaignKind, Channel, Status
 from appointments.services import (
+    SlotUnavailable,
     appointment_book,
     appointment_confirm,
     appointment_mark_no_show,
@@ -107,14 +108,26 @@ def _seed_campaigns() -> None:
     )
 
 
-def _first_free_slot(after):
-    """A bookable slot within the next two weeks (the booking is then moved to today)."""
+def _free_slots(after):
+    """Slots with room for one more car within the next two weeks, in time order (the
+    booking is then moved to today). The booking checks the day's hours of the work too."""
     first = timezone.localdate()
     capacity = capacity_for_days(first, first + timedelta(days=14))
     for day in sorted(capacity):
         for slot in capacity[day].slots:
-            if slot.start > after and slot.free_arrivals:  # a full slot refuses the booking
-                return slot.start
+            if slot.start > after and slot.free_arrivals:
+                yield slot.start
+
+
+def _book_first_free(slots, **booking) -> Appointment | None:
+    """The booking at the first of `slots` that takes it (a day's hours of the work may be
+    used up where the slot itself has room), or None."""
+    for start in slots:
+        try:
+            with transaction.atomic():
+                return appointment_book(start=start, **booking)
+        except SlotUnavailable:
+            continue
     return None
 
 
@@ -153,14 +166,11 @@ def seed_today_appointments(*, seed: int = 2) -> list:
     made = []
     with transaction.atomic():
         for vehicle, (minutes, what, waiting) in zip(vehicles, plans, strict=True):
-            slot = _first_free_slot(now + timedelta(hours=1))
-            if slot is None:
-                break
             advisor = rng.choice(advisors)
-            appointment = appointment_book(
+            appointment = _book_first_free(
+                _free_slots(now + timedelta(hours=1)),
                 customer=vehicle.owner,
                 vehicle=vehicle,
-                start=slot,
                 operations=[],
                 plan=plan,
                 concern_text=rng.choice(CONCERNS),
@@ -169,6 +179,8 @@ def seed_today_appointments(*, seed: int = 2) -> list:
                 channel=Channel.PHONE,
                 actor=advisor,
             )
+            if appointment is None:
+                break
             start = min(max(now + timedelta(minutes=minutes), start_of_day), end_of_day)
             length = appointment.end - appointment.start
             Appointment.objects.filter(pk=appointment.pk).update(start=start, end=start + length)
