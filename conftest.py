@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -63,6 +64,15 @@ def pytest_collection_modifyitems(config, items):
         return (-1 if kind == 2 and place < len(rank) else kind, place)
 
     items.sort(key=order)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the store's default language. A request through the test client
+    leaves the thread in the language LocaleMiddleware chose (an English cookie: English),
+    and a test after it in the same process read its texts in English."""
+    yield
+    translation.deactivate()
 
 
 def pytest_report_header(config):
