@@ -58,10 +58,16 @@ def pytest_collection_modifyitems(config, items):
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
     rank = {path: place for place, path in enumerate(LONGEST_FIRST)}
+    turn = {}  # a long file's tests take turns with the others' (the two whole flows apart)
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        if path in rank:
+            turn[item.nodeid] = sum(1 for key in turn if key.startswith(path + "::"))
 
     def order(item):
         kind, place = _kind(item), rank.get(item.nodeid.split("::")[0], len(rank))
-        return (-1 if kind == 2 and place < len(rank) else kind, place)
+        first = -1 if kind == 2 and place < len(rank) else kind
+        return (first, turn.get(item.nodeid, len(items)), place)
 
     items.sort(key=order)
 
