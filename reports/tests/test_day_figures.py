@@ -13,28 +13,26 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone, translation
 
 from appointments.models import Appointment
 from appointments.models import Status as AppointmentStatus
 from appointments.services import SlotUnavailable, appointment_cancel, appointment_reschedule
-from dealership.models import Customer, DueTask
+from dealership.models import Customer
 from dealership.rules import rule_set
-from dealership.states import DueTaskState
 from delivery import services as delivery
 from delivery.models import Settlement, SettlementStatus
 from delivery.selectors import bill_for
 from delivery.tests.factories import settled_visit, staff
 from demo.scale import seed_year
 from demo.store import seed_customers, seed_store
-from followup import duties
 from followup.complaints import complaint_open
 from followup.models import ComplaintCategory, ComplaintSource, Survey
 from followup.services import survey_answer_online
 from reception.models import Visit
 from reception.states import VisitStatus
+from reception.tests.factories import signature_data_url
 from reports import daily
 from reports.models import DayChange, DayFigures
 from reports.periods import DAY, MONTH, WEEK, Period
@@ -118,18 +116,19 @@ def test_day_rows_equal_a_full_recomputation_as_rows_change(year):
     )
     _days_checked([today])
 
-    # A complaint and a survey on a car delivered by the bulk year.
-    delivered = (
-        Visit.objects.filter(delivered_at__isnull=False, surveys__isnull=True)
-        .filter(
-            pk__in=DueTask.objects.filter(
-                kind=duties.CARE_CALL,
-                subject_type=ContentType.objects.get_for_model(Visit),
-                state=DueTaskState.PENDING,
-            ).values("subject_id")
-        )
-        .first()
+    # The car handed back, then a complaint and a survey on it. (Not a car of the bulk
+    # year: whether one of its cars still has its care call open depends on the hour.)
+    delivery.gate_pass_issue(visit=visit, actor=cashier)
+    delivered = delivery.visit_hand_back(
+        visit=visit,
+        actor=visit.advisor,
+        signature=signature_data_url(),
+        signer_name="张三",
+        belongings_returned=True,
+        keys_returned=True,
+        covers_removed=True,
     )
+    _days_checked([today])
     complaint_open(
         customer=delivered.customer,
         actor=manager,
