@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from dealership.models import LabourOperation, Part
@@ -124,10 +125,21 @@ def last_maintenance_visits(vehicle_ids=None) -> Iterator[tuple[int, datetime, i
     visits = (
         visits.exclude(status=VisitStatus.CANCELLED)
         .order_by("vehicle_id", "-checked_in_at")
-        .distinct("vehicle_id")
         .values_list("vehicle_id", "checked_in_at", "odometer_km")
     )
-    return visits.iterator(chunk_size=5000)
+    if connection.features.can_distinct_on_fields:
+        return visits.distinct("vehicle_id").iterator(chunk_size=5000)
+    return _first_of_each_vehicle(visits.iterator(chunk_size=5000))
+
+
+def _first_of_each_vehicle(rows) -> Iterator[tuple[int, datetime, int | None]]:
+    """The first row of each vehicle in rows ordered by vehicle: DISTINCT ON where the
+    database has none (the embedded SQLite of `make run`)."""
+    last = None
+    for row in rows:
+        if row[0] != last:
+            last = row[0]
+            yield row
 
 
 def work_order_content(order: WorkOrder) -> dict[str, Any]:
