@@ -70,7 +70,7 @@ def calls(request):
 @role_required(*K.LIST_ROLES)
 def call_list(request, slug: str):
     current = _call_list(slug, request.user)
-    rows = selectors.call_list_rows(
+    lines = selectors.call_list_page_lines(
         call_list=current, user=request.user, limit=selectors.CALLS_SHOWN
     )
     counts = selectors.list_counts(user=request.user)
@@ -83,10 +83,10 @@ def call_list(request, slug: str):
             "current": current,
             "rows_html": cached_fragment(
                 "followup/_call_rows.html",
-                {"rows": selectors.call_list_lines(rows)},
+                {"rows": lines},
                 spliced={"csrf_token": get_token(request)},
             ),
-            "shown": len(rows),
+            "shown": len(lines),
             "total": counts[current.slug]["total"],
         },
     )
