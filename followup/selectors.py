@@ -30,7 +30,7 @@ from reception.models import Visit
 
 from . import duties as K
 from . import kept
-from .models import Complaint, ComplaintAction, Survey
+from .models import Complaint, ComplaintAction, ComplaintSeverity, Survey
 from .states import ComplaintStatus
 
 LIST_LIMIT = 200
@@ -640,6 +640,14 @@ def complaint_lines(complaints: list[Complaint], *, now: datetime | None = None)
 
 
 def complaint_counts(*, user) -> dict[str, int]:
+    """The number on each tab of the complaints page (one query, compiled once per process)."""
+    (row,) = kept.value_rows(_complaint_count_row, user.pk)
+    return row
+
+
+def _complaint_count_row(user_id: int):
+    """`Complaint.objects.aggregate(...)` as a `.values()` queryset (kept compiled): grouped
+    by a constant, which PostgreSQL and SQLite leave out, so one row even with no complaint."""
     counters = {
         key: Count("id", filter=condition)
         for key, (_label, condition) in COMPLAINT_FILTERS.items()
@@ -647,9 +655,83 @@ def complaint_counts(*, user) -> dict[str, int]:
     }
     counters["mine"] = Count(
         "id",
-        filter=Q(owner=user) & Q(status__in=(ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS)),
+        filter=Q(owner=user_id) & Q(status__in=(ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS)),
     )
-    return Complaint.objects.aggregate(**counters)
+    return (
+        Complaint.objects.annotate(every=Value(1))
+        .values("every")
+        .annotate(**counters)
+        .values(*counters)
+        .order_by()
+    )
+
+
+def _complaint_line_rows(show: str, limit: int, *user_id: int):
+    complaints = Complaint.objects.all()
+    if show == "mine":
+        complaints = complaints.filter(owner=user_id[0]).exclude(status=ComplaintStatus.CLOSED)
+    else:
+        complaints = complaints.filter(COMPLAINT_FILTERS[show][1])
+    order = ["-closed_at", "-id"] if show == "closed" else ["close_by", "id"]
+    return complaints.order_by(*order).values(
+        "id",
+        "number",
+        "customer_id",
+        "vehicle_id",
+        "category",
+        "severity",
+        "status",
+        "escalated_at",
+        "responded_at",
+        "respond_by",
+        "closed_at",
+        "close_by",
+        customer_name=F("customer__name"),
+        vehicle_plate=F("vehicle__plate"),
+        **name_columns("owner"),
+    )[:limit]
+
+
+def complaint_page_lines(
+    *, show: str, user, now: datetime | None = None, limit: int = LIST_LIMIT
+) -> list[dict]:
+    """`complaint_lines(complaint_list(...))` for the complaints page, from value rows (no
+    complaint, customer, car or user instance per row) of a query compiled once per process."""
+    now = now or timezone.now()
+    rows = kept.value_rows(
+        _complaint_line_rows, *((user.pk,) if show == "mine" else ()), fixed=(show, limit)
+    )
+    category, severity, status = (
+        choice_labels(Complaint, name) for name in ("category", "severity", "status")
+    )
+    page_url, archive_url = (
+        url_for_pk("followup:complaint"),
+        url_for_pk("followup:customer_archive"),
+    )
+    zone = timezone.get_current_timezone()
+    return [
+        {
+            "page_url": page_url(row["id"]),
+            "number": row["number"],
+            "archive_url": archive_url(row["customer_id"]),
+            "customer_name": row["customer_name"],
+            "vehicle": row["vehicle_id"] is not None,
+            "plate": row["vehicle_plate"] if row["vehicle_id"] is not None else "",
+            "category_label": category.get(row["category"], row["category"]),
+            "important": row["severity"] == ComplaintSeverity.IMPORTANT,
+            "severity_label": severity.get(row["severity"], row["severity"]),
+            "escalated": row["escalated_at"] is not None,
+            "status_label": status.get(row["status"], row["status"]),
+            "owner": name_in(row, "owner") if row["owner_username"] is not None else "—",
+            "response_late": (row["responded_at"] or now) > row["respond_by"],
+            "responded_text": _moment_text(row["responded_at"], zone),
+            "respond_by_text": _moment_text(row["respond_by"], zone),
+            "close_late": (row["closed_at"] or now) > row["close_by"],
+            "closed_text": _moment_text(row["closed_at"], zone),
+            "close_by_text": _moment_text(row["close_by"], zone),
+        }
+        for row in rows
+    ]
 
 
 def complaint_detail(pk: int) -> Complaint:

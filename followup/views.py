@@ -232,11 +232,7 @@ def complaints(request):
         {
             "rows_html": cached_fragment(
                 "followup/_complaint_rows.html",
-                {
-                    "rows": selectors.complaint_lines(
-                        selectors.complaint_list(show=show, user=request.user)
-                    )
-                },
+                {"rows": selectors.complaint_page_lines(show=show, user=request.user)},
             ),
             "filters": [
                 (key, label, counts.get(key))

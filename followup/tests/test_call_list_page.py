@@ -1,9 +1,10 @@
-"""The call-list page's rows from value rows (`call_list_page_lines`) and its kept queries."""
+"""The call-list and complaints pages' rows from value rows and their kept queries."""
 
 from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Count, Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -14,6 +15,9 @@ from dealership.models import DueTask
 from dealership.tests.factories import CustomerFactory, VehicleFactory
 from followup import duties as K
 from followup import kept, selectors
+from followup.complaints import complaint_open
+from followup.models import Complaint
+from followup.states import ComplaintStatus
 from followup.tests.factories import delivered_visit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("customers_opted_in")]
@@ -161,3 +165,77 @@ def test_the_lists_queries_are_kept_compiled(care, manager):
     )
     late = kept.value_rows(selectors._count_rows, tonight, now, care.pk, fixed=fixed)
     assert [row["overdue"] for row in early] == [0] and [row["overdue"] for row in late] == [1]
+
+
+# --------------------------------------------------------------------- the complaints page
+
+
+def _complaints_of_every_kind(care, manager):
+    """Open, in progress (answered late), important, escalated, mine, nobody's, closed (one
+    late), with and without a car (one green)."""
+    now = timezone.now()
+    cars = (delivered_visit().vehicle, None, VehicleFactory(plate="苏E12345D"))
+    opened = []
+    for number, category in enumerate(["quality", "price", "attitude", "time", "parts"]):
+        vehicle = cars[number % 3]
+        complaint = complaint_open(
+            customer=vehicle.owner if vehicle is not None else CustomerFactory(),
+            actor=care,
+            source="phone",
+            category=category,
+            description="修完还是漏油",
+            vehicle=vehicle,
+            safety_related=number == 2,
+            owner=(care, manager, None)[number % 3],
+        )
+        opened.append(complaint)
+    Complaint.objects.filter(pk=opened[0].pk).update(
+        status=ComplaintStatus.IN_PROGRESS, responded_at=now + timedelta(days=30)
+    )
+    Complaint.objects.filter(pk=opened[1].pk).update(escalated_at=now)
+    Complaint.objects.filter(pk=opened[3].pk).update(
+        status=ComplaintStatus.CLOSED, closed_at=now + timedelta(days=60)
+    )
+    Complaint.objects.filter(pk=opened[4].pk).update(
+        status=ComplaintStatus.CLOSED, closed_at=now - timedelta(hours=1)
+    )
+    return now
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_complaints_page_prints_what_the_complaints_rows_print(care, manager, language):
+    now = _complaints_of_every_kind(care, manager)
+    with translation.override(language):
+        for user in (care, manager):
+            for show in selectors.COMPLAINT_FILTERS:
+                expected = selectors.complaint_lines(
+                    selectors.complaint_list(show=show, user=user), now=now
+                )
+                lines = selectors.complaint_page_lines(show=show, user=user, now=now)
+                assert lines == expected, (user.username, show)
+                assert lines or show in ("escalated", "important"), show
+
+
+def test_the_complaints_counts_are_the_aggregate(care, manager):
+    _complaints_of_every_kind(care, manager)
+    for user in (care, manager):
+        open_ = Q(status__in=(ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS))
+        expected = Complaint.objects.aggregate(
+            open=Count("id", filter=open_),
+            important=Count("id", filter=Q(severity="important") & open_),
+            escalated=Count("id", filter=Q(escalated_at__isnull=False) & open_),
+            mine=Count("id", filter=Q(owner=user) & open_),
+        )
+        assert selectors.complaint_counts(user=user) == expected
+        # The important one went to the manager.
+        assert (expected["open"], expected["mine"]) == (3, 1 if user == care else 2)
+    Complaint.objects.all().delete()
+    assert selectors.complaint_counts(user=care) == dict.fromkeys(expected, 0)
+
+
+def test_the_complaints_queries_are_kept_compiled(care):
+    for show in selectors.COMPLAINT_FILTERS:
+        types = (int,) if show == "mine" else ()
+        fixed = (show, selectors.LIST_LIMIT)
+        assert kept._kept(selectors._complaint_line_rows, fixed, types, connection.vendor), show
+    assert kept._kept(selectors._complaint_count_row, (), (int,), connection.vendor)
