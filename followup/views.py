@@ -74,12 +74,17 @@ def call_list(request, slug: str):
         call_list=current, user=request.user, limit=selectors.CALLS_SHOWN
     )
     counts = selectors.list_counts(user=request.user)
-    tabs = [{"list": item, **counts[item.slug]} for item in selectors.lists_for(request.user)]
+    tabs = [
+        {"slug": item.slug, "label": str(item.label), **counts[item.slug]}
+        for item in selectors.lists_for(request.user)
+    ]
     return render(
         request,
         "followup/call_list.html",
         {
-            "tabs": tabs,
+            "tabs_html": cached_fragment(
+                "followup/_tabs.html", {"tabs": tabs, "current_slug": current.slug}
+            ),
             "current": current,
             "rows_html": cached_fragment(
                 "followup/_call_rows.html",

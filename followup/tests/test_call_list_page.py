@@ -239,3 +239,23 @@ def test_the_complaints_queries_are_kept_compiled(care):
         fixed = (show, selectors.LIST_LIMIT)
         assert kept._kept(selectors._complaint_line_rows, fixed, types, connection.vendor), show
     assert kept._kept(selectors._complaint_count_row, (), (int,), connection.vendor)
+
+
+def test_the_tabs_show_a_new_call_and_the_list_shown_right_away(client, care):
+    client.force_login(care)
+    url = reverse("followup:call_list", args=["care"])
+    first = delivered_visit()
+    _due(DueTask.objects.get(kind=K.CARE_CALL, subject_id=first.pk), timezone.now())
+    page = client.get(url).content.decode()
+    assert '<span class="tag"\n' in page and ">1</span></a>" in page
+    assert page.count('aria-current="page"') == 1
+
+    second = delivered_visit()
+    _due(
+        DueTask.objects.get(kind=K.CARE_CALL, subject_id=second.pk),
+        timezone.now() - timedelta(hours=1),
+    )
+    page = client.get(url).content.decode()
+    assert '<span class="tag bad"' in page and ">2</span></a>" in page
+    lost = client.get(reverse("followup:call_list", args=["lost"])).content.decode()
+    assert f'href="{reverse("followup:call_list", args=["lost"])}"\n        aria-current' in lost
