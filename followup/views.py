@@ -70,23 +70,28 @@ def calls(request):
 @role_required(*K.LIST_ROLES)
 def call_list(request, slug: str):
     current = _call_list(slug, request.user)
-    rows = selectors.call_list_rows(
+    lines = selectors.call_list_page_lines(
         call_list=current, user=request.user, limit=selectors.CALLS_SHOWN
     )
     counts = selectors.list_counts(user=request.user)
-    tabs = [{"list": item, **counts[item.slug]} for item in selectors.lists_for(request.user)]
+    tabs = [
+        {"slug": item.slug, "label": str(item.label), **counts[item.slug]}
+        for item in selectors.lists_for(request.user)
+    ]
     return render(
         request,
         "followup/call_list.html",
         {
-            "tabs": tabs,
+            "tabs_html": cached_fragment(
+                "followup/_tabs.html", {"tabs": tabs, "current_slug": current.slug}
+            ),
             "current": current,
             "rows_html": cached_fragment(
                 "followup/_call_rows.html",
-                {"rows": selectors.call_list_lines(rows)},
+                {"rows": lines},
                 spliced={"csrf_token": get_token(request)},
             ),
-            "shown": len(rows),
+            "shown": len(lines),
             "total": counts[current.slug]["total"],
         },
     )
@@ -232,11 +237,7 @@ def complaints(request):
         {
             "rows_html": cached_fragment(
                 "followup/_complaint_rows.html",
-                {
-                    "rows": selectors.complaint_lines(
-                        selectors.complaint_list(show=show, user=request.user)
-                    )
-                },
+                {"rows": selectors.complaint_page_lines(show=show, user=request.user)},
             ),
             "filters": [
                 (key, label, counts.get(key))
