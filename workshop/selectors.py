@@ -180,6 +180,7 @@ class Lane:
     key: str
     label: str
     cards: list = field(default_factory=list)
+    html: str = ""  # its cards' HTML (`board_cards.cards_attach`)
 
 
 @dataclass
