@@ -1,5 +1,6 @@
 """Reads of steps 4-5 shared by the pages, shaped so each page's query count is fixed."""
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,7 +25,6 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from dealership import compiled
-from dealership.daterange import local_text
 from dealership.models import Bay, DueTask, Technician, User
 from dealership.rules import rule
 from dealership.urltools import url_for_pk
@@ -87,11 +87,27 @@ def promise_risk(visit: Visit, projected: datetime, *, now: datetime) -> str:
     return ""
 
 
-def _delivery_url(visit: Visit) -> str:
+def _delivery_urls():
+    """The delivery page of a car by its pk, the URL reversed once: `_delivery_urls()(pk)`;
+    "" for every car when the delivery app's pages are not installed."""
     try:
-        return reverse("delivery:visit", args=[visit.pk])
+        return url_for_pk("delivery:visit")
     except NoReverseMatch:
-        return ""
+        return lambda pk: ""
+
+
+def _local_texts():
+    """`dealership.daterange.local_text` (month-day hour:minute in the store's time, "" for
+    none) for many moments, the time zone read once: a board prints one per card."""
+    zone = timezone.get_current_timezone()
+
+    def text(moment) -> str:
+        if not moment:
+            return ""
+        local = moment.astimezone(zone)
+        return f"{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
+
+    return text
 
 
 @dataclass
@@ -484,15 +500,23 @@ def _lane(visit: BoardVisit, express_max: int) -> tuple[str, bool]:
     return LANE_OF[visit.status], is_express
 
 
+@functools.lru_cache(maxsize=8)
+def _choice_labels(language: str | None) -> tuple[dict, dict, dict, dict]:
+    """The labels of a job's status, a clocking flag, a hold reason and a car's status, by
+    value, in `language` (the active one, which translates them): worked out once per
+    language and process, as the translation catalogues are read."""
+    return tuple(
+        {value: str(label) for value, label in choices.choices}
+        for choices in (J, ClockFlag, HoldReason, V)
+    )
+
+
 def board(*, team: str = "", technician_id: int | None = None, now=None) -> Board:
     """The dispatch board: cars in lanes by status, each technician's load for the day."""
     now = now or timezone.now()
     lanes = {key: Lane(key=key, label=label) for key, label, _statuses in LANES}
     # Resolved once: a choice label per row costs a translation lookup each time.
-    status_labels = {value: str(label) for value, label in J.choices}
-    flag_labels = {value: str(label) for value, label in ClockFlag.choices}
-    hold_labels = {value: str(label) for value, label in HoldReason.choices}
-    visit_status_labels = {value: str(label) for value, label in V.choices}
+    status_labels, flag_labels, hold_labels, visit_status_labels = _choice_labels(get_language())
     express_max = rule("workshop.express_max_minutes")
     express_target = rule("workshop.express_target_minutes")
     express_overdue = 0
@@ -503,6 +527,8 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     visit_url, dispatch_url = url_for_pk("workshop:visit"), url_for_pk("workshop:dispatch")
     addition_url = url_for_pk("workshop:addition")
     inspect_url = url_for_pk("workshop:qc_inspect")
+    delivery_url = _delivery_urls()
+    local_text = _local_texts()
     visits = _board_visits(team, technician_id)
     technicians = _day_technicians(now)
     all_bays = compiled.instances(_bays)
@@ -550,7 +576,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
                 projected=projected,
                 risk=promise_risk(visit, projected, now=now),
                 lane=lane,
-                delivery_url=_delivery_url(visit) if lane == "qc" else "",
+                delivery_url=delivery_url(visit.pk) if lane == "qc" else "",
                 express=is_express,
                 express_overdue=overdue and lane == "express",
                 in_status_text=durations.text(now - visit.status_changed_at),
@@ -595,6 +621,7 @@ def promises_at_risk(*, now: datetime | None = None) -> list[PromiseAlert]:
     now = now or timezone.now()
     express_max = rule("workshop.express_max_minutes")
     visit_url = url_for_pk("workshop:visit")
+    local_text = _local_texts()
     lane_order = {key: index for index, (key, _label, _statuses) in enumerate(LANES)}
     alerts = []
     for visit in _board_visits("", None):
