@@ -96,16 +96,19 @@ def _delivery_urls():
         return lambda pk: ""
 
 
-def _local_texts():
-    """`dealership.daterange.local_text` (month-day hour:minute in the store's time, "" for
-    none) for many moments, the time zone read once: a board prints one per card."""
+def _local_texts(*, day: bool = True):
+    """`dealership.daterange.local_text` (month-day hour:minute in the store's time, or the
+    hour and minute alone without `day`; "" for none) for many moments, the time zone read
+    once: a board prints one per card."""
     zone = timezone.get_current_timezone()
 
     def text(moment) -> str:
         if not moment:
             return ""
         local = moment.astimezone(zone)
-        return f"{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
+        if day:
+            return f"{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
+        return f"{local.hour:02d}:{local.minute:02d}"
 
     return text
 
@@ -777,49 +780,106 @@ def addition_detail(pk: int) -> Addition:
     )
 
 
-def qc_queue() -> list[Visit]:
-    """Cars whose work is done, waiting for the inspector, oldest first: the columns the
-    list prints, not whole rows of the visit, its customer and advisor, jobs and people."""
-    return list(
+def _qc_visit_rows() -> QuerySet[Visit]:
+    return (
         Visit.objects.filter(status=V.WORK_DONE)
-        .select_related("vehicle")
-        .only(
+        .order_by("work_done_at", "id")
+        .values(
+            "id",
             "rework_count",
             "work_done_at",
             "promised_at",
-            "vehicle__plate",
-            "vehicle__vin",
-            "vehicle__model",
+            plate=F("vehicle__plate"),
+            vin=F("vehicle__vin"),
+            model=F("vehicle__model"),
         )
-        .prefetch_related(
-            Prefetch(
-                "jobs",
-                queryset=Job.objects.exclude(status=J.CANCELLED)
-                .select_related("technician")
-                .only("visit", "name_zh", "name_en", "technician__name")
-                .order_by("position", "id"),
+    )
+
+
+def _qc_job_rows() -> QuerySet[Job]:
+    # The cars chosen again inside the query (not by their ids): the SQL is compiled once.
+    return (
+        Job.objects.filter(visit__status=V.WORK_DONE)
+        .exclude(status=J.CANCELLED)
+        .order_by("position", "id")
+        .values("visit_id", "name_zh", "name_en", technician_name=F("technician__name"))
+    )
+
+
+def _qc_check_rows(limit: int) -> QuerySet[QualityCheck]:
+    return QualityCheck.objects.order_by("-at", "-id").values(
+        "at",
+        "passed",
+        "reason",
+        plate=F("visit__vehicle__plate"),
+        vin=F("visit__vehicle__vin"),
+        username=F("inspector__username"),
+        first_name=F("inspector__first_name"),
+        last_name=F("inspector__last_name"),
+    )[:limit]
+
+
+def qc_queue() -> list[dict]:
+    """Cars whose work is done, waiting for the inspector, oldest first, as the list prints
+    them (plain values, for `workshop/_qc_lists.html`): `plate` (else the VIN), `model`,
+    `rework_count`, `jobs` (each job's `name` in the reader's language and `technician`,
+    "—" for none), `work_done_text`, `promised_text` ("—" for none) and `inspect_url`.
+    Two queries, compiled once per process."""
+    english = (get_language() or "").startswith("en")
+    day_text, clock_text = _local_texts(), _local_texts(day=False)
+    inspect_url = url_for_pk("workshop:qc_inspect")
+    visits, by_pk = [], {}
+    for row in compiled.value_rows(_qc_visit_rows):
+        visit = by_pk[row["id"]] = {
+            "plate": row["plate"] or row["vin"],
+            "model": row["model"],
+            "rework_count": row["rework_count"],
+            "jobs": [],
+            "work_done_text": clock_text(row["work_done_at"]),
+            "promised_text": day_text(row["promised_at"]) or "—",
+            "inspect_url": inspect_url(row["id"]),
+        }
+        visits.append(visit)
+    if not visits:
+        return visits
+    # A car that reached the list between the reads has its jobs on the next one.
+    for row in compiled.value_rows(_qc_job_rows):
+        if row["visit_id"] in by_pk:
+            by_pk[row["visit_id"]]["jobs"].append(
+                {
+                    # As `Job.name`: the English name when there is one and the reader reads
+                    # English, else the Chinese.
+                    "name": row["name_en"] if english and row["name_en"] else row["name_zh"],
+                    "technician": row["technician_name"] or "—",
+                }
             )
-        )
-        .order_by("work_done_at", "id")
-    )
+    return visits
 
 
-def qc_recent(limit: int = 20) -> list[QualityCheck]:
-    """The last inspections with the columns the list prints."""
-    return list(
-        QualityCheck.objects.select_related("visit__vehicle", "inspector")
-        .only(
-            "at",
-            "passed",
-            "reason",
-            "visit__vehicle__plate",
-            "visit__vehicle__vin",
-            "inspector__username",
-            "inspector__first_name",
-            "inspector__last_name",
+def qc_recent(limit: int = 20) -> list[dict]:
+    """The last inspections as the list prints them: `at_text`, `plate` (else the VIN), the
+    `inspector` as staff are named ("None" once the user is deleted, as the list always
+    printed it), `passed` and `reason`. One query, compiled once per process."""
+    day_text = _local_texts()
+    checks = []
+    for row in compiled.value_rows(_qc_check_rows, fixed=(limit,)):
+        if row["username"] is None:
+            inspector = "None"
+        else:
+            user = User(
+                username=row["username"], first_name=row["first_name"], last_name=row["last_name"]
+            )
+            inspector = str(user)
+        checks.append(
+            {
+                "at_text": day_text(row["at"]),
+                "plate": row["plate"] or row["vin"],
+                "inspector": inspector,
+                "passed": row["passed"],
+                "reason": row["reason"],
+            }
         )
-        .order_by("-at", "-id")[:limit]
-    )
+    return checks
 
 
 # ---------------------------------------------------------------- customer progress

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_http_methods
 
+from dealership.fragments import cached_fragment
 from dealership.links import LinkInvalid, customer_link_resolve
 from dealership.roles import Role, has_role, public_view, role_required
 from dealership.rules import rule, rules_pinned
@@ -529,11 +530,13 @@ def promise(request, pk: int):
 
 @role_required(*QC_ROLES)
 def qc_list(request):
-    return render(
-        request,
-        "workshop/qc_list.html",
+    # The lists from plain values, their HTML kept under a digest of them: inspectors' and
+    # controllers' screens ask again and again while nothing changed.
+    lists = cached_fragment(
+        "workshop/_qc_lists.html",
         {"visits": selectors.qc_queue(), "recent": selectors.qc_recent()},
     )
+    return render(request, "workshop/qc_list.html", {"lists": lists})
 
 
 @role_required(*QC_ROLES)
