@@ -1,5 +1,6 @@
 """Pages of steps 4-5. Thin: forms in, services called, refusals shown to the person."""
 
+from html import escape
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -9,7 +10,8 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_http_methods
@@ -158,14 +160,47 @@ def _render_board_pinned(request, *, team: str, technician_id: int | None):
         "can_dispatch": has_role(request.user, DISPATCHERS),
         "can_qc": has_role(request.user, QC_ROLES),
     }
+    if not request.htmx:
+        context |= _filter_options(data)
     board_cards.cards_attach(data, context, get_token(request))
     return render(request, template, context)
 
 
+_FILTER_LINE = "\n" + " " * 43  # as board.html laid the filters' options out
+
+
+def _filter_options(data: selectors.Board) -> dict[str, str]:
+    """The full page's filters: each team's and each technician's option, the chosen one
+    selected, as board.html printed them in two loops (some 30 options a page)."""
+    selected = _FILTER_LINE + "    selected"
+    return {
+        "team_options": mark_safe(  # noqa: S308 - the texts escaped here
+            "".join(
+                f'<option value="{escape(str(team))}"{_FILTER_LINE}'
+                f"{' selected' if team == data.team else ''}>{escape(str(team))}</option>"
+                f"{_FILTER_LINE}"
+                for team in data.teams
+            )
+        ),
+        "technician_filter_options": mark_safe(  # noqa: S308 - the texts escaped here
+            "".join(
+                f'<option value="{load.technician.pk}"{_FILTER_LINE}'
+                f"{selected if load.technician.pk == data.technician_id else ''}>"
+                f"{escape(str(load.technician.name))}</option>"
+                for load in data.loads
+            )
+        ),
+    }
+
+
 def _options(placeholder: str, choices) -> str:
-    return format_html('<option value="">{}…</option>', placeholder) + format_html_join(
-        "", '<option value="{}">{}</option>', choices
+    """A select's options: the placeholder, then (value, label) pairs of plain values, each
+    escaped as `format_html` escapes it (without its cost per value)."""
+    options = "".join(
+        f'<option value="{escape(str(value))}">{escape(str(label))}</option>'
+        for value, label in choices
     )
+    return format_html('<option value="">{}…</option>', placeholder) + mark_safe(options)  # noqa: S308
 
 
 @role_required(*BOARD_ROLES)
