@@ -262,6 +262,13 @@ class BoardRow:
     def __init__(self, **values):
         self.__dict__.update(values)
 
+    @classmethod
+    def of(cls, values: dict):
+        """The row of a dict of values, the dict itself as its attributes (not copied)."""
+        row = cls.__new__(cls)
+        row.__dict__ = values
+        return row
+
     @property
     def pk(self) -> int:
         return self.id
@@ -337,19 +344,22 @@ def _board_visits(team: str, technician_id: int | None) -> list[BoardVisit]:
     customer: three queries, whatever the number of cars."""
     visits = []
     for row in compiled.value_rows(_board_visit_rows, fixed=(team, technician_id)):
-        vehicle = BoardRow(**{name: row.pop(name) for name in BOARD_VEHICLE_FIELDS})
-        visits.append(BoardVisit(**row, vehicle=vehicle, board_jobs=[], pending_additions=[]))
+        row["vehicle"] = BoardRow.of({name: row.pop(name) for name in BOARD_VEHICLE_FIELDS})
+        row["board_jobs"], row["pending_additions"] = [], []
+        visits.append(BoardVisit.of(row))
     if not visits:
         return visits
-    by_pk = {visit.pk: visit for visit in visits}
+    by_pk = {visit.id: visit for visit in visits}
     # A car that joined the board between the reads has no card yet: its rows wait for the
     # next poll.
     for row in compiled.value_rows(_board_job_rows, fixed=(team, technician_id)):
-        if row["visit_id"] in by_pk:
-            by_pk[row["visit_id"]].board_jobs.append(BoardJob(**row))
+        visit = by_pk.get(row["visit_id"])
+        if visit is not None:
+            visit.board_jobs.append(BoardJob.of(row))
     for row in compiled.value_rows(_board_addition_rows, fixed=(team, technician_id)):
-        if row["visit_id"] in by_pk:
-            by_pk[row["visit_id"]].pending_additions.append(BoardRow(**row))
+        visit = by_pk.get(row["visit_id"])
+        if visit is not None:
+            visit.pending_additions.append(BoardRow.of(row))
     return visits
 
 

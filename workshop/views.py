@@ -1,5 +1,6 @@
 """Pages of steps 4-5. Thin: forms in, services called, refusals shown to the person."""
 
+import functools
 from html import escape
 from urllib.parse import urlencode
 
@@ -89,7 +90,14 @@ def _filters(params) -> tuple[str, int | None]:
 
 
 def _board_labels() -> dict[str, str]:
-    """The words every card of the board repeats, translated once per page."""
+    """The words every card of the board repeats, translated once per language and process
+    (as the translation catalogues are read)."""
+    return dict(_board_labels_in(translation.get_language()))
+
+
+@functools.lru_cache(maxsize=8)
+def _board_labels_in(language: str | None) -> dict[str, str]:
+    """`_board_labels` in `language`, the active one (it translates them)."""
     return {
         "booked": _("Booked"),
         "missed": _("Promise missed"),
