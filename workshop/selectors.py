@@ -420,9 +420,12 @@ def technician_loads(
     ]
 
 
+_TENTH = Decimal("0.1")
+
+
 def _one_decimal(value: Decimal) -> str:
     """As `floatformat:1` shows it (half up), without the template filter's cost."""
-    return str(Decimal(value).quantize(Decimal("0.1"), ROUND_HALF_UP))
+    return str(Decimal(value).quantize(_TENTH, ROUND_HALF_UP))
 
 
 def rework_reasons_attach(jobs) -> None:
@@ -554,23 +557,28 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     rework_reasons_attach([job for visit in visits for job in visit.board_jobs])
     for visit in visits:
         jobs = visit.board_jobs
-        visit.rework_reason = next(
-            (job.rework_check.reason for job in jobs if job.rework_check), ""
-        )
+        # One pass over the jobs: their texts, the first rework reason, the hours left and
+        # the hours ordered (jobs proposed to the customer are not ordered yet).
+        rework_check = None
+        remaining = hours = ZERO
         for job in jobs:
+            if rework_check is None:
+                rework_check = job.rework_check
             job.status_label = status_labels[job.status]
             job.clock_flag_label = flag_labels.get(job.clock_flag, "")
             job.hours_text = _one_decimal(job.hours)
             _job_texts(job, english)
+            remaining += job.remaining_hours(now)
+            if job.status != J.PROPOSED:
+                hours += job.hours
+        visit.rework_reason = rework_check.reason if rework_check else ""
         visit.hold_label = hold_labels.get(visit.hold_reason, "")
         visit.carry_over = visit.pk in carried
         visit.board_url, visit.dispatch_url = visit_url(visit.pk), dispatch_url(visit.pk)
         visit.promised_text = local_text(visit.promised_at)
         for addition in visit.pending_additions:
             addition.url = addition_url(addition.pk)
-        remaining = sum((job.remaining_hours(now) for job in jobs), ZERO)
         projected = now + timedelta(hours=float(remaining))
-        hours = sum((job.hours for job in jobs if job.status != J.PROPOSED), ZERO)
         lane, is_express = _lane(visit, express_max)
         overdue = is_express and express.express_overdue(
             visit.checked_in_at, now, target=express_target
