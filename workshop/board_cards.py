@@ -8,7 +8,13 @@ the templates (`dealership.fragments.templates_digest`), so a change to anything
 shows, or to the card's template in a deploy, is a new key: nothing to invalidate, nothing
 stale. The CSRF token, different for every visitor, and the technician and bay options, the
 same in every card's dispatch form but changed by any dispatch, are put in after the cache.
+The board's cards together are kept under one more key, a digest of all their values: most
+polls find the board unchanged and read one entry, lane by lane, not one per card (and each
+process keeps its last few boards' entries itself, under the same keys).
 """
+
+import threading
+from collections import OrderedDict
 
 from django.core.cache import cache
 from django.template import Context
@@ -34,6 +40,29 @@ PAGE_NAMES = (
 )
 # Put in after the cache: they stand in the cached HTML as marks (no database text holds a NUL).
 SPLICED = ("csrf_token", "technician_options", "bay_options")
+
+
+# The last boards' lanes this process showed, by their key: the screens polling a board that
+# has not changed find them here, without a trip to the cache and unpickling some 150 kB.
+# A change is a new key, as in the cache; the oldest board goes first.
+KEPT_BOARDS = 8
+_kept: OrderedDict[str, dict] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _kept_lanes(key: str) -> dict | None:
+    with _kept_lock:
+        lanes = _kept.get(key)
+        if lanes is not None:
+            _kept.move_to_end(key)
+        return lanes
+
+
+def _keep_lanes(key: str, lanes: dict) -> None:
+    with _kept_lock:
+        _kept[key] = lanes
+        while len(_kept) > KEPT_BOARDS:
+            _kept.popitem(last=False)
 
 
 def _mark(name: str) -> str:
@@ -102,9 +131,13 @@ def card_values(card: Card) -> dict:
 
 
 def cards_attach(board: Board, page: dict, csrf_token: str) -> None:
-    """Set `card.html` on every card of the board: from the cache, else rendered and cached.
+    """Set `lane.html` on every lane of the board, its cards' HTML one after the other: from
+    the cache, else rendered and cached.
 
     `page`: the page's values the card template reads (`PAGE_NAMES`).
+
+    The whole board's cards are kept under one key too (a digest of every card's values):
+    between two changes, screens polling the board read one entry, not one per card.
     """
     cards = [card for lane in board.lanes for card in lane.cards]
     if not cards:
@@ -121,12 +154,34 @@ def cards_attach(board: Board, page: dict, csrf_token: str) -> None:
     page_key = digest((templates_digest(), translation.get_language(), sorted(page_values.items())))
     values = [card_values(card) for card in cards]
     # Pickled, not JSON: the values are strings and flags, and JSON escapes every Chinese
-    # character (0.9 against 0.3 ms for a board of 70 cards).
+    # character (0.9 against 0.3 ms for a board of 70 cards). Each value names its lane,
+    # so the digest of them all covers which lane each card stands in, in which order.
+    board_key = f"workshop:cards:{page_key}:{digest(values)}"
+    lanes = _kept_lanes(board_key)
+    if lanes is None:
+        lanes = cache.get(board_key)
+        if lanes is None:
+            lanes = _lanes_html(board, page_key, page_values, values)
+            cache.set(board_key, lanes, CACHE_SECONDS)
+        _keep_lanes(board_key, lanes)
+    for lane in board.lanes:
+        html = lanes[lane.key]
+        for name, text in spliced.items():
+            html = html.replace(_mark(name), text)
+        # The template escaped every value; the token is letters and digits, the options
+        # were built with format_html.
+        lane.html = mark_safe(html)  # noqa: S308
+
+
+def _lanes_html(board: Board, page_key: str, page_values: dict, values: list[dict]) -> dict:
+    """Each lane's cards as HTML with the marks of `SPLICED` in it, by lane key: each card
+    from the cache, else rendered and cached (a board changes a few cards at a time)."""
     keys = [f"workshop:card:{page_key}:{digest(value)}" for value in values]
     found = cache.get_many(keys)
     missing = {}
     context = None
-    for card, key, value in zip(cards, keys, values, strict=True):
+    htmls = []
+    for key, value in zip(keys, values, strict=True):
         html = found.get(key)
         if html is None:
             if context is None:
@@ -134,10 +189,16 @@ def cards_attach(board: Board, page: dict, csrf_token: str) -> None:
                 context = Context(page_values)
             with context.push(card=value):
                 html = missing[key] = str(template.render(context))
-        for name, text in spliced.items():
-            html = html.replace(_mark(name), text)
-        # The template escaped every value; the token is letters and digits, the options
-        # were built with format_html.
-        card.html = mark_safe(html)  # noqa: S308
+        htmls.append(html)
     if missing:
         cache.set_many(missing, CACHE_SECONDS)
+    lanes = {}
+    position = 0
+    for lane in board.lanes:
+        count = len(lane.cards)
+        # As the board's template put each card: on its own line, under the lane's title.
+        lanes[lane.key] = "".join(
+            f"\n        {html}" for html in htmls[position : position + count]
+        )
+        position += count
+    return lanes

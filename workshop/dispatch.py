@@ -13,7 +13,7 @@ length; a roster can answer instead (leave, training, part days).
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -50,10 +50,13 @@ def is_express_technician(technician: Technician) -> bool:
 class Candidate:
     technician: Technician
     remaining: Decimal
+    # Read from the technician once: a board's suggestions weigh every candidate per job.
+    rank: int = field(init=False)
+    express: bool = field(init=False)
 
-    @property
-    def rank(self) -> int:
-        return SKILL_RANK.get(self.technician.skill_level, -1)
+    def __post_init__(self):
+        self.rank = SKILL_RANK.get(self.technician.skill_level, -1)
+        self.express = is_express_technician(self.technician)
 
 
 def skill_rank(level: str) -> int:
@@ -73,11 +76,7 @@ def suggest(
     # Maintenance to the express team first; other work to the others first, so the
     # express team stays free for quick jobs. Either way only while they have the hours.
     wants_express = work_type == EXPRESS_WORK_TYPE
-    preferred = [
-        c
-        for c in qualified
-        if is_express_technician(c.technician) == wants_express and c.remaining >= hours
-    ]
+    preferred = [c for c in qualified if c.express == wants_express and c.remaining >= hours]
     qualified = preferred or qualified
     # Most hours left; on a tie the lower-ranked hand, so masters stay free for hard jobs.
     return max(qualified, key=lambda c: (c.remaining, -c.rank, -c.technician.pk))

@@ -1,5 +1,6 @@
 """Reads of steps 4-5 shared by the pages, shaped so each page's query count is fixed."""
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,7 +25,6 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from dealership import compiled
-from dealership.daterange import local_text
 from dealership.models import Bay, DueTask, Technician, User
 from dealership.rules import rule
 from dealership.urltools import url_for_pk
@@ -87,11 +87,30 @@ def promise_risk(visit: Visit, projected: datetime, *, now: datetime) -> str:
     return ""
 
 
-def _delivery_url(visit: Visit) -> str:
+def _delivery_urls():
+    """The delivery page of a car by its pk, the URL reversed once: `_delivery_urls()(pk)`;
+    "" for every car when the delivery app's pages are not installed."""
     try:
-        return reverse("delivery:visit", args=[visit.pk])
+        return url_for_pk("delivery:visit")
     except NoReverseMatch:
-        return ""
+        return lambda pk: ""
+
+
+def _local_texts(*, day: bool = True):
+    """`dealership.daterange.local_text` (month-day hour:minute in the store's time, or the
+    hour and minute alone without `day`; "" for none) for many moments, the time zone read
+    once: a board prints one per card."""
+    zone = timezone.get_current_timezone()
+
+    def text(moment) -> str:
+        if not moment:
+            return ""
+        local = moment.astimezone(zone)
+        if day:
+            return f"{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
+        return f"{local.hour:02d}:{local.minute:02d}"
+
+    return text
 
 
 @dataclass
@@ -180,6 +199,7 @@ class Lane:
     key: str
     label: str
     cards: list = field(default_factory=list)
+    html: str = ""  # its cards' HTML (`board_cards.cards_attach`)
 
 
 @dataclass
@@ -241,6 +261,13 @@ class BoardRow:
 
     def __init__(self, **values):
         self.__dict__.update(values)
+
+    @classmethod
+    def of(cls, values: dict):
+        """The row of a dict of values, the dict itself as its attributes (not copied)."""
+        row = cls.__new__(cls)
+        row.__dict__ = values
+        return row
 
     @property
     def pk(self) -> int:
@@ -317,19 +344,22 @@ def _board_visits(team: str, technician_id: int | None) -> list[BoardVisit]:
     customer: three queries, whatever the number of cars."""
     visits = []
     for row in compiled.value_rows(_board_visit_rows, fixed=(team, technician_id)):
-        vehicle = BoardRow(**{name: row.pop(name) for name in BOARD_VEHICLE_FIELDS})
-        visits.append(BoardVisit(**row, vehicle=vehicle, board_jobs=[], pending_additions=[]))
+        row["vehicle"] = BoardRow.of({name: row.pop(name) for name in BOARD_VEHICLE_FIELDS})
+        row["board_jobs"], row["pending_additions"] = [], []
+        visits.append(BoardVisit.of(row))
     if not visits:
         return visits
-    by_pk = {visit.pk: visit for visit in visits}
+    by_pk = {visit.id: visit for visit in visits}
     # A car that joined the board between the reads has no card yet: its rows wait for the
     # next poll.
     for row in compiled.value_rows(_board_job_rows, fixed=(team, technician_id)):
-        if row["visit_id"] in by_pk:
-            by_pk[row["visit_id"]].board_jobs.append(BoardJob(**row))
+        visit = by_pk.get(row["visit_id"])
+        if visit is not None:
+            visit.board_jobs.append(BoardJob.of(row))
     for row in compiled.value_rows(_board_addition_rows, fixed=(team, technician_id)):
-        if row["visit_id"] in by_pk:
-            by_pk[row["visit_id"]].pending_additions.append(BoardRow(**row))
+        visit = by_pk.get(row["visit_id"])
+        if visit is not None:
+            visit.pending_additions.append(BoardRow.of(row))
     return visits
 
 
@@ -390,9 +420,12 @@ def technician_loads(
     ]
 
 
+_TENTH = Decimal("0.1")
+
+
 def _one_decimal(value: Decimal) -> str:
     """As `floatformat:1` shows it (half up), without the template filter's cost."""
-    return str(Decimal(value).quantize(Decimal("0.1"), ROUND_HALF_UP))
+    return str(Decimal(value).quantize(_TENTH, ROUND_HALF_UP))
 
 
 def rework_reasons_attach(jobs) -> None:
@@ -483,15 +516,23 @@ def _lane(visit: BoardVisit, express_max: int) -> tuple[str, bool]:
     return LANE_OF[visit.status], is_express
 
 
+@functools.lru_cache(maxsize=8)
+def _choice_labels(language: str | None) -> tuple[dict, dict, dict, dict]:
+    """The labels of a job's status, a clocking flag, a hold reason and a car's status, by
+    value, in `language` (the active one, which translates them): worked out once per
+    language and process, as the translation catalogues are read."""
+    return tuple(
+        {value: str(label) for value, label in choices.choices}
+        for choices in (J, ClockFlag, HoldReason, V)
+    )
+
+
 def board(*, team: str = "", technician_id: int | None = None, now=None) -> Board:
     """The dispatch board: cars in lanes by status, each technician's load for the day."""
     now = now or timezone.now()
     lanes = {key: Lane(key=key, label=label) for key, label, _statuses in LANES}
     # Resolved once: a choice label per row costs a translation lookup each time.
-    status_labels = {value: str(label) for value, label in J.choices}
-    flag_labels = {value: str(label) for value, label in ClockFlag.choices}
-    hold_labels = {value: str(label) for value, label in HoldReason.choices}
-    visit_status_labels = {value: str(label) for value, label in V.choices}
+    status_labels, flag_labels, hold_labels, visit_status_labels = _choice_labels(get_language())
     express_max = rule("workshop.express_max_minutes")
     express_target = rule("workshop.express_target_minutes")
     express_overdue = 0
@@ -502,6 +543,8 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     visit_url, dispatch_url = url_for_pk("workshop:visit"), url_for_pk("workshop:dispatch")
     addition_url = url_for_pk("workshop:addition")
     inspect_url = url_for_pk("workshop:qc_inspect")
+    delivery_url = _delivery_urls()
+    local_text = _local_texts()
     visits = _board_visits(team, technician_id)
     technicians = _day_technicians(now)
     all_bays = compiled.instances(_bays)
@@ -514,23 +557,28 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
     rework_reasons_attach([job for visit in visits for job in visit.board_jobs])
     for visit in visits:
         jobs = visit.board_jobs
-        visit.rework_reason = next(
-            (job.rework_check.reason for job in jobs if job.rework_check), ""
-        )
+        # One pass over the jobs: their texts, the first rework reason, the hours left and
+        # the hours ordered (jobs proposed to the customer are not ordered yet).
+        rework_check = None
+        remaining = hours = ZERO
         for job in jobs:
+            if rework_check is None:
+                rework_check = job.rework_check
             job.status_label = status_labels[job.status]
             job.clock_flag_label = flag_labels.get(job.clock_flag, "")
             job.hours_text = _one_decimal(job.hours)
             _job_texts(job, english)
+            remaining += job.remaining_hours(now)
+            if job.status != J.PROPOSED:
+                hours += job.hours
+        visit.rework_reason = rework_check.reason if rework_check else ""
         visit.hold_label = hold_labels.get(visit.hold_reason, "")
         visit.carry_over = visit.pk in carried
         visit.board_url, visit.dispatch_url = visit_url(visit.pk), dispatch_url(visit.pk)
         visit.promised_text = local_text(visit.promised_at)
         for addition in visit.pending_additions:
             addition.url = addition_url(addition.pk)
-        remaining = sum((job.remaining_hours(now) for job in jobs), ZERO)
         projected = now + timedelta(hours=float(remaining))
-        hours = sum((job.hours for job in jobs if job.status != J.PROPOSED), ZERO)
         lane, is_express = _lane(visit, express_max)
         overdue = is_express and express.express_overdue(
             visit.checked_in_at, now, target=express_target
@@ -549,7 +597,7 @@ def board(*, team: str = "", technician_id: int | None = None, now=None) -> Boar
                 projected=projected,
                 risk=promise_risk(visit, projected, now=now),
                 lane=lane,
-                delivery_url=_delivery_url(visit) if lane == "qc" else "",
+                delivery_url=delivery_url(visit.pk) if lane == "qc" else "",
                 express=is_express,
                 express_overdue=overdue and lane == "express",
                 in_status_text=durations.text(now - visit.status_changed_at),
@@ -594,6 +642,7 @@ def promises_at_risk(*, now: datetime | None = None) -> list[PromiseAlert]:
     now = now or timezone.now()
     express_max = rule("workshop.express_max_minutes")
     visit_url = url_for_pk("workshop:visit")
+    local_text = _local_texts()
     lane_order = {key: index for index, (key, _label, _statuses) in enumerate(LANES)}
     alerts = []
     for visit in _board_visits("", None):
@@ -749,49 +798,106 @@ def addition_detail(pk: int) -> Addition:
     )
 
 
-def qc_queue() -> list[Visit]:
-    """Cars whose work is done, waiting for the inspector, oldest first: the columns the
-    list prints, not whole rows of the visit, its customer and advisor, jobs and people."""
-    return list(
+def _qc_visit_rows() -> QuerySet[Visit]:
+    return (
         Visit.objects.filter(status=V.WORK_DONE)
-        .select_related("vehicle")
-        .only(
+        .order_by("work_done_at", "id")
+        .values(
+            "id",
             "rework_count",
             "work_done_at",
             "promised_at",
-            "vehicle__plate",
-            "vehicle__vin",
-            "vehicle__model",
+            plate=F("vehicle__plate"),
+            vin=F("vehicle__vin"),
+            model=F("vehicle__model"),
         )
-        .prefetch_related(
-            Prefetch(
-                "jobs",
-                queryset=Job.objects.exclude(status=J.CANCELLED)
-                .select_related("technician")
-                .only("visit", "name_zh", "name_en", "technician__name")
-                .order_by("position", "id"),
+    )
+
+
+def _qc_job_rows() -> QuerySet[Job]:
+    # The cars chosen again inside the query (not by their ids): the SQL is compiled once.
+    return (
+        Job.objects.filter(visit__status=V.WORK_DONE)
+        .exclude(status=J.CANCELLED)
+        .order_by("position", "id")
+        .values("visit_id", "name_zh", "name_en", technician_name=F("technician__name"))
+    )
+
+
+def _qc_check_rows(limit: int) -> QuerySet[QualityCheck]:
+    return QualityCheck.objects.order_by("-at", "-id").values(
+        "at",
+        "passed",
+        "reason",
+        plate=F("visit__vehicle__plate"),
+        vin=F("visit__vehicle__vin"),
+        username=F("inspector__username"),
+        first_name=F("inspector__first_name"),
+        last_name=F("inspector__last_name"),
+    )[:limit]
+
+
+def qc_queue() -> list[dict]:
+    """Cars whose work is done, waiting for the inspector, oldest first, as the list prints
+    them (plain values, for `workshop/_qc_lists.html`): `plate` (else the VIN), `model`,
+    `rework_count`, `jobs` (each job's `name` in the reader's language and `technician`,
+    "—" for none), `work_done_text`, `promised_text` ("—" for none) and `inspect_url`.
+    Two queries, compiled once per process."""
+    english = (get_language() or "").startswith("en")
+    day_text, clock_text = _local_texts(), _local_texts(day=False)
+    inspect_url = url_for_pk("workshop:qc_inspect")
+    visits, by_pk = [], {}
+    for row in compiled.value_rows(_qc_visit_rows):
+        visit = by_pk[row["id"]] = {
+            "plate": row["plate"] or row["vin"],
+            "model": row["model"],
+            "rework_count": row["rework_count"],
+            "jobs": [],
+            "work_done_text": clock_text(row["work_done_at"]),
+            "promised_text": day_text(row["promised_at"]) or "—",
+            "inspect_url": inspect_url(row["id"]),
+        }
+        visits.append(visit)
+    if not visits:
+        return visits
+    # A car that reached the list between the reads has its jobs on the next one.
+    for row in compiled.value_rows(_qc_job_rows):
+        if row["visit_id"] in by_pk:
+            by_pk[row["visit_id"]]["jobs"].append(
+                {
+                    # As `Job.name`: the English name when there is one and the reader reads
+                    # English, else the Chinese.
+                    "name": row["name_en"] if english and row["name_en"] else row["name_zh"],
+                    "technician": row["technician_name"] or "—",
+                }
             )
-        )
-        .order_by("work_done_at", "id")
-    )
+    return visits
 
 
-def qc_recent(limit: int = 20) -> list[QualityCheck]:
-    """The last inspections with the columns the list prints."""
-    return list(
-        QualityCheck.objects.select_related("visit__vehicle", "inspector")
-        .only(
-            "at",
-            "passed",
-            "reason",
-            "visit__vehicle__plate",
-            "visit__vehicle__vin",
-            "inspector__username",
-            "inspector__first_name",
-            "inspector__last_name",
+def qc_recent(limit: int = 20) -> list[dict]:
+    """The last inspections as the list prints them: `at_text`, `plate` (else the VIN), the
+    `inspector` as staff are named ("None" once the user is deleted, as the list always
+    printed it), `passed` and `reason`. One query, compiled once per process."""
+    day_text = _local_texts()
+    checks = []
+    for row in compiled.value_rows(_qc_check_rows, fixed=(limit,)):
+        if row["username"] is None:
+            inspector = "None"
+        else:
+            user = User(
+                username=row["username"], first_name=row["first_name"], last_name=row["last_name"]
+            )
+            inspector = str(user)
+        checks.append(
+            {
+                "at_text": day_text(row["at"]),
+                "plate": row["plate"] or row["vin"],
+                "inspector": inspector,
+                "passed": row["passed"],
+                "reason": row["reason"],
+            }
         )
-        .order_by("-at", "-id")[:limit]
-    )
+    return checks
 
 
 # ---------------------------------------------------------------- customer progress

@@ -1,5 +1,7 @@
 """Pages of steps 4-5. Thin: forms in, services called, refusals shown to the person."""
 
+import functools
+from html import escape
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -9,11 +11,13 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_http_methods
 
+from dealership.fragments import cached_fragment
 from dealership.links import LinkInvalid, customer_link_resolve
 from dealership.roles import Role, has_role, public_view, role_required
 from dealership.rules import rule, rules_pinned
@@ -86,7 +90,14 @@ def _filters(params) -> tuple[str, int | None]:
 
 
 def _board_labels() -> dict[str, str]:
-    """The words every card of the board repeats, translated once per page."""
+    """The words every card of the board repeats, translated once per language and process
+    (as the translation catalogues are read)."""
+    return dict(_board_labels_in(translation.get_language()))
+
+
+@functools.lru_cache(maxsize=8)
+def _board_labels_in(language: str | None) -> dict[str, str]:
+    """`_board_labels` in `language`, the active one (it translates them)."""
     return {
         "booked": _("Booked"),
         "missed": _("Promise missed"),
@@ -157,14 +168,47 @@ def _render_board_pinned(request, *, team: str, technician_id: int | None):
         "can_dispatch": has_role(request.user, DISPATCHERS),
         "can_qc": has_role(request.user, QC_ROLES),
     }
+    if not request.htmx:
+        context |= _filter_options(data)
     board_cards.cards_attach(data, context, get_token(request))
     return render(request, template, context)
 
 
+_FILTER_LINE = "\n" + " " * 43  # as board.html laid the filters' options out
+
+
+def _filter_options(data: selectors.Board) -> dict[str, str]:
+    """The full page's filters: each team's and each technician's option, the chosen one
+    selected, as board.html printed them in two loops (some 30 options a page)."""
+    selected = _FILTER_LINE + "    selected"
+    return {
+        "team_options": mark_safe(  # noqa: S308 - the texts escaped here
+            "".join(
+                f'<option value="{escape(str(team))}"{_FILTER_LINE}'
+                f"{' selected' if team == data.team else ''}>{escape(str(team))}</option>"
+                f"{_FILTER_LINE}"
+                for team in data.teams
+            )
+        ),
+        "technician_filter_options": mark_safe(  # noqa: S308 - the texts escaped here
+            "".join(
+                f'<option value="{load.technician.pk}"{_FILTER_LINE}'
+                f"{selected if load.technician.pk == data.technician_id else ''}>"
+                f"{escape(str(load.technician.name))}</option>"
+                for load in data.loads
+            )
+        ),
+    }
+
+
 def _options(placeholder: str, choices) -> str:
-    return format_html('<option value="">{}…</option>', placeholder) + format_html_join(
-        "", '<option value="{}">{}</option>', choices
+    """A select's options: the placeholder, then (value, label) pairs of plain values, each
+    escaped as `format_html` escapes it (without its cost per value)."""
+    options = "".join(
+        f'<option value="{escape(str(value))}">{escape(str(label))}</option>'
+        for value, label in choices
     )
+    return format_html('<option value="">{}…</option>', placeholder) + mark_safe(options)  # noqa: S308
 
 
 @role_required(*BOARD_ROLES)
@@ -529,11 +573,13 @@ def promise(request, pk: int):
 
 @role_required(*QC_ROLES)
 def qc_list(request):
-    return render(
-        request,
-        "workshop/qc_list.html",
+    # The lists from plain values, their HTML kept under a digest of them: inspectors' and
+    # controllers' screens ask again and again while nothing changed.
+    lists = cached_fragment(
+        "workshop/_qc_lists.html",
         {"visits": selectors.qc_queue(), "recent": selectors.qc_recent()},
     )
+    return render(request, "workshop/qc_list.html", {"lists": lists})
 
 
 @role_required(*QC_ROLES)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from dealership.models import Vehicle
 from reception.models import Visit
-from reception.states import VisitStatus
+from reception.states import HoldReason, VisitStatus
 from workshop import board_cards, services
 
 from .factories import make_signed_visit
@@ -173,3 +173,35 @@ def test_a_dispatch_shows_the_new_load_in_every_cached_cards_technician_list(
     )
     after = _card(client.get(BOARD).content.decode(), other)
     assert f"{tech.name} · 1.0/8.0 h" in after and "0.0/8.0 h" not in after
+
+
+def _lane(page: str, key: str) -> str:
+    return page.split(f'id="lane-{key}"')[1].split("</section>")[0]
+
+
+def test_a_car_that_moves_lane_shows_in_its_new_lane_at_once(client, controller):
+    """The whole board's cards are kept under one key too: an unchanged board is served from
+    it, a card that changes lane is a new board."""
+    client.force_login(controller)
+    staying, moving = make_signed_visit(jobs=1), make_signed_visit(jobs=1)
+    services.jobs_materialise()
+    for _poll in range(2):  # the second poll finds the board kept
+        waiting = _lane(client.get(BOARD).content.decode(), "waiting")
+        assert f'id="visit-{staying.pk}"' in waiting and f'id="visit-{moving.pk}"' in waiting
+
+    Visit.objects.filter(pk=moving.pk).update(
+        status=V.ON_HOLD, hold_reason=HoldReason.AWAITING_PARTS
+    )
+    page = client.get(BOARD).content.decode()
+    assert f'id="visit-{moving.pk}"' not in _lane(page, "waiting")
+    assert f'id="visit-{staying.pk}"' in _lane(page, "waiting")
+    assert f'id="visit-{moving.pk}"' in _lane(page, "on_hold")
+
+
+def test_a_process_keeps_only_its_last_boards():
+    for number in range(board_cards.KEPT_BOARDS + 3):
+        board_cards._keep_lanes(f"test-board-{number}", {"waiting": str(number)})
+    last = board_cards.KEPT_BOARDS + 2
+    assert board_cards._kept_lanes(f"test-board-{last}") == {"waiting": str(last)}
+    assert board_cards._kept_lanes("test-board-0") is None
+    assert len(board_cards._kept) == board_cards.KEPT_BOARDS

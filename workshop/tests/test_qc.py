@@ -2,9 +2,10 @@
 rework, counted on the visit, and the car comes back for another check."""
 
 import pytest
+from django.urls import reverse
 
 from dealership.errors import DomainError
-from dealership.models import DueTask
+from dealership.models import DueTask, Technician
 from reception.models import Visit, VisitTransition
 from reception.states import VisitStatus
 from workshop import duties, services
@@ -135,3 +136,43 @@ def test_a_second_inspector_is_told_the_car_was_already_checked(
         services.qc_fail(visit=visit, actor=make_staff("qc_inspector"), reason="x")
     assert refusal_code(refused.value) == "already_checked"
     assert str(inspector) in refused.value.messages[0]
+
+
+def _qc_row(page: str, visit) -> str:
+    """The QC list's row of `visit` (up to its inspect link), "" when it is not listed."""
+    link = reverse("workshop:qc_inspect", args=[visit.pk])
+    if link not in page:
+        return ""
+    return page.split(link)[0].rsplit("<tr>", 1)[1]
+
+
+def test_the_qc_list_shows_each_change_at_once_in_the_readers_language(
+    client, controller, tech, bay, inspector
+):
+    """The lists' HTML is kept under a digest of what they show (workshop/_qc_lists.html)."""
+    visit = _work_done(controller, tech, bay, jobs=1)
+    job = Job.objects.get(visit=visit)
+    url = reverse("workshop:qc")
+    client.force_login(inspector)
+    row = _qc_row(client.get(url).content.decode(), visit)
+    assert visit.vehicle.plate in row and job.name_zh in row and f"({tech.name})" in row
+    assert "Rework" not in row and "返工" not in row
+
+    Technician.objects.filter(pk=tech.pk).update(name="新来的师傅")
+    Job.objects.filter(pk=job.pk).update(name_en="Brake <pads>")
+    row = _qc_row(client.get(url).content.decode(), visit)
+    assert "(新来的师傅)" in row and job.name_zh in row and "Brake" not in row
+    client.cookies["django_language"] = "en"
+    page = client.get(url).content.decode()
+    assert "Waiting for inspection" in page
+    assert "Brake &lt;pads&gt;" in _qc_row(page, visit)
+
+    Job.objects.filter(pk=job.pk).update(technician=None)
+    assert "(—)" in _qc_row(client.get(url).content.decode(), visit)
+
+    services.qc_fail(visit=visit, actor=inspector, reason="左前轮螺栓未按扭矩拧紧")
+    page = client.get(url).content.decode()
+    assert not _qc_row(page, visit) and "No car waiting for inspection." in page
+    recent = page.split("Recent inspections")[1]
+    assert visit.vehicle.plate in recent and "Failed" in recent
+    assert f"{inspector}:" in recent and "左前轮螺栓未按扭矩拧紧" in recent
