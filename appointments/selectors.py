@@ -301,8 +301,55 @@ def _appointments_by_day(first: date, last: date, *, advisor, days: int) -> dict
 
 
 def day_cards(day: date) -> list[dict]:
-    """The board's cards of one local day, by arrival time (the start page's arrivals)."""
+    """The board's cards of one local day, by arrival time."""
     return _appointments_by_day(day, day, advisor=None, days=1)[day]
+
+
+def _arrival_rows(lower: datetime, upper: datetime) -> QuerySet:
+    """The start page's arrivals: the day's card columns it prints (no VIN, no advisor)."""
+    return (
+        Appointment.objects.filter(start__gte=lower, start__lt=upper)
+        .order_by("start", "id")
+        .values(
+            "id",
+            "start",
+            "status",
+            "waiting",
+            customer_name=F("customer__name"),
+            plate=F("vehicle__plate"),
+        )
+    )
+
+
+def arrival_cards(day: date) -> list[dict]:
+    """The day's cards as the start page's arrivals print them (`day_cards` less what the
+    panel does not show, so not the services' query): time, plate, waiting, customer,
+    status and the check-in link."""
+    today = timezone.localdate()
+    status_labels = {value: str(label) for value, label in Status.choices}
+    detail_url = url_for_pk("appointments:detail")
+    check_in = check_in_url_for_pk()
+    tz = timezone.get_current_timezone()
+    lower, upper = day_bounds(day, day)
+    cards = []
+    # SQL kept per process (one compilation a day).
+    for row in compiled.value_rows(_arrival_rows, fixed=(lower, upper)):
+        local = row["start"].astimezone(tz)
+        plate = row["plate"] or ""
+        is_open = row["status"] in OPEN_STATUSES
+        cards.append(
+            {
+                "time_text": clock_text(local),
+                "url": detail_url(row["id"]),
+                "status_label": status_labels.get(row["status"], row["status"]),
+                "plate": plate,
+                "nev": len(plate) == 8,
+                "customer_name": row["customer_name"],
+                "waiting": row["waiting"],
+                "check_in_url": check_in(row["id"]) if is_open and local.date() == today else "",
+            }
+        )
+    return cards
 
 
 def _board_day(
