@@ -13,6 +13,8 @@ language and the time zone: a change to anything it shows is a new key, nothing 
 invalidate. Any other context (model rows, objects) is rendered each time.
 """
 
+import hashlib
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -113,8 +115,11 @@ def _panel_key(panel: StartPanel, context: dict) -> str:
         timezone.get_current_timezone_name(),
         sorted(context.items()),
     )
-    # Pickled, not repr'd: the same digest of the same plain values, in a quarter of the time.
-    return "start:panel:" + digest(what)
+    try:
+        # Pickled, not repr'd: a digest of the same plain values in a quarter of the time.
+        return "start:panel:" + digest(what)
+    except (pickle.PicklingError, TypeError, AttributeError):  # e.g. a defaultdict(lambda)
+        return "start:panel:" + hashlib.blake2b(repr(what).encode(), digest_size=16).hexdigest()
 
 
 def _render(panel: StartPanel, context: dict) -> str:

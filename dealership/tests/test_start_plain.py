@@ -1,7 +1,7 @@
 """The start page's check that a panel's context is plain values (`start._plain`) walks
 nested containers without recursion: any non-plain value anywhere makes it not plain."""
 
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -25,3 +25,15 @@ def test_a_value_that_is_not_plain_anywhere_makes_the_context_not_plain():
         assert not start._plain(deep), odd
     assert not start._plain({"rows": [{1: "key not text"}]})
     assert not start._plain({("a",): 1})
+
+
+def test_a_plain_context_that_does_not_pickle_still_gets_a_key_of_its_values():
+    panel = start.StartPanel(key="k", template="t.html", roles=(), context=dict, order=1)
+    rows = defaultdict(lambda: 0, {"n": 1})  # plain values, but the lambda does not pickle
+    assert start._plain({"rows": rows})
+    key = start._panel_key(panel, {"rows": rows})  # by repr, as before: no error
+    assert key == start._panel_key(panel, {"rows": rows})
+    rows["n"] = 2
+    assert key != start._panel_key(panel, {"rows": rows})
+    one, two = ({"rows": {"n": n}} for n in (1, 2))
+    assert start._panel_key(panel, one) != start._panel_key(panel, two)
