@@ -227,6 +227,20 @@ def _day_card_rows(lower: datetime, upper: datetime, advisor_id: int | None) -> 
     )
 
 
+def _day_line_rows(lower: datetime, upper: datetime, advisor_id: int | None) -> QuerySet:
+    """The day's cards' services: the labour lines of the appointments from lower to upper,
+    with their operation's names (by the appointments' start index, then each one's lines:
+    a day is a few dozen appointments)."""
+    lines = AppointmentLine.objects.filter(
+        appointment__start__gte=lower, appointment__start__lt=upper, operation__isnull=False
+    )
+    if advisor_id is not None:
+        lines = lines.filter(appointment__advisor_id=advisor_id)
+    return lines.order_by("id").values_list(
+        "appointment_id", "operation_id", "operation__name_zh", "operation__name_en"
+    )
+
+
 def _card_rows(first: date, last: date, *, advisor, days: int) -> list[dict]:
     """The columns of each card as dicts (no model instances: a week has ~400 cards).
 
@@ -242,14 +256,8 @@ def _card_rows(first: date, last: date, *, advisor, days: int) -> list[dict]:
     if days > 1:
         return rows
     # Services: the lines' operations (joined: a handful of operations), named in the
-    # reader's language by the model, once per operation.
-    lines = (
-        AppointmentLine.objects.filter(
-            appointment_id__in=[row["id"] for row in rows], operation__isnull=False
-        )
-        .order_by("id")
-        .values_list("appointment_id", "operation_id", "operation__name_zh", "operation__name_en")
-    )
+    # reader's language by the model, once per operation. SQL kept per process too.
+    lines = compiled.value_tuples(_day_line_rows, fixed=(lower, upper, advisor and advisor.pk))
     names: dict[int, str] = {}
     services = defaultdict(list)
     for appointment_id, operation_id, name_zh, name_en in lines:
@@ -271,38 +279,100 @@ def _appointments_by_day(first: date, last: date, *, advisor, days: int) -> dict
     check_in = check_in_url_for_pk()
     by_day: dict[date, list] = defaultdict(list)
     tz = timezone.get_current_timezone()  # once, not once a card
-    for row in _card_rows(first, last, advisor=advisor, days=days):
-        local = row["start"].astimezone(tz)
-        card = {
-            "pk": row["id"],
-            "status": row["status"],
-            "local_start": local,
-            "time_text": clock_text(local),
-            "url": detail_url(row["id"]),
-            "status_label": status_labels.get(row["status"], row["status"]),
-        }
-        if days > 1:
-            card["plate_text"] = row["plate_text"]
-        else:
-            plate = row["plate"] or ""
-            is_open = row["status"] in OPEN_STATUSES
-            card.update(
-                plate=plate,
-                nev=len(plate) == 8,
-                vin=row["vin"],
-                customer_name=row["customer_name"],
-                services=row["services"],
-                waiting=row["waiting"],
-                advisor_name=name_in(row, "advisor"),
-                check_in_url=check_in(row["id"]) if is_open and local.date() == today else "",
+    rows = _card_rows(first, last, advisor=advisor, days=days)
+    if days > 1:
+        for row in rows:
+            local = row["start"].astimezone(tz)
+            by_day[local.date()].append(
+                {
+                    "pk": row["id"],
+                    "status": row["status"],
+                    "local_start": local,
+                    "time_text": clock_text(local),
+                    "url": detail_url(row["id"]),
+                    "status_label": status_labels.get(row["status"], row["status"]),
+                    "plate_text": row["plate_text"],
+                }
             )
-        by_day[local.date()].append(card)
+        return by_day
+    for row in rows:
+        local = row["start"].astimezone(tz)
+        local_day = local.date()
+        plate = row["plate"] or ""
+        status = row["status"]
+        by_day[local_day].append(
+            {
+                "pk": row["id"],
+                "status": status,
+                "local_start": local,
+                "time_text": clock_text(local),
+                "url": detail_url(row["id"]),
+                "status_label": status_labels.get(status, status),
+                "plate": plate,
+                "nev": len(plate) == 8,
+                "vin": row["vin"],
+                "customer_name": row["customer_name"],
+                "services": row["services"],
+                "waiting": row["waiting"],
+                "advisor_name": name_in(row, "advisor"),
+                "check_in_url": (
+                    check_in(row["id"]) if status in OPEN_STATUSES and local_day == today else ""
+                ),
+            }
+        )
     return by_day
 
 
 def day_cards(day: date) -> list[dict]:
-    """The board's cards of one local day, by arrival time (the start page's arrivals)."""
+    """The board's cards of one local day, by arrival time."""
     return _appointments_by_day(day, day, advisor=None, days=1)[day]
+
+
+def _arrival_rows(lower: datetime, upper: datetime) -> QuerySet:
+    """The start page's arrivals: the day's card columns it prints (no VIN, no advisor)."""
+    return (
+        Appointment.objects.filter(start__gte=lower, start__lt=upper)
+        .order_by("start", "id")
+        .values(
+            "id",
+            "start",
+            "status",
+            "waiting",
+            customer_name=F("customer__name"),
+            plate=F("vehicle__plate"),
+        )
+    )
+
+
+def arrival_cards(day: date) -> list[dict]:
+    """The day's cards as the start page's arrivals print them (`day_cards` less what the
+    panel does not show, so not the services' query): time, plate, waiting, customer,
+    status and the check-in link."""
+    today = timezone.localdate()
+    status_labels = {value: str(label) for value, label in Status.choices}
+    detail_url = url_for_pk("appointments:detail")
+    check_in = check_in_url_for_pk()
+    tz = timezone.get_current_timezone()
+    lower, upper = day_bounds(day, day)
+    cards = []
+    # SQL kept per process (one compilation a day).
+    for row in compiled.value_rows(_arrival_rows, fixed=(lower, upper)):
+        local = row["start"].astimezone(tz)
+        plate = row["plate"] or ""
+        is_open = row["status"] in OPEN_STATUSES
+        cards.append(
+            {
+                "time_text": clock_text(local),
+                "url": detail_url(row["id"]),
+                "status_label": status_labels.get(row["status"], row["status"]),
+                "plate": plate,
+                "nev": len(plate) == 8,
+                "customer_name": row["customer_name"],
+                "waiting": row["waiting"],
+                "check_in_url": check_in(row["id"]) if is_open and local.date() == today else "",
+            }
+        )
+    return cards
 
 
 def _board_day(

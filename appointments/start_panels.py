@@ -7,4 +7,4 @@ from . import selectors
 
 def arrivals(request) -> dict:
     """Today's appointments as the board's day cards (time, plate, customer, status, check-in)."""
-    return {"appointments": selectors.day_cards(timezone.localdate())}
+    return {"appointments": selectors.arrival_cards(timezone.localdate())}

@@ -20,16 +20,33 @@ FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
 
 
-def local_text(moment, pattern: str = "%m-%d %H:%M") -> str:
-    """A moment as the lists print it, in the store's time (`{{ value|date:"m-d H:i" }}`
-    worked out once in Python: digits only, nothing to translate); "" for none."""
-    return f"{timezone.localtime(moment):{pattern}}" if moment else ""
+# %-formatting, not f-strings: half the time of `f"{local.hour:02d}"` (hundreds a page).
+def _month_day_clock(local: datetime) -> str:
+    return "%02d-%02d %02d:%02d" % (local.month, local.day, local.hour, local.minute)  # noqa: UP031
 
 
 def clock_text(local: datetime) -> str:
-    """A local time's hour and minute, "09:05" (`f"{local:%H:%M}"` without strftime, three
+    """A local time's hour and minute, "09:05" (`f"{local:%H:%M}"` without strftime, five
     times slower: a week's board prints hundreds)."""
-    return f"{local.hour:02d}:{local.minute:02d}"
+    return "%02d:%02d" % (local.hour, local.minute)  # noqa: UP031
+
+
+# The patterns the lists print, worked out without strftime (same digits, a third of the
+# time); any other pattern goes through strftime.
+_PATTERNS = {"%m-%d %H:%M": _month_day_clock, "%H:%M": clock_text}
+
+
+def local_text(moment, pattern: str = "%m-%d %H:%M", tz=None) -> str:
+    """A moment as the lists print it, in the store's time (`{{ value|date:"m-d H:i" }}`
+    worked out once in Python: digits only, nothing to translate); "" for none.
+
+    `tz`: the current time zone (`timezone.get_current_timezone()`), looked up once by a
+    caller printing many rows: the lookup cost more than the rest of this function."""
+    if not moment:
+        return ""
+    local = timezone.localtime(moment, tz)
+    text = _PATTERNS.get(pattern)
+    return text(local) if text else f"{local:{pattern}}"
 
 
 def add_months(day: date, months: int) -> date:

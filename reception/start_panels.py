@@ -4,4 +4,4 @@ from . import selectors
 
 
 def on_site(request) -> dict:
-    return {"visits": selectors.on_site_rows()}
+    return {"visits": selectors.on_site_panel_rows()}
