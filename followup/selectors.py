@@ -29,7 +29,6 @@ from dealership.visibility import FULL, MASKED, field_level, mask_value, shown
 from reception.models import Visit
 
 from . import duties as K
-from . import kept
 from .models import Complaint, ComplaintAction, ComplaintSeverity, Survey
 from .states import ComplaintStatus
 
@@ -106,7 +105,7 @@ def list_counts(*, user, now: datetime | None = None) -> dict[str, dict]:
     roles = _whose(user)
     by_kind = {
         row["kind"]: row
-        for row in kept.value_rows(
+        for row in compiled.value_rows(
             _count_rows, end_of_today(now), now, *_own(user, roles), fixed=(tuple(kinds), roles)
         )
     }
@@ -353,7 +352,7 @@ def call_list_lines(rows: list[CallRow]) -> list[dict]:
 #
 # The page prints `call_list_lines(call_list_rows(...))`, worked out here from value rows:
 # no task, customer, user, visit or car instance is built (250 of them were a third of the
-# page's CPU) and the queries are compiled once per process (`followup.kept`).
+# page's CPU) and the queries are compiled once per process (`dealership.compiled`).
 
 
 def _line_rows(kinds: tuple, roles: tuple | None, limit: int, tonight: datetime, *user_id: int):
@@ -402,7 +401,7 @@ def _by_id(build, ids, fixed: tuple = ()) -> dict[int, dict]:
         return {}
     size = 1 << (len(ids) - 1).bit_length()
     padded = ids + [ids[-1]] * (size - len(ids))
-    return {row["id"]: row for row in kept.value_rows(build, *padded, fixed=fixed)}
+    return {row["id"]: row for row in compiled.value_rows(build, *padded, fixed=fixed)}
 
 
 def _moment_text(moment, zone) -> str:
@@ -424,7 +423,7 @@ def call_list_page_lines(
     """
     now = now or timezone.now()
     roles = _whose(user)
-    rows = kept.value_rows(
+    rows = compiled.value_rows(
         _line_rows,
         end_of_today(now),
         *_own(user, roles),
@@ -641,7 +640,7 @@ def complaint_lines(complaints: list[Complaint], *, now: datetime | None = None)
 
 def complaint_counts(*, user) -> dict[str, int]:
     """The number on each tab of the complaints page (one query, compiled once per process)."""
-    (row,) = kept.value_rows(_complaint_count_row, user.pk)
+    (row,) = compiled.value_rows(_complaint_count_row, user.pk)
     return row
 
 
@@ -698,7 +697,7 @@ def complaint_page_lines(
     """`complaint_lines(complaint_list(...))` for the complaints page, from value rows (no
     complaint, customer, car or user instance per row) of a query compiled once per process."""
     now = now or timezone.now()
-    rows = kept.value_rows(
+    rows = compiled.value_rows(
         _complaint_line_rows, *((user.pk,) if show == "mine" else ()), fixed=(show, limit)
     )
     category, severity, status = (

@@ -75,6 +75,6 @@ def test_instances_are_the_models_rows_with_their_annotations():
 
 def test_an_id_that_is_no_parameter_runs_the_queryset_as_built():
     VehicleFactory()
-    assert compiled._compiled(_all_vehicles_or_none, (), 1) is None
+    assert compiled._compiled(_all_vehicles_or_none, (), (int,)) is None
     assert len(compiled.instances(_all_vehicles_or_none, 1)) == 1
     assert compiled.instances(_all_vehicles_or_none, 0) == []

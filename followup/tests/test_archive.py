@@ -245,7 +245,7 @@ def test_every_archive_query_is_compiled_once_with_its_ids_as_parameters():
         (selectors._vehicles_history, limit, 3),
     ]
     for build, fixed, ids in builders:
-        assert compiled._compiled(build, fixed, ids) is not None, (build.__name__, ids)
+        assert compiled._compiled(build, fixed, (int,) * ids) is not None, (build.__name__, ids)
 
 
 def test_the_timeline_reads_the_systems_lines_in_the_readers_language_with_who_did_them(

@@ -10,11 +10,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from appointments.models import Appointment
+from dealership import compiled
 from dealership.due import due_task_schedule
 from dealership.models import DueTask
 from dealership.tests.factories import CustomerFactory, VehicleFactory
 from followup import duties as K
-from followup import kept, selectors
+from followup import selectors
 from followup.complaints import complaint_open
 from followup.models import Complaint
 from followup.states import ComplaintStatus
@@ -154,16 +155,16 @@ def test_the_lists_queries_are_kept_compiled(care, manager):
         ]
         for build, fixed, values in cases:
             types = tuple(type(value) for value in values)
-            assert kept._kept(build, fixed, types, connection.vendor) is not None
-            assert kept.value_rows(build, *values, fixed=fixed) == list(build(*fixed, *values))
-    assert kept._kept(selectors._line_visits, (), (int, int), connection.vendor) is not None
-    assert kept._kept(selectors._line_subject_vehicles, (Appointment,), (int,), connection.vendor)
+            assert compiled._compiled(build, fixed, types) is not None
+            assert compiled.value_rows(build, *values, fixed=fixed) == list(build(*fixed, *values))
+    assert compiled._compiled(selectors._line_visits, (), (int, int)) is not None
+    assert compiled._compiled(selectors._line_subject_vehicles, (Appointment,), (int,))
     # A moment is a parameter: the count of overdue calls follows the clock, one SQL text.
     fixed = (kinds, selectors._whose(care))
-    early = kept.value_rows(
+    early = compiled.value_rows(
         selectors._count_rows, tonight, now - timedelta(hours=2), care.pk, fixed=fixed
     )
-    late = kept.value_rows(selectors._count_rows, tonight, now, care.pk, fixed=fixed)
+    late = compiled.value_rows(selectors._count_rows, tonight, now, care.pk, fixed=fixed)
     assert [row["overdue"] for row in early] == [0] and [row["overdue"] for row in late] == [1]
 
 
@@ -237,8 +238,8 @@ def test_the_complaints_queries_are_kept_compiled(care):
     for show in selectors.COMPLAINT_FILTERS:
         types = (int,) if show == "mine" else ()
         fixed = (show, selectors.LIST_LIMIT)
-        assert kept._kept(selectors._complaint_line_rows, fixed, types, connection.vendor), show
-    assert kept._kept(selectors._complaint_count_row, (), (int,), connection.vendor)
+        assert compiled._compiled(selectors._complaint_line_rows, fixed, types), show
+    assert compiled._compiled(selectors._complaint_count_row, (), (int,))
 
 
 def test_the_tabs_show_a_new_call_and_the_list_shown_right_away(client, care):
