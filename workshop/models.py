@@ -131,16 +131,26 @@ class Job(BilingualLine):
 
     def hours_worked(self, now=None) -> Decimal:
         """Actual hours so far, the running clock included."""
-        hours = self.actual_hours
-        if self.clocked_on_at:
-            seconds = ((now or timezone.now()) - self.clocked_on_at).total_seconds()
-            hours += Decimal(str(round(max(seconds, 0) / 3600, 2)))
-        return hours
+        return hours_worked(self.actual_hours, self.clocked_on_at, now)
 
     def remaining_hours(self, now=None) -> Decimal:
-        if self.status in (JobStatus.DONE, JobStatus.CANCELLED):
-            return ZERO
-        return max(self.hours - self.hours_worked(now), ZERO)
+        return remaining_hours(self.status, self.hours, self.actual_hours, self.clocked_on_at, now)
+
+
+def hours_worked(actual_hours: Decimal, clocked_on_at, now=None) -> Decimal:
+    """A job's actual hours so far, the running clock included (`Job.hours_worked` of a
+    job's columns, for lists read as values)."""
+    if clocked_on_at:
+        seconds = ((now or timezone.now()) - clocked_on_at).total_seconds()
+        return actual_hours + Decimal(str(round(max(seconds, 0) / 3600, 2)))
+    return actual_hours
+
+
+def remaining_hours(status, hours, actual_hours, clocked_on_at, now=None) -> Decimal:
+    """A job's hours still to work (`Job.remaining_hours` of a job's columns)."""
+    if status in (JobStatus.DONE, JobStatus.CANCELLED):
+        return ZERO
+    return max(hours - hours_worked(actual_hours, clocked_on_at, now), ZERO)
 
 
 class ClockEntry(models.Model):

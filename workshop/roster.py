@@ -27,7 +27,7 @@ from reception.models import Visit
 from reception.states import VisitStatus
 from workorders.models import LineKind, OrderStatus, WorkOrderLine
 
-from .models import Job, RosterEntry, RosterKind
+from .models import Job, RosterEntry, RosterKind, remaining_hours
 from .states import JobStatus
 
 ZERO = Decimal("0")
@@ -97,11 +97,16 @@ def _remaining_by_visit(visit_ids: list[int], now) -> dict[int, dict[str, Decima
     if not visit_ids:
         return remaining
     with_jobs = set()
-    for job in Job.objects.filter(visit_id__in=visit_ids).exclude(
-        status__in=(JobStatus.CANCELLED, JobStatus.PROPOSED)
-    ):
-        with_jobs.add(job.visit_id)
-        remaining[job.visit_id][job.work_type] += job.remaining_hours(now)
+    jobs = (
+        Job.objects.filter(visit_id__in=visit_ids)
+        .exclude(status__in=(JobStatus.CANCELLED, JobStatus.PROPOSED))
+        .values_list("visit_id", "work_type", "status", "hours", "actual_hours", "clocked_on_at")
+    )
+    for visit_id, work_type, status, hours, actual_hours, clocked_on_at in jobs:
+        with_jobs.add(visit_id)
+        remaining[visit_id][work_type] += remaining_hours(
+            status, hours, actual_hours, clocked_on_at, now
+        )
     without_jobs = [pk for pk in visit_ids if pk not in with_jobs]
     if not without_jobs:
         return remaining
