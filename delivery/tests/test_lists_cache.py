@@ -1,12 +1,24 @@
 """The delivery board and the cashier's lists: their HTML comes from the cache while nothing
 they show changed (`dealership.fragments`); a change and a language show at once."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
 from dealership.models import Customer
+from dealership.money import PaymentMethod
+from delivery import services
+from delivery.models import Payment
+from delivery.selectors import bill_for, settled_rows
 from delivery.services import gate_pass_issue
-from delivery.tests.factories import qc_passed_visit, ready_visit, settled_visit, staff
+from delivery.tests.factories import (
+    checked_visit,
+    qc_passed_visit,
+    ready_visit,
+    settled_visit,
+    staff,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +63,44 @@ def test_a_car_leaves_the_cashier_list_when_its_gate_pass_is_issued(client):
     gate_pass_issue(visit=visit, actor=staff("cashier"))
     queue = _get(client, "delivery:cashier").split('id="cashier-queue"')[1].split("</table>")[0]
     assert visit.number not in queue
+
+
+def _section(page: str, table_id: str) -> str:
+    return page.split(f'id="{table_id}"')[1].split("</table>")[0]
+
+
+def test_the_cashier_queue_says_settle_or_gate_pass_and_drops_a_car_with_its_pass(client):
+    ready, _order = ready_visit()
+    paid, _order, _settlement = settled_visit()
+    gone, _order, _settlement = settled_visit()
+    gate_pass_issue(visit=gone, actor=staff("cashier"))
+    client.force_login(staff("cashier"))
+    queue = _section(_get(client, "delivery:cashier", "en"), "cashier-queue")
+    rows = {row.split("</a>")[0].rsplit(">", 1)[1]: row for row in queue.split("<tr>")[2:]}
+    assert set(rows) == {ready.number, paid.number}
+    assert ">Settle</td>" in rows[ready.number] and "gate pass" not in rows[ready.number]
+    assert "Issue the gate pass" in rows[paid.number]
+
+
+def test_the_settled_list_prints_each_bill_once_with_its_payments_in_order(client):
+    visit, _order = checked_visit()
+    due = bill_for(visit).customer_total
+    part = (due / 3).quantize(Decimal("0.01"))
+    split = services.settlement_create(
+        visit=visit,
+        actor=staff("cashier"),
+        payments=[{"method": "alipay", "amount": part}, {"method": "cash", "amount": due - part}],
+    )
+    _visit, _order, unpaid = settled_visit()
+    Payment.objects.filter(settlement=unpaid).delete()  # as a bill with nothing to pay
+    rows = settled_rows()
+    assert [row["id"] for row in rows] == [unpaid.pk, split.pk]
+    assert rows[0]["payments"] == []
+    assert [(p["method_label"], p["amount"]) for p in rows[1]["payments"]] == [
+        (str(PaymentMethod.ALIPAY.label), part),
+        (str(PaymentMethod.CASH.label), due - part),
+    ]
+    client.force_login(staff("cashier"))
+    settled = _section(_get(client, "delivery:cashier", "en"), "settled-today")
+    assert f"Alipay ¥{part} +" in settled and f"Cash ¥{due - part}</td>" in settled
+    assert settled.count(split.invoice_number) == 1 and ">—</td>" in settled
