@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -22,7 +22,7 @@ from dealership.daterange import add_months
 from dealership.models import DueTask, DueTaskState, MaintenancePlan, MaintenancePlanPart, Message
 from dealership.money import cents
 from dealership.rules import rule
-from dealership.staff_names import name_columns, name_in
+from dealership.staff_names import staff_name
 from dealership.urltools import url_for_pk
 from dealership.visibility import shown
 from reception.models import DeclinedWork, InsuranceCase, ValuablesHandling, Visit
@@ -465,8 +465,27 @@ def settlements_awaiting_tax_invoice(
 def awaiting_tax_invoice_rows() -> list[dict]:
     """`settlements_awaiting_tax_invoice` as the cashier's list prints it (plain values)."""
     kind_labels = {value: str(label) for value, label in TaxInvoiceKind.choices}
-    bills = list(
-        _awaiting_tax_invoice(None, None).values(
+    return [
+        {
+            "invoice_number": invoice_number,
+            "settled_at": settled_at,
+            "visit_id": visit_id,
+            "buyer_name": buyer_name,
+            "buyer_tax_number": buyer_tax_number,
+            "amount_due": amount_due,
+            "visit_number": visit_number,
+            "kind_label": kind_labels.get(kind, ""),
+        }
+        for (
+            invoice_number,
+            settled_at,
+            visit_id,
+            kind,
+            buyer_name,
+            buyer_tax_number,
+            amount_due,
+            visit_number,
+        ) in _awaiting_tax_invoice(None, None).values_list(
             "invoice_number",
             "settled_at",
             "visit_id",
@@ -474,12 +493,9 @@ def awaiting_tax_invoice_rows() -> list[dict]:
             "buyer_name",
             "buyer_tax_number",
             "amount_due",
-            visit_number=F("visit__number"),
+            "visit__number",
         )
-    )
-    for bill in bills:
-        bill["kind_label"] = kind_labels.get(bill.pop("tax_invoice_kind"), "")
-    return bills
+    ]
 
 
 # ---------------------------------------------------------------------------- pages
@@ -527,36 +543,50 @@ def delivery_board_rows() -> list[dict]:
     rows = (
         Visit.objects.filter(_on_delivery_board())
         .order_by("promised_at", "id")
-        .values(
+        .values_list(
             "id",
             "number",
             "status",
             "promised_at",
-            plate=F("vehicle__plate"),
-            customer_name=F("customer__name"),
-            **name_columns("advisor"),
-            final_check_at=F("delivery__final_check_at"),
-            gate_pass_number=F("delivery__gate_pass_number"),
-            paid_invoice=Subquery(paid_invoice),
+            "vehicle__plate",
+            "customer__name",
+            "advisor__first_name",
+            "advisor__last_name",
+            "advisor__username",
+            "delivery__final_check_at",
+            "delivery__gate_pass_number",
+            Subquery(paid_invoice),
         )
     )
     return [
         {
-            "url": visit_url(row["id"]),
-            "number": row["number"],
-            "plate": row["plate"],
-            "customer_name": row["customer_name"],
-            "advisor_name": name_in(row, "advisor"),
+            "url": visit_url(pk),
+            "number": number,
+            "plate": plate,
+            "customer_name": customer_name,
+            # dealership.staff_names.name_in
+            "advisor_name": "" if username is None else staff_name(first, last, username),
             # local_text's "%m-%d %H:%M", the time zone looked up once
-            "promised_text": f"{row['promised_at'].astimezone(here):%m-%d %H:%M}"
-            if row["promised_at"]
-            else "",
-            "status_label": status_labels.get(row["status"], row["status"]),
-            "final_checked": row["final_check_at"] is not None,
-            "invoice_numbers": [] if row["paid_invoice"] is None else [row["paid_invoice"]],
-            "gate_pass_number": row["gate_pass_number"],
+            "promised_text": f"{promised_at.astimezone(here):%m-%d %H:%M}" if promised_at else "",
+            "status_label": status_labels.get(status, status),
+            "final_checked": final_check_at is not None,
+            "invoice_numbers": [] if invoice_number is None else [invoice_number],
+            "gate_pass_number": gate_pass_number,
         }
-        for row in rows
+        for (
+            pk,
+            number,
+            status,
+            promised_at,
+            plate,
+            customer_name,
+            first,
+            last,
+            username,
+            final_check_at,
+            gate_pass_number,
+            invoice_number,
+        ) in rows
     ]
 
 

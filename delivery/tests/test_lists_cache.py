@@ -1,14 +1,18 @@
 """The delivery board and the cashier's lists: their HTML comes from the cache while nothing
 they show changed (`dealership.fragments`); a change and a language show at once."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from dealership.models import Customer
 from dealership.money import PaymentMethod
-from delivery import services
+from delivery import services, views
+from delivery.forms import TaxInvoiceExportForm
 from delivery.models import Payment
 from delivery.selectors import bill_for, settled_rows
 from delivery.services import gate_pass_issue
@@ -104,3 +108,27 @@ def test_the_settled_list_prints_each_bill_once_with_its_payments_in_order(clien
     settled = _section(_get(client, "delivery:cashier", "en"), "settled-today")
     assert f"Alipay ¥{part} +" in settled and f"Cash ¥{due - part}</td>" in settled
     assert settled.count(split.invoice_number) == 1 and ">—</td>" in settled
+
+
+def test_the_export_form_follows_the_day_and_the_language(client, monkeypatch):
+    client.force_login(staff("cashier"))
+
+    def form_on(day: date, language: str) -> str:
+        month = {"start": day.replace(day=1), "end": day}
+        monkeypatch.setattr(views, "_this_month", lambda: month)
+        page = _get(client, "delivery:cashier", language)
+        shown = '<form method="get"' + page.split('<form method="get"')[1].split("</form>")[0]
+        with translation.override(language):
+            fresh = render_to_string(
+                "delivery/_tax_invoice_export.html",
+                {"export_form": TaxInvoiceExportForm(initial=month)},
+            )
+        assert shown + "</form>\n" == fresh  # what the page would render without the memo
+        return shown
+
+    march = form_on(date(2026, 3, 15), "en")
+    assert 'value="2026-03-01"' in march and 'value="2026-03-15"' in march
+    assert "Settled from" in march
+    assert "Settled from" not in form_on(date(2026, 3, 15), "zh-hans")
+    april = form_on(date(2026, 4, 2), "en")
+    assert 'value="2026-04-01"' in april and 'value="2026-04-02"' in april
