@@ -85,10 +85,10 @@ def home(request):
 
 @role_required(*CUSTOMER_VIEWERS)
 def search(request):
-    result = selectors.search(request.GET.get("q", ""), by_phone=can_search_by_phone(request.user))
-    results = cached_fragment(
-        "dealership/_search_results.html", {"result": selectors.search_rows(result, request.user)}
+    result = selectors.search_rows(
+        request.GET.get("q", ""), request.user, by_phone=can_search_by_phone(request.user)
     )
+    results = cached_fragment("dealership/_search_results.html", {"result": result})
     if request.htmx:
         return HttpResponse(results)
     return render(request, "dealership/search.html", {"result": result, "results": results})

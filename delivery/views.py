@@ -1,11 +1,14 @@
 """Pages of steps 6–7. Thin: forms in, services called, errors shown next to the field."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, reverse
+from django.utils import timezone, translation
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -181,6 +184,28 @@ def _this_month() -> dict:
     return {"start": today.replace(day=1), "end": today}
 
 
+# The cashier's export form, rendered once per process, language and day: it shows no data,
+# only what this process's code and templates make of the dates (a deploy starts new
+# processes). Not kept with DEBUG on, when templates change under a running server.
+_EXPORT_FORMS: dict[tuple, str] = {}
+
+
+def _export_form_html() -> SafeString:
+    dates = _this_month()
+    key = (translation.get_language(), get_script_prefix(), dates["start"], dates["end"])
+    html = _EXPORT_FORMS.get(key)
+    if html is None:
+        html = render_to_string(
+            "delivery/_tax_invoice_export.html",
+            {"export_form": TaxInvoiceExportForm(initial=dates)},
+        )
+        if not settings.DEBUG:
+            if len(_EXPORT_FORMS) >= 16:  # yesterday's
+                _EXPORT_FORMS.clear()
+            _EXPORT_FORMS[key] = html
+    return mark_safe(html)  # noqa: S308 - the template's own escaped output
+
+
 @role_required(*CASHIERS)
 def cashier(request):
     return render(
@@ -194,7 +219,7 @@ def cashier(request):
                     "awaiting_invoice": selectors.awaiting_tax_invoice_rows(),
                 },
             ),
-            "export_form": TaxInvoiceExportForm(initial=_this_month()),
+            "export_form": _export_form_html(),
             "settled_today": cached_fragment(
                 "delivery/_settled_today.html", {"settlements": selectors.settled_rows()}
             ),

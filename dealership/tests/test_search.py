@@ -79,3 +79,56 @@ def test_htmx_search_returns_only_the_results_fragment(advisor_client, fleet):
     html = response.content.decode()
     assert "苏E12345" in html
     assert "<html" not in html
+
+
+@pytest.mark.parametrize("role", ["advisor", "customer_care", "cashier"])
+@pytest.mark.parametrize(
+    "query", ["E123", "1", "138 1234", "李娜", "苏", "1111", "nothing", "  张伟 "]
+)
+def test_the_page_rows_are_the_matches_of_search_as_the_viewer_may_see_them(fleet, role, query):
+    from django.contrib.auth.models import Group
+
+    from dealership.selectors import search_rows
+    from dealership.tests.factories import UserFactory
+    from dealership.visibility import can_search_by_phone, shown
+
+    VehicleFactory(owner=fleet["li"], plate=None, vin="22222222222222222")  # no plate yet
+    fleet["li"].company = "李氏贸易"
+    fleet["li"].save()
+    viewer = UserFactory()
+    viewer.groups.add(Group.objects.get_or_create(name=role)[0])
+    by_phone = can_search_by_phone(viewer)
+    result = search(query, by_phone=by_phone)
+    rows = search_rows(query, viewer, by_phone=by_phone)
+    assert (rows["query"], rows["too_short"], rows["empty"], rows["truncated"]) == (
+        result.query,
+        result.too_short,
+        result.empty,
+        result.truncated,
+    )
+    assert [
+        (v["url"], v["plate"], v["vin"], v["owner_name"], v["owner_mobile"])
+        for v in rows["vehicles"]
+    ] == [
+        (
+            reverse("vehicle_detail", args=[v.pk]),
+            v.plate,
+            v.vin,
+            v.owner.name,
+            shown(viewer, "mobile", v.owner.mobile),
+        )
+        for v in result.vehicles
+    ]
+    assert [
+        (c["url"], c["name"], c["company"], c["mobile"], [v["plate"] for v in c["vehicles"]])
+        for c in rows["customers"]
+    ] == [
+        (
+            reverse("customer_detail", args=[c.pk]),
+            c.name,
+            shown(viewer, "company", c.company or ""),
+            shown(viewer, "mobile", c.mobile),
+            [v.plate for v in c.vehicles.all()],
+        )
+        for c in result.customers
+    ]
