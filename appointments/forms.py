@@ -9,6 +9,7 @@ from dealership.money import PaymentMethod
 from dealership.roles import Role
 from dealership.text import CONCERN_MAX_LENGTH
 from dealership.validators import normalize_phone, normalize_plate, validate_mobile, validate_plate
+from dealership.widgets import DateInput
 
 from .models import Campaign, Channel, Holiday, OpeningHours
 
@@ -90,9 +91,7 @@ class BookingForm(ServicesMixin):
         widget=forms.SelectMultiple(attrs={"size": 5}),
         help_text=_("Parts of the plan are added by themselves."),
     )
-    day = forms.DateField(
-        label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    day = forms.DateField(label=_("Day"), widget=DateInput())
     start = StartField(label=_("Arrival time"))
     concern_text = forms.CharField(
         label=_("Request in the customer's own words"),
@@ -118,7 +117,7 @@ class BookingForm(ServicesMixin):
     parts_expected_on = forms.DateField(
         label=_("Ordered parts expected on"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput(),
         help_text=_("Empty: the usual delivery time."),
     )
 
@@ -152,9 +151,7 @@ class QuickCustomerForm(forms.Form):
 
 
 class RescheduleForm(forms.Form):
-    day = forms.DateField(
-        label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    day = forms.DateField(label=_("Day"), widget=DateInput())
     start = StartField(label=_("Arrival time"))
 
 
@@ -206,9 +203,7 @@ class SelfServiceIdentifyForm(forms.Form):
 
 
 class SelfServiceBookingForm(ServicesMixin):
-    day = forms.DateField(
-        label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    day = forms.DateField(label=_("Day"), widget=DateInput())
     start = StartField(label=_("Arrival time"))
     concern_text = forms.CharField(
         label=_("Anything we should know? Describe it in your own words"),
@@ -243,7 +238,7 @@ class HolidayForm(forms.ModelForm):
         model = Holiday
         fields = ["day", "name"]
         widgets = {
-            "day": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "day": DateInput(),
             "name": forms.TextInput(attrs={"placeholder": _("Name, e.g. Spring Festival")}),
         }
 
@@ -270,7 +265,7 @@ class CampaignForm(forms.ModelForm):
         ]
         widgets = {
             "instructions": forms.Textarea(attrs={"rows": 3}),
-            "ends_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "ends_on": DateInput(),
         }
 
     vin_list = forms.BooleanField(

@@ -14,6 +14,7 @@ from .models import (
     Vehicle,
 )
 from .validators import normalize_phone, normalize_plate, normalize_vin
+from .widgets import DateInput, DateTimeInput
 
 
 class CustomerAdvisorForm(forms.Form):
@@ -59,9 +60,9 @@ class VehicleForm(forms.ModelForm):
             "last_odometer_km",
         ]
         widgets = {
-            "production_date": forms.DateInput(attrs={"type": "date"}),
-            "registration_date": forms.DateInput(attrs={"type": "date"}),
-            "handover_date": forms.DateInput(attrs={"type": "date"}),
+            "production_date": DateInput(),
+            "registration_date": DateInput(),
+            "handover_date": DateInput(),
             "vin": forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
             "plate": forms.TextInput(attrs={"autocapitalize": "characters"}),
         }
@@ -167,9 +168,7 @@ class PrivacyRequestForm(forms.Form):
     customer_mobile = forms.CharField(label=_("Customer's mobile"), max_length=20)
     kind = forms.ChoiceField(label=_("Request"), choices=PrivacyRequestKind.choices)
     channel = forms.ChoiceField(label=_("Received how"), choices=PrivacyRequestChannel.choices)
-    received_at = forms.DateTimeField(
-        label=_("Received at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
+    received_at = forms.DateTimeField(label=_("Received at"), widget=DateTimeInput())
     note = forms.CharField(
         label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -21,6 +21,7 @@ from dealership.pdf import render_pdf
 from dealership.roles import Role, has_role, role_required
 from dealership.rules import rule
 from dealership.web import submit
+from dealership.widgets import DateInput
 
 from . import day_close
 from .access import CASHIERS
@@ -38,7 +39,7 @@ class DayForm(forms.Form):
     day = forms.DateField(
         label=gettext_lazy("Day"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
     )
 
     def clean_day(self):

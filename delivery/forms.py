@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from dealership.text import NOTE_MAX_LENGTH
+from dealership.widgets import DateInput
 from reception.models import ValuablesHandling
 from workorders.models import PaymentMethod
 
@@ -226,8 +227,8 @@ class TaxInvoiceIssueForm(forms.Form):
 
 
 class TaxInvoiceExportForm(forms.Form):
-    start = forms.DateField(label=_("Settled from"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("Settled until"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("Settled from"), widget=DateInput())
+    end = forms.DateField(label=_("Settled until"), widget=DateInput())
 
     def clean(self):
         data = super().clean()

@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 from appointments.models import Appointment
 from dealership.models import Customer
 from dealership.text import NOTE_MAX_LENGTH
+from dealership.widgets import DateTimeInput
 
 from .models import ComplaintCategory, EnquiryChannel, EnquiryOutcome, EnquiryTopic
 
@@ -34,7 +35,7 @@ class EnquiryForm(forms.Form):
         label=_("Received at"),
         required=False,
         help_text=_("Leave empty for now."),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeInput(),
     )
 
 

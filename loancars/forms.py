@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from dealership.widgets import DateTimeInput
 from reception.models import FuelLevel
 from workshop.forms import MultipleImageField
 
@@ -8,7 +9,7 @@ from .models import CarStatus, LoanCar
 from .services import LICENCE_MAX, MAX_KM
 
 FUEL_CHOICES = [("", "—"), *FuelLevel.choices]
-DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATETIME = DateTimeInput()
 
 
 class LoanCarForm(forms.ModelForm):

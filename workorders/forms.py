@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dealership.models import LabourOperation, Part
 from dealership.text import REASON_MAX_LENGTH
+from dealership.widgets import DateTimeInput
 
 from .lines import MAX_HOURS, MAX_QUANTITY, MAX_UNIT_PRICE
 from .models import MANUAL_KINDS, JobType, LineKind, WorkOrder
@@ -103,7 +104,7 @@ class TermsForm(forms.ModelForm):
     promised_at = forms.DateTimeField(
         label=_("Promised delivery"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeInput(),
     )
 
     class Meta:

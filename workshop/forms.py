@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dealership.models import Bay, LabourOperation, Part, Technician
 from dealership.text import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
+from dealership.widgets import DateTimeInput
 
 from .additions import MAX_EXTRA_MINUTES
 from .models import RosterKind
@@ -148,7 +149,7 @@ class LinkAnswerForm(forms.Form):
 class PromiseForm(forms.Form):
     promised_at = forms.DateTimeField(
         label=_("New promised time"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeInput(),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
     reason = forms.CharField(label=_("Reason given to the customer"), max_length=200)
