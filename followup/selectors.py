@@ -404,14 +404,6 @@ def _by_id(build, ids, fixed: tuple = ()) -> dict[int, dict]:
     return {row["id"]: row for row in compiled.value_rows(build, *padded, fixed=fixed)}
 
 
-def _moment_text(moment, zone) -> str:
-    """`dealership.daterange.local_text`: "m-d H:i" in the store's time, "" for none."""
-    if not moment:
-        return ""
-    local = moment.astimezone(zone)
-    return f"{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
-
-
 def call_list_page_lines(
     *, call_list: K.CallList, user, now: datetime | None = None, limit: int = CALLS_SHOWN
 ) -> list[dict]:
@@ -492,7 +484,7 @@ def call_list_page_lines(
             {
                 "pk": str(pk),
                 "overdue": row["due_at"] < now,
-                "due_text": _moment_text(row["due_at"], zone),
+                "due_text": local_text(row["due_at"], tz=zone),
                 "customer_url": customer_url(customer_id),
                 "customer_name": row["customer_name"] if customer_id is not None else "",
                 "mobile": mobile,
@@ -504,7 +496,7 @@ def call_list_page_lines(
                 "model": vehicle["model"] if vehicle is not None else "",
                 "visit": visit is not None,
                 "visit_number": visit["number"] if visit is not None else "",
-                "delivered_text": _moment_text(visit["delivered_at"], zone) if visit else "",
+                "delivered_text": local_text(visit["delivered_at"], tz=zone) if visit else "",
                 "reason": _payload_reason(payload),
                 "assigned_to": name_in(row, "assigned_to"),
                 "attempted": bool(attempts),
@@ -723,11 +715,11 @@ def complaint_page_lines(
             "status_label": status.get(row["status"], row["status"]),
             "owner": name_in(row, "owner") if row["owner_username"] is not None else "—",
             "response_late": (row["responded_at"] or now) > row["respond_by"],
-            "responded_text": _moment_text(row["responded_at"], zone),
-            "respond_by_text": _moment_text(row["respond_by"], zone),
+            "responded_text": local_text(row["responded_at"], tz=zone),
+            "respond_by_text": local_text(row["respond_by"], tz=zone),
             "close_late": (row["closed_at"] or now) > row["close_by"],
-            "closed_text": _moment_text(row["closed_at"], zone),
-            "close_by_text": _moment_text(row["close_by"], zone),
+            "closed_text": local_text(row["closed_at"], tz=zone),
+            "close_by_text": local_text(row["close_by"], tz=zone),
         }
         for row in rows
     ]
