@@ -7,10 +7,11 @@ from django.urls import reverse
 
 from dealership.tests.factories import TEST_PASSWORD, PartFactory
 from delivery.models import Delivery, Settlement
-from delivery.services import gate_pass_issue, visit_hand_back
+from delivery.services import gate_pass_issue
 from delivery.tests.factories import (
     TO_QC,
     checked_visit,
+    handed_back,
     qc_passed_visit,
     ready_visit,
     record_final_check,
@@ -176,16 +177,7 @@ def test_hand_back_page_signs_and_delivers(client, as_role):
 
 def test_a_missing_hand_back_signature_file_is_a_404_not_a_500(client, as_role):
     visit, _order, _settlement = settled_visit()
-    gate_pass_issue(visit=visit, actor=staff("cashier"))
-    visit_hand_back(
-        visit=visit,
-        actor=visit.advisor,
-        signature=signature_data_url(),
-        signer_name="张三",
-        belongings_returned=True,
-        keys_returned=True,
-        covers_removed=True,
-    )
+    handed_back(visit)
     stored = Delivery.objects.get(visit=visit).handback_signature
     assert stored
     stored.storage.delete(stored.name)

@@ -12,9 +12,8 @@ from dealership.due import due_task_perform, due_tasks_dispatch
 from dealership.models import DueTask, Message
 from delivery import services
 from delivery.duties import READY_NOTICE
-from delivery.tests.factories import qc_passed_visit, settled_visit, staff
+from delivery.tests.factories import handed_back, qc_passed_visit, settled_visit, staff
 from reception.models import Visit
-from reception.tests.factories import signature_data_url
 
 pytestmark = pytest.mark.django_db
 
@@ -105,16 +104,7 @@ def test_a_notice_inside_opening_hours_waits_and_the_page_says_when(client):
 def test_after_delivery_the_pending_notice_is_cancelled_and_no_longer_promised(client):
     _open_around_the_clock()
     visit, _order, _settlement = settled_visit(promised_in=timedelta(hours=5))
-    services.gate_pass_issue(visit=visit, actor=staff("cashier"))
-    services.visit_hand_back(
-        visit=visit,
-        actor=visit.advisor,
-        signature=signature_data_url(),
-        signer_name="张三",
-        belongings_returned=True,
-        keys_returned=True,
-        covers_removed=True,
-    )
+    handed_back(visit)
 
     task = DueTask.objects.get(kind=READY_NOTICE, subject_id=visit.pk)
     assert task.state == "cancelled"

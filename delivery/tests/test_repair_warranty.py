@@ -25,6 +25,7 @@ from delivery.selectors import bill_for, order_in_force
 from delivery.tests.factories import (
     TO_QC,
     error_code,
+    handed_back,
     record_final_check,
     settled_visit,
     sign_revision,
@@ -66,16 +67,7 @@ def _lines(work_type: str = "repair") -> list[dict]:
 def _delivered(*, on: datetime, km: int, work_type: str = "repair") -> Visit:
     """A visit settled, gate pass issued, handed back; delivered `on` at `km` (set by hand)."""
     visit, _order, _settlement = settled_visit(lines=_lines(work_type))
-    services.gate_pass_issue(visit=visit, actor=staff("cashier"))
-    services.visit_hand_back(
-        visit=visit,
-        actor=visit.advisor,
-        signature=signature_data_url(),
-        signer_name="张三",
-        belongings_returned=True,
-        keys_returned=True,
-        covers_removed=True,
-    )
+    handed_back(visit)
     Visit.objects.filter(pk=visit.pk).update(delivered_at=on)
     Delivery.objects.filter(visit=visit).update(delivery_odometer_km=km, gate_pass_issued_at=on)
     Vehicle.objects.filter(pk=visit.vehicle_id).update(last_odometer_km=km)

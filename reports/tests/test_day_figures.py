@@ -24,7 +24,7 @@ from dealership.rules import rule_set
 from delivery import services as delivery
 from delivery.models import Settlement, SettlementStatus
 from delivery.selectors import bill_for
-from delivery.tests.factories import settled_visit, staff
+from delivery.tests.factories import handed_back, settled_visit, staff
 from demo.scale import seed_year
 from demo.store import seed_customers, seed_store
 from followup.complaints import complaint_open
@@ -32,7 +32,6 @@ from followup.models import ComplaintCategory, ComplaintSource, Survey
 from followup.services import survey_answer_online
 from reception.models import Visit
 from reception.states import VisitStatus
-from reception.tests.factories import signature_data_url
 from reports import daily
 from reports.models import DayChange, DayFigures
 from reports.periods import DAY, MONTH, WEEK, Period
@@ -118,16 +117,7 @@ def test_day_rows_equal_a_full_recomputation_as_rows_change(year):
 
     # The car handed back, then a complaint and a survey on it. (Not a car of the bulk
     # year: whether one of its cars still has its care call open depends on the hour.)
-    delivery.gate_pass_issue(visit=visit, actor=cashier)
-    delivered = delivery.visit_hand_back(
-        visit=visit,
-        actor=visit.advisor,
-        signature=signature_data_url(),
-        signer_name="张三",
-        belongings_returned=True,
-        keys_returned=True,
-        covers_removed=True,
-    )
+    delivered = handed_back(visit, cashier=cashier)
     _days_checked([today])
     complaint_open(
         customer=delivered.customer,

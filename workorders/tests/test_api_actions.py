@@ -15,9 +15,8 @@ from rest_framework.test import APIClient
 
 from dealership.models import Vehicle
 from dealership.tests.factories import PartFactory, VehicleFactory
-from delivery import services as delivery_services
 from delivery.models import Delivery
-from delivery.tests.factories import settled_visit, signed_visit, staff
+from delivery.tests.factories import handed_back, settled_visit, signed_visit
 from reception.models import Visit
 from reception.services import visit_check_in
 from reception.tests.factories import signature_data_url
@@ -240,16 +239,7 @@ def _delivered_recently() -> Visit:
     """A water-pump repair delivered 10 days ago at 20 000 km (within 3 months / 5 000 km)."""
     pump = PartFactory(name_zh="水泵总成", price=D("600.00"))
     visit, _order, _settlement = settled_visit(lines=[{"part": pump, "job_type": "repair"}])
-    delivery_services.gate_pass_issue(visit=visit, actor=staff("cashier"))
-    delivery_services.visit_hand_back(
-        visit=visit,
-        actor=visit.advisor,
-        signature=signature_data_url(),
-        signer_name="张三",
-        belongings_returned=True,
-        keys_returned=True,
-        covers_removed=True,
-    )
+    handed_back(visit)
     on = timezone.now() - timedelta(days=10)
     Visit.objects.filter(pk=visit.pk).update(delivered_at=on)
     Delivery.objects.filter(visit=visit).update(delivery_odometer_km=20000, gate_pass_issued_at=on)
