@@ -81,6 +81,22 @@ def _default_language():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_file_cache():
+    """Without Redis (the embedded default of `make run`), the cache is a folder of files
+    that outlives each test's rolled-back transaction. On SQLite a rolled-back row's id is
+    given again to the next test's row, so a cache entry keyed by an id (a message the
+    provider accepted, for one) spoke for another test's row, and the file cache's culling
+    at 300 entries made query counts depend on the tests before. Each test starts with it
+    empty. (Redis keys outlive tests too, but PostgreSQL never gives an id twice.)"""
+    from django.core.cache import caches
+    from django.core.cache.backends.filebased import FileBasedCache
+
+    if isinstance(caches["default"], FileBasedCache):
+        caches["default"].clear()
+    yield
+
+
 def pytest_report_header(config):
     return f"database: {os.environ.get('DATABASE_URL') or 'embedded SQLite'}"
 

@@ -396,7 +396,9 @@ def test_tencent_reply_is_kept_and_a_plain_answer_does_not_unsubscribe(tencent, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_copies_of_a_receipt_at_once_move_the_message_once():
+def test_two_copies_of_a_receipt_at_once_move_the_message_once(require_postgres):
+    # Two threads on the in-memory SQLite test database share one cache of tables and
+    # refuse each other ("database table is locked") instead of waiting for the row lock.
     import threading
 
     from django.db import connection
