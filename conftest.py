@@ -13,6 +13,17 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture
+def empty_cache():
+    """The cache empty before and after the test (`pytest.mark.usefixtures("empty_cache")`):
+    for tests of what is kept in it."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _isolate_rule_cache():
     from dealership.rules import forget_cached_rules

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from dealership import compiled
 from dealership.models import Bay, DueTask, Technician, User
 from dealership.rules import rule
+from dealership.staff_names import name_columns, name_in
 from dealership.urltools import url_for_pk
 from reception.models import Visit
 from reception.states import CUSTOMER_STAGES as STAGES
@@ -831,9 +832,7 @@ def _qc_check_rows(limit: int) -> QuerySet[QualityCheck]:
         "reason",
         plate=F("visit__vehicle__plate"),
         vin=F("visit__vehicle__vin"),
-        username=F("inspector__username"),
-        first_name=F("inspector__first_name"),
-        last_name=F("inspector__last_name"),
+        **name_columns("inspector"),
     )[:limit]
 
 
@@ -881,13 +880,7 @@ def qc_recent(limit: int = 20) -> list[dict]:
     day_text = _local_texts()
     checks = []
     for row in compiled.value_rows(_qc_check_rows, fixed=(limit,)):
-        if row["username"] is None:
-            inspector = "None"
-        else:
-            user = User(
-                username=row["username"], first_name=row["first_name"], last_name=row["last_name"]
-            )
-            inspector = str(user)
+        inspector = name_in(row, "inspector") or "None"
         checks.append(
             {
                 "at_text": day_text(row["at"]),

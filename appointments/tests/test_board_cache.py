@@ -14,14 +14,7 @@ from dealership.models import Customer
 from .factories import days_ahead, local, make_vehicle
 from .test_views import book
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]
 
 
 def _board(client, day, **params):

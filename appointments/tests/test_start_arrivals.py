@@ -3,7 +3,6 @@ must print what the board's day cards print, and a change shows at once. The boa
 reads its services by SQL kept per process: per day and per advisor filter."""
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone, translation
 
 from appointments import selectors, services
@@ -13,14 +12,7 @@ from dealership.models import Customer
 from .factories import days_ahead, local
 from .test_views import book
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])

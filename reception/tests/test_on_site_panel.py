@@ -4,7 +4,6 @@ must print what the cars-on-site page's rows print, and a change shows at once."
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone, translation
 
 from dealership.models import Customer
@@ -14,14 +13,7 @@ from reception.states import VisitStatus
 
 from .factories import VisitFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]
 
 
 def _panel(client) -> str:
